@@ -1,0 +1,377 @@
+//! The worker configuration: a Kafka Connect worker `.properties` file (the same file
+//! `connect-distributed` and `connect-standalone` read), with Connect's keys and defaults.
+//! Unknown keys are kept; `producer.`, `consumer.` and `admin.` prefixed keys, and top-level
+//! client security keys, are passed to the Kafka clients as Connect passes them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use super::def::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
+use super::properties;
+use crate::error::Result;
+
+/// Kafka Connect's JSON converter, the only converter Sluice implements.
+pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+
+/// Prefixes of top-level worker keys that Connect also hands to its Kafka clients.
+const CLIENT_KEY_PREFIXES: &[&str] = &["security.", "sasl.", "ssl.", "client.dns.lookup"];
+
+/// Worker keys and defaults (Kafka's `WorkerConfig` and `DistributedConfig`).
+pub static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    use ConfigType::*;
+    ConfigDef::new()
+        .define(
+            ConfigKey::with_default("bootstrap.servers", List, "localhost:9092")
+                .importance(Importance::High)
+                .doc("Kafka brokers to bootstrap from, host:port[,host:port…]."),
+        )
+        .define(
+            ConfigKey::with_default("group.id", String, "connect-cluster")
+                .validator(Validator::NonEmpty)
+                .doc("The Connect cluster this worker belongs to."),
+        )
+        .define(
+            ConfigKey::with_default("key.converter", Class, JSON_CONVERTER)
+                .doc("Converter class for record keys."),
+        )
+        .define(
+            ConfigKey::with_default("value.converter", Class, JSON_CONVERTER)
+                .doc("Converter class for record values."),
+        )
+        .define(ConfigKey::with_default(
+            "key.converter.schemas.enable",
+            Boolean,
+            "true",
+        ))
+        .define(ConfigKey::with_default(
+            "value.converter.schemas.enable",
+            Boolean,
+            "true",
+        ))
+        .define(
+            ConfigKey::with_default("key.converter.decimal.format", String, "BASE64")
+                .validator(Validator::OneOf(&["BASE64", "NUMERIC"])),
+        )
+        .define(
+            ConfigKey::with_default("value.converter.decimal.format", String, "BASE64")
+                .validator(Validator::OneOf(&["BASE64", "NUMERIC"])),
+        )
+        .define(
+            ConfigKey::with_default("offset.storage.topic", String, "connect-offsets")
+                .validator(Validator::NonEmpty),
+        )
+        .define(
+            ConfigKey::with_default("offset.storage.partitions", Int, "25")
+                .validator(Validator::AtLeast(1)),
+        )
+        .define(ConfigKey::with_default(
+            "offset.storage.replication.factor",
+            Short,
+            "3",
+        ))
+        .define(
+            ConfigKey::with_default("config.storage.topic", String, "connect-configs")
+                .validator(Validator::NonEmpty),
+        )
+        .define(ConfigKey::with_default(
+            "config.storage.replication.factor",
+            Short,
+            "3",
+        ))
+        .define(
+            ConfigKey::with_default("status.storage.topic", String, "connect-status")
+                .validator(Validator::NonEmpty),
+        )
+        .define(
+            ConfigKey::with_default("status.storage.partitions", Int, "5")
+                .validator(Validator::AtLeast(1)),
+        )
+        .define(ConfigKey::with_default(
+            "status.storage.replication.factor",
+            Short,
+            "3",
+        ))
+        .define(
+            ConfigKey::with_default("offset.flush.interval.ms", Long, "60000")
+                .validator(Validator::AtLeast(1)),
+        )
+        .define(
+            ConfigKey::with_default("offset.flush.timeout.ms", Long, "5000")
+                .validator(Validator::AtLeast(1)),
+        )
+        .define(
+            ConfigKey::with_default("task.shutdown.graceful.timeout.ms", Long, "5000")
+                .validator(Validator::AtLeast(0)),
+        )
+        .define(ConfigKey::optional("listeners", List))
+        .define(ConfigKey::optional("rest.port", Int).validator(Validator::Between(0, 65535)))
+        .define(ConfigKey::optional("rest.host.name", String))
+        .define(ConfigKey::optional("rest.advertised.host.name", String))
+        .define(
+            ConfigKey::optional("rest.advertised.port", Int)
+                .validator(Validator::Between(0, 65535)),
+        )
+        .define(ConfigKey::optional("plugin.path", List))
+        .define(ConfigKey::optional("offset.storage.file.filename", String))
+        .define(ConfigKey::with_default(
+            "connector.client.config.override.policy",
+            String,
+            "All",
+        ))
+});
+
+/// A converter as configured for keys or values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConverterConfig {
+    /// The converter class.
+    pub class: String,
+    /// `schemas.enable`: whether JSON carries the `{"schema","payload"}` envelope.
+    pub schemas_enable: bool,
+    /// `decimal.format`: `BASE64` (default) or `NUMERIC`.
+    pub decimal_numeric: bool,
+}
+
+/// An HTTP listener of the REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Listener {
+    /// The address to bind (an empty host binds every interface, as in Connect).
+    pub fn bind_addr(&self) -> std::result::Result<SocketAddr, std::net::AddrParseError> {
+        let host = if self.host.is_empty() {
+            "0.0.0.0"
+        } else if self.host == "localhost" {
+            "127.0.0.1"
+        } else {
+            &self.host
+        };
+        format!("{host}:{}", self.port).parse()
+    }
+}
+
+/// The parsed worker configuration.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub bootstrap_servers: String,
+    pub group_id: String,
+    pub key_converter: ConverterConfig,
+    pub value_converter: ConverterConfig,
+    pub offset_storage_topic: String,
+    pub offset_storage_partitions: i32,
+    pub offset_storage_replication_factor: i16,
+    pub config_storage_topic: String,
+    pub config_storage_replication_factor: i16,
+    pub status_storage_topic: String,
+    pub status_storage_partitions: i32,
+    pub status_storage_replication_factor: i16,
+    pub offset_flush_interval_ms: u64,
+    pub offset_flush_timeout_ms: u64,
+    pub task_shutdown_graceful_timeout_ms: u64,
+    pub listeners: Vec<Listener>,
+    /// Properties for every Kafka client: top-level security keys plus `bootstrap.servers`.
+    pub client: BTreeMap<String, String>,
+    /// `producer.*` overrides, prefix removed.
+    pub producer: BTreeMap<String, String>,
+    /// `consumer.*` overrides, prefix removed.
+    pub consumer: BTreeMap<String, String>,
+    /// `admin.*` overrides, prefix removed.
+    pub admin: BTreeMap<String, String>,
+    /// Every key as given, including ones Sluice does not interpret.
+    pub originals: BTreeMap<String, String>,
+}
+
+impl WorkerConfig {
+    /// Reads a worker `.properties` file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let raw = properties::read(path)?;
+        WorkerConfig::from_map(raw)
+            .map_err(|error| crate::error::Error::config(format!("{}: {error}", path.display())))
+    }
+
+    /// Parses worker properties.
+    pub fn from_map(raw: BTreeMap<String, String>) -> std::result::Result<Self, ConfigError> {
+        let config = WORKER_CONFIG_DEF.parse(&raw)?;
+        let key_converter = converter(&config, "key")?;
+        let value_converter = converter(&config, "value")?;
+        let listeners = listeners(&config)?;
+        let bootstrap_servers = config.list("bootstrap.servers").join(",");
+        if bootstrap_servers.is_empty() {
+            return Err(ConfigError::invalid(
+                "bootstrap.servers",
+                "",
+                "a non-empty list of host:port",
+            ));
+        }
+        let mut client: BTreeMap<String, String> = raw
+            .iter()
+            .filter(|(k, _)| CLIENT_KEY_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        client.insert("bootstrap.servers".into(), bootstrap_servers.clone());
+        let short = |key: &str| config.long(key).unwrap_or_default() as i16;
+        let int = |key: &str| config.long(key).unwrap_or_default() as i32;
+        let ms = |key: &str| config.long(key).unwrap_or_default().max(0) as u64;
+        Ok(WorkerConfig {
+            group_id: config.string("group.id").unwrap_or_default().to_string(),
+            offset_storage_topic: config
+                .string("offset.storage.topic")
+                .unwrap_or_default()
+                .into(),
+            offset_storage_partitions: int("offset.storage.partitions"),
+            offset_storage_replication_factor: short("offset.storage.replication.factor"),
+            config_storage_topic: config
+                .string("config.storage.topic")
+                .unwrap_or_default()
+                .into(),
+            config_storage_replication_factor: short("config.storage.replication.factor"),
+            status_storage_topic: config
+                .string("status.storage.topic")
+                .unwrap_or_default()
+                .into(),
+            status_storage_partitions: int("status.storage.partitions"),
+            status_storage_replication_factor: short("status.storage.replication.factor"),
+            offset_flush_interval_ms: ms("offset.flush.interval.ms"),
+            offset_flush_timeout_ms: ms("offset.flush.timeout.ms"),
+            task_shutdown_graceful_timeout_ms: ms("task.shutdown.graceful.timeout.ms"),
+            producer: config.originals_with_prefix("producer."),
+            consumer: config.originals_with_prefix("consumer."),
+            admin: config.originals_with_prefix("admin."),
+            bootstrap_servers,
+            key_converter,
+            value_converter,
+            listeners,
+            client,
+            originals: raw,
+        })
+    }
+
+    /// The first REST listener (Connect serves on every listener; Sluice on the first).
+    pub fn rest_listener(&self) -> &Listener {
+        &self.listeners[0]
+    }
+}
+
+fn converter(config: &Config, which: &str) -> std::result::Result<ConverterConfig, ConfigError> {
+    let key = format!("{which}.converter");
+    let class = config.string(&key).unwrap_or(JSON_CONVERTER).to_string();
+    if class != JSON_CONVERTER && class != "JsonConverter" {
+        return Err(ConfigError::invalid(
+            key,
+            class,
+            format!("Sluice implements {JSON_CONVERTER} only"),
+        ));
+    }
+    Ok(ConverterConfig {
+        class: JSON_CONVERTER.to_string(),
+        schemas_enable: config.bool(&format!("{which}.converter.schemas.enable")),
+        decimal_numeric: config
+            .string(&format!("{which}.converter.decimal.format"))
+            .is_some_and(|f| f.eq_ignore_ascii_case("NUMERIC")),
+    })
+}
+
+fn listeners(config: &Config) -> std::result::Result<Vec<Listener>, ConfigError> {
+    let list = config.list("listeners");
+    if list.is_empty() {
+        let host = config.string("rest.host.name").unwrap_or("").to_string();
+        let port = config.long("rest.port").unwrap_or(8083) as u16;
+        return Ok(vec![Listener { host, port }]);
+    }
+    list.iter()
+        .map(|item| {
+            let bad = || {
+                ConfigError::invalid(
+                    "listeners",
+                    item.clone(),
+                    "a list of http://host:port URLs (host may be empty for all interfaces)",
+                )
+            };
+            let rest = item.strip_prefix("http://").ok_or_else(bad)?;
+            let rest = rest.trim_end_matches('/');
+            let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port = port.parse::<u16>().map_err(|_| bad())?;
+            Ok(Listener {
+                host: host.to_string(),
+                port,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> std::result::Result<WorkerConfig, ConfigError> {
+        WorkerConfig::from_map(properties::parse(text, "test").unwrap())
+    }
+
+    #[test]
+    fn connect_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.bootstrap_servers, "localhost:9092");
+        assert_eq!(config.group_id, "connect-cluster");
+        assert_eq!(config.offset_storage_topic, "connect-offsets");
+        assert_eq!(config.offset_storage_partitions, 25);
+        assert_eq!(config.config_storage_topic, "connect-configs");
+        assert_eq!(config.status_storage_topic, "connect-status");
+        assert_eq!(config.status_storage_partitions, 5);
+        assert_eq!(config.offset_flush_interval_ms, 60_000);
+        assert!(config.value_converter.schemas_enable);
+        assert_eq!(
+            config.listeners,
+            vec![Listener {
+                host: String::new(),
+                port: 8083
+            }]
+        );
+    }
+
+    #[test]
+    fn reads_a_connect_distributed_file() {
+        let config = parse(
+            "bootstrap.servers=k1:9092, k2:9092\ngroup.id=my-cluster\n\
+             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter.schemas.enable=false\nlisteners=http://localhost:18083\n\
+             producer.linger.ms=20\nconsumer.max.poll.records=2000\n\
+             security.protocol=SASL_SSL\nplugin.path=/opt/connectors\nsome.unknown=kept\n",
+        )
+        .unwrap();
+        assert_eq!(config.bootstrap_servers, "k1:9092,k2:9092");
+        assert_eq!(config.group_id, "my-cluster");
+        assert!(!config.value_converter.schemas_enable);
+        assert!(config.key_converter.schemas_enable);
+        assert_eq!(config.rest_listener().port, 18083);
+        assert_eq!(config.producer["linger.ms"], "20");
+        assert_eq!(config.consumer["max.poll.records"], "2000");
+        assert_eq!(config.client["security.protocol"], "SASL_SSL");
+        assert_eq!(config.client["bootstrap.servers"], "k1:9092,k2:9092");
+        assert_eq!(config.originals["some.unknown"], "kept");
+    }
+
+    #[test]
+    fn rest_port_is_honoured_without_listeners() {
+        let config = parse("rest.port=9999").unwrap();
+        assert_eq!(config.rest_listener().port, 9999);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let error = parse("offset.flush.interval.ms=soon").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid value soon for configuration offset.flush.interval.ms: Not a number of type LONG"
+        );
+        let error = parse("listeners=localhost:8083").unwrap_err();
+        assert_eq!(error.key, "listeners");
+        let error = parse("value.converter=io.confluent.connect.avro.AvroConverter").unwrap_err();
+        assert_eq!(error.key, "value.converter");
+        assert!(error.to_string().contains("JsonConverter"));
+    }
+}

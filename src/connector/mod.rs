@@ -1,0 +1,291 @@
+//! The runtime contracts: what a connector plugin, a source task and a sink task promise.
+//!
+//! A connector plugin validates its configuration and splits it into task configurations (as
+//! Connect's `Connector.taskConfigs`). Tasks do the work:
+//!
+//! - A [`SourceTask`] is pulled by the runtime: each [`SourceTask::poll`] returns a batch of rows
+//!   together with the position reached after its last row. The runtime encodes and produces the
+//!   batch and stores the position in the offsets topic only after Kafka has acknowledged every
+//!   record of the batch (at-least-once; on restart the task resumes from the stored position and
+//!   may repeat rows after it).
+//! - A [`SinkTask`] is pushed batches of Kafka records. [`SinkTask::put`] returns only when the
+//!   records are durable in the target (their transaction committed) or deliberately routed to
+//!   the dead-letter topic; only then does the runtime commit the consumer group's offsets.
+//!   Records may be delivered more than once (after a crash or an offset reset): writes must be
+//!   idempotent where the mode allows it (upserts).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::config::{ConfigDef, ConfigError, ConnectorConfig, WorkerConfig};
+use crate::error::Result;
+use crate::model::{SinkRecord, SourceBatch};
+use crate::offsets::OffsetReader;
+
+/// Whether a connector reads from a system into Kafka or writes from Kafka into a system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorType {
+    Source,
+    Sink,
+}
+
+impl ConnectorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorType::Source => "source",
+            ConnectorType::Sink => "sink",
+        }
+    }
+}
+
+/// A task's configuration: the connector's keys plus what the connector assigned to the task
+/// (for the JDBC source, `tables`).
+pub type TaskConfig = BTreeMap<String, String>;
+
+/// A connector implementation, registered in [`Plugins`].
+#[async_trait]
+pub trait ConnectorPlugin: Send + Sync + 'static {
+    /// The fully qualified class name users put in `connector.class`.
+    fn class(&self) -> &'static str;
+
+    /// Other names accepted in `connector.class` (the simple class name is always accepted).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn connector_type(&self) -> ConnectorType;
+
+    /// The plugin version shown by `GET /connector-plugins`.
+    fn version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    /// The connector-specific keys (common keys are added by the runtime).
+    fn config_def(&self) -> &ConfigDef;
+
+    /// Every problem with `config`: type errors from [`ConnectorPlugin::config_def`] and
+    /// cross-key rules. Must not contact external systems.
+    fn validate(&self, config: &ConnectorConfig) -> Vec<ConfigError> {
+        self.config_def().parse_all(&config.config).1
+    }
+
+    /// Splits the connector into at most `max_tasks` task configurations. May contact the
+    /// source or target (e.g. to list tables); errors fail the connector.
+    async fn task_configs(
+        &self,
+        config: &ConnectorConfig,
+        max_tasks: usize,
+    ) -> Result<Vec<TaskConfig>>;
+
+    /// Creates a task for one of the configurations returned by
+    /// [`ConnectorPlugin::task_configs`].
+    fn create_task(&self, context: TaskContext) -> Result<Task>;
+}
+
+/// A created task.
+pub enum Task {
+    Source(Box<dyn SourceTask>),
+    Sink(Box<dyn SinkTask>),
+}
+
+/// What a task is given when it is created.
+#[derive(Clone)]
+pub struct TaskContext {
+    pub connector: Arc<str>,
+    pub task_id: u32,
+    pub config: TaskConfig,
+    pub worker: Arc<WorkerConfig>,
+}
+
+/// What a source task may use while it starts.
+pub struct SourceTaskContext {
+    /// Committed offsets of this connector, to resume from.
+    pub offsets: Arc<dyn OffsetReader>,
+}
+
+/// A task that reads from a system into Kafka.
+#[async_trait]
+pub trait SourceTask: Send {
+    /// Connects and loads the committed positions. Called once, before any poll.
+    async fn start(&mut self, context: SourceTaskContext) -> Result<()>;
+
+    /// The next batch of rows with the position after its last row, or `None` when nothing new
+    /// arrived within the task's own wait (e.g. `poll.interval.ms`); the runtime calls again.
+    ///
+    /// Cancel safety: the runtime drops this future only when the task is stopping; rows read
+    /// but not yet returned are read again from the last stored position on the next start.
+    async fn poll(&mut self) -> Result<Option<SourceBatch>>;
+
+    /// Called after `position`'s batch and all earlier ones are acknowledged and stored.
+    async fn committed(&mut self, _position: &crate::model::SourcePosition) -> Result<()> {
+        Ok(())
+    }
+
+    /// Releases connections. Called once; errors are logged.
+    async fn stop(&mut self) -> Result<()>;
+}
+
+/// What a sink task may use while it starts.
+pub struct SinkTaskContext {
+    /// The topics (or regex) the runtime subscribed for the task.
+    pub topics: Vec<String>,
+}
+
+/// A task that writes from Kafka into a system.
+#[async_trait]
+pub trait SinkTask: Send {
+    /// Connects to the target. Called once, before any put.
+    async fn start(&mut self, context: SinkTaskContext) -> Result<()>;
+
+    /// Writes `records`, in order per partition. Returns only when they are durable (their
+    /// transaction committed) or routed to the dead-letter topic; the runtime then commits their
+    /// offsets. An error fails the task unless it is transient (then the runtime redelivers the
+    /// same records after a backoff).
+    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+
+    /// Releases connections. Called once; errors are logged.
+    async fn stop(&mut self) -> Result<()>;
+}
+
+/// A plugin as listed by `GET /connector-plugins`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginInfo {
+    pub class: String,
+    #[serde(rename = "type")]
+    pub connector_type: ConnectorType,
+    pub version: String,
+}
+
+/// The registry of connector plugins this build provides.
+#[derive(Clone, Default)]
+pub struct Plugins {
+    plugins: Vec<Arc<dyn ConnectorPlugin>>,
+}
+
+impl Plugins {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Plugins::default()
+    }
+
+    /// Every connector plugin built into Sluice.
+    pub fn builtin() -> Self {
+        Plugins::new()
+    }
+
+    /// Adds a plugin.
+    pub fn register(&mut self, plugin: Arc<dyn ConnectorPlugin>) {
+        self.plugins.push(plugin);
+    }
+
+    /// Plugins sorted by class name.
+    pub fn list(&self) -> Vec<PluginInfo> {
+        let mut list: Vec<_> = self
+            .plugins
+            .iter()
+            .map(|p| PluginInfo {
+                class: p.class().to_string(),
+                connector_type: p.connector_type(),
+                version: p.version().to_string(),
+            })
+            .collect();
+        list.sort_by(|a, b| a.class.cmp(&b.class));
+        list
+    }
+
+    /// Finds a plugin by full class name, simple class name or alias (as Connect does).
+    pub fn find(&self, class: &str) -> std::result::Result<Arc<dyn ConnectorPlugin>, ConfigError> {
+        let class = class.trim();
+        self.plugins
+            .iter()
+            .find(|p| {
+                let full = p.class();
+                let simple = full.rsplit('.').next().unwrap_or(full);
+                full == class || simple == class || p.aliases().contains(&class)
+            })
+            .cloned()
+            .ok_or_else(|| {
+                let available: Vec<_> = self.plugins.iter().map(|p| p.class()).collect();
+                ConfigError::invalid(
+                    "connector.class",
+                    class,
+                    format!(
+                        "Failed to find any class that implements Connector and which name matches {class}, available connectors are: {}",
+                        if available.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            available.join(", ")
+                        }
+                    ),
+                )
+            })
+    }
+}
+
+/// Serialises a JSON value the way Kafka Connect's internal JsonConverter does for offset keys
+/// and values: compact, keys in the order given.
+pub fn compact_json(value: &Json) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigDef;
+
+    struct Dummy(ConfigDef);
+
+    #[async_trait]
+    impl ConnectorPlugin for Dummy {
+        fn class(&self) -> &'static str {
+            "io.example.DummySourceConnector"
+        }
+        fn aliases(&self) -> &'static [&'static str] {
+            &["Dummy"]
+        }
+        fn connector_type(&self) -> ConnectorType {
+            ConnectorType::Source
+        }
+        fn config_def(&self) -> &ConfigDef {
+            &self.0
+        }
+        async fn task_configs(&self, _: &ConnectorConfig, _: usize) -> Result<Vec<TaskConfig>> {
+            Ok(vec![])
+        }
+        fn create_task(&self, _: TaskContext) -> Result<Task> {
+            Err(crate::error::Error::internal("not used"))
+        }
+    }
+
+    #[test]
+    fn plugins_are_found_by_class_simple_name_or_alias() {
+        let mut plugins = Plugins::new();
+        plugins.register(Arc::new(Dummy(ConfigDef::new())));
+        for name in [
+            "io.example.DummySourceConnector",
+            "DummySourceConnector",
+            "Dummy",
+        ] {
+            assert_eq!(
+                plugins.find(name).unwrap().class(),
+                "io.example.DummySourceConnector"
+            );
+        }
+        let error = plugins.find("io.example.Missing").err().unwrap();
+        assert_eq!(error.key, "connector.class");
+        assert!(
+            error
+                .to_string()
+                .contains("available connectors are: io.example.DummySourceConnector")
+        );
+        assert_eq!(
+            serde_json::to_string(&plugins.list()).unwrap(),
+            r#"[{"class":"io.example.DummySourceConnector","type":"source","version":"0.1.0"}]"#
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! The `sluice` binary: a thin CLI over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sluice::connector::Plugins;
+use sluice::telemetry::{self, LogFormat};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Change-data-capture replication for MySQL/MariaDB: a drop-in replacement for Kafka Connect's
+/// JDBC source and sink connectors.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, long_about = None)]
+struct Cli {
+    /// Log line format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "SLUICE_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+
+    /// Log level or filter (tracing EnvFilter syntax); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "info", env = "SLUICE_LOG_LEVEL")]
+    log_level: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run connectors in this process, like Kafka Connect's `connect-standalone`.
+    Standalone {
+        /// The worker configuration (Kafka Connect worker .properties).
+        worker: PathBuf,
+        /// Connector configurations: REST JSON ({"name":…,"config":{…}}), flat JSON or .properties.
+        #[arg(required = true)]
+        connectors: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, &cli.log_level);
+    let plugins = Plugins::builtin();
+    match cli.command {
+        Command::Standalone { worker, connectors } => {
+            // Synchronous bootstrap: a bad file fails before any runtime or connection exists.
+            match sluice::runtime::standalone::load(&worker, &connectors, &plugins) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {}", error.trace());
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The data model every stage shares: Kafka Connect schemas, row values, source batches with
+//! their offsets, and sink records as read from Kafka.
+//!
+//! Rows travel in [`SourceBatch`]es as one flat, row-major `Vec<Value>` (one allocation per
+//! batch, not per row); strings and byte strings are [`Bytes`] slices, so a reader can hand out
+//! views of its network buffers without copying.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value as Json;
+
+/// Connect's logical type names (all version 1).
+pub mod logical {
+    pub const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+    pub const DATE: &str = "org.apache.kafka.connect.data.Date";
+    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
+    pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
+    /// Decimal's scale parameter.
+    pub const SCALE: &str = "scale";
+    /// The precision parameter the JDBC connectors add to Decimal.
+    pub const PRECISION: &str = "connect.decimal.precision";
+}
+
+/// Connect's schema types (`Schema.Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SchemaType {
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Boolean,
+    String,
+    Bytes,
+    Array,
+    Map,
+    Struct,
+}
+
+impl SchemaType {
+    /// The name JsonConverter writes in `"type"`.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            SchemaType::Int8 => "int8",
+            SchemaType::Int16 => "int16",
+            SchemaType::Int32 => "int32",
+            SchemaType::Int64 => "int64",
+            SchemaType::Float32 => "float",
+            SchemaType::Float64 => "double",
+            SchemaType::Boolean => "boolean",
+            SchemaType::String => "string",
+            SchemaType::Bytes => "bytes",
+            SchemaType::Array => "array",
+            SchemaType::Map => "map",
+            SchemaType::Struct => "struct",
+        }
+    }
+
+    /// The inverse of [`SchemaType::json_name`].
+    pub fn from_json_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "int8" => SchemaType::Int8,
+            "int16" => SchemaType::Int16,
+            "int32" => SchemaType::Int32,
+            "int64" => SchemaType::Int64,
+            "float" => SchemaType::Float32,
+            "double" => SchemaType::Float64,
+            "boolean" => SchemaType::Boolean,
+            "string" => SchemaType::String,
+            "bytes" => SchemaType::Bytes,
+            "array" => SchemaType::Array,
+            "map" => SchemaType::Map,
+            "struct" => SchemaType::Struct,
+            _ => return None,
+        })
+    }
+}
+
+/// A Connect schema. Only what JSON converters and the JDBC connectors use is modelled:
+/// primitive and struct types, optional, name, version, doc and (ordered) parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub ty: SchemaType,
+    pub optional: bool,
+    pub name: Option<String>,
+    pub version: Option<i32>,
+    pub doc: Option<String>,
+    /// In insertion order, as Connect's `SchemaBuilder` keeps them.
+    pub parameters: Vec<(String, String)>,
+    /// Struct fields, in order.
+    pub fields: Vec<Field>,
+}
+
+/// A struct field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub schema: Schema,
+}
+
+impl Schema {
+    /// A primitive schema.
+    pub fn primitive(ty: SchemaType, optional: bool) -> Self {
+        Schema {
+            ty,
+            optional,
+            name: None,
+            version: None,
+            doc: None,
+            parameters: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// A logical type: `ty` carrying `name` at version 1.
+    pub fn logical(ty: SchemaType, name: &str, optional: bool) -> Self {
+        Schema {
+            name: Some(name.to_string()),
+            version: Some(1),
+            ..Schema::primitive(ty, optional)
+        }
+    }
+
+    /// Connect's Decimal with the JDBC connectors' precision parameter.
+    pub fn decimal(scale: i32, precision: Option<u32>, optional: bool) -> Self {
+        let mut schema = Schema::logical(SchemaType::Bytes, logical::DECIMAL, optional);
+        schema
+            .parameters
+            .push((logical::SCALE.to_string(), scale.to_string()));
+        if let Some(precision) = precision {
+            schema
+                .parameters
+                .push((logical::PRECISION.to_string(), precision.to_string()));
+        }
+        schema
+    }
+
+    /// A struct schema.
+    pub fn structure(name: Option<String>, fields: Vec<Field>, optional: bool) -> Self {
+        Schema {
+            name,
+            fields,
+            ..Schema::primitive(SchemaType::Struct, optional)
+        }
+    }
+
+    /// The value of a parameter.
+    pub fn parameter(&self, key: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Which logical type this is, if any.
+    pub fn logical_type(&self) -> Option<LogicalType> {
+        match self.name.as_deref()? {
+            logical::DECIMAL => Some(LogicalType::Decimal {
+                scale: self
+                    .parameter(logical::SCALE)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
+            }),
+            logical::DATE => Some(LogicalType::Date),
+            logical::TIME => Some(LogicalType::Time),
+            logical::TIMESTAMP => Some(LogicalType::Timestamp),
+            _ => None,
+        }
+    }
+}
+
+/// Connect's logical types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogicalType {
+    Decimal { scale: i32 },
+    Date,
+    Time,
+    Timestamp,
+}
+
+/// One column value. Integer widths, float widths and logical types come from the column's
+/// [`Schema`]; the value keeps only what is needed to write it exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Boolean(bool),
+    /// Any integer type, already widened as the schema requires (unsigned INT → int64…).
+    Int(i64),
+    /// FLOAT or DOUBLE.
+    Float(f64),
+    /// UTF-8 text.
+    Text(Bytes),
+    /// Raw bytes (BINARY, BLOB, BIT…).
+    Bytes(Bytes),
+    /// A decimal in the database's canonical text form (`-12.50`); exact at any precision.
+    Decimal(Bytes),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since midnight (may be negative or beyond a day for MySQL TIME).
+    Time(i64),
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    Timestamp(i64),
+}
+
+/// Where a source is: the partition (e.g. `{"protocol":"1","table":"db.t"}`) and the offset
+/// within it (e.g. `{"incrementing":42}`), both JSON as stored in the offsets topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcePosition {
+    pub partition: Json,
+    pub offset: Json,
+}
+
+/// A batch of rows of one table for one topic, with the position reached after its last row.
+#[derive(Debug, Clone)]
+pub struct SourceBatch {
+    pub topic: Arc<str>,
+    /// The value schema (a struct), shared by every batch of the table until its shape changes.
+    pub schema: Arc<Schema>,
+    /// `rows × schema.fields.len()` values, row-major.
+    pub values: Vec<Value>,
+    /// The position after the last row; stored once every row is acknowledged by Kafka.
+    pub position: SourcePosition,
+}
+
+impl SourceBatch {
+    /// The number of columns per row.
+    pub fn width(&self) -> usize {
+        self.schema.fields.len()
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.width()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The rows, as slices of `width()` values.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, Value> {
+        self.values.chunks_exact(self.width().max(1))
+    }
+}
+
+/// A record as consumed from Kafka, before decoding.
+#[derive(Debug, Clone)]
+pub struct SinkRecord {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+    /// Milliseconds since the epoch, when the broker gave one.
+    pub timestamp_ms: Option<i64>,
+    pub key: Option<Bytes>,
+    /// `None` for a tombstone.
+    pub value: Option<Bytes>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_rows_are_row_major_chunks() {
+        let schema = Schema::structure(
+            Some("t".into()),
+            vec![
+                Field {
+                    name: "id".into(),
+                    schema: Schema::primitive(SchemaType::Int32, false),
+                },
+                Field {
+                    name: "name".into(),
+                    schema: Schema::primitive(SchemaType::String, true),
+                },
+            ],
+            false,
+        );
+        let batch = SourceBatch {
+            topic: "t".into(),
+            schema: Arc::new(schema),
+            values: vec![
+                Value::Int(1),
+                Value::Text(Bytes::from_static(b"a")),
+                Value::Int(2),
+                Value::Null,
+            ],
+            position: SourcePosition {
+                partition: serde_json::json!({"protocol":"1","table":"db.t"}),
+                offset: serde_json::json!({"incrementing":2}),
+            },
+        };
+        assert_eq!(batch.len(), 2);
+        let rows: Vec<_> = batch.rows().collect();
+        assert_eq!(rows[1], [Value::Int(2), Value::Null]);
+    }
+
+    #[test]
+    fn decimal_schema_keeps_parameter_order() {
+        let schema = Schema::decimal(2, Some(10), true);
+        assert_eq!(schema.parameters[0].0, "scale");
+        assert_eq!(schema.parameters[1].0, "connect.decimal.precision");
+        assert_eq!(
+            schema.logical_type(),
+            Some(LogicalType::Decimal { scale: 2 })
+        );
+        assert_eq!(
+            SchemaType::from_json_name("float"),
+            Some(SchemaType::Float32)
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! The worker runtime: connector and task lifecycle, and the standalone runner.
+
+pub mod standalone;

@@ -1,0 +1,6 @@
+//! Integration tests against real services: a private MariaDB with binlog on and a
+//! Kafka-protocol broker, both started by `scripts/services.sh up`. One binary, one module per
+//! scenario; every test makes its own database and topic names so tests run in parallel.
+
+mod smoke;
+mod support;
