@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod connector;
+pub mod encode;
 pub mod error;
 pub mod model;
 pub mod offsets;

@@ -1,0 +1,1 @@
+//! JsonConverter-compatible encoder (being written).

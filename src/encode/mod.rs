@@ -1,0 +1,3 @@
+//! Encoders from rows to Kafka record bytes.
+
+pub mod connect_json;
