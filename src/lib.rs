@@ -16,11 +16,16 @@
 
 pub mod config;
 pub mod connector;
+pub mod db;
 pub mod encode;
 pub mod error;
+pub mod kafka;
+pub mod metrics;
 pub mod model;
 pub mod offsets;
+pub mod pipeline;
 pub mod runtime;
+pub mod source;
 pub mod telemetry;
 
 pub use error::{Error, ErrorKind, Result};

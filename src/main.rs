@@ -52,11 +52,32 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Standalone { worker, connectors } => {
             // Synchronous bootstrap: a bad file fails before any runtime or connection exists.
-            match sluice::runtime::standalone::load(&worker, &connectors, &plugins) {
-                Ok(_) => ExitCode::SUCCESS,
+            let (worker, connectors) =
+                match sluice::runtime::standalone::load(&worker, &connectors, &plugins) {
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        eprintln!("error: {}", error.trace());
+                        return ExitCode::from(2);
+                    }
+                };
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
                 Err(error) => {
+                    eprintln!("error: cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(sluice::runtime::standalone::run(
+                worker, connectors, plugins,
+            )) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(message = "standalone worker failed", error = %error.trace());
                     eprintln!("error: {}", error.trace());
-                    ExitCode::from(2)
+                    ExitCode::FAILURE
                 }
             }
         }

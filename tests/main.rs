@@ -3,4 +3,5 @@
 //! scenario; every test makes its own database and topic names so tests run in parallel.
 
 mod smoke;
+mod source_jdbc;
 mod support;

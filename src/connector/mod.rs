@@ -175,7 +175,9 @@ impl Plugins {
 
     /// Every connector plugin built into Sluice.
     pub fn builtin() -> Self {
-        Plugins::new()
+        let mut plugins = Plugins::new();
+        plugins.register(Arc::new(crate::source::jdbc::JdbcSourceConnector));
+        plugins
     }
 
     /// Adds a plugin.

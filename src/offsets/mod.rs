@@ -2,6 +2,7 @@
 //! Connect's `connect-offsets` records (key `["<connector>",{partition}]`, value `{offset}`).
 
 pub mod memory;
+pub mod topic;
 
 use async_trait::async_trait;
 use serde_json::Value as Json;

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connector::{ConnectorPlugin, Plugins};
@@ -50,4 +51,59 @@ pub fn load(
         connectors.push(LoadedConnector { config, plugin });
     }
     Ok((worker, connectors))
+}
+
+/// Runs the loaded connectors until SIGINT/SIGTERM, then drains and returns.
+pub async fn run(
+    worker: WorkerConfig,
+    connectors: Vec<LoadedConnector>,
+    plugins: Plugins,
+) -> Result<()> {
+    let worker = Arc::new(worker);
+    tracing::info!(
+        message = "starting standalone worker",
+        bootstrap_servers = %worker.bootstrap_servers,
+        offsets_topic = %worker.offset_storage_topic,
+        connectors = connectors.len()
+    );
+    let offsets = Arc::new(crate::offsets::topic::KafkaOffsetStore::open(&worker).await?);
+    let runtime = super::worker::Worker::new(worker.clone(), plugins, offsets);
+    for connector in &connectors {
+        if let Err(error) = runtime.start_connector(&connector.config).await {
+            runtime
+                .stop_all(Duration::from_millis(
+                    worker.task_shutdown_graceful_timeout_ms,
+                ))
+                .await;
+            return Err(Error::with_source(
+                error.kind(),
+                format!("failed to start connector {}", connector.config.name),
+                error,
+            ));
+        }
+    }
+    shutdown_signal().await;
+    tracing::info!(message = "shutting down: stopping sources, draining queues, storing offsets");
+    // Connect's task.shutdown.graceful.timeout.ms bounds each task; draining a full pipeline
+    // needs a little longer than Connect's 5 s default on a loaded machine.
+    let deadline = Duration::from_millis(worker.task_shutdown_graceful_timeout_ms.max(30_000));
+    runtime.stop_all(deadline).await;
+    tracing::info!(message = "stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }

@@ -165,3 +165,127 @@ pub async fn create_topic(name: &str, partitions: i32) {
         result.unwrap_or_else(|(topic, code)| panic!("create topic {topic}: {code}"));
     }
 }
+
+/// A Kafka record read back from a topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+}
+
+impl Record {
+    pub fn value_str(&self) -> &str {
+        std::str::from_utf8(self.value.as_deref().unwrap_or_default()).unwrap()
+    }
+    pub fn key_str(&self) -> &str {
+        std::str::from_utf8(self.key.as_deref().unwrap_or_default()).unwrap()
+    }
+}
+
+/// Reads every partition of `topic` from the beginning until `count` records arrived (or
+/// `timeout` passed), without a consumer group. Records are ordered by (partition, offset).
+pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Record> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = services()
+            .kafka_config()
+            .set("group.id", unique("reader"))
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let deadline = std::time::Instant::now() + timeout;
+        let partitions = loop {
+            let metadata = consumer
+                .fetch_metadata(Some(&topic), Duration::from_secs(10))
+                .unwrap();
+            let ids: Vec<i32> = metadata
+                .topics()
+                .iter()
+                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                .collect();
+            if !ids.is_empty() || std::time::Instant::now() > deadline {
+                break ids;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let mut list = TopicPartitionList::new();
+        for p in partitions {
+            list.add_partition_offset(&topic, p, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&list).unwrap();
+        let mut records = Vec::new();
+        while records.len() < count && std::time::Instant::now() < deadline {
+            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+                let message = message.unwrap();
+                records.push(Record {
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: message.key().map(<[u8]>::to_vec),
+                    value: message.payload().map(<[u8]>::to_vec),
+                });
+            }
+        }
+        records.sort_by_key(|r| (r.partition, r.offset));
+        records
+    })
+    .await
+    .unwrap()
+}
+
+/// A worker configuration for tests: the test broker, a private offsets topic, fast flushes.
+pub fn worker_config(offsets_topic: &str) -> sluice::config::WorkerConfig {
+    let s = services();
+    let props = [
+        ("bootstrap.servers", s.kafka_bootstrap.as_str()),
+        ("offset.storage.topic", offsets_topic),
+        ("offset.storage.replication.factor", "1"),
+        ("offset.storage.partitions", "5"),
+        ("offset.flush.interval.ms", "200"),
+        ("producer.linger.ms", "1"),
+    ];
+    sluice::config::WorkerConfig::from_map(
+        props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+    .unwrap()
+}
+
+/// A worker running connectors in this test process.
+pub struct RunningWorker {
+    pub worker: std::sync::Arc<sluice::runtime::worker::Worker>,
+    pub offsets: std::sync::Arc<sluice::offsets::topic::KafkaOffsetStore>,
+}
+
+impl RunningWorker {
+    /// Opens the offsets store and starts `connectors`; errors are returned, not panicked.
+    pub async fn start(
+        config: &sluice::config::WorkerConfig,
+        connectors: &[serde_json::Value],
+    ) -> sluice::Result<RunningWorker> {
+        use std::sync::Arc;
+        let config = Arc::new(config.clone());
+        let offsets = Arc::new(sluice::offsets::topic::KafkaOffsetStore::open(&config).await?);
+        let worker = Arc::new(sluice::runtime::worker::Worker::new(
+            config,
+            sluice::connector::Plugins::builtin(),
+            offsets.clone(),
+        ));
+        for json in connectors {
+            let connector = sluice::config::ConnectorConfig::from_json(json)?;
+            worker.start_connector(&connector).await?;
+        }
+        Ok(RunningWorker { worker, offsets })
+    }
+
+    pub async fn stop(self) {
+        self.worker.stop_all(Duration::from_secs(30)).await;
+    }
+}

@@ -1,0 +1,269 @@
+//! Database connections from JDBC settings: `connection.url` (`jdbc:mysql://`,
+//! `jdbc:mariadb://`), `connection.user`, `connection.password`, with Connect's retry
+//! (`connection.attempts`, `connection.backoff.ms`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+
+use crate::config::{ConfigError, Password, redact_url};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Which SQL dialect a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// MySQL and MariaDB (`jdbc:mysql:`, `jdbc:mariadb:`).
+    MySql,
+    /// PostgreSQL (`jdbc:postgresql:`).
+    Postgres,
+}
+
+/// A parsed JDBC URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JdbcUrl {
+    pub dialect: Dialect,
+    pub host: String,
+    pub port: u16,
+    /// The database (MySQL catalog) in the path, if any.
+    pub database: Option<String>,
+    /// Query parameters (`?user=…&password=…&useSSL=false`).
+    pub params: BTreeMap<String, String>,
+}
+
+impl JdbcUrl {
+    /// Parses `jdbc:<subprotocol>://host[:port][/database][?k=v&…]` (the first host of a list).
+    pub fn parse(key: &str, url: &str) -> std::result::Result<Self, ConfigError> {
+        let bad = |why: &str| ConfigError::invalid(key, redact_url(url), why.to_string());
+        let rest = url
+            .trim()
+            .strip_prefix("jdbc:")
+            .ok_or_else(|| bad("a JDBC URL starting with jdbc:"))?;
+        let (subprotocol, rest) = rest
+            .split_once("://")
+            .ok_or_else(|| bad("a JDBC URL of the form jdbc:mysql://host:port/database"))?;
+        let (dialect, default_port) = match subprotocol {
+            "mysql" | "mariadb" => (Dialect::MySql, 3306),
+            "postgresql" => (Dialect::Postgres, 5432),
+            _ => {
+                return Err(bad(
+                    "a jdbc:mysql://, jdbc:mariadb:// or jdbc:postgresql:// URL",
+                ));
+            }
+        };
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, q),
+            None => (rest, ""),
+        };
+        let (hosts, database) = match rest.split_once('/') {
+            Some((h, d)) => (h, Some(d.trim_end_matches('/'))),
+            None => (rest, None),
+        };
+        let host_port = hosts.split(',').next().unwrap_or_default();
+        let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, h)| h);
+        let (host, port) = match host_port.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
+                h.trim_start_matches('[').trim_end_matches(']'),
+                p.parse::<u16>().map_err(|_| bad("a numeric port"))?,
+            ),
+            _ => (host_port, default_port),
+        };
+        if host.is_empty() {
+            return Err(bad("a host name"));
+        }
+        let params = query
+            .split(['&', ';'])
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (p.to_string(), String::new()),
+            })
+            .collect();
+        Ok(JdbcUrl {
+            dialect,
+            host: host.to_string(),
+            port,
+            database: database.filter(|d| !d.is_empty()).map(str::to_string),
+            params,
+        })
+    }
+}
+
+/// Everything needed to open connections to a MySQL/MariaDB server.
+#[derive(Clone)]
+pub struct MySqlSettings {
+    pub url: JdbcUrl,
+    pub user: Option<String>,
+    pub password: Option<Password>,
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+impl std::fmt::Debug for MySqlSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MySqlSettings")
+            .field("host", &self.url.host)
+            .field("port", &self.url.port)
+            .field("database", &self.url.database)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MySqlSettings {
+    /// `connection.user`/`connection.password` win over the URL's `user`/`password`.
+    pub fn new(
+        url: JdbcUrl,
+        user: Option<String>,
+        password: Option<Password>,
+        attempts: u32,
+        backoff: Duration,
+    ) -> Self {
+        let user = user
+            .filter(|u| !u.is_empty())
+            .or_else(|| url.params.get("user").cloned());
+        let password = password
+            .filter(|p| !p.is_empty())
+            .or_else(|| url.params.get("password").map(|p| Password::new(p.clone())));
+        MySqlSettings {
+            url,
+            user,
+            password,
+            attempts: attempts.max(1),
+            backoff,
+        }
+    }
+
+    /// A short description for messages: `host:port/database` (never the password).
+    pub fn describe(&self) -> String {
+        format!(
+            "{}:{}/{}",
+            self.url.host,
+            self.url.port,
+            self.url.database.as_deref().unwrap_or("")
+        )
+    }
+
+    pub fn opts(&self) -> mysql_async::Opts {
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname(self.url.host.clone())
+            .tcp_port(self.url.port)
+            .user(self.user.clone())
+            .pass(self.password.as_ref().map(|p| p.expose().to_string()))
+            .db_name(self.url.database.clone())
+            .prefer_socket(false)
+            .tcp_nodelay(true)
+            .wait_timeout(Some(28_800))
+            // Every session works in UTC: TIMESTAMP columns and CURRENT_TIMESTAMP come back in
+            // UTC, matching Connect's default db.timezone.
+            .setup(vec!["SET time_zone = '+00:00'".to_string()])
+            .into()
+    }
+
+    /// Opens a connection, retrying `attempts` times `backoff` apart on transient errors.
+    pub async fn connect(&self) -> Result<mysql_async::Conn> {
+        let mut attempt = 1;
+        loop {
+            match mysql_async::Conn::new(self.opts()).await {
+                Ok(mut conn) => {
+                    conn.query_drop("SELECT 1")
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    return Ok(conn);
+                }
+                Err(error) => {
+                    let error = self.error(error);
+                    if attempt >= self.attempts || !error.is_transient() {
+                        return Err(error);
+                    }
+                    tracing::warn!(
+                        message = "database connection failed, retrying",
+                        database = %self.describe(),
+                        attempt,
+                        attempts = self.attempts,
+                        %error
+                    );
+                    attempt += 1;
+                    tokio::time::sleep(self.backoff).await;
+                }
+            }
+        }
+    }
+
+    /// Wraps a driver error with the server's address and a transient flag.
+    pub fn error(&self, error: mysql_async::Error) -> Error {
+        mysql_error(error, &format!("database {}", self.describe()))
+    }
+}
+
+/// Wraps a mysql_async error, classifying lost connections, deadlocks and lock timeouts as
+/// transient.
+pub fn mysql_error(error: mysql_async::Error, context: &str) -> Error {
+    let transient = match &error {
+        mysql_async::Error::Io(_) => true,
+        mysql_async::Error::Driver(_) => false,
+        // 1205 lock wait timeout, 1213 deadlock, 1040 too many connections, 2006/2013 gone.
+        mysql_async::Error::Server(e) => matches!(e.code, 1205 | 1213 | 1040 | 2006 | 2013),
+        _ => false,
+    };
+    let message = match &error {
+        mysql_async::Error::Server(e) => format!("{context}: {} (error {})", e.message, e.code),
+        _ => format!("{context}: {error}"),
+    };
+    let error = Error::with_source(ErrorKind::Database, message, error);
+    if transient { error.transient() } else { error }
+}
+
+/// Quotes a MySQL identifier with backticks (doubling any backtick inside).
+pub fn quote_mysql(identifier: &str) -> String {
+    let mut out = String::with_capacity(identifier.len() + 2);
+    out.push('`');
+    for c in identifier.chars() {
+        if c == '`' {
+            out.push('`');
+        }
+        out.push(c);
+    }
+    out.push('`');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_jdbc_urls() {
+        let url = JdbcUrl::parse("connection.url", "jdbc:mysql://localhost:3306/mydb").unwrap();
+        assert_eq!(url.dialect, Dialect::MySql);
+        assert_eq!((url.host.as_str(), url.port), ("localhost", 3306));
+        assert_eq!(url.database.as_deref(), Some("mydb"));
+
+        let url = JdbcUrl::parse(
+            "connection.url",
+            "jdbc:mariadb://db1,db2:3307/shop?user=app&password=secret&useSSL=false",
+        )
+        .unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("db1", 3306));
+        assert_eq!(url.params["user"], "app");
+        let settings = MySqlSettings::new(url, None, None, 3, Duration::from_secs(1));
+        assert_eq!(settings.user.as_deref(), Some("app"));
+        assert_eq!(settings.password.as_ref().unwrap().expose(), "secret");
+        assert!(!format!("{settings:?}").contains("secret"));
+
+        let url = JdbcUrl::parse("connection.url", "jdbc:postgresql://pg/db").unwrap();
+        assert_eq!((url.dialect, url.port), (Dialect::Postgres, 5432));
+
+        let error = JdbcUrl::parse("connection.url", "mysql://h/db?password=x").unwrap_err();
+        assert_eq!(error.key, "connection.url");
+        assert!(!error.to_string().contains("password=x"));
+        assert!(JdbcUrl::parse("connection.url", "jdbc:oracle://h/db").is_err());
+        assert!(JdbcUrl::parse("connection.url", "jdbc:mysql://h:port/db").is_err());
+    }
+
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(quote_mysql("users"), "`users`");
+        assert_eq!(quote_mysql("we`ird"), "`we``ird`");
+    }
+}

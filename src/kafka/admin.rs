@@ -1,0 +1,56 @@
+//! Topic administration: create a topic with its settings when it does not exist.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// What a topic should be created with.
+#[derive(Debug, Clone)]
+pub struct TopicSpec<'a> {
+    pub name: &'a str,
+    /// `-1`: the broker's default (KIP-464).
+    pub partitions: i32,
+    /// `-1`: the broker's default.
+    pub replication_factor: i32,
+    pub configs: &'a [(&'a str, &'a str)],
+}
+
+/// Creates the topic unless it exists. Returns whether it was created.
+pub async fn ensure_topic(
+    admin: &AdminClient<DefaultClientContext>,
+    spec: &TopicSpec<'_>,
+) -> Result<bool> {
+    let mut topic = NewTopic::new(
+        spec.name,
+        spec.partitions,
+        TopicReplication::Fixed(spec.replication_factor),
+    );
+    for (k, v) in spec.configs {
+        topic = topic.set(k, v);
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin
+        .create_topics([&topic], &options)
+        .await
+        .map_err(|e| super::kafka_error(e, format!("cannot create topic {}", spec.name)))?;
+    match results.into_iter().next() {
+        Some(Ok(_)) => {
+            tracing::info!(
+                message = "created topic",
+                topic = spec.name,
+                partitions = spec.partitions
+            );
+            Ok(true)
+        }
+        Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
+        Some(Err((name, code))) => Err(Error::new(
+            ErrorKind::Kafka,
+            format!("cannot create topic {name}: {code}"),
+        )),
+        None => Ok(false),
+    }
+}

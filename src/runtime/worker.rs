@@ -1,0 +1,172 @@
+//! The worker: starts connectors through their plugins, runs their tasks, tracks their state
+//! and stops them with a drain deadline. Shared by `sluice standalone` and (later) the
+//! distributed worker behind the REST API.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::connector::{Plugins, Task, TaskContext};
+use crate::error::{Error, ErrorKind, Result};
+use crate::offsets::OffsetStore;
+use crate::pipeline::source::SourcePipeline;
+
+/// A task's state, as the status API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskState {
+    Running,
+    /// Failed, with the error's trace.
+    Failed(String),
+    Stopped,
+}
+
+struct RunningTask {
+    connector: String,
+    id: u32,
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+    state: Arc<Mutex<TaskState>>,
+}
+
+/// Runs connectors' tasks in this process.
+pub struct Worker {
+    config: Arc<WorkerConfig>,
+    plugins: Plugins,
+    offsets: Arc<dyn OffsetStore>,
+    tasks: Mutex<Vec<RunningTask>>,
+}
+
+impl Worker {
+    pub fn new(config: Arc<WorkerConfig>, plugins: Plugins, offsets: Arc<dyn OffsetStore>) -> Self {
+        Worker {
+            config,
+            plugins,
+            offsets,
+            tasks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Validates `connector`, computes its task configurations and starts every task.
+    pub async fn start_connector(&self, connector: &ConnectorConfig) -> Result<usize> {
+        let common = connector.common()?;
+        let plugin = self.plugins.find(&common.class)?;
+        if let Some(error) = plugin.validate(connector).into_iter().next() {
+            return Err(error.into());
+        }
+        let task_configs = plugin.task_configs(connector, common.tasks_max).await?;
+        let name: Arc<str> = connector.name.as_str().into();
+        let producer_overrides: BTreeMap<String, String> = connector
+            .config
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("producer.override.")
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect();
+        let count = task_configs.len();
+        for (id, config) in task_configs.into_iter().enumerate() {
+            let id = id as u32;
+            let partitions = config
+                .get("topic.creation.default.partitions")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(-1);
+            let replication = config
+                .get("topic.creation.default.replication.factor")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(-1);
+            let task = plugin.create_task(TaskContext {
+                connector: name.clone(),
+                task_id: id,
+                config,
+                worker: self.config.clone(),
+            })?;
+            let cancel = CancellationToken::new();
+            let state = Arc::new(Mutex::new(TaskState::Running));
+            let run = match task {
+                Task::Source(task) => {
+                    let pipeline = SourcePipeline {
+                        connector: name.clone(),
+                        task_id: id,
+                        worker: self.config.clone(),
+                        offsets: self.offsets.clone(),
+                        producer_overrides: producer_overrides.clone(),
+                        topic_partitions: partitions,
+                        topic_replication: replication,
+                    };
+                    pipeline.run(task, cancel.clone())
+                }
+                Task::Sink(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!("connector {name}: sink tasks are not supported yet"),
+                    ));
+                }
+            };
+            let task_state = state.clone();
+            let label = format!("{name}-{id}");
+            let handle = tokio::spawn(async move {
+                tracing::info!(message = "task started", task = %label);
+                let result = run.await;
+                let mut state = task_state.lock().expect("task state lock");
+                match result {
+                    Ok(()) => {
+                        tracing::info!(message = "task stopped", task = %label);
+                        *state = TaskState::Stopped;
+                    }
+                    Err(error) => {
+                        tracing::error!(message = "task failed", task = %label, error = %error.trace());
+                        *state = TaskState::Failed(error.trace());
+                    }
+                }
+            });
+            self.tasks.lock().expect("tasks lock").push(RunningTask {
+                connector: connector.name.clone(),
+                id,
+                cancel,
+                handle,
+                state,
+            });
+        }
+        tracing::info!(message = "connector started", connector = %connector.name, tasks = count);
+        Ok(count)
+    }
+
+    /// The state of every task of `connector`.
+    pub fn task_states(&self, connector: &str) -> Vec<(u32, TaskState)> {
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .iter()
+            .filter(|t| t.connector == connector)
+            .map(|t| (t.id, t.state.lock().expect("task state lock").clone()))
+            .collect()
+    }
+
+    /// Stops every task: each drains (queued rows produced, acknowledged offsets stored) within
+    /// `deadline`; a task that misses it is named in the log and aborted.
+    pub async fn stop_all(&self, deadline: Duration) {
+        let tasks: Vec<RunningTask> = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
+        for task in &tasks {
+            task.cancel.cancel();
+        }
+        let until = tokio::time::Instant::now() + deadline;
+        for mut task in tasks {
+            if tokio::time::timeout_at(until, &mut task.handle)
+                .await
+                .is_err()
+            {
+                tracing::error!(
+                    message = "task did not stop within the shutdown deadline; aborting it",
+                    connector = %task.connector,
+                    task = task.id,
+                    deadline_ms = deadline.as_millis() as u64
+                );
+                task.handle.abort();
+            }
+        }
+    }
+}

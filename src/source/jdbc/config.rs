@@ -1,0 +1,512 @@
+//! `JdbcSourceConnector` configuration: Confluent's keys and defaults
+//! (`JdbcSourceConnectorConfig`), parsed and cross-checked.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::config::{
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
+};
+use crate::db::{Dialect, JdbcUrl, MySqlSettings};
+
+pub const MODES: &[&str] = &[
+    "bulk",
+    "incrementing",
+    "timestamp",
+    "timestamp+incrementing",
+];
+
+/// The source's keys (Confluent kafka-connect-jdbc 10.x names and defaults).
+pub static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    use ConfigType::*;
+    ConfigDef::new()
+        .define(
+            ConfigKey::required("connection.url", String)
+                .group("Database")
+                .display("JDBC URL")
+                .doc("JDBC connection URL, e.g. jdbc:mysql://localhost:3306/mydb."),
+        )
+        .define(
+            ConfigKey::optional("connection.user", String)
+                .importance(Importance::High)
+                .group("Database"),
+        )
+        .define(
+            ConfigKey::optional("connection.password", Password)
+                .importance(Importance::High)
+                .group("Database"),
+        )
+        .define(
+            ConfigKey::with_default("connection.attempts", Int, "3")
+                .validator(Validator::AtLeast(1))
+                .group("Database"),
+        )
+        .define(
+            ConfigKey::with_default("connection.backoff.ms", Long, "10000")
+                .validator(Validator::AtLeast(0))
+                .group("Database"),
+        )
+        .define(ConfigKey::with_default("table.whitelist", List, "").group("Database"))
+        .define(ConfigKey::with_default("table.blacklist", List, "").group("Database"))
+        .define(ConfigKey::optional("table.include.list", List).group("Database"))
+        .define(ConfigKey::optional("table.exclude.list", List).group("Database"))
+        .define(ConfigKey::optional("catalog.pattern", String).group("Database"))
+        .define(ConfigKey::optional("schema.pattern", String).group("Database"))
+        .define(
+            ConfigKey::with_default("table.types", List, "TABLE")
+                .validator(Validator::OneOf(&["TABLE", "VIEW"]))
+                .group("Database"),
+        )
+        .define(
+            ConfigKey::with_default("numeric.mapping", String, "none")
+                .validator(Validator::OneOf(&[
+                    "none",
+                    "precision_only",
+                    "best_fit",
+                    "best_fit_eager_double",
+                ]))
+                .group("Database"),
+        )
+        .define(ConfigKey::with_default("dialect.name", String, "").group("Database"))
+        .define(
+            ConfigKey::required("mode", String)
+                .validator(Validator::OneOf(MODES))
+                .group("Mode")
+                .doc("bulk, incrementing, timestamp or timestamp+incrementing."),
+        )
+        .define(ConfigKey::with_default("incrementing.column.name", String, "").group("Mode"))
+        .define(ConfigKey::with_default("timestamp.column.name", List, "").group("Mode"))
+        .define(ConfigKey::optional("timestamp.initial", Long).group("Mode"))
+        .define(ConfigKey::with_default("validate.non.null", Boolean, "true").group("Mode"))
+        .define(ConfigKey::with_default("query", String, "").group("Mode"))
+        .define(ConfigKey::with_default("query.suffix", String, "").group("Mode"))
+        .define(
+            ConfigKey::with_default("quote.sql.identifiers", String, "always")
+                .validator(Validator::OneOf(&["always", "never"]))
+                .group("Mode"),
+        )
+        .define(
+            ConfigKey::with_default("transaction.isolation.mode", String, "DEFAULT")
+                .validator(Validator::OneOf(&[
+                    "DEFAULT",
+                    "READ_UNCOMMITTED",
+                    "READ_COMMITTED",
+                    "REPEATABLE_READ",
+                    "SERIALIZABLE",
+                    "SQL_SERVER_SNAPSHOT",
+                ]))
+                .group("Mode"),
+        )
+        .define(
+            ConfigKey::with_default("timestamp.granularity", String, "connect_logical")
+                .validator(Validator::OneOf(&[
+                    "connect_logical",
+                    "nanos_long",
+                    "nanos_string",
+                    "nanos_iso_datetime_string",
+                    "micros_long",
+                    "micros_string",
+                    "micros_iso_datetime_string",
+                ]))
+                .group("Mode"),
+        )
+        .define(
+            ConfigKey::with_default("poll.interval.ms", Int, "5000")
+                .validator(Validator::AtLeast(0))
+                .importance(Importance::High)
+                .group("Connector"),
+        )
+        .define(
+            ConfigKey::with_default("batch.max.rows", Int, "100")
+                .validator(Validator::AtLeast(1))
+                .group("Connector"),
+        )
+        .define(
+            ConfigKey::with_default("table.poll.interval.ms", Long, "60000")
+                .validator(Validator::AtLeast(0))
+                .group("Connector"),
+        )
+        .define(
+            ConfigKey::required("topic.prefix", String)
+                .group("Connector")
+                .doc("Prefix prepended to table names to make the topic name."),
+        )
+        .define(
+            ConfigKey::with_default("timestamp.delay.interval.ms", Long, "0")
+                .validator(Validator::AtLeast(0))
+                .group("Connector"),
+        )
+        .define(ConfigKey::with_default("db.timezone", String, "UTC").group("Connector"))
+        .define(
+            ConfigKey::optional("topic.creation.default.partitions", Int).group("Topic Creation"),
+        )
+        .define(
+            ConfigKey::optional("topic.creation.default.replication.factor", Short)
+                .group("Topic Creation"),
+        )
+});
+
+/// The capture mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Bulk,
+    Incrementing,
+    Timestamp,
+    TimestampIncrementing,
+}
+
+impl Mode {
+    pub fn uses_incrementing(self) -> bool {
+        matches!(self, Mode::Incrementing | Mode::TimestampIncrementing)
+    }
+
+    pub fn uses_timestamp(self) -> bool {
+        matches!(self, Mode::Timestamp | Mode::TimestampIncrementing)
+    }
+}
+
+/// Which tables a connector reads.
+#[derive(Debug, Clone, Default)]
+pub struct TableFilter {
+    pub whitelist: Vec<String>,
+    pub blacklist: Vec<String>,
+    pub include: Vec<Regex>,
+    pub exclude: Vec<Regex>,
+}
+
+impl TableFilter {
+    /// Whether `db.table` is selected. Whitelist/blacklist entries match the table name or the
+    /// qualified name; include/exclude regexes must match the whole qualified name.
+    pub fn matches(&self, database: &str, table: &str) -> bool {
+        let qualified = format!("{database}.{table}");
+        let named = |list: &[String]| list.iter().any(|t| t == table || *t == qualified);
+        let full = |re: &Regex| {
+            re.find(&qualified)
+                .is_some_and(|m| m.len() == qualified.len())
+        };
+        if !self.whitelist.is_empty() {
+            return named(&self.whitelist);
+        }
+        if !self.include.is_empty() && !self.include.iter().any(full) {
+            return false;
+        }
+        if named(&self.blacklist) || self.exclude.iter().any(full) {
+            return false;
+        }
+        true
+    }
+}
+
+/// A parsed and validated source configuration.
+#[derive(Debug, Clone)]
+pub struct JdbcSourceConfig {
+    pub database: MySqlSettings,
+    pub mode: Mode,
+    pub incrementing_column: Option<String>,
+    pub timestamp_columns: Vec<String>,
+    pub timestamp_initial_ms: Option<i64>,
+    pub timestamp_delay: Duration,
+    pub query: Option<String>,
+    pub query_suffix: String,
+    pub tables: TableFilter,
+    pub table_types: Vec<String>,
+    pub topic_prefix: String,
+    pub poll_interval: Duration,
+    pub batch_max_rows: usize,
+    pub validate_non_null: bool,
+    pub topic_partitions: Option<i32>,
+    pub topic_replication: Option<i16>,
+}
+
+impl JdbcSourceConfig {
+    /// Parses and validates every rule, returning all problems.
+    pub fn parse_all(config: &ConnectorConfig) -> (Option<Self>, Vec<ConfigError>) {
+        let (parsed, mut errors) = SOURCE_CONFIG_DEF.parse_all(&config.config);
+        if !errors.is_empty() {
+            return (None, errors);
+        }
+        match build(&parsed) {
+            Ok(config) => (Some(config), errors),
+            Err(mut more) => {
+                errors.append(&mut more);
+                (None, errors)
+            }
+        }
+    }
+
+    /// Parses, failing on the first problem.
+    pub fn parse(config: &ConnectorConfig) -> Result<Self, ConfigError> {
+        match JdbcSourceConfig::parse_all(config) {
+            (Some(config), _) => Ok(config),
+            (None, mut errors) => Err(errors.swap_remove(0)),
+        }
+    }
+}
+
+fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let url = parsed.string("connection.url").unwrap_or_default();
+    let url = match JdbcUrl::parse("connection.url", url) {
+        Ok(url) if url.dialect != Dialect::MySql => {
+            errors.push(ConfigError::invalid(
+                "connection.url",
+                crate::config::redact_url(parsed.string("connection.url").unwrap_or_default()),
+                "a jdbc:mysql:// or jdbc:mariadb:// URL (the JDBC source reads MySQL and MariaDB)",
+            ));
+            None
+        }
+        Ok(url) => Some(url),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let mode = match parsed
+        .string("mode")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "bulk" => Mode::Bulk,
+        "incrementing" => Mode::Incrementing,
+        "timestamp" => Mode::Timestamp,
+        _ => Mode::TimestampIncrementing,
+    };
+    let incrementing_column = parsed
+        .non_empty("incrementing.column.name")
+        .map(str::to_string);
+    let timestamp_columns = parsed.list("timestamp.column.name").to_vec();
+    if mode.uses_timestamp() && timestamp_columns.is_empty() {
+        errors.push(ConfigError::rule(
+            "timestamp.column.name",
+            format!(
+                "mode {} needs timestamp.column.name: the column(s) holding each row's last-modified time",
+                parsed.string("mode").unwrap_or_default()
+            ),
+        ));
+    }
+    let query = parsed.non_empty("query").map(str::to_string);
+    let whitelist = parsed.list("table.whitelist").to_vec();
+    let blacklist = parsed.list("table.blacklist").to_vec();
+    let include_raw = parsed.list("table.include.list").to_vec();
+    let exclude_raw = parsed.list("table.exclude.list").to_vec();
+    if !whitelist.is_empty() && !blacklist.is_empty() {
+        errors.push(ConfigError::rule(
+            "table.blacklist",
+            "table.whitelist and table.blacklist are mutually exclusive",
+        ));
+    }
+    if (!whitelist.is_empty() || !blacklist.is_empty())
+        && (!include_raw.is_empty() || !exclude_raw.is_empty())
+    {
+        errors.push(ConfigError::rule(
+            "table.include.list",
+            "table.include.list/table.exclude.list cannot be combined with the legacy table.whitelist/table.blacklist",
+        ));
+    }
+    if query.is_some()
+        && (!whitelist.is_empty() || !blacklist.is_empty() || !include_raw.is_empty())
+    {
+        errors.push(ConfigError::rule(
+            "query",
+            "query cannot be combined with table.whitelist, table.blacklist or table.include.list",
+        ));
+    }
+    let regexes = |key: &str, raw: &[String], errors: &mut Vec<ConfigError>| -> Vec<Regex> {
+        raw.iter()
+            .filter_map(|r| match Regex::new(r) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    errors.push(ConfigError::invalid(
+                        key,
+                        r.clone(),
+                        format!("a valid regular expression ({e})"),
+                    ));
+                    None
+                }
+            })
+            .collect()
+    };
+    let include = regexes("table.include.list", &include_raw, &mut errors);
+    let exclude = regexes("table.exclude.list", &exclude_raw, &mut errors);
+    let timezone = parsed.string("db.timezone").unwrap_or("UTC");
+    if !matches!(timezone, "UTC" | "Z" | "GMT" | "Etc/UTC" | "+00:00") {
+        errors.push(ConfigError::invalid(
+            "db.timezone",
+            timezone,
+            "UTC (Sluice reads and binds every time in UTC; other zones are not supported yet)",
+        ));
+    }
+    if parsed
+        .string("timestamp.granularity")
+        .unwrap_or("connect_logical")
+        != "connect_logical"
+    {
+        errors.push(ConfigError::invalid(
+            "timestamp.granularity",
+            parsed.string("timestamp.granularity").unwrap_or_default(),
+            "connect_logical (other granularities are not supported yet)",
+        ));
+    }
+    let topic_prefix = parsed
+        .string("topic.prefix")
+        .unwrap_or_default()
+        .to_string();
+    if query.is_some() && topic_prefix.is_empty() {
+        errors.push(ConfigError::invalid(
+            "topic.prefix",
+            "",
+            "the topic name for the query's rows",
+        ));
+    }
+    let Some(url) = url else {
+        return Err(errors);
+    };
+    if url.database.is_none() {
+        errors.push(ConfigError::invalid(
+            "connection.url",
+            crate::config::redact_url(parsed.string("connection.url").unwrap_or_default()),
+            "a URL naming the database, e.g. jdbc:mysql://host:3306/mydb",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or(0).max(0) as u64);
+    Ok(JdbcSourceConfig {
+        database: MySqlSettings::new(
+            url,
+            parsed.non_empty("connection.user").map(str::to_string),
+            parsed.password("connection.password").cloned(),
+            parsed.long("connection.attempts").unwrap_or(3) as u32,
+            ms("connection.backoff.ms"),
+        ),
+        mode,
+        incrementing_column,
+        timestamp_columns,
+        timestamp_initial_ms: parsed.long("timestamp.initial"),
+        timestamp_delay: ms("timestamp.delay.interval.ms"),
+        query,
+        query_suffix: parsed
+            .string("query.suffix")
+            .unwrap_or_default()
+            .to_string(),
+        tables: TableFilter {
+            whitelist,
+            blacklist,
+            include,
+            exclude,
+        },
+        table_types: parsed
+            .list("table.types")
+            .iter()
+            .map(|t| t.to_ascii_uppercase())
+            .collect(),
+        topic_prefix,
+        poll_interval: ms("poll.interval.ms"),
+        batch_max_rows: parsed.long("batch.max.rows").unwrap_or(100) as usize,
+        validate_non_null: parsed.bool("validate.non.null"),
+        topic_partitions: parsed
+            .long("topic.creation.default.partitions")
+            .map(|p| p as i32),
+        topic_replication: parsed
+            .long("topic.creation.default.replication.factor")
+            .map(|r| r as i16),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
+        let mut map: std::collections::BTreeMap<String, String> = [
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSourceConnector",
+            ),
+            ("connection.url", "jdbc:mysql://localhost:3306/mydb"),
+            ("connection.user", "root"),
+            ("connection.password", "1234"),
+            ("mode", "incrementing"),
+            ("incrementing.column.name", "id"),
+            ("table.whitelist", "users"),
+            ("topic.prefix", "my_topic_"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            if v.is_empty() {
+                map.remove(*k);
+            } else {
+                map.insert(k.to_string(), v.to_string());
+            }
+        }
+        ConnectorConfig::from_map(Some("c".into()), map).unwrap()
+    }
+
+    #[test]
+    fn parses_the_seed_config() {
+        let parsed = JdbcSourceConfig::parse(&config(&[])).unwrap();
+        assert_eq!(parsed.mode, Mode::Incrementing);
+        assert_eq!(parsed.incrementing_column.as_deref(), Some("id"));
+        assert_eq!(parsed.tables.whitelist, ["users"]);
+        assert_eq!(parsed.poll_interval, Duration::from_secs(5));
+        assert_eq!(parsed.batch_max_rows, 100);
+        assert_eq!(parsed.database.url.database.as_deref(), Some("mydb"));
+        assert_eq!(parsed.database.user.as_deref(), Some("root"));
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        let error = JdbcSourceConfig::parse(&config(&[("mode", "")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Missing required configuration \"mode\" which has no default value."
+        );
+        let error = JdbcSourceConfig::parse(&config(&[("mode", "sometimes")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid value sometimes for configuration mode: String must be one of: bulk, incrementing, timestamp, timestamp+incrementing"
+        );
+        let error = JdbcSourceConfig::parse(&config(&[("mode", "timestamp")])).unwrap_err();
+        assert_eq!(error.key, "timestamp.column.name");
+        let error = JdbcSourceConfig::parse(&config(&[("table.blacklist", "x")])).unwrap_err();
+        assert_eq!(error.key, "table.blacklist");
+        let error = JdbcSourceConfig::parse(&config(&[("connection.url", "jdbc:mysql://h:3306")]))
+            .unwrap_err();
+        assert_eq!(error.key, "connection.url");
+        let error = JdbcSourceConfig::parse(&config(&[("topic.prefix", "")])).unwrap_err();
+        assert_eq!(error.key, "topic.prefix");
+        let error = JdbcSourceConfig::parse(&config(&[("batch.max.rows", "0")])).unwrap_err();
+        assert_eq!(error.key, "batch.max.rows");
+    }
+
+    #[test]
+    fn table_filters() {
+        let f = TableFilter {
+            whitelist: vec!["users".into()],
+            ..Default::default()
+        };
+        assert!(f.matches("db", "users"));
+        assert!(!f.matches("db", "orders"));
+        let f = TableFilter {
+            blacklist: vec!["db.secret".into()],
+            ..Default::default()
+        };
+        assert!(f.matches("db", "users"));
+        assert!(!f.matches("db", "secret"));
+        let f = TableFilter {
+            include: vec![Regex::new("db\\.u.*").unwrap()],
+            exclude: vec![Regex::new(".*_tmp").unwrap()],
+            ..Default::default()
+        };
+        assert!(f.matches("db", "users"));
+        assert!(!f.matches("db", "users_tmp"));
+        assert!(!f.matches("db", "orders"));
+        assert!(!f.matches("xdb", "users"));
+    }
+}

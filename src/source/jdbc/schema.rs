@@ -1,0 +1,398 @@
+//! MySQL/MariaDB result columns → Connect schemas and values, as Kafka Connect's JDBC source
+//! maps them (`GenericDatabaseDialect.addFieldToSchema` over what MySQL Connector/J reports):
+//! unsigned integers widen, `TINYINT(1)` and `BIT(1)` are int8, `YEAR` is a Date, DECIMAL is a
+//! Decimal with `connect.decimal.precision`, binary strings are bytes, nullable columns optional.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::{Column, Value as MyValue};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Field, Schema, SchemaType, Value, logical};
+
+/// The binary character set id: a string column in it holds bytes.
+const BINARY_CHARSET: u16 = 63;
+
+/// How a column's wire value becomes a [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Int,
+    /// BIT(1) / TINYINT(1): int8 from the value's bytes or integer.
+    Bit,
+    Float,
+    Double,
+    Decimal,
+    Text,
+    Bytes,
+    Date,
+    /// YEAR as a Date (1 January of the year).
+    Year,
+    Time,
+    Timestamp,
+}
+
+/// A table's (or query's) row shape: the Connect value schema and per-column conversions.
+#[derive(Debug, Clone)]
+pub struct RowShape {
+    pub schema: Arc<Schema>,
+    pub kinds: Vec<ColumnKind>,
+    pub names: Vec<String>,
+}
+
+impl RowShape {
+    /// Builds the shape from result-set metadata. `struct_name` is the table name (Connect
+    /// names the value struct after the table; query mode leaves it unnamed).
+    pub fn from_columns(struct_name: Option<&str>, columns: &[Column]) -> Result<RowShape> {
+        let mut fields = Vec::with_capacity(columns.len());
+        let mut kinds = Vec::with_capacity(columns.len());
+        let mut names = Vec::with_capacity(columns.len());
+        for column in columns {
+            let name = column.name_str().into_owned();
+            let (schema, kind) = column_schema(column).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Conversion,
+                    format!(
+                        "column {name} has type {:?}, which the JDBC source does not map",
+                        column.column_type()
+                    ),
+                )
+            })?;
+            names.push(name.clone());
+            fields.push(Field { name, schema });
+            kinds.push(kind);
+        }
+        Ok(RowShape {
+            schema: Arc::new(Schema::structure(
+                struct_name.map(str::to_string),
+                fields,
+                false,
+            )),
+            kinds,
+            names,
+        })
+    }
+
+    /// Whether two shapes produce identical schemas.
+    pub fn same_as(&self, other: &RowShape) -> bool {
+        self.schema == other.schema && self.kinds == other.kinds
+    }
+
+    /// The index of a column by name (case-insensitive, as MySQL compares column names).
+    pub fn index_of(&self, column: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(column))
+    }
+}
+
+fn column_schema(column: &Column) -> Option<(Schema, ColumnKind)> {
+    use ColumnType::*;
+    let flags = column.flags();
+    let optional = !flags.contains(ColumnFlags::NOT_NULL_FLAG);
+    let unsigned = flags.contains(ColumnFlags::UNSIGNED_FLAG);
+    let binary = column.character_set() == BINARY_CHARSET;
+    let int = |ty| Some((Schema::primitive(ty, optional), ColumnKind::Int));
+    match column.column_type() {
+        MYSQL_TYPE_TINY if column.column_length() == 1 => Some((
+            Schema::primitive(SchemaType::Int8, optional),
+            ColumnKind::Bit,
+        )),
+        MYSQL_TYPE_TINY => int(if unsigned {
+            SchemaType::Int16
+        } else {
+            SchemaType::Int8
+        }),
+        MYSQL_TYPE_SHORT => int(if unsigned {
+            SchemaType::Int32
+        } else {
+            SchemaType::Int16
+        }),
+        MYSQL_TYPE_INT24 | MYSQL_TYPE_LONG => int(if unsigned {
+            SchemaType::Int64
+        } else {
+            SchemaType::Int32
+        }),
+        MYSQL_TYPE_LONGLONG => int(SchemaType::Int64),
+        MYSQL_TYPE_YEAR => Some((
+            Schema::logical(SchemaType::Int32, logical::DATE, optional),
+            ColumnKind::Year,
+        )),
+        MYSQL_TYPE_FLOAT => Some((
+            Schema::primitive(SchemaType::Float32, optional),
+            ColumnKind::Float,
+        )),
+        MYSQL_TYPE_DOUBLE => Some((
+            Schema::primitive(SchemaType::Float64, optional),
+            ColumnKind::Double,
+        )),
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            let scale = u32::from(column.decimals());
+            // The display length counts the sign (signed columns) and the decimal point.
+            let precision = column.column_length() - u32::from(scale > 0) - u32::from(!unsigned);
+            Some((
+                Schema::decimal(scale as i32, Some(precision.max(1)), optional),
+                ColumnKind::Decimal,
+            ))
+        }
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => Some((
+            Schema::logical(SchemaType::Int32, logical::DATE, optional),
+            ColumnKind::Date,
+        )),
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => Some((
+            Schema::logical(SchemaType::Int32, logical::TIME, optional),
+            ColumnKind::Time,
+        )),
+        MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_TIMESTAMP2 => Some((
+            Schema::logical(SchemaType::Int64, logical::TIMESTAMP, optional),
+            ColumnKind::Timestamp,
+        )),
+        MYSQL_TYPE_BIT if column.column_length() == 1 => Some((
+            Schema::primitive(SchemaType::Int8, optional),
+            ColumnKind::Bit,
+        )),
+        MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Some((
+            Schema::primitive(SchemaType::Bytes, optional),
+            ColumnKind::Bytes,
+        )),
+        MYSQL_TYPE_JSON => Some((
+            Schema::primitive(SchemaType::String, optional),
+            ColumnKind::Text,
+        )),
+        MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_STRING
+        | MYSQL_TYPE_ENUM
+        | MYSQL_TYPE_SET
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_BLOB => {
+            if binary && !flags.intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) {
+                Some((
+                    Schema::primitive(SchemaType::Bytes, optional),
+                    ColumnKind::Bytes,
+                ))
+            } else {
+                Some((
+                    Schema::primitive(SchemaType::String, optional),
+                    ColumnKind::Text,
+                ))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Microseconds since the epoch (UTC) of a DATETIME/TIMESTAMP wire value.
+pub fn micros_from_datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> i64 {
+    let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
+    ((days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * 1_000_000)
+        + i64::from(us)
+}
+
+/// The mysql_async DATETIME value of epoch microseconds, for binding.
+pub fn datetime_from_micros(micros: i64) -> MyValue {
+    let secs = micros.div_euclid(1_000_000);
+    let us = micros.rem_euclid(1_000_000) as u32;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    MyValue::Date(
+        y.clamp(0, 9999) as u16,
+        m as u8,
+        d as u8,
+        (sod / 3600) as u8,
+        (sod % 3600 / 60) as u8,
+        (sod % 60) as u8,
+        us,
+    )
+}
+
+fn text(bytes: Vec<u8>) -> Bytes {
+    match String::from_utf8(bytes) {
+        Ok(s) => Bytes::from(s.into_bytes()),
+        Err(e) => Bytes::from(
+            String::from_utf8_lossy(e.as_bytes())
+                .into_owned()
+                .into_bytes(),
+        ),
+    }
+}
+
+/// Converts one wire value of a column into a [`Value`].
+pub fn convert(kind: ColumnKind, value: MyValue, optional: bool, column: &str) -> Result<Value> {
+    use ColumnKind as K;
+    let mismatch = |value: &MyValue| {
+        Error::new(
+            ErrorKind::Conversion,
+            format!("column {column}: unexpected wire value {value:?} for a {kind:?} column"),
+        )
+    };
+    Ok(match (kind, value) {
+        (_, MyValue::NULL) => Value::Null,
+        (K::Int, MyValue::Int(v)) => Value::Int(v),
+        (K::Int, MyValue::UInt(v)) => Value::Int(v as i64),
+        (K::Int, MyValue::Bytes(b)) => Value::Int(
+            std::str::from_utf8(&b)
+                .ok()
+                .and_then(|s| {
+                    s.parse::<i64>()
+                        .ok()
+                        .or_else(|| s.parse::<u64>().ok().map(|u| u as i64))
+                })
+                .ok_or_else(|| mismatch(&MyValue::Bytes(b.clone())))?,
+        ),
+        (K::Bit, MyValue::Int(v)) => Value::Int(v),
+        (K::Bit, MyValue::UInt(v)) => Value::Int(v as i64),
+        (K::Bit, MyValue::Bytes(b)) => Value::Int(
+            b.iter()
+                .fold(0i64, |acc, byte| (acc << 8) | i64::from(*byte)) as i8 as i64,
+        ),
+        (K::Float, MyValue::Float(v)) => Value::Float(f64::from(v)),
+        (K::Float | K::Double, MyValue::Double(v)) => Value::Float(v),
+        (K::Double, MyValue::Float(v)) => Value::Float(f64::from(v)),
+        (K::Decimal, MyValue::Bytes(b)) => Value::Decimal(Bytes::from(b)),
+        (K::Text, MyValue::Bytes(b)) => Value::Text(text(b)),
+        (K::Bytes, MyValue::Bytes(b)) => Value::Bytes(Bytes::from(b)),
+        (K::Date, MyValue::Date(y, m, d, ..)) if y == 0 || m == 0 || d == 0 => {
+            zero_date(optional, column)?
+        }
+        (K::Date, MyValue::Date(y, m, d, ..)) => {
+            Value::Date(days_from_civil(i64::from(y), u32::from(m), u32::from(d)) as i32)
+        }
+        (K::Year, MyValue::Int(y)) if y == 0 => zero_date(optional, column)?,
+        (K::Year, MyValue::Int(y)) => Value::Date(days_from_civil(y, 1, 1) as i32),
+        (K::Year, MyValue::UInt(y)) => Value::Date(days_from_civil(y as i64, 1, 1) as i32),
+        (K::Time, MyValue::Time(negative, days, h, m, s, us)) => {
+            let micros =
+                ((i64::from(days) * 24 + i64::from(h)) * 3600 + i64::from(m) * 60 + i64::from(s))
+                    * 1_000_000
+                    + i64::from(us);
+            Value::Time(if negative { -micros } else { micros })
+        }
+        (K::Timestamp, MyValue::Date(y, m, d, ..)) if y == 0 || m == 0 || d == 0 => {
+            zero_date(optional, column)?
+        }
+        (K::Timestamp, MyValue::Date(y, m, d, h, mi, s, us)) => {
+            Value::Timestamp(micros_from_datetime(y, m, d, h, mi, s, us))
+        }
+        (_, other) => return Err(mismatch(&other)),
+    })
+}
+
+/// MySQL's zero dates (`0000-00-00`) become null, as Connector/J's `zeroDateTimeBehavior`
+/// `CONVERT_TO_NULL` and the MariaDB driver do; a NOT NULL column cannot take that null.
+fn zero_date(optional: bool, column: &str) -> Result<Value> {
+    if optional {
+        Ok(Value::Null)
+    } else {
+        Err(Error::new(
+            ErrorKind::Conversion,
+            format!(
+                "column {column} holds a zero date (0000-00-00), which has no Connect value and the column is NOT NULL"
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2021, 12, 5), 18966);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(days_from_civil(1000, 1, 1), -354_285);
+        for days in [-800_000, -1, 0, 1, 18_966, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        // The seed message: created_at 1638687468000 ms = 2021-12-05T06:57:48Z.
+        assert_eq!(
+            micros_from_datetime(2021, 12, 5, 6, 57, 48, 0),
+            1_638_687_468_000_000
+        );
+        assert_eq!(
+            datetime_from_micros(1_638_687_468_000_123),
+            MyValue::Date(2021, 12, 5, 6, 57, 48, 123)
+        );
+    }
+
+    #[test]
+    fn converts_wire_values() {
+        assert_eq!(
+            convert(ColumnKind::Int, MyValue::UInt(7), false, "c").unwrap(),
+            Value::Int(7)
+        );
+        assert_eq!(
+            convert(ColumnKind::Bit, MyValue::Bytes(vec![1]), true, "c").unwrap(),
+            Value::Int(1)
+        );
+        assert_eq!(
+            convert(
+                ColumnKind::Time,
+                MyValue::Time(true, 1, 2, 3, 4, 500),
+                true,
+                "c"
+            )
+            .unwrap(),
+            Value::Time(-((26 * 3600 + 3 * 60 + 4) * 1_000_000 + 500))
+        );
+        assert_eq!(
+            convert(ColumnKind::Year, MyValue::Int(2024), true, "c").unwrap(),
+            Value::Date(days_from_civil(2024, 1, 1) as i32)
+        );
+        assert_eq!(
+            convert(
+                ColumnKind::Date,
+                MyValue::Date(0, 0, 0, 0, 0, 0, 0),
+                true,
+                "c"
+            )
+            .unwrap(),
+            Value::Null
+        );
+        assert!(
+            convert(
+                ColumnKind::Date,
+                MyValue::Date(0, 0, 0, 0, 0, 0, 0),
+                false,
+                "c"
+            )
+            .is_err()
+        );
+        assert!(convert(ColumnKind::Date, MyValue::Int(3), true, "c").is_err());
+    }
+}

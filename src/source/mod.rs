@@ -1,0 +1,3 @@
+//! Source connectors: readers that turn database rows into batches.
+
+pub mod jdbc;

@@ -1,0 +1,270 @@
+//! The JDBC source against real MariaDB and the real broker: Connect's message bytes, offsets
+//! records, restarts, modes and bad configurations.
+
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+use crate::support::{RunningWorker, TestDb, read_topic, unique, worker_config};
+
+const SEED_TABLE: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, user_id VARCHAR(32), \
+     pwd VARCHAR(32), name VARCHAR(64), created_at TIMESTAMP NULL)";
+
+fn seed_message(id: u32, user: &str, name: &str, created_at_ms: i64) -> String {
+    format!(
+        concat!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}},"#,
+            r#"{{"type":"string","optional":true,"field":"user_id"}},{{"type":"string","optional":true,"field":"pwd"}},"#,
+            r#"{{"type":"string","optional":true,"field":"name"}},{{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"created_at"}}],"#,
+            r#""optional":false,"name":"users"}},"payload":{{"id":{},"user_id":"{}","pwd":"1234","name":"{}","created_at":{}}}}}"#
+        ),
+        id, user, name, created_at_ms
+    )
+}
+
+fn source_config(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> Json {
+    let s = crate::support::services();
+    let mut config = json!({
+        "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+        "connection.url": db.jdbc_url(),
+        "connection.user": s.mariadb_user,
+        "connection.password": s.mariadb_password,
+        "mode": "incrementing",
+        "incrementing.column.name": "id",
+        "table.whitelist": "users",
+        "topic.prefix": prefix,
+        "tasks.max": "1",
+        "poll.interval.ms": "200",
+    });
+    for (k, v) in extra {
+        if v.is_empty() {
+            config.as_object_mut().unwrap().remove(*k);
+        } else {
+            config[*k] = json!(v);
+        }
+    }
+    json!({"name": name, "config": config})
+}
+
+/// Reads the offsets topic until `connector`'s latest record for `partition` equals `expected`.
+async fn wait_for_offset(
+    offsets_topic: &str,
+    key: &str,
+    expected: &str,
+) -> Vec<crate::support::Record> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let records = read_topic(offsets_topic, usize::MAX, Duration::from_secs(2)).await;
+        let latest = records.iter().rev().find(|r| r.key_str() == key);
+        if latest.is_some_and(|r| r.value_str() == expected) {
+            return records;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "offset {expected} for {key} never stored; records: {:?}",
+            records
+                .iter()
+                .map(|r| (r.key_str().to_string(), r.value_str().to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test]
+async fn seed_scenario_writes_connect_bytes_and_offsets_and_resumes() {
+    let db = TestDb::new("src_seed").await;
+    db.exec(SEED_TABLE).await;
+    db.exec(
+        "INSERT INTO users (user_id, pwd, name, created_at) VALUES \
+         ('user1','1234','kim','2021-12-05 06:57:48'), ('user2','1234','lee','2021-12-05 06:57:48')",
+    )
+    .await;
+    let prefix = format!("{}_", unique("my_topic"));
+    let topic = format!("{prefix}users");
+    let offsets_topic = unique("offsets");
+    let name = unique("my-source-connect");
+    let config = worker_config(&offsets_topic);
+    let connector = source_config(&name, &db, &prefix, &[]);
+
+    let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
+        .await
+        .unwrap();
+    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].key, None, "the JDBC source writes no record key");
+    assert_eq!(
+        records[0].value_str(),
+        seed_message(1, "user1", "kim", 1_638_687_468_000)
+    );
+    assert_eq!(
+        records[1].value_str(),
+        seed_message(2, "user2", "lee", 1_638_687_468_000)
+    );
+
+    // A row inserted later arrives on the next poll.
+    db.exec("INSERT INTO users (user_id, pwd, name, created_at) VALUES ('user3','1234','park','2021-12-06 00:00:00.000')")
+        .await;
+    let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[2].value_str(),
+        seed_message(3, "user3", "park", 1_638_748_800_000)
+    );
+
+    // Connect's exact offsets record.
+    let key = format!(
+        r#"["{name}",{{"protocol":"1","table":"{}.users"}}]"#,
+        db.name
+    );
+    wait_for_offset(&offsets_topic, &key, r#"{"incrementing":3}"#).await;
+    worker.stop().await;
+
+    // Rows written while stopped are delivered after a restart, and nothing is repeated.
+    db.exec("INSERT INTO users (user_id, pwd, name, created_at) VALUES ('user4','1234','choi','2021-12-07 00:00:00')")
+        .await;
+    let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
+        .await
+        .unwrap();
+    let records = read_topic(&topic, 4, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 4);
+    assert_eq!(
+        records[3].value_str(),
+        seed_message(4, "user4", "choi", 1_638_835_200_000)
+    );
+    wait_for_offset(&offsets_topic, &key, r#"{"incrementing":4}"#).await;
+    let again = read_topic(&topic, 5, Duration::from_secs(2)).await;
+    assert_eq!(
+        again.len(),
+        4,
+        "a restarted source must not repeat rows covered by its stored offset"
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn resumes_from_an_offset_written_by_kafka_connect() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let db = TestDb::new("src_resume").await;
+    db.exec(SEED_TABLE).await;
+    db.exec("INSERT INTO users (user_id, pwd, name) VALUES ('a','1234','a'),('b','1234','b'),('c','1234','c')")
+        .await;
+    let prefix = format!("{}_", unique("resume"));
+    let offsets_topic = unique("offsets");
+    let name = unique("moved-from-connect");
+    crate::support::create_topic(&offsets_topic, 5).await;
+    // What a Kafka Connect worker left in connect-offsets: rows up to id 2 were delivered.
+    let producer: FutureProducer = crate::support::services().kafka_config().create().unwrap();
+    let key = format!(
+        r#"["{name}",{{"protocol":"1","table":"{}.users"}}]"#,
+        db.name
+    );
+    producer
+        .send(
+            FutureRecord::to(&offsets_topic)
+                .key(&key)
+                .payload(r#"{"incrementing":2}"#),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[source_config(&name, &db, &prefix, &[])],
+    )
+    .await
+    .unwrap();
+    let records = read_topic(&format!("{prefix}users"), 2, Duration::from_secs(20)).await;
+    assert_eq!(
+        records.len(),
+        1,
+        "only the row after Connect's offset is new"
+    );
+    let payload: Json = serde_json::from_str(records[0].value_str()).unwrap();
+    assert_eq!(payload["payload"]["id"], 3);
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn bad_configurations_fail_with_clear_errors() {
+    let db = TestDb::new("src_bad").await;
+    db.exec(SEED_TABLE).await;
+    db.exec("CREATE TABLE nullable_id (id INT NULL, v INT)")
+        .await;
+    let config = worker_config(&unique("offsets"));
+    let prefix = unique("bad");
+    let start = |extra: Vec<(&'static str, String)>| {
+        let extra: Vec<(&str, String)> = extra;
+        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let connector = source_config(&unique("bad"), &db, &prefix, &pairs);
+        let config = config.clone();
+        async move {
+            match RunningWorker::start(&config, &[connector]).await {
+                Ok(worker) => {
+                    worker.stop().await;
+                    panic!("the connector should not start");
+                }
+                Err(error) => error.trace(),
+            }
+        }
+    };
+    let error = start(vec![("mode", String::new())]).await;
+    assert!(
+        error.contains(r#"Missing required configuration "mode""#),
+        "{error}"
+    );
+    let error = start(vec![("mode", "sometimes".into())]).await;
+    assert!(
+        error.contains("Invalid value sometimes for configuration mode"),
+        "{error}"
+    );
+    let error = start(vec![("table.whitelist", "no_such_table".into())]).await;
+    assert!(error.contains("no_such_table does not exist"), "{error}");
+    let error = start(vec![
+        ("connection.password", "wrong".into()),
+        ("connection.attempts", "1".into()),
+    ])
+    .await;
+    assert!(error.contains("Access denied"), "{error}");
+    assert!(
+        !error.contains("wrong"),
+        "the password must not appear in errors: {error}"
+    );
+
+    // A nullable incrementing column fails the task with a message naming the column.
+    let name = unique("nullable");
+    let connector = source_config(
+        &name,
+        &db,
+        &prefix,
+        &[
+            ("table.whitelist", "nullable_id"),
+            ("incrementing.column.name", "id"),
+        ],
+    );
+    let worker = RunningWorker::start(&config, &[connector]).await.unwrap();
+    let trace = wait_for_failure(&worker, &name).await;
+    assert!(
+        trace.contains("column id") && trace.contains("nullable"),
+        "{trace}"
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+async fn wait_for_failure(worker: &RunningWorker, connector: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        for (_, state) in worker.worker.task_states(connector) {
+            if let sluice::runtime::worker::TaskState::Failed(trace) = state {
+                return trace;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "task of {connector} never failed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
