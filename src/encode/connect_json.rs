@@ -670,39 +670,194 @@ impl std::fmt::Write for StackBuf {
     }
 }
 
-/// `Double.toString(x)` as Jackson writes it (non-finite values quoted).
+/// A finite non-zero float as significant digits and a decimal exponent:
+/// `d.ddd × 10^exp`.
+struct Digits {
+    negative: bool,
+    digits: [u8; 24],
+    len: usize,
+    exp: i32,
+}
+
+impl Digits {
+    /// Parses Rust's `{:e}` output (`-1.2345e-5`), dropping trailing zero digits.
+    fn parse(sci: &[u8]) -> Digits {
+        let (negative, sci) = match sci.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, sci),
+        };
+        let e_at = sci.iter().position(|&c| c == b'e').unwrap_or(sci.len());
+        let mut d = Digits {
+            negative,
+            digits: [b'0'; 24],
+            len: 0,
+            exp: 0,
+        };
+        for &c in &sci[..e_at] {
+            if c.is_ascii_digit() && d.len < d.digits.len() {
+                d.digits[d.len] = c;
+                d.len += 1;
+            }
+        }
+        while d.len > 1 && d.digits[d.len - 1] == b'0' {
+            d.len -= 1;
+        }
+        d.len = d.len.max(1);
+        let mut exp_negative = false;
+        for &c in sci.get(e_at + 1..).unwrap_or(&[]) {
+            match c {
+                b'-' => exp_negative = true,
+                b'0'..=b'9' => d.exp = d.exp * 10 + i32::from(c - b'0'),
+                _ => {}
+            }
+        }
+        if exp_negative {
+            d.exp = -d.exp;
+        }
+        d
+    }
+
+    fn digits(&self) -> &[u8] {
+        &self.digits[..self.len]
+    }
+
+    /// The digits as an integer (at most 17 of them).
+    fn value(&self) -> u64 {
+        self.digits()
+            .iter()
+            .fold(0, |v, &c| v * 10 + u64::from(c - b'0'))
+    }
+
+    /// When the shortest decimal has one digit, Java chooses among the decimals of one or two
+    /// digits that round to the float the closest one (`4.9E-324`, not `5E-324`). Only
+    /// subnormals have a rounding interval wide enough for that to differ from the shortest.
+    #[cold]
+    fn two_digits_if_closer(
+        &mut self,
+        x: impl std::fmt::LowerExp,
+        roundtrips: impl Fn(&str) -> bool,
+    ) {
+        if self.len != 1 {
+            return;
+        }
+        let mut buf = StackBuf::new();
+        let _ = write!(buf, "{x:.1e}");
+        if std::str::from_utf8(buf.as_bytes()).is_ok_and(roundtrips) {
+            *self = Digits::parse(buf.as_bytes());
+        }
+    }
+
+    /// Java picks, among the shortest decimals that round to the float, the closest one and on
+    /// a tie the one with an even last digit; Rust's shortest formatting rounds ties up. A tie
+    /// is only possible when the float's exact decimal expansion has exactly one digit more than
+    /// the shortest and ends in 5: then the even neighbour is taken if it also round-trips.
+    ///
+    /// `mantissa × 2^q` is the float's exact value.
+    fn break_tie(&mut self, mut mantissa: u64, mut q: i32, roundtrips: impl Fn(&str) -> bool) {
+        if mantissa == 0 || self.len > 17 {
+            return;
+        }
+        let shift = mantissa.trailing_zeros();
+        mantissa >>= shift;
+        q += shift as i32;
+        // The exact value as `exact × 10^k`, without trailing decimal zeros.
+        let (mut exact, mut k): (u128, i32) = if q >= 0 {
+            // A tie needs 5^(k+1) | mantissa, so k < 23 and the value is below 2^76.
+            if q > 75 {
+                return;
+            }
+            (u128::from(mantissa) << q, 0)
+        } else {
+            // m / 2^p = m·5^p / 10^p has p + ... digits; a tie needs at most 18.
+            let p = -q;
+            if p > 26 {
+                return;
+            }
+            (u128::from(mantissa) * 5u128.pow(p as u32), q)
+        };
+        while exact % 10 == 0 {
+            exact /= 10;
+            k += 1;
+        }
+        if exact % 10 != 5 || exact >= 10u128.pow(18) {
+            return;
+        }
+        let exact_len = exact.ilog10() as usize + 1;
+        if exact_len != self.len + 1 || k + exact_len as i32 - 1 != self.exp {
+            return;
+        }
+        let down = (exact / 10) as u64;
+        let up = down + 1;
+        let current = self.value();
+        if current != up && current != down {
+            return;
+        }
+        let even = if down % 2 == 0 { down } else { up };
+        if even == current || even.checked_ilog10() != current.checked_ilog10() {
+            return;
+        }
+        // Check that the even neighbour round-trips, then take it.
+        let mut candidate = Digits {
+            negative: false,
+            digits: [b'0'; 24],
+            len: self.len,
+            exp: self.exp,
+        };
+        let mut v = even;
+        for i in (0..self.len).rev() {
+            candidate.digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        let mut text = StackBuf::new();
+        let _ = text.write_str("0.");
+        let _ = text.write_str(std::str::from_utf8(candidate.digits()).unwrap_or("0"));
+        let _ = write!(text, "e{}", self.exp + 1);
+        if std::str::from_utf8(text.as_bytes()).is_ok_and(roundtrips) {
+            self.digits = candidate.digits;
+        }
+    }
+}
+
+/// `Double.toString(x)` (JDK 19+) as Jackson writes it (non-finite values quoted).
 fn write_f64(out: &mut Vec<u8>, x: f64) {
     if !x.is_finite() || x == 0.0 {
         return write_special(out, x.is_nan(), x.is_sign_negative(), x == 0.0);
     }
-    let mut buf = StackBuf::new();
     let bits = x.to_bits();
-    // Java renders the two smallest subnormals with 2 digits (4.9E-324, not 5E-324): among
-    // decimals of length 1 or 2 that round to the value it picks the closest (C_TINY = 3).
-    let tiny = (bits >> 52) & 0x7FF == 0 && bits & ((1 << 52) - 1) < 3;
-    let _ = if tiny {
-        write!(buf, "{x:.1e}")
-    } else {
-        write!(buf, "{x:e}")
-    };
-    java_layout(out, buf.as_bytes());
+    let biased = ((bits >> 52) & 0x7FF) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let mut buf = StackBuf::new();
+    let _ = write!(buf, "{x:e}");
+    let mut digits = Digits::parse(buf.as_bytes());
+    let magnitude = x.abs();
+    let roundtrips = |s: &str| s.parse::<f64>() == Ok(magnitude);
+    if biased == 0 {
+        digits.two_digits_if_closer(x, roundtrips);
+        return java_layout(out, &digits);
+    }
+    digits.break_tie(fraction | (1 << 52), biased - 1075, roundtrips);
+    java_layout(out, &digits);
 }
 
-/// `Float.toString(x)` as Jackson writes it (non-finite values quoted).
+/// `Float.toString(x)` (JDK 19+) as Jackson writes it (non-finite values quoted).
 fn write_f32(out: &mut Vec<u8>, x: f32) {
     if !x.is_finite() || x == 0.0 {
         return write_special(out, x.is_nan(), x.is_sign_negative(), x == 0.0);
     }
-    let mut buf = StackBuf::new();
     let bits = x.to_bits();
-    // As for doubles, with C_TINY = 8 (1.4E-45, not 1E-45).
-    let tiny = (bits >> 23) & 0xFF == 0 && bits & ((1 << 23) - 1) < 8;
-    let _ = if tiny {
-        write!(buf, "{x:.1e}")
-    } else {
-        write!(buf, "{x:e}")
-    };
-    java_layout(out, buf.as_bytes());
+    let biased = ((bits >> 23) & 0xFF) as i32;
+    let fraction = bits & ((1 << 23) - 1);
+    let mut buf = StackBuf::new();
+    let _ = write!(buf, "{x:e}");
+    let mut digits = Digits::parse(buf.as_bytes());
+    let magnitude = x.abs();
+    let roundtrips = |s: &str| s.parse::<f32>() == Ok(magnitude);
+    if biased == 0 {
+        digits.two_digits_if_closer(x, roundtrips);
+        return java_layout(out, &digits);
+    }
+    digits.break_tie(u64::from(fraction | (1 << 23)), biased - 150, roundtrips);
+    java_layout(out, &digits);
 }
 
 #[cold]
@@ -716,40 +871,12 @@ fn write_special(out: &mut Vec<u8>, nan: bool, negative: bool, zero: bool) {
     });
 }
 
-/// Lays out Rust's `{:e}` output (`-1.2345e-5`) as Java does: plain for `1e-3 <= |x| < 1e7`
-/// with at least one fractional digit, else `d.dddE[-]n`.
-fn java_layout(out: &mut Vec<u8>, sci: &[u8]) {
-    let (negative, sci) = match sci.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, sci),
-    };
-    let e_at = sci.iter().position(|&c| c == b'e').unwrap_or(sci.len());
-    let mut digits = [0u8; 40];
-    let mut n = 0;
-    for &c in &sci[..e_at] {
-        if c != b'.' && n < digits.len() {
-            digits[n] = c;
-            n += 1;
-        }
-    }
-    while n > 1 && digits[n - 1] == b'0' {
-        n -= 1;
-    }
-    let digits = &digits[..n.max(1)];
-    let mut exp: i32 = 0;
-    let mut exp_negative = false;
-    for &c in sci.get(e_at + 1..).unwrap_or(&[]) {
-        match c {
-            b'-' => exp_negative = true,
-            b'0'..=b'9' => exp = exp * 10 + i32::from(c - b'0'),
-            _ => {}
-        }
-    }
-    if exp_negative {
-        exp = -exp;
-    }
-
-    if negative {
+/// Lays digits out as Java does: plain for `1e-3 <= |x| < 1e7` with at least one fractional
+/// digit, else `d.dddE[-]n`.
+fn java_layout(out: &mut Vec<u8>, d: &Digits) {
+    let digits = d.digits();
+    let exp = d.exp;
+    if d.negative {
         out.push(b'-');
     }
     if (-3..7).contains(&exp) {
