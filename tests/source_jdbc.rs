@@ -35,6 +35,8 @@ fn source_config(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) 
         "topic.prefix": prefix,
         "tasks.max": "1",
         "poll.interval.ms": "200",
+        // One partition: records of a topic are read back in the order they were produced.
+        "topic.creation.default.partitions": "1",
     });
     for (k, v) in extra {
         if v.is_empty() {
@@ -267,4 +269,158 @@ async fn wait_for_failure(worker: &RunningWorker, connector: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn payloads(records: &[crate::support::Record]) -> Vec<Json> {
+    records
+        .iter()
+        .map(|r| serde_json::from_str::<Json>(r.value_str()).unwrap()["payload"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn timestamp_incrementing_mode_keeps_rows_with_equal_timestamps() {
+    let db = TestDb::new("src_tsinc").await;
+    db.exec("CREATE TABLE events (id INT PRIMARY KEY, v VARCHAR(8), updated_at DATETIME(3) NOT NULL)").await;
+    db.exec(
+        "INSERT INTO events VALUES (1,'a','2024-01-01 00:00:00.000'),(2,'b','2024-01-01 00:00:00.000'),\
+         (3,'c','2024-01-01 00:00:00.000'),(4,'d','2024-01-01 00:00:01.500')",
+    )
+    .await;
+    let prefix = format!("{}_", unique("tsinc"));
+    let offsets_topic = unique("offsets");
+    let name = unique("tsinc");
+    let connector = source_config(
+        &name,
+        &db,
+        &prefix,
+        &[
+            ("mode", "timestamp+incrementing"),
+            ("timestamp.column.name", "updated_at"),
+            ("table.whitelist", "events"),
+            // One row per batch: every batch boundary falls inside the equal-timestamp group.
+            ("batch.max.rows", "1"),
+        ],
+    );
+    let config = worker_config(&offsets_topic);
+    let worker = RunningWorker::start(&config, std::slice::from_ref(&connector)).await.unwrap();
+    let topic = format!("{prefix}events");
+    let records = read_topic(&topic, 4, Duration::from_secs(30)).await;
+    let ids: Vec<_> = payloads(&records).iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    let key = format!(r#"["{name}",{{"protocol":"1","table":"{}.events"}}]"#, db.name);
+    wait_for_offset(&offsets_topic, &key, r#"{"timestamp_nanos":500000000,"incrementing":4,"timestamp":1704067201500}"#).await;
+    worker.stop().await;
+
+    // A row updated later (newer timestamp) and a new row with an older-than-latest id.
+    db.exec("UPDATE events SET v='b2', updated_at='2024-01-02 00:00:00' WHERE id=2").await;
+    let worker = RunningWorker::start(&config, &[connector]).await.unwrap();
+    let records = read_topic(&topic, 5, Duration::from_secs(30)).await;
+    let last = payloads(&records).pop().unwrap();
+    assert_eq!((last["id"].as_i64(), last["v"].as_str()), (Some(2), Some("b2")));
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn timestamp_mode_reads_rows_before_now() {
+    let db = TestDb::new("src_ts").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, updated_at TIMESTAMP(6) NOT NULL)").await;
+    db.exec("INSERT INTO t VALUES (1,'2020-01-01 00:00:00.000001'),(2,'2020-01-01 00:00:00.000001'),(3,'2020-06-01 12:00:00')")
+        .await;
+    let prefix = format!("{}_", unique("ts"));
+    let offsets_topic = unique("offsets");
+    let name = unique("ts");
+    let connector = source_config(
+        &name,
+        &db,
+        &prefix,
+        &[
+            ("mode", "timestamp"),
+            ("timestamp.column.name", "updated_at"),
+            ("incrementing.column.name", ""),
+            ("table.whitelist", "t"),
+            ("batch.max.rows", "1"),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&offsets_topic), &[connector]).await.unwrap();
+    let records = read_topic(&format!("{prefix}t"), 3, Duration::from_secs(30)).await;
+    let ids: Vec<_> = payloads(&records).iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    let key = format!(r#"["{name}",{{"protocol":"1","table":"{}.t"}}]"#, db.name);
+    wait_for_offset(&offsets_topic, &key, r#"{"timestamp_nanos":0,"timestamp":1591012800000}"#).await;
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn bulk_mode_rereads_the_table_every_poll() {
+    let db = TestDb::new("src_bulk").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, v INT)").await;
+    db.exec("INSERT INTO t VALUES (1,10),(2,20)").await;
+    let prefix = format!("{}_", unique("bulk"));
+    let connector = source_config(
+        &unique("bulk"),
+        &db,
+        &prefix,
+        &[("mode", "bulk"), ("incrementing.column.name", ""), ("table.whitelist", "t")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    let records = read_topic(&format!("{prefix}t"), 6, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 6, "three polls of two rows");
+    let ids: Vec<_> = payloads(&records).iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert_eq!(&ids[..4], [1, 2, 1, 2]);
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
+    let db = TestDb::new("src_query").await;
+    db.exec("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, amount INT NOT NULL)").await;
+    db.exec("INSERT INTO orders (amount) VALUES (5),(50),(500)").await;
+    let topic = unique("query_topic");
+    let query = format!("SELECT id, amount * 2 AS doubled FROM `{}`.orders", db.name);
+    let connector = source_config(
+        &unique("query"),
+        &db,
+        &topic,
+        &[("query", &query), ("table.whitelist", "")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[0].value_str(),
+        r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"doubled"}],"optional":false},"payload":{"id":1,"doubled":10}}"#
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn tables_are_split_across_tasks_like_connect() {
+    let db = TestDb::new("src_tasks").await;
+    for table in ["a", "b", "c"] {
+        db.exec(&format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(4))")).await;
+        db.exec(&format!("INSERT INTO {table} (v) VALUES ('{table}1'),('{table}2')")).await;
+    }
+    db.exec("CREATE TABLE skipped (id INT AUTO_INCREMENT PRIMARY KEY)").await;
+    let prefix = format!("{}_", unique("tasks"));
+    let name = unique("tasks");
+    let connector = source_config(
+        &name,
+        &db,
+        &prefix,
+        &[("table.whitelist", ""), ("table.blacklist", "skipped"), ("tasks.max", "2")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    assert_eq!(worker.worker.task_states(&name).len(), 2, "3 tables over tasks.max=2 → 2 tasks");
+    for table in ["a", "b", "c"] {
+        let records = read_topic(&format!("{prefix}{table}"), 2, Duration::from_secs(30)).await;
+        let values: Vec<_> = payloads(&records).iter().map(|p| p["v"].as_str().unwrap().to_string()).collect();
+        assert_eq!(values, [format!("{table}1"), format!("{table}2")]);
+    }
+    worker.stop().await;
+    db.drop_db().await;
 }

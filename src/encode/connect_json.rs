@@ -731,6 +731,7 @@ impl Digits {
     /// When the shortest decimal has one digit, Java chooses among the decimals of one or two
     /// digits that round to the float the closest one (`4.9E-324`, not `5E-324`). Only
     /// subnormals have a rounding interval wide enough for that to differ from the shortest.
+    /// `x` is the float's magnitude.
     #[cold]
     fn two_digits_if_closer(
         &mut self,
@@ -743,7 +744,9 @@ impl Digits {
         let mut buf = StackBuf::new();
         let _ = write!(buf, "{x:.1e}");
         if std::str::from_utf8(buf.as_bytes()).is_ok_and(roundtrips) {
+            let negative = self.negative;
             *self = Digits::parse(buf.as_bytes());
+            self.negative = negative;
         }
     }
 
@@ -832,7 +835,7 @@ fn write_f64(out: &mut Vec<u8>, x: f64) {
     let magnitude = x.abs();
     let roundtrips = |s: &str| s.parse::<f64>() == Ok(magnitude);
     if biased == 0 {
-        digits.two_digits_if_closer(x, roundtrips);
+        digits.two_digits_if_closer(magnitude, roundtrips);
         return java_layout(out, &digits);
     }
     digits.break_tie(fraction | (1 << 52), biased - 1075, roundtrips);
@@ -853,7 +856,7 @@ fn write_f32(out: &mut Vec<u8>, x: f32) {
     let magnitude = x.abs();
     let roundtrips = |s: &str| s.parse::<f32>() == Ok(magnitude);
     if biased == 0 {
-        digits.two_digits_if_closer(x, roundtrips);
+        digits.two_digits_if_closer(magnitude, roundtrips);
         return java_layout(out, &digits);
     }
     digits.break_tie(u64::from(fraction | (1 << 23)), biased - 150, roundtrips);
@@ -1642,6 +1645,16 @@ mod tests {
             (f64::from_bits(2), "9.9E-324"),
             (f64::from_bits(3), "1.5E-323"),
             (f64::EPSILON, "2.220446049250313E-16"),
+            // Subnormals whose shortest has one digit: the closest of 1 or 2 digits.
+            (f64::from_bits(10), "4.9E-323"),
+            (-f64::from_bits(10), "-4.9E-323"),
+            (-f64::from_bits(1), "-4.9E-324"),
+            (-f64::from_bits(0xa0), "-7.9E-322"),
+            (f64::from_bits(0x3a), "2.87E-322"),
+            // Exactly halfway between two shortest candidates: the even one.
+            (580474241046812.25, "5.804742410468122E14"),
+            (-80317538172790.625, "-8.031753817279062E13"),
+            (580474241046812.75, "5.804742410468128E14"),
             (f64::NAN, "\"NaN\""),
             (f64::INFINITY, "\"Infinity\""),
             (f64::NEG_INFINITY, "\"-Infinity\""),
@@ -1678,6 +1691,12 @@ mod tests {
             (f32::from_bits(5), "7.0E-45"),
             (f32::from_bits(7), "9.8E-45"),
             (f32::from_bits(8), "1.1E-44"),
+            (-f32::from_bits(0xf), "-2.1E-44"),
+            // Ties go to the even digit, as in JDK 19+.
+            (3376200.25, "3376200.2"),
+            (171776.625, "171776.62"),
+            (-394018.625, "-394018.62"),
+            (33987.0625, "33987.062"),
             (f32::NAN, "\"NaN\""),
             (f32::NEG_INFINITY, "\"-Infinity\""),
         ];

@@ -449,7 +449,8 @@ impl JdbcSourceTask {
             values,
             position: SourcePosition {
                 partition: querier.partition.clone(),
-                offset: if self.config.mode == Mode::Bulk {
+                // Bulk mode has no offset; nor has a timestamp batch before any group is complete.
+                offset: if self.config.mode == Mode::Bulk || offset == Offset::default() {
                     Json::Null
                 } else {
                     offset.to_json()
