@@ -424,3 +424,109 @@ async fn tables_are_split_across_tasks_like_connect() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn every_column_type_maps_like_connect_and_matches_select() {
+    let db = TestDb::new("src_types").await;
+    db.exec(
+        "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY, \
+         t_tiny TINYINT, t_tiny_u TINYINT UNSIGNED, t_bool TINYINT(1), t_small SMALLINT, t_small_u SMALLINT UNSIGNED, \
+         t_medium MEDIUMINT, t_medium_u MEDIUMINT UNSIGNED, t_int INT, t_int_u INT UNSIGNED, t_big BIGINT, t_big_u BIGINT UNSIGNED, \
+         t_float FLOAT, t_double DOUBLE, t_dec DECIMAL(10,2), t_dec0 DECIMAL(20,0), t_dec_u DECIMAL(12,4) UNSIGNED, \
+         t_char CHAR(4), t_varchar VARCHAR(32), t_text TEXT, t_enum ENUM('a','b'), t_set SET('x','y'), t_json JSON, \
+         t_binary BINARY(4), t_varbinary VARBINARY(8), t_blob BLOB, t_bit1 BIT(1), t_bit8 BIT(8), \
+         t_date DATE, t_time TIME(3), t_datetime DATETIME(6), t_timestamp TIMESTAMP(3) NULL, t_year YEAR)",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO types VALUES (NULL, -128, 255, 1, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, \
+         -9223372036854775808, 9223372036854775807, 1.5, -2.25e-10, -12345678.90, 12345678901234567890, 0.0001, \
+         'ab', 'h\u{e9}llo \"q\"\\n', '\u{1F642} emoji', 'b', 'x,y', '{\"k\": [1, 2]}', \
+         0x00ff, 0x0102, 'blob', b'1', b'10100101', '1969-07-20', '12:34:56.789', '1960-01-01 00:00:00.123456', \
+         '2038-01-19 03:14:07.999', 2024)",
+    )
+    .await;
+    db.exec("INSERT INTO types (id) VALUES (NULL)").await;
+    let prefix = format!("{}_", unique("types"));
+    let connector = source_config(&unique("types"), &db, &prefix, &[("table.whitelist", "types")]);
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    let records = read_topic(&format!("{prefix}types"), 2, Duration::from_secs(30)).await;
+    worker.stop().await;
+    assert_eq!(records.len(), 2);
+    let message: Json = serde_json::from_str(records[0].value_str()).unwrap();
+
+    let schema: Vec<String> = message["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut s = format!("{} {}", f["field"].as_str().unwrap(), f["type"].as_str().unwrap());
+            if let Some(name) = f["name"].as_str() {
+                s.push(' ');
+                s.push_str(name.rsplit('.').next().unwrap());
+            }
+            if let Some(params) = f.get("parameters") {
+                s.push_str(&format!(" {params}"));
+            }
+            s
+        })
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            "id int32", "t_tiny int8", "t_tiny_u int16", "t_bool int8", "t_small int16", "t_small_u int32",
+            "t_medium int32", "t_medium_u int64", "t_int int32", "t_int_u int64", "t_big int64", "t_big_u int64",
+            "t_float float", "t_double double",
+            r#"t_dec bytes Decimal {"scale":"2","connect.decimal.precision":"10"}"#,
+            r#"t_dec0 bytes Decimal {"scale":"0","connect.decimal.precision":"20"}"#,
+            r#"t_dec_u bytes Decimal {"scale":"4","connect.decimal.precision":"12"}"#,
+            "t_char string", "t_varchar string", "t_text string", "t_enum string", "t_set string", "t_json string",
+            "t_binary bytes", "t_varbinary bytes", "t_blob bytes", "t_bit1 int8", "t_bit8 bytes",
+            "t_date int32 Date", "t_time int32 Time", "t_datetime int64 Timestamp", "t_timestamp int64 Timestamp",
+            "t_year int32 Date",
+        ]
+    );
+    assert!(message["schema"]["fields"].as_array().unwrap()[1..].iter().all(|f| f["optional"] == true));
+
+    let expected = json!({
+        "id": 1, "t_tiny": -128, "t_tiny_u": 255, "t_bool": 1, "t_small": -32768, "t_small_u": 65535,
+        "t_medium": -8388608, "t_medium_u": 16777215, "t_int": -2147483648i64, "t_int_u": 4294967295u64,
+        "t_big": i64::MIN, "t_big_u": i64::MAX, "t_float": 1.5, "t_double": -2.25e-10,
+        "t_dec": "tmn9Lg==", "t_dec0": "AKtUqYzrHwrS", "t_dec_u": "AQ==",
+        "t_char": "ab", "t_varchar": "h\u{e9}llo \"q\"\n", "t_text": "\u{1F642} emoji", "t_enum": "b",
+        "t_set": "x,y", "t_json": "{\"k\": [1, 2]}",
+        "t_binary": "AP8AAA==", "t_varbinary": "AQI=", "t_blob": "YmxvYg==", "t_bit1": 1, "t_bit8": "pQ==",
+        "t_date": -165, "t_time": 45_296_789, "t_datetime": -315_619_199_877i64, "t_timestamp": 2_147_483_647_999i64,
+        "t_year": 19723,
+    });
+    assert_eq!(message["payload"], expected);
+    // Java's Double.toString spelling of the double, byte for byte.
+    assert!(records[0].value_str().contains(r#""t_double":-2.25E-10"#), "{}", records[0].value_str());
+
+    // The same values as a SELECT returns them.
+    let mut conn = db.conn().await;
+    use mysql_async::prelude::Queryable;
+    let row: (i64, String, String, i64, i64) = conn
+        .query_first(
+            "SELECT t_big, CAST(t_dec AS CHAR), HEX(t_binary), \
+             TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', t_datetime), DATEDIFF(t_date, '1970-01-01') FROM types WHERE id = 1",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(message["payload"]["t_big"].as_i64(), Some(row.0));
+    assert_eq!(row.1, "-12345678.90");
+    assert_eq!(row.2, "00FF0000");
+    assert_eq!(message["payload"]["t_datetime"].as_i64(), Some(row.3.div_euclid(1000)));
+    assert_eq!(message["payload"]["t_date"].as_i64(), Some(row.4));
+    drop(conn);
+
+    // All NULLs.
+    let nulls: Json = serde_json::from_str(records[1].value_str()).unwrap();
+    for (field, value) in nulls["payload"].as_object().unwrap() {
+        if field != "id" {
+            assert_eq!(value, &Json::Null, "{field}");
+        }
+    }
+    db.drop_db().await;
+}
