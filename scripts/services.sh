@@ -6,13 +6,15 @@
 #   scripts/services.sh status   say what is running
 #   scripts/services.sh env      print the connection settings as environment variables
 #
-# Everything lives under $SLUICE_STATE_DIR (default: <repo>/.state). Ports: $SLUICE_MARIADB_PORT
+# Everything lives under $SLUICE_STATE_DIR (default: ~/.local/state/sluice, shared by every
+# checkout, so two clones never start two servers on one port). A compatible server already
+# listening on a port (ours from another checkout, or one set up by hand) is reused. Ports: $SLUICE_MARIADB_PORT
 # (default 3307) and $SLUICE_KAFKA_PORT (default 9092). The broker is tansu 0.6.0 with memory
 # storage (see ../shared/FINDINGS.md): it loses every topic when it stops.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE_DIR="${SLUICE_STATE_DIR:-$REPO_DIR/.state}"
+STATE_DIR="${SLUICE_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/sluice}"
 CACHE_DIR="${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}"
 MARIADB_PORT="${SLUICE_MARIADB_PORT:-3307}"
 KAFKA_PORT="${SLUICE_KAFKA_PORT:-9092}"
@@ -95,7 +97,13 @@ db_client() { mariadb --no-defaults --protocol=socket --socket="$DB_SOCKET" -uro
 
 start_mariadb() {
   if alive "$DB_PID"; then log "MariaDB already running (pid $(cat "$DB_PID"), port $MARIADB_PORT)"; return 0; fi
-  port_open 127.0.0.1 "$MARIADB_PORT" && die "port $MARIADB_PORT is in use by another process; set SLUICE_MARIADB_PORT"
+  if port_open 127.0.0.1 "$MARIADB_PORT"; then
+    local log_bin
+    log_bin="$(mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -u"$APP_USER" -p"$APP_PASSWORD" -N -e 'SELECT @@log_bin' 2>/dev/null || true)"
+    [ "$log_bin" = "1" ] || die "port $MARIADB_PORT is in use by something that is not a MariaDB with binlog and user $APP_USER; set SLUICE_MARIADB_PORT"
+    log "reusing the MariaDB already listening on 127.0.0.1:$MARIADB_PORT"
+    return 0
+  fi
   install_mariadb
   local mariadbd; mariadbd="$(find_mariadbd)"
   local run_user=(); [ "$(id -u)" -eq 0 ] && run_user=(--user=root)
@@ -139,7 +147,10 @@ SQL
 
 start_kafka() {
   if alive "$KAFKA_PID"; then log "Kafka broker already running (pid $(cat "$KAFKA_PID"), port $KAFKA_PORT)"; return 0; fi
-  port_open "$KAFKA_HOST" "$KAFKA_PORT" && die "port $KAFKA_PORT is in use by another process; set SLUICE_KAFKA_PORT"
+  if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
+    log "reusing the Kafka broker already listening on $KAFKA_HOST:$KAFKA_PORT"
+    return 0
+  fi
   install_tansu
   mkdir -p "$KAFKA_DIR"
   log "starting tansu broker on $KAFKA_HOST:$KAFKA_PORT (memory storage)"
