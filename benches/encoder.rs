@@ -114,7 +114,7 @@ fn wide_batch() -> SourceBatch {
         ));
     }
     fields.push(field("dec_wide", Schema::decimal(30, Some(65), true)));
-    for i in 0..3 {
+    for i in 0..4 {
         fields.push(field(
             &format!("date_{i}"),
             Schema::logical(SchemaType::Int32, logical::DATE, true),
@@ -163,7 +163,7 @@ fn wide_batch() -> SourceBatch {
             rng.next(),
             (rng.next() as u128 * 1_000_000_000_000) % 10u128.pow(30)
         ))));
-        for _ in 0..3 {
+        for _ in 0..4 {
             values.push(Value::Date(rng.below(30_000) as i32 - 5_000));
             values.push(Value::Timestamp(
                 rng.below(4_000_000_000_000_000) as i64 - 1_000_000_000_000_000,

@@ -34,7 +34,11 @@ fn version_and_help() {
 #[test]
 fn bad_worker_and_connector_files_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    let good_worker = write(&dir, "worker.properties", "bootstrap.servers=127.0.0.1:9092\n");
+    let good_worker = write(
+        &dir,
+        "worker.properties",
+        "bootstrap.servers=127.0.0.1:9092\n",
+    );
     let good_connector = "config/my-source-connect.json";
 
     let bad_worker = write(&dir, "bad.properties", "offset.flush.interval.ms=soon\n");
@@ -47,7 +51,10 @@ fn bad_worker_and_connector_files_fail_clearly() {
 
     let (code, _, err) = sluice(&["standalone", "/no/such/worker.properties", good_connector]);
     assert_eq!(code, 2);
-    assert!(err.contains("cannot read /no/such/worker.properties"), "{err}");
+    assert!(
+        err.contains("cannot read /no/such/worker.properties"),
+        "{err}"
+    );
 
     let not_json = write(&dir, "c.json", "{\"name\": \"x\",");
     let (code, _, err) = sluice(&["standalone", &good_worker, &not_json]);
@@ -66,7 +73,11 @@ fn bad_worker_and_connector_files_fail_clearly() {
         "{err}"
     );
 
-    let unknown = write(&dir, "u.properties", "name=u\nconnector.class=com.example.Nope\n");
+    let unknown = write(
+        &dir,
+        "u.properties",
+        "name=u\nconnector.class=com.example.Nope\n",
+    );
     let (code, _, err) = sluice(&["standalone", &good_worker, &unknown]);
     assert_eq!(code, 2);
     assert!(err.contains("Failed to find any class that implements Connector and which name matches com.example.Nope"), "{err}");

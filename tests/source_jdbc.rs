@@ -281,7 +281,10 @@ fn payloads(records: &[crate::support::Record]) -> Vec<Json> {
 #[tokio::test]
 async fn timestamp_incrementing_mode_keeps_rows_with_equal_timestamps() {
     let db = TestDb::new("src_tsinc").await;
-    db.exec("CREATE TABLE events (id INT PRIMARY KEY, v VARCHAR(8), updated_at DATETIME(3) NOT NULL)").await;
+    db.exec(
+        "CREATE TABLE events (id INT PRIMARY KEY, v VARCHAR(8), updated_at DATETIME(3) NOT NULL)",
+    )
+    .await;
     db.exec(
         "INSERT INTO events VALUES (1,'a','2024-01-01 00:00:00.000'),(2,'b','2024-01-01 00:00:00.000'),\
          (3,'c','2024-01-01 00:00:00.000'),(4,'d','2024-01-01 00:00:01.500')",
@@ -303,21 +306,38 @@ async fn timestamp_incrementing_mode_keeps_rows_with_equal_timestamps() {
         ],
     );
     let config = worker_config(&offsets_topic);
-    let worker = RunningWorker::start(&config, std::slice::from_ref(&connector)).await.unwrap();
+    let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
+        .await
+        .unwrap();
     let topic = format!("{prefix}events");
     let records = read_topic(&topic, 4, Duration::from_secs(30)).await;
-    let ids: Vec<_> = payloads(&records).iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    let ids: Vec<_> = payloads(&records)
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [1, 2, 3, 4]);
-    let key = format!(r#"["{name}",{{"protocol":"1","table":"{}.events"}}]"#, db.name);
-    wait_for_offset(&offsets_topic, &key, r#"{"timestamp_nanos":500000000,"incrementing":4,"timestamp":1704067201500}"#).await;
+    let key = format!(
+        r#"["{name}",{{"protocol":"1","table":"{}.events"}}]"#,
+        db.name
+    );
+    wait_for_offset(
+        &offsets_topic,
+        &key,
+        r#"{"timestamp_nanos":500000000,"incrementing":4,"timestamp":1704067201500}"#,
+    )
+    .await;
     worker.stop().await;
 
     // A row updated later (newer timestamp) and a new row with an older-than-latest id.
-    db.exec("UPDATE events SET v='b2', updated_at='2024-01-02 00:00:00' WHERE id=2").await;
+    db.exec("UPDATE events SET v='b2', updated_at='2024-01-02 00:00:00' WHERE id=2")
+        .await;
     let worker = RunningWorker::start(&config, &[connector]).await.unwrap();
     let records = read_topic(&topic, 5, Duration::from_secs(30)).await;
     let last = payloads(&records).pop().unwrap();
-    assert_eq!((last["id"].as_i64(), last["v"].as_str()), (Some(2), Some("b2")));
+    assert_eq!(
+        (last["id"].as_i64(), last["v"].as_str()),
+        (Some(2), Some("b2"))
+    );
     worker.stop().await;
     db.drop_db().await;
 }
@@ -325,7 +345,8 @@ async fn timestamp_incrementing_mode_keeps_rows_with_equal_timestamps() {
 #[tokio::test]
 async fn timestamp_mode_reads_rows_before_now() {
     let db = TestDb::new("src_ts").await;
-    db.exec("CREATE TABLE t (id INT PRIMARY KEY, updated_at TIMESTAMP(6) NOT NULL)").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, updated_at TIMESTAMP(6) NOT NULL)")
+        .await;
     db.exec("INSERT INTO t VALUES (1,'2020-01-01 00:00:00.000001'),(2,'2020-01-01 00:00:00.000001'),(3,'2020-06-01 12:00:00')")
         .await;
     let prefix = format!("{}_", unique("ts"));
@@ -343,12 +364,22 @@ async fn timestamp_mode_reads_rows_before_now() {
             ("batch.max.rows", "1"),
         ],
     );
-    let worker = RunningWorker::start(&worker_config(&offsets_topic), &[connector]).await.unwrap();
+    let worker = RunningWorker::start(&worker_config(&offsets_topic), &[connector])
+        .await
+        .unwrap();
     let records = read_topic(&format!("{prefix}t"), 3, Duration::from_secs(30)).await;
-    let ids: Vec<_> = payloads(&records).iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    let ids: Vec<_> = payloads(&records)
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [1, 2, 3]);
     let key = format!(r#"["{name}",{{"protocol":"1","table":"{}.t"}}]"#, db.name);
-    wait_for_offset(&offsets_topic, &key, r#"{"timestamp_nanos":0,"timestamp":1591012800000}"#).await;
+    wait_for_offset(
+        &offsets_topic,
+        &key,
+        r#"{"timestamp_nanos":0,"timestamp":1591012800000}"#,
+    )
+    .await;
     worker.stop().await;
     db.drop_db().await;
 }
@@ -363,12 +394,21 @@ async fn bulk_mode_rereads_the_table_every_poll() {
         &unique("bulk"),
         &db,
         &prefix,
-        &[("mode", "bulk"), ("incrementing.column.name", ""), ("table.whitelist", "t")],
+        &[
+            ("mode", "bulk"),
+            ("incrementing.column.name", ""),
+            ("table.whitelist", "t"),
+        ],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
     let records = read_topic(&format!("{prefix}t"), 6, Duration::from_secs(30)).await;
     assert_eq!(records.len(), 6, "three polls of two rows");
-    let ids: Vec<_> = payloads(&records).iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    let ids: Vec<_> = payloads(&records)
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(&ids[..4], [1, 2, 1, 2]);
     worker.stop().await;
     db.drop_db().await;
@@ -377,8 +417,10 @@ async fn bulk_mode_rereads_the_table_every_poll() {
 #[tokio::test]
 async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
     let db = TestDb::new("src_query").await;
-    db.exec("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, amount INT NOT NULL)").await;
-    db.exec("INSERT INTO orders (amount) VALUES (5),(50),(500)").await;
+    db.exec("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, amount INT NOT NULL)")
+        .await;
+    db.exec("INSERT INTO orders (amount) VALUES (5),(50),(500)")
+        .await;
     let topic = unique("query_topic");
     let query = format!("SELECT id, amount * 2 AS doubled FROM `{}`.orders", db.name);
     let connector = source_config(
@@ -387,7 +429,9 @@ async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
         &topic,
         &[("query", &query), ("table.whitelist", "")],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
     let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
     assert_eq!(records.len(), 3);
     assert_eq!(
@@ -402,23 +446,43 @@ async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
 async fn tables_are_split_across_tasks_like_connect() {
     let db = TestDb::new("src_tasks").await;
     for table in ["a", "b", "c"] {
-        db.exec(&format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(4))")).await;
-        db.exec(&format!("INSERT INTO {table} (v) VALUES ('{table}1'),('{table}2')")).await;
+        db.exec(&format!(
+            "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(4))"
+        ))
+        .await;
+        db.exec(&format!(
+            "INSERT INTO {table} (v) VALUES ('{table}1'),('{table}2')"
+        ))
+        .await;
     }
-    db.exec("CREATE TABLE skipped (id INT AUTO_INCREMENT PRIMARY KEY)").await;
+    db.exec("CREATE TABLE skipped (id INT AUTO_INCREMENT PRIMARY KEY)")
+        .await;
     let prefix = format!("{}_", unique("tasks"));
     let name = unique("tasks");
     let connector = source_config(
         &name,
         &db,
         &prefix,
-        &[("table.whitelist", ""), ("table.blacklist", "skipped"), ("tasks.max", "2")],
+        &[
+            ("table.whitelist", ""),
+            ("table.blacklist", "skipped"),
+            ("tasks.max", "2"),
+        ],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
-    assert_eq!(worker.worker.task_states(&name).len(), 2, "3 tables over tasks.max=2 → 2 tasks");
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    assert_eq!(
+        worker.worker.task_states(&name).len(),
+        2,
+        "3 tables over tasks.max=2 → 2 tasks"
+    );
     for table in ["a", "b", "c"] {
         let records = read_topic(&format!("{prefix}{table}"), 2, Duration::from_secs(30)).await;
-        let values: Vec<_> = payloads(&records).iter().map(|p| p["v"].as_str().unwrap().to_string()).collect();
+        let values: Vec<_> = payloads(&records)
+            .iter()
+            .map(|p| p["v"].as_str().unwrap().to_string())
+            .collect();
         assert_eq!(values, [format!("{table}1"), format!("{table}2")]);
     }
     worker.stop().await;
@@ -448,8 +512,15 @@ async fn every_column_type_maps_like_connect_and_matches_select() {
     .await;
     db.exec("INSERT INTO types (id) VALUES (NULL)").await;
     let prefix = format!("{}_", unique("types"));
-    let connector = source_config(&unique("types"), &db, &prefix, &[("table.whitelist", "types")]);
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector]).await.unwrap();
+    let connector = source_config(
+        &unique("types"),
+        &db,
+        &prefix,
+        &[("table.whitelist", "types")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
     let records = read_topic(&format!("{prefix}types"), 2, Duration::from_secs(30)).await;
     worker.stop().await;
     assert_eq!(records.len(), 2);
@@ -460,7 +531,11 @@ async fn every_column_type_maps_like_connect_and_matches_select() {
         .unwrap()
         .iter()
         .map(|f| {
-            let mut s = format!("{} {}", f["field"].as_str().unwrap(), f["type"].as_str().unwrap());
+            let mut s = format!(
+                "{} {}",
+                f["field"].as_str().unwrap(),
+                f["type"].as_str().unwrap()
+            );
             if let Some(name) = f["name"].as_str() {
                 s.push(' ');
                 s.push_str(name.rsplit('.').next().unwrap());
@@ -474,19 +549,46 @@ async fn every_column_type_maps_like_connect_and_matches_select() {
     assert_eq!(
         schema,
         [
-            "id int32", "t_tiny int8", "t_tiny_u int16", "t_bool int8", "t_small int16", "t_small_u int32",
-            "t_medium int32", "t_medium_u int64", "t_int int32", "t_int_u int64", "t_big int64", "t_big_u int64",
-            "t_float float", "t_double double",
+            "id int32",
+            "t_tiny int8",
+            "t_tiny_u int16",
+            "t_bool int8",
+            "t_small int16",
+            "t_small_u int32",
+            "t_medium int32",
+            "t_medium_u int64",
+            "t_int int32",
+            "t_int_u int64",
+            "t_big int64",
+            "t_big_u int64",
+            "t_float float",
+            "t_double double",
             r#"t_dec bytes Decimal {"scale":"2","connect.decimal.precision":"10"}"#,
             r#"t_dec0 bytes Decimal {"scale":"0","connect.decimal.precision":"20"}"#,
             r#"t_dec_u bytes Decimal {"scale":"4","connect.decimal.precision":"12"}"#,
-            "t_char string", "t_varchar string", "t_text string", "t_enum string", "t_set string", "t_json string",
-            "t_binary bytes", "t_varbinary bytes", "t_blob bytes", "t_bit1 int8", "t_bit8 bytes",
-            "t_date int32 Date", "t_time int32 Time", "t_datetime int64 Timestamp", "t_timestamp int64 Timestamp",
+            "t_char string",
+            "t_varchar string",
+            "t_text string",
+            "t_enum string",
+            "t_set string",
+            "t_json string",
+            "t_binary bytes",
+            "t_varbinary bytes",
+            "t_blob bytes",
+            "t_bit1 int8",
+            "t_bit8 bytes",
+            "t_date int32 Date",
+            "t_time int32 Time",
+            "t_datetime int64 Timestamp",
+            "t_timestamp int64 Timestamp",
             "t_year int32 Date",
         ]
     );
-    assert!(message["schema"]["fields"].as_array().unwrap()[1..].iter().all(|f| f["optional"] == true));
+    assert!(
+        message["schema"]["fields"].as_array().unwrap()[1..]
+            .iter()
+            .all(|f| f["optional"] == true)
+    );
 
     let expected = json!({
         "id": 1, "t_tiny": -128, "t_tiny_u": 255, "t_bool": 1, "t_small": -32768, "t_small_u": 65535,
@@ -501,7 +603,11 @@ async fn every_column_type_maps_like_connect_and_matches_select() {
     });
     assert_eq!(message["payload"], expected);
     // Java's Double.toString spelling of the double, byte for byte.
-    assert!(records[0].value_str().contains(r#""t_double":-2.25E-10"#), "{}", records[0].value_str());
+    assert!(
+        records[0].value_str().contains(r#""t_double":-2.25E-10"#),
+        "{}",
+        records[0].value_str()
+    );
 
     // The same values as a SELECT returns them.
     let mut conn = db.conn().await;
@@ -517,7 +623,10 @@ async fn every_column_type_maps_like_connect_and_matches_select() {
     assert_eq!(message["payload"]["t_big"].as_i64(), Some(row.0));
     assert_eq!(row.1, "-12345678.90");
     assert_eq!(row.2, "00FF0000");
-    assert_eq!(message["payload"]["t_datetime"].as_i64(), Some(row.3.div_euclid(1000)));
+    assert_eq!(
+        message["payload"]["t_datetime"].as_i64(),
+        Some(row.3.div_euclid(1000))
+    );
     assert_eq!(message["payload"]["t_date"].as_i64(), Some(row.4));
     drop(conn);
 

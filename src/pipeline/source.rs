@@ -8,8 +8,8 @@
 //!  (in order; flushes positions to the offsets topic every offset.flush.interval.ms)
 //! ```
 //!
-//! Each batch carries a sequence number. The committer advances only over a contiguous run of
-//! fully acknowledged batches, so a stored position never covers a record Kafka has not
+//! Each encoded unit carries a sequence number. The committer advances only over a contiguous
+//! run of fully acknowledged units, so a stored position never covers a record Kafka has not
 //! acknowledged (at-least-once). The reader thread owns a current-thread tokio runtime: its
 //! blocking queue send is the backpressure, and blocks nothing else.
 
@@ -144,7 +144,7 @@ impl SourcePipeline {
     /// failure, if any.
     pub async fn run(self, task: Box<dyn SourceTask>, cancel: CancellationToken) -> Result<()> {
         let failure = Failure::default();
-        let (read_tx, read_rx) = bounded::<Sequenced<SourceBatch>>(QUEUE_CAPACITY_BATCHES);
+        let (read_tx, read_rx) = bounded::<SourceBatch>(QUEUE_CAPACITY_BATCHES);
         let (encoded_tx, encoded_rx) = bounded::<Sequenced<EncodedBatch>>(QUEUE_CAPACITY_BATCHES);
         let (acks_tx, acks_rx) = mpsc::unbounded_channel::<Acked>();
         let labels = [
@@ -215,8 +215,8 @@ impl SourcePipeline {
                 ("linger.ms", "5"),
                 ("batch.num.messages", "10000"),
                 ("batch.size", "1000000"),
-                ("queue.buffering.max.messages", "200000"),
-                ("queue.buffering.max.kbytes", "65536"),
+                ("queue.buffering.max.messages", "50000"),
+                ("queue.buffering.max.kbytes", "16384"),
                 ("compression.type", "none"),
             ],
             &self.producer_overrides,
@@ -414,7 +414,7 @@ impl SourcePipeline {
 fn reader_stage(
     mut task: Box<dyn SourceTask>,
     offsets: Arc<dyn OffsetStore>,
-    read_tx: Sender<Sequenced<SourceBatch>>,
+    read_tx: Sender<SourceBatch>,
     cancel: CancellationToken,
     failure: Failure,
     labels: [(&'static str, String); 2],
@@ -452,7 +452,6 @@ fn reader_stage(
                 return;
             }
         }
-        let mut seq = 0u64;
         let mut backoff = Duration::from_millis(100);
         'poll: loop {
             let polled = tokio::select! {
@@ -470,8 +469,7 @@ fn reader_stage(
                             .map(|d| d.as_secs_f64())
                             .unwrap_or_default());
                     }
-                    let mut item = Sequenced { seq, item: batch };
-                    seq += 1;
+                    let mut item = batch;
                     loop {
                         match read_tx.send_timeout(item, Duration::from_millis(100)) {
                             Ok(()) => break,
@@ -507,9 +505,16 @@ fn reader_stage(
     });
 }
 
+/// Encoded bytes one produce unit may reach by coalescing queued batches of the same topic.
+pub const COALESCE_MAX_BYTES: usize = 1 << 20;
+
+/// Encodes batches in order. Batches already waiting in the queue for the same topic are
+/// coalesced into one unit (up to [`COALESCE_MAX_BYTES`]) carrying the last one's position, so
+/// small `batch.max.rows` batches do not each pay the per-batch costs downstream. Output units
+/// are renumbered in order for the committer.
 fn encoder_stage(
     worker: &WorkerConfig,
-    read_rx: Receiver<Sequenced<SourceBatch>>,
+    read_rx: Receiver<SourceBatch>,
     encoded_tx: Sender<Sequenced<EncodedBatch>>,
     cancel: CancellationToken,
     failure: Failure,
@@ -519,29 +524,60 @@ fn encoder_stage(
         worker.value_converter.decimal_numeric,
     );
     let mut capacity = 0usize;
-    for Sequenced { seq, item: batch } in read_rx {
+    let mut seq = 0u64;
+    let mut held: Option<SourceBatch> = None;
+    loop {
+        let first = match held.take() {
+            Some(batch) => batch,
+            None => match read_rx.recv() {
+                Ok(batch) => batch,
+                Err(_) => return,
+            },
+        };
         let mut buf = Vec::with_capacity(capacity);
-        let mut ends = Vec::with_capacity(batch.len());
-        if let Err(error) = encoder.encode_batch(&batch, &mut buf, &mut ends) {
-            failure.set(
-                Error::with_source(
-                    ErrorKind::Conversion,
-                    format!("cannot encode a record for topic {}", batch.topic),
-                    error,
-                ),
-                &cancel,
-            );
-            return;
+        let mut ends = Vec::with_capacity(first.len());
+        let topic = first.topic.clone();
+        let mut position = first.position.clone();
+        let mut next = Some(first);
+        while let Some(batch) = next.take() {
+            if let Err(error) = encoder.encode_batch(&batch, &mut buf, &mut ends) {
+                failure.set(
+                    Error::with_source(
+                        ErrorKind::Conversion,
+                        format!("cannot encode a record for topic {}", batch.topic),
+                        error,
+                    ),
+                    &cancel,
+                );
+                return;
+            }
+            // A batch without a position (bulk mode, an incomplete timestamp group) must not
+            // hide the position of one coalesced before it.
+            if !batch.position.offset.is_null() {
+                position = batch.position;
+            }
+            if buf.len() >= COALESCE_MAX_BYTES {
+                break;
+            }
+            match read_rx.try_recv() {
+                Ok(batch) if batch.topic == topic => next = Some(batch),
+                Ok(batch) => held = Some(batch),
+                Err(_) => {}
+            }
+            if held.is_some() {
+                break;
+            }
         }
-        capacity = capacity.max(buf.len());
+        capacity = capacity.max(buf.len()).min(2 * COALESCE_MAX_BYTES);
         let encoded = EncodedBatch {
-            topic: batch.topic,
+            topic,
             buf,
             ends,
-            position: batch.position,
+            position,
         };
         if encoded_tx.send(Sequenced { seq, item: encoded }).is_err() {
             return;
         }
+        seq += 1;
     }
 }

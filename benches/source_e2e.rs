@@ -1,0 +1,355 @@
+//! End-to-end source benchmark: a MariaDB table of N rows shaped like the seed's `users` →
+//! topic, through the real `sluice standalone` process (incrementing mode), against a baseline
+//! in the same run that produces the identical message bytes straight through rdkafka with the
+//! same producer settings. Reports rows/s, the ratio, the Sluice process's peak RSS and CPU time.
+//!
+//!   scripts/services.sh up
+//!   cargo bench --bench source_e2e -- [--rows N] [--batch-max-rows N]
+//!
+//! Needs the local services (scripts/services.sh up). Prints a Markdown row and a JSON line.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use mysql_async::prelude::Queryable;
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+struct Args {
+    rows: u64,
+    batch_max_rows: u64,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        rows: 1_000_000,
+        batch_max_rows: 10_000,
+    };
+    let list: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < list.len() {
+        match list[i].as_str() {
+            "--rows" => {
+                args.rows = list[i + 1].parse().expect("--rows N");
+                i += 1;
+            }
+            "--batch-max-rows" => {
+                args.batch_max_rows = list[i + 1].parse().expect("--batch-max-rows N");
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    args
+}
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_string())
+}
+
+fn kafka() -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set(
+        "bootstrap.servers",
+        env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+    );
+    config
+}
+
+async fn prepare_table(rows: u64) -> Result<(String, String)> {
+    let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
+    let port = env_or("SLUICE_MARIADB_PORT", "3307");
+    let user = env_or("SLUICE_MARIADB_USER", "sluice");
+    let password = env_or("SLUICE_MARIADB_PASSWORD", "sluice");
+    let database = format!("sluice_bench_{rows}");
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(host.clone())
+        .tcp_port(port.parse()?)
+        .user(Some(user.clone()))
+        .pass(Some(password.clone()));
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .context("MariaDB unreachable: run scripts/services.sh up")?;
+    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{database}`"))
+        .await?;
+    conn.query_drop(format!("USE `{database}`")).await?;
+    conn.query_drop(
+        "CREATE TABLE IF NOT EXISTS users (id BIGINT PRIMARY KEY, user_id VARCHAR(32), pwd VARCHAR(32), \
+         name VARCHAR(64), created_at TIMESTAMP(3) NULL)",
+    )
+    .await?;
+    let count: u64 = conn
+        .query_first("SELECT COUNT(*) FROM users")
+        .await?
+        .unwrap_or(0);
+    if count != rows {
+        eprintln!("loading {rows} rows into {database}.users …");
+        conn.query_drop("TRUNCATE users").await?;
+        let started = Instant::now();
+        let mut id = 1u64;
+        while id <= rows {
+            let end = (id + 999).min(rows);
+            let mut sql = String::from("INSERT INTO users VALUES ");
+            for i in id..=end {
+                if i > id {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({i},'user{i}','pw{:06}','name-{i}',FROM_UNIXTIME({}.{:03}))",
+                    i % 1_000_000,
+                    1_600_000_000 + i,
+                    i % 1000
+                ));
+            }
+            conn.query_drop(sql).await?;
+            id = end + 1;
+        }
+        eprintln!("loaded in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    conn.disconnect().await?;
+    Ok((format!("jdbc:mysql://{host}:{port}/{database}"), database))
+}
+
+fn proc_status(pid: u32) -> Option<HashMap<String, u64>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                let kb = v.trim().strip_suffix(" kB")?.parse().ok()?;
+                Some((k.to_string(), kb))
+            })
+            .collect(),
+    )
+}
+
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields[11].parse::<f64>().ok()? + fields[12].parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+struct SluiceRun {
+    seconds: f64,
+    peak_rss_kb: u64,
+    cpu_seconds: f64,
+    topic: String,
+}
+
+fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
+    let dir = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let stamp = format!(
+        "{}_{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    );
+    let offsets_topic = format!("bench_offsets_{stamp}");
+    let prefix = format!("bench_{stamp}_");
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\noffset.storage.topic={offsets_topic}\noffset.storage.replication.factor=1\n\
+             offset.storage.partitions=1\noffset.flush.interval.ms=100\n",
+            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        ),
+    )?;
+    let connector = dir.join("source.json");
+    std::fs::write(
+        &connector,
+        serde_json::json!({
+            "name": "bench-source",
+            "config": {
+                "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+                "connection.url": url,
+                "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
+                "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
+                "mode": "incrementing",
+                "incrementing.column.name": "id",
+                "table.whitelist": "users",
+                "topic.prefix": prefix,
+                "batch.max.rows": batch_max_rows.to_string(),
+                "topic.creation.default.partitions": "3",
+            }
+        })
+        .to_string(),
+    )?;
+    let offsets: BaseConsumer = kafka().set("group.id", format!("bench-{stamp}")).create()?;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--log-level", "warn", "standalone"])
+        .arg(&worker)
+        .arg(&connector)
+        .spawn()?;
+    let pid = child.id();
+    let want = format!("{{\"incrementing\":{rows}}}");
+    let mut peak_rss_kb = 0;
+    let mut assigned = false;
+    let finished = loop {
+        if let Some(status) = proc_status(pid) {
+            peak_rss_kb = peak_rss_kb.max(*status.get("VmHWM").unwrap_or(&0));
+        }
+        if !assigned {
+            if let Ok(metadata) =
+                offsets.fetch_metadata(Some(&offsets_topic), Duration::from_secs(1))
+                && metadata.topics().iter().any(|t| !t.partitions().is_empty())
+            {
+                let mut list = TopicPartitionList::new();
+                list.add_partition_offset(&offsets_topic, 0, Offset::Beginning)?;
+                offsets.assign(&list)?;
+                assigned = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        } else if let Some(Ok(message)) = offsets.poll(Duration::from_millis(20))
+            && message.payload() == Some(want.as_bytes())
+        {
+            break started.elapsed().as_secs_f64();
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("sluice exited early: {status}");
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            child.kill()?;
+            bail!("sluice did not finish within 600 s");
+        }
+    };
+    let cpu = cpu_seconds(pid).unwrap_or_default();
+    if let Some(status) = proc_status(pid) {
+        peak_rss_kb = peak_rss_kb.max(*status.get("VmHWM").unwrap_or(&0));
+    }
+    unsafe_sigterm(pid);
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("sluice exited with {status} after SIGTERM");
+    }
+    Ok(SluiceRun {
+        seconds: finished,
+        peak_rss_kb,
+        cpu_seconds: cpu,
+        topic: format!("{prefix}users"),
+    })
+}
+
+fn unsafe_sigterm(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Reads every message of `topic` into memory.
+fn read_all(topic: &str, rows: u64) -> Result<Vec<Vec<u8>>> {
+    let consumer: BaseConsumer = kafka()
+        .set("group.id", format!("bench-read-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut list = TopicPartitionList::new();
+    for p in metadata.topics()[0].partitions() {
+        list.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+    }
+    consumer.assign(&list)?;
+    let mut out = Vec::with_capacity(rows as usize);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while (out.len() as u64) < rows && Instant::now() < deadline {
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            out.push(message?.payload().unwrap_or_default().to_vec());
+        }
+    }
+    if (out.len() as u64) < rows {
+        bail!(
+            "read only {} of {rows} messages back from {topic}",
+            out.len()
+        );
+    }
+    Ok(out)
+}
+
+/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings.
+fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
+    let topic = format!("bench_raw_{}_{}", std::process::id(), messages.len());
+    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "50000")
+        .set("queue.buffering.max.kbytes", "16384")
+        .create()?;
+    // Create the topic with the same partition count before timing.
+    producer
+        .send(BaseRecord::<(), [u8]>::to(&topic).payload(&messages[0][..]))
+        .map_err(|(e, _)| e)?;
+    producer.flush(Duration::from_secs(30))?;
+    let started = Instant::now();
+    for message in messages {
+        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&message[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    back,
+                )) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(120))?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn main() -> Result<()> {
+    let args = args();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (url, _) = runtime.block_on(prepare_table(args.rows))?;
+    let sluice = run_sluice(&url, args.rows, args.batch_max_rows)?;
+    let messages = read_all(&sluice.topic, args.rows)?;
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let raw_seconds = raw_produce(&messages)?;
+    let rows = args.rows as f64;
+    let sluice_rate = rows / sluice.seconds;
+    let raw_rate = rows / raw_seconds;
+    println!(
+        "| source incrementing → topic | {} | {} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+        args.rows,
+        args.batch_max_rows,
+        sluice_rate,
+        raw_rate,
+        sluice_rate / raw_rate,
+        sluice.peak_rss_kb as f64 / 1024.0,
+        sluice.cpu_seconds / rows * 1e6,
+        bytes as f64 / rows
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "source_incrementing_to_topic",
+            "rows": args.rows,
+            "batch_max_rows": args.batch_max_rows,
+            "sluice_seconds": sluice.seconds,
+            "sluice_rows_per_second": sluice_rate,
+            "raw_produce_seconds": raw_seconds,
+            "raw_produce_rows_per_second": raw_rate,
+            "ratio": sluice_rate / raw_rate,
+            "sluice_peak_rss_mb": sluice.peak_rss_kb as f64 / 1024.0,
+            "sluice_cpu_seconds_per_million_rows": sluice.cpu_seconds / rows * 1e6,
+            "bytes_per_message": bytes as f64 / rows,
+        })
+    );
+    Ok(())
+}
