@@ -3,6 +3,7 @@
 //! scenario; every test makes its own database and topic names so tests run in parallel.
 
 mod cli;
+mod offsets_topic;
 mod smoke;
 mod source_jdbc;
 mod support;
