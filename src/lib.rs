@@ -17,6 +17,7 @@
 pub mod config;
 pub mod connector;
 pub mod db;
+pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod kafka;

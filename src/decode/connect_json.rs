@@ -1,0 +1,1 @@
+//! JsonConverter-compatible decoder (being written).

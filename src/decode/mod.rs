@@ -1,0 +1,3 @@
+//! Decoders from Kafka record bytes to rows.
+
+pub mod connect_json;
