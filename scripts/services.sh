@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local services for Sluice's quickstart, tests and benchmarks — no Docker.
 #
-#   scripts/services.sh up       install what is missing, start MariaDB (binlog on) and the Kafka broker, wait, print env
+#   scripts/services.sh up       install what is missing, start MariaDB (binlog on) and the Kafka broker,
+#                                check PostgreSQL (the machine's own), wait, print env
 #   scripts/services.sh down     stop only what `up` started (by pid file)
 #   scripts/services.sh status   say what is running
 #   scripts/services.sh env      print the connection settings as environment variables
@@ -19,6 +20,10 @@ CACHE_DIR="${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}"
 MARIADB_PORT="${SLUICE_MARIADB_PORT:-3307}"
 KAFKA_PORT="${SLUICE_KAFKA_PORT:-9092}"
 KAFKA_HOST=127.0.0.1
+PG_HOST="${SLUICE_POSTGRES_HOST:-127.0.0.1}"
+PG_PORT="${SLUICE_POSTGRES_PORT:-5432}"
+PG_USER="${SLUICE_POSTGRES_USER:-postgres}"
+PG_DB="${SLUICE_POSTGRES_DB:-test}"
 
 DB_DIR="$STATE_DIR/mariadb"
 DB_SOCKET="$DB_DIR/mariadb.sock"
@@ -164,6 +169,32 @@ start_kafka() {
   die "Kafka broker did not start"
 }
 
+pg_ok() { psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; }
+
+# PostgreSQL (a JDBC sink target in tests): the machine's own server, as on this kind of machine
+# (trust auth on 127.0.0.1). Installed and started from Debian's packages when missing.
+start_postgres() {
+  if ! pg_ok; then
+    command -v psql >/dev/null && command -v pg_ctlcluster >/dev/null || apt_install postgresql postgresql-client
+    log "starting the system PostgreSQL"
+    as_root service postgresql start >/dev/null 2>&1 || as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+    for _ in $(seq 1 50); do pg_ok && break; sleep 0.2; done
+    if ! pg_ok; then
+      # Debian's default is peer auth on the socket: allow the loopback test user without a password.
+      local hba; hba="$(ls /etc/postgresql/*/main/pg_hba.conf 2>/dev/null | sort -V | tail -1)"
+      if [ -n "$hba" ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+        as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+        as_root service postgresql reload >/dev/null 2>&1 || true
+        sleep 1
+      fi
+    fi
+    pg_ok || die "PostgreSQL is not reachable at $PG_HOST:$PG_PORT as $PG_USER"
+  fi
+  if [ "$(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname='$PG_DB'")" != "1" ]; then
+    psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+  fi
+}
+
 stop_pid() {
   local name="$1" pidfile="$2"
   if alive "$pidfile"; then
@@ -188,16 +219,21 @@ export SLUICE_MARIADB_REPL_USER=$REPL_USER
 export SLUICE_MARIADB_REPL_PASSWORD=$REPL_PASSWORD
 export SLUICE_MARIADB_URL=mysql://$APP_USER:$APP_PASSWORD@127.0.0.1:$MARIADB_PORT
 export SLUICE_KAFKA_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT
+export SLUICE_POSTGRES_HOST=$PG_HOST
+export SLUICE_POSTGRES_PORT=$PG_PORT
+export SLUICE_POSTGRES_USER=$PG_USER
+export SLUICE_POSTGRES_DB=$PG_DB
 ENV
 }
 
 status() {
   if alive "$DB_PID"; then echo "mariadb: running (pid $(cat "$DB_PID"), 127.0.0.1:$MARIADB_PORT)"; else echo "mariadb: stopped"; fi
   if alive "$KAFKA_PID"; then echo "kafka: running (pid $(cat "$KAFKA_PID"), $KAFKA_HOST:$KAFKA_PORT)"; else echo "kafka: stopped"; fi
+  if pg_ok; then echo "postgres: reachable ($PG_HOST:$PG_PORT, user $PG_USER)"; else echo "postgres: unreachable"; fi
 }
 
 case "${1:-}" in
-  up) start_mariadb; start_kafka; print_env ;;
+  up) start_mariadb; start_kafka; start_postgres; print_env ;;
   down) stop_pid "Kafka broker" "$KAFKA_PID"; stop_pid MariaDB "$DB_PID" ;;
   restart-kafka) stop_pid "Kafka broker" "$KAFKA_PID"; start_kafka ;;
   status) status ;;

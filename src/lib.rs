@@ -26,6 +26,7 @@ pub mod model;
 pub mod offsets;
 pub mod pipeline;
 pub mod runtime;
+pub mod sink;
 pub mod source;
 pub mod telemetry;
 

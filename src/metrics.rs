@@ -22,6 +22,17 @@ pub const OFFSET_COMMIT_SECONDS: &str = "sluice_offset_commit_seconds";
 /// Seconds since the newest row read by a source task (freshness).
 pub const SOURCE_LAST_READ_TIMESTAMP_SECONDS: &str = "sluice_source_last_read_timestamp_seconds";
 
+/// Records consumed by a sink task.
+pub const SINK_RECORDS_READ_TOTAL: &str = "sluice_sink_records_read_total";
+/// Records a sink task made durable in the target.
+pub const SINK_RECORDS_WRITTEN_TOTAL: &str = "sluice_sink_records_written_total";
+/// Records that failed conversion or writing (tolerated: logged and sent to the dead-letter topic).
+pub const SINK_RECORDS_FAILED_TOTAL: &str = "sluice_sink_records_failed_total";
+/// Time to write one batch (one transaction), retries included.
+pub const SINK_PUT_SECONDS: &str = "sluice_sink_put_seconds";
+/// Time to commit the consumer group's offsets after a batch.
+pub const SINK_COMMIT_SECONDS: &str = "sluice_sink_commit_seconds";
+
 pub const LABEL_CONNECTOR: &str = "connector";
 pub const LABEL_TASK: &str = "task";
 pub const LABEL_STAGE: &str = "stage";

@@ -256,6 +256,8 @@ pub struct SinkRecord {
     pub key: Option<Bytes>,
     /// `None` for a tombstone.
     pub value: Option<Bytes>,
+    /// The record's headers, in order.
+    pub headers: Vec<(String, Option<Bytes>)>,
 }
 
 #[cfg(test)]

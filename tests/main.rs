@@ -4,6 +4,7 @@
 
 mod cli;
 mod offsets_topic;
+mod sink_jdbc;
 mod smoke;
 mod source_jdbc;
 mod support;

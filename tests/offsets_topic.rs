@@ -25,12 +25,18 @@ async fn a_reopened_store_reads_every_record_to_the_end() {
         store.put("conn-a", &entries).await.unwrap();
     }
     store
-        .put("conn-b", &[(json!({"query": "query"}), Some(json!({"incrementing": 7})))])
+        .put(
+            "conn-b",
+            &[(json!({"query": "query"}), Some(json!({"incrementing": 7})))],
+        )
         .await
         .unwrap();
     // A deleted partition (null offset) is gone after a reopen.
     store
-        .put("conn-a", &[(json!({"protocol": "1", "table": "db.t19"}), None)])
+        .put(
+            "conn-a",
+            &[(json!({"protocol": "1", "table": "db.t19"}), None)],
+        )
         .await
         .unwrap();
 

@@ -132,8 +132,36 @@ pub trait SourceTask: Send {
 
 /// What a sink task may use while it starts.
 pub struct SinkTaskContext {
-    /// The topics (or regex) the runtime subscribed for the task.
-    pub topics: Vec<String>,
+    /// `errors.tolerance=all`: report failing records instead of failing the task.
+    pub tolerate_errors: bool,
+}
+
+/// Where a record failed, named as Connect names the stage in dead-letter headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureStage {
+    KeyConverter,
+    ValueConverter,
+    TaskPut,
+}
+
+impl FailureStage {
+    /// Connect's `Stage` name (`__connect.errors.stage`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureStage::KeyConverter => "KEY_CONVERTER",
+            FailureStage::ValueConverter => "VALUE_CONVERTER",
+            FailureStage::TaskPut => "TASK_PUT",
+        }
+    }
+}
+
+/// A record a sink task could not convert or write, with `errors.tolerance=all`.
+#[derive(Debug)]
+pub struct RecordFailure {
+    /// The record's index in the batch given to [`SinkTask::put`].
+    pub index: usize,
+    pub stage: FailureStage,
+    pub error: crate::error::Error,
 }
 
 /// A task that writes from Kafka into a system.
@@ -142,11 +170,13 @@ pub trait SinkTask: Send {
     /// Connects to the target. Called once, before any put.
     async fn start(&mut self, context: SinkTaskContext) -> Result<()>;
 
-    /// Writes `records`, in order per partition. Returns only when they are durable (their
-    /// transaction committed) or routed to the dead-letter topic; the runtime then commits their
-    /// offsets. An error fails the task unless it is transient (then the runtime redelivers the
-    /// same records after a backoff).
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()>;
+    /// Writes `records`, in order. Returns only when every record is durable (its transaction
+    /// committed) or returned as a failure (only with `errors.tolerance=all`); the runtime then
+    /// routes the failures to the dead-letter topic and commits the batch's offsets. An error
+    /// fails the task and nothing of the batch is committed. Transient errors are retried inside
+    /// (`max.retries`); records may be delivered again after a restart, so writes must be
+    /// idempotent where the mode allows (upserts).
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<Vec<RecordFailure>>;
 
     /// Releases connections. Called once; errors are logged.
     async fn stop(&mut self) -> Result<()>;
@@ -177,6 +207,7 @@ impl Plugins {
     pub fn builtin() -> Self {
         let mut plugins = Plugins::new();
         plugins.register(Arc::new(crate::source::jdbc::JdbcSourceConnector));
+        plugins.register(Arc::new(crate::sink::jdbc::JdbcSinkConnector));
         plugins
     }
 

@@ -9,10 +9,12 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::CommonConfig;
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskContext};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::offsets::OffsetStore;
+use crate::pipeline::sink::{DeadLetterQueue, SinkPipeline, Subscription};
 use crate::pipeline::source::SourcePipeline;
 
 /// A task's state, as the status API reports it.
@@ -97,14 +99,13 @@ impl Worker {
                         topic_partitions: partitions,
                         topic_replication: replication,
                     };
-                    pipeline.run(task, cancel.clone())
+                    Box::pin(pipeline.run(task, cancel.clone()))
+                        as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
                 }
-                Task::Sink(_) => {
-                    return Err(Error::new(
-                        ErrorKind::Config,
-                        format!("connector {name}: sink tasks are not supported yet"),
-                    ));
-                }
+                Task::Sink(task) => Box::pin(
+                    sink_pipeline(connector, &common, id, self.config.clone())?
+                        .run(task, cancel.clone()),
+                ),
             };
             let task_state = state.clone();
             let label = format!("{name}-{id}");
@@ -169,4 +170,74 @@ impl Worker {
             }
         }
     }
+}
+
+/// The runtime side of a sink task, from Connect's sink keys: `topics` / `topics.regex`,
+/// `errors.tolerance`, `errors.deadletterqueue.*`, `consumer.override.*`. A batch holds up to
+/// `consumer.override.max.poll.records`, else the connector's `batch.size`, else 3000 records.
+fn sink_pipeline(
+    connector: &ConnectorConfig,
+    common: &CommonConfig,
+    task_id: u32,
+    worker: Arc<WorkerConfig>,
+) -> Result<SinkPipeline> {
+    let get = |key: &str| {
+        connector
+            .config
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let subscription = match (get("topics"), get("topics.regex")) {
+        (Some(topics), None) => Subscription::Topics(
+            topics
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        ),
+        (None, Some(regex)) => Subscription::Regex(regex.to_string()),
+        _ => {
+            return Err(Error::config(format!(
+                "connector {}: set exactly one of topics or topics.regex",
+                connector.name
+            )));
+        }
+    };
+    let consumer_overrides: BTreeMap<String, String> = connector
+        .config
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("consumer.override.")
+                .map(|k| (k.to_string(), v.clone()))
+        })
+        .collect();
+    let batch_size = consumer_overrides
+        .get("max.poll.records")
+        .or(connector.config.get("batch.size"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(3000)
+        .max(1);
+    let dead_letter = get("errors.deadletterqueue.topic.name").map(|topic| DeadLetterQueue {
+        topic: topic.to_string(),
+        replication_factor: get("errors.deadletterqueue.topic.replication.factor")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3),
+        context_headers: get("errors.deadletterqueue.context.headers.enable")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+    });
+    if dead_letter.is_some() && !common.tolerate_errors {
+        tracing::warn!(message = "errors.deadletterqueue.topic.name is set but errors.tolerance=none: failing records fail the task", connector = %connector.name);
+    }
+    Ok(SinkPipeline {
+        connector: connector.name.as_str().into(),
+        task_id,
+        worker,
+        consumer_overrides,
+        subscription,
+        batch_size,
+        tolerate_errors: common.tolerate_errors,
+        errors_log: common.errors_log_enable,
+        dead_letter,
+    })
 }

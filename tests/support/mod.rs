@@ -289,3 +289,99 @@ impl RunningWorker {
         self.worker.stop_all(Duration::from_secs(30)).await;
     }
 }
+
+/// Produces `(key, value)` records in order (one partition topics keep that order), awaiting each.
+pub async fn produce(topic: &str, records: &[(Option<&str>, Option<&str>)]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = services().kafka_config().create().unwrap();
+    for (key, value) in records {
+        let mut record: FutureRecord<'_, str, str> = FutureRecord::to(topic);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(value) = value {
+            record = record.payload(value);
+        }
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+}
+
+/// The committed offset of `group` on partition 0 of `topic` (`None` when nothing is committed).
+pub async fn committed_offset(group: &str, topic: &str) -> Option<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+    let (group, topic) = (group.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = services()
+            .kafka_config()
+            .set("group.id", &group)
+            .create()
+            .unwrap();
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&topic, 0);
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .unwrap();
+        match committed.elements()[0].offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Sets `group`'s committed offset on partition 0 of `topic`, as an offset reset by an admin
+/// client does while the group has no members.
+pub async fn reset_offset(group: &str, topic: &str, offset: i64) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+    let (group, topic) = (group.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = services()
+            .kafka_config()
+            .set("group.id", &group)
+            .create()
+            .unwrap();
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(&topic, 0, Offset::Offset(offset))
+            .unwrap();
+        consumer.commit(&list, CommitMode::Sync).unwrap();
+    })
+    .await
+    .unwrap()
+}
+
+/// Polls `check` until it returns true, failing after `timeout`.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `jdbc:postgresql://…` of the local PostgreSQL (database `test`), from SLUICE_POSTGRES_*.
+pub fn postgres_url() -> (String, String) {
+    let host = env_or("SLUICE_POSTGRES_HOST", "127.0.0.1");
+    let port = env_or("SLUICE_POSTGRES_PORT", "5432");
+    let db = env_or("SLUICE_POSTGRES_DB", "test");
+    (
+        format!("jdbc:postgresql://{host}:{port}/{db}"),
+        env_or("SLUICE_POSTGRES_USER", "postgres"),
+    )
+}

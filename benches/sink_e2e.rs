@@ -1,0 +1,339 @@
+//! End-to-end sink benchmark: N JsonConverter messages shaped like the seed's `users`, already on
+//! a topic → a MariaDB table, through the real `sluice standalone` process (upsert, pk.mode
+//! record_value), for a fresh table and again for updates of the existing rows; against a
+//! baseline in the same run that writes the identical rows with plain multi-row upserts of the
+//! same batch size through mysql_async. Reports rows/s, the ratio, peak RSS and CPU.
+//!
+//!   scripts/services.sh up
+//!   cargo bench --bench sink_e2e -- [--rows N] [--batch-size N]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use bytes::Bytes;
+use mysql_async::prelude::Queryable;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use sluice::encode::connect_json::JsonEncoder;
+use sluice::model::{Field, Schema, SchemaType, Value, logical};
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_string())
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().expect("a number"))
+        .unwrap_or(default)
+}
+
+fn kafka() -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set(
+        "bootstrap.servers",
+        env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+    );
+    config
+}
+
+fn users_schema() -> Arc<Schema> {
+    let field = |name: &str, schema: Schema| Field {
+        name: name.into(),
+        schema,
+    };
+    Arc::new(Schema::structure(
+        Some("users".into()),
+        vec![
+            field("id", Schema::primitive(SchemaType::Int64, false)),
+            field("user_id", Schema::primitive(SchemaType::String, true)),
+            field("pwd", Schema::primitive(SchemaType::String, true)),
+            field("name", Schema::primitive(SchemaType::String, true)),
+            field(
+                "created_at",
+                Schema::logical(SchemaType::Int64, logical::TIMESTAMP, true),
+            ),
+        ],
+        false,
+    ))
+}
+
+fn row(i: u64, generation: u64) -> Vec<Value> {
+    let text = |s: String| Value::Text(Bytes::from(s));
+    vec![
+        Value::Int(i as i64),
+        text(format!("user{i}")),
+        text(format!("pw{:06}", (i + generation) % 1_000_000)),
+        text(format!("name-{i}-{generation}")),
+        Value::Timestamp(((1_600_000_000 + i as i64) * 1000 + generation as i64) * 1000),
+    ]
+}
+
+/// Produces N encoded messages (generation `g` of every row) to a new single-partition topic.
+fn produce_topic(rows: u64, generation: u64) -> Result<String> {
+    let topic = format!("bench_sink_{}_{rows}_{generation}", std::process::id());
+    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "200000")
+        .create()?;
+    let schema = users_schema();
+    let mut encoder = JsonEncoder::new(true, false);
+    let mut buf = Vec::new();
+    for i in 1..=rows {
+        buf.clear();
+        encoder.encode_row(&schema, &row(i, generation), &mut buf)?;
+        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(120))?;
+    Ok(topic)
+}
+
+fn committed(group: &str, topic: &str) -> Option<i64> {
+    let consumer: BaseConsumer = kafka().set("group.id", group).create().ok()?;
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, 0);
+    match consumer
+        .committed_offsets(list, Duration::from_secs(5))
+        .ok()?
+        .elements()[0]
+        .offset()
+    {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| {
+            let f: Vec<&str> = t[t.rfind(')')? + 2..].split_whitespace().collect();
+            Some((f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+struct Run {
+    seconds: f64,
+    peak_rss_kb: u64,
+    cpu_seconds: f64,
+}
+
+fn run_sluice(
+    url: &str,
+    topic: &str,
+    table: &str,
+    rows: u64,
+    batch_size: u64,
+    name: &str,
+) -> Result<Run> {
+    let dir = std::env::temp_dir().join(format!("sluice-sink-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\noffset.storage.topic=bench_sink_offsets_{}\noffset.storage.replication.factor=1\noffset.storage.partitions=1\n",
+            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            std::process::id()
+        ),
+    )?;
+    let connector = dir.join(format!("{name}.json"));
+    std::fs::write(
+        &connector,
+        serde_json::json!({"name": name, "config": {
+            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+            "connection.url": url,
+            "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
+            "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
+            "topics": topic,
+            "table.name.format": table,
+            "insert.mode": "upsert",
+            "pk.mode": "record_value",
+            "pk.fields": "id",
+            "auto.create": "true",
+            "batch.size": batch_size.to_string(),
+        }})
+        .to_string(),
+    )?;
+    let group = format!("connect-{name}");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--log-level", "warn", "standalone"])
+        .arg(&worker)
+        .arg(&connector)
+        .spawn()?;
+    let pid = child.id();
+    let mut peak = 0;
+    let seconds = loop {
+        peak = peak.max(peak_rss_kb(pid));
+        if committed(&group, topic) == Some(rows as i64) {
+            break started.elapsed().as_secs_f64();
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("sluice exited early: {status}");
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            child.kill()?;
+            bail!("sluice did not finish within 900 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let cpu = cpu_seconds(pid);
+    peak = peak.max(peak_rss_kb(pid));
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    child.wait()?;
+    Ok(Run {
+        seconds,
+        peak_rss_kb: peak,
+        cpu_seconds: cpu,
+    })
+}
+
+/// The baseline: the identical rows as multi-row upserts of `batch_size` rows, one transaction each.
+async fn raw_upsert(
+    conn: &mut mysql_async::Conn,
+    table: &str,
+    rows: u64,
+    batch_size: u64,
+    generation: u64,
+) -> Result<f64> {
+    let started = Instant::now();
+    let mut id = 1;
+    while id <= rows {
+        let end = (id + batch_size - 1).min(rows);
+        let n = (end - id + 1) as usize;
+        let placeholders = vec!["(?,?,?,?,?)"; n].join(",");
+        let sql = format!(
+            "INSERT INTO `{table}` (`id`,`user_id`,`pwd`,`name`,`created_at`) VALUES {placeholders} \
+             ON DUPLICATE KEY UPDATE `user_id`=VALUES(`user_id`),`pwd`=VALUES(`pwd`),`name`=VALUES(`name`),`created_at`=VALUES(`created_at`)"
+        );
+        let schema = users_schema();
+        let mut params = Vec::with_capacity(n * 5);
+        for i in id..=end {
+            for (value, field) in row(i, generation).iter().zip(&schema.fields) {
+                params.push(sluice::sink::jdbc::db::to_mysql(value, &field.schema));
+            }
+        }
+        conn.query_drop("START TRANSACTION").await?;
+        conn.exec_drop(sql, params).await?;
+        conn.query_drop("COMMIT").await?;
+        id = end + 1;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn main() -> Result<()> {
+    let rows = arg("--rows", 1_000_000);
+    let batch_size = arg("--batch-size", 3000);
+    let runtime = tokio::runtime::Runtime::new()?;
+    let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
+    let port = env_or("SLUICE_MARIADB_PORT", "3307");
+    let database = "sluice_bench_sink";
+    let url = format!("jdbc:mysql://{host}:{port}/{database}");
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(host)
+        .tcp_port(port.parse()?)
+        .user(Some(env_or("SLUICE_MARIADB_USER", "sluice")))
+        .pass(Some(env_or("SLUICE_MARIADB_PASSWORD", "sluice")));
+    let mut conn = runtime.block_on(mysql_async::Conn::new(opts))?;
+    let stamp = std::process::id();
+    let (sluice_table, raw_table) = (format!("sink_{stamp}"), format!("raw_{stamp}"));
+    runtime.block_on(async {
+        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{database}`")).await?;
+        conn.query_drop(format!("USE `{database}`")).await?;
+        conn.query_drop(format!(
+            "CREATE TABLE `{raw_table}` (`id` BIGINT NOT NULL, `user_id` TEXT NULL, `pwd` TEXT NULL, `name` TEXT NULL, `created_at` DATETIME(3) NULL, PRIMARY KEY(`id`))"
+        ))
+        .await?;
+        anyhow::Ok(())
+    })?;
+    eprintln!("producing {rows} messages (twice: inserts, then updates) …");
+    let inserts = produce_topic(rows, 0)?;
+    let updates = produce_topic(rows, 1)?;
+
+    let fresh = run_sluice(
+        &url,
+        &inserts,
+        &sluice_table,
+        rows,
+        batch_size,
+        &format!("bench-sink-{stamp}-a"),
+    )?;
+    let update = run_sluice(
+        &url,
+        &updates,
+        &sluice_table,
+        rows,
+        batch_size,
+        &format!("bench-sink-{stamp}-b"),
+    )?;
+    let raw_fresh = runtime.block_on(raw_upsert(&mut conn, &raw_table, rows, batch_size, 0))?;
+    let raw_update = runtime.block_on(raw_upsert(&mut conn, &raw_table, rows, batch_size, 1))?;
+
+    let same: i64 = runtime.block_on(async {
+        conn.query_first::<i64, _>(format!(
+            "SELECT COUNT(*) FROM `{sluice_table}` s JOIN `{raw_table}` r USING (id) \
+             WHERE s.user_id = r.user_id AND s.pwd = r.pwd AND s.name = r.name AND s.created_at = r.created_at"
+        ))
+        .await
+    })?.unwrap_or(0);
+    if same != rows as i64 {
+        bail!("tables differ: only {same} of {rows} rows are identical");
+    }
+    runtime.block_on(async {
+        conn.query_drop(format!("DROP TABLE `{sluice_table}`, `{raw_table}`"))
+            .await
+    })?;
+    let n = rows as f64;
+    for (label, run, raw) in [
+        ("fresh table", &fresh, raw_fresh),
+        ("update existing rows", &update, raw_update),
+    ] {
+        println!(
+            "| topic → sink, {label} | {rows} | {batch_size} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} |",
+            n / run.seconds,
+            n / raw,
+            raw / run.seconds,
+            run.peak_rss_kb as f64 / 1024.0,
+            run.cpu_seconds / n * 1e6
+        );
+        println!(
+            "{}",
+            serde_json::json!({"scenario": format!("sink_{}", label.replace(' ', "_")), "rows": rows, "batch_size": batch_size,
+                "sluice_rows_per_second": n / run.seconds, "raw_upsert_rows_per_second": n / raw,
+                "ratio": raw / run.seconds, "sluice_peak_rss_mb": run.peak_rss_kb as f64 / 1024.0,
+                "sluice_cpu_seconds_per_million_rows": run.cpu_seconds / n * 1e6})
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! `JdbcSinkConnector` configuration: Confluent's keys and defaults (`JdbcSinkConfig`) plus the
+//! sink keys of Connect itself (`topics`, `topics.regex`, dead-letter queue).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::config::{
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Password,
+    Validator, redact_url,
+};
+use crate::db::{JdbcUrl, MySqlSettings};
+
+/// The sink's keys.
+pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    use ConfigType::*;
+    ConfigDef::new()
+        .define(
+            ConfigKey::with_default("topics", List, "")
+                .importance(Importance::High)
+                .group("Common"),
+        )
+        .define(
+            ConfigKey::with_default("topics.regex", String, "")
+                .importance(Importance::High)
+                .group("Common"),
+        )
+        .define(
+            ConfigKey::required("connection.url", String)
+                .group("Connection")
+                .doc("JDBC URL: jdbc:mysql://, jdbc:mariadb:// or jdbc:postgresql://"),
+        )
+        .define(
+            ConfigKey::optional("connection.user", String)
+                .importance(Importance::High)
+                .group("Connection"),
+        )
+        .define(
+            ConfigKey::optional("connection.password", Password)
+                .importance(Importance::High)
+                .group("Connection"),
+        )
+        .define(
+            ConfigKey::with_default("connection.attempts", Int, "3")
+                .validator(Validator::AtLeast(1))
+                .group("Connection"),
+        )
+        .define(
+            ConfigKey::with_default("connection.backoff.ms", Long, "10000")
+                .validator(Validator::AtLeast(0))
+                .group("Connection"),
+        )
+        .define(ConfigKey::with_default("dialect.name", String, "").group("Connection"))
+        .define(
+            ConfigKey::with_default("insert.mode", String, "insert")
+                .validator(Validator::OneOf(&["insert", "upsert", "update"]))
+                .importance(Importance::High)
+                .group("Writes"),
+        )
+        .define(
+            ConfigKey::with_default("batch.size", Int, "3000")
+                .validator(Validator::AtLeast(1))
+                .group("Writes"),
+        )
+        .define(ConfigKey::with_default("delete.enabled", Boolean, "false").group("Writes"))
+        .define(ConfigKey::with_default("table.types", List, "TABLE").group("Writes"))
+        .define(
+            ConfigKey::with_default("table.name.format", String, "${topic}").group("Data Mapping"),
+        )
+        .define(
+            ConfigKey::with_default("pk.mode", String, "none")
+                .validator(Validator::OneOf(&[
+                    "none",
+                    "kafka",
+                    "record_key",
+                    "record_value",
+                ]))
+                .importance(Importance::High)
+                .group("Data Mapping"),
+        )
+        .define(ConfigKey::with_default("pk.fields", List, "").group("Data Mapping"))
+        .define(ConfigKey::with_default("fields.whitelist", List, "").group("Data Mapping"))
+        .define(ConfigKey::with_default("db.timezone", String, "UTC").group("Data Mapping"))
+        .define(ConfigKey::with_default("auto.create", Boolean, "false").group("DDL Support"))
+        .define(ConfigKey::with_default("auto.evolve", Boolean, "false").group("DDL Support"))
+        .define(
+            ConfigKey::with_default("quote.sql.identifiers", String, "always")
+                .validator(Validator::OneOf(&["always", "never"]))
+                .group("DDL Support"),
+        )
+        .define(
+            ConfigKey::with_default("max.retries", Int, "10")
+                .validator(Validator::AtLeast(0))
+                .group("Retries"),
+        )
+        .define(
+            ConfigKey::with_default("retry.backoff.ms", Int, "3000")
+                .validator(Validator::AtLeast(0))
+                .group("Retries"),
+        )
+        .define(
+            ConfigKey::with_default("errors.deadletterqueue.topic.name", String, "")
+                .group("Error Handling"),
+        )
+        .define(
+            ConfigKey::with_default(
+                "errors.deadletterqueue.topic.replication.factor",
+                Short,
+                "3",
+            )
+            .group("Error Handling"),
+        )
+        .define(
+            ConfigKey::with_default(
+                "errors.deadletterqueue.context.headers.enable",
+                Boolean,
+                "false",
+            )
+            .group("Error Handling"),
+        )
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertMode {
+    Insert,
+    Upsert,
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkMode {
+    None,
+    Kafka,
+    RecordKey,
+    RecordValue,
+}
+
+/// Which subscription the sink's consumers use.
+#[derive(Debug, Clone)]
+pub enum Topics {
+    List(Vec<String>),
+    Regex(String),
+}
+
+/// The target database.
+#[derive(Debug, Clone)]
+pub enum Target {
+    MySql(MySqlSettings),
+    Postgres {
+        url: JdbcUrl,
+        user: Option<String>,
+        password: Option<Password>,
+        attempts: u32,
+        backoff: Duration,
+    },
+}
+
+/// A parsed, validated sink configuration.
+#[derive(Debug, Clone)]
+pub struct JdbcSinkConfig {
+    pub topics: Topics,
+    pub target: Target,
+    pub insert_mode: InsertMode,
+    pub pk_mode: PkMode,
+    pub pk_fields: Vec<String>,
+    pub fields_whitelist: Vec<String>,
+    pub auto_create: bool,
+    pub auto_evolve: bool,
+    pub delete_enabled: bool,
+    pub batch_size: usize,
+    pub table_name_format: String,
+    pub max_retries: u32,
+    pub retry_backoff: Duration,
+    pub dlq_topic: Option<String>,
+    pub dlq_replication_factor: i16,
+    pub dlq_context_headers: bool,
+}
+
+impl JdbcSinkConfig {
+    pub fn parse_all(config: &ConnectorConfig) -> (Option<Self>, Vec<ConfigError>) {
+        let (parsed, errors) = SINK_CONFIG_DEF.parse_all(&config.config);
+        if !errors.is_empty() {
+            return (None, errors);
+        }
+        match build(&parsed) {
+            Ok(config) => (Some(config), Vec::new()),
+            Err(errors) => (None, errors),
+        }
+    }
+
+    pub fn parse(config: &ConnectorConfig) -> Result<Self, ConfigError> {
+        match JdbcSinkConfig::parse_all(config) {
+            (Some(config), _) => Ok(config),
+            (None, mut errors) => Err(errors.swap_remove(0)),
+        }
+    }
+
+    /// The target table for a topic (`table.name.format` with `${topic}` replaced).
+    pub fn table_name(&self, topic: &str) -> String {
+        self.table_name_format.replace("${topic}", topic)
+    }
+}
+
+fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let topics_list = parsed.list("topics").to_vec();
+    let regex = parsed.non_empty("topics.regex").map(str::to_string);
+    let topics = match (topics_list.is_empty(), &regex) {
+        (false, Some(_)) => {
+            errors.push(ConfigError::rule(
+                "topics.regex",
+                "topics and topics.regex are mutually exclusive: set one",
+            ));
+            None
+        }
+        (true, None) => {
+            errors.push(ConfigError::rule(
+                "topics",
+                "Must configure one of topics or topics.regex",
+            ));
+            None
+        }
+        (false, None) => Some(Topics::List(topics_list)),
+        (true, Some(regex)) => match Regex::new(regex) {
+            Ok(_) => Some(Topics::Regex(regex.clone())),
+            Err(e) => {
+                errors.push(ConfigError::invalid(
+                    "topics.regex",
+                    regex.clone(),
+                    format!("a valid regular expression ({e})"),
+                ));
+                None
+            }
+        },
+    };
+    let insert_mode = match parsed
+        .string("insert.mode")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "upsert" => InsertMode::Upsert,
+        "update" => InsertMode::Update,
+        _ => InsertMode::Insert,
+    };
+    let pk_mode = match parsed
+        .string("pk.mode")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "kafka" => PkMode::Kafka,
+        "record_key" => PkMode::RecordKey,
+        "record_value" => PkMode::RecordValue,
+        _ => PkMode::None,
+    };
+    let delete_enabled = parsed.bool("delete.enabled");
+    if delete_enabled && pk_mode != PkMode::RecordKey {
+        errors.push(ConfigError::rule(
+            "delete.enabled",
+            "Primary key mode must be 'record_key' when delete support is enabled (pk.mode=record_key)",
+        ));
+    }
+    if matches!(insert_mode, InsertMode::Upsert | InsertMode::Update) && pk_mode == PkMode::None {
+        errors.push(ConfigError::rule(
+            "pk.mode",
+            format!(
+                "insert.mode={} needs a primary key: set pk.mode to record_key, record_value or kafka",
+                parsed.string("insert.mode").unwrap_or_default()
+            ),
+        ));
+    }
+    let mut pk_fields = parsed.list("pk.fields").to_vec();
+    if pk_mode == PkMode::Kafka {
+        if pk_fields.is_empty() {
+            pk_fields = vec![
+                "__connect_topic".into(),
+                "__connect_partition".into(),
+                "__connect_offset".into(),
+            ];
+        } else if pk_fields.len() != 3 {
+            errors.push(ConfigError::invalid(
+                "pk.fields",
+                pk_fields.join(","),
+                "exactly 3 names (topic, partition, offset columns) with pk.mode=kafka",
+            ));
+        }
+    }
+    if parsed.string("db.timezone").unwrap_or("UTC") != "UTC" {
+        errors.push(ConfigError::invalid(
+            "db.timezone",
+            parsed.string("db.timezone").unwrap_or_default(),
+            "UTC (other zones are not supported yet)",
+        ));
+    }
+    let table_name_format = parsed
+        .string("table.name.format")
+        .unwrap_or("${topic}")
+        .to_string();
+    if table_name_format.is_empty() {
+        errors.push(ConfigError::invalid(
+            "table.name.format",
+            "",
+            "a table name pattern such as ${topic}",
+        ));
+    }
+    let url_text = parsed.string("connection.url").unwrap_or_default();
+    let attempts = parsed.long("connection.attempts").unwrap_or(3) as u32;
+    let backoff = Duration::from_millis(
+        parsed
+            .long("connection.backoff.ms")
+            .unwrap_or(10_000)
+            .max(0) as u64,
+    );
+    let user = parsed.non_empty("connection.user").map(str::to_string);
+    let password = parsed.password("connection.password").cloned();
+    let target = match JdbcUrl::parse("connection.url", url_text) {
+        Ok(url) if url.database.is_none() => {
+            errors.push(ConfigError::invalid(
+                "connection.url",
+                redact_url(url_text),
+                "a URL naming the database, e.g. jdbc:mysql://host:3306/mydb",
+            ));
+            None
+        }
+        Ok(url) => Some(match url.dialect {
+            crate::db::Dialect::MySql => {
+                Target::MySql(MySqlSettings::new(url, user, password, attempts, backoff))
+            }
+            crate::db::Dialect::Postgres => Target::Postgres {
+                user: user.or_else(|| url.params.get("user").cloned()),
+                password: password
+                    .or_else(|| url.params.get("password").map(|p| Password::new(p.clone()))),
+                url,
+                attempts,
+                backoff,
+            },
+        }),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let dlq_topic = parsed
+        .non_empty("errors.deadletterqueue.topic.name")
+        .map(str::to_string);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(JdbcSinkConfig {
+        topics: topics.expect("checked"),
+        target: target.expect("checked"),
+        insert_mode,
+        pk_mode,
+        pk_fields,
+        fields_whitelist: parsed.list("fields.whitelist").to_vec(),
+        auto_create: parsed.bool("auto.create"),
+        auto_evolve: parsed.bool("auto.evolve"),
+        delete_enabled,
+        batch_size: parsed.long("batch.size").unwrap_or(3000) as usize,
+        table_name_format,
+        max_retries: parsed.long("max.retries").unwrap_or(10) as u32,
+        retry_backoff: Duration::from_millis(
+            parsed.long("retry.backoff.ms").unwrap_or(3000).max(0) as u64,
+        ),
+        dlq_topic,
+        dlq_replication_factor: parsed
+            .long("errors.deadletterqueue.topic.replication.factor")
+            .unwrap_or(3) as i16,
+        dlq_context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
+        let mut map: std::collections::BTreeMap<String, String> = [
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSinkConnector",
+            ),
+            ("connection.url", "jdbc:mysql://localhost:3306/mydb"),
+            ("connection.user", "root"),
+            ("connection.password", "1234"),
+            ("auto.create", "true"),
+            ("auto.evolve", "true"),
+            ("delete.enabled", "false"),
+            ("tasks.max", "1"),
+            ("topics", "my_topic_users"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            if v.is_empty() {
+                map.remove(*k);
+            } else {
+                map.insert(k.to_string(), v.to_string());
+            }
+        }
+        ConnectorConfig::from_map(Some("sink".into()), map).unwrap()
+    }
+
+    #[test]
+    fn parses_the_seed_sink() {
+        let sink = JdbcSinkConfig::parse(&config(&[])).unwrap();
+        assert!(matches!(&sink.topics, Topics::List(t) if t == &["my_topic_users"]));
+        assert_eq!(sink.insert_mode, InsertMode::Insert);
+        assert_eq!(sink.pk_mode, PkMode::None);
+        assert!(sink.auto_create && sink.auto_evolve && !sink.delete_enabled);
+        assert_eq!(sink.batch_size, 3000);
+        assert_eq!(sink.table_name("my_topic_users"), "my_topic_users");
+        assert!(matches!(sink.target, Target::MySql(_)));
+    }
+
+    #[test]
+    fn rules_name_the_key() {
+        let error = JdbcSinkConfig::parse(&config(&[("insert.mode", "upsert")])).unwrap_err();
+        assert_eq!(error.key, "pk.mode");
+        let error = JdbcSinkConfig::parse(&config(&[
+            ("delete.enabled", "true"),
+            ("pk.mode", "record_value"),
+        ]))
+        .unwrap_err();
+        assert_eq!(error.key, "delete.enabled");
+        let error = JdbcSinkConfig::parse(&config(&[("topics", "")])).unwrap_err();
+        assert_eq!(error.key, "topics");
+        let error = JdbcSinkConfig::parse(&config(&[("topics.regex", "x.*")])).unwrap_err();
+        assert_eq!(error.key, "topics.regex");
+        let error = JdbcSinkConfig::parse(&config(&[("insert.mode", "merge")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid value merge for configuration insert.mode: String must be one of: insert, upsert, update"
+        );
+        let pg = JdbcSinkConfig::parse(&config(&[(
+            "connection.url",
+            "jdbc:postgresql://localhost/db",
+        )]))
+        .unwrap();
+        assert!(matches!(pg.target, Target::Postgres { .. }));
+        let kafka = JdbcSinkConfig::parse(&config(&[("pk.mode", "kafka")])).unwrap();
+        assert_eq!(
+            kafka.pk_fields,
+            ["__connect_topic", "__connect_partition", "__connect_offset"]
+        );
+    }
+}

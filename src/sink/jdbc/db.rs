@@ -1,0 +1,408 @@
+//! The sink's connection to its target: MariaDB/MySQL through mysql_async (binary prepared
+//! statements, cached per SQL text) or PostgreSQL through tokio-postgres (parameters sent as
+//! text and cast by the server to each column's type; statements cached per SQL text).
+
+use std::collections::HashMap;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Params, Value as MyValue};
+use tokio_postgres::types::{ToSql, Type};
+
+use super::config::Target;
+use super::sql::SqlDialect;
+use crate::config::redact_url;
+use crate::db::{MySqlSettings, mysql_error};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{LogicalType, Schema, SchemaType, Value};
+use crate::source::jdbc::schema::{civil_from_days, datetime_from_micros};
+
+/// What the sink knows of an existing table.
+#[derive(Debug, Clone, Default)]
+pub struct TableInfo {
+    /// Column names as the database spells them.
+    pub columns: Vec<String>,
+}
+
+impl TableInfo {
+    pub fn has_column(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A connection to the sink's target database.
+pub enum SinkDb {
+    MySql {
+        conn: mysql_async::Conn,
+        settings: MySqlSettings,
+        dialect: SqlDialect,
+    },
+    Postgres {
+        client: tokio_postgres::Client,
+        statements: HashMap<String, tokio_postgres::Statement>,
+        describe: String,
+    },
+}
+
+fn pg_error(error: tokio_postgres::Error, context: &str) -> Error {
+    let transient = error.is_closed()
+        || error.code().is_some_and(|c| {
+            matches!(
+                c.code(),
+                "40001" | "40P01" | "55P03" | "57P01" | "08000" | "08003" | "08006" | "53300"
+            )
+        });
+    let message = match error.as_db_error() {
+        Some(db) => format!(
+            "{context}: {} (SQLSTATE {})",
+            db.message(),
+            db.code().code()
+        ),
+        None => format!("{context}: {error}"),
+    };
+    let error = Error::with_source(ErrorKind::Database, message, error);
+    if transient { error.transient() } else { error }
+}
+
+impl SinkDb {
+    /// Connects to the target.
+    pub async fn connect(target: &Target) -> Result<SinkDb> {
+        match target {
+            Target::MySql(settings) => {
+                let mut conn = settings.connect().await?;
+                let version: String = conn
+                    .query_first("SELECT VERSION()")
+                    .await
+                    .map_err(|e| settings.error(e))?
+                    .unwrap_or_default();
+                Ok(SinkDb::MySql {
+                    conn,
+                    settings: settings.clone(),
+                    dialect: SqlDialect::from_mysql_version(&version),
+                })
+            }
+            Target::Postgres {
+                url,
+                user,
+                password,
+                attempts,
+                backoff,
+            } => {
+                let mut config = tokio_postgres::Config::new();
+                config
+                    .host(&url.host)
+                    .port(url.port)
+                    .dbname(url.database.as_deref().unwrap_or("postgres"));
+                if let Some(user) = user {
+                    config.user(user);
+                }
+                if let Some(password) = password {
+                    config.password(password.expose());
+                }
+                let describe = format!(
+                    "{}:{}/{}",
+                    url.host,
+                    url.port,
+                    url.database.as_deref().unwrap_or("")
+                );
+                let mut attempt = 1;
+                loop {
+                    match config.connect(tokio_postgres::NoTls).await {
+                        Ok((client, connection)) => {
+                            tokio::spawn(async move {
+                                if let Err(error) = connection.await {
+                                    tracing::warn!(message = "PostgreSQL connection closed", %error);
+                                }
+                            });
+                            client
+                                .batch_execute("SET TIME ZONE 'UTC'")
+                                .await
+                                .map_err(|e| pg_error(e, &format!("database {describe}")))?;
+                            return Ok(SinkDb::Postgres {
+                                client,
+                                statements: HashMap::new(),
+                                describe,
+                            });
+                        }
+                        Err(error) => {
+                            let error =
+                                pg_error(error, &format!("database {}", redact_url(&describe)));
+                            if attempt >= *attempts {
+                                return Err(error);
+                            }
+                            attempt += 1;
+                            tokio::time::sleep(*backoff).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn dialect(&self) -> SqlDialect {
+        match self {
+            SinkDb::MySql { dialect, .. } => *dialect,
+            SinkDb::Postgres { .. } => SqlDialect::Postgres,
+        }
+    }
+
+    fn context(&self) -> String {
+        match self {
+            SinkDb::MySql { settings, .. } => format!("database {}", settings.describe()),
+            SinkDb::Postgres { describe, .. } => format!("database {describe}"),
+        }
+    }
+
+    /// The table's columns, or `None` when it does not exist.
+    pub async fn describe(&mut self, table: &str) -> Result<Option<TableInfo>> {
+        let (schema, name) = match table.rsplit_once('.') {
+            Some((s, t)) => (Some(s.to_string()), t.to_string()),
+            None => (None, table.to_string()),
+        };
+        let context = self.context();
+        let columns: Vec<String> = match self {
+            SinkDb::MySql { conn, .. } => {
+                let sql = "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+                           WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
+                conn.exec(sql, (schema, name))
+                    .await
+                    .map_err(|e| mysql_error(e, &context))?
+            }
+            SinkDb::Postgres { client, .. } => {
+                let sql = "SELECT column_name::text FROM information_schema.columns \
+                           WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position";
+                client
+                    .query(sql, &[&schema, &name])
+                    .await
+                    .map_err(|e| pg_error(e, &context))?
+                    .iter()
+                    .map(|row| row.get::<_, String>(0))
+                    .collect()
+            }
+        };
+        Ok((!columns.is_empty()).then_some(TableInfo { columns }))
+    }
+
+    /// Runs one statement without parameters (DDL, transaction control).
+    pub async fn execute(&mut self, sql: &str) -> Result<()> {
+        let context = self.context();
+        match self {
+            SinkDb::MySql { conn, .. } => conn
+                .query_drop(sql)
+                .await
+                .map_err(|e| mysql_error(e, &context)),
+            SinkDb::Postgres { client, .. } => client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| pg_error(e, &context)),
+        }
+    }
+
+    pub async fn begin(&mut self) -> Result<()> {
+        self.execute(if self.dialect().is_postgres() {
+            "BEGIN"
+        } else {
+            "START TRANSACTION"
+        })
+        .await
+    }
+
+    pub async fn commit(&mut self) -> Result<()> {
+        self.execute("COMMIT").await
+    }
+
+    pub async fn rollback(&mut self) {
+        if let Err(error) = self.execute("ROLLBACK").await {
+            tracing::debug!(message = "rollback failed", %error);
+        }
+    }
+
+    /// Executes `sql` with `values` bound in order; each value is converted with its column's
+    /// schema. Returns the affected row count.
+    pub async fn exec(&mut self, sql: &str, values: &[(&Value, &Schema)]) -> Result<u64> {
+        let context = self.context();
+        match self {
+            SinkDb::MySql { conn, .. } => {
+                let params: Vec<MyValue> = values.iter().map(|(v, s)| to_mysql(v, s)).collect();
+                let params = if params.is_empty() {
+                    Params::Empty
+                } else {
+                    Params::Positional(params)
+                };
+                conn.exec_drop(sql, params)
+                    .await
+                    .map_err(|e| mysql_error(e, &context))?;
+                Ok(conn.affected_rows())
+            }
+            SinkDb::Postgres {
+                client, statements, ..
+            } => {
+                let statement = match statements.get(sql) {
+                    Some(statement) => statement.clone(),
+                    None => {
+                        let types = vec![Type::TEXT; values.len()];
+                        let statement = client
+                            .prepare_typed(sql, &types)
+                            .await
+                            .map_err(|e| pg_error(e, &context))?;
+                        if statements.len() > 256 {
+                            statements.clear();
+                        }
+                        statements.insert(sql.to_string(), statement.clone());
+                        statement
+                    }
+                };
+                let texts: Vec<Option<String>> =
+                    values.iter().map(|(v, s)| to_pg_text(v, s)).collect();
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+                client
+                    .execute(&statement, &params)
+                    .await
+                    .map_err(|e| pg_error(e, &context))
+            }
+        }
+    }
+
+    pub async fn close(self) {
+        if let SinkDb::MySql { conn, .. } = self {
+            conn.disconnect().await.ok();
+        }
+    }
+}
+
+/// A value as a MySQL binary-protocol parameter.
+pub fn to_mysql(value: &Value, schema: &Schema) -> MyValue {
+    match value {
+        Value::Null => MyValue::NULL,
+        Value::Boolean(b) => MyValue::Int(i64::from(*b)),
+        Value::Int(i) => MyValue::Int(*i),
+        Value::Float(f) if schema.ty == SchemaType::Float32 => MyValue::Float(*f as f32),
+        Value::Float(f) => MyValue::Double(*f),
+        Value::Text(b) | Value::Bytes(b) | Value::Decimal(b) => MyValue::Bytes(b.to_vec()),
+        Value::Date(days) => {
+            let (y, m, d) = civil_from_days(i64::from(*days));
+            MyValue::Date(y.clamp(0, 9999) as u16, m as u8, d as u8, 0, 0, 0, 0)
+        }
+        Value::Time(micros) => {
+            let negative = *micros < 0;
+            let abs = micros.unsigned_abs();
+            let secs = abs / 1_000_000;
+            MyValue::Time(
+                negative,
+                (secs / 86_400) as u32,
+                (secs % 86_400 / 3600) as u8,
+                (secs % 3600 / 60) as u8,
+                (secs % 60) as u8,
+                (abs % 1_000_000) as u32,
+            )
+        }
+        Value::Timestamp(micros) => datetime_from_micros(*micros),
+    }
+}
+
+/// A value as PostgreSQL input text for its column type.
+pub fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
+    let text = |b: &bytes::Bytes| String::from_utf8_lossy(b).into_owned();
+    Some(match value {
+        Value::Null => return None,
+        Value::Boolean(b) => {
+            if schema.ty == SchemaType::Boolean {
+                b.to_string()
+            } else {
+                i64::from(*b).to_string()
+            }
+        }
+        Value::Int(i) if schema.ty == SchemaType::Boolean => (*i != 0).to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) if f.is_nan() => "NaN".into(),
+        Value::Float(f) if f.is_infinite() => {
+            if *f > 0.0 {
+                "Infinity".into()
+            } else {
+                "-Infinity".into()
+            }
+        }
+        Value::Float(f) if schema.ty == SchemaType::Float32 => (*f as f32).to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Text(b) | Value::Decimal(b) => text(b),
+        Value::Bytes(b) => {
+            let mut hex = String::with_capacity(2 + b.len() * 2);
+            hex.push_str("\\x");
+            for byte in b.iter() {
+                hex.push_str(&format!("{byte:02x}"));
+            }
+            hex
+        }
+        Value::Date(days) => {
+            let (y, m, d) = civil_from_days(i64::from(*days));
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+        Value::Time(micros) => {
+            let abs = micros.unsigned_abs();
+            let secs = abs / 1_000_000;
+            format!(
+                "{}{:02}:{:02}:{:02}.{:06}",
+                if *micros < 0 { "-" } else { "" },
+                secs / 3600,
+                secs % 3600 / 60,
+                secs % 60,
+                abs % 1_000_000
+            )
+        }
+        Value::Timestamp(micros) => {
+            let secs = micros.div_euclid(1_000_000);
+            let us = micros.rem_euclid(1_000_000);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            format!(
+                "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{us:06}",
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60
+            )
+        }
+    })
+}
+
+/// Whether a schema is a logical type the writer must not treat as its physical type.
+pub fn is_logical(schema: &Schema) -> bool {
+    matches!(
+        schema.logical_type(),
+        Some(
+            LogicalType::Decimal { .. }
+                | LogicalType::Date
+                | LogicalType::Time
+                | LogicalType::Timestamp
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn values_bind_as_expected() {
+        let ts = Schema::logical(SchemaType::Int64, crate::model::logical::TIMESTAMP, true);
+        assert_eq!(
+            to_mysql(&Value::Timestamp(1_638_687_468_000_000), &ts),
+            MyValue::Date(2021, 12, 5, 6, 57, 48, 0)
+        );
+        assert_eq!(
+            to_pg_text(&Value::Timestamp(-1), &ts).unwrap(),
+            "1969-12-31 23:59:59.999999"
+        );
+        let b = Schema::primitive(SchemaType::Bytes, true);
+        assert_eq!(
+            to_pg_text(&Value::Bytes(Bytes::from_static(&[0, 255])), &b).unwrap(),
+            "\\x00ff"
+        );
+        let t = Schema::logical(SchemaType::Int32, crate::model::logical::TIME, true);
+        assert_eq!(
+            to_mysql(&Value::Time(-90_061_000_001), &t),
+            MyValue::Time(true, 1, 1, 1, 1, 1)
+        );
+        assert_eq!(to_pg_text(&Value::Null, &t), None);
+    }
+}

@@ -1,0 +1,682 @@
+//! The JDBC sink task: decodes records, maps them to rows of their target tables (per
+//! `pk.mode`), creates or evolves tables, and writes each `put` in one transaction as ordered
+//! runs of multi-row statements. Transient database errors are retried with backoff up to
+//! `max.retries`; with `errors.tolerance=all` a batch that cannot be written is retried record by
+//! record and the records that still fail are reported for the dead-letter queue.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::config::{InsertMode, JdbcSinkConfig, PkMode};
+use super::db::{SinkDb, TableInfo};
+use super::sql::{self, Column, ColumnDef, SqlDialect};
+use crate::connector::{FailureStage, RecordFailure, SinkTask, SinkTaskContext};
+use crate::decode::connect_json::{Decoded, JsonDecoder};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Schema, SchemaType, SinkRecord, Value};
+
+/// Parameters per statement: MySQL and PostgreSQL both cap a statement at 65,535.
+const MAX_PARAMS: usize = 65_535;
+/// Bytes of parameter data per statement, well under the default max_allowed_packet.
+const MAX_STATEMENT_BYTES: usize = 8 << 20;
+
+/// How records of one (key schema, value schema) pair map to table columns: key columns first.
+#[derive(Debug)]
+struct Layout {
+    columns: Vec<(String, Schema)>,
+    keys: usize,
+    /// Where each column's value comes from.
+    sources: Vec<Source>,
+    /// Keeps the schemas alive so the cache's pointer keys stay unique.
+    _pins: (Option<Arc<Schema>>, Option<Arc<Schema>>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Key(usize),
+    Value(usize),
+    Topic,
+    Partition,
+    Offset,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Write,
+    Delete,
+}
+
+struct Prepared {
+    index: usize,
+    table: String,
+    op: Op,
+    layout: Arc<Layout>,
+    values: Vec<Value>,
+}
+
+/// A running JDBC sink task.
+pub struct JdbcSinkTask {
+    connector: Arc<str>,
+    config: Arc<JdbcSinkConfig>,
+    value_decoder: JsonDecoder,
+    key_decoder: JsonDecoder,
+    db: Option<SinkDb>,
+    tables: HashMap<String, TableInfo>,
+    layouts: HashMap<(usize, usize), Arc<Layout>>,
+    tolerate_errors: bool,
+}
+
+impl JdbcSinkTask {
+    pub fn new(
+        connector: Arc<str>,
+        config: Arc<JdbcSinkConfig>,
+        value_schemas: bool,
+        key_schemas: bool,
+    ) -> Self {
+        JdbcSinkTask {
+            connector,
+            config,
+            value_decoder: JsonDecoder::new(value_schemas),
+            key_decoder: JsonDecoder::new(key_schemas),
+            db: None,
+            tables: HashMap::new(),
+            layouts: HashMap::new(),
+            tolerate_errors: false,
+        }
+    }
+
+    async fn db(&mut self) -> Result<&mut SinkDb> {
+        if self.db.is_none() {
+            self.db = Some(SinkDb::connect(&self.config.target).await?);
+        }
+        Ok(self.db.as_mut().expect("connected"))
+    }
+
+    fn layout(&mut self, key: Option<&Decoded>, value: &Decoded) -> Result<Arc<Layout>> {
+        let cache_key = (
+            key.map_or(0, |k| Arc::as_ptr(&k.schema) as usize),
+            Arc::as_ptr(&value.schema) as usize,
+        );
+        if let Some(layout) = self.layouts.get(&cache_key) {
+            return Ok(layout.clone());
+        }
+        let layout = Arc::new(build_layout(&self.config, key, value)?);
+        if self.layouts.len() > 1024 {
+            self.layouts.clear();
+        }
+        self.layouts.insert(cache_key, layout.clone());
+        Ok(layout)
+    }
+
+    fn prepare(
+        &mut self,
+        index: usize,
+        record: &SinkRecord,
+    ) -> std::result::Result<Option<Prepared>, (FailureStage, Error)> {
+        let key = match (&record.key, self.config.pk_mode) {
+            (Some(bytes), PkMode::RecordKey) => self
+                .key_decoder
+                .decode(bytes)
+                .map_err(|e| (FailureStage::KeyConverter, e))?,
+            (None, PkMode::RecordKey) => {
+                return Err((
+                    FailureStage::KeyConverter,
+                    Error::new(
+                        ErrorKind::Conversion,
+                        "pk.mode=record_key but the record has no key",
+                    ),
+                ));
+            }
+            _ => None,
+        };
+        let table = self.config.table_name(&record.topic);
+        let value = match &record.value {
+            Some(bytes) => self
+                .value_decoder
+                .decode(bytes)
+                .map_err(|e| (FailureStage::ValueConverter, e))?,
+            None => None,
+        };
+        let Some(value) = value else {
+            // A tombstone: a delete when enabled, otherwise nothing to write.
+            if !self.config.delete_enabled {
+                tracing::debug!(message = "skipping tombstone (delete.enabled=false)", topic = %record.topic, offset = record.offset);
+                return Ok(None);
+            }
+            let key = key.ok_or_else(|| {
+                (
+                    FailureStage::KeyConverter,
+                    Error::new(
+                        ErrorKind::Conversion,
+                        "a tombstone without a key cannot be deleted",
+                    ),
+                )
+            })?;
+            let layout =
+                key_only_layout(&self.config, &key).map_err(|e| (FailureStage::TaskPut, e))?;
+            let values = key_values(&layout, &key);
+            return Ok(Some(Prepared {
+                index,
+                table,
+                op: Op::Delete,
+                layout: Arc::new(layout),
+                values,
+            }));
+        };
+        if value.schema.ty != SchemaType::Struct {
+            return Err((
+                FailureStage::ValueConverter,
+                Error::new(
+                    ErrorKind::Conversion,
+                    format!(
+                        "the record value must be a struct, not {:?}",
+                        value.schema.ty
+                    ),
+                ),
+            ));
+        }
+        let layout = self
+            .layout(key.as_ref(), &value)
+            .map_err(|e| (FailureStage::TaskPut, e))?;
+        let mut values = Vec::with_capacity(layout.columns.len());
+        for source in &layout.sources {
+            values.push(match *source {
+                Source::Key(i) => key.as_ref().map_or(Value::Null, |k| k.values[i].clone()),
+                Source::Value(i) => value.values[i].clone(),
+                Source::Topic => {
+                    Value::Text(bytes::Bytes::copy_from_slice(record.topic.as_bytes()))
+                }
+                Source::Partition => Value::Int(i64::from(record.partition)),
+                Source::Offset => Value::Int(record.offset),
+            });
+        }
+        for (i, (name, _)) in layout.columns[..layout.keys].iter().enumerate() {
+            if values[i] == Value::Null {
+                return Err((
+                    FailureStage::TaskPut,
+                    Error::new(
+                        ErrorKind::Conversion,
+                        format!("primary key column {name} is null"),
+                    ),
+                ));
+            }
+        }
+        Ok(Some(Prepared {
+            index,
+            table,
+            op: Op::Write,
+            layout,
+            values,
+        }))
+    }
+
+    /// Creates the table or adds missing columns, as auto.create / auto.evolve allow.
+    async fn ensure_table(&mut self, table: &str, layout: &Layout) -> Result<()> {
+        let known = self.tables.get(table).cloned();
+        let info = match known {
+            Some(info) => info,
+            None => {
+                let found = self.db().await?.describe(table).await?;
+                match found {
+                    Some(info) => info,
+                    None if self.config.auto_create => {
+                        let dialect = self.db().await?.dialect();
+                        let defs = column_defs(dialect, layout, &layout.columns);
+                        let keys: Vec<String> = layout.columns[..layout.keys]
+                            .iter()
+                            .map(|(n, _)| n.clone())
+                            .collect();
+                        let ddl = sql::create_table(dialect, table, &defs, &keys);
+                        tracing::info!(message = "creating table (auto.create)", connector = %self.connector, table, sql = %ddl);
+                        self.db().await?.execute(&ddl).await?;
+                        self.db().await?.describe(table).await?.ok_or_else(|| {
+                            Error::new(
+                                ErrorKind::Database,
+                                format!("table {table} is still missing after CREATE TABLE"),
+                            )
+                        })?
+                    }
+                    None => {
+                        return Err(Error::config(format!(
+                            "Table {table} is missing and auto-creation is disabled (set auto.create=true)"
+                        )));
+                    }
+                }
+            }
+        };
+        let missing: Vec<(String, Schema)> = layout
+            .columns
+            .iter()
+            .filter(|(name, _)| !info.has_column(name))
+            .cloned()
+            .collect();
+        let info = if missing.is_empty() {
+            info
+        } else if !self.config.auto_evolve {
+            return Err(Error::config(format!(
+                "Table {table} is missing fields ({}) and auto-evolution is disabled (set auto.evolve=true)",
+                missing
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        } else {
+            if let Some((name, schema)) = missing.iter().find(|(_, s)| !s.optional) {
+                return Err(Error::config(format!(
+                    "Cannot ALTER TABLE {table} to add missing field {name} ({}), as the field is not optional and does not have a default value",
+                    schema.ty.json_name()
+                )));
+            }
+            let dialect = self.db().await?.dialect();
+            let defs = column_defs(dialect, layout, &missing);
+            let ddl = sql::alter_add(dialect, table, &defs);
+            tracing::info!(message = "adding columns (auto.evolve)", connector = %self.connector, table, sql = %ddl);
+            self.db().await?.execute(&ddl).await?;
+            self.db().await?.describe(table).await?.unwrap_or_default()
+        };
+        self.tables.insert(table.to_string(), info);
+        Ok(())
+    }
+
+    /// Writes `prepared` in one transaction.
+    async fn write(&mut self, prepared: &[&Prepared]) -> Result<()> {
+        let insert_mode = self.config.insert_mode;
+        let batch_size = self.config.batch_size;
+        let db = self.db().await?;
+        let dialect = db.dialect();
+        db.begin().await?;
+        let result = async {
+            let mut start = 0;
+            while start < prepared.len() {
+                let first = prepared[start];
+                let mut end = start + 1;
+                while end < prepared.len()
+                    && prepared[end].table == first.table
+                    && prepared[end].op == first.op
+                    && Arc::ptr_eq(&prepared[end].layout, &first.layout)
+                {
+                    end += 1;
+                }
+                write_run(db, dialect, insert_mode, batch_size, &prepared[start..end]).await?;
+                start = end;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        match result {
+            Ok(()) => db.commit().await,
+            Err(error) => {
+                db.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes with retries on transient errors; a lost connection is re-opened.
+    async fn write_with_retries(&mut self, prepared: &[&Prepared]) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.write(prepared).await {
+                Ok(()) => return Ok(()),
+                Err(error) if error.is_transient() && attempt < self.config.max_retries => {
+                    attempt += 1;
+                    tracing::warn!(
+                        message = "write failed; retrying",
+                        connector = %self.connector,
+                        attempt,
+                        max_retries = self.config.max_retries,
+                        error = %format!("{error:#}")
+                    );
+                    if let Some(db) = self.db.take() {
+                        db.close().await;
+                    }
+                    tokio::time::sleep(self.config.retry_backoff).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+async fn write_run(
+    db: &mut SinkDb,
+    dialect: SqlDialect,
+    insert_mode: InsertMode,
+    batch_size: usize,
+    run: &[&Prepared],
+) -> Result<()> {
+    let layout = &run[0].layout;
+    let table = &run[0].table;
+    let columns: Vec<Column> = layout
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, schema))| Column {
+            name: name.clone(),
+            sql_type: dialect.column_type(schema, i < layout.keys),
+        })
+        .collect();
+    let schemas: Vec<&Schema> = layout.columns.iter().map(|(_, s)| s).collect();
+    let width = columns.len().max(1);
+    let max_rows = batch_size.min(MAX_PARAMS / width).max(1);
+    match (run[0].op, insert_mode) {
+        (Op::Delete, _) => {
+            for chunk in run.chunks(max_rows) {
+                let sql = sql::delete(dialect, table, &columns[..layout.keys], chunk.len());
+                let params: Vec<(&Value, &Schema)> = chunk
+                    .iter()
+                    .flat_map(|p| p.values.iter().zip(schemas.iter().copied()))
+                    .collect();
+                db.exec(&sql, &params).await?;
+            }
+        }
+        (Op::Write, InsertMode::Update) => {
+            let sql = sql::update(dialect, table, &columns, layout.keys);
+            for record in run {
+                let params: Vec<(&Value, &Schema)> = record.values[layout.keys..]
+                    .iter()
+                    .zip(schemas[layout.keys..].iter().copied())
+                    .chain(
+                        record.values[..layout.keys]
+                            .iter()
+                            .zip(schemas[..layout.keys].iter().copied()),
+                    )
+                    .collect();
+                db.exec(&sql, &params).await?;
+            }
+        }
+        (Op::Write, mode) => {
+            let upsert = mode == InsertMode::Upsert;
+            // PostgreSQL refuses to upsert one key twice in a statement: keep the last.
+            let rows: Vec<&Prepared> = if upsert && dialect.is_postgres() {
+                let mut last: HashMap<Vec<String>, usize> = HashMap::new();
+                for (i, p) in run.iter().enumerate() {
+                    last.insert(
+                        p.values[..layout.keys]
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect(),
+                        i,
+                    );
+                }
+                run.iter()
+                    .enumerate()
+                    .filter(|(i, p)| {
+                        last.get(
+                            &p.values[..layout.keys]
+                                .iter()
+                                .map(|v| format!("{v:?}"))
+                                .collect::<Vec<_>>(),
+                        ) == Some(i)
+                    })
+                    .map(|(_, p)| *p)
+                    .collect()
+            } else {
+                run.to_vec()
+            };
+            let mut start = 0;
+            while start < rows.len() {
+                let mut end = start;
+                let mut bytes = 0;
+                while end < rows.len()
+                    && end - start < max_rows
+                    && (bytes < MAX_STATEMENT_BYTES || end == start)
+                {
+                    bytes += rows[end].values.iter().map(value_size).sum::<usize>();
+                    end += 1;
+                }
+                let chunk = &rows[start..end];
+                let sql = if upsert {
+                    sql::upsert(dialect, table, &columns, layout.keys, chunk.len())
+                } else {
+                    sql::insert(dialect, table, &columns, chunk.len())
+                };
+                let params: Vec<(&Value, &Schema)> = chunk
+                    .iter()
+                    .flat_map(|p| p.values.iter().zip(schemas.iter().copied()))
+                    .collect();
+                db.exec(&sql, &params).await?;
+                start = end;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::Text(b) | Value::Bytes(b) | Value::Decimal(b) => b.len() + 9,
+        _ => 12,
+    }
+}
+
+fn column_defs(
+    dialect: SqlDialect,
+    layout: &Layout,
+    columns: &[(String, Schema)],
+) -> Vec<ColumnDef> {
+    columns
+        .iter()
+        .map(|(name, schema)| {
+            let key = layout.columns[..layout.keys].iter().any(|(k, _)| k == name);
+            ColumnDef {
+                name: name.clone(),
+                sql_type: dialect.column_type(schema, key),
+                nullable: schema.optional && !key,
+            }
+        })
+        .collect()
+}
+
+fn whitelisted(config: &JdbcSinkConfig, name: &str) -> bool {
+    config.fields_whitelist.is_empty() || config.fields_whitelist.iter().any(|f| f == name)
+}
+
+fn build_layout(config: &JdbcSinkConfig, key: Option<&Decoded>, value: &Decoded) -> Result<Layout> {
+    let mut columns: Vec<(String, Schema)> = Vec::new();
+    let mut sources = Vec::new();
+    match config.pk_mode {
+        PkMode::None => {}
+        PkMode::Kafka => {
+            let types = [SchemaType::String, SchemaType::Int32, SchemaType::Int64];
+            let kinds = [Source::Topic, Source::Partition, Source::Offset];
+            for ((name, ty), source) in config.pk_fields.iter().zip(types).zip(kinds) {
+                columns.push((name.clone(), Schema::primitive(ty, false)));
+                sources.push(source);
+            }
+        }
+        PkMode::RecordKey => {
+            let key = key.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Conversion,
+                    "pk.mode=record_key but the record has no key",
+                )
+            })?;
+            let layout = key_only_layout(config, key)?;
+            columns = layout.columns;
+            sources = layout.sources;
+        }
+        PkMode::RecordValue => {
+            let fields = &value.schema.fields;
+            let names: Vec<String> = if config.pk_fields.is_empty() {
+                fields.iter().map(|f| f.name.clone()).collect()
+            } else {
+                config.pk_fields.clone()
+            };
+            for name in names {
+                let i = fields.iter().position(|f| f.name == name).ok_or_else(|| {
+                    Error::config(format!(
+                        "pk.fields: field {name} is not in the record value"
+                    ))
+                })?;
+                columns.push((name, fields[i].schema.clone()));
+                sources.push(Source::Value(i));
+            }
+        }
+    }
+    let keys = columns.len();
+    for (i, field) in value.schema.fields.iter().enumerate() {
+        if columns[..keys].iter().any(|(k, _)| k == &field.name)
+            || !whitelisted(config, &field.name)
+        {
+            continue;
+        }
+        if matches!(
+            field.schema.ty,
+            SchemaType::Struct | SchemaType::Array | SchemaType::Map
+        ) {
+            return Err(Error::new(
+                ErrorKind::Conversion,
+                format!(
+                    "field {} is a {}, which the JDBC sink cannot write to a column",
+                    field.name,
+                    field.schema.ty.json_name()
+                ),
+            ));
+        }
+        columns.push((field.name.clone(), field.schema.clone()));
+        sources.push(Source::Value(i));
+    }
+    Ok(Layout {
+        columns,
+        keys,
+        sources,
+        _pins: (key.map(|k| k.schema.clone()), Some(value.schema.clone())),
+    })
+}
+
+/// The key columns of a `record_key` record (also all a delete needs).
+fn key_only_layout(config: &JdbcSinkConfig, key: &Decoded) -> Result<Layout> {
+    let mut columns = Vec::new();
+    let mut sources = Vec::new();
+    if key.schema.ty == SchemaType::Struct {
+        let fields = &key.schema.fields;
+        let names: Vec<String> = if config.pk_fields.is_empty() {
+            fields.iter().map(|f| f.name.clone()).collect()
+        } else {
+            config.pk_fields.clone()
+        };
+        for name in names {
+            let i = fields.iter().position(|f| f.name == name).ok_or_else(|| {
+                Error::config(format!("pk.fields: field {name} is not in the record key"))
+            })?;
+            columns.push((name, fields[i].schema.clone()));
+            sources.push(Source::Key(i));
+        }
+    } else {
+        let [name] = config.pk_fields.as_slice() else {
+            return Err(Error::config(
+                "Need exactly one PK column defined in pk.fields since the key schema for records is a primitive type",
+            ));
+        };
+        let mut schema = (*key.schema).clone();
+        schema.optional = false;
+        columns.push((name.clone(), schema));
+        sources.push(Source::Key(0));
+    }
+    let keys = columns.len();
+    Ok(Layout {
+        columns,
+        keys,
+        sources,
+        _pins: (Some(key.schema.clone()), None),
+    })
+}
+
+fn key_values(layout: &Layout, key: &Decoded) -> Vec<Value> {
+    layout
+        .sources
+        .iter()
+        .map(|s| match s {
+            Source::Key(i) => key.values[*i].clone(),
+            _ => Value::Null,
+        })
+        .collect()
+}
+
+#[async_trait]
+impl SinkTask for JdbcSinkTask {
+    async fn start(&mut self, context: SinkTaskContext) -> Result<()> {
+        self.tolerate_errors = context.tolerate_errors;
+        self.db().await?;
+        Ok(())
+    }
+
+    async fn put(&mut self, records: &[SinkRecord]) -> Result<Vec<RecordFailure>> {
+        let mut failures = Vec::new();
+        let mut prepared = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            match self.prepare(index, record) {
+                Ok(Some(p)) => prepared.push(p),
+                Ok(None) => {}
+                Err((stage, error)) => {
+                    let error = Error::with_source(
+                        ErrorKind::Conversion,
+                        format!(
+                            "cannot convert the record at {}-{} offset {}",
+                            record.topic, record.partition, record.offset
+                        ),
+                        error,
+                    );
+                    if !self.tolerate_errors {
+                        return Err(error);
+                    }
+                    failures.push(RecordFailure {
+                        index,
+                        stage,
+                        error,
+                    });
+                }
+            }
+        }
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for p in &prepared {
+            let id = (p.table.clone(), Arc::as_ptr(&p.layout) as usize);
+            if !seen.contains(&id) {
+                let layout = p.layout.clone();
+                self.ensure_table(&p.table, &layout).await?;
+                seen.push(id);
+            }
+        }
+        let all: Vec<&Prepared> = prepared.iter().collect();
+        match self.write_with_retries(&all).await {
+            Ok(()) => Ok(failures),
+            Err(error) if self.tolerate_errors && !error.is_transient() => {
+                // Find the records that cannot be written, one transaction each.
+                for p in &prepared {
+                    if let Err(error) = self.write_with_retries(&[p]).await {
+                        if error.is_transient() {
+                            return Err(error);
+                        }
+                        let record = &records[p.index];
+                        failures.push(RecordFailure {
+                            index: p.index,
+                            stage: FailureStage::TaskPut,
+                            error: Error::with_source(
+                                error.kind(),
+                                format!(
+                                    "cannot write the record at {}-{} offset {} to {}",
+                                    record.topic, record.partition, record.offset, p.table
+                                ),
+                                error,
+                            ),
+                        });
+                    }
+                }
+                failures.sort_by_key(|f| f.index);
+                Ok(failures)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        if let Some(db) = self.db.take() {
+            db.close().await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Sink connectors: writers from Kafka records into databases.
+
+pub mod jdbc;
