@@ -1203,7 +1203,7 @@ fn decimal(
     raw: RawInput<'_>,
     field: Option<&str>,
 ) -> Result<Bytes, Problem> {
-    let mut out = Vec::with_capacity(24 + scale.unsigned_abs() as usize);
+    let mut out = Vec::new();
     match node {
         Node::String(s) => {
             scratch.bytes.clear();
@@ -1307,6 +1307,7 @@ fn unscaled_digits(bytes: &mut [u8], limbs: &mut Vec<u64>, digits: &mut Vec<u8>)
 /// Writes `±digits × 10^-scale` as canonical text at `scale`: `-12.50`, `0.0001`, `0.00`, `123`,
 /// `12300` (scale -2).
 fn place_point(negative: bool, digits: &[u8], scale: i32, out: &mut Vec<u8>) {
+    out.reserve(digits.len() + scale.unsigned_abs() as usize + 3);
     if digits.is_empty() {
         out.push(b'0');
         if scale > 0 {

@@ -290,7 +290,7 @@ pub fn convert(kind: ColumnKind, value: MyValue, optional: bool, column: &str) -
         (K::Date, MyValue::Date(y, m, d, ..)) => {
             Value::Date(days_from_civil(i64::from(y), u32::from(m), u32::from(d)) as i32)
         }
-        (K::Year, MyValue::Int(y)) if y == 0 => zero_date(optional, column)?,
+        (K::Year, MyValue::Int(0)) => zero_date(optional, column)?,
         (K::Year, MyValue::Int(y)) => Value::Date(days_from_civil(y, 1, 1) as i32),
         (K::Year, MyValue::UInt(y)) => Value::Date(days_from_civil(y as i64, 1, 1) as i32),
         (K::Time, MyValue::Time(negative, days, h, m, s, us)) => {
