@@ -245,7 +245,15 @@ impl SourceBatch {
     }
 }
 
-/// A record as consumed from Kafka, before decoding.
+/// A record key or value after conversion: its schema and its values in field order (for a
+/// primitive schema, the one value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Data {
+    pub schema: Arc<Schema>,
+    pub values: Vec<Value>,
+}
+
+/// A record as consumed from Kafka, with its converted key and value.
 #[derive(Debug, Clone)]
 pub struct SinkRecord {
     pub topic: Arc<str>,
@@ -258,6 +266,10 @@ pub struct SinkRecord {
     pub value: Option<Bytes>,
     /// The record's headers, in order.
     pub headers: Vec<(String, Option<Bytes>)>,
+    /// The converted key (when the task asked for keys and the record has one).
+    pub key_data: Option<Data>,
+    /// The converted value; `None` for a tombstone (or a JSON null payload).
+    pub value_data: Option<Data>,
 }
 
 #[cfg(test)]

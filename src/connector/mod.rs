@@ -155,10 +155,10 @@ impl FailureStage {
     }
 }
 
-/// A record a sink task could not convert or write, with `errors.tolerance=all`.
+/// A record that could not be converted or written, with `errors.tolerance=all`.
 #[derive(Debug)]
 pub struct RecordFailure {
-    /// The record's index in the batch given to [`SinkTask::put`].
+    /// The record's index in the batch it arrived in.
     pub index: usize,
     pub stage: FailureStage,
     pub error: crate::error::Error,
@@ -170,7 +170,14 @@ pub trait SinkTask: Send {
     /// Connects to the target. Called once, before any put.
     async fn start(&mut self, context: SinkTaskContext) -> Result<()>;
 
-    /// Writes `records`, in order. Returns only when every record is durable (its transaction
+    /// Whether the runtime must convert record keys (as Connect always does); a task that never
+    /// reads keys can skip their conversion.
+    fn wants_keys(&self) -> bool {
+        true
+    }
+
+    /// Writes `records` (already converted by the runtime; their `index` is their position in
+    /// the slice), in order. Returns only when every record is durable (its transaction
     /// committed) or returned as a failure (only with `errors.tolerance=all`); the runtime then
     /// routes the failures to the dead-letter topic and commits the batch's offsets. An error
     /// fails the task and nothing of the batch is committed. Transient errors are retried inside

@@ -67,11 +67,7 @@ const NULL_NODE: Node<'static> = Node::Static(StaticNode::Null);
 /// For a struct schema, `values` has one value per field. For a primitive schema (a record key
 /// such as `{"schema":{"type":"int32","optional":false},"payload":42}`), `schema` is that
 /// primitive schema (`schema.ty` is not [`SchemaType::Struct`]) and `values` holds the one value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
-    pub schema: Arc<Schema>,
-    pub values: Vec<Value>,
-}
+pub use crate::model::Data as Decoded;
 
 /// Decodes records written by Kafka Connect's JsonConverter.
 pub struct JsonDecoder {

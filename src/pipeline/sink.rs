@@ -19,8 +19,9 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
-use crate::connector::{RecordFailure, SinkTask, SinkTaskContext};
-use crate::error::{ErrorKind, Result};
+use crate::connector::{FailureStage, SinkTask, SinkTaskContext};
+use crate::decode::connect_json::JsonDecoder;
+use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::admin::{TopicSpec, ensure_topic};
 use crate::kafka::{ClientRole, client_config, kafka_error};
 use crate::metrics as m;
@@ -62,6 +63,17 @@ pub struct SinkPipeline {
     pub tolerate_errors: bool,
     pub errors_log: bool,
     pub dead_letter: Option<DeadLetterQueue>,
+    /// `key.converter.schemas.enable` / `value.converter.schemas.enable` for this connector.
+    pub key_schemas: bool,
+    pub value_schemas: bool,
+}
+
+/// A batch read and converted by the gatherer: the records that converted, and (with
+/// `errors.tolerance=all`) the ones that did not, with the offsets the whole batch covers.
+struct Batch {
+    records: Vec<SinkRecord>,
+    failed: Vec<(SinkRecord, FailureStage, Error)>,
+    next_offsets: Vec<(Arc<str>, i32, i64)>,
 }
 
 impl SinkPipeline {
@@ -114,52 +126,75 @@ impl SinkPipeline {
         ];
         let read = metrics::counter!(m::SINK_RECORDS_READ_TOTAL, &labels);
         let written = metrics::counter!(m::SINK_RECORDS_WRITTEN_TOTAL, &labels);
-        let failed = metrics::counter!(m::SINK_RECORDS_FAILED_TOTAL, &labels);
+        let failed_counter = metrics::counter!(m::SINK_RECORDS_FAILED_TOTAL, &labels);
         let put_seconds = metrics::histogram!(m::SINK_PUT_SECONDS, &labels);
         let commit_seconds = metrics::histogram!(m::SINK_COMMIT_SECONDS, &labels);
-        let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+        // The gatherer reads and converts the next batch while the current one is written.
+        let consumer = Arc::new(consumer);
+        let (batches_tx, mut batches_rx) = tokio::sync::mpsc::channel::<Result<Batch>>(1);
+        let converters = Converters {
+            key: task
+                .wants_keys()
+                .then(|| JsonDecoder::new(self.key_schemas)),
+            value: JsonDecoder::new(self.value_schemas),
+            tolerate_errors: self.tolerate_errors,
+        };
+        let gatherer = tokio::spawn(gather(
+            consumer.clone(),
+            converters,
+            self.batch_size,
+            self.connector.clone(),
+            batches_tx,
+            cancel.clone(),
+        ));
         let result = loop {
-            let first = tokio::select! {
+            let batch = tokio::select! {
                 _ = cancel.cancelled() => break Ok(()),
-                message = consumer.recv() => message,
+                batch = batches_rx.recv() => match batch {
+                    Some(Ok(batch)) => batch,
+                    Some(Err(error)) => break Err(error),
+                    None => break Ok(()),
+                },
             };
-            let mut records = Vec::with_capacity(self.batch_size.min(4096));
-            match first {
-                Ok(message) => records.push(to_record(&message, &mut topics)),
-                Err(error) => {
-                    tracing::warn!(message = "consumer error", connector = %self.connector, %error);
-                    continue;
-                }
-            }
-            let deadline = tokio::time::Instant::now() + BATCH_LINGER;
-            while records.len() < self.batch_size {
-                match tokio::time::timeout_at(deadline, consumer.recv()).await {
-                    Ok(Ok(message)) => records.push(to_record(&message, &mut topics)),
-                    Ok(Err(error)) => {
-                        tracing::warn!(message = "consumer error", connector = %self.connector, %error);
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-            read.increment(records.len() as u64);
+            let Batch {
+                records,
+                mut failed,
+                next_offsets,
+            } = batch;
+            read.increment((records.len() + failed.len()) as u64);
             let started = std::time::Instant::now();
-            let failures = match task.put(&records).await {
+            let put_failures = match task.put(&records).await {
                 Ok(failures) => failures,
                 Err(error) => break Err(error),
             };
-            put_seconds.record(started.elapsed().as_secs_f64());
-            if !failures.is_empty() {
-                failed.increment(failures.len() as u64);
-                if let Err(error) = self.report(&failures, &records, dead_letter.as_ref()).await {
+            let written_count = records.len() - put_failures.len();
+            let mut records = records;
+            for failure in put_failures.into_iter().rev() {
+                let record = records.swap_remove(failure.index);
+                failed.push((record, failure.stage, failure.error));
+            }
+            if !failed.is_empty() {
+                failed.sort_by_key(|(r, _, _)| (r.topic.clone(), r.partition, r.offset));
+                failed_counter.increment(failed.len() as u64);
+                if let Err(error) = self.report(&failed, dead_letter.as_ref()).await {
                     break Err(error);
                 }
             }
-            written.increment((records.len() - failures.len()) as u64);
-            let started = std::time::Instant::now();
-            commit(&consumer, &records, &self.connector);
-            commit_seconds.record(started.elapsed().as_secs_f64());
+            let put_done = std::time::Instant::now();
+            put_seconds.record((put_done - started).as_secs_f64());
+            written.increment(written_count as u64);
+            commit(&consumer, &next_offsets, &self.connector);
+            commit_seconds.record(put_done.elapsed().as_secs_f64());
+            tracing::debug!(
+                message = "sink batch",
+                connector = %self.connector,
+                records = written_count,
+                failed = failed.len(),
+                put_ms = (put_done - started).as_millis() as u64,
+                commit_ms = put_done.elapsed().as_millis() as u64
+            );
         };
+        gatherer.abort();
         if let Err(error) = task.stop().await {
             tracing::warn!(message = "sink task stop failed", %error);
         }
@@ -196,21 +231,19 @@ impl SinkPipeline {
     /// `errors.tolerance=all`), never dropped silently.
     async fn report(
         &self,
-        failures: &[RecordFailure],
-        records: &[SinkRecord],
+        failures: &[(SinkRecord, FailureStage, Error)],
         producer: Option<&FutureProducer>,
     ) -> Result<()> {
-        for failure in failures {
-            let record = &records[failure.index];
+        for (record, stage, error) in failures {
             tracing::warn!(
                 message = "record failed; tolerated (errors.tolerance=all)",
                 connector = %self.connector,
                 topic = %record.topic,
                 partition = record.partition,
                 offset = record.offset,
-                stage = failure.stage.as_str(),
+                stage = stage.as_str(),
                 dead_letter_topic = self.dead_letter.as_ref().map(|d| d.topic.as_str()).unwrap_or("(none)"),
-                error = %failure.error.trace()
+                error = %error.trace()
             );
             let (Some(producer), Some(dlq)) = (producer, &self.dead_letter) else {
                 continue;
@@ -223,13 +256,13 @@ impl SinkPipeline {
                 });
             }
             if dlq.context_headers {
-                let class = match failure.stage {
+                let class = match stage {
                     crate::connector::FailureStage::TaskPut => {
                         "io.confluent.connect.jdbc.sink.JdbcSinkTask"
                     }
                     _ => crate::config::worker::JSON_CONVERTER,
                 };
-                let exception = match failure.error.kind() {
+                let exception = match error.kind() {
                     ErrorKind::Conversion => "org.apache.kafka.connect.errors.DataException",
                     ErrorKind::Database => "java.sql.SQLException",
                     _ => "org.apache.kafka.connect.errors.ConnectException",
@@ -237,15 +270,15 @@ impl SinkPipeline {
                 let partition = record.partition.to_string();
                 let offset = record.offset.to_string();
                 let task = self.task_id.to_string();
-                let message = failure.error.to_string();
-                let trace = failure.error.trace();
+                let message = error.to_string();
+                let trace = error.trace();
                 let context: [(&str, &str); 10] = [
                     ("__connect.errors.topic", &record.topic),
                     ("__connect.errors.partition", &partition),
                     ("__connect.errors.offset", &offset),
                     ("__connect.errors.connector.name", &self.connector),
                     ("__connect.errors.task.id", &task),
-                    ("__connect.errors.stage", failure.stage.as_str()),
+                    ("__connect.errors.stage", stage.as_str()),
                     ("__connect.errors.class.name", class),
                     ("__connect.errors.exception.class.name", exception),
                     ("__connect.errors.exception.message", &message),
@@ -280,6 +313,134 @@ impl SinkPipeline {
     }
 }
 
+/// The runtime's converters (Connect's `key.converter` / `value.converter`).
+struct Converters {
+    /// `None` when the task never reads keys.
+    key: Option<JsonDecoder>,
+    value: JsonDecoder,
+    tolerate_errors: bool,
+}
+
+impl Converters {
+    /// Converts a record's key and value; a failure names the stage and the record.
+    fn convert(
+        &mut self,
+        record: &mut SinkRecord,
+    ) -> std::result::Result<(), (FailureStage, Error)> {
+        let context = |record: &SinkRecord, stage: FailureStage, error: Error| {
+            (
+                stage,
+                Error::with_source(
+                    ErrorKind::Conversion,
+                    format!(
+                        "cannot convert the {} of the record at {}-{} offset {}",
+                        if stage == FailureStage::KeyConverter {
+                            "key"
+                        } else {
+                            "value"
+                        },
+                        record.topic,
+                        record.partition,
+                        record.offset
+                    ),
+                    error,
+                ),
+            )
+        };
+        if let (Some(decoder), Some(key)) = (&mut self.key, &record.key) {
+            record.key_data = decoder
+                .decode(key)
+                .map_err(|e| context(record, FailureStage::KeyConverter, e))?;
+        }
+        if let Some(value) = &record.value {
+            record.value_data = self
+                .value
+                .decode(value)
+                .map_err(|e| context(record, FailureStage::ValueConverter, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and converts batches: waits for a first record, then takes what arrives within
+/// [`BATCH_LINGER`], up to `batch_size` records. A conversion failure ends the task unless
+/// errors are tolerated, in which case the record travels with the batch for the dead-letter
+/// queue.
+async fn gather(
+    consumer: Arc<StreamConsumer>,
+    mut converters: Converters,
+    batch_size: usize,
+    connector: Arc<str>,
+    batches: tokio::sync::mpsc::Sender<Result<Batch>>,
+    cancel: CancellationToken,
+) {
+    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    loop {
+        let first = tokio::select! {
+            _ = cancel.cancelled() => return,
+            message = consumer.recv() => message,
+        };
+        let mut raw = Vec::with_capacity(batch_size.min(4096));
+        match first {
+            Ok(message) => raw.push(to_record(&message, &mut topics)),
+            Err(error) => {
+                tracing::warn!(message = "consumer error", connector = %connector, %error);
+                continue;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + BATCH_LINGER;
+        while raw.len() < batch_size {
+            match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                Ok(Ok(message)) => raw.push(to_record(&message, &mut topics)),
+                Ok(Err(error)) => {
+                    tracing::warn!(message = "consumer error", connector = %connector, %error);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let next_offsets = next_offsets(&raw);
+        let mut batch = Batch {
+            records: Vec::with_capacity(raw.len()),
+            failed: Vec::new(),
+            next_offsets,
+        };
+        let mut fatal = None;
+        for mut record in raw {
+            match converters.convert(&mut record) {
+                Ok(()) => batch.records.push(record),
+                Err((stage, error)) if converters.tolerate_errors => {
+                    batch.failed.push((record, stage, error))
+                }
+                Err((_, error)) => {
+                    fatal = Some(error);
+                    break;
+                }
+            }
+        }
+        let message = match fatal {
+            Some(error) => Err(error),
+            None => Ok(batch),
+        };
+        let stop = message.is_err();
+        if batches.send(message).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// The next offset to commit for every partition in `records`.
+fn next_offsets(records: &[SinkRecord]) -> Vec<(Arc<str>, i32, i64)> {
+    let mut next: BTreeMap<(&str, i32), (Arc<str>, i64)> = BTreeMap::new();
+    for record in records {
+        let entry = next
+            .entry((&record.topic, record.partition))
+            .or_insert_with(|| (record.topic.clone(), 0));
+        entry.1 = entry.1.max(record.offset + 1);
+    }
+    next.into_iter().map(|((_, p), (t, o))| (t, p, o)).collect()
+}
+
 fn to_record(
     message: &rdkafka::message::BorrowedMessage<'_>,
     topics: &mut HashMap<String, Arc<str>>,
@@ -308,21 +469,18 @@ fn to_record(
         key: message.key().map(Bytes::copy_from_slice),
         value: message.payload().map(Bytes::copy_from_slice),
         headers,
+        key_data: None,
+        value_data: None,
     }
 }
 
-/// Commits the next offset of every partition in `records`. A failure (e.g. the partition was
-/// revoked by a rebalance) is logged: the records are durable, and at worst they are delivered
-/// again to the partition's new owner.
-fn commit(consumer: &StreamConsumer, records: &[SinkRecord], connector: &str) {
-    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-    for record in records {
-        let entry = next.entry((&record.topic, record.partition)).or_insert(0);
-        *entry = (*entry).max(record.offset + 1);
-    }
+/// Commits the next offsets of a batch. A failure (e.g. the partition was revoked by a
+/// rebalance) is logged: the records are durable, and at worst they are delivered again to the
+/// partition's new owner.
+fn commit(consumer: &StreamConsumer, next_offsets: &[(Arc<str>, i32, i64)], connector: &str) {
     let mut list = TopicPartitionList::new();
-    for ((topic, partition), offset) in next {
-        if let Err(error) = list.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+    for (topic, partition, offset) in next_offsets {
+        if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*offset)) {
             tracing::warn!(message = "bad offset to commit", %error);
         }
     }

@@ -229,6 +229,14 @@ fn sink_pipeline(
     if dead_letter.is_some() && !common.tolerate_errors {
         tracing::warn!(message = "errors.deadletterqueue.topic.name is set but errors.tolerance=none: failing records fail the task", connector = %connector.name);
     }
+    let key_schemas = get("key.converter.schemas.enable")
+        .map_or(worker.key_converter.schemas_enable, |v| {
+            v.eq_ignore_ascii_case("true")
+        });
+    let value_schemas = get("value.converter.schemas.enable")
+        .map_or(worker.value_converter.schemas_enable, |v| {
+            v.eq_ignore_ascii_case("true")
+        });
     Ok(SinkPipeline {
         connector: connector.name.as_str().into(),
         task_id,
@@ -239,5 +247,7 @@ fn sink_pipeline(
         tolerate_errors: common.tolerate_errors,
         errors_log: common.errors_log_enable,
         dead_letter,
+        key_schemas,
+        value_schemas,
     })
 }

@@ -59,23 +59,9 @@ impl ConnectorPlugin for JdbcSinkConnector {
         let connector =
             ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;
         let config = Arc::new(JdbcSinkConfig::parse(&connector)?);
-        let value_schemas = context
-            .config
-            .get("value.converter.schemas.enable")
-            .map_or(context.worker.value_converter.schemas_enable, |v| {
-                v.trim().eq_ignore_ascii_case("true")
-            });
-        let key_schemas = context
-            .config
-            .get("key.converter.schemas.enable")
-            .map_or(context.worker.key_converter.schemas_enable, |v| {
-                v.trim().eq_ignore_ascii_case("true")
-            });
         Ok(Task::Sink(Box::new(JdbcSinkTask::new(
             context.connector.clone(),
             config,
-            value_schemas,
-            key_schemas,
         ))))
     }
 }

@@ -13,8 +13,8 @@ use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::db::{SinkDb, TableInfo};
 use super::sql::{self, Column, ColumnDef, SqlDialect};
 use crate::connector::{FailureStage, RecordFailure, SinkTask, SinkTaskContext};
-use crate::decode::connect_json::{Decoded, JsonDecoder};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Data as Decoded;
 use crate::model::{Schema, SchemaType, SinkRecord, Value};
 
 /// Parameters per statement: MySQL and PostgreSQL both cap a statement at 65,535.
@@ -60,8 +60,6 @@ struct Prepared {
 pub struct JdbcSinkTask {
     connector: Arc<str>,
     config: Arc<JdbcSinkConfig>,
-    value_decoder: JsonDecoder,
-    key_decoder: JsonDecoder,
     db: Option<SinkDb>,
     tables: HashMap<String, TableInfo>,
     layouts: HashMap<(usize, usize), Arc<Layout>>,
@@ -69,17 +67,10 @@ pub struct JdbcSinkTask {
 }
 
 impl JdbcSinkTask {
-    pub fn new(
-        connector: Arc<str>,
-        config: Arc<JdbcSinkConfig>,
-        value_schemas: bool,
-        key_schemas: bool,
-    ) -> Self {
+    pub fn new(connector: Arc<str>, config: Arc<JdbcSinkConfig>) -> Self {
         JdbcSinkTask {
             connector,
             config,
-            value_decoder: JsonDecoder::new(value_schemas),
-            key_decoder: JsonDecoder::new(key_schemas),
             db: None,
             tables: HashMap::new(),
             layouts: HashMap::new(),
@@ -115,11 +106,8 @@ impl JdbcSinkTask {
         index: usize,
         record: &SinkRecord,
     ) -> std::result::Result<Option<Prepared>, (FailureStage, Error)> {
-        let key = match (&record.key, self.config.pk_mode) {
-            (Some(bytes), PkMode::RecordKey) => self
-                .key_decoder
-                .decode(bytes)
-                .map_err(|e| (FailureStage::KeyConverter, e))?,
+        let key = match (&record.key_data, self.config.pk_mode) {
+            (Some(key), PkMode::RecordKey) => Some(key),
             (None, PkMode::RecordKey) => {
                 return Err((
                     FailureStage::KeyConverter,
@@ -132,13 +120,7 @@ impl JdbcSinkTask {
             _ => None,
         };
         let table = self.config.table_name(&record.topic);
-        let value = match &record.value {
-            Some(bytes) => self
-                .value_decoder
-                .decode(bytes)
-                .map_err(|e| (FailureStage::ValueConverter, e))?,
-            None => None,
-        };
+        let value = record.value_data.as_ref();
         let Some(value) = value else {
             // A tombstone: a delete when enabled, otherwise nothing to write.
             if !self.config.delete_enabled {
@@ -155,8 +137,8 @@ impl JdbcSinkTask {
                 )
             })?;
             let layout =
-                key_only_layout(&self.config, &key).map_err(|e| (FailureStage::TaskPut, e))?;
-            let values = key_values(&layout, &key);
+                key_only_layout(&self.config, key).map_err(|e| (FailureStage::TaskPut, e))?;
+            let values = key_values(&layout, key);
             return Ok(Some(Prepared {
                 index,
                 table,
@@ -178,12 +160,12 @@ impl JdbcSinkTask {
             ));
         }
         let layout = self
-            .layout(key.as_ref(), &value)
+            .layout(key, value)
             .map_err(|e| (FailureStage::TaskPut, e))?;
         let mut values = Vec::with_capacity(layout.columns.len());
         for source in &layout.sources {
             values.push(match *source {
-                Source::Key(i) => key.as_ref().map_or(Value::Null, |k| k.values[i].clone()),
+                Source::Key(i) => key.map_or(Value::Null, |k| k.values[i].clone()),
                 Source::Value(i) => value.values[i].clone(),
                 Source::Topic => {
                     Value::Text(bytes::Bytes::copy_from_slice(record.topic.as_bytes()))
@@ -599,6 +581,10 @@ fn key_values(layout: &Layout, key: &Decoded) -> Vec<Value> {
 
 #[async_trait]
 impl SinkTask for JdbcSinkTask {
+    fn wants_keys(&self) -> bool {
+        self.config.pk_mode == PkMode::RecordKey
+    }
+
     async fn start(&mut self, context: SinkTaskContext) -> Result<()> {
         self.tolerate_errors = context.tolerate_errors;
         self.db().await?;
