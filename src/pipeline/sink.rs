@@ -399,6 +399,12 @@ async fn gather(
                 Err(_) => break,
             }
         }
+        tracing::trace!(
+            message = "sink gather",
+            records = raw.len(),
+            gather_ms =
+                (tokio::time::Instant::now() - (deadline - BATCH_LINGER)).as_millis() as u64
+        );
         let next_offsets = next_offsets(&raw);
         let mut batch = Batch {
             records: Vec::with_capacity(raw.len()),

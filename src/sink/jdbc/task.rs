@@ -592,6 +592,7 @@ impl SinkTask for JdbcSinkTask {
     }
 
     async fn put(&mut self, records: &[SinkRecord]) -> Result<Vec<RecordFailure>> {
+        let put_started = std::time::Instant::now();
         let mut failures = Vec::new();
         let mut prepared = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
@@ -628,7 +629,15 @@ impl SinkTask for JdbcSinkTask {
             }
         }
         let all: Vec<&Prepared> = prepared.iter().collect();
-        match self.write_with_retries(&all).await {
+        let prepared_at = std::time::Instant::now();
+        let written = self.write_with_retries(&all).await;
+        tracing::trace!(
+            message = "sink put",
+            rows = all.len(),
+            prepare_ms = (prepared_at - put_started).as_millis() as u64,
+            write_ms = prepared_at.elapsed().as_millis() as u64
+        );
+        match written {
             Ok(()) => Ok(failures),
             Err(error) if self.tolerate_errors && !error.is_transient() => {
                 // Find the records that cannot be written, one transaction each.
