@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 eval "$(scripts/services.sh up)"
-cargo test --all-targets "$@"
+cargo test --lib --bins --tests "$@"

@@ -86,6 +86,9 @@ impl SinkPipeline {
                 ("enable.auto.offset.store", "false"),
                 ("auto.offset.reset", "earliest"),
                 ("enable.partition.eof", "false"),
+                // A subscribed topic that does not exist yet (a source still starting) is seen
+                // within seconds, not librdkafka's default five minutes.
+                ("topic.metadata.refresh.interval.ms", "5000"),
             ],
             &self.consumer_overrides,
         )
