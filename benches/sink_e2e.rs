@@ -10,19 +10,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{cpu_seconds, env_or, kafka, peak_rss_kb, sigterm};
+
 use anyhow::{Result, bail};
 use bytes::Bytes;
 use mysql_async::prelude::Queryable;
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use sluice::encode::connect_json::JsonEncoder;
 use sluice::model::{Field, Schema, SchemaType, Value, logical};
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key).unwrap_or_else(|_| default.to_string())
-}
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -31,15 +30,6 @@ fn arg(name: &str, default: u64) -> u64 {
         .and_then(|i| args.get(i + 1))
         .map(|v| v.parse().expect("a number"))
         .unwrap_or(default)
-}
-
-fn kafka() -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set(
-        "bootstrap.servers",
-        env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-    );
-    config
 }
 
 fn users_schema() -> Arc<Schema> {
@@ -128,27 +118,6 @@ fn committed(group: &str, topic: &str) -> Option<i64> {
     )
 }
 
-fn peak_rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|t| {
-            let f: Vec<&str> = t[t.rfind(')')? + 2..].split_whitespace().collect();
-            Some((f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 struct Run {
     /// From process start to the last commit (includes the consumer-group join).
     total_seconds: f64,
@@ -228,10 +197,7 @@ fn run_sluice(
     let total_seconds = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid);
     peak = peak.max(peak_rss_kb(pid));
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
+    sigterm(pid);
     child.wait()?;
     Ok(Run {
         total_seconds,

@@ -8,12 +8,14 @@
 //!
 //! Needs the local services (scripts/services.sh up). Prints a Markdown row and a JSON line.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{cpu_seconds, env_or, kafka, peak_rss_kb, sigterm};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
-use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -46,19 +48,6 @@ fn args() -> Args {
         i += 1;
     }
     args
-}
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key).unwrap_or_else(|_| default.to_string())
-}
-
-fn kafka() -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config.set(
-        "bootstrap.servers",
-        env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-    );
-    config
 }
 
 async fn prepare_table(rows: u64) -> Result<(String, String)> {
@@ -113,27 +102,6 @@ async fn prepare_table(rows: u64) -> Result<(String, String)> {
     }
     conn.disconnect().await?;
     Ok((format!("jdbc:mysql://{host}:{port}/{database}"), database))
-}
-
-fn proc_status(pid: u32) -> Option<HashMap<String, u64>> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                let kb = v.trim().strip_suffix(" kB")?.parse().ok()?;
-                Some((k.to_string(), kb))
-            })
-            .collect(),
-    )
-}
-
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().ok()? + fields[12].parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
 
 struct SluiceRun {
@@ -191,12 +159,10 @@ fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
         .spawn()?;
     let pid = child.id();
     let want = format!("{{\"incrementing\":{rows}}}");
-    let mut peak_rss_kb = 0;
+    let mut peak_rss = 0;
     let mut assigned = false;
     let finished = loop {
-        if let Some(status) = proc_status(pid) {
-            peak_rss_kb = peak_rss_kb.max(*status.get("VmHWM").unwrap_or(&0));
-        }
+        peak_rss = peak_rss.max(peak_rss_kb(pid));
         if !assigned {
             if let Ok(metadata) =
                 offsets.fetch_metadata(Some(&offsets_topic), Duration::from_secs(1))
@@ -221,28 +187,19 @@ fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
             bail!("sluice did not finish within 600 s");
         }
     };
-    let cpu = cpu_seconds(pid).unwrap_or_default();
-    if let Some(status) = proc_status(pid) {
-        peak_rss_kb = peak_rss_kb.max(*status.get("VmHWM").unwrap_or(&0));
-    }
-    unsafe_sigterm(pid);
+    let cpu = cpu_seconds(pid);
+    peak_rss = peak_rss.max(peak_rss_kb(pid));
+    sigterm(pid);
     let status = child.wait()?;
     if !status.success() {
         bail!("sluice exited with {status} after SIGTERM");
     }
     Ok(SluiceRun {
         seconds: finished,
-        peak_rss_kb,
+        peak_rss_kb: peak_rss,
         cpu_seconds: cpu,
         topic: format!("{prefix}users"),
     })
-}
-
-fn unsafe_sigterm(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
 }
 
 /// Reads every message of `topic` into memory.

@@ -7,8 +7,34 @@ use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 
-use crate::config::{ConfigError, Password, redact_url};
+use crate::config::{
+    ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Password, Validator, redact_url,
+};
 use crate::error::{Error, ErrorKind, Result};
+
+/// The connection keys the JDBC source and sink share (Confluent's names and defaults).
+pub fn connection_config_def(group: &'static str) -> ConfigDef {
+    use ConfigType::*;
+    ConfigDef::new()
+        .define(
+            ConfigKey::required("connection.url", String)
+                .group(group)
+                .display("JDBC URL")
+                .doc("JDBC URL: jdbc:mysql://, jdbc:mariadb:// (or jdbc:postgresql:// for the sink)."),
+        )
+        .define(ConfigKey::optional("connection.user", String).importance(Importance::High).group(group))
+        .define(ConfigKey::optional("connection.password", Password).importance(Importance::High).group(group))
+        .define(
+            ConfigKey::with_default("connection.attempts", Int, "3")
+                .validator(Validator::AtLeast(1))
+                .group(group),
+        )
+        .define(
+            ConfigKey::with_default("connection.backoff.ms", Long, "10000")
+                .validator(Validator::AtLeast(0))
+                .group(group),
+        )
+}
 
 /// Which SQL dialect a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

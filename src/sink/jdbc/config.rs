@@ -15,7 +15,7 @@ use crate::db::{JdbcUrl, MySqlSettings};
 /// The sink's keys.
 pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
-    ConfigDef::new()
+    crate::db::connection_config_def("Connection")
         .define(
             ConfigKey::with_default("topics", List, "")
                 .importance(Importance::High)
@@ -25,31 +25,6 @@ pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
             ConfigKey::with_default("topics.regex", String, "")
                 .importance(Importance::High)
                 .group("Common"),
-        )
-        .define(
-            ConfigKey::required("connection.url", String)
-                .group("Connection")
-                .doc("JDBC URL: jdbc:mysql://, jdbc:mariadb:// or jdbc:postgresql://"),
-        )
-        .define(
-            ConfigKey::optional("connection.user", String)
-                .importance(Importance::High)
-                .group("Connection"),
-        )
-        .define(
-            ConfigKey::optional("connection.password", Password)
-                .importance(Importance::High)
-                .group("Connection"),
-        )
-        .define(
-            ConfigKey::with_default("connection.attempts", Int, "3")
-                .validator(Validator::AtLeast(1))
-                .group("Connection"),
-        )
-        .define(
-            ConfigKey::with_default("connection.backoff.ms", Long, "10000")
-                .validator(Validator::AtLeast(0))
-                .group("Connection"),
         )
         .define(ConfigKey::with_default("dialect.name", String, "").group("Connection"))
         .define(

@@ -482,21 +482,7 @@ fn build_layout(config: &JdbcSinkConfig, key: Option<&Decoded>, value: &Decoded)
             sources = layout.sources;
         }
         PkMode::RecordValue => {
-            let fields = &value.schema.fields;
-            let names: Vec<String> = if config.pk_fields.is_empty() {
-                fields.iter().map(|f| f.name.clone()).collect()
-            } else {
-                config.pk_fields.clone()
-            };
-            for name in names {
-                let i = fields.iter().position(|f| f.name == name).ok_or_else(|| {
-                    Error::config(format!(
-                        "pk.fields: field {name} is not in the record value"
-                    ))
-                })?;
-                columns.push((name, fields[i].schema.clone()));
-                sources.push(Source::Value(i));
-            }
+            (columns, sources) = pk_columns(config, &value.schema.fields, "value", Source::Value)?;
         }
     }
     let keys = columns.len();
@@ -530,24 +516,40 @@ fn build_layout(config: &JdbcSinkConfig, key: Option<&Decoded>, value: &Decoded)
     })
 }
 
+/// Column names with their schemas, in table order.
+type Columns = Vec<(String, Schema)>;
+
+/// The primary-key columns taken from a struct's fields: `pk.fields`, or every field when it is
+/// empty (Connect's rule for `record_key` and `record_value`).
+fn pk_columns(
+    config: &JdbcSinkConfig,
+    fields: &[crate::model::Field],
+    what: &str,
+    source: fn(usize) -> Source,
+) -> Result<(Columns, Vec<Source>)> {
+    let names: Vec<&str> = if config.pk_fields.is_empty() {
+        fields.iter().map(|f| f.name.as_str()).collect()
+    } else {
+        config.pk_fields.iter().map(String::as_str).collect()
+    };
+    let mut columns = Vec::with_capacity(names.len());
+    let mut sources = Vec::with_capacity(names.len());
+    for name in names {
+        let i = fields.iter().position(|f| f.name == name).ok_or_else(|| {
+            Error::config(format!(
+                "pk.fields: field {name} is not in the record {what}"
+            ))
+        })?;
+        columns.push((name.to_string(), fields[i].schema.clone()));
+        sources.push(source(i));
+    }
+    Ok((columns, sources))
+}
+
 /// The key columns of a `record_key` record (also all a delete needs).
 fn key_only_layout(config: &JdbcSinkConfig, key: &Decoded) -> Result<Layout> {
-    let mut columns = Vec::new();
-    let mut sources = Vec::new();
-    if key.schema.ty == SchemaType::Struct {
-        let fields = &key.schema.fields;
-        let names: Vec<String> = if config.pk_fields.is_empty() {
-            fields.iter().map(|f| f.name.clone()).collect()
-        } else {
-            config.pk_fields.clone()
-        };
-        for name in names {
-            let i = fields.iter().position(|f| f.name == name).ok_or_else(|| {
-                Error::config(format!("pk.fields: field {name} is not in the record key"))
-            })?;
-            columns.push((name, fields[i].schema.clone()));
-            sources.push(Source::Key(i));
-        }
+    let (columns, sources) = if key.schema.ty == SchemaType::Struct {
+        pk_columns(config, &key.schema.fields, "key", Source::Key)?
     } else {
         let [name] = config.pk_fields.as_slice() else {
             return Err(Error::config(
@@ -556,13 +558,11 @@ fn key_only_layout(config: &JdbcSinkConfig, key: &Decoded) -> Result<Layout> {
         };
         let mut schema = (*key.schema).clone();
         schema.optional = false;
-        columns.push((name.clone(), schema));
-        sources.push(Source::Key(0));
-    }
-    let keys = columns.len();
+        (vec![(name.clone(), schema)], vec![Source::Key(0)])
+    };
     Ok(Layout {
+        keys: columns.len(),
         columns,
-        keys,
         sources,
         _pins: (Some(key.schema.clone()), None),
     })

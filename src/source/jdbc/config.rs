@@ -21,33 +21,7 @@ pub const MODES: &[&str] = &[
 /// The source's keys (Confluent kafka-connect-jdbc 10.x names and defaults).
 pub static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
-    ConfigDef::new()
-        .define(
-            ConfigKey::required("connection.url", String)
-                .group("Database")
-                .display("JDBC URL")
-                .doc("JDBC connection URL, e.g. jdbc:mysql://localhost:3306/mydb."),
-        )
-        .define(
-            ConfigKey::optional("connection.user", String)
-                .importance(Importance::High)
-                .group("Database"),
-        )
-        .define(
-            ConfigKey::optional("connection.password", Password)
-                .importance(Importance::High)
-                .group("Database"),
-        )
-        .define(
-            ConfigKey::with_default("connection.attempts", Int, "3")
-                .validator(Validator::AtLeast(1))
-                .group("Database"),
-        )
-        .define(
-            ConfigKey::with_default("connection.backoff.ms", Long, "10000")
-                .validator(Validator::AtLeast(0))
-                .group("Database"),
-        )
+    crate::db::connection_config_def("Database")
         .define(ConfigKey::with_default("table.whitelist", List, "").group("Database"))
         .define(ConfigKey::with_default("table.blacklist", List, "").group("Database"))
         .define(ConfigKey::optional("table.include.list", List).group("Database"))
