@@ -81,7 +81,6 @@ pub struct CommonConfig {
     pub tasks_max: usize,
     /// `errors.tolerance=all`.
     pub tolerate_errors: bool,
-    pub errors_log_enable: bool,
 }
 
 impl ConnectorConfig {
@@ -190,7 +189,6 @@ impl ConnectorConfig {
             tolerate_errors: parsed
                 .string("errors.tolerance")
                 .is_some_and(|s| s.eq_ignore_ascii_case("all")),
-            errors_log_enable: parsed.bool("errors.log.enable"),
         })
     }
 }

@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::config::{ConfigDef, ConfigError, ConnectorConfig, WorkerConfig};
 use crate::error::Result;
@@ -265,12 +264,6 @@ impl Plugins {
                 )
             })
     }
-}
-
-/// Serialises a JSON value the way Kafka Connect's internal JsonConverter does for offset keys
-/// and values: compact, keys in the order given.
-pub fn compact_json(value: &Json) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 #[cfg(test)]

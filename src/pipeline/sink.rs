@@ -61,7 +61,6 @@ pub struct SinkPipeline {
     pub subscription: Subscription,
     pub batch_size: usize,
     pub tolerate_errors: bool,
-    pub errors_log: bool,
     pub dead_letter: Option<DeadLetterQueue>,
     /// `key.converter.schemas.enable` / `value.converter.schemas.enable` for this connector.
     pub key_schemas: bool,

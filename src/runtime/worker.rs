@@ -245,7 +245,6 @@ fn sink_pipeline(
         subscription,
         batch_size,
         tolerate_errors: common.tolerate_errors,
-        errors_log: common.errors_log_enable,
         dead_letter,
         key_schemas,
         value_schemas,

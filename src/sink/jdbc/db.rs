@@ -13,7 +13,7 @@ use super::sql::SqlDialect;
 use crate::config::redact_url;
 use crate::db::{MySqlSettings, mysql_error};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{LogicalType, Schema, SchemaType, Value};
+use crate::model::{Schema, SchemaType, Value};
 use crate::source::jdbc::schema::{civil_from_days, datetime_from_micros};
 
 /// What the sink knows of an existing table.
@@ -362,19 +362,6 @@ pub fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
             )
         }
     })
-}
-
-/// Whether a schema is a logical type the writer must not treat as its physical type.
-pub fn is_logical(schema: &Schema) -> bool {
-    matches!(
-        schema.logical_type(),
-        Some(
-            LogicalType::Decimal { .. }
-                | LogicalType::Date
-                | LogicalType::Time
-                | LogicalType::Timestamp
-        )
-    )
 }
 
 #[cfg(test)]
