@@ -47,6 +47,19 @@ die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Our servers are also recognised by their command lines (our datadir, our listener), so a lost
+# pid file never leaves one running behind: the pid file is rewritten from the process.
+recover_pid() {
+  local pidfile="$1" pattern="$2" pid
+  alive "$pidfile" && return 0
+  pid="$(pgrep -f -- "$pattern" | head -1 || true)"
+  [ -n "$pid" ] || return 1
+  mkdir -p "$(dirname "$pidfile")"
+  echo "$pid" >"$pidfile"
+}
+db_running() { recover_pid "$DB_PID" "mariadbd .*--datadir=$DB_DIR/data"; }
+kafka_running() { recover_pid "$KAFKA_PID" "tansu broker --listener-url tcp://$KAFKA_HOST:$KAFKA_PORT"; }
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 as_root() {
@@ -101,7 +114,7 @@ PY
 db_client() { mariadb --no-defaults --protocol=socket --socket="$DB_SOCKET" -uroot "$@"; }
 
 start_mariadb() {
-  if alive "$DB_PID"; then log "MariaDB already running (pid $(cat "$DB_PID"), port $MARIADB_PORT)"; return 0; fi
+  if db_running; then log "MariaDB already running (pid $(cat "$DB_PID"), port $MARIADB_PORT)"; return 0; fi
   if port_open 127.0.0.1 "$MARIADB_PORT"; then
     local log_bin
     log_bin="$(mariadb --no-defaults -h127.0.0.1 -P"$MARIADB_PORT" -u"$APP_USER" -p"$APP_PASSWORD" -N -e 'SELECT @@log_bin' 2>/dev/null || true)"
@@ -151,7 +164,7 @@ SQL
 }
 
 start_kafka() {
-  if alive "$KAFKA_PID"; then log "Kafka broker already running (pid $(cat "$KAFKA_PID"), port $KAFKA_PORT)"; return 0; fi
+  if kafka_running; then log "Kafka broker already running (pid $(cat "$KAFKA_PID"), port $KAFKA_PORT)"; return 0; fi
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     log "reusing the Kafka broker already listening on $KAFKA_HOST:$KAFKA_PORT"
     return 0
@@ -227,15 +240,15 @@ ENV
 }
 
 status() {
-  if alive "$DB_PID"; then echo "mariadb: running (pid $(cat "$DB_PID"), 127.0.0.1:$MARIADB_PORT)"; else echo "mariadb: stopped"; fi
-  if alive "$KAFKA_PID"; then echo "kafka: running (pid $(cat "$KAFKA_PID"), $KAFKA_HOST:$KAFKA_PORT)"; else echo "kafka: stopped"; fi
+  if db_running; then echo "mariadb: running (pid $(cat "$DB_PID"), 127.0.0.1:$MARIADB_PORT)"; else echo "mariadb: stopped"; fi
+  if kafka_running; then echo "kafka: running (pid $(cat "$KAFKA_PID"), $KAFKA_HOST:$KAFKA_PORT)"; else echo "kafka: stopped"; fi
   if pg_ok; then echo "postgres: reachable ($PG_HOST:$PG_PORT, user $PG_USER)"; else echo "postgres: unreachable"; fi
 }
 
 case "${1:-}" in
   up) start_mariadb; start_kafka; start_postgres; print_env ;;
-  down) stop_pid "Kafka broker" "$KAFKA_PID"; stop_pid MariaDB "$DB_PID" ;;
-  restart-kafka) stop_pid "Kafka broker" "$KAFKA_PID"; start_kafka ;;
+  down) kafka_running || true; db_running || true; stop_pid "Kafka broker" "$KAFKA_PID"; stop_pid MariaDB "$DB_PID" ;;
+  restart-kafka) kafka_running || true; stop_pid "Kafka broker" "$KAFKA_PID"; start_kafka ;;
   status) status ;;
   env) print_env ;;
   *) echo "usage: $0 up|down|status|env|restart-kafka" >&2; exit 2 ;;
