@@ -56,6 +56,25 @@ fn mariadb_sink(name: &str, db: &TestDb, topic: &str, extra: &[(&str, &str)]) ->
     )
 }
 
+/// Runs `connectors` in a worker until `group` has committed `offset` on partition 0 of `topic`
+/// (within 60 s), then stops the worker.
+async fn run_until_committed(
+    config: &sluice::config::WorkerConfig,
+    connectors: &[Json],
+    group: &str,
+    topic: &str,
+    offset: i64,
+) {
+    let worker = RunningWorker::start(config, connectors).await.unwrap();
+    eventually(
+        &format!("{group} to commit offset {offset} on {topic}"),
+        Duration::from_secs(60),
+        || async { committed_offset(group, topic).await == Some(offset) },
+    )
+    .await;
+    worker.stop().await;
+}
+
 async fn count(db: &TestDb, table: &str) -> i64 {
     let mut conn = db.conn().await;
     conn.query_first::<i64, _>(format!("SELECT COUNT(*) FROM `{table}`"))
@@ -202,15 +221,8 @@ async fn upserts_are_idempotent_and_an_offset_reset_replays_the_topic() {
         ],
     );
     let config = worker_config(&unique("offsets"));
-    let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
-        .await
-        .unwrap();
     let group = format!("connect-{name}");
-    eventually("all 6 records applied", Duration::from_secs(60), || async {
-        committed_offset(&group, &topic).await == Some(6)
-    })
-    .await;
-    worker.stop().await;
+    run_until_committed(&config, std::slice::from_ref(&connector), &group, &topic, 6).await;
     let snapshot_sql =
         format!("SELECT id, name, UNIX_TIMESTAMP(created_at) * 1000 FROM `{topic}` ORDER BY id");
     let first = snapshot(&db, &snapshot_sql).await;
@@ -236,14 +248,7 @@ async fn upserts_are_idempotent_and_an_offset_reset_replays_the_topic() {
     // replaying the whole topic leaves the table identical.
     reset_offset(&group, &topic, 0).await;
     assert_eq!(committed_offset(&group, &topic).await, Some(0));
-    let worker = RunningWorker::start(&config, &[connector]).await.unwrap();
-    eventually(
-        "the replay to reach offset 6",
-        Duration::from_secs(60),
-        || async { committed_offset(&group, &topic).await == Some(6) },
-    )
-    .await;
-    worker.stop().await;
+    run_until_committed(&config, &[connector], &group, &topic, 6).await;
     assert_eq!(snapshot(&db, &snapshot_sql).await, first);
     db.drop_db().await;
 }
@@ -289,15 +294,15 @@ async fn tombstones_delete_by_record_key_in_order() {
             ("delete.enabled", "true"),
         ],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
-        .await
-        .unwrap();
     let group = format!("connect-{name}");
-    eventually("all records applied", Duration::from_secs(60), || async {
-        committed_offset(&group, &topic).await == Some(6)
-    })
+    run_until_committed(
+        &worker_config(&unique("offsets")),
+        &[connector],
+        &group,
+        &topic,
+        6,
+    )
     .await;
-    worker.stop().await;
     let left: Vec<(i32, String)> =
         rows(&db, &format!("SELECT id, name FROM `{topic}` ORDER BY id"))
             .await
@@ -317,7 +322,8 @@ async fn evolve_adds_optional_columns_and_update_mode_updates() {
     let v2 = r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"a"},{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"},"field":"price"}],"optional":false,"name":"t"},"payload":{"id":2,"a":"y","price":"BOI="}}"#;
     produce(&topic, &[(None, Some(v1)), (None, Some(v2))]).await;
     let name = unique("evolve");
-    let worker = RunningWorker::start(
+    let group = format!("connect-{name}");
+    run_until_committed(
         &worker_config(&unique("offsets")),
         &[mariadb_sink(
             &name,
@@ -329,15 +335,11 @@ async fn evolve_adds_optional_columns_and_update_mode_updates() {
                 ("pk.fields", "id"),
             ],
         )],
+        &group,
+        &topic,
+        2,
     )
-    .await
-    .unwrap();
-    let group = format!("connect-{name}");
-    eventually("both records applied", Duration::from_secs(60), || async {
-        committed_offset(&group, &topic).await == Some(2)
-    })
     .await;
-    worker.stop().await;
     let got: Vec<(i64, String, Option<String>)> = rows(
         &db,
         &format!("SELECT id, a, CAST(price AS CHAR) FROM `{topic}` ORDER BY id"),
@@ -359,7 +361,8 @@ async fn evolve_adds_optional_columns_and_update_mode_updates() {
     let ghost = r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"a"}],"optional":false,"name":"t"},"payload":{"id":99,"a":"ghost"}}"#;
     produce(&topic, &[(None, Some(upd)), (None, Some(ghost))]).await;
     let name = unique("update");
-    let worker = RunningWorker::start(
+    let group = format!("connect-{name}");
+    run_until_committed(
         &worker_config(&unique("offsets")),
         &[mariadb_sink(
             &name,
@@ -371,17 +374,11 @@ async fn evolve_adds_optional_columns_and_update_mode_updates() {
                 ("pk.fields", "id"),
             ],
         )],
-    )
-    .await
-    .unwrap();
-    let group = format!("connect-{name}");
-    eventually(
-        "update records applied",
-        Duration::from_secs(60),
-        || async { committed_offset(&group, &topic).await == Some(4) },
+        &group,
+        &topic,
+        4,
     )
     .await;
-    worker.stop().await;
     let got: Vec<(i64, String)> = rows(&db, &format!("SELECT id, a FROM `{topic}` ORDER BY id"))
         .await
         .into_iter()
@@ -419,15 +416,15 @@ async fn poison_records_go_to_the_dead_letter_topic_with_connect_headers() {
             ("errors.deadletterqueue.context.headers.enable", "true"),
         ],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
-        .await
-        .unwrap();
     let group = format!("connect-{name}");
-    eventually("all 3 records handled", Duration::from_secs(60), || async {
-        committed_offset(&group, &topic).await == Some(3)
-    })
+    run_until_committed(
+        &worker_config(&unique("offsets")),
+        &[connector],
+        &group,
+        &topic,
+        3,
+    )
     .await;
-    worker.stop().await;
     assert_eq!(count(&db, &topic).await, 2);
     let dead = read_dlq(&dlq).await;
     assert_eq!(dead.len(), 1);
@@ -628,15 +625,15 @@ async fn postgres_target_upserts() {
             ("pk.fields", "id"),
         ],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
-        .await
-        .unwrap();
     let group = format!("connect-{name}");
-    eventually("3 records applied", Duration::from_secs(60), || async {
-        committed_offset(&group, &topic).await == Some(3)
-    })
+    run_until_committed(
+        &worker_config(&unique("offsets")),
+        &[connector],
+        &group,
+        &topic,
+        3,
+    )
     .await;
-    worker.stop().await;
     let (client, connection) = tokio_postgres::connect(
         &format!("host=127.0.0.1 user={pg_user} dbname=test"),
         tokio_postgres::NoTls,
