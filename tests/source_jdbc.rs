@@ -639,3 +639,115 @@ async fn every_column_type_maps_like_connect_and_matches_select() {
     }
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn db_timezone_reads_datetime_as_wall_clock_and_granularity_rewrites_times() {
+    let db = TestDb::new("src_tz").await;
+    db.exec(
+        "CREATE TABLE t (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL, ts TIMESTAMP(3) NULL)",
+    )
+    .await;
+    let mut conn = db.conn().await;
+    use mysql_async::prelude::Queryable;
+    // updated_at holds Seoul wall-clock times (UTC+9, no DST); ts holds instants.
+    // Row 2 is one minute old in Seoul, but read as UTC it would lie almost 9 hours ahead:
+    // timestamp mode's end bound (now) would leave it out.
+    conn.query_drop(
+        "SET time_zone = '+00:00'; \
+         INSERT INTO t VALUES (1, '2021-12-05 15:57:48.123456', '2021-12-05 06:57:48.123'), \
+         (2, UTC_TIMESTAMP(6) + INTERVAL 9 HOUR - INTERVAL 1 MINUTE, NULL)",
+    )
+    .await
+    .unwrap();
+    let row2_wall: String = conn
+        .query_first("SELECT DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%s.%f') FROM t WHERE id = 2")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+
+    let offsets_topic = unique("offsets");
+    let ts_prefix = format!("{}_", unique("tz"));
+    let iso_prefix = format!("{}_", unique("iso"));
+    let ts_name = unique("tz");
+    let timestamp_mode = source_config(
+        &ts_name,
+        &db,
+        &ts_prefix,
+        &[
+            ("mode", "timestamp"),
+            ("timestamp.column.name", "updated_at"),
+            ("incrementing.column.name", ""),
+            ("table.whitelist", "t"),
+            ("db.timezone", "Asia/Seoul"),
+        ],
+    );
+    let iso = source_config(
+        &unique("iso"),
+        &db,
+        &iso_prefix,
+        &[
+            ("table.whitelist", "t"),
+            ("db.timezone", "Asia/Seoul"),
+            ("timestamp.granularity", "nanos_iso_datetime_string"),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&offsets_topic), &[timestamp_mode, iso])
+        .await
+        .unwrap();
+
+    let records = read_topic(&format!("{ts_prefix}t"), 2, Duration::from_secs(30)).await;
+    let values = payloads(&records);
+    assert_eq!(values.len(), 2, "both rows, including the recent one");
+    // 2021-12-05 15:57:48.123456 in Seoul is 06:57:48.123456Z.
+    assert_eq!(values[0]["updated_at"], json!(1_638_687_468_123i64));
+    assert_eq!(values[0]["ts"], json!(1_638_687_468_123i64));
+    assert_eq!(values[1]["id"], json!(2));
+    let key = format!(
+        r#"["{ts_name}",{{"protocol":"1","table":"{}.t"}}]"#,
+        db.name
+    );
+    let row2_ms = values[1]["updated_at"].as_i64().unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (now_ms - 120_000..now_ms).contains(&row2_ms),
+        "row 2 is a minute old: {row2_ms} vs now {now_ms}"
+    );
+    let records = read_topic(&format!("{ts_prefix}t"), usize::MAX, Duration::from_secs(1)).await;
+    assert_eq!(records.len(), 2, "no row is read twice");
+    wait_for_offset(
+        &offsets_topic,
+        &key,
+        &format!(
+            r#"{{"timestamp_nanos":{},"timestamp":{row2_ms}}}"#,
+            // The offset keeps the microseconds the logical type drops.
+            row2_wall[20..26].parse::<i64>().unwrap() * 1000
+        ),
+    )
+    .await;
+
+    let records = read_topic(&format!("{iso_prefix}t"), 2, Duration::from_secs(30)).await;
+    let message: Json = serde_json::from_slice(records[0].value.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        message["schema"]["fields"][1],
+        json!({"type":"string","optional":false,"field":"updated_at"})
+    );
+    assert_eq!(
+        message["schema"]["fields"][2],
+        json!({"type":"string","optional":true,"field":"ts"})
+    );
+    assert_eq!(
+        message["payload"],
+        json!({"id":1,"updated_at":"2021-12-05T15:57:48.123456000","ts":"2021-12-05T15:57:48.123000000"})
+    );
+    let second: Json = serde_json::from_slice(records[1].value.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        second["payload"]["updated_at"],
+        json!(format!("{row2_wall}000"))
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

@@ -12,6 +12,9 @@ use crate::config::{
 };
 use crate::error::{Error, ErrorKind, Result};
 
+mod zone;
+pub use zone::DbZone;
+
 /// The connection keys the JDBC source and sink share (Confluent's names and defaults).
 pub fn connection_config_def(group: &'static str) -> ConfigDef {
     use ConfigType::*;

@@ -9,7 +9,7 @@ use regex::Regex;
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
 };
-use crate::db::{Dialect, JdbcUrl, MySqlSettings};
+use crate::db::{DbZone, Dialect, JdbcUrl, MySqlSettings};
 
 pub const MODES: &[&str] = &[
     "bulk",
@@ -173,6 +173,43 @@ impl TableFilter {
     }
 }
 
+/// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's
+/// `TimestampGranularity`). Every form but `connect_logical` keeps sub-millisecond digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampGranularity {
+    /// The `org.apache.kafka.connect.data.Timestamp` logical type: epoch milliseconds.
+    #[default]
+    ConnectLogical,
+    /// int64 epoch nanoseconds.
+    NanosLong,
+    /// Epoch nanoseconds as a decimal string.
+    NanosString,
+    /// `yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSS` in `db.timezone`.
+    NanosIsoDatetimeString,
+    /// int64 epoch microseconds.
+    MicrosLong,
+    /// Epoch microseconds as a decimal string.
+    MicrosString,
+    /// `yyyy-MM-dd'T'HH:mm:ss.SSSSSS` in `db.timezone`.
+    MicrosIsoDatetimeString,
+}
+
+impl TimestampGranularity {
+    pub fn parse(text: &str) -> Option<Self> {
+        use TimestampGranularity::*;
+        Some(match text.to_ascii_lowercase().as_str() {
+            "connect_logical" => ConnectLogical,
+            "nanos_long" => NanosLong,
+            "nanos_string" => NanosString,
+            "nanos_iso_datetime_string" => NanosIsoDatetimeString,
+            "micros_long" => MicrosLong,
+            "micros_string" => MicrosString,
+            "micros_iso_datetime_string" => MicrosIsoDatetimeString,
+            _ => return None,
+        })
+    }
+}
+
 /// A parsed and validated source configuration.
 #[derive(Debug, Clone)]
 pub struct JdbcSourceConfig {
@@ -190,6 +227,9 @@ pub struct JdbcSourceConfig {
     pub poll_interval: Duration,
     pub batch_max_rows: usize,
     pub validate_non_null: bool,
+    /// `db.timezone`: the wall clock of DATETIME columns.
+    pub zone: DbZone,
+    pub granularity: TimestampGranularity,
     pub topic_partitions: Option<i32>,
     pub topic_replication: Option<i16>,
 }
@@ -305,25 +345,27 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     };
     let include = regexes("table.include.list", &include_raw, &mut errors);
     let exclude = regexes("table.exclude.list", &exclude_raw, &mut errors);
-    let timezone = parsed.string("db.timezone").unwrap_or("UTC");
-    if !matches!(timezone, "UTC" | "Z" | "GMT" | "Etc/UTC" | "+00:00") {
-        errors.push(ConfigError::invalid(
-            "db.timezone",
-            timezone,
-            "UTC (Sluice reads and binds every time in UTC; other zones are not supported yet)",
-        ));
-    }
-    if parsed
-        .string("timestamp.granularity")
-        .unwrap_or("connect_logical")
-        != "connect_logical"
+    let zone = match parsed
+        .string("db.timezone")
+        .unwrap_or("UTC")
+        .parse::<DbZone>()
     {
-        errors.push(ConfigError::invalid(
-            "timestamp.granularity",
-            parsed.string("timestamp.granularity").unwrap_or_default(),
-            "connect_logical (other granularities are not supported yet)",
-        ));
-    }
+        Ok(zone) => zone,
+        Err(message) => {
+            errors.push(ConfigError::invalid(
+                "db.timezone",
+                parsed.string("db.timezone").unwrap_or_default(),
+                message,
+            ));
+            DbZone::UTC
+        }
+    };
+    let granularity = TimestampGranularity::parse(
+        parsed
+            .string("timestamp.granularity")
+            .unwrap_or("connect_logical"),
+    )
+    .unwrap_or_default();
     let topic_prefix = parsed
         .string("topic.prefix")
         .unwrap_or_default()
@@ -382,6 +424,8 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         poll_interval: ms("poll.interval.ms"),
         batch_max_rows: parsed.long("batch.max.rows").unwrap_or(100) as usize,
         validate_non_null: parsed.bool("validate.non.null"),
+        zone,
+        granularity,
         topic_partitions: parsed
             .long("topic.creation.default.partitions")
             .map(|p| p as i32),
@@ -457,6 +501,26 @@ mod tests {
         assert_eq!(error.key, "topic.prefix");
         let error = JdbcSourceConfig::parse(&config(&[("batch.max.rows", "0")])).unwrap_err();
         assert_eq!(error.key, "batch.max.rows");
+    }
+
+    #[test]
+    fn time_zone_and_granularity() {
+        let parsed = JdbcSourceConfig::parse(&config(&[
+            ("db.timezone", "Asia/Seoul"),
+            ("timestamp.granularity", "micros_long"),
+        ]))
+        .unwrap();
+        assert_eq!(parsed.zone.to_string(), "Asia/Seoul");
+        assert_eq!(parsed.granularity, TimestampGranularity::MicrosLong);
+        let error =
+            JdbcSourceConfig::parse(&config(&[("db.timezone", "Mars/Olympus")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid value Mars/Olympus for configuration db.timezone: Invalid time zone identifier"
+        );
+        let error =
+            JdbcSourceConfig::parse(&config(&[("timestamp.granularity", "hours")])).unwrap_err();
+        assert_eq!(error.key, "timestamp.granularity");
     }
 
     #[test]

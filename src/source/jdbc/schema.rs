@@ -9,6 +9,8 @@ use bytes::Bytes;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value as MyValue};
 
+use super::config::TimestampGranularity;
+use crate::db::DbZone;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 
@@ -30,7 +32,17 @@ pub enum ColumnKind {
     /// YEAR as a Date (1 January of the year).
     Year,
     Time,
+    /// TIMESTAMP: an instant, read in the session's UTC.
     Timestamp,
+    /// DATETIME: a wall-clock time in `db.timezone`.
+    DateTime,
+}
+
+impl ColumnKind {
+    /// Whether `timestamp.granularity` applies to the column.
+    pub fn is_timestamp(self) -> bool {
+        matches!(self, ColumnKind::Timestamp | ColumnKind::DateTime)
+    }
 }
 
 /// A table's (or query's) row shape: the Connect value schema and per-column conversions.
@@ -44,13 +56,17 @@ pub struct RowShape {
 impl RowShape {
     /// Builds the shape from result-set metadata. `struct_name` is the table name (Connect
     /// names the value struct after the table; query mode leaves it unnamed).
-    pub fn from_columns(struct_name: Option<&str>, columns: &[Column]) -> Result<RowShape> {
+    pub fn from_columns(
+        struct_name: Option<&str>,
+        columns: &[Column],
+        granularity: TimestampGranularity,
+    ) -> Result<RowShape> {
         let mut fields = Vec::with_capacity(columns.len());
         let mut kinds = Vec::with_capacity(columns.len());
         let mut names = Vec::with_capacity(columns.len());
         for column in columns {
             let name = column.name_str().into_owned();
-            let (schema, kind) = column_schema(column).ok_or_else(|| {
+            let (schema, kind) = column_schema(column, granularity).ok_or_else(|| {
                 Error::new(
                     ErrorKind::Conversion,
                     format!(
@@ -87,7 +103,10 @@ impl RowShape {
     }
 }
 
-fn column_schema(column: &Column) -> Option<(Schema, ColumnKind)> {
+fn column_schema(
+    column: &Column,
+    granularity: TimestampGranularity,
+) -> Option<(Schema, ColumnKind)> {
     use ColumnType::*;
     let flags = column.flags();
     let optional = !flags.contains(ColumnFlags::NOT_NULL_FLAG);
@@ -144,11 +163,12 @@ fn column_schema(column: &Column) -> Option<(Schema, ColumnKind)> {
             Schema::logical(SchemaType::Int32, logical::TIME, optional),
             ColumnKind::Time,
         )),
-        MYSQL_TYPE_DATETIME
-        | MYSQL_TYPE_DATETIME2
-        | MYSQL_TYPE_TIMESTAMP
-        | MYSQL_TYPE_TIMESTAMP2 => Some((
-            Schema::logical(SchemaType::Int64, logical::TIMESTAMP, optional),
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => Some((
+            timestamp_schema(granularity, optional),
+            ColumnKind::DateTime,
+        )),
+        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => Some((
+            timestamp_schema(granularity, optional),
             ColumnKind::Timestamp,
         )),
         MYSQL_TYPE_BIT if column.column_length() == 1 => Some((
@@ -186,6 +206,52 @@ fn column_schema(column: &Column) -> Option<(Schema, ColumnKind)> {
         }
         _ => None,
     }
+}
+
+/// The schema of a DATETIME/TIMESTAMP column under `timestamp.granularity`.
+fn timestamp_schema(granularity: TimestampGranularity, optional: bool) -> Schema {
+    use TimestampGranularity::*;
+    match granularity {
+        ConnectLogical => Schema::logical(SchemaType::Int64, logical::TIMESTAMP, optional),
+        NanosLong | MicrosLong => Schema::primitive(SchemaType::Int64, optional),
+        NanosString | NanosIsoDatetimeString | MicrosString | MicrosIsoDatetimeString => {
+            Schema::primitive(SchemaType::String, optional)
+        }
+    }
+}
+
+/// Rewrites an instant (`Value::Timestamp`) into its `timestamp.granularity` form:
+/// epoch nanos/micros as int64 or decimal string, or an ISO date-time in `zone`.
+pub fn apply_granularity(granularity: TimestampGranularity, zone: DbZone, value: &mut Value) {
+    use TimestampGranularity::*;
+    let Value::Timestamp(micros) = *value else {
+        return;
+    };
+    *value = match granularity {
+        ConnectLogical => return,
+        MicrosLong => Value::Int(micros),
+        // Java's TimeUnit conversion saturates; so does this.
+        NanosLong => Value::Int(micros.saturating_mul(1000)),
+        MicrosString => Value::Text(Bytes::from(micros.to_string())),
+        NanosString => Value::Text(Bytes::from((i128::from(micros) * 1000).to_string())),
+        NanosIsoDatetimeString | MicrosIsoDatetimeString => {
+            let wall = zone.instant_to_wall(micros);
+            let secs = wall.div_euclid(1_000_000);
+            let us = wall.rem_euclid(1_000_000);
+            let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            let mut text = format!(
+                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{us:06}",
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60
+            );
+            if granularity == NanosIsoDatetimeString {
+                text.push_str("000");
+            }
+            Value::Text(Bytes::from(text))
+        }
+    };
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
@@ -250,7 +316,13 @@ fn text(bytes: Vec<u8>) -> Bytes {
 }
 
 /// Converts one wire value of a column into a [`Value`].
-pub fn convert(kind: ColumnKind, value: MyValue, optional: bool, column: &str) -> Result<Value> {
+pub fn convert(
+    kind: ColumnKind,
+    value: MyValue,
+    optional: bool,
+    column: &str,
+    zone: DbZone,
+) -> Result<Value> {
     use ColumnKind as K;
     let mismatch = |value: &MyValue| {
         Error::new(
@@ -300,11 +372,14 @@ pub fn convert(kind: ColumnKind, value: MyValue, optional: bool, column: &str) -
                     + i64::from(us);
             Value::Time(if negative { -micros } else { micros })
         }
-        (K::Timestamp, MyValue::Date(y, m, d, ..)) if y == 0 || m == 0 || d == 0 => {
+        (K::Timestamp | K::DateTime, MyValue::Date(y, m, d, ..)) if y == 0 || m == 0 || d == 0 => {
             zero_date(optional, column)?
         }
         (K::Timestamp, MyValue::Date(y, m, d, h, mi, s, us)) => {
             Value::Timestamp(micros_from_datetime(y, m, d, h, mi, s, us))
+        }
+        (K::DateTime, MyValue::Date(y, m, d, h, mi, s, us)) => {
+            Value::Timestamp(zone.wall_to_instant(micros_from_datetime(y, m, d, h, mi, s, us)))
         }
         (_, other) => return Err(mismatch(&other)),
     })
@@ -353,11 +428,18 @@ mod tests {
     #[test]
     fn converts_wire_values() {
         assert_eq!(
-            convert(ColumnKind::Int, MyValue::UInt(7), false, "c").unwrap(),
+            convert(ColumnKind::Int, MyValue::UInt(7), false, "c", DbZone::UTC).unwrap(),
             Value::Int(7)
         );
         assert_eq!(
-            convert(ColumnKind::Bit, MyValue::Bytes(vec![1]), true, "c").unwrap(),
+            convert(
+                ColumnKind::Bit,
+                MyValue::Bytes(vec![1]),
+                true,
+                "c",
+                DbZone::UTC
+            )
+            .unwrap(),
             Value::Int(1)
         );
         assert_eq!(
@@ -365,13 +447,14 @@ mod tests {
                 ColumnKind::Time,
                 MyValue::Time(true, 1, 2, 3, 4, 500),
                 true,
-                "c"
+                "c",
+                DbZone::UTC
             )
             .unwrap(),
             Value::Time(-((26 * 3600 + 3 * 60 + 4) * 1_000_000 + 500))
         );
         assert_eq!(
-            convert(ColumnKind::Year, MyValue::Int(2024), true, "c").unwrap(),
+            convert(ColumnKind::Year, MyValue::Int(2024), true, "c", DbZone::UTC).unwrap(),
             Value::Date(days_from_civil(2024, 1, 1) as i32)
         );
         assert_eq!(
@@ -379,7 +462,8 @@ mod tests {
                 ColumnKind::Date,
                 MyValue::Date(0, 0, 0, 0, 0, 0, 0),
                 true,
-                "c"
+                "c",
+                DbZone::UTC
             )
             .unwrap(),
             Value::Null
@@ -389,10 +473,62 @@ mod tests {
                 ColumnKind::Date,
                 MyValue::Date(0, 0, 0, 0, 0, 0, 0),
                 false,
-                "c"
+                "c",
+                DbZone::UTC
             )
             .is_err()
         );
-        assert!(convert(ColumnKind::Date, MyValue::Int(3), true, "c").is_err());
+        assert!(convert(ColumnKind::Date, MyValue::Int(3), true, "c", DbZone::UTC).is_err());
+    }
+
+    #[test]
+    fn datetime_is_wall_clock_in_db_timezone_and_timestamp_is_an_instant() {
+        let seoul: DbZone = "Asia/Seoul".parse().unwrap();
+        let wire = MyValue::Date(2021, 12, 5, 15, 57, 48, 0);
+        assert_eq!(
+            convert(ColumnKind::DateTime, wire.clone(), false, "c", seoul).unwrap(),
+            Value::Timestamp(1_638_687_468_000_000)
+        );
+        assert_eq!(
+            convert(ColumnKind::Timestamp, wire, false, "c", seoul).unwrap(),
+            Value::Timestamp(1_638_719_868_000_000)
+        );
+    }
+
+    #[test]
+    fn timestamp_granularities_match_connect() {
+        use TimestampGranularity::*;
+        let seoul: DbZone = "Asia/Seoul".parse().unwrap();
+        // 2021-12-05T06:57:48.123456Z
+        let micros = 1_638_687_468_123_456;
+        let cases = [
+            (ConnectLogical, Value::Timestamp(micros)),
+            (MicrosLong, Value::Int(micros)),
+            (NanosLong, Value::Int(micros * 1000)),
+            (MicrosString, Value::Text(Bytes::from("1638687468123456"))),
+            (NanosString, Value::Text(Bytes::from("1638687468123456000"))),
+            (
+                MicrosIsoDatetimeString,
+                Value::Text(Bytes::from("2021-12-05T15:57:48.123456")),
+            ),
+            (
+                NanosIsoDatetimeString,
+                Value::Text(Bytes::from("2021-12-05T15:57:48.123456000")),
+            ),
+        ];
+        for (granularity, expected) in cases {
+            let mut value = Value::Timestamp(micros);
+            apply_granularity(granularity, seoul, &mut value);
+            assert_eq!(value, expected, "{granularity:?}");
+        }
+        let mut null = Value::Null;
+        apply_granularity(NanosLong, seoul, &mut null);
+        assert_eq!(null, Value::Null);
+        let mut before_1970 = Value::Timestamp(-1_500_000);
+        apply_granularity(MicrosIsoDatetimeString, DbZone::UTC, &mut before_1970);
+        assert_eq!(
+            before_1970,
+            Value::Text(Bytes::from("1969-12-31T23:59:58.500000"))
+        );
     }
 }

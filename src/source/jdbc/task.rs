@@ -14,10 +14,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::config::{JdbcSourceConfig, Mode};
+use super::config::{JdbcSourceConfig, Mode, TimestampGranularity};
 use super::schema::{self, RowShape};
 use crate::connector::{SourceTask, SourceTaskContext};
-use crate::db::quote_mysql;
+use crate::db::{DbZone, quote_mysql};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SourceBatch, SourcePosition, Value};
 
@@ -88,6 +88,11 @@ struct Querier {
     /// Offset carried by the last batch handed on.
     emitted: Offset,
     incrementing_column: Option<String>,
+    /// Whether the timestamp-mode column is a DATETIME (a wall clock in `db.timezone`, bound
+    /// as one) rather than a TIMESTAMP; `None` until learned.
+    timestamp_is_wall_clock: Option<bool>,
+    /// Columns `timestamp.granularity` rewrites (none for `connect_logical`).
+    granular_indexes: Vec<usize>,
 }
 
 enum Chunk {
@@ -135,6 +140,8 @@ impl JdbcSourceTask {
                     timestamp_indexes: Vec::new(),
                     emitted: Offset::default(),
                     incrementing_column: config.incrementing_column.clone(),
+                    timestamp_is_wall_clock: None,
+                    granular_indexes: Vec::new(),
                 }
             })
             .collect();
@@ -237,6 +244,17 @@ impl JdbcSourceTask {
 
     /// Connect's SQL for the querier's mode, and its bind values.
     fn statement(&self, index: usize, end_micros: Option<i64>) -> (String, Vec<MyValue>) {
+        // TIMESTAMP columns compare in the session's UTC; DATETIME columns hold wall-clock
+        // times in db.timezone, so instants are bound as that wall clock.
+        let zone = self.config.zone;
+        let wall = self.queriers[index].timestamp_is_wall_clock.unwrap_or(true);
+        let bind = |micros: i64| {
+            schema::datetime_from_micros(if wall {
+                zone.instant_to_wall(micros)
+            } else {
+                micros
+            })
+        };
         let querier = &self.queriers[index];
         let mut sql = match &querier.target {
             Target::Table { database, table } => {
@@ -278,21 +296,13 @@ impl JdbcSourceTask {
             }
             Mode::Timestamp => {
                 sql.push_str(&format!(" WHERE {ts} > ? AND {ts} < ? ORDER BY {ts} ASC"));
-                vec![
-                    schema::datetime_from_micros(begin),
-                    schema::datetime_from_micros(end),
-                ]
+                vec![bind(begin), bind(end)]
             }
             Mode::TimestampIncrementing => {
                 sql.push_str(&format!(
                     " WHERE {ts} < ? AND (({ts} = ? AND {inc} > ?) OR {ts} > ?) ORDER BY {ts},{inc} ASC"
                 ));
-                vec![
-                    schema::datetime_from_micros(end),
-                    schema::datetime_from_micros(begin),
-                    MyValue::Int(last_id),
-                    schema::datetime_from_micros(begin),
-                ]
+                vec![bind(end), bind(begin), MyValue::Int(last_id), bind(begin)]
             }
         };
         if !self.config.query_suffix.is_empty() {
@@ -329,6 +339,13 @@ impl JdbcSourceTask {
         } else {
             None
         };
+        if self.config.mode.uses_timestamp()
+            && !self.config.zone.is_utc()
+            && self.queriers[index].timestamp_is_wall_clock.is_none()
+        {
+            let (sql, _) = self.statement(index, end_micros);
+            self.learn_timestamp_kind(&mut conn, index, &sql).await?;
+        }
         let (sql, params) = self.statement(index, end_micros);
         tracing::debug!(message = "querying", connector = %self.connector, %sql);
         let struct_name = match &self.queriers[index].target {
@@ -338,20 +355,52 @@ impl JdbcSourceTask {
         let (tx, rx) = mpsc::channel(2);
         let batch_rows = self.config.batch_max_rows;
         let context = self.config.database.describe();
-        let handle = tokio::spawn(stream_query(
-            conn,
+        let query = Query {
             sql,
             params,
             struct_name,
             batch_rows,
+            zone: self.config.zone,
+            granularity: self.config.granularity,
             context,
-            tx,
-        ));
+        };
+        let handle = tokio::spawn(stream_query(conn, query, tx));
         self.active = Some(ActiveQuery {
             querier: index,
             chunks: rx,
             handle,
         });
+        Ok(())
+    }
+
+    /// Learns from the prepared statement's result columns whether the (first) timestamp
+    /// column is a DATETIME, before the first query binds a time.
+    async fn learn_timestamp_kind(
+        &mut self,
+        conn: &mut Conn,
+        index: usize,
+        sql: &str,
+    ) -> Result<()> {
+        let statement = conn
+            .prep(sql)
+            .await
+            .map_err(|e| self.config.database.error(e))?;
+        let first = self
+            .config
+            .timestamp_columns
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let kind = statement
+            .columns()
+            .iter()
+            .find(|c| c.name_str().eq_ignore_ascii_case(&first))
+            .map(|c| c.column_type());
+        use mysql_async::consts::ColumnType::*;
+        self.queriers[index].timestamp_is_wall_clock = Some(!matches!(
+            kind,
+            Some(MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2)
+        ));
         Ok(())
     }
 
@@ -383,6 +432,18 @@ impl JdbcSourceTask {
                 })?);
             }
         }
+        if let Some(&first) = timestamp_indexes.first() {
+            querier.timestamp_is_wall_clock =
+                Some(shape.kinds[first] != schema::ColumnKind::Timestamp);
+        }
+        querier.granular_indexes =
+            if self.config.granularity == TimestampGranularity::ConnectLogical {
+                Vec::new()
+            } else {
+                (0..shape.kinds.len())
+                    .filter(|&i| shape.kinds[i].is_timestamp())
+                    .collect()
+            };
         querier.incrementing_index = incrementing_index;
         querier.timestamp_indexes = timestamp_indexes;
         querier.shape = Some(Arc::new(shape));
@@ -433,6 +494,21 @@ impl JdbcSourceTask {
             },
             _ => querier.offset,
         })
+    }
+
+    /// Rewrites DATETIME/TIMESTAMP values into their `timestamp.granularity` form, once the
+    /// offset has been taken from them.
+    fn apply_granularity(&self, index: usize, values: &mut [Value]) {
+        let querier = &self.queriers[index];
+        if querier.granular_indexes.is_empty() {
+            return;
+        }
+        let width = querier.shape.as_ref().map_or(1, |s| s.kinds.len().max(1));
+        for row in values.chunks_exact_mut(width) {
+            for &i in &querier.granular_indexes {
+                schema::apply_granularity(self.config.granularity, self.config.zone, &mut row[i]);
+            }
+        }
     }
 
     fn batch(&mut self, index: usize, values: Vec<Value>, offset: Offset) -> SourceBatch {
@@ -494,8 +570,9 @@ impl SourceTask for JdbcSourceTask {
                 let index = active.querier;
                 match active.chunks.recv().await {
                     Some(Ok(Chunk::Shape(shape))) => self.take_shape(index, shape)?,
-                    Some(Ok(Chunk::Rows(values))) => {
+                    Some(Ok(Chunk::Rows(mut values))) => {
                         let offset = self.advance(index, &values)?;
+                        self.apply_granularity(index, &mut values);
                         return Ok(Some(self.batch(index, values, offset)));
                     }
                     Some(Err(error)) => {
@@ -572,17 +649,35 @@ fn parse_datetime_text(text: &[u8]) -> Option<i64> {
     ))
 }
 
+/// One query for [`stream_query`].
+struct Query {
+    sql: String,
+    params: Vec<MyValue>,
+    /// The value struct's name: the table's (query mode leaves it unnamed).
+    struct_name: Option<String>,
+    batch_rows: usize,
+    zone: DbZone,
+    granularity: TimestampGranularity,
+    /// The database, for error messages.
+    context: String,
+}
+
 /// Streams one query's rows as chunks of `batch_rows` converted rows. Returns the connection
 /// for reuse when the result was read to its end.
 async fn stream_query(
     mut conn: Conn,
-    sql: String,
-    params: Vec<MyValue>,
-    struct_name: Option<String>,
-    batch_rows: usize,
-    context: String,
+    query: Query,
     tx: mpsc::Sender<Result<Chunk>>,
 ) -> Option<Conn> {
+    let Query {
+        sql,
+        params,
+        struct_name,
+        batch_rows,
+        zone,
+        granularity,
+        context,
+    } = query;
     let db_error =
         |e: mysql_async::Error| crate::db::mysql_error(e, &format!("database {context}"));
     let params = if params.is_empty() {
@@ -600,7 +695,7 @@ async fn stream_query(
     let shape = match result
         .columns()
         .ok_or_else(|| Error::internal("query returned no result set"))
-        .and_then(|columns| RowShape::from_columns(struct_name.as_deref(), &columns))
+        .and_then(|columns| RowShape::from_columns(struct_name.as_deref(), &columns, granularity))
     {
         Ok(shape) => shape,
         Err(error) => {
@@ -626,7 +721,7 @@ async fn stream_query(
             Ok(Some(mut row)) => {
                 for i in 0..width {
                     let value = row.take(i).unwrap_or(MyValue::NULL);
-                    match schema::convert(kinds[i], value, optional[i], &names[i]) {
+                    match schema::convert(kinds[i], value, optional[i], &names[i], zone) {
                         Ok(v) => values.push(v),
                         Err(error) => {
                             let _ = tx.send(Err(error)).await;
