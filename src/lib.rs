@@ -25,9 +25,11 @@ pub mod metrics;
 pub mod model;
 pub mod offsets;
 pub mod pipeline;
+pub mod rest;
 pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod telemetry;
+pub mod tools;
 
 pub use error::{Error, ErrorKind, Result};

@@ -35,6 +35,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the long-running worker with Kafka Connect's REST API (default port 8083), like
+    /// `connect-distributed`: connectors are created with `POST /connectors` and kept in the
+    /// config topic.
+    Worker {
+        /// The worker configuration (Kafka Connect worker .properties).
+        worker: PathBuf,
+    },
     /// Run connectors in this process, like Kafka Connect's `connect-standalone`.
     Standalone {
         /// The worker configuration (Kafka Connect worker .properties).
@@ -43,6 +50,11 @@ enum Command {
         #[arg(required = true)]
         connectors: Vec<PathBuf>,
     },
+    /// List, describe and delete consumer groups and reset their offsets, like Kafka's
+    /// `kafka-consumer-groups.sh`.
+    ConsumerGroups(sluice::tools::consumer_groups::Args),
+    /// Create, list, describe, alter and delete topics, like Kafka's `kafka-topics.sh`.
+    Topics(sluice::tools::topics::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +62,29 @@ fn main() -> ExitCode {
     telemetry::init(cli.log_format, &cli.log_level);
     let plugins = Plugins::builtin();
     match cli.command {
+        Command::ConsumerGroups(args) => sluice::tools::consumer_groups::run(args),
+        Command::Topics(args) => sluice::tools::topics::run(args),
+        Command::Worker { worker } => {
+            let worker = match sluice::config::WorkerConfig::from_file(&worker) {
+                Ok(worker) => worker,
+                Err(error) => {
+                    eprintln!("error: {}", error.trace());
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = match async_runtime() {
+                Ok(runtime) => runtime,
+                Err(code) => return code,
+            };
+            match runtime.block_on(sluice::runtime::daemon::run(worker, plugins)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(message = "worker failed", error = %error.trace());
+                    eprintln!("error: {}", error.trace());
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Standalone { worker, connectors } => {
             // Synchronous bootstrap: a bad file fails before any runtime or connection exists.
             let (worker, connectors) =
@@ -60,15 +95,9 @@ fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 };
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match async_runtime() {
                 Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("error: cannot start the async runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             match runtime.block_on(sluice::runtime::standalone::run(
                 worker, connectors, plugins,
@@ -82,4 +111,14 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        })
 }

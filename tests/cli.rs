@@ -92,3 +92,114 @@ fn bad_worker_and_connector_files_fail_clearly() {
     assert!(err.contains("poll.interval.ms"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+/// `sluice worker` as a process: serves the REST API, runs a POSTed connector, and on SIGTERM
+/// drains it, stores its offset and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_process_serves_rest_and_exits_cleanly_on_sigterm() {
+    use std::time::Duration;
+
+    use crate::rest_api::{USERS, call, source_json};
+    use crate::support::{TestDb, read_topic, services, unique};
+
+    let db = TestDb::new("cli_worker").await;
+    db.exec(USERS).await;
+    db.exec("INSERT INTO users (user_id) VALUES ('a'),('b')")
+        .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let topics = unique("cliw");
+    let dir = tempfile::tempdir().unwrap();
+    let worker = write(
+        &dir,
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\n\
+             offset.storage.topic={topics}-offsets\noffset.storage.replication.factor=1\noffset.storage.partitions=1\n\
+             config.storage.topic={topics}-configs\nconfig.storage.replication.factor=1\n\
+             status.storage.topic={topics}-status\nstatus.storage.replication.factor=1\nstatus.storage.partitions=1\n\
+             offset.flush.interval.ms=60000\n",
+            services().kafka_bootstrap
+        ),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["worker", &worker])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _) = call("GET", &format!("{base}/"), None);
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "REST never served"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let name = unique("cli_src");
+    let prefix = format!("{}_", unique("cliw"));
+    let mut status = 0;
+    for _ in 0..100 {
+        // 503 until the worker has read its topics.
+        status = call(
+            "POST",
+            &format!("{base}/connectors"),
+            Some(&source_json(&name, &db, &prefix)),
+        )
+        .0;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 201);
+    assert_eq!(
+        read_topic(&format!("{prefix}users"), 2, Duration::from_secs(30))
+            .await
+            .len(),
+        2
+    );
+
+    // SIGTERM: the offset (not yet flushed: offset.flush.interval.ms is a minute) is stored on
+    // the way out, and the process exits 0.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let log = String::from_utf8_lossy(&exit.stderr);
+    assert_eq!(exit.status.code(), Some(0), "{log}");
+    assert!(log.contains("shutting down"), "{log}");
+    let offsets = read_topic(
+        &format!("{topics}-offsets"),
+        usize::MAX,
+        Duration::from_secs(2),
+    )
+    .await;
+    let key = format!(
+        r#"["{name}",{{"protocol":"1","table":"{}.users"}}]"#,
+        db.name
+    );
+    assert!(
+        offsets
+            .iter()
+            .any(|r| r.key_str() == key && r.value_str() == r#"{"incrementing":2}"#),
+        "offset stored at shutdown"
+    );
+    db.drop_db().await;
+}

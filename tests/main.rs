@@ -3,8 +3,11 @@
 //! scenario; every test makes its own database and topic names so tests run in parallel.
 
 mod cli;
+mod grafana;
 mod offsets_topic;
+mod rest_api;
 mod sink_jdbc;
 mod smoke;
 mod source_jdbc;
 mod support;
+mod tools;

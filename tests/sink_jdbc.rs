@@ -668,3 +668,49 @@ async fn snapshot(db: &TestDb, sql: &str) -> Vec<(i32, String, String)> {
         .map(mysql_async::from_row::<(i32, String, String)>)
         .collect()
 }
+
+#[tokio::test]
+async fn db_timezone_writes_wall_clock_into_datetime_and_instants_into_timestamp() {
+    let db = TestDb::new("sink_tz").await;
+    let topic = unique("sink_tz");
+    create_topic(&topic, 1).await;
+    db.exec(&format!(
+        "CREATE TABLE `{topic}` (id INT PRIMARY KEY, dt DATETIME(3) NULL, ts TIMESTAMP(3) NULL)"
+    ))
+    .await;
+    let schema = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"dt"},{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"ts"}],"optional":false,"name":"t"}"#;
+    // 2021-12-05T06:57:48.123Z in both columns.
+    let value = format!(
+        r#"{{"schema":{schema},"payload":{{"id":1,"dt":1638687468123,"ts":1638687468123}}}}"#
+    );
+    produce(&topic, &[(None, Some(value.as_str()))]).await;
+    let name = unique("sink_tz");
+    let connector = mariadb_sink(&name, &db, &topic, &[("db.timezone", "Asia/Seoul")]);
+    run_until_committed(
+        &worker_config(&unique("offsets")),
+        &[connector],
+        &format!("connect-{name}"),
+        &topic,
+        1,
+    )
+    .await;
+    let mut conn = db.conn().await;
+    conn.query_drop("SET time_zone = '+00:00'").await.unwrap();
+    let row: (String, String) = conn
+        .query_first(format!(
+            "SELECT DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f') FROM `{topic}`"
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    // DATETIME holds Seoul's wall clock (UTC+9); TIMESTAMP the instant (shown here in UTC).
+    assert_eq!(
+        row,
+        (
+            "2021-12-05 15:57:48.123000".to_string(),
+            "2021-12-05 06:57:48.123000".to_string()
+        )
+    );
+    drop(conn);
+    db.drop_db().await;
+}

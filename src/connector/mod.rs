@@ -81,6 +81,12 @@ pub trait ConnectorPlugin: Send + Sync + 'static {
         max_tasks: usize,
     ) -> Result<Vec<TaskConfig>>;
 
+    /// How often the runtime should call [`ConnectorPlugin::task_configs`] again to notice a
+    /// changed plan (Connect's `requestTaskReconfiguration`, e.g. a new table); `None`: never.
+    fn reconfigure_interval(&self, _config: &ConnectorConfig) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Creates a task for one of the configurations returned by
     /// [`ConnectorPlugin::task_configs`].
     fn create_task(&self, context: TaskContext) -> Result<Task>;

@@ -126,11 +126,21 @@ impl SinkPipeline {
             (m::LABEL_CONNECTOR, self.connector.to_string()),
             (m::LABEL_TASK, self.task_id.to_string()),
         ];
-        let read = metrics::counter!(m::SINK_RECORDS_READ_TOTAL, &labels);
-        let written = metrics::counter!(m::SINK_RECORDS_WRITTEN_TOTAL, &labels);
-        let failed_counter = metrics::counter!(m::SINK_RECORDS_FAILED_TOTAL, &labels);
         let put_seconds = metrics::histogram!(m::SINK_PUT_SECONDS, &labels);
         let commit_seconds = metrics::histogram!(m::SINK_COMMIT_SECONDS, &labels);
+        let batch_records = metrics::histogram!(m::SINK_BATCH_RECORDS, &labels);
+        let depth = metrics::gauge!(
+            m::PIPELINE_QUEUE_DEPTH,
+            m::LABEL_CONNECTOR => labels[0].1.clone(),
+            m::LABEL_TASK => labels[1].1.clone(),
+            m::LABEL_STAGE => m::STAGE_PUT
+        );
+        let mut per_topic = m::ByLabel::new(labels, m::LABEL_TOPIC, TopicCounters::new);
+        if let Subscription::Topics(topics) = &self.subscription {
+            for topic in topics {
+                per_topic.get(topic);
+            }
+        }
         // The gatherer reads and converts the next batch while the current one is written.
         let consumer = Arc::new(consumer);
         let (batches_tx, mut batches_rx) = tokio::sync::mpsc::channel::<Result<Batch>>(1);
@@ -163,7 +173,14 @@ impl SinkPipeline {
                 mut failed,
                 next_offsets,
             } = batch;
-            read.increment((records.len() + failed.len()) as u64);
+            depth.set(batches_rx.len() as f64);
+            batch_records.record((records.len() + failed.len()) as f64);
+            let consumed = records.iter().chain(failed.iter().map(|(r, _, _)| r));
+            for (topic, count, bytes) in count_by_topic(consumed) {
+                let counters = per_topic.get(topic);
+                counters.read.increment(count);
+                counters.bytes.increment(bytes);
+            }
             let started = std::time::Instant::now();
             let put_failures = match task.put(&records).await {
                 Ok(failures) => failures,
@@ -177,14 +194,24 @@ impl SinkPipeline {
             }
             if !failed.is_empty() {
                 failed.sort_by_key(|(r, _, _)| (r.topic.clone(), r.partition, r.offset));
-                failed_counter.increment(failed.len() as u64);
+                let failed_by_topic = count_by_topic(failed.iter().map(|(r, _, _)| r));
+                for (topic, count, _) in &failed_by_topic {
+                    per_topic.get(topic).failed.increment(*count);
+                }
                 if let Err(error) = self.report(&failed, dead_letter.as_ref()).await {
                     break Err(error);
+                }
+                if dead_letter.is_some() {
+                    for (topic, count, _) in &failed_by_topic {
+                        per_topic.get(topic).dead_letter.increment(*count);
+                    }
                 }
             }
             let put_done = std::time::Instant::now();
             put_seconds.record((put_done - started).as_secs_f64());
-            written.increment(written_count as u64);
+            for (topic, count, _) in count_by_topic(records.iter()) {
+                per_topic.get(topic).written.increment(count);
+            }
             commit(&consumer, &next_offsets, &self.connector);
             commit_seconds.record(put_done.elapsed().as_secs_f64());
             tracing::debug!(
@@ -313,6 +340,48 @@ impl SinkPipeline {
         }
         Ok(())
     }
+}
+
+/// A sink task's counters for one topic.
+struct TopicCounters {
+    read: metrics::Counter,
+    written: metrics::Counter,
+    failed: metrics::Counter,
+    dead_letter: metrics::Counter,
+    bytes: metrics::Counter,
+}
+
+impl TopicCounters {
+    fn new(labels: &[(&'static str, String); 3]) -> Self {
+        TopicCounters {
+            read: metrics::counter!(m::SINK_RECORDS_READ_TOTAL, labels),
+            written: metrics::counter!(m::SINK_RECORDS_WRITTEN_TOTAL, labels),
+            failed: metrics::counter!(m::SINK_RECORDS_FAILED_TOTAL, labels),
+            dead_letter: metrics::counter!(m::SINK_DEAD_LETTER_RECORDS_TOTAL, labels),
+            bytes: metrics::counter!(m::SINK_BYTES_TOTAL, labels),
+        }
+    }
+}
+
+/// Records and key + value bytes per topic, for the per-topic counters.
+fn count_by_topic<'a>(records: impl Iterator<Item = &'a SinkRecord>) -> Vec<(&'a str, u64, u64)> {
+    let mut counts: Vec<(&'a str, u64, u64)> = Vec::new();
+    for record in records {
+        let bytes = record.key.as_ref().map_or(0, |k| k.len())
+            + record.value.as_ref().map_or(0, |v| v.len());
+        match counts
+            .iter_mut()
+            .rev()
+            .find(|(t, _, _)| *t == &*record.topic)
+        {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += bytes as u64;
+            }
+            None => counts.push((&record.topic, 1, bytes as u64)),
+        }
+    }
+    counts
 }
 
 /// The runtime's converters (Connect's `key.converter` / `value.converter`).

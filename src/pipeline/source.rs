@@ -243,9 +243,18 @@ impl SourcePipeline {
                 .ok();
         let in_flight = producer.context().in_flight.clone();
         let queue_full = metrics::counter!(m::PRODUCER_QUEUE_FULL_TOTAL, &labels);
-        let bytes = metrics::counter!(m::SOURCE_BYTES_TOTAL, &labels);
         let in_flight_gauge = metrics::gauge!(m::PRODUCER_IN_FLIGHT, &labels);
-        for Sequenced { seq, item: batch } in encoded_rx {
+        let depth = metrics::gauge!(
+            m::PIPELINE_QUEUE_DEPTH,
+            m::LABEL_CONNECTOR => labels[0].1.clone(),
+            m::LABEL_TASK => labels[1].1.clone(),
+            m::LABEL_STAGE => m::STAGE_PRODUCER
+        );
+        let mut bytes = m::ByLabel::new(labels, m::LABEL_TABLE, |l| {
+            metrics::counter!(m::SOURCE_BYTES_TOTAL, l)
+        });
+        for Sequenced { seq, item: batch } in &encoded_rx {
+            depth.set(encoded_rx.len() as f64);
             if !created.contains(&batch.topic) && !batch.ends.is_empty() {
                 if let Some(admin) = &admin {
                     let spec = TopicSpec {
@@ -271,7 +280,9 @@ impl SourcePipeline {
                 complete(&acks, &ack);
                 continue;
             }
-            bytes.increment(batch.buf.len() as u64);
+            bytes
+                .get(m::source_table(&ack.position.partition))
+                .increment(batch.buf.len() as u64);
             let mut start = 0;
             for &end in &batch.ends {
                 let payload = &batch.buf[start..end];
@@ -309,6 +320,7 @@ impl SourcePipeline {
             );
         }
         in_flight_gauge.set(0.0);
+        depth.set(0.0);
     }
 
     /// Receives acknowledgements, advances the contiguous acknowledged position per source
@@ -323,7 +335,10 @@ impl SourcePipeline {
             (m::LABEL_CONNECTOR, self.connector.to_string()),
             (m::LABEL_TASK, self.task_id.to_string()),
         ];
-        let written = metrics::counter!(m::SOURCE_RECORDS_WRITTEN_TOTAL, &labels);
+        let failed_records = metrics::counter!(m::SOURCE_RECORDS_FAILED_TOTAL, &labels);
+        let mut written = m::ByLabel::new(labels, m::LABEL_TABLE, |l| {
+            metrics::counter!(m::SOURCE_RECORDS_WRITTEN_TOTAL, l)
+        });
         let mut next_seq = 0u64;
         let mut pending: BTreeMap<u64, Acked> = BTreeMap::new();
         let mut latest: Vec<(Json, Json)> = Vec::new();
@@ -339,6 +354,9 @@ impl SourcePipeline {
                     pending.insert(ack.seq, ack);
                     while let Some(ack) = pending.remove(&next_seq) {
                         next_seq += 1;
+                        if ack.error.is_some() {
+                            failed_records.increment(ack.records as u64);
+                        }
                         if failed {
                             continue;
                         }
@@ -347,7 +365,9 @@ impl SourcePipeline {
                             failure.set(kafka_error(error, "Kafka did not acknowledge a record"), cancel);
                             continue;
                         }
-                        written.increment(ack.records as u64);
+                        written
+                            .get(m::source_table(&ack.position.partition))
+                            .increment(ack.records as u64);
                         if ack.position.offset.is_null() {
                             continue;
                         }
@@ -429,15 +449,19 @@ fn reader_stage(
             return;
         }
     };
-    let rows = metrics::counter!(m::SOURCE_RECORDS_READ_TOTAL, &labels);
-    let batch_rows = metrics::histogram!(m::SOURCE_BATCH_ROWS, &labels);
-    let last_read = metrics::gauge!(m::SOURCE_LAST_READ_TIMESTAMP_SECONDS, &labels);
     let depth = metrics::gauge!(
         m::PIPELINE_QUEUE_DEPTH,
         m::LABEL_CONNECTOR => labels[0].1.clone(),
         m::LABEL_TASK => labels[1].1.clone(),
-        m::LABEL_STAGE => "encoder"
+        m::LABEL_STAGE => m::STAGE_ENCODER
     );
+    let mut tables = m::ByLabel::new(labels, m::LABEL_TABLE, |l| {
+        (
+            metrics::counter!(m::SOURCE_RECORDS_READ_TOTAL, l),
+            metrics::histogram!(m::SOURCE_BATCH_ROWS, l),
+            metrics::gauge!(m::SOURCE_LAST_READ_TIMESTAMP_SECONDS, l),
+        )
+    });
     runtime.block_on(async {
         let context = SourceTaskContext { offsets: offsets.clone() };
         let started = tokio::select! {
@@ -461,6 +485,8 @@ fn reader_stage(
             match polled {
                 Ok(Some(batch)) => {
                     backoff = Duration::from_millis(100);
+                    let (rows, batch_rows, last_read) =
+                        tables.get(m::source_table(&batch.position.partition));
                     rows.increment(batch.len() as u64);
                     batch_rows.record(batch.len() as f64);
                     if !batch.is_empty() {

@@ -1,4 +1,7 @@
 //! The worker runtime: connector and task lifecycle, and the standalone runner.
 
+pub mod daemon;
+pub mod herder;
 pub mod standalone;
+pub mod store;
 pub mod worker;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::CommonConfig;
 use crate::config::{ConnectorConfig, WorkerConfig};
-use crate::connector::{Plugins, Task, TaskContext};
+use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
 use crate::error::{Error, Result};
 use crate::offsets::OffsetStore;
 use crate::pipeline::sink::{DeadLetterQueue, SinkPipeline, Subscription};
@@ -34,12 +34,32 @@ struct RunningTask {
     state: Arc<Mutex<TaskState>>,
 }
 
+impl TaskState {
+    /// Connect's state name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskState::Running => "RUNNING",
+            TaskState::Failed(_) => "FAILED",
+            TaskState::Stopped => "UNASSIGNED",
+        }
+    }
+}
+
+/// A task's state change, for the status topic.
+#[derive(Debug, Clone)]
+pub struct TaskEvent {
+    pub connector: String,
+    pub task: u32,
+    pub state: TaskState,
+}
+
 /// Runs connectors' tasks in this process.
 pub struct Worker {
     config: Arc<WorkerConfig>,
     plugins: Plugins,
     offsets: Arc<dyn OffsetStore>,
     tasks: Mutex<Vec<RunningTask>>,
+    events: Option<tokio::sync::mpsc::UnboundedSender<TaskEvent>>,
 }
 
 impl Worker {
@@ -49,17 +69,61 @@ impl Worker {
             plugins,
             offsets,
             tasks: Mutex::new(Vec::new()),
+            events: None,
         }
+    }
+
+    /// Reports every task state change on `events`.
+    pub fn with_events(mut self, events: tokio::sync::mpsc::UnboundedSender<TaskEvent>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    pub fn config(&self) -> &Arc<WorkerConfig> {
+        &self.config
+    }
+
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    pub fn offsets(&self) -> &Arc<dyn OffsetStore> {
+        &self.offsets
     }
 
     /// Validates `connector`, computes its task configurations and starts every task.
     pub async fn start_connector(&self, connector: &ConnectorConfig) -> Result<usize> {
+        let task_configs = self.task_configs(connector).await?;
+        let count = task_configs.len();
+        self.start_tasks(
+            connector,
+            task_configs
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (i as u32, c)),
+        )?;
+        tracing::info!(message = "connector started", connector = %connector.name, tasks = count);
+        Ok(count)
+    }
+
+    /// Validates `connector` and asks its plugin for the task configurations.
+    pub async fn task_configs(&self, connector: &ConnectorConfig) -> Result<Vec<TaskConfig>> {
         let common = connector.common()?;
         let plugin = self.plugins.find(&common.class)?;
         if let Some(error) = plugin.validate(connector).into_iter().next() {
             return Err(error.into());
         }
-        let task_configs = plugin.task_configs(connector, common.tasks_max).await?;
+        plugin.task_configs(connector, common.tasks_max).await
+    }
+
+    /// Starts the given tasks of `connector`.
+    pub fn start_tasks(
+        &self,
+        connector: &ConnectorConfig,
+        task_configs: impl IntoIterator<Item = (u32, TaskConfig)>,
+    ) -> Result<()> {
+        let common = connector.common()?;
+        let plugin = self.plugins.find(&common.class)?;
         let name: Arc<str> = connector.name.as_str().into();
         let producer_overrides: BTreeMap<String, String> = connector
             .config
@@ -69,9 +133,7 @@ impl Worker {
                     .map(|k| (k.to_string(), v.clone()))
             })
             .collect();
-        let count = task_configs.len();
-        for (id, config) in task_configs.into_iter().enumerate() {
-            let id = id as u32;
+        for (id, config) in task_configs {
             let partitions = config
                 .get("topic.creation.default.partitions")
                 .and_then(|p| p.parse().ok())
@@ -109,20 +171,36 @@ impl Worker {
             };
             let task_state = state.clone();
             let label = format!("{name}-{id}");
+            let events = self.events.clone();
+            let name_for_events = name.clone();
+            let event = move |state: TaskState| {
+                if let Some(events) = &events {
+                    let _ = events.send(TaskEvent {
+                        connector: name_for_events.to_string(),
+                        task: id,
+                        state,
+                    });
+                }
+            };
+            event(TaskState::Running);
+            crate::metrics::task_state(&name, id, &TaskState::Running);
+            let metric_name = name.clone();
             let handle = tokio::spawn(async move {
                 tracing::info!(message = "task started", task = %label);
                 let result = run.await;
-                let mut state = task_state.lock().expect("task state lock");
-                match result {
+                let new_state = match result {
                     Ok(()) => {
                         tracing::info!(message = "task stopped", task = %label);
-                        *state = TaskState::Stopped;
+                        TaskState::Stopped
                     }
                     Err(error) => {
                         tracing::error!(message = "task failed", task = %label, error = %error.trace());
-                        *state = TaskState::Failed(error.trace());
+                        TaskState::Failed(error.trace())
                     }
-                }
+                };
+                crate::metrics::task_state(&metric_name, id, &new_state);
+                *task_state.lock().expect("task state lock") = new_state.clone();
+                event(new_state);
             });
             self.tasks.lock().expect("tasks lock").push(RunningTask {
                 connector: connector.name.clone(),
@@ -132,8 +210,21 @@ impl Worker {
                 state,
             });
         }
-        tracing::info!(message = "connector started", connector = %connector.name, tasks = count);
-        Ok(count)
+        Ok(())
+    }
+
+    /// Stops the tasks of `connector` (all of them, or only `only`), each draining within
+    /// `deadline`; returns once they have stopped.
+    pub async fn stop_tasks(&self, connector: &str, only: Option<u32>, deadline: Duration) {
+        let tasks: Vec<RunningTask> = {
+            let mut all = self.tasks.lock().expect("tasks lock");
+            let (stop, keep) = std::mem::take(&mut *all)
+                .into_iter()
+                .partition(|t| t.connector == connector && only.is_none_or(|id| t.id == id));
+            *all = keep;
+            stop
+        };
+        Self::drain(tasks, deadline).await;
     }
 
     /// The state of every task of `connector`.
@@ -151,6 +242,10 @@ impl Worker {
     /// `deadline`; a task that misses it is named in the log and aborted.
     pub async fn stop_all(&self, deadline: Duration) {
         let tasks: Vec<RunningTask> = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
+        Self::drain(tasks, deadline).await;
+    }
+
+    async fn drain(tasks: Vec<RunningTask>, deadline: Duration) {
         for task in &tasks {
             task.cancel.cancel();
         }
@@ -188,22 +283,7 @@ fn sink_pipeline(
             .map(|v| v.trim())
             .filter(|v| !v.is_empty())
     };
-    let subscription = match (get("topics"), get("topics.regex")) {
-        (Some(topics), None) => Subscription::Topics(
-            topics
-                .split(',')
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect(),
-        ),
-        (None, Some(regex)) => Subscription::Regex(regex.to_string()),
-        _ => {
-            return Err(Error::config(format!(
-                "connector {}: set exactly one of topics or topics.regex",
-                connector.name
-            )));
-        }
-    };
+    let subscription = subscription(connector)?;
     let consumer_overrides: BTreeMap<String, String> = connector
         .config
         .iter()
@@ -248,5 +328,32 @@ fn sink_pipeline(
         dead_letter,
         key_schemas,
         value_schemas,
+    })
+}
+
+/// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
+pub fn subscription(connector: &ConnectorConfig) -> Result<Subscription> {
+    let get = |key: &str| {
+        connector
+            .config
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    Ok(match (get("topics"), get("topics.regex")) {
+        (Some(topics), None) => Subscription::Topics(
+            topics
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        ),
+        (None, Some(regex)) => Subscription::Regex(regex.to_string()),
+        _ => {
+            return Err(Error::config(format!(
+                "connector {}: set exactly one of topics or topics.regex",
+                connector.name
+            )));
+        }
     })
 }

@@ -10,7 +10,7 @@ use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Password,
     Validator, redact_url,
 };
-use crate::db::{JdbcUrl, MySqlSettings};
+use crate::db::{DbZone, JdbcUrl, MySqlSettings};
 
 /// The sink's keys.
 pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
@@ -150,6 +150,9 @@ pub struct JdbcSinkConfig {
     pub dlq_topic: Option<String>,
     pub dlq_replication_factor: i16,
     pub dlq_context_headers: bool,
+    /// `db.timezone`: Timestamps written to DATETIME (PostgreSQL: `timestamp without time zone`)
+    /// columns are that zone's wall-clock time.
+    pub zone: DbZone,
 }
 
 impl JdbcSinkConfig {
@@ -262,13 +265,21 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
             ));
         }
     }
-    if parsed.string("db.timezone").unwrap_or("UTC") != "UTC" {
-        errors.push(ConfigError::invalid(
-            "db.timezone",
-            parsed.string("db.timezone").unwrap_or_default(),
-            "UTC (other zones are not supported yet)",
-        ));
-    }
+    let zone = match parsed
+        .string("db.timezone")
+        .unwrap_or("UTC")
+        .parse::<DbZone>()
+    {
+        Ok(zone) => zone,
+        Err(message) => {
+            errors.push(ConfigError::invalid(
+                "db.timezone",
+                parsed.string("db.timezone").unwrap_or_default(),
+                message,
+            ));
+            DbZone::UTC
+        }
+    };
     let table_name_format = parsed
         .string("table.name.format")
         .unwrap_or("${topic}")
@@ -344,6 +355,7 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
             .long("errors.deadletterqueue.topic.replication.factor")
             .unwrap_or(3) as i16,
         dlq_context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
+        zone,
     })
 }
 

@@ -21,11 +21,18 @@ use crate::source::jdbc::schema::{civil_from_days, datetime_from_micros};
 pub struct TableInfo {
     /// Column names as the database spells them.
     pub columns: Vec<String>,
+    /// Columns holding a wall-clock time without a zone (MySQL DATETIME, PostgreSQL
+    /// `timestamp without time zone`): `db.timezone` applies to them.
+    pub wall_clock: Vec<String>,
 }
 
 impl TableInfo {
     pub fn has_column(&self, name: &str) -> bool {
         self.columns.iter().any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    pub fn is_wall_clock(&self, name: &str) -> bool {
+        self.wall_clock.iter().any(|c| c.eq_ignore_ascii_case(name))
     }
 }
 
@@ -159,27 +166,39 @@ impl SinkDb {
             None => (None, table.to_string()),
         };
         let context = self.context();
-        let columns: Vec<String> = match self {
+        let rows: Vec<(String, String)> = match self {
             SinkDb::MySql { conn, .. } => {
-                let sql = "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+                let sql = "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS \
                            WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
                 conn.exec(sql, (schema, name))
                     .await
                     .map_err(|e| mysql_error(e, &context))?
             }
             SinkDb::Postgres { client, .. } => {
-                let sql = "SELECT column_name::text FROM information_schema.columns \
+                let sql = "SELECT column_name::text, data_type::text FROM information_schema.columns \
                            WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position";
                 client
                     .query(sql, &[&schema, &name])
                     .await
                     .map_err(|e| pg_error(e, &context))?
                     .iter()
-                    .map(|row| row.get::<_, String>(0))
+                    .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
                     .collect()
             }
         };
-        Ok((!columns.is_empty()).then_some(TableInfo { columns }))
+        let wall_clock = rows
+            .iter()
+            .filter(|(_, ty)| {
+                ty.eq_ignore_ascii_case("datetime")
+                    || ty.eq_ignore_ascii_case("timestamp without time zone")
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let columns: Vec<String> = rows.into_iter().map(|(name, _)| name).collect();
+        Ok((!columns.is_empty()).then_some(TableInfo {
+            columns,
+            wall_clock,
+        }))
     }
 
     /// Runs one statement without parameters (DDL, transaction control).

@@ -263,6 +263,25 @@ impl JdbcSinkTask {
         Ok(())
     }
 
+    /// Rewrites Timestamps bound for wall-clock columns into `db.timezone`'s wall clock (the
+    /// writer renders a Timestamp as a UTC date-time).
+    fn to_wall_clock(&self, prepared: &mut [Prepared]) {
+        let zone = self.config.zone;
+        for p in prepared.iter_mut() {
+            let Some(info) = self.tables.get(&p.table) else {
+                continue;
+            };
+            for (i, (name, schema)) in p.layout.columns.iter().enumerate() {
+                if schema.logical_type() == Some(crate::model::LogicalType::Timestamp)
+                    && info.is_wall_clock(name)
+                    && let Value::Timestamp(micros) = p.values[i]
+                {
+                    p.values[i] = Value::Timestamp(zone.instant_to_wall(micros));
+                }
+            }
+        }
+    }
+
     /// Writes `prepared` in one transaction.
     async fn write(&mut self, prepared: &[&Prepared]) -> Result<()> {
         let insert_mode = self.config.insert_mode;
@@ -627,6 +646,9 @@ impl SinkTask for JdbcSinkTask {
                 self.ensure_table(&p.table, &layout).await?;
                 seen.push(id);
             }
+        }
+        if !self.config.zone.is_utc() {
+            self.to_wall_clock(&mut prepared);
         }
         let all: Vec<&Prepared> = prepared.iter().collect();
         let prepared_at = std::time::Instant::now();

@@ -225,6 +225,8 @@ pub struct JdbcSourceConfig {
     pub table_types: Vec<String>,
     pub topic_prefix: String,
     pub poll_interval: Duration,
+    /// `table.poll.interval.ms`: how often the table list is refreshed.
+    pub table_poll_interval: Duration,
     pub batch_max_rows: usize,
     pub validate_non_null: bool,
     /// `db.timezone`: the wall clock of DATETIME columns.
@@ -422,6 +424,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
             .collect(),
         topic_prefix,
         poll_interval: ms("poll.interval.ms"),
+        table_poll_interval: ms("table.poll.interval.ms").max(Duration::from_millis(100)),
         batch_max_rows: parsed.long("batch.max.rows").unwrap_or(100) as usize,
         validate_non_null: parsed.bool("validate.non.null"),
         zone,

@@ -130,6 +130,16 @@ impl ConnectorPlugin for JdbcSourceConnector {
             .collect())
     }
 
+    /// Tables are listed again every `table.poll.interval.ms` (Connect's TableMonitorThread);
+    /// a new or dropped matching table re-plans the tasks.
+    fn reconfigure_interval(&self, config: &ConnectorConfig) -> Option<std::time::Duration> {
+        let source = JdbcSourceConfig::parse(config).ok()?;
+        if source.query.is_some() {
+            return None;
+        }
+        Some(source.table_poll_interval)
+    }
+
     fn create_task(&self, context: TaskContext) -> Result<Task> {
         let connector =
             ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;

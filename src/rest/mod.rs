@@ -1,0 +1,634 @@
+//! Kafka Connect's REST API (`connect-runtime` `rest/resources`): the same paths, status codes
+//! and JSON bodies, so `curl` scripts, the Confluent CLI and UIs keep working. Errors are
+//! `{"error_code":<status>,"message":…}`. Passwords are never returned: values of password
+//! keys read `[hidden]`, and a `[hidden]` sent back keeps the stored value.
+
+mod offsets;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde_json::{Map, Value as Json, json};
+
+use crate::config::{ConnectorConfig, Password};
+use crate::connector::{ConnectorType, TaskConfig};
+use crate::error::{Error, ErrorKind};
+use crate::runtime::herder::{ConnectorInfo, ConnectorStatus, Herder, StateInfo};
+use crate::runtime::store::TargetState;
+
+/// Largest request body accepted (a connector config is a few KiB).
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct RestState {
+    /// Set once the worker has read its topics and restored its connectors.
+    pub herder: Arc<std::sync::OnceLock<Arc<Herder>>>,
+    pub plugins: crate::connector::Plugins,
+    /// Renders `/metrics`; `None` when no recorder is installed.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Filled once Kafka answered.
+    pub kafka_cluster_id: Arc<std::sync::OnceLock<String>>,
+    /// `http://host:port`, for `Location` headers.
+    pub advertised_url: String,
+}
+
+/// A REST error: Connect's `ErrorMessage`.
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let status = match error.kind() {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Config => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            error.trace()
+        } else {
+            error.context().to_string()
+        };
+        ApiError::new(status, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error_code": self.status.as_u16(), "message": self.message});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+impl RestState {
+    /// The herder, or 503 while the worker is still starting.
+    fn herder(&self) -> ApiResult<&Arc<Herder>> {
+        self.herder.get().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Worker is still starting up.",
+            )
+        })
+    }
+}
+
+/// The API's routes.
+pub fn router(state: RestState) -> Router {
+    Router::new()
+        .route("/", get(server_info))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/connector-plugins", get(list_plugins))
+        .route("/connector-plugins/{plugin}/config", get(plugin_config))
+        .route(
+            "/connector-plugins/{plugin}/config/validate",
+            put(validate_config),
+        )
+        .route("/connectors", get(list_connectors).post(create_connector))
+        .route(
+            "/connectors/{name}",
+            get(connector_info).delete(delete_connector),
+        )
+        .route(
+            "/connectors/{name}/config",
+            get(connector_config)
+                .put(put_connector_config)
+                .patch(patch_connector_config),
+        )
+        .route("/connectors/{name}/status", get(connector_status))
+        .route("/connectors/{name}/tasks", get(task_configs))
+        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
+        .route(
+            "/connectors/{name}/tasks/{task}/restart",
+            post(restart_task),
+        )
+        .route("/connectors/{name}/restart", post(restart_connector))
+        .route("/connectors/{name}/pause", put(pause))
+        .route("/connectors/{name}/resume", put(resume))
+        .route("/connectors/{name}/stop", put(stop))
+        .route(
+            "/connectors/{name}/offsets",
+            get(offsets::get_offsets)
+                .patch(offsets::alter_offsets)
+                .delete(offsets::reset_offsets),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "HTTP 404 Not Found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "HTTP 405 Method Not Allowed",
+    )
+}
+
+/// Reads a JSON request body, with Connect-style errors for a bad or oversized one.
+fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<Json> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                format!("Request body is larger than the limit of {BODY_LIMIT} bytes"),
+            )
+        } else {
+            ApiError::new(status, rejection.body_text())
+        }
+    })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))
+}
+
+async fn server_info(State(state): State<RestState>) -> axum::Json<Json> {
+    axum::Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "commit": option_env!("SLUICE_GIT_COMMIT").unwrap_or("unknown"),
+        "kafka_cluster_id": state.kafka_cluster_id.get(),
+    }))
+}
+
+/// KIP-1017: 200 once the worker has started, 503 before.
+async fn health(State(state): State<RestState>) -> (StatusCode, axum::Json<Json>) {
+    if state.herder.get().is_some() {
+        (
+            StatusCode::OK,
+            axum::Json(json!({
+                "status": "healthy",
+                "message": "Worker has completed startup and is ready to handle requests."
+            })),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "starting", "message": "Worker is still starting up."})),
+        )
+    }
+}
+
+async fn metrics(State(state): State<RestState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => not_found().await.into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PluginsQuery {
+    #[serde(rename = "connectorsOnly")]
+    connectors_only: Option<bool>,
+}
+
+async fn list_plugins(
+    State(state): State<RestState>,
+    Query(query): Query<PluginsQuery>,
+) -> axum::Json<Json> {
+    let mut list: Vec<Json> = state
+        .plugins
+        .list()
+        .into_iter()
+        .map(|p| json!({"class": p.class, "type": p.connector_type, "version": p.version}))
+        .collect();
+    if query.connectors_only == Some(false) {
+        list.push(json!({
+            "class": "org.apache.kafka.connect.json.JsonConverter",
+            "type": "converter",
+            "version": env!("CARGO_PKG_VERSION"),
+        }));
+    }
+    axum::Json(Json::Array(list))
+}
+
+async fn plugin_config(
+    State(state): State<RestState>,
+    Path(plugin): Path<String>,
+) -> ApiResult<axum::Json<Json>> {
+    let plugin = state
+        .plugins
+        .find(&plugin)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("Unknown plugin {plugin}.")))?;
+    Ok(axum::Json(validate::definitions(plugin.as_ref())))
+}
+
+async fn validate_config(
+    State(state): State<RestState>,
+    Path(plugin): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<axum::Json<Json>> {
+    let body = json_body(body)?;
+    let map = string_map(&body)?;
+    let plugins = state.plugins;
+    let found = plugins
+        .find(&plugin)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(class) = map.get("connector.class") {
+        let named = plugins.find(class).ok();
+        if named.is_none_or(|p| p.class() != found.class()) {
+            return Err(ApiError::bad_request(format!(
+                "Included connector type {class} does not match request type {plugin}"
+            )));
+        }
+    }
+    Ok(axum::Json(validate::validate(found.as_ref(), map)))
+}
+
+/// A JSON object of string values (nulls allowed by `allow_null`).
+fn string_map(body: &Json) -> ApiResult<BTreeMap<String, String>> {
+    let Json::Object(object) = body else {
+        return Err(ApiError::bad_request(
+            "Request body must be a JSON object of configuration keys and string values",
+        ));
+    };
+    object
+        .iter()
+        .map(|(k, v)| match v {
+            Json::String(s) => Ok((k.clone(), s.clone())),
+            Json::Number(n) => Ok((k.clone(), n.to_string())),
+            Json::Bool(b) => Ok((k.clone(), b.to_string())),
+            other => Err(ApiError::bad_request(format!(
+                "Configuration value of {k} must be a string, not {other}"
+            ))),
+        })
+        .collect()
+}
+
+async fn list_connectors(
+    State(state): State<RestState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<axum::Json<Json>> {
+    // `expand` may repeat (`?expand=status&expand=info`).
+    let expand: Vec<String> = raw
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == "expand")
+        .map(|(_, v)| v.to_string())
+        .collect();
+    let names = state.herder()?.connectors();
+    let with_status = expand.iter().any(|e| e == "status");
+    let with_info = expand.iter().any(|e| e == "info");
+    if !with_status && !with_info {
+        return Ok(axum::Json(json!(names)));
+    }
+    let mut out = Map::new();
+    for name in names {
+        let mut item = Map::new();
+        if with_status && let Ok(status) = state.herder()?.status(&name) {
+            item.insert("status".into(), status_json(&status));
+        }
+        if with_info && let Ok(info) = state.herder()?.info(&name) {
+            item.insert("info".into(), info_json(&state, &info));
+        }
+        out.insert(name, Json::Object(item));
+    }
+    Ok(axum::Json(Json::Object(out)))
+}
+
+/// Keys whose values are secrets: the plugin's PASSWORD keys and any `*password` key.
+fn is_secret(state: &RestState, config: &BTreeMap<String, String>, key: &str) -> bool {
+    if key.ends_with("password") || key.ends_with(".jaas.config") {
+        return true;
+    }
+    config
+        .get("connector.class")
+        .and_then(|class| state.plugins.find(class).ok())
+        .and_then(|plugin| plugin.config_def().key(key).map(|k| k.ty))
+        == Some(crate::config::ConfigType::Password)
+}
+
+fn masked(state: &RestState, config: &BTreeMap<String, String>) -> Json {
+    let mut out = Map::new();
+    for (k, v) in config {
+        let value = if is_secret(state, config, k) {
+            Password::HIDDEN.to_string()
+        } else {
+            v.clone()
+        };
+        out.insert(k.clone(), Json::String(value));
+    }
+    Json::Object(out)
+}
+
+fn type_name(t: ConnectorType) -> &'static str {
+    t.as_str()
+}
+
+fn info_json(state: &RestState, info: &ConnectorInfo) -> Json {
+    json!({
+        "name": info.name,
+        "config": masked(state, &info.config),
+        "tasks": info.tasks.iter().map(|t| json!({"connector": info.name, "task": t})).collect::<Vec<_>>(),
+        "type": type_name(info.connector_type),
+    })
+}
+
+fn state_json(state: &StateInfo) -> Map<String, Json> {
+    let mut out = Map::new();
+    out.insert("state".into(), json!(state.state));
+    out.insert("worker_id".into(), json!(state.worker_id));
+    if let Some(trace) = state.trace.as_ref().filter(|t| !t.is_empty()) {
+        out.insert("trace".into(), json!(trace));
+    }
+    out
+}
+
+fn task_state_json(id: u32, state: &StateInfo) -> Json {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(id));
+    out.extend(state_json(state));
+    Json::Object(out)
+}
+
+fn status_json(status: &ConnectorStatus) -> Json {
+    json!({
+        "name": status.name,
+        "connector": Json::Object(state_json(&status.connector)),
+        "tasks": status.tasks.iter().map(|(id, s)| task_state_json(*id, s)).collect::<Vec<_>>(),
+        "type": type_name(status.connector_type),
+    })
+}
+
+/// Replaces `[hidden]` sent back for a secret with the stored value.
+fn unmask(
+    state: &RestState,
+    stored: Option<&BTreeMap<String, String>>,
+    config: &mut BTreeMap<String, String>,
+) {
+    let Some(stored) = stored else { return };
+    let keys: Vec<String> = config
+        .iter()
+        .filter(|(k, v)| v.as_str() == Password::HIDDEN && is_secret(state, config, k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in keys {
+        if let Some(value) = stored.get(&key) {
+            config.insert(key, value.clone());
+        }
+    }
+}
+
+async fn create_connector(
+    State(state): State<RestState>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = json_body(body)?;
+    let Json::Object(object) = &body else {
+        return Err(ApiError::bad_request(
+            "Request body must be a JSON object {\"name\":…,\"config\":{…}}",
+        ));
+    };
+    let initial = match object.get("initial_state").and_then(Json::as_str) {
+        None => TargetState::Started,
+        Some("RUNNING") => TargetState::Started,
+        Some("PAUSED") => TargetState::Paused,
+        Some("STOPPED") => TargetState::Stopped,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid initial state {other}; valid states are RUNNING, PAUSED and STOPPED"
+            )));
+        }
+    };
+    if !object.contains_key("config") {
+        return Err(ApiError::bad_request(
+            "Request body must hold the connector's configuration under \"config\"",
+        ));
+    }
+    let mut body = body.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("initial_state");
+    }
+    let config =
+        ConnectorConfig::from_json(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let info = state.herder()?.create(config, initial).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!(
+        "{}/connectors/{}",
+        state.advertised_url, info.name
+    )) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        axum::Json(info_json(&state, &info)),
+    )
+        .into_response())
+}
+
+async fn connector_info(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Json>> {
+    let info = state.herder()?.info(&name)?;
+    Ok(axum::Json(info_json(&state, &info)))
+}
+
+async fn delete_connector(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.herder()?.delete(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn connector_config(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Json>> {
+    let info = state.herder()?.info(&name)?;
+    Ok(axum::Json(masked(&state, &info.config)))
+}
+
+async fn put_connector_config(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = json_body(body)?;
+    let mut map = string_map(&body)?;
+    let stored = state.herder()?.info(&name).ok().map(|i| i.config);
+    unmask(&state, stored.as_ref(), &mut map);
+    let config = ConnectorConfig::from_map(Some(name), map)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (created, info) = state.herder()?.put(config).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(info_json(&state, &info))).into_response())
+}
+
+async fn patch_connector_config(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<axum::Json<Json>> {
+    let body = json_body(body)?;
+    let Json::Object(patch) = body else {
+        return Err(ApiError::bad_request(
+            "Request body must be a JSON object of configuration keys",
+        ));
+    };
+    let mut map = state.herder()?.info(&name)?.config;
+    for (key, value) in patch {
+        match value {
+            Json::Null => {
+                map.remove(&key);
+            }
+            Json::String(s) if s == Password::HIDDEN => {}
+            Json::String(s) => {
+                map.insert(key, s);
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Configuration value of {key} must be a string or null, not {other}"
+                )));
+            }
+        }
+    }
+    let config = ConnectorConfig::from_map(Some(name), map)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (_, info) = state.herder()?.put(config).await?;
+    Ok(axum::Json(info_json(&state, &info)))
+}
+
+async fn connector_status(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Json>> {
+    Ok(axum::Json(status_json(&state.herder()?.status(&name)?)))
+}
+
+async fn task_configs(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<Json>> {
+    let tasks: Vec<TaskConfig> = state.herder()?.task_configs(&name)?;
+    Ok(axum::Json(Json::Array(
+        tasks
+            .iter()
+            .enumerate()
+            .map(|(id, config)| {
+                json!({"id": {"connector": name, "task": id}, "config": masked(&state, config)})
+            })
+            .collect(),
+    )))
+}
+
+async fn task_status(
+    State(state): State<RestState>,
+    Path((name, task)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Json>> {
+    let status = state.herder()?.status(&name)?;
+    let id: u32 = task.parse().map_err(|_| task_not_found(&name, &task))?;
+    let (_, task_state) = status
+        .tasks
+        .iter()
+        .find(|(t, _)| *t == id)
+        .ok_or_else(|| task_not_found(&name, &task))?;
+    Ok(axum::Json(task_state_json(id, task_state)))
+}
+
+fn task_not_found(name: &str, task: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("No status found for task {name}-{task}"),
+    )
+}
+
+async fn restart_task(
+    State(state): State<RestState>,
+    Path((name, task)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id: u32 = task.parse().map_err(|_| task_not_found(&name, &task))?;
+    state.herder()?.restart_task(&name, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+struct RestartQuery {
+    #[serde(rename = "includeTasks", default)]
+    include_tasks: bool,
+    #[serde(rename = "onlyFailed", default)]
+    only_failed: bool,
+}
+
+async fn restart_connector(
+    State(state): State<RestState>,
+    Path(name): Path<String>,
+    Query(query): Query<RestartQuery>,
+) -> ApiResult<Response> {
+    let status = state
+        .herder()?
+        .restart(&name, query.include_tasks, query.only_failed)
+        .await?;
+    if !query.include_tasks && !query.only_failed {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(status_json(&status))).into_response())
+}
+
+async fn pause(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    state
+        .herder()?
+        .set_target(&name, TargetState::Paused)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn resume(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    state
+        .herder()?
+        .set_target(&name, TargetState::Started)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn stop(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    state
+        .herder()?
+        .set_target(&name, TargetState::Stopped)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

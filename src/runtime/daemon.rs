@@ -1,0 +1,194 @@
+//! `sluice worker <worker.properties>`: the long-running worker, like `connect-distributed`.
+//! Serves Connect's REST API (and `/metrics`) at once, then opens the offsets, config and status
+//! topics, restores every stored connector in its last state, and runs until SIGINT/SIGTERM,
+//! when it drains every task (rows produced, offsets stored, sink batches committed) and exits.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+
+use super::herder::Herder;
+use super::store::{ConfigStore, StatusStore};
+use super::worker::Worker;
+use crate::config::WorkerConfig;
+use crate::connector::Plugins;
+use crate::error::{Error, ErrorKind, Result};
+use crate::kafka::{ClientRole, client_config};
+use crate::rest::{RestState, router};
+
+/// The worker id Connect reports in statuses: the advertised REST host and port.
+pub fn worker_id(config: &WorkerConfig) -> String {
+    let listener = config.rest_listener();
+    let host = config
+        .originals
+        .get("rest.advertised.host.name")
+        .cloned()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| match listener.host.as_str() {
+            "" | "0.0.0.0" | "::" => std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "localhost".into()),
+            host => host.to_string(),
+        });
+    let port = config
+        .originals
+        .get("rest.advertised.port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(listener.port);
+    format!("{host}:{port}")
+}
+
+/// A running worker: its REST address and a handle to stop it.
+pub struct Daemon {
+    pub addr: std::net::SocketAddr,
+    pub herder: Arc<OnceLock<Arc<Herder>>>,
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Daemon {
+    /// Binds the REST listener and starts the worker in the background. With `metrics`, the
+    /// process-wide Prometheus recorder backs `/metrics`.
+    pub async fn start(
+        config: WorkerConfig,
+        plugins: Plugins,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Result<Daemon> {
+        let config = Arc::new(config);
+        let listener = config.rest_listener();
+        let bind = listener.bind_addr().map_err(|e| {
+            Error::with_source(
+                ErrorKind::Config,
+                format!("bad REST listener {}:{}", listener.host, listener.port),
+                e,
+            )
+        })?;
+        let socket = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+            Error::with_source(
+                ErrorKind::Io,
+                format!("cannot listen on {bind} (rest.port/listeners)"),
+                e,
+            )
+        })?;
+        let addr = socket.local_addr().map_err(|e| {
+            Error::with_source(ErrorKind::Io, "cannot read the REST listener address", e)
+        })?;
+        let id = worker_id(&config);
+        let herder_cell: Arc<OnceLock<Arc<Herder>>> = Arc::new(OnceLock::new());
+        let state = RestState {
+            herder: herder_cell.clone(),
+            plugins: plugins.clone(),
+            metrics,
+            kafka_cluster_id: Arc::new(OnceLock::new()),
+            advertised_url: format!("http://{id}"),
+        };
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let serve_shutdown = shutdown.clone();
+        let cluster = state.kafka_cluster_id.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(socket, router(state))
+                .with_graceful_shutdown(async move { serve_shutdown.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(message = "REST server failed", error = %error);
+            }
+        });
+        let worker_shutdown = shutdown.clone();
+        let cell = herder_cell.clone();
+        let task = tokio::spawn(async move {
+            if let Some(id) = cluster_id(&config).await {
+                let _ = cluster.set(id);
+            }
+            let offsets = Arc::new(crate::offsets::topic::KafkaOffsetStore::open(&config).await?);
+            let (configs, stored) = ConfigStore::open(&config).await?;
+            let statuses = StatusStore::open(&config, &id).await?;
+            let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+            let worker =
+                Arc::new(Worker::new(config.clone(), plugins, offsets).with_events(events_tx));
+            let herder = Herder::new(
+                worker,
+                id.clone(),
+                Some(configs),
+                Some(statuses),
+                Some(events_rx),
+            );
+            let _ = cell.set(herder.clone());
+            herder.restore(stored).await;
+            tracing::info!(message = "worker started", worker_id = %id, rest = %addr);
+            worker_shutdown.cancelled().await;
+            tracing::info!(
+                message = "shutting down: stopping sources, draining queues, committing offsets"
+            );
+            herder.shutdown().await;
+            tracing::info!(message = "stopped");
+            Ok(())
+        });
+        Ok(Daemon {
+            addr,
+            herder: herder_cell,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Stops every task (draining it) and the REST server.
+    pub async fn stop(self) -> Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the worker stops (after [`Daemon::stop`] or a startup failure).
+    pub async fn wait(self) -> Result<()> {
+        self.task
+            .await
+            .map_err(|e| Error::with_source(ErrorKind::Internal, "worker task panicked", e))?
+    }
+
+    /// Resolves when the worker stopped by itself (a startup failure) — for `select!`.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    pub fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+async fn cluster_id(config: &WorkerConfig) -> Option<String> {
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(config, ClientRole::Admin, &[], &Default::default())
+            .create()
+            .ok()?;
+    tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(Duration::from_secs(10)))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Runs the worker until SIGINT/SIGTERM.
+pub async fn run(config: WorkerConfig, plugins: Plugins) -> Result<()> {
+    let metrics = match crate::metrics::install_prometheus() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            tracing::warn!(message = "metrics disabled", error = %error.trace());
+            None
+        }
+    };
+    let daemon = Daemon::start(config, plugins, metrics).await?;
+    tracing::info!(message = "REST API listening", addr = %daemon.addr);
+    let token = daemon.shutdown_token();
+    let mut daemon = daemon;
+    tokio::select! {
+        _ = super::standalone::shutdown_signal() => {
+            token.cancel();
+        }
+        result = &mut daemon.task => {
+            // The worker failed to start (e.g. Kafka unreachable).
+            return result.map_err(|e| Error::with_source(ErrorKind::Internal, "worker task panicked", e))?;
+        }
+    }
+    daemon.wait().await
+}

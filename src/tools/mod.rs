@@ -1,0 +1,348 @@
+//! Operator tools with the flags, output and messages of Kafka's own scripts, without a JVM:
+//! `sluice consumer-groups` (`kafka-consumer-groups.sh`) and `sluice topics` (`kafka-topics.sh`).
+//!
+//! Each tool parses its arguments with clap, checks their combinations with Kafka's messages,
+//! then talks to the cluster with librdkafka. Planning and formatting are pure functions (offset
+//! clamping, shift-by, datetimes and durations, Kafka's column alignment), kept apart from the
+//! I/O so they are unit-tested without a broker.
+//!
+//! Where Kafka's scripts print an error on stdout and still exit 0, these tools print it on
+//! stderr and exit 1, so a script can rely on the exit code.
+
+pub mod consumer_groups;
+pub mod topics;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use rdkafka::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::config::WorkerConfig;
+use crate::kafka::{ClientRole, client_config};
+
+/// Why a tool run failed: the message for stderr (exit code 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Prints a failure's message on stderr and turns the outcome into the process exit code.
+pub(crate) fn exit_code(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{}", failure.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a `--command-config` file: Java client properties.
+pub fn read_command_config(path: &Path) -> Result<BTreeMap<String, String>, Failure> {
+    crate::config::properties::read(path).map_err(|error| Failure::new(error.trace()))
+}
+
+/// The librdkafka configuration for a tool: the `--command-config` properties translated from
+/// the Java client's names (as the worker's `admin.*` settings are), SASL credentials taken
+/// from a PLAIN or SCRAM `sasl.jaas.config`, then `--bootstrap-server` (which wins, as in Kafka).
+/// librdkafka's own log lines are silenced unless the properties ask for `debug`: the tool
+/// reports what failed itself.
+pub fn tool_client_config(
+    bootstrap_server: &str,
+    properties: &BTreeMap<String, String>,
+) -> Result<ClientConfig, Failure> {
+    let worker = WorkerConfig::from_map(BTreeMap::from([(
+        "bootstrap.servers".to_string(),
+        bootstrap_server.to_string(),
+    )]))
+    .map_err(|error| Failure::new(format!("Invalid --bootstrap-server: {error}")))?;
+    let mut overrides = properties.clone();
+    if let Some(jaas) = properties.get("sasl.jaas.config") {
+        for (key, value) in jaas_credentials(jaas) {
+            overrides.entry(key.to_string()).or_insert(value);
+        }
+    }
+    let mut config = client_config(&worker, ClientRole::Admin, &[], &overrides);
+    config.set("bootstrap.servers", bootstrap_server);
+    if properties.contains_key("debug") {
+        config.set_log_level(RDKafkaLogLevel::Debug);
+    } else {
+        config.set_log_level(RDKafkaLogLevel::Emerg);
+        config.set("log.connection.close", "false");
+    }
+    Ok(config)
+}
+
+/// `sasl.username`/`sasl.password` from a Java `sasl.jaas.config` of the PLAIN or SCRAM login
+/// modules (`… required username="u" password="p";`); nothing for other modules.
+pub fn jaas_credentials(jaas: &str) -> Vec<(&'static str, String)> {
+    if !(jaas.contains("PlainLoginModule") || jaas.contains("ScramLoginModule")) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for (option, key) in [("username", "sasl.username"), ("password", "sasl.password")] {
+        if let Some(value) = jaas_option(jaas, option) {
+            found.push((key, value));
+        }
+    }
+    found
+}
+
+/// The value of `name="value"` (or an unquoted `name=value`) in a JAAS configuration line.
+fn jaas_option(jaas: &str, name: &str) -> Option<String> {
+    let mut rest = jaas;
+    while let Some(at) = rest.find(name) {
+        let before_ok = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || c == ';');
+        let after = rest[at + name.len()..].trim_start();
+        if before_ok && let Some(value) = after.strip_prefix('=') {
+            let value = value.trim_start();
+            if let Some(quoted) = value.strip_prefix('"') {
+                let mut out = String::new();
+                let mut chars = quoted.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => out.extend(chars.next()),
+                        '"' => return Some(out),
+                        c => out.push(c),
+                    }
+                }
+                return None;
+            }
+            let end = value
+                .find(|c: char| c.is_whitespace() || c == ';')
+                .unwrap_or(value.len());
+            return Some(value[..end].to_string());
+        }
+        rest = &rest[at + name.len()..];
+    }
+    None
+}
+
+/// Java's `String.format("%-Ns", s)`: left-aligned in at least `width` characters.
+pub fn pad(value: &str, width: usize) -> String {
+    format!("{value:<width$}")
+}
+
+/// A line of columns as Kafka's tools print them: column `i` left-aligned in `widths[i]`
+/// characters, one space between columns, columns past `widths` as they are (Kafka's
+/// `%-Ns %-Ms … %s`).
+pub fn columns(values: &[&str], widths: &[usize]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| match widths.get(i) {
+            Some(width) => pad(value, *width),
+            None => (*value).to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The message Kafka's Java client gives for a broker error code (its `Errors` enum), so the
+/// tools print what the scripts print; librdkafka's description for codes not listed.
+pub fn kafka_error_message(code: RDKafkaErrorCode) -> String {
+    use RDKafkaErrorCode::*;
+    let message = match code {
+        UnknownTopicOrPartition => "This server does not host this topic-partition.",
+        TopicAlreadyExists => "Topic already exists.",
+        InvalidPartitions => "Number of partitions is below 1.",
+        InvalidReplicationFactor => {
+            "Replication factor is below 1 or larger than the number of available brokers."
+        }
+        InvalidReplicaAssignment => "Replica assignment is invalid.",
+        InvalidConfig => "Configuration is invalid.",
+        InvalidTopic => "The request attempted to perform an operation on an invalid topic.",
+        PolicyViolation => "Request parameters do not satisfy the configured policy.",
+        TopicAuthorizationFailed => "Topic authorization failed.",
+        GroupAuthorizationFailed => "Group authorization failed.",
+        ClusterAuthorizationFailed => "Cluster authorization failed.",
+        GroupIdNotFound => "The group id does not exist.",
+        NonEmptyGroup => "The group is not empty.",
+        InvalidGroupId => "The configured groupId is invalid.",
+        CoordinatorNotAvailable => "The coordinator is not available.",
+        NotCoordinator => "This is not the correct coordinator.",
+        UnknownMemberId => "The coordinator is not aware of this member.",
+        IllegalGeneration => "Specified group generation id is not valid.",
+        RebalanceInProgress => "The group is rebalancing, so a rejoin is needed.",
+        UnsupportedVersion => "The version of API is not supported.",
+        TopicDeletionDisabled => "Topic deletion is disabled.",
+        _ => return code_description(code),
+    };
+    message.to_string()
+}
+
+/// The message of a client-side error (timeouts, transport), or of the broker's error code.
+pub fn client_error_message(error: &rdkafka::error::KafkaError) -> String {
+    let code = match error {
+        rdkafka::error::KafkaError::AdminOp(code) => Some(*code),
+        other => other.rdkafka_error_code(),
+    };
+    match code {
+        Some(code) if (code as i32) > 0 => kafka_error_message(code),
+        Some(code) => code_description(code),
+        None => error.to_string(),
+    }
+}
+
+/// librdkafka's description of an error code (`Local: Timed out`), without the code's name.
+pub fn code_description(code: RDKafkaErrorCode) -> String {
+    let text = code.to_string();
+    match text.split_once(" (") {
+        Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
+        None => text,
+    }
+}
+
+/// Kafka's `IncludeList` topic filter: a Java regex where `,` means `|`, spaces and surrounding
+/// quotes are dropped, matched against the whole name.
+pub fn include_list(raw: &str) -> Result<regex::Regex, Failure> {
+    let cleaned: String = raw.trim().replace(',', "|").replace(' ', "");
+    let cleaned = cleaned
+        .trim_start_matches(['"', '\''])
+        .trim_end_matches(['"', '\'']);
+    regex::Regex::new(&format!("^(?:{cleaned})$"))
+        .map_err(|_| Failure::new(format!("{raw} is an invalid regex.")))
+}
+
+/// Kafka's internal topics (`Topic.isInternal`).
+pub fn is_internal_topic(name: &str) -> bool {
+    matches!(
+        name,
+        "__consumer_offsets" | "__transaction_state" | "__share_group_state"
+    )
+}
+
+/// A small single-threaded runtime for the admin client's futures.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::new(format!("cannot start the async runtime: {error}")))?;
+    Ok(runtime.block_on(future))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_pad_like_java_format() {
+        assert_eq!(
+            columns(
+                &["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"],
+                &[15, 15, 10]
+            ),
+            "GROUP           TOPIC           PARTITION  NEW-OFFSET"
+        );
+        // A value longer than its column pushes the rest right, as Java's %-Ns does.
+        assert_eq!(columns(&["abcdef", "x"], &[3]), "abcdef x");
+        // When every column has a width the last one is padded too (Kafka's trailing `%-15s `).
+        assert_eq!(columns(&["a", "b"], &[2, 3]), "a  b  ");
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(
+            kafka_error_message(RDKafkaErrorCode::UnknownTopicOrPartition),
+            "This server does not host this topic-partition."
+        );
+        assert_eq!(
+            client_error_message(&rdkafka::error::KafkaError::AdminOp(
+                RDKafkaErrorCode::UnsupportedFeature
+            )),
+            "Local: Required feature not supported by broker"
+        );
+        assert_eq!(
+            client_error_message(&rdkafka::error::KafkaError::MetadataFetch(
+                RDKafkaErrorCode::OperationTimedOut
+            )),
+            "Local: Timed out"
+        );
+    }
+
+    #[test]
+    fn jaas_plain_and_scram_credentials() {
+        let plain = r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="s3\"cret";"#;
+        assert_eq!(
+            jaas_credentials(plain),
+            vec![
+                ("sasl.username", "alice".to_string()),
+                ("sasl.password", "s3\"cret".to_string())
+            ]
+        );
+        let scram = "org.apache.kafka.common.security.scram.ScramLoginModule required username=bob password=pw;";
+        assert_eq!(
+            jaas_credentials(scram),
+            vec![
+                ("sasl.username", "bob".to_string()),
+                ("sasl.password", "pw".to_string())
+            ]
+        );
+        assert!(
+            jaas_credentials(
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn command_config_is_translated_and_bootstrap_wins() {
+        let props = BTreeMap::from([
+            ("bootstrap.servers".to_string(), "other:9092".to_string()),
+            ("security.protocol".to_string(), "SASL_SSL".to_string()),
+            ("sasl.mechanism".to_string(), "PLAIN".to_string()),
+            (
+                "sasl.jaas.config".to_string(),
+                r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";"#
+                    .to_string(),
+            ),
+            (
+                "ssl.truststore.location".to_string(),
+                "/etc/ca.pem".to_string(),
+            ),
+            ("default.api.timeout.ms".to_string(), "1000".to_string()),
+        ]);
+        let config = tool_client_config("k1:9092,k2:9092", &props).unwrap();
+        assert_eq!(config.get("bootstrap.servers"), Some("k1:9092,k2:9092"));
+        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(config.get("sasl.username"), Some("u"));
+        assert_eq!(config.get("sasl.password"), Some("p"));
+        assert_eq!(config.get("ssl.ca.location"), Some("/etc/ca.pem"));
+        assert_eq!(config.get("sasl.jaas.config"), None);
+        assert_eq!(config.get("default.api.timeout.ms"), None);
+    }
+
+    #[test]
+    fn include_list_is_kafkas_topic_filter() {
+        let filter = include_list("orders,users.*").unwrap();
+        assert!(filter.is_match("orders"));
+        assert!(filter.is_match("users_v2"));
+        assert!(!filter.is_match("my_orders"));
+        assert!(include_list("'a.b'").unwrap().is_match("a.b"));
+        assert_eq!(
+            include_list("(").unwrap_err().message,
+            "( is an invalid regex."
+        );
+    }
+}
