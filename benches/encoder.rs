@@ -31,6 +31,8 @@ fn batch(schema: Schema, values: Vec<Value>) -> SourceBatch {
         topic: "bench".into(),
         schema: Arc::new(schema),
         values,
+        keys: None,
+        tombstones: Vec::new(),
         position: SourcePosition {
             partition: serde_json::json!({"protocol": "1", "table": "db.t"}),
             offset: serde_json::json!({"incrementing": ROWS}),

@@ -220,8 +220,20 @@ pub struct SourceBatch {
     pub schema: Arc<Schema>,
     /// `rows × schema.fields.len()` values, row-major.
     pub values: Vec<Value>,
+    /// Record keys, when the source writes them (`None`: null keys, as the JDBC source).
+    pub keys: Option<SourceKeys>,
+    /// Rows whose record value is null (a tombstone); empty when there are none. A tombstone
+    /// row's `values` are ignored.
+    pub tombstones: Vec<bool>,
     /// The position after the last row; stored once every row is acknowledged by Kafka.
     pub position: SourcePosition,
+}
+
+/// The record keys of a [`SourceBatch`]: a struct schema and `rows × fields` values.
+#[derive(Debug, Clone)]
+pub struct SourceKeys {
+    pub schema: Arc<Schema>,
+    pub values: Vec<Value>,
 }
 
 impl SourceBatch {
@@ -301,6 +313,8 @@ mod tests {
                 Value::Int(2),
                 Value::Null,
             ],
+            keys: None,
+            tombstones: Vec::new(),
             position: SourcePosition {
                 partition: serde_json::json!({"protocol":"1","table":"db.t"}),
                 offset: serde_json::json!({"incrementing":2}),

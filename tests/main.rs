@@ -2,6 +2,7 @@
 //! Kafka-protocol broker, both started by `scripts/services.sh up`. One binary, one module per
 //! scenario; every test makes its own database and topic names so tests run in parallel.
 
+mod binlog;
 mod cli;
 mod grafana;
 mod offsets_topic;

@@ -207,6 +207,11 @@ impl JsonEncoder {
         let (out_len, ends_len) = (out.len(), ends.len());
         ends.reserve(rows);
         for (row_index, row) in batch.values.chunks_exact(width).enumerate() {
+            if batch.tombstones.get(row_index) == Some(&true) {
+                // A null value: no bytes (the producer sends no payload).
+                ends.push(out.len());
+                continue;
+            }
             let start = out.len();
             let result = encode_record(
                 plan,
@@ -230,6 +235,22 @@ impl JsonEncoder {
                 let record = out.len() - start;
                 out.reserve((rows - 1) * (record + record / 8));
             }
+        }
+        Ok(())
+    }
+
+    /// Appends the record keys of `keys` (one per row) to `out`, pushing each key's end
+    /// offset to `ends`.
+    pub fn encode_keys(
+        &mut self,
+        keys: &crate::model::SourceKeys,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> crate::Result<()> {
+        let width = keys.schema.fields.len().max(1);
+        for row in keys.values.chunks_exact(width) {
+            self.encode_row(&keys.schema, row, out)?;
+            ends.push(out.len());
         }
         Ok(())
     }
@@ -1949,6 +1970,8 @@ mod tests {
             topic: "users".into(),
             schema: Arc::clone(schema),
             values,
+            keys: None,
+            tombstones: Vec::new(),
             position: SourcePosition {
                 partition: serde_json::json!({}),
                 offset: serde_json::json!({}),

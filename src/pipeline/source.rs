@@ -69,6 +69,10 @@ struct EncodedBatch {
     buf: Vec<u8>,
     /// End offset of each record in `buf`.
     ends: Vec<usize>,
+    /// Record keys and their end offsets, when the source writes keys.
+    keys: Option<(Vec<u8>, Vec<usize>)>,
+    /// Records whose value is null (tombstones); empty when there are none.
+    nulls: Vec<bool>,
     position: SourcePosition,
 }
 
@@ -284,11 +288,20 @@ impl SourcePipeline {
                 .get(m::source_table(&ack.position.partition))
                 .increment(batch.buf.len() as u64);
             let mut start = 0;
-            for &end in &batch.ends {
+            let mut key_start = 0;
+            for (i, &end) in batch.ends.iter().enumerate() {
                 let payload = &batch.buf[start..end];
                 start = end;
-                let mut record: BaseRecord<'_, (), [u8], Arc<BatchAck>> =
-                    BaseRecord::with_opaque_to(&batch.topic, ack.clone()).payload(payload);
+                let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                    BaseRecord::with_opaque_to(&batch.topic, ack.clone());
+                if batch.nulls.get(i) != Some(&true) {
+                    record = record.payload(payload);
+                }
+                if let Some((keys, key_ends)) = &batch.keys {
+                    let key_end = key_ends[i];
+                    record = record.key(&keys[key_start..key_end]);
+                    key_start = key_end;
+                }
                 in_flight.fetch_add(1, Ordering::Relaxed);
                 loop {
                     match producer.send(record) {
@@ -562,11 +575,23 @@ fn encoder_stage(
         };
         let mut buf = Vec::with_capacity(capacity);
         let mut ends = Vec::with_capacity(first.len());
+        let mut keys: Option<(Vec<u8>, Vec<usize>)> =
+            first.keys.as_ref().map(|_| (Vec::new(), Vec::new()));
+        let mut nulls: Vec<bool> = Vec::new();
         let topic = first.topic.clone();
         let mut position = first.position.clone();
         let mut next = Some(first);
         while let Some(batch) = next.take() {
-            if let Err(error) = encoder.encode_batch(&batch, &mut buf, &mut ends) {
+            let records_before = ends.len();
+            let keyed = match (&mut keys, &batch.keys) {
+                (Some((key_buf, key_ends)), Some(batch_keys)) => {
+                    encoder.encode_keys(batch_keys, key_buf, key_ends)
+                }
+                _ => Ok(()),
+            };
+            if let Err(error) =
+                keyed.and_then(|()| encoder.encode_batch(&batch, &mut buf, &mut ends))
+            {
                 failure.set(
                     Error::with_source(
                         ErrorKind::Conversion,
@@ -577,6 +602,13 @@ fn encoder_stage(
                 );
                 return;
             }
+            if !batch.tombstones.is_empty() || !nulls.is_empty() {
+                nulls.resize(records_before, false);
+                nulls.extend(
+                    (0..ends.len() - records_before)
+                        .map(|i| batch.tombstones.get(i).copied().unwrap_or(false)),
+                );
+            }
             // A batch without a position (bulk mode, an incomplete timestamp group) must not
             // hide the position of one coalesced before it.
             if !batch.position.offset.is_null() {
@@ -586,7 +618,9 @@ fn encoder_stage(
                 break;
             }
             match read_rx.try_recv() {
-                Ok(batch) if batch.topic == topic => next = Some(batch),
+                Ok(batch) if batch.topic == topic && batch.keys.is_some() == keys.is_some() => {
+                    next = Some(batch)
+                }
                 Ok(batch) => held = Some(batch),
                 Err(_) => {}
             }
@@ -599,6 +633,8 @@ fn encoder_stage(
             topic,
             buf,
             ends,
+            keys,
+            nulls,
             position,
         };
         if encoded_tx.send(Sequenced { seq, item: encoded }).is_err() {

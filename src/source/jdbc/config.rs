@@ -114,6 +114,34 @@ pub static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
         .define(ConfigKey::with_default("db.timezone", String, "UTC").group("Connector"))
         .define(
+            ConfigKey::with_default("sluice.capture", String, "polling")
+                .validator(Validator::OneOf(&["polling", "binlog"]))
+                .group("Sluice")
+                .doc("polling: Connect's queries. binlog: read the binary log (incrementing mode's topics and messages, without polling and without missed rows)."),
+        )
+        .define(
+            ConfigKey::with_default("sluice.binlog.updates", Boolean, "false")
+                .group("Sluice")
+                .doc("Also write updated rows (the full after-image, same message shape)."),
+        )
+        .define(
+            ConfigKey::with_default("sluice.binlog.deletes", Boolean, "false")
+                .group("Sluice")
+                .doc("Also write deletes as tombstones; every record then carries its primary key as the record key."),
+        )
+        .define(
+            ConfigKey::with_default("sluice.binlog.snapshot", String, "initial")
+                .validator(Validator::OneOf(&["initial", "never"]))
+                .group("Sluice")
+                .doc("initial: with no stored offset, read the existing rows first (consistently with the binlog position). never: start at the current binlog position."),
+        )
+        .define(
+            ConfigKey::optional("sluice.binlog.server.id", Long)
+                .validator(Validator::Between(1, 4_294_967_295))
+                .group("Sluice")
+                .doc("The replica server id; unique among the server's replicas. Default: derived from the connector name."),
+        )
+        .define(
             ConfigKey::optional("topic.creation.default.partitions", Int).group("Topic Creation"),
         )
         .define(
@@ -171,6 +199,18 @@ impl TableFilter {
         }
         true
     }
+}
+
+/// The binlog reader's settings (`sluice.binlog.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinlogSettings {
+    /// Write updates (after-image).
+    pub updates: bool,
+    /// Write deletes as tombstones (and keys on every record).
+    pub deletes: bool,
+    /// Read the existing rows before streaming, when there is no stored offset.
+    pub snapshot: bool,
+    pub server_id: Option<u32>,
 }
 
 /// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's
@@ -231,6 +271,8 @@ pub struct JdbcSourceConfig {
     pub validate_non_null: bool,
     /// `db.timezone`: the wall clock of DATETIME columns.
     pub zone: DbZone,
+    /// `sluice.capture=binlog`: the binlog reader instead of polling.
+    pub binlog: Option<BinlogSettings>,
     pub granularity: TimestampGranularity,
     pub topic_partitions: Option<i32>,
     pub topic_replication: Option<i16>,
@@ -362,6 +404,26 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
             DbZone::UTC
         }
     };
+    let binlog = (parsed.string("sluice.capture") == Some("binlog")).then(|| BinlogSettings {
+        updates: parsed.bool("sluice.binlog.updates"),
+        deletes: parsed.bool("sluice.binlog.deletes"),
+        snapshot: parsed.string("sluice.binlog.snapshot") != Some("never"),
+        server_id: parsed.long("sluice.binlog.server.id").map(|id| id as u32),
+    });
+    if binlog.is_some() && parsed.string("mode") != Some("incrementing") {
+        errors.push(ConfigError::invalid(
+            "mode",
+            parsed.string("mode").unwrap_or_default(),
+            "incrementing (sluice.capture=binlog keeps incrementing mode's semantics)",
+        ));
+    }
+    if binlog.is_some() && parsed.non_empty("query").is_some() {
+        errors.push(ConfigError::invalid(
+            "query",
+            parsed.string("query").unwrap_or_default(),
+            "no query with sluice.capture=binlog (the binlog carries tables, not query results)",
+        ));
+    }
     let granularity = TimestampGranularity::parse(
         parsed
             .string("timestamp.granularity")
@@ -429,6 +491,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         validate_non_null: parsed.bool("validate.non.null"),
         zone,
         granularity,
+        binlog,
         topic_partitions: parsed
             .long("topic.creation.default.partitions")
             .map(|p| p as i32),

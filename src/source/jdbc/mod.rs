@@ -109,7 +109,8 @@ impl ConnectorPlugin for JdbcSourceConnector {
         max_tasks: usize,
     ) -> Result<Vec<TaskConfig>> {
         let source = JdbcSourceConfig::parse(config)?;
-        if source.query.is_some() {
+        if source.query.is_some() || source.binlog.is_some() {
+            // One binlog stream reads every table: one task.
             return Ok(vec![config.config.clone()]);
         }
         let tables = list_tables(&source).await?;
@@ -134,7 +135,7 @@ impl ConnectorPlugin for JdbcSourceConnector {
     /// a new or dropped matching table re-plans the tasks.
     fn reconfigure_interval(&self, config: &ConnectorConfig) -> Option<std::time::Duration> {
         let source = JdbcSourceConfig::parse(config).ok()?;
-        if source.query.is_some() {
+        if source.query.is_some() || source.binlog.is_some() {
             return None;
         }
         Some(source.table_poll_interval)
@@ -144,6 +145,11 @@ impl ConnectorPlugin for JdbcSourceConnector {
         let connector =
             ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;
         let config = Arc::new(JdbcSourceConfig::parse(&connector)?);
+        if config.binlog.is_some() {
+            return Ok(Task::Source(Box::new(
+                crate::source::binlog::BinlogSourceTask::new(context.connector.clone(), config)?,
+            )));
+        }
         let targets = match &config.query {
             Some(query) => vec![Target::Query(query.clone())],
             None => {

@@ -523,6 +523,8 @@ impl JdbcSourceTask {
                 .schema
                 .clone(),
             values,
+            keys: None,
+            tombstones: Vec::new(),
             position: SourcePosition {
                 partition: querier.partition.clone(),
                 // Bulk mode has no offset; nor has a timestamp batch before any group is complete.

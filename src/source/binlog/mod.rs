@@ -1,0 +1,894 @@
+//! The binlog reader (`sluice.capture=binlog`): the JDBC source's topics and message bytes in
+//! incrementing mode, read from the binary log instead of by polling — rows whose ids commit
+//! out of order are not skipped, the database is not polled, and updates and deletes can be
+//! written too.
+//!
+//! Start: with no stored offset, a consistent snapshot (`START TRANSACTION WITH CONSISTENT
+//! SNAPSHOT`, whose binlog position MariaDB reports as `binlog_snapshot_file/position`) reads
+//! the existing rows in incrementing-column order, then the stream starts exactly at that
+//! position: nothing is lost or doubled at the seam. With a stored offset the stream resumes
+//! at the stored transaction, skipping the row events and rows already written, so a restart
+//! inside a large multi-row event repeats nothing.
+//!
+//! Offsets live in the offsets topic under the partition `{"server":"host:port"}` with
+//! `{"file","pos","event","row"}`: `pos` is the start of the transaction being read, `event`
+//! the number of its row events completely written and `row` the rows written of the next one
+//! (plus `snapshot_table`/`snapshot_last` while the snapshot runs).
+
+mod table;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use mysql_async::binlog::events::{EventData, RowsEventData};
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Value as MyValue};
+use serde_json::{Value as Json, json};
+
+use self::table::TableInfo;
+use crate::connector::{SourceTask, SourceTaskContext};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
+use crate::source::jdbc::config::{BinlogSettings, JdbcSourceConfig};
+
+/// Rows per batch handed to the encoder (at least `batch.max.rows`).
+const BATCH_ROWS: usize = 2000;
+/// A partly filled batch is handed on after this long.
+const LINGER: Duration = Duration::from_millis(5);
+/// Heartbeat period requested from the server.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Where the stream is, in binlog coordinates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Position {
+    file: String,
+    /// Start of the current transaction.
+    pos: u64,
+    /// Row events of the current transaction completely written.
+    event: u64,
+    /// Rows written of the next row event.
+    row: u64,
+}
+
+impl Position {
+    fn to_json(&self) -> Json {
+        json!({"file": self.file, "pos": self.pos, "event": self.event, "row": self.row})
+    }
+
+    fn from_json(json: &Json) -> Option<Position> {
+        Some(Position {
+            file: json.get("file")?.as_str()?.to_string(),
+            pos: json.get("pos")?.as_u64()?,
+            event: json.get("event").and_then(Json::as_u64).unwrap_or(0),
+            row: json.get("row").and_then(Json::as_u64).unwrap_or(0),
+        })
+    }
+}
+
+/// Snapshot progress stored with the offset while the snapshot runs.
+#[derive(Debug, Clone)]
+struct SnapshotState {
+    /// Tables in snapshot order; those before `index` are complete.
+    tables: Vec<String>,
+    index: usize,
+    /// The incrementing value of the last row written of `tables[index]`.
+    last: Option<i64>,
+}
+
+/// A batch being filled: rows of one table.
+struct Pending {
+    table: Arc<TableInfo>,
+    topic: Arc<str>,
+    values: Vec<Value>,
+    keys: Vec<Value>,
+    tombstones: Vec<bool>,
+    started: Instant,
+}
+
+/// A running binlog source task.
+pub struct BinlogSourceTask {
+    connector: Arc<str>,
+    config: Arc<JdbcSourceConfig>,
+    settings: BinlogSettings,
+    database: String,
+    partition: Json,
+    server_id: u32,
+    tables: HashMap<String, Arc<TableInfo>>,
+    /// Tables seen and not selected (cached by name).
+    ignored: std::collections::HashSet<String>,
+    position: Position,
+    /// Rows to skip on resume: (row events, rows of the next one) of the stored transaction.
+    skip: Option<(u64, u64)>,
+    /// Row events of the current transaction seen so far (matching tables or not).
+    event_index: u64,
+    snapshot: Option<SnapshotState>,
+    stream: Option<BinlogStream>,
+    meta: Option<Conn>,
+    pending: Option<Pending>,
+    ready: VecDeque<SourceBatch>,
+    /// The position advanced without rows (other tables, DDL): store it at the next idle moment.
+    position_dirty: bool,
+}
+
+impl BinlogSourceTask {
+    pub fn new(connector: Arc<str>, config: Arc<JdbcSourceConfig>) -> Result<Self> {
+        let settings = config
+            .binlog
+            .clone()
+            .ok_or_else(|| Error::internal("binlog task without binlog settings"))?;
+        let database = config.database.url.database.clone().ok_or_else(|| {
+            Error::config(
+                "connection.url must name the database to capture (jdbc:mysql://host:port/db)",
+            )
+        })?;
+        let url = &config.database.url;
+        let server_id = settings.server_id.unwrap_or_else(|| {
+            // Stable per connector, away from small ids real replicas use.
+            let hash = connector.bytes().fold(0x811c_9dc5u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+            });
+            100_000 + hash % 1_000_000_000
+        });
+        Ok(BinlogSourceTask {
+            partition: json!({"server": format!("{}:{}", url.host, url.port)}),
+            connector,
+            config,
+            settings,
+            database,
+            server_id,
+            tables: HashMap::new(),
+            ignored: Default::default(),
+            position: Position::default(),
+            skip: None,
+            event_index: 0,
+            snapshot: None,
+            stream: None,
+            meta: None,
+            pending: None,
+            ready: VecDeque::new(),
+            position_dirty: false,
+        })
+    }
+
+    fn context(&self) -> String {
+        format!("database {}", self.config.database.describe())
+    }
+
+    fn topic(&self, table: &str) -> Arc<str> {
+        format!("{}{table}", self.config.topic_prefix).into()
+    }
+
+    async fn meta_conn(&mut self) -> Result<&mut Conn> {
+        if self.meta.is_none() {
+            self.meta = Some(self.config.database.connect().await?);
+        }
+        Ok(self.meta.as_mut().expect("meta connection"))
+    }
+
+    /// The table's info, loading it on first use; `None` when the filters do not select it.
+    async fn table(&mut self, database: &str, table: &str) -> Result<Option<Arc<TableInfo>>> {
+        if database != self.database || !self.config.tables.matches(database, table) {
+            return Ok(None);
+        }
+        let key = table.to_string();
+        if let Some(info) = self.tables.get(&key) {
+            return Ok(Some(info.clone()));
+        }
+        if self.ignored.contains(&key) {
+            return Ok(None);
+        }
+        let incrementing = self.config.incrementing_column.clone();
+        let granularity = self.config.granularity;
+        let context = self.context();
+        let db = database.to_string();
+        let conn = self.meta_conn().await?;
+        match TableInfo::load(
+            conn,
+            &db,
+            table,
+            incrementing.as_deref(),
+            granularity,
+            &context,
+        )
+        .await
+        {
+            Ok(info) => {
+                let info = Arc::new(info);
+                self.tables.insert(key, info.clone());
+                Ok(Some(info))
+            }
+            Err(error) if error.kind() == ErrorKind::Database => {
+                // Dropped since (the binlog is behind the catalog): skip its rows.
+                tracing::warn!(message = "cannot describe a captured table; skipping its rows", connector = %self.connector, table, error = %error.trace());
+                self.ignored.insert(key);
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Selected tables, in name order.
+    async fn list_tables(&mut self) -> Result<Vec<String>> {
+        let database = self.database.clone();
+        let context = self.context();
+        let conn = self.meta_conn().await?;
+        let names: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+                 AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (&database,),
+            )
+            .await
+            .map_err(|e| crate::db::mysql_error(e, &context))?;
+        Ok(names
+            .into_iter()
+            .filter(|t| self.config.tables.matches(&database, t))
+            .collect())
+    }
+
+    fn offset_json(&self) -> Json {
+        let mut offset = self.position.to_json();
+        if let Some(snapshot) = &self.snapshot {
+            offset["snapshot_table"] = json!(snapshot.tables.get(snapshot.index));
+            offset["snapshot_done"] = json!(snapshot.tables[..snapshot.index]);
+            if let Some(last) = snapshot.last {
+                offset["snapshot_last"] = json!(last);
+            }
+        }
+        offset
+    }
+
+    /// Reads the existing rows of every selected table inside one consistent snapshot, and
+    /// returns the binlog position that snapshot corresponds to.
+    async fn run_snapshot(&mut self) -> Result<()> {
+        let context = self.context();
+        let mut conn = self.config.database.connect().await?;
+        let db_error = |e| crate::db::mysql_error(e, &context);
+        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(db_error)?;
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await
+            .map_err(db_error)?;
+        let status: Vec<(String, String)> = conn
+            .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+            .await
+            .map_err(db_error)?;
+        let get = |name: &str| {
+            status
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let position = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+            (Some(file), Some(pos)) if !file.is_empty() => Position {
+                file,
+                pos: pos.parse().unwrap_or(4),
+                event: 0,
+                row: 0,
+            },
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Database,
+                    "the server reports no binlog_snapshot_file/position (MariaDB with log_bin is required for a consistent snapshot; set sluice.binlog.snapshot=never to stream from the current position)",
+                ));
+            }
+        };
+        // A resumed snapshot keeps the stored stream position and its progress.
+        let state = match self.snapshot.take() {
+            Some(state) => state,
+            None => {
+                self.position = position;
+                SnapshotState {
+                    tables: self.list_tables().await?,
+                    index: 0,
+                    last: None,
+                }
+            }
+        };
+        self.snapshot = Some(state);
+        tracing::info!(message = "binlog snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, tables = ?self.snapshot.as_ref().map(|s| &s.tables));
+        self.meta = Some(conn);
+        Ok(())
+    }
+
+    /// The next snapshot batch, or `None` when the snapshot is complete.
+    async fn snapshot_batch(&mut self) -> Result<Option<SourceBatch>> {
+        loop {
+            let Some(state) = self.snapshot.clone() else {
+                return Ok(None);
+            };
+            let Some(table) = state.tables.get(state.index).cloned() else {
+                // Complete: the offset from now on is the stream position alone.
+                self.snapshot = None;
+                if let Some(mut conn) = self.meta.take() {
+                    conn.query_drop("COMMIT").await.ok();
+                    self.meta = Some(conn);
+                }
+                tracing::info!(message = "binlog snapshot complete", connector = %self.connector);
+                return Ok(Some(self.position_batch()));
+            };
+            let database = self.database.clone();
+            let Some(info) = self.table(&database, &table).await? else {
+                self.advance_snapshot_table();
+                continue;
+            };
+            let inc = self.config.incrementing_column.clone().or_else(|| {
+                info.key_columns
+                    .first()
+                    .map(|&i| info.shape.names[i].clone())
+            });
+            let limit = self.config.batch_max_rows.max(BATCH_ROWS);
+            let (sql, params) = match (&inc, state.last) {
+                (Some(c), Some(last)) => (
+                    format!(
+                        "SELECT * FROM {}.{} WHERE {} > ? ORDER BY {} LIMIT {limit}",
+                        crate::db::quote_mysql(&database),
+                        crate::db::quote_mysql(&table),
+                        crate::db::quote_mysql(c),
+                        crate::db::quote_mysql(c)
+                    ),
+                    vec![MyValue::Int(last)],
+                ),
+                (Some(c), None) => (
+                    format!(
+                        "SELECT * FROM {}.{} ORDER BY {} LIMIT {limit}",
+                        crate::db::quote_mysql(&database),
+                        crate::db::quote_mysql(&table),
+                        crate::db::quote_mysql(c)
+                    ),
+                    Vec::new(),
+                ),
+                (None, _) => (
+                    format!(
+                        "SELECT * FROM {}.{}",
+                        crate::db::quote_mysql(&database),
+                        crate::db::quote_mysql(&table)
+                    ),
+                    Vec::new(),
+                ),
+            };
+            let context = self.context();
+            let zone = self.config.zone;
+            let conn = self.meta_conn().await?;
+            let rows: Vec<mysql_async::Row> = conn
+                .exec(sql, params)
+                .await
+                .map_err(|e| crate::db::mysql_error(e, &context))?;
+            let width = info.width();
+            let inc_index = inc.as_deref().and_then(|c| info.shape.index_of(c));
+            let mut values = Vec::with_capacity(rows.len() * width);
+            let mut last = state.last;
+            for mut row in rows.iter().cloned() {
+                for i in 0..width {
+                    let value = row.take(i).unwrap_or(MyValue::NULL);
+                    values.push(crate::source::jdbc::schema::convert(
+                        info.shape.kinds[i],
+                        value,
+                        info.shape.schema.fields[i].schema.optional,
+                        &info.shape.names[i],
+                        zone,
+                    )?);
+                }
+                if let Some(i) = inc_index
+                    && let Value::Int(id) = values[values.len() - width + i]
+                {
+                    last = Some(id);
+                }
+            }
+            let complete = inc.is_none() || rows.len() < limit;
+            if let Some(snapshot) = &mut self.snapshot {
+                snapshot.last = last;
+            }
+            if complete {
+                self.advance_snapshot_table();
+            }
+            if values.is_empty() {
+                continue;
+            }
+            let topic = self.topic(&table);
+            let rows_count = values.len() / width.max(1);
+            let keys = self
+                .settings
+                .deletes
+                .then(|| key_values(&info, &values, rows_count));
+            let mut batch = SourceBatch {
+                topic,
+                schema: info.shape.schema.clone(),
+                values,
+                keys,
+                tombstones: Vec::new(),
+                position: SourcePosition {
+                    partition: self.partition.clone(),
+                    offset: self.offset_json(),
+                },
+            };
+            self.apply_granularity(&info, &mut batch.values);
+            return Ok(Some(batch));
+        }
+    }
+
+    fn advance_snapshot_table(&mut self) {
+        if let Some(snapshot) = &mut self.snapshot {
+            snapshot.index += 1;
+            snapshot.last = None;
+        }
+    }
+
+    fn apply_granularity(&self, info: &TableInfo, values: &mut [Value]) {
+        use crate::source::jdbc::config::TimestampGranularity;
+        if self.config.granularity == TimestampGranularity::ConnectLogical {
+            return;
+        }
+        let width = info.width().max(1);
+        for row in values.chunks_exact_mut(width) {
+            for (i, kind) in info.shape.kinds.iter().enumerate() {
+                if kind.is_timestamp() {
+                    crate::source::jdbc::schema::apply_granularity(
+                        self.config.granularity,
+                        self.config.zone,
+                        &mut row[i],
+                    );
+                }
+            }
+        }
+    }
+
+    /// An empty batch that only stores the position.
+    fn position_batch(&mut self) -> SourceBatch {
+        self.position_dirty = false;
+        SourceBatch {
+            topic: self.topic(""),
+            schema: Arc::new(crate::model::Schema::structure(None, Vec::new(), false)),
+            values: Vec::new(),
+            keys: None,
+            tombstones: Vec::new(),
+            position: SourcePosition {
+                partition: self.partition.clone(),
+                offset: self.offset_json(),
+            },
+        }
+    }
+
+    async fn open_stream(&mut self) -> Result<()> {
+        let context = self.context();
+        let db_error = |e| crate::db::mysql_error(e, &context);
+        let mut conn = self.config.database.connect().await?;
+        conn.query_drop("SET @mariadb_slave_capability=4")
+            .await
+            .map_err(db_error)?;
+        conn.query_drop(format!(
+            "SET @master_heartbeat_period={}",
+            HEARTBEAT.as_nanos()
+        ))
+        .await
+        .map_err(db_error)?;
+        if self.position.file.is_empty() {
+            let (file, pos): (String, u64) = conn
+                .query_first("SHOW MASTER STATUS")
+                .await
+                .map_err(db_error)?
+                .map(|row: mysql_async::Row| {
+                    (row.get(0).unwrap_or_default(), row.get(1).unwrap_or(4))
+                })
+                .ok_or_else(|| Error::config("the server's binary log is off (log_bin)"))?;
+            self.position = Position {
+                file,
+                pos,
+                event: 0,
+                row: 0,
+            };
+        }
+        let request = BinlogStreamRequest::new(self.server_id)
+            .with_filename(self.position.file.as_bytes())
+            .with_pos(self.position.pos);
+        let stream = conn.get_binlog_stream(request).await.map_err(|e| {
+            let error = crate::db::mysql_error(e, &context);
+            if error.trace().contains("1236") || error.trace().to_ascii_lowercase().contains("could not find") {
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the stored binlog position {}:{} is no longer on the server (purged?): {}. Delete this connector's offsets (DELETE /connectors/{}/offsets with the connector stopped) to start again with a snapshot",
+                        self.position.file, self.position.pos, error.trace(), self.connector
+                    ),
+                )
+            } else {
+                error
+            }
+        })?;
+        self.skip = (self.position.event > 0 || self.position.row > 0)
+            .then_some((self.position.event, self.position.row));
+        self.event_index = 0;
+        self.stream = Some(stream);
+        tracing::info!(message = "binlog stream open", connector = %self.connector, file = %self.position.file, pos = self.position.pos, server_id = self.server_id);
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let rows = pending.tombstones.len();
+            let keys = self.settings.deletes.then(|| SourceKeys {
+                schema: pending.table.key_schema.clone(),
+                values: pending.keys,
+            });
+            let mut batch = SourceBatch {
+                topic: pending.topic,
+                schema: pending.table.shape.schema.clone(),
+                values: pending.values,
+                keys,
+                tombstones: if pending.tombstones.iter().any(|t| *t) {
+                    pending.tombstones
+                } else {
+                    Vec::new()
+                },
+                position: SourcePosition {
+                    partition: self.partition.clone(),
+                    offset: self.offset_json(),
+                },
+            };
+            self.apply_granularity(&pending.table, &mut batch.values);
+            debug_assert_eq!(batch.len(), rows);
+            self.position_dirty = false;
+            self.ready.push_back(batch);
+        }
+    }
+
+    /// Adds one row (`None`: a delete's tombstone, keyed by `key_row`).
+    fn push_row(&mut self, info: &Arc<TableInfo>, row: Vec<Value>, tombstone: bool) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| !Arc::ptr_eq(&p.table, info))
+        {
+            self.flush();
+        }
+        let topic = self.topic(&info.table);
+        let pending = self.pending.get_or_insert_with(|| Pending {
+            table: info.clone(),
+            topic,
+            values: Vec::new(),
+            keys: Vec::new(),
+            tombstones: Vec::new(),
+            started: Instant::now(),
+        });
+        if self.settings.deletes {
+            for &i in &info.key_columns {
+                pending.keys.push(row[i].clone());
+            }
+        }
+        pending.values.extend(row);
+        pending.tombstones.push(tombstone);
+    }
+
+    /// Reads events until a batch is ready (or the linger time passes with rows pending).
+    async fn read_events(&mut self) -> Result<()> {
+        let limit = self.config.batch_max_rows.max(BATCH_ROWS);
+        loop {
+            if !self.ready.is_empty() {
+                return Ok(());
+            }
+            let wait = match &self.pending {
+                Some(p) => LINGER.saturating_sub(p.started.elapsed()),
+                None => Duration::from_secs(5),
+            };
+            let stream = self.stream.as_mut().expect("open stream");
+            let next = match tokio::time::timeout(wait, futures_next(stream)).await {
+                Err(_) => {
+                    self.flush();
+                    if self.ready.is_empty() && self.position_dirty {
+                        let batch = self.position_batch();
+                        self.ready.push_back(batch);
+                    }
+                    return Ok(());
+                }
+                Ok(next) => next,
+            };
+            let event = match next {
+                Some(Ok(event)) => event,
+                Some(Err(error)) => {
+                    self.stream = None;
+                    return Err(crate::db::mysql_error(error, &self.context()).transient());
+                }
+                None => {
+                    self.stream = None;
+                    return Err(
+                        Error::new(ErrorKind::Database, "the binlog stream ended").transient()
+                    );
+                }
+            };
+            let header = event.header();
+            let end = u64::from(header.log_pos());
+            let start = end.saturating_sub(u64::from(header.event_size()));
+            // MariaDB GTID (0xa2) starts a transaction.
+            if header.event_type_raw() == 0xa2 {
+                self.begin_transaction(start);
+                continue;
+            }
+            let data = event.read_data().map_err(|e| {
+                Error::with_source(ErrorKind::Conversion, "unreadable binlog event", e)
+            })?;
+            match data {
+                Some(EventData::RotateEvent(rotate)) => {
+                    self.flush();
+                    let name = rotate.name().to_string();
+                    self.position = Position {
+                        file: strip_checksum(&name),
+                        pos: rotate.position(),
+                        event: 0,
+                        row: 0,
+                    };
+                    self.event_index = 0;
+                }
+                Some(EventData::QueryEvent(query)) => {
+                    let sql = query.query();
+                    let upper = sql.trim_start().to_ascii_uppercase();
+                    if upper.starts_with("BEGIN") {
+                        if self.event_index == 0 && self.position.event == 0 {
+                            self.position.pos = self.position.pos.max(start.min(self.position.pos));
+                        }
+                    } else if upper.starts_with("COMMIT") {
+                        self.end_transaction(end);
+                    } else {
+                        // DDL: everything before it is written with the old shapes; the
+                        // tables are described again when next seen.
+                        self.flush();
+                        self.tables.clear();
+                        self.ignored.clear();
+                        self.end_transaction(end);
+                    }
+                }
+                Some(EventData::XidEvent(_)) => self.end_transaction(end),
+                Some(EventData::RowsEvent(rows)) => {
+                    let index = self.event_index;
+                    self.event_index += 1;
+                    let skip_rows = match self.skip {
+                        Some((events, _)) if index < events => continue,
+                        Some((events, rows)) if index == events => rows,
+                        _ => 0,
+                    };
+                    let stream = self.stream.as_ref().expect("open stream");
+                    let Some(tme) = stream.get_tme(rows.table_id()) else {
+                        continue;
+                    };
+                    let (database, table_name) = (
+                        tme.database_name().into_owned(),
+                        tme.table_name().into_owned(),
+                    );
+                    let tme = tme.clone().into_owned();
+                    let Some(info) = self.table(&database, &table_name).await? else {
+                        self.position.event = self.event_index;
+                        self.position.row = 0;
+                        self.position_dirty = true;
+                        continue;
+                    };
+                    let (emit, tombstone_kind) =
+                        match &rows {
+                            RowsEventData::WriteRowsEvent(_)
+                            | RowsEventData::WriteRowsEventV1(_) => (true, false),
+                            RowsEventData::UpdateRowsEvent(_)
+                            | RowsEventData::UpdateRowsEventV1(_)
+                            | RowsEventData::PartialUpdateRowsEvent(_) => {
+                                (self.settings.updates, false)
+                            }
+                            RowsEventData::DeleteRowsEvent(_)
+                            | RowsEventData::DeleteRowsEventV1(_) => (self.settings.deletes, true),
+                        };
+                    let zone = self.config.zone;
+                    let mut written = 0u64;
+                    for (n, item) in rows.rows(&tme).enumerate() {
+                        let (before, after) = item.map_err(|e| {
+                            Error::with_source(
+                                ErrorKind::Conversion,
+                                format!("unreadable row in the binlog for {database}.{table_name}"),
+                                e,
+                            )
+                        })?;
+                        if (n as u64) < skip_rows {
+                            written += 1;
+                            continue;
+                        }
+                        written += 1;
+                        if !emit {
+                            continue;
+                        }
+                        let image = if tombstone_kind { before } else { after };
+                        let Some(mut image) = image else { continue };
+                        if image.len() != info.width() {
+                            return Err(Error::new(
+                                ErrorKind::Conversion,
+                                format!(
+                                    "a row of {database}.{table_name} has {} columns in the binlog but the table has {}: the table changed after this row was written (restart from a snapshot)",
+                                    image.len(),
+                                    info.width()
+                                ),
+                            ));
+                        }
+                        let mut row = Vec::with_capacity(info.width());
+                        for i in 0..info.width() {
+                            row.push(info.convert(i, image.take(i), zone)?);
+                        }
+                        self.push_row(&info, row, tombstone_kind);
+                        self.position.event = index;
+                        self.position.row = written;
+                    }
+                    self.skip = None;
+                    self.position.event = self.event_index;
+                    self.position.row = 0;
+                    if self
+                        .pending
+                        .as_ref()
+                        .is_some_and(|p| p.tombstones.len() >= limit)
+                    {
+                        self.flush();
+                    } else {
+                        self.position_dirty = true;
+                    }
+                }
+                Some(EventData::HeartbeatEvent) => {
+                    self.flush();
+                    if self.ready.is_empty() && self.position_dirty {
+                        let batch = self.position_batch();
+                        self.ready.push_back(batch);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn begin_transaction(&mut self, start: u64) {
+        self.event_index = 0;
+        if self.skip.is_none() {
+            self.position.pos = start;
+            self.position.event = 0;
+            self.position.row = 0;
+        }
+    }
+
+    fn end_transaction(&mut self, end: u64) {
+        self.event_index = 0;
+        self.skip = None;
+        // Rows pending belong to the transaction that just ended: they carry its position.
+        self.flush();
+        self.position = Position {
+            file: self.position.file.clone(),
+            pos: end,
+            event: 0,
+            row: 0,
+        };
+        self.position_dirty = true;
+    }
+}
+
+/// The next event of the stream.
+async fn futures_next(
+    stream: &mut BinlogStream,
+) -> Option<std::result::Result<mysql_async::binlog::events::Event, mysql_async::Error>> {
+    use futures_util::StreamExt;
+    stream.next().await
+}
+
+/// The first Rotate event's file name carries the 4 checksum bytes: keep `name.NNNNNN`.
+fn strip_checksum(name: &str) -> String {
+    match name.rfind('.') {
+        Some(dot) => {
+            let digits: String = name[dot + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            format!("{}.{digits}", &name[..dot])
+        }
+        None => name.to_string(),
+    }
+}
+
+fn key_values(info: &TableInfo, values: &[Value], rows: usize) -> SourceKeys {
+    let width = info.width().max(1);
+    let mut keys = Vec::with_capacity(rows * info.key_columns.len());
+    for row in values.chunks_exact(width) {
+        for &i in &info.key_columns {
+            keys.push(row[i].clone());
+        }
+    }
+    SourceKeys {
+        schema: info.key_schema.clone(),
+        values: keys,
+    }
+}
+
+#[async_trait]
+impl SourceTask for BinlogSourceTask {
+    async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
+        let stored = context
+            .offsets
+            .offset(&self.connector, &self.partition)
+            .await?;
+        match stored.as_ref().and_then(Position::from_json) {
+            Some(position) => {
+                self.position = position;
+                if let Some(stored) = &stored
+                    && let Some(table) = stored.get("snapshot_table").and_then(Json::as_str)
+                {
+                    let done: Vec<String> = stored
+                        .get("snapshot_done")
+                        .and_then(Json::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|t| t.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let mut tables = done.clone();
+                    tables.push(table.to_string());
+                    for t in self.list_tables().await? {
+                        if !tables.contains(&t) {
+                            tables.push(t);
+                        }
+                    }
+                    self.snapshot = Some(SnapshotState {
+                        tables,
+                        index: done.len(),
+                        last: stored.get("snapshot_last").and_then(Json::as_i64),
+                    });
+                    self.run_snapshot().await?;
+                }
+                tracing::info!(message = "resuming the binlog from the stored offset", connector = %self.connector, offset = %stored.unwrap_or_default());
+            }
+            None if self.settings.snapshot => self.run_snapshot().await?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> Result<Option<SourceBatch>> {
+        if self.snapshot.is_some() {
+            return self.snapshot_batch().await;
+        }
+        if let Some(batch) = self.ready.pop_front() {
+            return Ok(Some(batch));
+        }
+        if self.stream.is_none() {
+            self.pending = None;
+            self.open_stream().await?;
+        }
+        self.read_events().await?;
+        Ok(self.ready.pop_front())
+    }
+
+    async fn stop(&mut self) -> Result<()> {
+        if let Some(stream) = self.stream.take() {
+            stream.close().await.ok();
+        }
+        if let Some(conn) = self.meta.take() {
+            conn.disconnect().await.ok();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotate_names_lose_their_checksum_bytes() {
+        assert_eq!(
+            strip_checksum("mariadb-bin.000003\u{1}\u{2}\u{3}\u{4}"),
+            "mariadb-bin.000003"
+        );
+        assert_eq!(strip_checksum("mariadb-bin.000003"), "mariadb-bin.000003");
+    }
+
+    #[test]
+    fn positions_round_trip() {
+        let position = Position {
+            file: "b.000001".into(),
+            pos: 1234,
+            event: 2,
+            row: 17,
+        };
+        assert_eq!(Position::from_json(&position.to_json()), Some(position));
+    }
+}

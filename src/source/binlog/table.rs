@@ -1,0 +1,292 @@
+//! A captured table: its Connect schema exactly as polling mode derives it (from the result
+//! metadata of `SELECT * … LIMIT 0`), and what converting binlog values needs on top of it
+//! (ENUM/SET members, BINARY lengths, signed MEDIUMINT, primary-key columns).
+
+use std::sync::Arc;
+
+use mysql_async::binlog::value::BinlogValue;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value as MyValue};
+
+use crate::db::{DbZone, quote_mysql};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Field, Schema, Value};
+use crate::source::jdbc::config::TimestampGranularity;
+use crate::source::jdbc::schema::{self, ColumnKind, RowShape};
+
+/// Per-column facts the binlog lacks.
+#[derive(Debug, Clone, Default)]
+struct ColumnMeta {
+    /// ENUM or SET members, in declaration order.
+    members: Vec<String>,
+    is_set: bool,
+    /// BINARY(n): MariaDB strips trailing zero bytes in the binlog; pad back to `n`.
+    binary_len: Option<usize>,
+    /// Signed MEDIUMINT (arrives without sign extension).
+    signed_mediumint: bool,
+}
+
+/// A table being captured.
+#[derive(Debug, Clone)]
+pub(super) struct TableInfo {
+    pub(super) table: String,
+    pub(super) shape: Arc<RowShape>,
+    columns: Vec<ColumnMeta>,
+    /// Primary-key column indexes (or the incrementing column when there is no primary key).
+    pub(super) key_columns: Vec<usize>,
+    /// The record key schema: a struct of the key columns.
+    pub(super) key_schema: Arc<Schema>,
+}
+
+impl TableInfo {
+    /// Reads the table's shape and column facts.
+    pub(super) async fn load(
+        conn: &mut Conn,
+        database: &str,
+        table: &str,
+        incrementing: Option<&str>,
+        granularity: TimestampGranularity,
+        context: &str,
+    ) -> Result<TableInfo> {
+        let db_error = |e| crate::db::mysql_error(e, context);
+        let sql = format!(
+            "SELECT * FROM {}.{} LIMIT 0",
+            quote_mysql(database),
+            quote_mysql(table)
+        );
+        let result = conn.exec_iter(sql.as_str(), ()).await.map_err(db_error)?;
+        let columns = result
+            .columns()
+            .ok_or_else(|| Error::internal("LIMIT 0 query returned no columns"))?;
+        let shape = RowShape::from_columns(Some(table), &columns, granularity)?;
+        drop(result);
+        let rows: Vec<(String, String, String, Option<u64>, String)> = conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY \
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 ORDER BY ORDINAL_POSITION",
+                (database, table),
+            )
+            .await
+            .map_err(db_error)?;
+        if rows.len() != shape.names.len() {
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!("table {database}.{table} changed while being described"),
+            ));
+        }
+        let mut metas = Vec::with_capacity(rows.len());
+        let mut key_columns = Vec::new();
+        for (i, (_, data_type, column_type, octets, key)) in rows.iter().enumerate() {
+            let data_type = data_type.to_ascii_lowercase();
+            let mut meta = ColumnMeta::default();
+            match data_type.as_str() {
+                "enum" | "set" => {
+                    meta.is_set = data_type == "set";
+                    meta.members = members(column_type);
+                }
+                "binary" => meta.binary_len = octets.map(|n| n as usize),
+                "mediumint" => meta.signed_mediumint = !column_type.contains("unsigned"),
+                _ => {}
+            }
+            if key == "PRI" {
+                key_columns.push(i);
+            }
+            metas.push(meta);
+        }
+        if key_columns.is_empty()
+            && let Some(column) = incrementing.and_then(|c| shape.index_of(c))
+        {
+            key_columns.push(column);
+        }
+        let key_schema = Arc::new(Schema::structure(
+            None,
+            key_columns
+                .iter()
+                .map(|&i| Field {
+                    name: shape.names[i].clone(),
+                    schema: shape.schema.fields[i].schema.clone(),
+                })
+                .collect(),
+            false,
+        ));
+        Ok(TableInfo {
+            table: table.to_string(),
+            shape: Arc::new(shape),
+            columns: metas,
+            key_columns,
+            key_schema,
+        })
+    }
+
+    pub(super) fn width(&self) -> usize {
+        self.shape.kinds.len()
+    }
+
+    /// Converts one binlog value of column `i` into the value polling mode reads for it.
+    pub(super) fn convert(
+        &self,
+        i: usize,
+        value: Option<BinlogValue<'_>>,
+        zone: DbZone,
+    ) -> Result<Value> {
+        let kind = self.shape.kinds[i];
+        let optional = self.shape.schema.fields[i].schema.optional;
+        let name = &self.shape.names[i];
+        let meta = &self.columns[i];
+        let value = match value {
+            None => MyValue::NULL,
+            Some(BinlogValue::Value(v)) => v,
+            Some(BinlogValue::Jsonb(json)) => {
+                let json = serde_json::Value::try_from(json).map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Conversion,
+                        format!("column {name}: unreadable JSON in the binlog"),
+                        e,
+                    )
+                })?;
+                MyValue::Bytes(json.to_string().into_bytes())
+            }
+            Some(BinlogValue::JsonDiff(_)) => {
+                return Err(Error::new(
+                    ErrorKind::Conversion,
+                    format!(
+                        "column {name}: partial JSON updates are not supported (set binlog_row_value_options='')"
+                    ),
+                ));
+            }
+        };
+        let value = match (kind, value) {
+            (_, MyValue::NULL) => MyValue::NULL,
+            // ENUM: 1-based member index; SET: a member bitmask.
+            (ColumnKind::Text, MyValue::Int(index)) if !meta.members.is_empty() && !meta.is_set => {
+                let text = usize::try_from(index - 1)
+                    .ok()
+                    .and_then(|i| meta.members.get(i))
+                    .cloned()
+                    .unwrap_or_default();
+                MyValue::Bytes(text.into_bytes())
+            }
+            (ColumnKind::Text, MyValue::Bytes(mask)) if meta.is_set => {
+                let bits = mask
+                    .iter()
+                    .rev()
+                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+                let chosen: Vec<&str> = meta
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, m)| m.as_str())
+                    .collect();
+                MyValue::Bytes(chosen.join(",").into_bytes())
+            }
+            (ColumnKind::Bytes, MyValue::Bytes(mut bytes)) => {
+                if let Some(len) = meta.binary_len
+                    && bytes.len() < len
+                {
+                    bytes.resize(len, 0);
+                }
+                MyValue::Bytes(bytes)
+            }
+            (ColumnKind::Int, MyValue::Int(v)) if meta.signed_mediumint && v >= 1 << 23 => {
+                MyValue::Int(v - (1 << 24))
+            }
+            // YEAR arrives as text.
+            (ColumnKind::Year, MyValue::Bytes(text)) => MyValue::Int(
+                std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0),
+            ),
+            // TIMESTAMP: epoch seconds (with a fraction) rather than a date-time.
+            (ColumnKind::Timestamp, MyValue::Bytes(text)) => {
+                let micros = epoch_micros(&text).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Conversion,
+                        format!("column {name}: unreadable TIMESTAMP in the binlog"),
+                    )
+                })?;
+                if micros == 0 {
+                    // MySQL's zero TIMESTAMP.
+                    MyValue::Date(0, 0, 0, 0, 0, 0, 0)
+                } else {
+                    schema::datetime_from_micros(micros)
+                }
+            }
+            (ColumnKind::Timestamp, MyValue::Int(secs)) => {
+                if secs == 0 {
+                    MyValue::Date(0, 0, 0, 0, 0, 0, 0)
+                } else {
+                    schema::datetime_from_micros(secs * 1_000_000)
+                }
+            }
+            (_, other) => other,
+        };
+        schema::convert(kind, value, optional, name, zone)
+    }
+}
+
+/// `1638687468.123456` (seconds since the epoch) in microseconds.
+fn epoch_micros(text: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(text).ok()?;
+    let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let frac = format!("{frac:0<6}");
+    let us: i64 = frac.get(..6)?.parse().ok()?;
+    Some(secs * 1_000_000 + us)
+}
+
+/// The members of `enum('a','b')` / `set('x','y')`, unquoted.
+fn members(column_type: &str) -> Vec<String> {
+    let Some(start) = column_type.find('(') else {
+        return Vec::new();
+    };
+    let body = column_type[start + 1..].trim_end_matches(')');
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('\'', false) => quoted = true,
+            ('\'', true) if chars.peek() == Some(&'\'') => {
+                current.push('\'');
+                chars.next();
+            }
+            ('\'', true) => {
+                quoted = false;
+                out.push(std::mem::take(&mut current));
+            }
+            ('\\', true) => {
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            (c, true) => current.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_and_set_members() {
+        assert_eq!(members("enum('a','b c','it''s')"), ["a", "b c", "it's"]);
+        assert_eq!(members("set('x','y')"), ["x", "y"]);
+    }
+
+    #[test]
+    fn timestamps_from_epoch_text() {
+        assert_eq!(epoch_micros(b"1638687468"), Some(1_638_687_468_000_000));
+        assert_eq!(epoch_micros(b"1638687468.123"), Some(1_638_687_468_123_000));
+        assert_eq!(
+            epoch_micros(b"1638687468.000001"),
+            Some(1_638_687_468_000_001)
+        );
+    }
+}
