@@ -276,3 +276,194 @@ async fn snapshot_then_stream_loses_and_doubles_nothing_and_restarts_resume_exac
     worker.stop().await;
     db.drop_db().await;
 }
+
+const TYPES_TABLE: &str = "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY, \
+     t_tiny TINYINT, t_tiny_u TINYINT UNSIGNED, t_bool TINYINT(1), t_small SMALLINT, t_small_u SMALLINT UNSIGNED, \
+     t_medium MEDIUMINT, t_medium_u MEDIUMINT UNSIGNED, t_int INT, t_int_u INT UNSIGNED, t_big BIGINT, t_big_u BIGINT UNSIGNED, \
+     t_float FLOAT, t_double DOUBLE, t_dec DECIMAL(10,2), t_dec0 DECIMAL(20,0), t_dec_u DECIMAL(12,4) UNSIGNED, \
+     t_char CHAR(4), t_varchar VARCHAR(32), t_text TEXT, t_enum ENUM('a','b'), t_set SET('x','y'), t_json JSON, \
+     t_binary BINARY(4), t_varbinary VARBINARY(8), t_blob BLOB, t_bit1 BIT(1), t_bit8 BIT(8), \
+     t_date DATE, t_time TIME(3), t_datetime DATETIME(6), t_timestamp TIMESTAMP(3) NULL, t_year YEAR)";
+
+const TYPES_ROWS: &[&str] = &[
+    "INSERT INTO types VALUES (NULL, -128, 255, 1, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, \
+     -9223372036854775808, 9223372036854775807, 1.5, -2.25e-10, -12345678.90, 12345678901234567890, 0.0001, \
+     'ab', 'h\u{e9}llo \"q\"\\n', '\u{1F642} emoji', 'b', 'x,y', '{\"k\": [1, 2]}', \
+     0x00ff, 0x0102, 'blob', b'1', b'10100101', '1969-07-20', '12:34:56.789', '1960-01-01 00:00:00.123456', \
+     '2038-01-19 03:14:07.999', 2024)",
+    "INSERT INTO types VALUES (NULL, 127, 0, 0, 32767, 0, -3, 0, 2147483647, 0, 0, 18446744073709551615, -0.5, 1e300, \
+     -0.01, -1, 99999999.9999, '', '', '', 'a', '', 'null', 0x01000000, '', '', b'0', b'0', '2024-02-29', '23:59:59.999', \
+     '9999-12-31 23:59:59.999999', '1970-01-01 00:00:01', 1901)",
+    "INSERT INTO types (id) VALUES (NULL)",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_column_type_streams_the_bytes_polling_writes() {
+    let db = TestDb::new("bl_types").await;
+    db.exec(TYPES_TABLE).await;
+    let binlog_prefix = format!("{}_", unique("blt"));
+    let polling_prefix = format!("{}_", unique("plt"));
+    // No snapshot: every row below comes from the binlog.
+    let binlog_name = unique("blt");
+    let binlog = connector(
+        &binlog_name,
+        &db,
+        &binlog_prefix,
+        "types",
+        &[("sluice.binlog.snapshot", "never")],
+    );
+    let polling_name = unique("plt");
+    let polling = connector(
+        &polling_name,
+        &db,
+        &polling_prefix,
+        "types",
+        &[("sluice.capture", "")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[binlog, polling])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for row in TYPES_ROWS {
+        db.exec(row).await;
+    }
+    let polled = read_topic(
+        &format!("{polling_prefix}types"),
+        3,
+        Duration::from_secs(30),
+    )
+    .await;
+    let streamed = read_topic(&format!("{binlog_prefix}types"), 3, Duration::from_secs(30)).await;
+    assert_eq!(
+        (polled.len(), streamed.len()),
+        (3, 3),
+        "{:?} {:?}",
+        worker.worker.task_states(&binlog_name),
+        worker.worker.task_states(&polling_name)
+    );
+    for (p, s) in polled.iter().zip(&streamed) {
+        let (pv, sv): (Json, Json) = (
+            serde_json::from_str(p.value_str()).unwrap(),
+            serde_json::from_str(s.value_str()).unwrap(),
+        );
+        assert_eq!(sv["schema"], pv["schema"]);
+        for (field, value) in pv["payload"].as_object().unwrap() {
+            assert_eq!(&sv["payload"][field], value, "column {field}");
+        }
+        assert_eq!(s.value_str(), p.value_str(), "identical bytes");
+    }
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ddl_rotation_reconnect_and_new_tables() {
+    let db = TestDb::new("bl_ddl").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(16))")
+        .await;
+    let prefix = format!("{}_", unique("bld"));
+    let binlog = connector(&unique("bld"), &db, &prefix, "", &[("table.whitelist", "")]);
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[binlog])
+        .await
+        .unwrap();
+    let topic = format!("{prefix}t");
+    db.exec("INSERT INTO t VALUES (1, 'a')").await;
+    assert_eq!(
+        ids(&read_topic(&topic, 1, Duration::from_secs(30)).await),
+        [1]
+    );
+
+    // ADD COLUMN: the schema changes from that row on.
+    db.exec("ALTER TABLE t ADD COLUMN extra INT NULL").await;
+    db.exec("INSERT INTO t VALUES (2, 'b', 42)").await;
+    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
+    let second: Json = serde_json::from_str(records[1].value_str()).unwrap();
+    assert_eq!(second["payload"], json!({"id": 2, "v": "b", "extra": 42}));
+    assert_eq!(second["schema"]["fields"][2]["field"], "extra");
+
+    // Rotation.
+    db.exec("FLUSH BINARY LOGS").await;
+    db.exec("INSERT INTO t VALUES (3, 'c', NULL)").await;
+    assert_eq!(
+        ids(&read_topic(&topic, 3, Duration::from_secs(30)).await),
+        [1, 2, 3]
+    );
+
+    // The server drops the replication connection: the reader reconnects where it was.
+    let mut conn = db.conn().await;
+    let dumps: Vec<u64> = conn
+        .query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+        .await
+        .unwrap();
+    assert!(!dumps.is_empty());
+    for id in dumps {
+        conn.query_drop(format!("KILL {id}")).await.ok();
+    }
+    db.exec("INSERT INTO t VALUES (4, 'd', NULL)").await;
+    // A table created later that matches the filters is picked up.
+    db.exec("CREATE TABLE u (id INT PRIMARY KEY)").await;
+    db.exec("INSERT INTO u VALUES (7)").await;
+    assert_eq!(
+        ids(&read_topic(&topic, 4, Duration::from_secs(60)).await),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(
+        ids(&read_topic(&format!("{prefix}u"), 1, Duration::from_secs(30)).await),
+        [7]
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        read_topic(&topic, usize::MAX, Duration::from_secs(1))
+            .await
+            .len(),
+        4,
+        "nothing twice"
+    );
+    drop(conn);
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_position_fails_the_task_with_what_to_do() {
+    let db = TestDb::new("bl_purged").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY)").await;
+    let name = unique("blp");
+    let offsets = unique("offsets");
+    let s = services();
+    let key = format!(
+        r#"["{name}",{{"server":"{}:{}"}}]"#,
+        s.mariadb_host, s.mariadb_port
+    );
+    let value = r#"{"file":"mariadb-bin.999999","pos":4,"event":0,"row":0}"#;
+    crate::support::create_topic(&offsets, 1).await;
+    crate::support::produce(&offsets, &[(Some(key.as_str()), Some(value))]).await;
+    let worker = RunningWorker::start(
+        &worker_config(&offsets),
+        &[connector(
+            &name,
+            &db,
+            &format!("{}_", unique("blp")),
+            "t",
+            &[],
+        )],
+    )
+    .await
+    .unwrap();
+    let mut trace = String::new();
+    for _ in 0..100 {
+        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
+            worker.worker.task_states(&name).into_iter().next()
+        {
+            trace = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        trace.contains("mariadb-bin.999999") && trace.contains("offsets"),
+        "{trace}"
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

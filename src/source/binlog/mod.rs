@@ -99,6 +99,9 @@ pub struct BinlogSourceTask {
     /// Tables seen and not selected (cached by name).
     ignored: std::collections::HashSet<String>,
     position: Position,
+    /// The position of the last batch handed on: a reconnect resumes there, so rows read into
+    /// a batch that was not handed on are read again, never skipped.
+    handed: Position,
     /// Rows to skip on resume: (row events, rows of the next one) of the stored transaction.
     skip: Option<(u64, u64)>,
     /// Row events of the current transaction seen so far (matching tables or not).
@@ -141,6 +144,7 @@ impl BinlogSourceTask {
             tables: HashMap::new(),
             ignored: Default::default(),
             position: Position::default(),
+            handed: Position::default(),
             skip: None,
             event_index: 0,
             snapshot: None,
@@ -439,6 +443,7 @@ impl BinlogSourceTask {
     /// An empty batch that only stores the position.
     fn position_batch(&mut self) -> SourceBatch {
         self.position_dirty = false;
+        self.handed = self.position.clone();
         SourceBatch {
             topic: self.topic(""),
             schema: Arc::new(crate::model::Schema::structure(None, Vec::new(), false)),
@@ -480,30 +485,44 @@ impl BinlogSourceTask {
                 event: 0,
                 row: 0,
             };
+            self.handed = self.position.clone();
         }
         let request = BinlogStreamRequest::new(self.server_id)
             .with_filename(self.position.file.as_bytes())
             .with_pos(self.position.pos);
-        let stream = conn.get_binlog_stream(request).await.map_err(|e| {
-            let error = crate::db::mysql_error(e, &context);
-            if error.trace().contains("1236") || error.trace().to_ascii_lowercase().contains("could not find") {
-                Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "the stored binlog position {}:{} is no longer on the server (purged?): {}. Delete this connector's offsets (DELETE /connectors/{}/offsets with the connector stopped) to start again with a snapshot",
-                        self.position.file, self.position.pos, error.trace(), self.connector
-                    ),
-                )
-            } else {
-                error
-            }
-        })?;
+        let stream = conn
+            .get_binlog_stream(request)
+            .await
+            .map_err(|e| self.stream_error(crate::db::mysql_error(e, &context)))?;
         self.skip = (self.position.event > 0 || self.position.row > 0)
             .then_some((self.position.event, self.position.row));
         self.event_index = 0;
         self.stream = Some(stream);
         tracing::info!(message = "binlog stream open", connector = %self.connector, file = %self.position.file, pos = self.position.pos, server_id = self.server_id);
         Ok(())
+    }
+
+    /// A stream failure: a position the server no longer has (error 1236) fails the task
+    /// with what to do; anything else is transient (the reader reconnects).
+    fn stream_error(&self, error: Error) -> Error {
+        let trace = error.trace();
+        if trace.contains("1236")
+            || trace
+                .to_ascii_lowercase()
+                .contains("could not find first log")
+        {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the stored binlog position {}:{} is no longer on the server (purged, or another server): {trace}.                      To start again from a fresh snapshot, stop the connector and reset its offsets                      (PUT /connectors/{c}/stop, then DELETE /connectors/{c}/offsets), then resume it",
+                    self.position.file,
+                    self.position.pos,
+                    c = self.connector
+                ),
+            )
+        } else {
+            error.transient()
+        }
     }
 
     fn flush(&mut self) {
@@ -531,6 +550,7 @@ impl BinlogSourceTask {
             self.apply_granularity(&pending.table, &mut batch.values);
             debug_assert_eq!(batch.len(), rows);
             self.position_dirty = false;
+            self.handed = self.position.clone();
             self.ready.push_back(batch);
         }
     }
@@ -589,7 +609,7 @@ impl BinlogSourceTask {
                 Some(Ok(event)) => event,
                 Some(Err(error)) => {
                     self.stream = None;
-                    return Err(crate::db::mysql_error(error, &self.context()).transient());
+                    return Err(self.stream_error(crate::db::mysql_error(error, &self.context())));
                 }
                 None => {
                     self.stream = None;
@@ -839,6 +859,7 @@ impl SourceTask for BinlogSourceTask {
             None if self.settings.snapshot => self.run_snapshot().await?,
             None => {}
         }
+        self.handed = self.position.clone();
         Ok(())
     }
 
@@ -850,7 +871,10 @@ impl SourceTask for BinlogSourceTask {
             return Ok(Some(batch));
         }
         if self.stream.is_none() {
-            self.pending = None;
+            // After a lost connection: resume after the last batch handed on.
+            if self.pending.take().is_some() || self.position != self.handed {
+                self.position = self.handed.clone();
+            }
             self.open_stream().await?;
         }
         self.read_events().await?;
