@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{cpu_seconds, env_or, kafka, peak_rss_kb, sigterm};
+use common::{cpu_seconds, env_or, kafka, peak_rss_kb, raw_produce, read_all, sigterm};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 struct Args {
@@ -200,74 +199,6 @@ fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
         cpu_seconds: cpu,
         topic: format!("{prefix}users"),
     })
-}
-
-/// Reads every message of `topic` into memory.
-fn read_all(topic: &str, rows: u64) -> Result<Vec<Vec<u8>>> {
-    let consumer: BaseConsumer = kafka()
-        .set("group.id", format!("bench-read-{}", std::process::id()))
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let mut list = TopicPartitionList::new();
-    for p in metadata.topics()[0].partitions() {
-        list.add_partition_offset(topic, p.id(), Offset::Beginning)?;
-    }
-    consumer.assign(&list)?;
-    let mut out = Vec::with_capacity(rows as usize);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while (out.len() as u64) < rows && Instant::now() < deadline {
-        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
-            out.push(message?.payload().unwrap_or_default().to_vec());
-        }
-    }
-    if (out.len() as u64) < rows {
-        bail!(
-            "read only {} of {rows} messages back from {topic}",
-            out.len()
-        );
-    }
-    Ok(out)
-}
-
-/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings.
-fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
-    let topic = format!("bench_raw_{}_{}", std::process::id(), messages.len());
-    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
-        .set("batch.num.messages", "10000")
-        .set("batch.size", "1000000")
-        .set("queue.buffering.max.messages", "50000")
-        .set("queue.buffering.max.kbytes", "16384")
-        .create()?;
-    // Create the topic with the same partition count before timing.
-    producer
-        .send(BaseRecord::<(), [u8]>::to(&topic).payload(&messages[0][..]))
-        .map_err(|(e, _)| e)?;
-    producer.flush(Duration::from_secs(30))?;
-    let started = Instant::now();
-    for message in messages {
-        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&message[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(120))?;
-    Ok(started.elapsed().as_secs_f64())
 }
 
 fn main() -> Result<()> {

@@ -2,7 +2,14 @@
 
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
 use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 /// An environment variable, or `default` (the values `scripts/services.sh env` prints).
 pub(crate) fn env_or(key: &str, default: &str) -> String {
@@ -48,4 +55,72 @@ pub(crate) fn sigterm(pid: u32) {
         .arg("-TERM")
         .arg(pid.to_string())
         .status();
+}
+
+/// Reads every message of `topic` into memory.
+pub(crate) fn read_all(topic: &str, rows: u64) -> Result<Vec<Vec<u8>>> {
+    let consumer: BaseConsumer = kafka()
+        .set("group.id", format!("bench-read-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut list = TopicPartitionList::new();
+    for p in metadata.topics()[0].partitions() {
+        list.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+    }
+    consumer.assign(&list)?;
+    let mut out = Vec::with_capacity(rows as usize);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while (out.len() as u64) < rows && Instant::now() < deadline {
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            out.push(message?.payload().unwrap_or_default().to_vec());
+        }
+    }
+    if (out.len() as u64) < rows {
+        bail!(
+            "read only {} of {rows} messages back from {topic}",
+            out.len()
+        );
+    }
+    Ok(out)
+}
+
+/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings.
+pub(crate) fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
+    let topic = format!("bench_raw_{}_{}", std::process::id(), messages.len());
+    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "50000")
+        .set("queue.buffering.max.kbytes", "16384")
+        .create()?;
+    // Create the topic with the same partition count before timing.
+    producer
+        .send(BaseRecord::<(), [u8]>::to(&topic).payload(&messages[0][..]))
+        .map_err(|(e, _)| e)?;
+    producer.flush(Duration::from_secs(30))?;
+    let started = Instant::now();
+    for message in messages {
+        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&message[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    back,
+                )) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(120))?;
+    Ok(started.elapsed().as_secs_f64())
 }

@@ -589,8 +589,11 @@ impl BinlogSourceTask {
             if !self.ready.is_empty() {
                 return Ok(());
             }
+            // Rows pending, or a position not yet stored: hand them on as soon as the stream
+            // pauses (a burst's end is stored at once, not at the next heartbeat).
             let wait = match &self.pending {
                 Some(p) => LINGER.saturating_sub(p.started.elapsed()),
+                None if self.position_dirty => LINGER,
                 None => Duration::from_secs(5),
             };
             let stream = self.stream.as_mut().expect("open stream");

@@ -1,0 +1,300 @@
+//! End-to-end binlog benchmark: a burst of N inserted rows shaped like the seed's `users` →
+//! topic, through the real `sluice standalone` process with `sluice.capture=binlog` (resuming at
+//! the binlog position just before the burst), against two baselines in the same run: the raw
+//! binlog decode of the same events with mysql_async (stream + its row decoder, counting rows)
+//! and a raw rdkafka produce of the identical message bytes. Reports rows/s and the ratio to
+//! the smaller baseline, the Sluice process's peak RSS and CPU time.
+//!
+//!   scripts/services.sh up
+//!   cargo bench --bench binlog_e2e -- [--rows N]
+//!
+//! Prints a Markdown row and a JSON line.
+
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{cpu_seconds, env_or, kafka, peak_rss_kb, raw_produce, read_all, sigterm};
+
+use anyhow::{Context, Result, bail};
+use mysql_async::prelude::Queryable;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+fn rows_arg() -> u64 {
+    let list: Vec<String> = std::env::args().collect();
+    list.iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| list.get(i + 1))
+        .map(|n| n.parse().expect("--rows N"))
+        .unwrap_or(1_000_000)
+}
+
+fn opts(database: Option<&str>) -> Result<mysql_async::Opts> {
+    Ok(mysql_async::OptsBuilder::default()
+        .ip_or_hostname(env_or("SLUICE_MARIADB_HOST", "127.0.0.1"))
+        .tcp_port(env_or("SLUICE_MARIADB_PORT", "3307").parse()?)
+        .user(Some(env_or("SLUICE_MARIADB_USER", "sluice")))
+        .pass(Some(env_or("SLUICE_MARIADB_PASSWORD", "sluice")))
+        .db_name(database.map(str::to_string))
+        .into())
+}
+
+struct Burst {
+    database: String,
+    file: String,
+    start: u64,
+    end: u64,
+}
+
+/// A fresh table and a burst of `rows` inserts (1000 rows a statement); returns the binlog
+/// positions around it.
+async fn burst(rows: u64) -> Result<Burst> {
+    let database = format!("sluice_binlog_bench_{}", std::process::id());
+    let mut conn = mysql_async::Conn::new(opts(None)?)
+        .await
+        .context("MariaDB unreachable: run scripts/services.sh up")?;
+    conn.query_drop(format!("CREATE DATABASE `{database}`"))
+        .await?;
+    conn.query_drop(format!("USE `{database}`")).await?;
+    conn.query_drop(
+        "CREATE TABLE users (id BIGINT PRIMARY KEY, user_id VARCHAR(32), pwd VARCHAR(32), \
+         name VARCHAR(64), created_at TIMESTAMP(3) NULL)",
+    )
+    .await?;
+    conn.query_drop("FLUSH BINARY LOGS").await?;
+    let status = |row: mysql_async::Row| -> (String, u64) {
+        (row.get(0).unwrap_or_default(), row.get(1).unwrap_or(4))
+    };
+    let (file, start) = status(
+        conn.query_first("SHOW MASTER STATUS")
+            .await?
+            .context("binlog off")?,
+    );
+    eprintln!("inserting {rows} rows into {database}.users …");
+    let started = Instant::now();
+    let mut id = 1u64;
+    while id <= rows {
+        let end = (id + 999).min(rows);
+        let mut sql = String::from("INSERT INTO users VALUES ");
+        for i in id..=end {
+            if i > id {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "({i},'user{i}','pw{:06}','name-{i}',FROM_UNIXTIME({}.{:03}))",
+                i % 1_000_000,
+                1_600_000_000 + i,
+                i % 1000
+            ));
+        }
+        conn.query_drop(sql).await?;
+        id = end + 1;
+    }
+    let (end_file, end) = status(
+        conn.query_first("SHOW MASTER STATUS")
+            .await?
+            .context("binlog off")?,
+    );
+    if end_file != file {
+        bail!("the binlog rotated during the burst; run again");
+    }
+    eprintln!("inserted in {:.1} s", started.elapsed().as_secs_f64());
+    conn.disconnect().await?;
+    Ok(Burst {
+        database,
+        file,
+        start,
+        end,
+    })
+}
+
+/// Baseline: stream the burst's events with mysql_async and decode every row.
+async fn raw_decode(burst: &Burst, rows: u64) -> Result<f64> {
+    let mut conn = mysql_async::Conn::new(opts(None)?).await?;
+    conn.query_drop("SET @mariadb_slave_capability=4").await?;
+    let started = Instant::now();
+    let request = mysql_async::BinlogStreamRequest::new(4_000_000 + std::process::id())
+        .with_filename(burst.file.as_bytes())
+        .with_pos(burst.start);
+    let mut stream = conn.get_binlog_stream(request).await?;
+    let mut seen = 0u64;
+    let mut values = 0usize;
+    use futures_util::StreamExt;
+    while seen < rows {
+        let Some(event) = stream.next().await else {
+            bail!("the binlog stream ended");
+        };
+        let event = event?;
+        if let Some(mysql_async::binlog::events::EventData::RowsEvent(data)) = event.read_data()? {
+            let Some(tme) = stream.get_tme(data.table_id()) else {
+                continue;
+            };
+            if tme.database_name() != burst.database {
+                continue;
+            }
+            for row in data.rows(tme) {
+                let (_, after) = row?;
+                let mut after = after.context("an insert without an after image")?;
+                for i in 0..after.len() {
+                    values += usize::from(after.take(i).is_some());
+                }
+                seen += 1;
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    stream.close().await.ok();
+    assert!(values > 0);
+    Ok(seconds)
+}
+
+struct SluiceRun {
+    seconds: f64,
+    peak_rss_kb: u64,
+    cpu_seconds: f64,
+    topic: String,
+}
+
+fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
+    let dir = std::env::temp_dir().join(format!("sluice-binlog-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let stamp = format!("{}_{}", std::process::id(), burst.start);
+    let offsets_topic = format!("bench_bl_offsets_{stamp}");
+    let prefix = format!("bench_bl_{stamp}_");
+    let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
+    let port = env_or("SLUICE_MARIADB_PORT", "3307");
+    // Resume exactly at the burst: the offset Sluice would have stored there.
+    let key = format!(r#"["bench-binlog",{{"server":"{host}:{port}"}}]"#);
+    let value = format!(
+        r#"{{"file":"{}","pos":{},"event":0,"row":0}}"#,
+        burst.file, burst.start
+    );
+    let producer: ThreadedProducer<DefaultProducerContext> = kafka().create()?;
+    producer
+        .send(BaseRecord::to(&offsets_topic).key(&key).payload(&value))
+        .map_err(|(e, _)| e)?;
+    producer.flush(Duration::from_secs(30))?;
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\noffset.storage.topic={offsets_topic}\noffset.storage.replication.factor=1\n\
+             offset.storage.partitions=1\noffset.flush.interval.ms=100\n",
+            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        ),
+    )?;
+    let connector = dir.join("source.json");
+    std::fs::write(
+        &connector,
+        serde_json::json!({
+            "name": "bench-binlog",
+            "config": {
+                "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+                "connection.url": format!("jdbc:mysql://{host}:{port}/{}", burst.database),
+                "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
+                "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
+                "mode": "incrementing",
+                "incrementing.column.name": "id",
+                "table.whitelist": "users",
+                "topic.prefix": prefix,
+                "topic.creation.default.partitions": "3",
+                "sluice.capture": "binlog",
+            }
+        })
+        .to_string(),
+    )?;
+    let offsets: BaseConsumer = kafka().set("group.id", format!("bench-{stamp}")).create()?;
+    let metadata = offsets.fetch_metadata(Some(&offsets_topic), Duration::from_secs(10))?;
+    let mut list = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        list.add_partition_offset(&offsets_topic, partition.id(), Offset::Beginning)?;
+    }
+    offsets.assign(&list)?;
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--log-level", "warn", "standalone"])
+        .arg(&worker)
+        .arg(&connector)
+        .spawn()?;
+    let pid = child.id();
+    let mut peak_rss = 0;
+    let finished = loop {
+        peak_rss = peak_rss.max(peak_rss_kb(pid));
+        if let Some(Ok(message)) = offsets.poll(Duration::from_millis(20))
+            && let Some(payload) = message.payload()
+            && let Ok(offset) = serde_json::from_slice::<serde_json::Value>(payload)
+            && offset["pos"].as_u64().is_some_and(|pos| pos >= burst.end)
+        {
+            break started.elapsed().as_secs_f64();
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("sluice exited early: {status}");
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            child.kill()?;
+            bail!("sluice did not finish within 300 s");
+        }
+    };
+    let cpu = cpu_seconds(pid);
+    peak_rss = peak_rss.max(peak_rss_kb(pid));
+    sigterm(pid);
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("sluice exited with {status} after SIGTERM");
+    }
+    Ok(SluiceRun {
+        seconds: finished,
+        peak_rss_kb: peak_rss,
+        cpu_seconds: cpu,
+        topic: format!("{prefix}users"),
+    })
+}
+
+fn main() -> Result<()> {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "skipped: run with `cargo bench --bench {}`",
+            env!("CARGO_CRATE_NAME")
+        );
+        return Ok(());
+    }
+    let rows = rows_arg();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let burst = runtime.block_on(burst(rows))?;
+    let decode_seconds = runtime.block_on(raw_decode(&burst, rows))?;
+    let sluice = run_sluice(&burst)?;
+    let messages = read_all(&sluice.topic, rows)?;
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let produce_seconds = raw_produce(&messages)?;
+    let n = rows as f64;
+    let (sluice_rate, decode_rate, produce_rate) =
+        (n / sluice.seconds, n / decode_seconds, n / produce_seconds);
+    let ceiling = decode_rate.min(produce_rate);
+    println!(
+        "| binlog → topic | {rows} | {sluice_rate:.0} | {decode_rate:.0} | {produce_rate:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+        sluice_rate / ceiling,
+        sluice.peak_rss_kb as f64 / 1024.0,
+        sluice.cpu_seconds / n * 1e6,
+        bytes as f64 / n
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "binlog_to_topic",
+            "rows": rows,
+            "sluice_rows_per_second": sluice_rate,
+            "raw_decode_rows_per_second": decode_rate,
+            "raw_produce_rows_per_second": produce_rate,
+            "ratio_to_smaller_baseline": sluice_rate / ceiling,
+            "sluice_peak_rss_mb": sluice.peak_rss_kb as f64 / 1024.0,
+            "sluice_cpu_seconds_per_million_rows": sluice.cpu_seconds / n * 1e6,
+            "bytes_per_message": bytes as f64 / n,
+        })
+    );
+    let mut conn = runtime.block_on(mysql_async::Conn::new(opts(None)?))?;
+    runtime.block_on(conn.query_drop(format!("DROP DATABASE `{}`", burst.database)))?;
+    Ok(())
+}
