@@ -9,30 +9,11 @@ use serde_json::{Value as Json, json};
 
 use crate::support::{RunningWorker, TestDb, read_topic, services, unique, worker_config};
 
+/// The JDBC source JSON of tests/source_jdbc.rs on `table`, with `sluice.capture=binlog`.
 fn connector(name: &str, db: &TestDb, prefix: &str, table: &str, extra: &[(&str, &str)]) -> Json {
-    let s = services();
-    let mut config = json!({
-        "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
-        "connection.url": db.jdbc_url(),
-        "connection.user": s.mariadb_user,
-        "connection.password": s.mariadb_password,
-        "mode": "incrementing",
-        "incrementing.column.name": "id",
-        "table.whitelist": table,
-        "topic.prefix": prefix,
-        "tasks.max": "1",
-        "poll.interval.ms": "200",
-        "topic.creation.default.partitions": "1",
-        "sluice.capture": "binlog",
-    });
-    for (k, v) in extra {
-        if v.is_empty() {
-            config.as_object_mut().unwrap().remove(*k);
-        } else {
-            config[*k] = json!(v);
-        }
-    }
-    json!({"name": name, "config": config})
+    let mut pairs = vec![("table.whitelist", table), ("sluice.capture", "binlog")];
+    pairs.extend_from_slice(extra);
+    crate::source_jdbc::source_config(name, db, prefix, &pairs)
 }
 
 fn ids(records: &[crate::support::Record]) -> Vec<i64> {

@@ -22,7 +22,7 @@ fn seed_message(id: u32, user: &str, name: &str, created_at_ms: i64) -> String {
     )
 }
 
-fn source_config(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> Json {
+pub(crate) fn source_config(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> Json {
     let s = crate::support::services();
     let mut config = json!({
         "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
