@@ -28,6 +28,9 @@ pub const OFFSET_COMMIT_SECONDS: &str = "sluice_offset_commit_seconds";
 /// lag (time since the newest row was read) is `time() - sluice_source_last_read_timestamp_seconds`
 /// in PromQL, so it keeps growing while nothing is read (labels: connector, task, table).
 pub const SOURCE_LAST_READ_TIMESTAMP_SECONDS: &str = "sluice_source_last_read_timestamp_seconds";
+/// Binlog capture: seconds between the server writing the last event read and reading it
+/// (replication lag), updated on every event and heartbeat.
+pub const BINLOG_LAG_SECONDS: &str = "sluice_source_binlog_lag_seconds";
 
 /// Records consumed by a sink task (labels: connector, task, topic).
 pub const SINK_RECORDS_READ_TOTAL: &str = "sluice_sink_records_read_total";
@@ -212,10 +215,14 @@ fn describe() {
             "Key and value bytes consumed by a sink task.",
         ),
     ];
-    const GAUGES: [(&str, &str); 4] = [
+    const GAUGES: [(&str, &str); 5] = [
         (
             SOURCE_LAST_READ_TIMESTAMP_SECONDS,
             "Unix time of the last non-empty read of a table; lag is time() minus this.",
+        ),
+        (
+            BINLOG_LAG_SECONDS,
+            "Binlog capture: seconds between the server writing the last event read and reading it.",
         ),
         (
             PIPELINE_QUEUE_DEPTH,

@@ -113,6 +113,7 @@ pub struct BinlogSourceTask {
     ready: VecDeque<SourceBatch>,
     /// The position advanced without rows (other tables, DDL): store it at the next idle moment.
     position_dirty: bool,
+    lag: metrics::Gauge,
 }
 
 impl BinlogSourceTask {
@@ -134,6 +135,10 @@ impl BinlogSourceTask {
             });
             100_000 + hash % 1_000_000_000
         });
+        let lag = metrics::gauge!(
+            crate::metrics::BINLOG_LAG_SECONDS,
+            crate::metrics::LABEL_CONNECTOR => connector.to_string()
+        );
         Ok(BinlogSourceTask {
             partition: json!({"server": format!("{}:{}", url.host, url.port)}),
             connector,
@@ -153,6 +158,7 @@ impl BinlogSourceTask {
             pending: None,
             ready: VecDeque::new(),
             position_dirty: false,
+            lag,
         })
     }
 
@@ -622,6 +628,16 @@ impl BinlogSourceTask {
                 }
             };
             let header = event.header();
+            // Heartbeats and the fake first Rotate carry timestamp 0.
+            if header.timestamp() > 0 {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                self.lag.set((now - f64::from(header.timestamp())).max(0.0));
+            } else if header.event_type_raw() == 27 {
+                // A heartbeat: the reader is caught up.
+                self.lag.set(0.0);
+            }
             let end = u64::from(header.log_pos());
             let start = end.saturating_sub(u64::from(header.event_size()));
             // MariaDB GTID (0xa2) starts a transaction.
