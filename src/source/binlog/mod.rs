@@ -664,9 +664,8 @@ impl BinlogSourceTask {
                     let sql = query.query();
                     let upper = sql.trim_start().to_ascii_uppercase();
                     if upper.starts_with("BEGIN") {
-                        if self.event_index == 0 && self.position.event == 0 {
-                            self.position.pos = self.position.pos.max(start.min(self.position.pos));
-                        }
+                        // The transaction started at the event after the previous commit (or at
+                        // its GTID event): `position.pos` already points there.
                     } else if upper.starts_with("COMMIT") {
                         self.end_transaction(end);
                     } else {
