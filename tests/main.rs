@@ -4,6 +4,7 @@
 
 mod binlog;
 mod cli;
+mod distributed;
 mod grafana;
 mod offsets_topic;
 mod rest_api;

@@ -1,7 +1,12 @@
 //! `sluice worker <worker.properties>`: the long-running worker, like `connect-distributed`.
 //! Serves Connect's REST API (and `/metrics`) at once, then opens the offsets, config and status
-//! topics, restores every stored connector in its last state, and runs until SIGINT/SIGTERM,
-//! when it drains every task (rows produced, offsets stored, sink batches committed) and exits.
+//! topics, joins its cluster's group (`group.id`), restores every stored connector in its last
+//! state, runs its share of the tasks, and runs until SIGINT/SIGTERM, when it drains every task
+//! (rows produced, offsets stored, sink batches committed), leaves the group and exits.
+//!
+//! Workers with the same `group.id` and internal topics form a cluster: they share the tasks
+//! through Kafka's group membership (see [`super::membership`]); any of them answers any REST
+//! call from the shared topics.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -10,7 +15,8 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 
 use super::herder::Herder;
-use super::store::{ConfigStore, StatusStore};
+use super::membership::Membership;
+use super::store::{ConfigStore, SharedOffsetStore, StatusStore};
 use super::worker::Worker;
 use crate::config::WorkerConfig;
 use crate::connector::Plugins;
@@ -20,6 +26,11 @@ use crate::rest::{RestState, router};
 
 /// The worker id Connect reports in statuses: the advertised REST host and port.
 pub fn worker_id(config: &WorkerConfig) -> String {
+    worker_id_at(config, None)
+}
+
+/// [`worker_id`], with the port the REST listener actually bound (for `listeners=…:0`).
+fn worker_id_at(config: &WorkerConfig, bound_port: Option<u16>) -> String {
     let listener = config.rest_listener();
     let host = config
         .originals
@@ -37,7 +48,10 @@ pub fn worker_id(config: &WorkerConfig) -> String {
         .originals
         .get("rest.advertised.port")
         .and_then(|p| p.parse().ok())
-        .unwrap_or(listener.port);
+        .unwrap_or(match (listener.port, bound_port) {
+            (0, Some(bound)) => bound,
+            (port, _) => port,
+        });
     format!("{host}:{port}")
 }
 
@@ -76,7 +90,7 @@ impl Daemon {
         let addr = socket.local_addr().map_err(|e| {
             Error::with_source(ErrorKind::Io, "cannot read the REST listener address", e)
         })?;
-        let id = worker_id(&config);
+        let id = worker_id_at(&config, Some(addr.port()));
         let herder_cell: Arc<OnceLock<Arc<Herder>>> = Arc::new(OnceLock::new());
         let state = RestState {
             herder: herder_cell.clone(),
@@ -102,12 +116,13 @@ impl Daemon {
             if let Some(id) = cluster_id(&config).await {
                 let _ = cluster.set(id);
             }
-            let offsets = Arc::new(crate::offsets::topic::KafkaOffsetStore::open(&config).await?);
-            let (configs, stored) = ConfigStore::open(&config).await?;
+            let offsets = Arc::new(SharedOffsetStore::open(&config).await?);
+            let (configs, records) = ConfigStore::open(&config).await?;
             let statuses = StatusStore::open(&config, &id).await?;
             let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-            let worker =
-                Arc::new(Worker::new(config.clone(), plugins, offsets).with_events(events_tx));
+            let worker = Arc::new(
+                Worker::new(config.clone(), plugins, offsets.clone()).with_events(events_tx),
+            );
             let herder = Herder::new(
                 worker,
                 id.clone(),
@@ -115,14 +130,19 @@ impl Daemon {
                 Some(statuses),
                 Some(events_rx),
             );
+            let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
+            let membership = Membership::join(&config, &id, changes_tx).await?;
+            herder.place_by_membership(membership.slots(), changes_rx, offsets);
             let _ = cell.set(herder.clone());
-            herder.restore(stored).await;
-            tracing::info!(message = "worker started", worker_id = %id, rest = %addr);
+            herder.restore(records).await;
+            tracing::info!(message = "worker started", worker_id = %id, rest = %addr, group = %config.group_id);
             worker_shutdown.cancelled().await;
             tracing::info!(
                 message = "shutting down: stopping sources, draining queues, committing offsets"
             );
             herder.shutdown().await;
+            // Only now: the others take the tasks over from the offsets just stored.
+            membership.leave().await;
             tracing::info!(message = "stopped");
             Ok(())
         });

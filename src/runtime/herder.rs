@@ -1,22 +1,35 @@
 //! The herder (Connect's name): owns every connector's configuration and target state, keeps
-//! them in the config topic, runs the connectors' tasks on the [`Worker`], reports statuses
-//! (and writes them to the status topic), and re-plans a connector's tasks when its plugin
-//! reports a change (e.g. a new table matching the JDBC source's filters).
+//! them in the config topic, runs this worker's share of the connectors' tasks on the
+//! [`Worker`], reports statuses (and writes them to the status topic), and re-plans a
+//! connector's tasks when its plugin reports a change (e.g. a new table matching the JDBC
+//! source's filters).
 //!
-//! Mutating operations are serialized (like Connect's herder thread); reads are served from a
-//! snapshot and never wait behind a draining task.
+//! With a config topic, the topic is the source of truth: a REST write on any worker of a
+//! cluster is written to the topic, and every worker (the writer included) applies it when it
+//! reads it back; the REST call answers once its own worker has applied it. Which tasks a worker
+//! runs is decided by Kafka group membership ([`super::membership`]): a worker runs the tasks in
+//! the slots it holds, and re-plans the connectors in them. Without membership (one worker, no
+//! group) a worker runs everything.
+//!
+//! Mutating REST operations are serialized (like Connect's herder thread); so are the changes to
+//! the local tasks (config records, rebalances). Reads are served from a snapshot and never wait
+//! behind a draining task.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::store::{ConfigStore, StatusStore, StoredConnector, TargetState};
+use super::membership::{Change, slot};
+use super::store::{
+    ConfigChange, ConfigReader, ConfigStore, SharedOffsetStore, StatusStore, TargetState,
+};
 use super::worker::{TaskEvent, TaskState, Worker};
 use crate::config::{ConfigError, ConnectorConfig};
 use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind, Result};
+use crate::kafka::log::TailRecord;
 
 /// One connector as the herder knows it.
 #[derive(Clone)]
@@ -24,12 +37,13 @@ struct Entry {
     config: ConnectorConfig,
     connector_type: ConnectorType,
     target: TargetState,
-    /// Task configurations of the current plan (empty when stopped or failed).
+    /// Task configurations of the current committed plan (empty when stopped or failed).
     tasks: Vec<TaskConfig>,
-    /// Why the connector itself failed (its plan could not be made).
+    /// The connector configuration the plan was committed under: tasks restart when a new plan
+    /// is committed, not when the connector's configuration record arrives.
+    tasks_for: ConnectorConfig,
+    /// Why the connector itself failed (its plan could not be made), without a status topic.
     failure: Option<String>,
-    /// Stops the connector's re-planning loop.
-    monitor: Option<CancellationToken>,
 }
 
 /// A connector's or task's reported state (Connect's `ConnectorStateInfo.AbstractState`).
@@ -58,20 +72,94 @@ pub struct ConnectorInfo {
     pub connector_type: ConnectorType,
 }
 
+/// Which connectors and tasks this worker runs.
+enum Placement {
+    /// Everything (a worker on its own).
+    All,
+    /// Those in the slots it holds in its cluster's group.
+    Slots { slots: i32, held: BTreeSet<i32> },
+}
+
+impl Placement {
+    /// Whether this worker runs the connector (`task: None`) or its task `k` of `tasks`.
+    fn holds(&self, connector: &str, task: Option<u32>, tasks: usize) -> bool {
+        match self {
+            Placement::All => true,
+            Placement::Slots { slots, held } => {
+                held.contains(&slot(connector, task, tasks, *slots))
+            }
+        }
+    }
+}
+
+/// A task this worker started.
+struct LocalTask {
+    connector: ConnectorConfig,
+    config: TaskConfig,
+    /// Why the task could not be created.
+    start_error: Option<String>,
+}
+
+/// A connector this worker owns (re-plans and reports).
+struct Owned {
+    config: ConnectorConfig,
+    target: TargetState,
+    cancel: CancellationToken,
+}
+
+/// What this worker runs, changed only with `Herder::applying` held.
+struct Local {
+    placement: Placement,
+    reader: ConfigReader,
+    /// Target states and plans read before their connector's configuration.
+    pending_targets: BTreeMap<String, TargetState>,
+    pending_tasks: BTreeMap<String, Vec<TaskConfig>>,
+    tasks: BTreeMap<(String, u32), LocalTask>,
+    owned: BTreeMap<String, Owned>,
+    /// Tasks of paused connectors reported PAUSED.
+    paused: BTreeSet<(String, u32)>,
+}
+
+/// What a reconciliation does once the local state is computed.
+struct Plan {
+    stop: Vec<(String, u32)>,
+    start: Vec<((String, u32), ConnectorConfig, TaskConfig)>,
+    owners: Vec<(String, ConnectorConfig, TargetState, CancellationToken)>,
+    paused: Vec<(String, u32)>,
+    unpaused: Vec<(String, u32)>,
+}
+
 /// Runs the connectors of one worker.
 pub struct Herder {
     worker: Arc<Worker>,
     worker_id: String,
     configs: Option<ConfigStore>,
     statuses: Option<StatusStore>,
+    /// Offsets kept current with the other workers' writes (cluster mode).
+    shared_offsets: OnceLock<Arc<SharedOffsetStore>>,
     view: RwLock<BTreeMap<String, Entry>>,
+    local: Mutex<Local>,
+    /// Serializes REST operations.
     ops: tokio::sync::Mutex<()>,
+    /// Serializes changes to the local tasks.
+    applying: tokio::sync::Mutex<()>,
+    /// Offset of the last config record applied.
+    applied: tokio::sync::watch::Sender<i64>,
+    closing: CancellationToken,
     drain: Duration,
 }
 
 /// A 404 for a connector that does not exist, with Connect's message.
 pub fn not_found(name: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("Connector {name} not found"))
+}
+
+fn connector_state(target: TargetState) -> &'static str {
+    match target {
+        TargetState::Started => "RUNNING",
+        TargetState::Paused => "PAUSED",
+        TargetState::Stopped => "STOPPED",
+    }
 }
 
 impl Herder {
@@ -97,8 +185,21 @@ impl Herder {
             worker_id,
             configs,
             statuses,
+            shared_offsets: OnceLock::new(),
             view: RwLock::new(BTreeMap::new()),
+            local: Mutex::new(Local {
+                placement: Placement::All,
+                reader: ConfigReader::default(),
+                pending_targets: BTreeMap::new(),
+                pending_tasks: BTreeMap::new(),
+                tasks: BTreeMap::new(),
+                owned: BTreeMap::new(),
+                paused: BTreeSet::new(),
+            }),
             ops: tokio::sync::Mutex::new(()),
+            applying: tokio::sync::Mutex::new(()),
+            applied: tokio::sync::watch::Sender::new(-1),
+            closing: CancellationToken::new(),
             drain,
         });
         if let Some(mut events) = events {
@@ -121,23 +222,35 @@ impl Herder {
         &self.worker_id
     }
 
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local.lock().expect("local lock")
+    }
+
     async fn record_task(&self, event: &TaskEvent) {
         let Some(statuses) = &self.statuses else {
             return;
         };
-        let trace = match &event.state {
-            TaskState::Failed(trace) => Some(trace.as_str()),
-            _ => None,
+        // A deleted connector's tasks report nothing.
+        let Ok(entry) = self.entry(&event.connector) else {
+            return;
+        };
+        let (state, trace) = match &event.state {
+            TaskState::Failed(trace) => ("FAILED", Some(trace.as_str())),
+            TaskState::Stopped if entry.target == TargetState::Paused => ("PAUSED", None),
+            other => (other.name(), None),
         };
         if let Err(error) = statuses
-            .put_task(&event.connector, event.task, event.state.name(), trace)
+            .put_task(&event.connector, event.task, state, trace)
             .await
         {
             tracing::warn!(message = "cannot write a task status", connector = %event.connector, task = event.task, error = %error.trace());
         }
     }
 
-    async fn record_connector(&self, name: &str, state: &str, trace: Option<&str>) {
+    /// Sets the connector's reported state (and remembers a failure).
+    async fn set_connector_state(&self, name: &str, state: &str, trace: Option<&str>) {
+        let failure = trace.filter(|_| state == "FAILED").map(str::to_string);
+        self.update(name, |e| e.failure = failure);
         if let Some(statuses) = &self.statuses
             && let Err(error) = statuses.put_connector(name, state, trace).await
         {
@@ -145,27 +258,514 @@ impl Herder {
         }
     }
 
-    /// Starts the connectors restored from the config topic, each in its stored state.
-    pub async fn restore(self: &Arc<Self>, connectors: BTreeMap<String, StoredConnector>) {
-        for (name, stored) in connectors {
-            let config = match ConnectorConfig::from_map(Some(name.clone()), stored.config) {
-                Ok(config) => config,
-                Err(error) => {
-                    tracing::error!(message = "skipping a stored connector with a bad configuration", connector = %name, error = %error);
+    /// Runs only the tasks in the slots this worker holds in its cluster's group, as `changes`
+    /// report them (call before [`Herder::restore`]). `offsets` is read to its end before a
+    /// task starts, so a task that moved here resumes where it stopped elsewhere.
+    pub fn place_by_membership(
+        self: &Arc<Self>,
+        slots: i32,
+        mut changes: tokio::sync::mpsc::UnboundedReceiver<Change>,
+        offsets: Arc<SharedOffsetStore>,
+    ) {
+        let _ = self.shared_offsets.set(offsets);
+        self.local().placement = Placement::Slots {
+            slots,
+            held: BTreeSet::new(),
+        };
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(change) = changes.recv().await {
+                let Some(herder) = weak.upgrade() else { break };
+                herder.on_membership(change).await;
+            }
+        });
+    }
+
+    async fn on_membership(self: &Arc<Self>, change: Change) {
+        match change {
+            Change::Assigned(held) => {
+                // Act on the cluster's latest configuration.
+                self.catch_up().await;
+                let _applying = self.applying.lock().await;
+                if let Placement::Slots { held: current, .. } = &mut self.local().placement {
+                    *current = held;
+                }
+                self.reconcile(BTreeSet::new()).await;
+            }
+            Change::Revoked { slots, done } => {
+                {
+                    let _applying = self.applying.lock().await;
+                    if let Placement::Slots { held, .. } = &mut self.local().placement {
+                        held.retain(|s| !slots.contains(s));
+                    }
+                    self.reconcile(BTreeSet::new()).await;
+                }
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Waits until every config record written so far has been applied.
+    async fn catch_up(&self) {
+        let Some(configs) = &self.configs else {
+            return;
+        };
+        match configs.sync().await {
+            Ok(Some(last)) => {
+                if !self.wait_applied(last).await {
+                    tracing::warn!(message = "timed out applying the config topic");
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(message = "cannot read the config topic to its end", error = %error.trace());
+            }
+        }
+    }
+
+    async fn wait_applied(&self, offset: i64) -> bool {
+        let mut applied = self.applied.subscribe();
+        let wait = applied.wait_for(|a| *a >= offset);
+        matches!(
+            tokio::time::timeout(self.drain + Duration::from_secs(30), wait).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Applies the config topic's records (read when the worker started) and starts the
+    /// connectors in their stored states; then follows the topic.
+    pub async fn restore(self: &Arc<Self>, records: Vec<TailRecord>) {
+        {
+            let _applying = self.applying.lock().await;
+            self.apply_records(records, false).await;
+        }
+        tracing::info!(
+            message = "restored connectors",
+            connectors = self.view.read().expect("view lock").len()
+        );
+        let Some(mut updates) = self.configs.as_ref().and_then(ConfigStore::updates) else {
+            return;
+        };
+        let weak = Arc::downgrade(self);
+        let closing = self.closing.clone();
+        tokio::spawn(async move {
+            loop {
+                let batch = tokio::select! {
+                    _ = closing.cancelled() => break,
+                    batch = updates.recv() => batch,
+                };
+                let Some(mut batch) = batch else { break };
+                while let Ok(more) = updates.try_recv() {
+                    batch.extend(more);
+                }
+                let Some(herder) = weak.upgrade() else { break };
+                let _applying = herder.applying.lock().await;
+                herder.apply_records(batch, true).await;
+            }
+        });
+    }
+
+    /// Applies config records, then brings the local tasks in line. Called with `applying`
+    /// held. Restart requests count only when `live` (not when replaying the topic).
+    async fn apply_records(self: &Arc<Self>, records: Vec<TailRecord>, live: bool) {
+        let last = records.iter().map(|r| r.offset).max();
+        let changes: Vec<ConfigChange> = {
+            let mut local = self.local();
+            records
+                .iter()
+                .filter_map(|r| local.reader.read(&r.key, r.value.as_deref()))
+                .collect()
+        };
+        let restarts = self.apply_changes(changes, live);
+        self.reconcile(restarts).await;
+        if let Some(last) = last {
+            self.applied.send_modify(|a| *a = (*a).max(last));
+        }
+    }
+
+    /// Applies changes to the view; returns the local tasks to restart.
+    fn apply_changes(&self, changes: Vec<ConfigChange>, live: bool) -> BTreeSet<(String, u32)> {
+        let mut restarts = BTreeSet::new();
+        for change in changes {
+            match change {
+                ConfigChange::Connector {
+                    name,
+                    config: Some(map),
+                } => {
+                    let checked = ConnectorConfig::from_map(Some(name.clone()), map)
+                        .map_err(|e| Error::config(e.to_string()))
+                        .and_then(|config| self.check(&config).map(|t| (config, t)));
+                    let (config, connector_type) = match checked {
+                        Ok(checked) => checked,
+                        Err(error) => {
+                            tracing::error!(message = "skipping a stored connector with a bad configuration", connector = %name, error = %error.trace());
+                            continue;
+                        }
+                    };
+                    let mut local = self.local();
+                    let mut view = self.view.write().expect("view lock");
+                    match view.get_mut(&name) {
+                        Some(entry) => {
+                            entry.config = config;
+                            entry.connector_type = connector_type;
+                        }
+                        None => {
+                            let target = local
+                                .pending_targets
+                                .remove(&name)
+                                .unwrap_or(TargetState::Started);
+                            let tasks = local.pending_tasks.remove(&name).unwrap_or_default();
+                            view.insert(
+                                name,
+                                Entry {
+                                    tasks_for: config.clone(),
+                                    config,
+                                    connector_type,
+                                    target,
+                                    tasks,
+                                    failure: None,
+                                },
+                            );
+                        }
+                    }
+                }
+                ConfigChange::Connector { name, config: None } => {
+                    let mut local = self.local();
+                    local.pending_targets.remove(&name);
+                    local.pending_tasks.remove(&name);
+                    if self
+                        .view
+                        .write()
+                        .expect("view lock")
+                        .remove(&name)
+                        .is_some()
+                    {
+                        tracing::info!(message = "connector deleted", connector = %name);
+                    }
+                }
+                ConfigChange::Target { name, state } => {
+                    let mut local = self.local();
+                    let mut view = self.view.write().expect("view lock");
+                    match (view.get_mut(&name), state) {
+                        (Some(entry), state) => {
+                            let state = state.unwrap_or(TargetState::Started);
+                            if entry.target != state {
+                                tracing::info!(message = "connector target state changed", connector = %name, state = state.name());
+                            }
+                            entry.target = state;
+                        }
+                        (None, Some(state)) => {
+                            local.pending_targets.insert(name, state);
+                        }
+                        (None, None) => {
+                            local.pending_targets.remove(&name);
+                        }
+                    }
+                }
+                ConfigChange::Tasks { name, tasks } => {
+                    let mut local = self.local();
+                    let mut view = self.view.write().expect("view lock");
+                    match view.get_mut(&name) {
+                        Some(entry) => {
+                            entry.tasks = tasks;
+                            entry.tasks_for = entry.config.clone();
+                        }
+                        None => {
+                            local.pending_tasks.insert(name, tasks);
+                        }
+                    }
+                }
+                ConfigChange::Restart {
+                    name,
+                    include_tasks,
+                    only_failed,
+                } if live && include_tasks => {
+                    let failed: BTreeSet<u32> = self
+                        .worker
+                        .task_states(&name)
+                        .into_iter()
+                        .filter(|(_, s)| matches!(s, TaskState::Failed(_)))
+                        .map(|(id, _)| id)
+                        .collect();
+                    let local = self.local();
+                    for ((connector, id), task) in &local.tasks {
+                        if *connector == name
+                            && (!only_failed || task.start_error.is_some() || failed.contains(id))
+                        {
+                            restarts.insert((name.clone(), *id));
+                        }
+                    }
+                }
+                ConfigChange::RestartTask { name, task } if live => {
+                    let key = (name, task);
+                    if self.local().tasks.contains_key(&key) {
+                        restarts.insert(key);
+                    }
+                }
+                ConfigChange::Restart { .. } | ConfigChange::RestartTask { .. } => {}
+            }
+        }
+        restarts
+    }
+
+    /// Brings the local tasks and owned connectors in line with the view and the placement:
+    /// stops (draining) tasks that should not run here or whose plan changed, starts the ones
+    /// that should. Called with `applying` held.
+    async fn reconcile(self: &Arc<Self>, restarts: BTreeSet<(String, u32)>) {
+        if self.closing.is_cancelled() {
+            return;
+        }
+        let entries: BTreeMap<String, Entry> = self.view.read().expect("view lock").clone();
+        let plan = {
+            let mut local = self.local();
+            let mut desired: BTreeMap<(String, u32), (&ConnectorConfig, &TaskConfig)> =
+                BTreeMap::new();
+            for (name, entry) in &entries {
+                if entry.target != TargetState::Started {
                     continue;
                 }
-            };
-            let _ops = self.ops.lock().await;
-            match self.check(&config) {
-                Ok(connector_type) => {
-                    self.insert(config, connector_type, stored.target);
-                    self.apply(&name).await;
+                for (id, config) in entry.tasks.iter().enumerate() {
+                    let id = id as u32;
+                    if local.placement.holds(name, Some(id), entry.tasks.len()) {
+                        desired.insert((name.clone(), id), (&entry.tasks_for, config));
+                    }
                 }
+            }
+            let stop: Vec<(String, u32)> = local
+                .tasks
+                .iter()
+                .filter(|(key, task)| {
+                    restarts.contains(*key)
+                        || desired.get(*key).is_none_or(|(connector, config)| {
+                            **connector != task.connector || **config != task.config
+                        })
+                })
+                .map(|(key, _)| key.clone())
+                .collect();
+            let start = desired
+                .into_iter()
+                .filter(|(key, _)| !local.tasks.contains_key(key) || stop.contains(key))
+                .map(|(key, (connector, config))| (key, connector.clone(), config.clone()))
+                .collect();
+            let released: Vec<String> = local
+                .owned
+                .iter()
+                .filter(|(name, owned)| {
+                    entries.get(*name).is_none_or(|e| {
+                        e.config != owned.config
+                            || e.target != owned.target
+                            || !local.placement.holds(name, None, 0)
+                    })
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in released {
+                if let Some(owned) = local.owned.remove(&name) {
+                    owned.cancel.cancel();
+                }
+            }
+            let mut owners = Vec::new();
+            for (name, entry) in &entries {
+                if local.placement.holds(name, None, 0) && !local.owned.contains_key(name) {
+                    let cancel = CancellationToken::new();
+                    local.owned.insert(
+                        name.clone(),
+                        Owned {
+                            config: entry.config.clone(),
+                            target: entry.target,
+                            cancel: cancel.clone(),
+                        },
+                    );
+                    owners.push((name.clone(), entry.config.clone(), entry.target, cancel));
+                }
+            }
+            let mut paused_now = BTreeSet::new();
+            for (name, entry) in &entries {
+                if entry.target == TargetState::Paused {
+                    for id in 0..entry.tasks.len() as u32 {
+                        if local.placement.holds(name, Some(id), entry.tasks.len()) {
+                            paused_now.insert((name.clone(), id));
+                        }
+                    }
+                }
+            }
+            let paused = paused_now.difference(&local.paused).cloned().collect();
+            let unpaused = local.paused.difference(&paused_now).cloned().collect();
+            local.paused = paused_now;
+            Plan {
+                stop,
+                start,
+                owners,
+                paused,
+                unpaused,
+            }
+        };
+
+        if !plan.stop.is_empty() {
+            tracing::info!(message = "stopping tasks", tasks = ?plan.stop);
+            self.worker.stop_task_list(&plan.stop, self.drain).await;
+            let mut local = self.local();
+            for key in &plan.stop {
+                local.tasks.remove(key);
+            }
+        }
+        for (name, id) in plan.stop.iter().chain(&plan.unpaused) {
+            if !entries.contains_key(name) {
+                crate::metrics::task_state_name(name, *id, "");
+            }
+        }
+        if !plan.start.is_empty() {
+            if let Some(offsets) = self.shared_offsets.get()
+                && let Err(error) = offsets.sync().await
+            {
+                tracing::warn!(message = "cannot read the offsets topic to its end", error = %error.trace());
+            }
+            tracing::info!(message = "starting tasks", tasks = ?plan.start.iter().map(|(k, _, _)| k).collect::<Vec<_>>());
+        }
+        for ((name, id), connector, config) in plan.start {
+            let start_error = match self.worker.start_tasks(&connector, [(id, config.clone())]) {
+                Ok(()) => None,
                 Err(error) => {
-                    tracing::error!(message = "skipping a stored connector with a bad configuration", connector = %name, error = %error.trace());
+                    let trace = error.trace();
+                    tracing::error!(message = "cannot start a task", connector = %name, task = id, error = %trace);
+                    crate::metrics::task_state(&name, id, &TaskState::Failed(trace.clone()));
+                    if let Some(statuses) = &self.statuses {
+                        let _ = statuses.put_task(&name, id, "FAILED", Some(&trace)).await;
+                    }
+                    Some(trace)
+                }
+            };
+            self.local().tasks.insert(
+                (name, id),
+                LocalTask {
+                    connector,
+                    config,
+                    start_error,
+                },
+            );
+        }
+        for (name, id) in plan.paused {
+            crate::metrics::task_state_name(&name, id, "PAUSED");
+            if let Some(statuses) = &self.statuses {
+                let _ = statuses.put_task(&name, id, "PAUSED", None).await;
+            }
+        }
+        self.clean_statuses(&entries).await;
+        for (name, config, target, cancel) in plan.owners {
+            self.own(name, config, target, cancel);
+        }
+    }
+
+    /// Rewrites RUNNING statuses left by other workers (e.g. one that died) for tasks in this
+    /// worker's slots that are not supposed to run.
+    async fn clean_statuses(&self, entries: &BTreeMap<String, Entry>) {
+        let Some(statuses) = &self.statuses else {
+            return;
+        };
+        let mut stale = Vec::new();
+        {
+            let local = self.local();
+            for (name, entry) in entries {
+                if entry.target == TargetState::Started {
+                    continue;
+                }
+                for (id, record) in statuses.tasks(name) {
+                    if record.state == "RUNNING"
+                        && record.worker_id != self.worker_id
+                        && local.placement.holds(
+                            name,
+                            Some(id),
+                            entry.tasks.len().max(id as usize + 1),
+                        )
+                    {
+                        let paused = entry.target == TargetState::Paused
+                            && (id as usize) < entry.tasks.len();
+                        stale.push((
+                            name.clone(),
+                            id,
+                            if paused { "PAUSED" } else { "UNASSIGNED" },
+                        ));
+                    }
                 }
             }
         }
+        for (name, id, state) in stale {
+            let _ = statuses.put_task(&name, id, state, None).await;
+        }
+    }
+
+    /// Runs a connector this worker owns: reports its state and, while it runs, checks its
+    /// plan at once and then every interval its plugin asks for, committing a changed plan
+    /// (Connect's `requestTaskReconfiguration`; every worker restarts its affected tasks).
+    fn own(
+        self: &Arc<Self>,
+        name: String,
+        config: ConnectorConfig,
+        target: TargetState,
+        cancel: CancellationToken,
+    ) {
+        let herder = Arc::downgrade(self);
+        tokio::spawn(async move {
+            if target != TargetState::Started {
+                if let Some(herder) = herder.upgrade() {
+                    herder
+                        .set_connector_state(&name, connector_state(target), None)
+                        .await;
+                }
+                return;
+            }
+            let interval = config.class().and_then(|class| {
+                let herder = herder.upgrade()?;
+                let plugin = herder.worker.plugins().find(class).ok()?;
+                plugin.reconfigure_interval(&config)
+            });
+            let mut first = true;
+            loop {
+                if !first {
+                    let Some(interval) = interval else { return };
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+                let Some(herder) = herder.upgrade() else {
+                    return;
+                };
+                let planned = herder.worker.task_configs(&config).await;
+                let Ok(current) = herder.entry(&name) else {
+                    return;
+                };
+                if cancel.is_cancelled() {
+                    return;
+                }
+                match planned {
+                    Ok(planned) => {
+                        if planned != current.tasks || current.tasks_for != config {
+                            tracing::info!(message = "connector's task plan changed; committing it", connector = %name, tasks = planned.len());
+                            let change = ConfigChange::Tasks {
+                                name: name.clone(),
+                                tasks: planned,
+                            };
+                            if let Err(error) = herder.commit(vec![change], false).await {
+                                tracing::warn!(message = "cannot commit the connector's task plan", connector = %name, error = %error.trace());
+                                first = false;
+                                continue;
+                            }
+                        }
+                        if first || herder.connector_failed(&name, &current) {
+                            herder.set_connector_state(&name, "RUNNING", None).await;
+                        }
+                    }
+                    Err(error) if first && current.tasks.is_empty() => {
+                        herder.fail(&name, &error).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(message = "cannot re-plan connector tasks", connector = %name, error = %error.trace());
+                    }
+                }
+                first = false;
+            }
+        });
     }
 
     /// Validates a configuration as `POST /connectors` does; returns the connector's type.
@@ -195,19 +795,6 @@ impl Herder {
         Ok(plugin.connector_type())
     }
 
-    fn insert(&self, config: ConnectorConfig, connector_type: ConnectorType, target: TargetState) {
-        let name = config.name.clone();
-        let entry = Entry {
-            config,
-            connector_type,
-            target,
-            tasks: Vec::new(),
-            failure: None,
-            monitor: None,
-        };
-        self.view.write().expect("view lock").insert(name, entry);
-    }
-
     fn entry(&self, name: &str) -> Result<Entry> {
         self.view
             .read()
@@ -223,145 +810,78 @@ impl Herder {
         }
     }
 
-    /// Brings a connector's tasks in line with its target state. Called with `ops` held and the
-    /// connector's tasks stopped.
-    async fn apply(self: &Arc<Self>, name: &str) {
-        let Ok(entry) = self.entry(name) else { return };
-        match entry.target {
-            TargetState::Started => match self.worker.task_configs(&entry.config).await {
-                Ok(tasks) => {
-                    if let Some(configs) = &self.configs
-                        && let Err(error) = configs.put_task_configs(name, &tasks).await
-                    {
-                        tracing::warn!(message = "cannot write task configurations", connector = %name, error = %error.trace());
-                    }
-                    let numbered = tasks
-                        .iter()
-                        .cloned()
-                        .enumerate()
-                        .map(|(i, c)| (i as u32, c));
-                    if let Err(error) = self.worker.start_tasks(&entry.config, numbered) {
-                        self.fail(name, &error).await;
-                        return;
-                    }
-                    let count = tasks.len();
-                    let monitor = self.monitor(name, &entry.config, tasks.clone());
-                    self.update(name, |e| {
-                        e.tasks = tasks;
-                        e.failure = None;
-                        e.monitor = monitor;
-                    });
-                    self.record_connector(name, "RUNNING", None).await;
-                    tracing::info!(message = "connector started", connector = %name, tasks = count);
-                }
-                Err(error) => self.fail(name, &error).await,
-            },
-            TargetState::Paused => {
-                // Paused tasks keep their configurations; they do not run.
-                if entry.tasks.is_empty()
-                    && let Ok(tasks) = self.worker.task_configs(&entry.config).await
-                {
-                    self.update(name, |e| e.tasks = tasks);
-                }
-                self.record_connector(name, "PAUSED", None).await;
-                let count = self.entry(name).map(|e| e.tasks.len()).unwrap_or(0);
-                for task in 0..count as u32 {
-                    crate::metrics::task_state_name(name, task, "PAUSED");
-                    if let Some(statuses) = &self.statuses {
-                        let _ = statuses.put_task(name, task, "PAUSED", None).await;
-                    }
-                }
-            }
-            TargetState::Stopped => {
-                self.update(name, |e| e.tasks.clear());
-                if let Some(configs) = &self.configs {
-                    let _ = configs.put_task_configs(name, &[]).await;
-                }
-                self.record_connector(name, "STOPPED", None).await;
-            }
+    /// Whether the connector itself is reported FAILED.
+    fn connector_failed(&self, name: &str, entry: &Entry) -> bool {
+        match &self.statuses {
+            Some(statuses) => statuses
+                .connector(name)
+                .is_some_and(|r| r.state == "FAILED"),
+            None => entry.failure.is_some(),
         }
     }
 
     async fn fail(&self, name: &str, error: &Error) {
         let trace = error.trace();
         tracing::error!(message = "connector failed", connector = %name, error = %trace);
-        self.update(name, |e| {
-            e.failure = Some(trace.clone());
-            e.tasks.clear();
-        });
-        self.record_connector(name, "FAILED", Some(&trace)).await;
+        self.set_connector_state(name, "FAILED", Some(&trace)).await;
     }
 
-    /// Re-plans a running connector every interval its plugin asks for, restarting its tasks
-    /// when the plan changes (Connect's `requestTaskReconfiguration`).
-    fn monitor(
-        self: &Arc<Self>,
-        name: &str,
-        config: &ConnectorConfig,
-        tasks: Vec<TaskConfig>,
-    ) -> Option<CancellationToken> {
-        let class = config.class()?.to_string();
-        let plugin = self.worker.plugins().find(&class).ok()?;
-        let interval = plugin.reconfigure_interval(config)?;
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
-        let herder = Arc::downgrade(self);
-        let name = name.to_string();
-        let config = config.clone();
-        tokio::spawn(async move {
-            let mut current = tasks;
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => return,
-                    _ = tokio::time::sleep(interval) => {}
-                }
-                let Some(herder) = herder.upgrade() else {
-                    return;
-                };
-                let planned = match herder.worker.task_configs(&config).await {
-                    Ok(planned) => planned,
-                    Err(error) => {
-                        tracing::warn!(message = "cannot re-plan connector tasks", connector = %name, error = %error.trace());
-                        continue;
-                    }
-                };
-                if planned == current {
-                    continue;
-                }
-                let _ops = herder.ops.lock().await;
-                if token.is_cancelled() {
-                    return;
-                }
-                tracing::info!(message = "connector's task plan changed; restarting its tasks", connector = %name, tasks = planned.len());
-                herder.worker.stop_tasks(&name, None, herder.drain).await;
-                if let Some(configs) = &herder.configs {
-                    let _ = configs.put_task_configs(&name, &planned).await;
-                }
-                let numbered = planned
-                    .iter()
-                    .cloned()
-                    .enumerate()
-                    .map(|(i, c)| (i as u32, c));
-                if let Err(error) = herder.worker.start_tasks(&config, numbered) {
-                    herder.fail(&name, &error).await;
-                    return;
-                }
-                herder.update(&name, |e| e.tasks = planned.clone());
-                current = planned;
-            }
-        });
-        Some(cancel)
-    }
-
-    /// Stops a connector's tasks and its re-planning loop.
-    async fn halt(&self, name: &str) {
-        if let Ok(entry) = self.entry(name)
-            && let Some(monitor) = entry.monitor
-        {
-            monitor.cancel();
+    /// Makes configuration changes: with a config topic, writes them and (with `wait`) waits
+    /// until this worker has applied them; without one, applies them at once.
+    async fn commit(self: &Arc<Self>, changes: Vec<ConfigChange>, wait: bool) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
         }
-        self.update(name, |e| e.monitor = None);
-        self.worker.stop_tasks(name, None, self.drain).await;
+        match &self.configs {
+            Some(configs) => {
+                let last = configs.write(&changes).await?;
+                if wait
+                    && let Some(last) = last
+                    && !self.wait_applied(last).await
+                {
+                    return Err(Error::new(
+                        ErrorKind::Internal,
+                        "Request timed out: the change is stored in the config topic but this worker has not applied it yet",
+                    ));
+                }
+                Ok(())
+            }
+            None => {
+                let _applying = self.applying.lock().await;
+                let restarts = self.apply_changes(changes, true);
+                self.reconcile(restarts).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits (up to `timeout`) until no other worker reports a task of the connector RUNNING.
+    async fn wait_stopped_elsewhere(&self, name: &str, timeout: Duration) -> Result<()> {
+        let Some(statuses) = &self.statuses else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let running: Vec<String> = statuses
+                .tasks(name)
+                .into_iter()
+                .filter(|(_, r)| r.state == "RUNNING" && r.worker_id != self.worker_id)
+                .map(|(id, r)| format!("{name}-{id} on {}", r.worker_id))
+                .collect();
+            if running.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "Cannot complete request momentarily: tasks are still running ({})",
+                        running.join(", ")
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Connector names, sorted.
@@ -388,27 +908,72 @@ impl Herder {
         Ok(self.entry(name)?.tasks)
     }
 
+    /// The connector's and its tasks' states: this worker's own tasks as they run here, the
+    /// others' as their workers reported them in the status topic.
     pub fn status(&self, name: &str) -> Result<ConnectorStatus> {
         let entry = self.entry(name)?;
-        let info = |state: &str, trace: Option<String>| StateInfo {
+        let me = self.worker_id.as_str();
+        let info = |state: &str, trace: Option<String>, worker_id: &str| StateInfo {
             state: state.to_string(),
             trace,
-            worker_id: self.worker_id.clone(),
+            worker_id: if worker_id.is_empty() { me } else { worker_id }.to_string(),
         };
-        let connector = match (&entry.failure, entry.target) {
-            (Some(trace), _) => info("FAILED", Some(trace.clone())),
-            (None, TargetState::Started) => info("RUNNING", None),
-            (None, TargetState::Paused) => info("PAUSED", None),
-            (None, TargetState::Stopped) => info("STOPPED", None),
+        let reported = self.statuses.as_ref().and_then(|s| s.connector(name));
+        let reporter = reported.as_ref().map_or(me, |r| r.worker_id.as_str());
+        let connector = match entry.target {
+            TargetState::Paused => info("PAUSED", None, reporter),
+            TargetState::Stopped => info("STOPPED", None, reporter),
+            TargetState::Started => match (&self.statuses, &reported, &entry.failure) {
+                (Some(_), Some(r), _) if r.state == "FAILED" => {
+                    info("FAILED", r.trace.clone(), &r.worker_id)
+                }
+                (None, _, Some(trace)) => info("FAILED", Some(trace.clone()), me),
+                _ => info("RUNNING", None, reporter),
+            },
         };
         let running: BTreeMap<u32, TaskState> = self.worker.task_states(name).into_iter().collect();
-        let tasks = (0..entry.tasks.len() as u32)
+        let count = entry.tasks.len() as u32;
+        let (held, start_errors): (Vec<bool>, BTreeMap<u32, String>) = {
+            let local = self.local();
+            let held = (0..count)
+                .map(|id| local.placement.holds(name, Some(id), count as usize))
+                .collect();
+            let errors = local
+                .tasks
+                .iter()
+                .filter(|((c, _), _)| c == name)
+                .filter_map(|((_, id), t)| t.start_error.clone().map(|e| (*id, e)))
+                .collect();
+            (held, errors)
+        };
+        let tasks = (0..count)
             .map(|id| {
-                let state = match (entry.target, running.get(&id)) {
-                    (TargetState::Paused, _) => info("PAUSED", None),
-                    (_, Some(TaskState::Running)) => info("RUNNING", None),
-                    (_, Some(TaskState::Failed(trace))) => info("FAILED", Some(trace.clone())),
-                    (_, Some(TaskState::Stopped) | None) => info("UNASSIGNED", None),
+                let remote = self
+                    .statuses
+                    .as_ref()
+                    .and_then(|s| s.task(name, id))
+                    .filter(|r| r.worker_id != me && !r.worker_id.is_empty());
+                let here = held[id as usize];
+                let state = if entry.target == TargetState::Paused {
+                    let worker = match (&remote, here) {
+                        (Some(r), false) => r.worker_id.as_str(),
+                        _ => me,
+                    };
+                    info("PAUSED", None, worker)
+                } else if let Some(trace) = start_errors.get(&id) {
+                    info("FAILED", Some(trace.clone()), me)
+                } else if let Some(state) = running.get(&id) {
+                    match state {
+                        TaskState::Running => info("RUNNING", None, me),
+                        TaskState::Failed(trace) => info("FAILED", Some(trace.clone()), me),
+                        TaskState::Stopped => info("UNASSIGNED", None, me),
+                    }
+                } else if here {
+                    info("UNASSIGNED", None, me)
+                } else if let Some(r) = remote {
+                    info(&r.state, r.trace.clone(), &r.worker_id)
+                } else {
+                    info("UNASSIGNED", None, me)
                 };
                 (id, state)
             })
@@ -435,14 +1000,70 @@ impl Herder {
                 format!("Connector {name} already exists"),
             ));
         }
-        let connector_type = self.check(&config)?;
-        if let Some(configs) = &self.configs {
-            configs.put_connector(&name, &config.config).await?;
-            configs.put_target_state(&name, initial).await?;
+        self.check(&config)?;
+        let mut changes = vec![
+            ConfigChange::Target {
+                name: name.clone(),
+                state: Some(initial),
+            },
+            ConfigChange::Connector {
+                name: name.clone(),
+                config: Some(config.config.clone()),
+            },
+        ];
+        let mut failure = None;
+        match initial {
+            TargetState::Started => match self.worker.task_configs(&config).await {
+                Ok(tasks) => changes.push(ConfigChange::Tasks {
+                    name: name.clone(),
+                    tasks,
+                }),
+                Err(error) => failure = Some(error),
+            },
+            TargetState::Paused => {
+                // Paused tasks keep their configurations; they do not run.
+                if let Ok(tasks) = self.worker.task_configs(&config).await {
+                    changes.push(ConfigChange::Tasks {
+                        name: name.clone(),
+                        tasks,
+                    });
+                }
+            }
+            TargetState::Stopped => changes.push(ConfigChange::Tasks {
+                name: name.clone(),
+                tasks: Vec::new(),
+            }),
         }
-        self.insert(config, connector_type, initial);
-        self.apply(&name).await;
+        self.commit(changes, true).await?;
+        match failure {
+            Some(error) => self.fail(&name, &error).await,
+            None => {
+                self.set_connector_state(&name, connector_state(initial), None)
+                    .await
+            }
+        }
+        tracing::info!(message = "connector created", connector = %name, state = initial.name());
         self.info(&name)
+    }
+
+    /// A fresh plan for `entry`: the changes committing it (an empty one on failure).
+    async fn replan(&self, name: &str, entry: &Entry) -> (ConfigChange, Option<Error>) {
+        match self.worker.task_configs(&entry.config).await {
+            Ok(tasks) => (
+                ConfigChange::Tasks {
+                    name: name.to_string(),
+                    tasks,
+                },
+                None,
+            ),
+            Err(error) => (
+                ConfigChange::Tasks {
+                    name: name.to_string(),
+                    tasks: Vec::new(),
+                },
+                Some(error),
+            ),
+        }
     }
 
     /// `PUT /connectors/{name}/config`: creates or replaces. Returns whether it was created.
@@ -453,62 +1074,121 @@ impl Herder {
         }
         let _ops = self.ops.lock().await;
         let connector_type = self.check(&config)?;
-        if let Some(configs) = &self.configs {
-            configs.put_connector(&name, &config.config).await?;
+        let mut entry = self.entry(&name)?;
+        entry.config = config.clone();
+        entry.connector_type = connector_type;
+        let mut changes = vec![ConfigChange::Connector {
+            name: name.clone(),
+            config: Some(config.config.clone()),
+        }];
+        let mut failure = None;
+        if entry.target != TargetState::Stopped {
+            let (plan, error) = self.replan(&name, &entry).await;
+            changes.push(plan);
+            failure = error;
         }
-        self.halt(&name).await;
-        self.update(&name, |e| {
-            e.config = config;
-            e.connector_type = connector_type;
-            e.failure = None;
-            e.tasks.clear();
-        });
-        self.apply(&name).await;
+        self.commit(changes, true).await?;
+        match failure {
+            Some(error) => self.fail(&name, &error).await,
+            None => {
+                self.set_connector_state(&name, connector_state(entry.target), None)
+                    .await
+            }
+        }
         Ok((false, self.info(&name)?))
     }
 
-    /// `DELETE /connectors/{name}`: stops its tasks (draining them) and forgets it.
-    pub async fn delete(&self, name: &str) -> Result<()> {
+    /// `DELETE /connectors/{name}`: every worker stops its tasks (draining them) and forgets
+    /// the connector; this worker's are stopped when the call returns.
+    pub async fn delete(self: &Arc<Self>, name: &str) -> Result<()> {
         let _ops = self.ops.lock().await;
         let entry = self.entry(name)?;
-        self.halt(name).await;
-        if let Some(configs) = &self.configs {
-            configs.remove_connector(name).await?;
-        }
+        self.commit(
+            vec![
+                ConfigChange::Connector {
+                    name: name.to_string(),
+                    config: None,
+                },
+                ConfigChange::Target {
+                    name: name.to_string(),
+                    state: None,
+                },
+            ],
+            true,
+        )
+        .await?;
         if let Some(statuses) = &self.statuses {
             let _ = statuses.remove(name, entry.tasks.len()).await;
         }
         for task in 0..entry.tasks.len() as u32 {
             crate::metrics::task_state_name(name, task, "");
         }
-        self.view.write().expect("view lock").remove(name);
-        tracing::info!(message = "connector deleted", connector = %name);
         Ok(())
     }
 
-    /// `PUT /connectors/{name}/pause|resume|stop`.
+    /// `PUT /connectors/{name}/pause|resume|stop`. Stopping waits (a little) until no worker
+    /// reports the connector's tasks running, so offsets can be changed right after.
     pub async fn set_target(self: &Arc<Self>, name: &str, target: TargetState) -> Result<()> {
         let _ops = self.ops.lock().await;
         let entry = self.entry(name)?;
-        if entry.target == target && entry.failure.is_none() {
+        let failed = self.connector_failed(name, &entry);
+        if entry.target == target && !failed {
             return Ok(());
         }
-        if let Some(configs) = &self.configs {
-            configs.put_target_state(name, target).await?;
+        let state = ConfigChange::Target {
+            name: name.to_string(),
+            state: Some(target),
+        };
+        let mut failure = None;
+        let changes = match target {
+            TargetState::Started => {
+                // The plan first: the tasks start once, with it.
+                let (plan, error) = self.replan(name, &entry).await;
+                failure = error;
+                vec![plan, state]
+            }
+            TargetState::Paused if entry.tasks.is_empty() => {
+                match self.worker.task_configs(&entry.config).await {
+                    Ok(tasks) => vec![
+                        state,
+                        ConfigChange::Tasks {
+                            name: name.to_string(),
+                            tasks,
+                        },
+                    ],
+                    Err(_) => vec![state],
+                }
+            }
+            TargetState::Paused => vec![state],
+            TargetState::Stopped => vec![
+                state,
+                ConfigChange::Tasks {
+                    name: name.to_string(),
+                    tasks: Vec::new(),
+                },
+            ],
+        };
+        self.commit(changes, true).await?;
+        match failure {
+            Some(error) => self.fail(name, &error).await,
+            None => {
+                self.set_connector_state(name, connector_state(target), None)
+                    .await
+            }
         }
-        self.halt(name).await;
-        self.update(name, |e| {
-            e.target = target;
-            e.failure = None;
-        });
-        self.apply(name).await;
-        tracing::info!(message = "connector target state changed", connector = %name, state = target.name());
+        if target == TargetState::Stopped
+            && let Err(error) = self
+                .wait_stopped_elsewhere(name, Duration::from_secs(15))
+                .await
+        {
+            tracing::warn!(message = "connector stopped, but other workers still report tasks running", connector = %name, error = %error.trace());
+        }
         Ok(())
     }
 
     /// `POST /connectors/{name}/restart`: re-plans the connector and, with `include_tasks`,
-    /// restarts its tasks (only failed ones with `only_failed`). Returns the status with the
-    /// restarted parts marked RESTARTING, as Connect answers.
+    /// restarts its tasks (only failed ones with `only_failed`) wherever they run. Returns the
+    /// status with the restarted parts marked RESTARTING, as Connect answers.
     pub async fn restart(
         self: &Arc<Self>,
         name: &str,
@@ -545,38 +1225,50 @@ impl Herder {
         }
         if connector_failed || (restart_connector && include_tasks && !only_failed) {
             // A fresh plan and fresh tasks.
-            self.halt(name).await;
-            self.update(name, |e| {
-                e.failure = None;
-                e.tasks.clear();
-            });
-            self.apply(name).await;
-        } else {
-            for id in restart_tasks {
-                self.restart_task_locked(&entry, id).await?;
+            let (plan, error) = self.replan(name, &entry).await;
+            let restart = ConfigChange::Restart {
+                name: name.to_string(),
+                include_tasks: true,
+                only_failed: false,
+            };
+            self.commit(vec![plan, restart], true).await?;
+            match error {
+                Some(error) => self.fail(name, &error).await,
+                None => self.set_connector_state(name, "RUNNING", None).await,
             }
+        } else if !restart_tasks.is_empty() {
+            let restart = ConfigChange::Restart {
+                name: name.to_string(),
+                include_tasks,
+                only_failed,
+            };
+            self.commit(vec![restart], true).await?;
         }
         Ok(status)
     }
 
-    /// `POST /connectors/{name}/tasks/{id}/restart`.
-    pub async fn restart_task(&self, name: &str, id: u32) -> Result<()> {
+    /// `POST /connectors/{name}/tasks/{id}/restart`, wherever the task runs.
+    pub async fn restart_task(self: &Arc<Self>, name: &str, id: u32) -> Result<()> {
         let _ops = self.ops.lock().await;
         let entry = self.entry(name)?;
-        self.restart_task_locked(&entry, id).await
-    }
-
-    async fn restart_task_locked(&self, entry: &Entry, id: u32) -> Result<()> {
-        let name = &entry.config.name;
-        let config = entry.tasks.get(id as usize).cloned().ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, format!("Task {name}-{id} not found"))
-        })?;
+        if id as usize >= entry.tasks.len() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("Task {name}-{id} not found"),
+            ));
+        }
         if entry.target != TargetState::Started {
             return Ok(());
         }
-        self.worker.stop_tasks(name, Some(id), self.drain).await;
-        self.worker.start_tasks(&entry.config, [(id, config)])?;
-        tracing::info!(message = "task restarted", connector = %name, task = id);
+        self.commit(
+            vec![ConfigChange::RestartTask {
+                name: name.to_string(),
+                task: id,
+            }],
+            true,
+        )
+        .await?;
+        tracing::info!(message = "task restart requested", connector = %name, task = id);
         Ok(())
     }
 
@@ -591,7 +1283,7 @@ impl Herder {
     }
 
     /// Serializes an offsets change with every other operation; fails unless the connector is
-    /// stopped (KIP-875).
+    /// stopped (KIP-875) and no worker still reports one of its tasks running.
     pub async fn with_stopped<T>(
         &self,
         name: &str,
@@ -607,17 +1299,21 @@ impl Herder {
                 ),
             ));
         }
+        self.wait_stopped_elsewhere(name, Duration::from_secs(15))
+            .await?;
         change(&config, connector_type).await
     }
 
     /// Stops every connector's tasks (draining them) for shutdown; configs stay stored.
     pub async fn shutdown(&self) {
         let _ops = self.ops.lock().await;
-        for entry in self.view.read().expect("view lock").values() {
-            if let Some(monitor) = &entry.monitor {
-                monitor.cancel();
-            }
+        self.closing.cancel();
+        let _applying = self.applying.lock().await;
+        let owned = std::mem::take(&mut self.local().owned);
+        for owned in owned.values() {
+            owned.cancel.cancel();
         }
         self.worker.stop_all(self.drain).await;
+        self.local().tasks.clear();
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod daemon;
 pub mod herder;
+pub mod membership;
 pub mod standalone;
 pub mod store;
 pub mod worker;

@@ -1,23 +1,31 @@
-//! The worker's config and status topics, in Kafka Connect's record formats
-//! (`KafkaConfigBackingStore`, `KafkaStatusBackingStore`), so a Connect cluster's topics can be
-//! read by Sluice and the other way round.
+//! The worker's config, status and offsets topics, in Kafka Connect's record formats
+//! (`KafkaConfigBackingStore`, `KafkaStatusBackingStore`, `KafkaOffsetBackingStore`), so a
+//! Connect cluster's topics can be read by Sluice and the other way round. Every worker tails
+//! all three, so any worker of a cluster can answer any REST call from them.
 //!
 //! Config topic (`config.storage.topic`, one partition):
 //! - `connector-<name>` → `{"properties":{…}}`, a tombstone when deleted;
 //! - `target-state-<name>` → `{"state":"STARTED|PAUSED","state.v2":"STARTED|PAUSED|STOPPED"}`;
-//! - `task-<name>-<id>` → `{"properties":{…}}` then `commit-<name>` → `{"tasks":N}`.
+//! - `task-<name>-<id>` → `{"properties":{…}}` then `commit-<name>` → `{"tasks":N}`;
+//! - `restart-connector-<name>` → `{"include-tasks":bool,"only-failed":bool}` (Connect's restart
+//!   request; every worker restarts the tasks it runs);
+//! - `restart-task-<name>-<id>` → `{}` (Sluice's: restart one task wherever it runs; Connect
+//!   forwards that request over HTTP instead, and logs and skips this key).
 //!
 //! Status topic (`status.storage.topic`): `status-connector-<name>` and
 //! `status-task-<name>-<id>` → `{"state":…,"trace":…,"worker_id":…,"generation":…}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
 
+use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
 use crate::config::WorkerConfig;
 use crate::connector::TaskConfig;
 use crate::error::Result;
-use crate::kafka::log::{KafkaLog, LogRecord};
+use crate::kafka::log::{KafkaLog, Position, Tail, TailRecord};
+use crate::offsets::{OffsetReader, OffsetStore, offset_key, parse_offset_key};
 
 /// What a connector should be doing (Connect's `TargetState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,156 +54,438 @@ impl TargetState {
     }
 }
 
-/// A connector as restored from the config topic.
+/// One change to the cluster's configuration, as read from or written to the config topic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredConnector {
-    pub config: BTreeMap<String, String>,
-    pub target: TargetState,
+pub enum ConfigChange {
+    /// A connector's configuration; `None` deletes the connector.
+    Connector {
+        name: String,
+        config: Option<BTreeMap<String, String>>,
+    },
+    /// A connector's target state; `None` clears it.
+    Target {
+        name: String,
+        state: Option<TargetState>,
+    },
+    /// A connector's committed task configurations (task `i` is `tasks[i]`).
+    Tasks {
+        name: String,
+        tasks: Vec<TaskConfig>,
+    },
+    /// Restart the connector's tasks (all, or only failed ones) wherever they run.
+    Restart {
+        name: String,
+        include_tasks: bool,
+        only_failed: bool,
+    },
+    /// Restart one task wherever it runs.
+    RestartTask { name: String, task: u32 },
+}
+
+/// Turns config-topic records into [`ConfigChange`]s. Task configurations count only once
+/// their `commit-<name>` record is read, as in Connect.
+#[derive(Debug, Default)]
+pub struct ConfigReader {
+    pending: BTreeMap<String, BTreeMap<u32, TaskConfig>>,
+}
+
+fn string_map(value: &Json) -> Option<BTreeMap<String, String>> {
+    let properties = value.get("properties")?.as_object()?;
+    Some(
+        properties
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Json::String(s) => Some((k.clone(), s.clone())),
+                Json::Null => None,
+                other => Some((k.clone(), other.to_string())),
+            })
+            .collect(),
+    )
+}
+
+/// `<name>-<id>` → (name, id); names may hold dashes.
+fn split_task(text: &str) -> Option<(&str, u32)> {
+    let (name, id) = text.rsplit_once('-')?;
+    Some((name, id.parse().ok()?))
+}
+
+impl ConfigReader {
+    /// The change a record makes, if any.
+    pub fn read(&mut self, key: &[u8], value: Option<&[u8]>) -> Option<ConfigChange> {
+        let key = String::from_utf8_lossy(key);
+        let json: Option<Json> = value.and_then(|v| serde_json::from_slice(v).ok());
+        let unreadable = value.is_some() && json.is_none();
+        if unreadable {
+            tracing::warn!(message = "skipping an unreadable config record", key = %key);
+            return None;
+        }
+        if let Some(name) = key.strip_prefix("connector-") {
+            let config = match &json {
+                None => None,
+                Some(json) => Some(string_map(json)?),
+            };
+            if config.is_none() {
+                self.pending.remove(name);
+            }
+            return Some(ConfigChange::Connector {
+                name: name.to_string(),
+                config,
+            });
+        }
+        if let Some(name) = key.strip_prefix("target-state-") {
+            let state = match &json {
+                None => None,
+                Some(json) => Some(
+                    json.get("state.v2")
+                        .and_then(Json::as_str)
+                        .or_else(|| json.get("state").and_then(Json::as_str))
+                        .and_then(TargetState::parse)?,
+                ),
+            };
+            return Some(ConfigChange::Target {
+                name: name.to_string(),
+                state,
+            });
+        }
+        if let Some(rest) = key.strip_prefix("task-") {
+            let (name, id) = split_task(rest)?;
+            let config = string_map(json.as_ref()?)?;
+            self.pending
+                .entry(name.to_string())
+                .or_default()
+                .insert(id, config);
+            return None;
+        }
+        if let Some(name) = key.strip_prefix("commit-") {
+            let count = json.as_ref()?.get("tasks")?.as_u64()? as u32;
+            let mut pending = self.pending.remove(name).unwrap_or_default();
+            let tasks: Option<Vec<TaskConfig>> = (0..count).map(|i| pending.remove(&i)).collect();
+            return match tasks {
+                Some(tasks) => Some(ConfigChange::Tasks {
+                    name: name.to_string(),
+                    tasks,
+                }),
+                None => {
+                    tracing::warn!(message = "skipping a task commit whose task configurations are missing", connector = %name, tasks = count);
+                    None
+                }
+            };
+        }
+        if let Some(name) = key.strip_prefix("restart-connector-") {
+            let flag = |k: &str| {
+                json.as_ref()
+                    .and_then(|j| j.get(k))
+                    .and_then(Json::as_bool)
+                    .unwrap_or(false)
+            };
+            json.as_ref()?;
+            return Some(ConfigChange::Restart {
+                name: name.to_string(),
+                include_tasks: flag("include-tasks"),
+                only_failed: flag("only-failed"),
+            });
+        }
+        if let Some(rest) = key.strip_prefix("restart-task-") {
+            json.as_ref()?;
+            let (name, task) = split_task(rest)?;
+            return Some(ConfigChange::RestartTask {
+                name: name.to_string(),
+                task,
+            });
+        }
+        None
+    }
 }
 
 /// The config topic.
 pub struct ConfigStore {
     log: KafkaLog,
+    tail: Tail,
+    updates: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<TailRecord>>>>,
 }
 
 impl ConfigStore {
-    /// Opens (creating when absent) the config topic and restores every connector in it.
-    pub async fn open(
-        worker: &WorkerConfig,
-    ) -> Result<(ConfigStore, BTreeMap<String, StoredConnector>)> {
-        let (log, records) = KafkaLog::open(
+    /// Opens (creating when absent) the config topic; returns it with every record in it. Later
+    /// records arrive on [`ConfigStore::updates`].
+    pub async fn open(worker: &WorkerConfig) -> Result<(ConfigStore, Vec<TailRecord>)> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (log, records, tail) = KafkaLog::open_tailing(
             worker,
             &worker.config_storage_topic,
             1,
             worker.config_storage_replication_factor,
+            Box::new(move |batch| {
+                let _ = tx.send(batch);
+            }),
         )
         .await?;
-        let connectors = restore_configs(records);
-        tracing::info!(message = "restored connectors", topic = %worker.config_storage_topic, connectors = connectors.len());
-        Ok((ConfigStore { log }, connectors))
-    }
-
-    pub async fn put_connector(&self, name: &str, config: &BTreeMap<String, String>) -> Result<()> {
-        let value = json!({ "properties": config }).to_string();
-        self.log
-            .send(&format!("connector-{name}"), Some(value.as_bytes()))
-            .await
-    }
-
-    pub async fn put_target_state(&self, name: &str, state: TargetState) -> Result<()> {
-        // Workers older than KIP-875 read only `state`, which has no STOPPED.
-        let v1 = match state {
-            TargetState::Stopped => TargetState::Paused,
-            other => other,
+        tracing::info!(message = "read the config topic", topic = %worker.config_storage_topic, records = records.len());
+        let store = ConfigStore {
+            log,
+            tail,
+            updates: Mutex::new(Some(rx)),
         };
-        let value = json!({ "state": v1.name(), "state.v2": state.name() }).to_string();
-        self.log
-            .send(&format!("target-state-{name}"), Some(value.as_bytes()))
-            .await
+        Ok((store, records))
     }
 
-    /// Writes a connector's task configurations and the commit record that makes them valid.
-    pub async fn put_task_configs(&self, name: &str, tasks: &[TaskConfig]) -> Result<()> {
-        for (id, config) in tasks.iter().enumerate() {
-            let value = json!({ "properties": config }).to_string();
-            self.log
-                .send(&format!("task-{name}-{id}"), Some(value.as_bytes()))
-                .await?;
+    /// The records written after opening (by any worker, this one included), once.
+    pub fn updates(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<TailRecord>>> {
+        self.updates.lock().expect("updates lock").take()
+    }
+
+    /// Waits until every record written before the call is on [`ConfigStore::updates`];
+    /// returns the offset of the last one (`None`: the topic is empty).
+    pub async fn sync(&self) -> Result<Option<i64>> {
+        let next = self.tail.sync().await?;
+        Ok(next
+            .values()
+            .max()
+            .copied()
+            .filter(|n| *n > 0)
+            .map(|n| n - 1))
+    }
+
+    /// Writes `changes` in order; returns the offset of the last record written.
+    pub async fn write(&self, changes: &[ConfigChange]) -> Result<Option<i64>> {
+        let mut last = None;
+        for change in changes {
+            for (key, value) in encode(change) {
+                let position = self
+                    .log
+                    .write(&key, value.as_deref().map(str::as_bytes))
+                    .await?;
+                last = Some(position.offset);
+            }
         }
-        let commit = json!({ "tasks": tasks.len() }).to_string();
-        self.log
-            .send(&format!("commit-{name}"), Some(commit.as_bytes()))
-            .await
-    }
-
-    pub async fn remove_connector(&self, name: &str) -> Result<()> {
-        self.log.send(&format!("connector-{name}"), None).await?;
-        self.log.send(&format!("target-state-{name}"), None).await
+        Ok(last)
     }
 }
 
-/// Replays config records: the last record of each key wins, tombstones delete.
-fn restore_configs(records: Vec<LogRecord>) -> BTreeMap<String, StoredConnector> {
-    let mut configs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut targets: BTreeMap<String, TargetState> = BTreeMap::new();
-    for (key, value) in records {
-        let key = String::from_utf8_lossy(&key).into_owned();
-        let value: Option<Json> = value.and_then(|v| serde_json::from_slice(&v).ok());
-        if let Some(name) = key.strip_prefix("connector-") {
-            match value
+/// The records that make a change.
+fn encode(change: &ConfigChange) -> Vec<(String, Option<String>)> {
+    match change {
+        ConfigChange::Connector { name, config } => vec![(
+            format!("connector-{name}"),
+            config
                 .as_ref()
-                .and_then(|v| v.get("properties"))
-                .and_then(Json::as_object)
-            {
-                Some(properties) => {
-                    let config = properties
-                        .iter()
-                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                        .collect();
-                    configs.insert(name.to_string(), config);
-                }
-                None => {
-                    configs.remove(name);
-                    targets.remove(name);
-                }
-            }
-        } else if let Some(name) = key.strip_prefix("target-state-") {
-            let state = value.as_ref().and_then(|v| {
-                v.get("state.v2")
-                    .and_then(Json::as_str)
-                    .or_else(|| v.get("state").and_then(Json::as_str))
-                    .and_then(TargetState::parse)
+                .map(|c| json!({ "properties": c }).to_string()),
+        )],
+        ConfigChange::Target { name, state } => {
+            // Workers older than KIP-875 read only `state`, which has no STOPPED.
+            let value = state.map(|state| {
+                let v1 = match state {
+                    TargetState::Stopped => TargetState::Paused,
+                    other => other,
+                };
+                json!({ "state": v1.name(), "state.v2": state.name() }).to_string()
             });
-            match state {
-                Some(state) => {
-                    targets.insert(name.to_string(), state);
+            vec![(format!("target-state-{name}"), value)]
+        }
+        ConfigChange::Tasks { name, tasks } => {
+            let mut records: Vec<(String, Option<String>)> = tasks
+                .iter()
+                .enumerate()
+                .map(|(id, config)| {
+                    (
+                        format!("task-{name}-{id}"),
+                        Some(json!({ "properties": config }).to_string()),
+                    )
+                })
+                .collect();
+            records.push((
+                format!("commit-{name}"),
+                Some(json!({ "tasks": tasks.len() }).to_string()),
+            ));
+            records
+        }
+        ConfigChange::Restart {
+            name,
+            include_tasks,
+            only_failed,
+        } => vec![(
+            format!("restart-connector-{name}"),
+            Some(json!({"include-tasks": include_tasks, "only-failed": only_failed}).to_string()),
+        )],
+        ConfigChange::RestartTask { name, task } => {
+            vec![(format!("restart-task-{name}-{task}"), Some("{}".into()))]
+        }
+    }
+}
+
+/// A status record as last read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRecord {
+    pub state: String,
+    pub trace: Option<String>,
+    pub worker_id: String,
+}
+
+/// A record with where it was read (a tombstone keeps its place, so older records read later
+/// cannot bring the status back).
+#[derive(Debug, Clone)]
+struct Placed {
+    record: Option<StatusRecord>,
+    at: Position,
+}
+
+#[derive(Debug, Default)]
+struct StatusView {
+    connectors: HashMap<String, Placed>,
+    tasks: HashMap<(String, u32), Placed>,
+}
+
+enum StatusKey {
+    Connector(String),
+    Task(String, u32),
+}
+
+fn status_key(key: &[u8]) -> Option<StatusKey> {
+    let key = std::str::from_utf8(key).ok()?;
+    if let Some(name) = key.strip_prefix("status-connector-") {
+        return Some(StatusKey::Connector(name.to_string()));
+    }
+    let (name, id) = split_task(key.strip_prefix("status-task-")?)?;
+    Some(StatusKey::Task(name.to_string(), id))
+}
+
+impl StatusView {
+    /// Applies a record unless a newer one of the same key is known. A task's UNASSIGNED from a
+    /// worker that no longer runs the task (another worker reported since) is stale: skipped.
+    fn apply(&mut self, key: StatusKey, record: Option<StatusRecord>, at: Position) {
+        match key {
+            StatusKey::Connector(name) => place(self.connectors.entry(name), record, at),
+            StatusKey::Task(name, id) => {
+                let entry = self.tasks.entry((name, id));
+                if let (std::collections::hash_map::Entry::Occupied(current), Some(new)) =
+                    (&entry, &record)
+                    && let Some(old) = &current.get().record
+                    && new.state == "UNASSIGNED"
+                    && old.worker_id != new.worker_id
+                    && current.get().at < at
+                {
+                    return;
                 }
-                None => {
-                    targets.remove(name);
-                }
+                place(entry, record, at);
             }
         }
     }
-    configs
-        .into_iter()
-        .map(|(name, config)| {
-            let target = targets.get(&name).copied().unwrap_or(TargetState::Started);
-            (name, StoredConnector { config, target })
-        })
-        .collect()
 }
 
-/// The status topic (written; the REST API answers from the worker's memory).
+fn place<K>(
+    entry: std::collections::hash_map::Entry<'_, K, Placed>,
+    record: Option<StatusRecord>,
+    at: Position,
+) {
+    match entry {
+        std::collections::hash_map::Entry::Occupied(mut current) => {
+            if current.get().at < at {
+                current.insert(Placed { record, at });
+            }
+        }
+        std::collections::hash_map::Entry::Vacant(vacant) => {
+            vacant.insert(Placed { record, at });
+        }
+    }
+}
+
+fn parse_status(value: Option<&[u8]>) -> Option<Option<StatusRecord>> {
+    let Some(value) = value else {
+        return Some(None);
+    };
+    let json: Json = serde_json::from_slice(value).ok()?;
+    Some(Some(StatusRecord {
+        state: json.get("state")?.as_str()?.to_string(),
+        trace: json.get("trace").and_then(Json::as_str).map(str::to_string),
+        worker_id: json
+            .get("worker_id")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    }))
+}
+
+/// The status topic: written for this worker's connectors and tasks, read for every worker's.
 pub struct StatusStore {
     log: KafkaLog,
     worker_id: String,
+    view: Arc<RwLock<StatusView>>,
+    _tail: Tail,
 }
 
 impl StatusStore {
     pub async fn open(worker: &WorkerConfig, worker_id: &str) -> Result<StatusStore> {
-        let (log, _) = KafkaLog::open(
+        let view: Arc<RwLock<StatusView>> = Arc::default();
+        let sink_view = view.clone();
+        let apply = move |view: &RwLock<StatusView>, records: Vec<TailRecord>| {
+            let mut view = view.write().expect("status lock");
+            for record in records {
+                let (Some(key), Some(value)) = (
+                    status_key(&record.key),
+                    parse_status(record.value.as_deref()),
+                ) else {
+                    continue;
+                };
+                let at = Position {
+                    partition: record.partition,
+                    offset: record.offset,
+                };
+                view.apply(key, value, at);
+            }
+        };
+        let (log, records, tail) = KafkaLog::open_tailing(
             worker,
             &worker.status_storage_topic,
             worker.status_storage_partitions,
             worker.status_storage_replication_factor,
+            Box::new(move |batch| apply(&sink_view, batch)),
         )
         .await?;
+        apply(&view, records);
         Ok(StatusStore {
             log,
             worker_id: worker_id.to_string(),
+            view,
+            _tail: tail,
         })
     }
 
-    fn value(&self, state: &str, trace: Option<&str>) -> String {
-        json!({"state": state, "trace": trace, "worker_id": self.worker_id, "generation": 0})
-            .to_string()
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// Writes a record and applies it to the view at once (the tail reads it back later).
+    async fn put(&self, key: String, record: Option<StatusRecord>) -> Result<()> {
+        let value = record.as_ref().map(|r| {
+            json!({"state": r.state, "trace": r.trace, "worker_id": r.worker_id, "generation": 0})
+                .to_string()
+        });
+        let at = self
+            .log
+            .write(&key, value.as_deref().map(str::as_bytes))
+            .await?;
+        if let Some(parsed) = status_key(key.as_bytes()) {
+            self.view
+                .write()
+                .expect("status lock")
+                .apply(parsed, record, at);
+        }
+        Ok(())
+    }
+
+    fn mine(&self, state: &str, trace: Option<&str>) -> StatusRecord {
+        StatusRecord {
+            state: state.to_string(),
+            trace: trace.map(str::to_string),
+            worker_id: self.worker_id.clone(),
+        }
     }
 
     pub async fn put_connector(&self, name: &str, state: &str, trace: Option<&str>) -> Result<()> {
-        let value = self.value(state, trace);
-        self.log
-            .send(&format!("status-connector-{name}"), Some(value.as_bytes()))
-            .await
+        self.put(
+            format!("status-connector-{name}"),
+            Some(self.mine(state, trace)),
+        )
+        .await
     }
 
     pub async fn put_task(
@@ -205,26 +495,195 @@ impl StatusStore {
         state: &str,
         trace: Option<&str>,
     ) -> Result<()> {
-        let value = self.value(state, trace);
-        self.log
-            .send(
-                &format!("status-task-{name}-{task}"),
-                Some(value.as_bytes()),
-            )
-            .await
+        self.put(
+            format!("status-task-{name}-{task}"),
+            Some(self.mine(state, trace)),
+        )
+        .await
     }
 
-    /// Tombstones for a deleted connector's statuses.
+    /// Tombstones for a deleted connector's statuses (every task status known, and the first
+    /// `tasks`).
     pub async fn remove(&self, name: &str, tasks: usize) -> Result<()> {
-        self.log
-            .send(&format!("status-connector-{name}"), None)
-            .await?;
-        for task in 0..tasks {
-            self.log
-                .send(&format!("status-task-{name}-{task}"), None)
-                .await?;
+        self.put(format!("status-connector-{name}"), None).await?;
+        let mut ids: Vec<u32> = self.tasks(name).into_iter().map(|(id, _)| id).collect();
+        ids.extend(0..tasks as u32);
+        ids.sort_unstable();
+        ids.dedup();
+        for task in ids {
+            self.put(format!("status-task-{name}-{task}"), None).await?;
         }
         Ok(())
+    }
+
+    /// The connector's last reported status.
+    pub fn connector(&self, name: &str) -> Option<StatusRecord> {
+        self.view
+            .read()
+            .expect("status lock")
+            .connectors
+            .get(name)
+            .and_then(|p| p.record.clone())
+    }
+
+    /// The task's last reported status.
+    pub fn task(&self, name: &str, task: u32) -> Option<StatusRecord> {
+        self.view
+            .read()
+            .expect("status lock")
+            .tasks
+            .get(&(name.to_string(), task))
+            .and_then(|p| p.record.clone())
+    }
+
+    /// Every task status reported for the connector.
+    pub fn tasks(&self, name: &str) -> Vec<(u32, StatusRecord)> {
+        let view = self.view.read().expect("status lock");
+        let mut tasks: Vec<(u32, StatusRecord)> = view
+            .tasks
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .filter_map(|((_, id), p)| p.record.clone().map(|r| (*id, r)))
+            .collect();
+        tasks.sort_by_key(|(id, _)| *id);
+        tasks
+    }
+}
+
+/// One source partition's offset, with where it was read (a deletion keeps its place).
+struct OffsetEntry {
+    connector: String,
+    partition: Json,
+    offset: Option<Json>,
+    at: Position,
+}
+
+type OffsetMap = HashMap<String, OffsetEntry>;
+
+/// Source offsets in the offsets topic, kept current with every worker's writes: a task that
+/// moves to this worker resumes where the previous worker left it. (The single-worker
+/// [`crate::offsets::topic::KafkaOffsetStore`] reads the topic only when opened.)
+pub struct SharedOffsetStore {
+    log: KafkaLog,
+    entries: Arc<RwLock<OffsetMap>>,
+    tail: Tail,
+}
+
+fn apply_offset(entries: &RwLock<OffsetMap>, record: &TailRecord) {
+    let Some((connector, partition)) = parse_offset_key(&record.key) else {
+        tracing::warn!(message = "skipping offsets record with an unreadable key");
+        return;
+    };
+    let offset = match record.value.as_deref().map(serde_json::from_slice::<Json>) {
+        None | Some(Ok(Json::Null)) => None,
+        Some(Ok(offset)) => Some(offset),
+        Some(Err(_)) => {
+            tracing::warn!(message = "skipping offsets record with an unreadable value");
+            return;
+        }
+    };
+    let at = Position {
+        partition: record.partition,
+        offset: record.offset,
+    };
+    let key = offset_key(&connector, &partition);
+    let mut entries = entries.write().expect("offsets lock");
+    if entries.get(&key).is_some_and(|e| e.at >= at) {
+        return;
+    }
+    entries.insert(
+        key,
+        OffsetEntry {
+            connector,
+            partition,
+            offset,
+            at,
+        },
+    );
+}
+
+impl SharedOffsetStore {
+    /// Ensures the topic exists, loads every record in it and keeps following it.
+    pub async fn open(worker: &WorkerConfig) -> Result<Self> {
+        let entries: Arc<RwLock<OffsetMap>> = Arc::default();
+        let sink_entries = entries.clone();
+        let (log, records, tail) = KafkaLog::open_tailing(
+            worker,
+            &worker.offset_storage_topic,
+            worker.offset_storage_partitions,
+            worker.offset_storage_replication_factor,
+            Box::new(move |batch| {
+                for record in &batch {
+                    apply_offset(&sink_entries, record);
+                }
+            }),
+        )
+        .await?;
+        for record in &records {
+            apply_offset(&entries, record);
+        }
+        let count = entries
+            .read()
+            .expect("offsets lock")
+            .values()
+            .filter(|e| e.offset.is_some())
+            .count();
+        tracing::info!(message = "loaded source offsets", topic = %log.topic(), partitions = count);
+        Ok(SharedOffsetStore { log, entries, tail })
+    }
+
+    /// Waits until every offset written before the call (by any worker) is applied.
+    pub async fn sync(&self) -> Result<()> {
+        self.tail.sync().await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl OffsetReader for SharedOffsetStore {
+    async fn offset(&self, connector: &str, partition: &Json) -> Result<Option<Json>> {
+        let entries = self.entries.read().expect("offsets lock");
+        Ok(entries
+            .get(&offset_key(connector, partition))
+            .and_then(|e| e.offset.clone()))
+    }
+}
+
+#[async_trait]
+impl OffsetStore for SharedOffsetStore {
+    async fn put(&self, connector: &str, batch: &[(Json, Option<Json>)]) -> Result<()> {
+        for (partition, offset) in batch {
+            let key = offset_key(connector, partition);
+            let value = offset
+                .as_ref()
+                .map(|o| serde_json::to_string(o).unwrap_or_default());
+            let at = self
+                .log
+                .write(&key, value.as_deref().map(str::as_bytes))
+                .await?;
+            let mut entries = self.entries.write().expect("offsets lock");
+            if entries.get(&key).is_some_and(|e| e.at >= at) {
+                continue;
+            }
+            entries.insert(
+                key,
+                OffsetEntry {
+                    connector: connector.to_string(),
+                    partition: partition.clone(),
+                    offset: offset.clone(),
+                    at,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn all(&self, connector: &str) -> Result<Vec<(Json, Json)>> {
+        let entries = self.entries.read().expect("offsets lock");
+        Ok(entries
+            .values()
+            .filter(|e| e.connector == connector)
+            .filter_map(|e| e.offset.clone().map(|o| (e.partition.clone(), o)))
+            .collect())
     }
 }
 
@@ -232,39 +691,154 @@ impl StatusStore {
 mod tests {
     use super::*;
 
-    fn record(key: &str, value: Option<&str>) -> LogRecord {
-        (
-            key.as_bytes().to_vec(),
-            value.map(|v| v.as_bytes().to_vec()),
-        )
+    fn replay(records: &[(&str, Option<&str>)]) -> Vec<ConfigChange> {
+        let mut reader = ConfigReader::default();
+        records
+            .iter()
+            .filter_map(|(k, v)| reader.read(k.as_bytes(), v.map(str::as_bytes)))
+            .collect()
     }
 
     #[test]
-    fn restores_connect_config_records() {
-        let records = vec![
-            record(
+    fn reads_connect_config_records() {
+        let changes = replay(&[
+            (
                 "connector-a",
                 Some(r#"{"properties":{"name":"a","tasks.max":"1"}}"#),
             ),
-            record("connector-b", Some(r#"{"properties":{"name":"b"}}"#)),
-            record(
+            (
                 "target-state-a",
                 Some(r#"{"state":"PAUSED","state.v2":"STOPPED"}"#),
             ),
-            record("target-state-b", Some(r#"{"state":"PAUSED"}"#)),
-            record("task-a-0", Some(r#"{"properties":{"name":"a"}}"#)),
-            record("commit-a", Some(r#"{"tasks":1}"#)),
-            record("connector-c", Some(r#"{"properties":{"name":"c"}}"#)),
-            record("connector-c", None),
-            record(
+            ("target-state-b", Some(r#"{"state":"PAUSED"}"#)),
+            (
+                "task-my-conn-0",
+                Some(r#"{"properties":{"name":"my-conn"}}"#),
+            ),
+            (
+                "task-my-conn-1",
+                Some(r#"{"properties":{"name":"my-conn"}}"#),
+            ),
+            ("commit-my-conn", Some(r#"{"tasks":2}"#)),
+            ("commit-x", Some(r#"{"tasks":1}"#)),
+            ("connector-c", None),
+            (
                 "session-key",
                 Some(r#"{"key":"x","algorithm":"HmacSHA256","creation-timestamp":1}"#),
             ),
+            (
+                "restart-connector-a",
+                Some(r#"{"include-tasks":true,"only-failed":false}"#),
+            ),
+            ("restart-task-my-conn-1", Some("{}")),
+        ]);
+        let name = |n: &str| n.to_string();
+        let task = || BTreeMap::from([(name("name"), name("my-conn"))]);
+        assert_eq!(
+            changes,
+            vec![
+                ConfigChange::Connector {
+                    name: name("a"),
+                    config: Some(BTreeMap::from([
+                        (name("name"), name("a")),
+                        (name("tasks.max"), name("1"))
+                    ])),
+                },
+                ConfigChange::Target {
+                    name: name("a"),
+                    state: Some(TargetState::Stopped)
+                },
+                ConfigChange::Target {
+                    name: name("b"),
+                    state: Some(TargetState::Paused)
+                },
+                ConfigChange::Tasks {
+                    name: name("my-conn"),
+                    tasks: vec![task(), task()]
+                },
+                ConfigChange::Connector {
+                    name: name("c"),
+                    config: None
+                },
+                ConfigChange::Restart {
+                    name: name("a"),
+                    include_tasks: true,
+                    only_failed: false
+                },
+                ConfigChange::RestartTask {
+                    name: name("my-conn"),
+                    task: 1
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn written_changes_read_back() {
+        let tasks = vec![BTreeMap::from([(
+            "tables".to_string(),
+            "[\"a\"]".to_string(),
+        )])];
+        let changes = vec![
+            ConfigChange::Target {
+                name: "n-1".into(),
+                state: Some(TargetState::Stopped),
+            },
+            ConfigChange::Connector {
+                name: "n-1".into(),
+                config: Some(BTreeMap::from([("k".to_string(), "v".to_string())])),
+            },
+            ConfigChange::Tasks {
+                name: "n-1".into(),
+                tasks,
+            },
+            ConfigChange::Restart {
+                name: "n-1".into(),
+                include_tasks: false,
+                only_failed: true,
+            },
+            ConfigChange::Target {
+                name: "n-1".into(),
+                state: None,
+            },
         ];
-        let restored = restore_configs(records);
-        assert_eq!(restored.keys().collect::<Vec<_>>(), ["a", "b"]);
-        assert_eq!(restored["a"].target, TargetState::Stopped);
-        assert_eq!(restored["b"].target, TargetState::Paused);
-        assert_eq!(restored["a"].config["tasks.max"], "1");
+        let mut reader = ConfigReader::default();
+        let read: Vec<ConfigChange> = changes
+            .iter()
+            .flat_map(encode)
+            .filter_map(|(k, v)| reader.read(k.as_bytes(), v.as_deref().map(str::as_bytes)))
+            .collect();
+        assert_eq!(read, changes);
+    }
+
+    #[test]
+    fn stale_statuses_are_skipped() {
+        let at = |offset| Position {
+            partition: 0,
+            offset,
+        };
+        let record = |state: &str, worker: &str| StatusRecord {
+            state: state.into(),
+            trace: None,
+            worker_id: worker.into(),
+        };
+        let mut view = StatusView::default();
+        let key = || StatusKey::Task("c".into(), 0);
+        view.apply(key(), Some(record("RUNNING", "a")), at(1));
+        view.apply(key(), Some(record("RUNNING", "b")), at(3));
+        // a's late UNASSIGNED (it stopped the task b now runs) does not hide b's RUNNING.
+        view.apply(key(), Some(record("UNASSIGNED", "a")), at(4));
+        // Written through at 3, read back: no change; an older record read later: no change.
+        view.apply(key(), Some(record("RUNNING", "a")), at(1));
+        let current = &view.tasks[&("c".to_string(), 0)];
+        assert_eq!(current.record, Some(record("RUNNING", "b")));
+        view.apply(key(), Some(record("UNASSIGNED", "b")), at(5));
+        view.apply(key(), None, at(6));
+        view.apply(key(), Some(record("RUNNING", "b")), at(5));
+        assert_eq!(view.tasks[&("c".to_string(), 0)].record, None);
+        assert!(matches!(
+            status_key(b"status-task-my-conn-12"),
+            Some(StatusKey::Task(n, 12)) if n == "my-conn"
+        ));
     }
 }

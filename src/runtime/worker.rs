@@ -1,6 +1,6 @@
 //! The worker: starts connectors through their plugins, runs their tasks, tracks their state
-//! and stops them with a drain deadline. Shared by `sluice standalone` and (later) the
-//! distributed worker behind the REST API.
+//! and stops them with a drain deadline. Shared by `sluice standalone` and `sluice worker`
+//! (where the herder decides which tasks this worker runs).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -221,6 +221,23 @@ impl Worker {
             let (stop, keep) = std::mem::take(&mut *all)
                 .into_iter()
                 .partition(|t| t.connector == connector && only.is_none_or(|id| t.id == id));
+            *all = keep;
+            stop
+        };
+        Self::drain(tasks, deadline).await;
+    }
+
+    /// Stops the given tasks (`(connector, id)` pairs), draining them together within
+    /// `deadline`; returns once they have stopped.
+    pub async fn stop_task_list(&self, which: &[(String, u32)], deadline: Duration) {
+        if which.is_empty() {
+            return;
+        }
+        let tasks: Vec<RunningTask> = {
+            let mut all = self.tasks.lock().expect("tasks lock");
+            let (stop, keep) = std::mem::take(&mut *all)
+                .into_iter()
+                .partition(|t| which.iter().any(|(c, id)| *c == t.connector && *id == t.id));
             *all = keep;
             stop
         };
