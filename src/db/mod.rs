@@ -39,6 +39,15 @@ pub fn connection_config_def(group: &'static str) -> ConfigDef {
         )
 }
 
+/// `db.timezone` (source and sink), recording an invalid zone in `errors` (then UTC).
+pub fn db_timezone(parsed: &crate::config::Config, errors: &mut Vec<ConfigError>) -> DbZone {
+    let text = parsed.string("db.timezone").unwrap_or("UTC");
+    text.parse::<DbZone>().unwrap_or_else(|message| {
+        errors.push(ConfigError::invalid("db.timezone", text, message));
+        DbZone::UTC
+    })
+}
+
 /// Which SQL dialect a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {

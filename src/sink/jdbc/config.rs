@@ -265,21 +265,7 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
             ));
         }
     }
-    let zone = match parsed
-        .string("db.timezone")
-        .unwrap_or("UTC")
-        .parse::<DbZone>()
-    {
-        Ok(zone) => zone,
-        Err(message) => {
-            errors.push(ConfigError::invalid(
-                "db.timezone",
-                parsed.string("db.timezone").unwrap_or_default(),
-                message,
-            ));
-            DbZone::UTC
-        }
-    };
+    let zone = crate::db::db_timezone(parsed, &mut errors);
     let table_name_format = parsed
         .string("table.name.format")
         .unwrap_or("${topic}")

@@ -389,21 +389,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     };
     let include = regexes("table.include.list", &include_raw, &mut errors);
     let exclude = regexes("table.exclude.list", &exclude_raw, &mut errors);
-    let zone = match parsed
-        .string("db.timezone")
-        .unwrap_or("UTC")
-        .parse::<DbZone>()
-    {
-        Ok(zone) => zone,
-        Err(message) => {
-            errors.push(ConfigError::invalid(
-                "db.timezone",
-                parsed.string("db.timezone").unwrap_or_default(),
-                message,
-            ));
-            DbZone::UTC
-        }
-    };
+    let zone = crate::db::db_timezone(parsed, &mut errors);
     let binlog = (parsed.string("sluice.capture") == Some("binlog")).then(|| BinlogSettings {
         updates: parsed.bool("sluice.binlog.updates"),
         deletes: parsed.bool("sluice.binlog.deletes"),
