@@ -1,9 +1,10 @@
 //! Source offsets in the worker's compacted `offset.storage.topic` (default `connect-offsets`),
 //! in Kafka Connect's exact record format, so offsets move freely between Connect and Sluice.
-//! The topic is read to its end on open ([`KafkaLog`]); every write is awaited.
+//! The topic is read to its end on open and followed afterwards ([`LogClients`]), so every
+//! worker of a cluster sees every other's offsets; every write is awaited.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
@@ -11,50 +12,98 @@ use serde_json::Value as Json;
 use super::{OffsetReader, OffsetStore, offset_key, parse_offset_key};
 use crate::config::WorkerConfig;
 use crate::error::Result;
-use crate::kafka::log::KafkaLog;
+use crate::kafka::log::{KafkaLog, LogClients, Position, Tail, TailRecord};
 
-type Entry = (String, Json, Json);
+/// One source partition's offset, with where it was read (a deletion keeps its place).
+struct OffsetEntry {
+    connector: String,
+    partition: Json,
+    offset: Option<Json>,
+    at: Position,
+}
 
-/// The offsets topic.
+type OffsetMap = HashMap<String, OffsetEntry>;
+
+/// Source offsets in the offsets topic, kept current with every worker's writes: a task that
+/// moves to this worker resumes where the previous worker left it.
 pub struct KafkaOffsetStore {
     log: KafkaLog,
-    entries: RwLock<HashMap<String, Entry>>,
+    entries: Arc<RwLock<OffsetMap>>,
+    tail: Tail,
+}
+
+fn apply_offset(entries: &RwLock<OffsetMap>, record: &TailRecord) {
+    let Some((connector, partition)) = parse_offset_key(&record.key) else {
+        tracing::warn!(message = "skipping offsets record with an unreadable key");
+        return;
+    };
+    let offset = match record.value.as_deref().map(serde_json::from_slice::<Json>) {
+        None | Some(Ok(Json::Null)) => None,
+        Some(Ok(offset)) => Some(offset),
+        Some(Err(_)) => {
+            tracing::warn!(message = "skipping offsets record with an unreadable value");
+            return;
+        }
+    };
+    let at = Position {
+        partition: record.partition,
+        offset: record.offset,
+    };
+    let key = offset_key(&connector, &partition);
+    let mut entries = entries.write().expect("offsets lock");
+    if entries.get(&key).is_some_and(|e| e.at >= at) {
+        return;
+    }
+    entries.insert(
+        key,
+        OffsetEntry {
+            connector,
+            partition,
+            offset,
+            at,
+        },
+    );
 }
 
 impl KafkaOffsetStore {
-    /// Ensures the topic exists and loads every record in it.
+    /// Ensures the topic exists, loads every record in it and keeps following it, with clients
+    /// of its own.
     pub async fn open(worker: &WorkerConfig) -> Result<Self> {
-        let (log, records) = KafkaLog::open(
-            worker,
-            &worker.offset_storage_topic,
-            worker.offset_storage_partitions,
-            worker.offset_storage_replication_factor,
-        )
-        .await?;
-        let mut entries = HashMap::new();
-        for (key, value) in records {
-            let Some((connector, partition)) = parse_offset_key(&key) else {
-                tracing::warn!(message = "skipping offsets record with an unreadable key");
-                continue;
-            };
-            let key = offset_key(&connector, &partition);
-            match value.as_deref().map(serde_json::from_slice::<Json>) {
-                None | Some(Ok(Json::Null)) => {
-                    entries.remove(&key);
-                }
-                Some(Ok(offset)) => {
-                    entries.insert(key, (connector, partition, offset));
-                }
-                Some(Err(_)) => {
-                    tracing::warn!(message = "skipping offsets record with an unreadable value", %key);
-                }
-            }
+        Self::open_with(&LogClients::connect(worker)?, worker).await
+    }
+
+    /// Like [`KafkaOffsetStore::open`], sharing the worker's clients.
+    pub async fn open_with(clients: &LogClients, worker: &WorkerConfig) -> Result<Self> {
+        let entries: Arc<RwLock<OffsetMap>> = Arc::default();
+        let sink_entries = entries.clone();
+        let (log, records, tail) = clients
+            .open_tailing(
+                &worker.offset_storage_topic,
+                worker.offset_storage_partitions,
+                worker.offset_storage_replication_factor,
+                Box::new(move |batch| {
+                    for record in &batch {
+                        apply_offset(&sink_entries, record);
+                    }
+                }),
+            )
+            .await?;
+        for record in &records {
+            apply_offset(&entries, record);
         }
-        tracing::info!(message = "loaded source offsets", topic = %log.topic(), partitions = entries.len());
-        Ok(KafkaOffsetStore {
-            log,
-            entries: RwLock::new(entries),
-        })
+        let count = entries
+            .read()
+            .expect("offsets lock")
+            .values()
+            .filter(|e| e.offset.is_some())
+            .count();
+        tracing::info!(message = "loaded source offsets", topic = %log.topic(), partitions = count);
+        Ok(KafkaOffsetStore { log, entries, tail })
+    }
+
+    /// Waits until every offset written before the call (by any worker) is applied.
+    pub async fn sync(&self) -> Result<()> {
+        self.tail.sync().await.map(|_| ())
     }
 }
 
@@ -64,7 +113,7 @@ impl OffsetReader for KafkaOffsetStore {
         let entries = self.entries.read().expect("offsets lock");
         Ok(entries
             .get(&offset_key(connector, partition))
-            .map(|(_, _, offset)| offset.clone()))
+            .and_then(|e| e.offset.clone()))
     }
 }
 
@@ -76,21 +125,23 @@ impl OffsetStore for KafkaOffsetStore {
             let value = offset
                 .as_ref()
                 .map(|o| serde_json::to_string(o).unwrap_or_default());
-            self.log
-                .send(&key, value.as_deref().map(str::as_bytes))
+            let at = self
+                .log
+                .write(&key, value.as_deref().map(str::as_bytes))
                 .await?;
             let mut entries = self.entries.write().expect("offsets lock");
-            match offset {
-                Some(offset) => {
-                    entries.insert(
-                        key,
-                        (connector.to_string(), partition.clone(), offset.clone()),
-                    );
-                }
-                None => {
-                    entries.remove(&key);
-                }
+            if entries.get(&key).is_some_and(|e| e.at >= at) {
+                continue;
             }
+            entries.insert(
+                key,
+                OffsetEntry {
+                    connector: connector.to_string(),
+                    partition: partition.clone(),
+                    offset: offset.clone(),
+                    at,
+                },
+            );
         }
         Ok(())
     }
@@ -99,8 +150,8 @@ impl OffsetStore for KafkaOffsetStore {
         let entries = self.entries.read().expect("offsets lock");
         Ok(entries
             .values()
-            .filter(|(c, _, _)| c == connector)
-            .map(|(_, p, o)| (p.clone(), o.clone()))
+            .filter(|e| e.connector == connector)
+            .filter_map(|e| e.offset.clone().map(|o| (e.partition.clone(), o)))
             .collect())
     }
 }

@@ -9,19 +9,16 @@
 //! call from the shared topics.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 
 use super::herder::Herder;
 use super::membership::Membership;
-use super::store::{ConfigStore, SharedOffsetStore, StatusStore};
+use super::store::{ConfigStore, StatusStore};
 use super::worker::Worker;
 use crate::config::WorkerConfig;
 use crate::connector::Plugins;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kafka::{ClientRole, client_config};
+use crate::kafka::log::LogClients;
+use crate::offsets::topic::KafkaOffsetStore;
 use crate::rest::{RestState, router};
 
 /// The worker id Connect reports in statuses: the advertised REST host and port.
@@ -113,12 +110,17 @@ impl Daemon {
         let worker_shutdown = shutdown.clone();
         let cell = herder_cell.clone();
         let task = tokio::spawn(async move {
-            if let Some(id) = cluster_id(&config).await {
+            // One producer and one reader serve all three internal topics.
+            let clients = LogClients::connect(&config)?;
+            if let Some(id) = clients.cluster_id().await {
                 let _ = cluster.set(id);
             }
-            let offsets = Arc::new(SharedOffsetStore::open(&config).await?);
-            let (configs, records) = ConfigStore::open(&config).await?;
-            let statuses = StatusStore::open(&config, &id).await?;
+            let (offsets, (configs, records), statuses) = tokio::try_join!(
+                KafkaOffsetStore::open_with(&clients, &config),
+                ConfigStore::open(&clients, &config),
+                StatusStore::open(&clients, &config, &id),
+            )?;
+            let offsets = Arc::new(offsets);
             let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
             let worker = Arc::new(
                 Worker::new(config.clone(), plugins, offsets.clone()).with_events(events_tx),
@@ -175,17 +177,6 @@ impl Daemon {
     pub fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
         self.shutdown.clone()
     }
-}
-
-async fn cluster_id(config: &WorkerConfig) -> Option<String> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(config, ClientRole::Admin, &[], &Default::default())
-            .create()
-            .ok()?;
-    tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(Duration::from_secs(10)))
-        .await
-        .ok()
-        .flatten()
 }
 
 /// Runs the worker until SIGINT/SIGTERM.

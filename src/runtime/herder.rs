@@ -22,14 +22,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::membership::{Change, slot};
-use super::store::{
-    ConfigChange, ConfigReader, ConfigStore, SharedOffsetStore, StatusStore, TargetState,
-};
+use super::store::{ConfigChange, ConfigReader, ConfigStore, StatusStore, TargetState};
 use super::worker::{TaskEvent, TaskState, Worker};
 use crate::config::{ConfigError, ConnectorConfig};
 use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::log::TailRecord;
+use crate::offsets::topic::KafkaOffsetStore;
 
 /// One connector as the herder knows it.
 #[derive(Clone)]
@@ -136,7 +135,7 @@ pub struct Herder {
     configs: Option<ConfigStore>,
     statuses: Option<StatusStore>,
     /// Offsets kept current with the other workers' writes (cluster mode).
-    shared_offsets: OnceLock<Arc<SharedOffsetStore>>,
+    shared_offsets: OnceLock<Arc<KafkaOffsetStore>>,
     view: RwLock<BTreeMap<String, Entry>>,
     local: Mutex<Local>,
     /// Serializes REST operations.
@@ -265,7 +264,7 @@ impl Herder {
         self: &Arc<Self>,
         slots: i32,
         mut changes: tokio::sync::mpsc::UnboundedReceiver<Change>,
-        offsets: Arc<SharedOffsetStore>,
+        offsets: Arc<KafkaOffsetStore>,
     ) {
         let _ = self.shared_offsets.set(offsets);
         self.local().placement = Placement::Slots {

@@ -18,14 +18,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
 use crate::config::WorkerConfig;
 use crate::connector::TaskConfig;
 use crate::error::Result;
-use crate::kafka::log::{KafkaLog, Position, Tail, TailRecord};
-use crate::offsets::{OffsetReader, OffsetStore, offset_key, parse_offset_key};
+use crate::kafka::log::{KafkaLog, LogClients, Position, Tail, TailRecord};
 
 /// What a connector should be doing (Connect's `TargetState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,18 +205,21 @@ pub struct ConfigStore {
 impl ConfigStore {
     /// Opens (creating when absent) the config topic; returns it with every record in it. Later
     /// records arrive on [`ConfigStore::updates`].
-    pub async fn open(worker: &WorkerConfig) -> Result<(ConfigStore, Vec<TailRecord>)> {
+    pub async fn open(
+        clients: &LogClients,
+        worker: &WorkerConfig,
+    ) -> Result<(ConfigStore, Vec<TailRecord>)> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let (log, records, tail) = KafkaLog::open_tailing(
-            worker,
-            &worker.config_storage_topic,
-            1,
-            worker.config_storage_replication_factor,
-            Box::new(move |batch| {
-                let _ = tx.send(batch);
-            }),
-        )
-        .await?;
+        let (log, records, tail) = clients
+            .open_tailing(
+                &worker.config_storage_topic,
+                1,
+                worker.config_storage_replication_factor,
+                Box::new(move |batch| {
+                    let _ = tx.send(batch);
+                }),
+            )
+            .await?;
         tracing::info!(message = "read the config topic", topic = %worker.config_storage_topic, records = records.len());
         let store = ConfigStore {
             log,
@@ -413,7 +414,11 @@ pub struct StatusStore {
 }
 
 impl StatusStore {
-    pub async fn open(worker: &WorkerConfig, worker_id: &str) -> Result<StatusStore> {
+    pub async fn open(
+        clients: &LogClients,
+        worker: &WorkerConfig,
+        worker_id: &str,
+    ) -> Result<StatusStore> {
         let view: Arc<RwLock<StatusView>> = Arc::default();
         let sink_view = view.clone();
         let apply = move |view: &RwLock<StatusView>, records: Vec<TailRecord>| {
@@ -432,14 +437,14 @@ impl StatusStore {
                 view.apply(key, value, at);
             }
         };
-        let (log, records, tail) = KafkaLog::open_tailing(
-            worker,
-            &worker.status_storage_topic,
-            worker.status_storage_partitions,
-            worker.status_storage_replication_factor,
-            Box::new(move |batch| apply(&sink_view, batch)),
-        )
-        .await?;
+        let (log, records, tail) = clients
+            .open_tailing(
+                &worker.status_storage_topic,
+                worker.status_storage_partitions,
+                worker.status_storage_replication_factor,
+                Box::new(move |batch| apply(&sink_view, batch)),
+            )
+            .await?;
         apply(&view, records);
         Ok(StatusStore {
             log,
@@ -547,143 +552,6 @@ impl StatusStore {
             .collect();
         tasks.sort_by_key(|(id, _)| *id);
         tasks
-    }
-}
-
-/// One source partition's offset, with where it was read (a deletion keeps its place).
-struct OffsetEntry {
-    connector: String,
-    partition: Json,
-    offset: Option<Json>,
-    at: Position,
-}
-
-type OffsetMap = HashMap<String, OffsetEntry>;
-
-/// Source offsets in the offsets topic, kept current with every worker's writes: a task that
-/// moves to this worker resumes where the previous worker left it. (The single-worker
-/// [`crate::offsets::topic::KafkaOffsetStore`] reads the topic only when opened.)
-pub struct SharedOffsetStore {
-    log: KafkaLog,
-    entries: Arc<RwLock<OffsetMap>>,
-    tail: Tail,
-}
-
-fn apply_offset(entries: &RwLock<OffsetMap>, record: &TailRecord) {
-    let Some((connector, partition)) = parse_offset_key(&record.key) else {
-        tracing::warn!(message = "skipping offsets record with an unreadable key");
-        return;
-    };
-    let offset = match record.value.as_deref().map(serde_json::from_slice::<Json>) {
-        None | Some(Ok(Json::Null)) => None,
-        Some(Ok(offset)) => Some(offset),
-        Some(Err(_)) => {
-            tracing::warn!(message = "skipping offsets record with an unreadable value");
-            return;
-        }
-    };
-    let at = Position {
-        partition: record.partition,
-        offset: record.offset,
-    };
-    let key = offset_key(&connector, &partition);
-    let mut entries = entries.write().expect("offsets lock");
-    if entries.get(&key).is_some_and(|e| e.at >= at) {
-        return;
-    }
-    entries.insert(
-        key,
-        OffsetEntry {
-            connector,
-            partition,
-            offset,
-            at,
-        },
-    );
-}
-
-impl SharedOffsetStore {
-    /// Ensures the topic exists, loads every record in it and keeps following it.
-    pub async fn open(worker: &WorkerConfig) -> Result<Self> {
-        let entries: Arc<RwLock<OffsetMap>> = Arc::default();
-        let sink_entries = entries.clone();
-        let (log, records, tail) = KafkaLog::open_tailing(
-            worker,
-            &worker.offset_storage_topic,
-            worker.offset_storage_partitions,
-            worker.offset_storage_replication_factor,
-            Box::new(move |batch| {
-                for record in &batch {
-                    apply_offset(&sink_entries, record);
-                }
-            }),
-        )
-        .await?;
-        for record in &records {
-            apply_offset(&entries, record);
-        }
-        let count = entries
-            .read()
-            .expect("offsets lock")
-            .values()
-            .filter(|e| e.offset.is_some())
-            .count();
-        tracing::info!(message = "loaded source offsets", topic = %log.topic(), partitions = count);
-        Ok(SharedOffsetStore { log, entries, tail })
-    }
-
-    /// Waits until every offset written before the call (by any worker) is applied.
-    pub async fn sync(&self) -> Result<()> {
-        self.tail.sync().await.map(|_| ())
-    }
-}
-
-#[async_trait]
-impl OffsetReader for SharedOffsetStore {
-    async fn offset(&self, connector: &str, partition: &Json) -> Result<Option<Json>> {
-        let entries = self.entries.read().expect("offsets lock");
-        Ok(entries
-            .get(&offset_key(connector, partition))
-            .and_then(|e| e.offset.clone()))
-    }
-}
-
-#[async_trait]
-impl OffsetStore for SharedOffsetStore {
-    async fn put(&self, connector: &str, batch: &[(Json, Option<Json>)]) -> Result<()> {
-        for (partition, offset) in batch {
-            let key = offset_key(connector, partition);
-            let value = offset
-                .as_ref()
-                .map(|o| serde_json::to_string(o).unwrap_or_default());
-            let at = self
-                .log
-                .write(&key, value.as_deref().map(str::as_bytes))
-                .await?;
-            let mut entries = self.entries.write().expect("offsets lock");
-            if entries.get(&key).is_some_and(|e| e.at >= at) {
-                continue;
-            }
-            entries.insert(
-                key,
-                OffsetEntry {
-                    connector: connector.to_string(),
-                    partition: partition.clone(),
-                    offset: offset.clone(),
-                    at,
-                },
-            );
-        }
-        Ok(())
-    }
-
-    async fn all(&self, connector: &str) -> Result<Vec<(Json, Json)>> {
-        let entries = self.entries.read().expect("offsets lock");
-        Ok(entries
-            .values()
-            .filter(|e| e.connector == connector)
-            .filter_map(|e| e.offset.clone().map(|o| (e.partition.clone(), o)))
-            .collect())
     }
 }
 
