@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{cpu_seconds, env_or, kafka, peak_rss_kb, raw_produce, read_all, sigterm};
+use common::{
+    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, raw_produce, read_all, sigterm,
+};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
@@ -33,13 +35,7 @@ fn rows_arg() -> u64 {
 }
 
 fn opts(database: Option<&str>) -> Result<mysql_async::Opts> {
-    Ok(mysql_async::OptsBuilder::default()
-        .ip_or_hostname(env_or("SLUICE_MARIADB_HOST", "127.0.0.1"))
-        .tcp_port(env_or("SLUICE_MARIADB_PORT", "3307").parse()?)
-        .user(Some(env_or("SLUICE_MARIADB_USER", "sluice")))
-        .pass(Some(env_or("SLUICE_MARIADB_PASSWORD", "sluice")))
-        .db_name(database.map(str::to_string))
-        .into())
+    Ok(mariadb_opts(database)?.into())
 }
 
 struct Burst {

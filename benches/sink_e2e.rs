@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{cpu_seconds, env_or, kafka, peak_rss_kb, sigterm};
+use common::{cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, sigterm};
 
 use anyhow::{Result, bail};
 use bytes::Bytes;
@@ -258,11 +258,7 @@ fn main() -> Result<()> {
     let port = env_or("SLUICE_MARIADB_PORT", "3307");
     let database = "sluice_bench_sink";
     let url = format!("jdbc:mysql://{host}:{port}/{database}");
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(host)
-        .tcp_port(port.parse()?)
-        .user(Some(env_or("SLUICE_MARIADB_USER", "sluice")))
-        .pass(Some(env_or("SLUICE_MARIADB_PASSWORD", "sluice")));
+    let opts = mariadb_opts(None)?;
     let mut conn = runtime.block_on(mysql_async::Conn::new(opts))?;
     let stamp = std::process::id();
     let (sluice_table, raw_table) = (format!("sink_{stamp}"), format!("raw_{stamp}"));

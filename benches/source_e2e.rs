@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{cpu_seconds, env_or, kafka, peak_rss_kb, raw_produce, read_all, sigterm};
+use common::{
+    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, raw_produce, read_all, sigterm,
+};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
@@ -52,14 +54,8 @@ fn args() -> Args {
 async fn prepare_table(rows: u64) -> Result<(String, String)> {
     let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
     let port = env_or("SLUICE_MARIADB_PORT", "3307");
-    let user = env_or("SLUICE_MARIADB_USER", "sluice");
-    let password = env_or("SLUICE_MARIADB_PASSWORD", "sluice");
     let database = format!("sluice_bench_{rows}");
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(host.clone())
-        .tcp_port(port.parse()?)
-        .user(Some(user.clone()))
-        .pass(Some(password.clone()));
+    let opts = mariadb_opts(None)?;
     let mut conn = mysql_async::Conn::new(opts)
         .await
         .context("MariaDB unreachable: run scripts/services.sh up")?;

@@ -26,6 +26,21 @@ pub(crate) fn kafka() -> ClientConfig {
     config
 }
 
+/// Connection options for the local MariaDB, over the transport Sluice uses: TCP with
+/// `TCP_NODELAY`. (mysql_async would otherwise switch to the server's unix socket, which moves
+/// large statements faster than Sluice's JDBC-style TCP connection and would flatter the
+/// baselines.)
+pub(crate) fn mariadb_opts(database: Option<&str>) -> Result<mysql_async::OptsBuilder> {
+    Ok(mysql_async::OptsBuilder::default()
+        .ip_or_hostname(env_or("SLUICE_MARIADB_HOST", "127.0.0.1"))
+        .tcp_port(env_or("SLUICE_MARIADB_PORT", "3307").parse()?)
+        .user(Some(env_or("SLUICE_MARIADB_USER", "sluice")))
+        .pass(Some(env_or("SLUICE_MARIADB_PASSWORD", "sluice")))
+        .db_name(database.map(str::to_string))
+        .prefer_socket(false)
+        .tcp_nodelay(true))
+}
+
 /// A process's peak resident set size (VmHWM), in KiB.
 pub(crate) fn peak_rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

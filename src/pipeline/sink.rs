@@ -1,8 +1,10 @@
 //! The sink runtime: a consumer in group `connect-<connector>` (Connect's name, so Kafka's own
 //! group tools list, describe and reset it), batches of up to `batch.size` records handed to the
 //! task, failed records (with `errors.tolerance=all`) to the dead-letter topic with Connect's
-//! error headers, and offsets committed synchronously only after the task reports the batch
-//! durable. A failed `put` fails the task without committing: nothing is skipped.
+//! error headers, and offsets committed only after the task reports the batch durable. The
+//! commit runs beside the writer (see [`Committer`]), so the next batch is written while the
+//! broker acknowledges the last commit. A failed `put` fails the task without committing its
+//! batch: nothing is skipped.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -88,6 +90,13 @@ impl SinkPipeline {
                 // A subscribed topic that does not exist yet (a source still starting) is seen
                 // within seconds, not librdkafka's default five minutes.
                 ("topic.metadata.refresh.interval.ms", "5000"),
+                // librdkafka pauses fetching for a full second (its default) whenever the
+                // prefetch queue is full, and a sink that writes faster than that drains it
+                // long before: the writer then idles. Java's consumer fetches again at once.
+                ("fetch.queue.backoff.ms", "10"),
+                // Prefetch at most 16 MiB per partition (librdkafka: 64 MiB): enough for
+                // several `batch.size` batches, and the worker's memory stays small.
+                ("queued.max.messages.kbytes", "16384"),
             ],
             &self.consumer_overrides,
         )
@@ -98,6 +107,7 @@ impl SinkPipeline {
         )
         .create()
         .map_err(|e| kafka_error(e, "cannot create the Kafka consumer"))?;
+        let consumer = Arc::new(consumer);
         match &self.subscription {
             Subscription::Topics(topics) => {
                 let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -127,7 +137,11 @@ impl SinkPipeline {
             (m::LABEL_TASK, self.task_id.to_string()),
         ];
         let put_seconds = metrics::histogram!(m::SINK_PUT_SECONDS, &labels);
-        let commit_seconds = metrics::histogram!(m::SINK_COMMIT_SECONDS, &labels);
+        let committer = Committer::start(
+            consumer.clone(),
+            metrics::histogram!(m::SINK_COMMIT_SECONDS, &labels),
+            self.connector.clone(),
+        );
         let batch_records = metrics::histogram!(m::SINK_BATCH_RECORDS, &labels);
         let depth = metrics::gauge!(
             m::PIPELINE_QUEUE_DEPTH,
@@ -142,7 +156,6 @@ impl SinkPipeline {
             }
         }
         // The gatherer reads and converts the next batch while the current one is written.
-        let consumer = Arc::new(consumer);
         let (batches_tx, mut batches_rx) = tokio::sync::mpsc::channel::<Result<Batch>>(1);
         let converters = Converters {
             key: task
@@ -212,18 +225,18 @@ impl SinkPipeline {
             for (topic, count, _) in count_by_topic(records.iter()) {
                 per_topic.get(topic).written.increment(count);
             }
-            commit(&consumer, &next_offsets, &self.connector);
-            commit_seconds.record(put_done.elapsed().as_secs_f64());
+            committer.commit(next_offsets);
             tracing::debug!(
                 message = "sink batch",
                 connector = %self.connector,
                 records = written_count,
                 failed = failed.len(),
-                put_ms = (put_done - started).as_millis() as u64,
-                commit_ms = put_done.elapsed().as_millis() as u64
+                put_ms = (put_done - started).as_millis() as u64
             );
         };
         gatherer.abort();
+        // Every batch written so far has its offsets committed before the task stops.
+        committer.finish().await;
         if let Err(error) = task.stop().await {
             tracing::warn!(message = "sink task stop failed", %error);
         }
@@ -551,12 +564,58 @@ fn to_record(
     }
 }
 
-/// Commits the next offsets of a batch. A failure (e.g. the partition was revoked by a
-/// rebalance) is logged: the records are durable, and at worst they are delivered again to the
-/// partition's new owner.
-fn commit(consumer: &StreamConsumer, next_offsets: &[(Arc<str>, i32, i64)], connector: &str) {
+/// Commits the consumer's offsets beside the writer. The writer hands over the next offsets of
+/// each batch once it is durable and goes on; the committer commits the newest offsets it holds
+/// (merging batches that queued up while a commit was in flight), synchronously and in order.
+/// Only offsets of durable batches ever reach it, so at-least-once holds; [`Committer::finish`]
+/// waits for the last commit.
+struct Committer {
+    offsets: std::sync::mpsc::Sender<Vec<(Arc<str>, i32, i64)>>,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Committer {
+    fn start(
+        consumer: Arc<StreamConsumer>,
+        seconds: metrics::Histogram,
+        connector: Arc<str>,
+    ) -> Committer {
+        let (offsets, pending) = std::sync::mpsc::channel::<Vec<(Arc<str>, i32, i64)>>();
+        let done = tokio::task::spawn_blocking(move || {
+            while let Ok(first) = pending.recv() {
+                let mut next: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
+                for batch in std::iter::once(first).chain(pending.try_iter()) {
+                    for (topic, partition, offset) in batch {
+                        let entry = next.entry((topic, partition)).or_insert(offset);
+                        *entry = (*entry).max(offset);
+                    }
+                }
+                let started = std::time::Instant::now();
+                commit(&consumer, &next, &connector);
+                seconds.record(started.elapsed().as_secs_f64());
+            }
+        });
+        Committer { offsets, done }
+    }
+
+    fn commit(&self, next_offsets: Vec<(Arc<str>, i32, i64)>) {
+        if !next_offsets.is_empty() {
+            // The receiver lives until `finish`.
+            let _ = self.offsets.send(next_offsets);
+        }
+    }
+
+    async fn finish(self) {
+        drop(self.offsets);
+        let _ = self.done.await;
+    }
+}
+
+/// Commits offsets. A failure (e.g. the partition was revoked by a rebalance) is logged: the
+/// records are durable, and at worst they are delivered again to the partition's new owner.
+fn commit(consumer: &StreamConsumer, next: &BTreeMap<(Arc<str>, i32), i64>, connector: &str) {
     let mut list = TopicPartitionList::new();
-    for (topic, partition, offset) in next_offsets {
+    for ((topic, partition), offset) in next {
         if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*offset)) {
             tracing::warn!(message = "bad offset to commit", %error);
         }

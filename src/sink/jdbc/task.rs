@@ -282,27 +282,42 @@ impl JdbcSinkTask {
         }
     }
 
-    /// Writes `prepared` in one transaction.
+    /// Writes `prepared` in one transaction. A flush that fits one statement (the common case:
+    /// one table, at most `batch.size` rows) is sent alone, in autocommit, which is the same
+    /// single transaction without the two round trips of `BEGIN` and `COMMIT`.
     async fn write(&mut self, prepared: &[&Prepared]) -> Result<()> {
         let insert_mode = self.config.insert_mode;
         let batch_size = self.config.batch_size;
         let db = self.db().await?;
         let dialect = db.dialect();
+        let mut statements = Vec::new();
+        let mut start = 0;
+        while start < prepared.len() {
+            let first = prepared[start];
+            let mut end = start + 1;
+            while end < prepared.len()
+                && prepared[end].table == first.table
+                && prepared[end].op == first.op
+                && Arc::ptr_eq(&prepared[end].layout, &first.layout)
+            {
+                end += 1;
+            }
+            plan_run(
+                dialect,
+                insert_mode,
+                batch_size,
+                &prepared[start..end],
+                &mut statements,
+            );
+            start = end;
+        }
+        if let [(sql, params)] = statements.as_slice() {
+            return db.exec(sql, params).await.map(|_| ());
+        }
         db.begin().await?;
         let result = async {
-            let mut start = 0;
-            while start < prepared.len() {
-                let first = prepared[start];
-                let mut end = start + 1;
-                while end < prepared.len()
-                    && prepared[end].table == first.table
-                    && prepared[end].op == first.op
-                    && Arc::ptr_eq(&prepared[end].layout, &first.layout)
-                {
-                    end += 1;
-                }
-                write_run(db, dialect, insert_mode, batch_size, &prepared[start..end]).await?;
-                start = end;
+            for (sql, params) in &statements {
+                db.exec(sql, params).await?;
             }
             Ok::<_, Error>(())
         }
@@ -342,14 +357,18 @@ impl JdbcSinkTask {
     }
 }
 
-async fn write_run(
-    db: &mut SinkDb,
+/// One statement and its parameters.
+type Statement<'a> = (String, Vec<(&'a Value, &'a Schema)>);
+
+/// The statements that write a run of records with one table, operation and layout.
+fn plan_run<'a>(
     dialect: SqlDialect,
     insert_mode: InsertMode,
     batch_size: usize,
-    run: &[&Prepared],
-) -> Result<()> {
-    let layout = &run[0].layout;
+    run: &[&'a Prepared],
+    statements: &mut Vec<Statement<'a>>,
+) {
+    let layout: &'a Layout = &run[0].layout;
     let table = &run[0].table;
     let columns: Vec<Column> = layout
         .columns
@@ -360,24 +379,24 @@ async fn write_run(
             sql_type: dialect.column_type(schema, i < layout.keys),
         })
         .collect();
-    let schemas: Vec<&Schema> = layout.columns.iter().map(|(_, s)| s).collect();
+    let schemas: Vec<&'a Schema> = layout.columns.iter().map(|(_, s)| s).collect();
     let width = columns.len().max(1);
     let max_rows = batch_size.min(MAX_PARAMS / width).max(1);
     match (run[0].op, insert_mode) {
         (Op::Delete, _) => {
             for chunk in run.chunks(max_rows) {
                 let sql = sql::delete(dialect, table, &columns[..layout.keys], chunk.len());
-                let params: Vec<(&Value, &Schema)> = chunk
+                let params = chunk
                     .iter()
                     .flat_map(|p| p.values.iter().zip(schemas.iter().copied()))
                     .collect();
-                db.exec(&sql, &params).await?;
+                statements.push((sql, params));
             }
         }
         (Op::Write, InsertMode::Update) => {
             let sql = sql::update(dialect, table, &columns, layout.keys);
             for record in run {
-                let params: Vec<(&Value, &Schema)> = record.values[layout.keys..]
+                let params = record.values[layout.keys..]
                     .iter()
                     .zip(schemas[layout.keys..].iter().copied())
                     .chain(
@@ -386,13 +405,13 @@ async fn write_run(
                             .zip(schemas[..layout.keys].iter().copied()),
                     )
                     .collect();
-                db.exec(&sql, &params).await?;
+                statements.push((sql.clone(), params));
             }
         }
         (Op::Write, mode) => {
             let upsert = mode == InsertMode::Upsert;
             // PostgreSQL refuses to upsert one key twice in a statement: keep the last.
-            let rows: Vec<&Prepared> = if upsert && dialect.is_postgres() {
+            let rows: Vec<&'a Prepared> = if upsert && dialect.is_postgres() {
                 let mut last: HashMap<Vec<String>, usize> = HashMap::new();
                 for (i, p) in run.iter().enumerate() {
                     last.insert(
@@ -435,16 +454,15 @@ async fn write_run(
                 } else {
                     sql::insert(dialect, table, &columns, chunk.len())
                 };
-                let params: Vec<(&Value, &Schema)> = chunk
+                let params = chunk
                     .iter()
                     .flat_map(|p| p.values.iter().zip(schemas.iter().copied()))
                     .collect();
-                db.exec(&sql, &params).await?;
+                statements.push((sql, params));
                 start = end;
             }
         }
     }
-    Ok(())
 }
 
 fn value_size(value: &Value) -> usize {
