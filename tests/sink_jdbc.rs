@@ -714,3 +714,130 @@ async fn db_timezone_writes_wall_clock_into_datetime_and_instants_into_timestamp
     drop(conn);
     db.drop_db().await;
 }
+
+/// `key/value.converter.schemas.enable=false`: plain JSON rows are read against the existing
+/// table's columns (types included: a Timestamp in epoch milliseconds into DATETIME, a decimal
+/// number into DECIMAL), keys as objects or scalars, tombstones delete; a field that is not a
+/// column and a topic without a table go to the dead-letter topic with the reason, and the rest
+/// is written.
+#[tokio::test]
+async fn schemaless_records_are_read_against_the_existing_table() {
+    let db = TestDb::new("sink_schemaless").await;
+    let topic = unique("plain");
+    let orphan = unique("plain_orphan");
+    let dlq = unique("plain_dlq");
+    create_topic(&topic, 1).await;
+    create_topic(&orphan, 1).await;
+    db.exec(&format!(
+        "CREATE TABLE `{topic}` (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(64), \
+         amount DECIMAL(10,2), created_at DATETIME(3), flag TINYINT, note TEXT)"
+    ))
+    .await;
+    produce(
+        &topic,
+        &[
+            (
+                Some(r#"{"id":1}"#),
+                Some(
+                    r#"{"id":1,"name":"ann","amount":12.5,"created_at":1638687468123,"flag":1,"note":"x"}"#,
+                ),
+            ),
+            (Some("2"), Some(r#"{"name":"bob","id":2}"#)),
+            (Some("3"), Some(r#"{"id":3,"name":"cy","nope":true}"#)),
+            (Some("4"), Some(r#"{"id":4,"name":"dee","amount":true}"#)),
+            (Some(r#"{"id":5}"#), Some(r#"{"id":5,"name":"eve"}"#)),
+            (Some("5"), None),
+            (Some("1"), Some(r#"{"id":1,"name":"ann-2","amount":-0.75}"#)),
+            (
+                Some("6"),
+                Some(r#"{"id":6,"created_at":1638687468123,"flag":-3,"note":"n"}"#),
+            ),
+        ],
+    )
+    .await;
+    produce(&orphan, &[(Some("9"), Some(r#"{"id":9}"#))]).await;
+    let name = unique("plain");
+    let connector = mariadb_sink(
+        &name,
+        &db,
+        &format!("{topic},{orphan}"),
+        &[
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_key"),
+            ("delete.enabled", "true"),
+            ("auto.create", "true"),
+            ("key.converter.schemas.enable", "false"),
+            ("value.converter.schemas.enable", "false"),
+            ("errors.tolerance", "all"),
+            ("errors.deadletterqueue.topic.name", &dlq),
+            ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ("errors.deadletterqueue.context.headers.enable", "true"),
+        ],
+    );
+    let group = format!("connect-{name}");
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    eventually("both topics committed", Duration::from_secs(60), || async {
+        committed_offset(&group, &topic).await == Some(8)
+            && committed_offset(&group, &orphan).await == Some(1)
+    })
+    .await;
+    worker.stop().await;
+    type Row = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i8>,
+    );
+    let left: Vec<Row> = rows(
+        &db,
+        &format!(
+            "SELECT id, name, CAST(amount AS CHAR), CAST(created_at AS CHAR), flag FROM `{topic}` ORDER BY id"
+        ),
+    )
+    .await
+    .into_iter()
+    .map(mysql_async::from_row)
+    .collect();
+    assert_eq!(
+        left,
+        [
+            // The whole row is the value: the later record's absent fields are NULL.
+            (1, Some("ann-2".into()), Some("-0.75".into()), None, None),
+            (2, Some("bob".into()), None, None, None),
+            // A Timestamp in epoch milliseconds, written as UTC wall clock (db.timezone).
+            (
+                6,
+                None,
+                None,
+                Some("2021-12-05 06:57:48.123".into()),
+                Some(-3)
+            ),
+        ]
+    );
+    let dead = read_dlq(&dlq).await;
+    let reasons: Vec<(String, String)> = dead
+        .iter()
+        .map(|(key, _, headers)| {
+            let message = headers
+                .iter()
+                .find(|(k, _)| k == "__connect.errors.exception.stacktrace")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (key.clone().unwrap_or_default(), message)
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert_eq!(reasons[0].0, "3");
+    assert!(reasons[0].1.contains("\"nope\""), "{reasons:?}");
+    assert_eq!(reasons[1].0, "4");
+    assert!(reasons[1].1.contains("amount"), "{reasons:?}");
+    assert_eq!(reasons[2].0, "9");
+    assert!(
+        reasons[2].1.contains("does not exist") && reasons[2].1.contains(&orphan),
+        "{reasons:?}"
+    );
+    db.drop_db().await;
+}

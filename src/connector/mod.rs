@@ -139,6 +139,13 @@ pub trait SourceTask: Send {
 pub struct SinkTaskContext {
     /// `errors.tolerance=all`: report failing records instead of failing the task.
     pub tolerate_errors: bool,
+    /// `key.converter.schemas.enable`: when false, keys reach the task unconverted
+    /// (`key_data` is `None`, `key` holds the plain JSON) for it to read against a schema of its
+    /// own, such as its table's columns.
+    pub key_schemas: bool,
+    /// `value.converter.schemas.enable`: when false, values reach the task unconverted
+    /// (`value_data` is `None`, `value` holds the plain JSON).
+    pub value_schemas: bool,
 }
 
 /// Where a record failed, named as Connect names the stage in dead-letter headers.

@@ -165,6 +165,38 @@ impl JsonDecoder {
         parsed.unwrap_or_else(|error| Err(not_json(error)))
     }
 
+    /// Like [`JsonDecoder::decode_with_schema`] for a plain JSON object that is a whole table
+    /// row, with one difference: a key that is not one of `schema`'s fields is an error naming
+    /// it, not ignored (a schemaless record's field that has no column would otherwise be lost).
+    pub fn decode_row(
+        &mut self,
+        bytes: &[u8],
+        schema: &Arc<Schema>,
+    ) -> crate::Result<Option<Decoded>> {
+        if schema.ty == SchemaType::Struct {
+            let parsed = self.parser.parse(bytes, |nodes| {
+                members(nodes, 0)
+                    .map(|(key, _)| key)
+                    .find(|key| !schema.fields.iter().any(|f| f.name == *key))
+                    .map(str::to_string)
+            });
+            match parsed {
+                Ok(Some(unknown)) => {
+                    return Err(Error::new(
+                        ErrorKind::Conversion,
+                        format!(
+                            "field {unknown:?} is not a column of the target table (column names \
+                             match exactly; a schemaless record cannot add columns)"
+                        ),
+                    ));
+                }
+                Ok(None) => {}
+                Err(error) => return Err(not_json(error)),
+            }
+        }
+        self.decode_with_schema(bytes, schema)
+    }
+
     /// Schema cache statistics: `(hits, misses, cached schemas)`. A hit is a record whose schema
     /// came from the cache; a miss parsed its schema.
     pub fn cache_stats(&self) -> (u64, u64, usize) {
@@ -1438,6 +1470,35 @@ mod tests {
 
     fn dec(s: &str) -> Value {
         Value::Decimal(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn decode_row_refuses_keys_that_are_not_fields() {
+        let schema = Arc::new(Schema::structure(
+            None,
+            vec![
+                field("id", Schema::primitive(SchemaType::Int64, true)),
+                field("name", Schema::primitive(SchemaType::String, true)),
+            ],
+            false,
+        ));
+        let mut decoder = JsonDecoder::new(false);
+        let row = decoder
+            .decode_row(br#" {"name":"a","id":7} "#, &schema)
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.values, vec![Value::Int(7), text("a")]);
+        let error = decoder
+            .decode_row(br#"{"id":7,"Name":"a"}"#, &schema)
+            .unwrap_err();
+        assert!(error.to_string().contains("\"Name\""), "{error}");
+        // decode_with_schema ignores it, as JsonConverter ignores payload keys with schemas.
+        assert!(
+            decoder
+                .decode_with_schema(br#"{"id":7,"Name":"a"}"#, &schema)
+                .is_ok()
+        );
+        assert!(decoder.decode_row(b"{not json", &schema).is_err());
     }
 
     fn decode(json: &str) -> crate::Result<Option<Decoded>> {

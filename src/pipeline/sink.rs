@@ -130,7 +130,11 @@ impl SinkPipeline {
 
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            started = task.start(SinkTaskContext { tolerate_errors: self.tolerate_errors }) => started?,
+            started = task.start(SinkTaskContext {
+                tolerate_errors: self.tolerate_errors,
+                key_schemas: self.key_schemas,
+                value_schemas: self.value_schemas,
+            }) => started?,
         }
         let labels = [
             (m::LABEL_CONNECTOR, self.connector.to_string()),
@@ -158,10 +162,9 @@ impl SinkPipeline {
         // The gatherer reads and converts the next batch while the current one is written.
         let (batches_tx, mut batches_rx) = tokio::sync::mpsc::channel::<Result<Batch>>(1);
         let converters = Converters {
-            key: task
-                .wants_keys()
-                .then(|| JsonDecoder::new(self.key_schemas)),
-            value: JsonDecoder::new(self.value_schemas),
+            // Without schemas the task reads the plain JSON against its own schema.
+            key: (task.wants_keys() && self.key_schemas).then(|| JsonDecoder::new(true)),
+            value: self.value_schemas.then(|| JsonDecoder::new(true)),
             tolerate_errors: self.tolerate_errors,
         };
         let gatherer = tokio::spawn(gather(
@@ -399,9 +402,10 @@ fn count_by_topic<'a>(records: impl Iterator<Item = &'a SinkRecord>) -> Vec<(&'a
 
 /// The runtime's converters (Connect's `key.converter` / `value.converter`).
 struct Converters {
-    /// `None` when the task never reads keys.
+    /// `None` when the task never reads keys, or keys carry no schema.
     key: Option<JsonDecoder>,
-    value: JsonDecoder,
+    /// `None` when values carry no schema.
+    value: Option<JsonDecoder>,
     tolerate_errors: bool,
 }
 
@@ -436,9 +440,8 @@ impl Converters {
                 .decode(key)
                 .map_err(|e| context(record, FailureStage::KeyConverter, e))?;
         }
-        if let Some(value) = &record.value {
-            record.value_data = self
-                .value
+        if let (Some(decoder), Some(value)) = (&mut self.value, &record.value) {
+            record.value_data = decoder
                 .decode(value)
                 .map_err(|e| context(record, FailureStage::ValueConverter, e))?;
         }

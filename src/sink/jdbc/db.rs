@@ -24,6 +24,21 @@ pub struct TableInfo {
     /// Columns holding a wall-clock time without a zone (MySQL DATETIME, PostgreSQL
     /// `timestamp without time zone`): `db.timezone` applies to them.
     pub wall_clock: Vec<String>,
+    /// Each column's type, in column order.
+    pub types: Vec<ColumnType>,
+    /// The primary key's columns.
+    pub primary_key: Vec<String>,
+}
+
+/// A column's type as `information_schema` gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnType {
+    /// `DATA_TYPE`, lower case (`int`, `varchar`, `timestamp without time zone`, …).
+    pub data_type: String,
+    /// `NUMERIC_SCALE` (decimals).
+    pub scale: Option<i32>,
+    /// MySQL `… unsigned`.
+    pub unsigned: bool,
 }
 
 impl TableInfo {
@@ -33,6 +48,90 @@ impl TableInfo {
 
     pub fn is_wall_clock(&self, name: &str) -> bool {
         self.wall_clock.iter().any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// The Connect schema a schemaless record value is read with: a struct with one optional
+    /// field per column, typed as JsonConverter would have written that column's value (a
+    /// DATETIME is a Timestamp in epoch milliseconds, a DECIMAL a Decimal as a number or
+    /// base64, a BLOB base64 bytes, …).
+    pub fn row_schema(&self) -> Schema {
+        self.struct_of(self.columns.iter())
+    }
+
+    /// The schema a schemaless record key is read with: a struct of `columns` (or of the
+    /// primary key when empty). For a key that is a plain JSON scalar there must be exactly one
+    /// such column. `None` when a named column is not in the table.
+    pub fn key_schema(&self, columns: &[String], scalar: bool) -> Option<Schema> {
+        let columns = if columns.is_empty() {
+            &self.primary_key
+        } else {
+            columns
+        };
+        if columns.iter().any(|c| !self.has_column(c)) || columns.is_empty() {
+            return None;
+        }
+        if scalar && columns.len() != 1 {
+            return None;
+        }
+        let names: Vec<&String> = columns
+            .iter()
+            .filter_map(|c| self.position(c).map(|at| &self.columns[at]))
+            .collect();
+        Some(self.struct_of(names.into_iter()))
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    fn struct_of<'a>(&self, names: impl Iterator<Item = &'a String>) -> Schema {
+        let fields = names
+            .filter_map(|name| {
+                let at = self.position(name)?;
+                Some(crate::model::Field {
+                    name: self.columns[at].clone(),
+                    schema: column_schema(&self.types[at], true),
+                })
+            })
+            .collect();
+        Schema::structure(None, fields, false)
+    }
+}
+
+/// The Connect type a column's values have in JsonConverter's JSON.
+fn column_schema(ty: &ColumnType, optional: bool) -> Schema {
+    let int = |ty| Schema::primitive(ty, optional);
+    match (ty.data_type.as_str(), ty.unsigned) {
+        ("tinyint", false) => int(SchemaType::Int8),
+        ("tinyint", true) | ("smallint", false) => int(SchemaType::Int16),
+        ("smallint", true) | ("mediumint", _) | ("year", _) | ("int" | "integer", false) => {
+            int(SchemaType::Int32)
+        }
+        ("int" | "integer" | "bigint", _) => int(SchemaType::Int64),
+        (t, _) => other_column_schema(t, ty.scale, optional),
+    }
+}
+
+fn other_column_schema(t: &str, scale: Option<i32>, optional: bool) -> Schema {
+    use crate::model::logical;
+    match t {
+        "float" | "real" => Schema::primitive(SchemaType::Float32, optional),
+        "double" | "double precision" => Schema::primitive(SchemaType::Float64, optional),
+        "decimal" | "numeric" => Schema::decimal(scale.unwrap_or(0), None, optional),
+        "bit" | "bool" | "boolean" => Schema::primitive(SchemaType::Boolean, optional),
+        "date" => Schema::logical(SchemaType::Int32, logical::DATE, optional),
+        "time" | "time without time zone" => {
+            Schema::logical(SchemaType::Int32, logical::TIME, optional)
+        }
+        "datetime" | "timestamp" | "timestamp without time zone" | "timestamp with time zone" => {
+            Schema::logical(SchemaType::Int64, logical::TIMESTAMP, optional)
+        }
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "bytea" => {
+            Schema::primitive(SchemaType::Bytes, optional)
+        }
+        _ => Schema::primitive(SchemaType::String, optional),
     }
 }
 
@@ -166,39 +265,72 @@ impl SinkDb {
             None => (None, table.to_string()),
         };
         let context = self.context();
-        let rows: Vec<(String, String)> = match self {
+        // (name, data type, scale, unsigned, in the primary key)
+        let rows: Vec<(String, String, Option<i32>, bool, bool)> = match self {
             SinkDb::MySql { conn, .. } => {
-                let sql = "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS \
+                let sql = "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_SCALE, COLUMN_TYPE, COLUMN_KEY \
+                           FROM information_schema.COLUMNS \
                            WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
-                conn.exec(sql, (schema, name))
+                let rows: Vec<(String, String, Option<u64>, String, String)> = conn
+                    .exec(sql, (schema, name))
                     .await
-                    .map_err(|e| mysql_error(e, &context))?
+                    .map_err(|e| mysql_error(e, &context))?;
+                rows.into_iter()
+                    .map(|(name, ty, scale, column_type, key)| {
+                        (
+                            name,
+                            ty.to_ascii_lowercase(),
+                            scale.and_then(|s| i32::try_from(s).ok()),
+                            column_type.to_ascii_lowercase().contains("unsigned"),
+                            key == "PRI",
+                        )
+                    })
+                    .collect()
             }
             SinkDb::Postgres { client, .. } => {
-                let sql = "SELECT column_name::text, data_type::text FROM information_schema.columns \
-                           WHERE table_schema = COALESCE($1, current_schema()) AND table_name = $2 ORDER BY ordinal_position";
+                let sql = "SELECT c.column_name::text, c.data_type::text, c.numeric_scale::int, \
+                           EXISTS (SELECT 1 FROM information_schema.table_constraints t \
+                             JOIN information_schema.key_column_usage k \
+                               ON k.constraint_name = t.constraint_name AND k.table_schema = t.table_schema \
+                              AND k.table_name = t.table_name \
+                            WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = c.table_schema \
+                              AND t.table_name = c.table_name AND k.column_name = c.column_name) \
+                           FROM information_schema.columns c \
+                           WHERE c.table_schema = COALESCE($1, current_schema()) AND c.table_name = $2 \
+                           ORDER BY c.ordinal_position";
                 client
                     .query(sql, &[&schema, &name])
                     .await
                     .map_err(|e| pg_error(e, &context))?
                     .iter()
-                    .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+                    .map(|row| {
+                        (
+                            row.get::<_, String>(0),
+                            row.get::<_, String>(1).to_ascii_lowercase(),
+                            row.get::<_, Option<i32>>(2),
+                            false,
+                            row.get::<_, bool>(3),
+                        )
+                    })
                     .collect()
             }
         };
-        let wall_clock = rows
-            .iter()
-            .filter(|(_, ty)| {
-                ty.eq_ignore_ascii_case("datetime")
-                    || ty.eq_ignore_ascii_case("timestamp without time zone")
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        let columns: Vec<String> = rows.into_iter().map(|(name, _)| name).collect();
-        Ok((!columns.is_empty()).then_some(TableInfo {
-            columns,
-            wall_clock,
-        }))
+        let mut info = TableInfo::default();
+        for (name, data_type, scale, unsigned, key) in rows {
+            if data_type == "datetime" || data_type == "timestamp without time zone" {
+                info.wall_clock.push(name.clone());
+            }
+            if key {
+                info.primary_key.push(name.clone());
+            }
+            info.types.push(ColumnType {
+                data_type,
+                scale,
+                unsigned,
+            });
+            info.columns.push(name);
+        }
+        Ok((!info.columns.is_empty()).then_some(info))
     }
 
     /// Runs one statement without parameters (DDL, transaction control).
@@ -387,6 +519,76 @@ pub fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    fn column(data_type: &str, scale: Option<i32>, unsigned: bool) -> ColumnType {
+        ColumnType {
+            data_type: data_type.into(),
+            scale,
+            unsigned,
+        }
+    }
+
+    #[test]
+    fn table_columns_give_schemaless_records_their_types() {
+        let info = TableInfo {
+            columns: vec![
+                "id".into(),
+                "Amount".into(),
+                "at".into(),
+                "n".into(),
+                "b".into(),
+            ],
+            wall_clock: vec!["at".into()],
+            types: vec![
+                column("int", None, true),
+                column("decimal", Some(2), false),
+                column("datetime", None, false),
+                column("tinyint", None, false),
+                column("longblob", None, false),
+            ],
+            primary_key: vec!["id".into()],
+        };
+        let row = info.row_schema();
+        let types: Vec<(&str, SchemaType, Option<&str>, bool)> = row
+            .fields
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.schema.ty,
+                    f.schema.name.as_deref(),
+                    f.schema.optional,
+                )
+            })
+            .collect();
+        use crate::model::logical::{DECIMAL, TIMESTAMP};
+        assert_eq!(
+            types,
+            [
+                ("id", SchemaType::Int64, None, true),
+                ("Amount", SchemaType::Bytes, Some(DECIMAL), true),
+                ("at", SchemaType::Int64, Some(TIMESTAMP), true),
+                ("n", SchemaType::Int8, None, true),
+                ("b", SchemaType::Bytes, None, true),
+            ]
+        );
+        assert_eq!(row.fields[1].schema.parameter("scale"), Some("2"));
+        // Keys: the primary key by default, pk.fields (any case) when given.
+        let key = info.key_schema(&[], false).unwrap();
+        assert_eq!(key.fields.len(), 1);
+        assert_eq!(key.fields[0].name, "id");
+        let key = info.key_schema(&["AT".into(), "id".into()], false).unwrap();
+        assert_eq!(
+            key.fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>(),
+            ["at", "id"]
+        );
+        assert!(info.key_schema(&["missing".into()], false).is_none());
+        assert!(info.key_schema(&["at".into(), "id".into()], true).is_none());
+        assert!(info.key_schema(&[], true).is_some());
+    }
 
     #[test]
     fn values_bind_as_expected() {

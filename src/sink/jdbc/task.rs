@@ -64,6 +64,21 @@ pub struct JdbcSinkTask {
     tables: HashMap<String, TableInfo>,
     layouts: HashMap<(usize, usize), Arc<Layout>>,
     tolerate_errors: bool,
+    /// `key.converter.schemas.enable` / `value.converter.schemas.enable`: without schemas,
+    /// records are read against their table's columns.
+    key_schemas: bool,
+    value_schemas: bool,
+    schemaless: Schemaless,
+}
+
+/// What reading schemaless records needs: a decoder and, per table, the schemas its columns
+/// give (kept, so the layout cache's pointer keys stay stable).
+#[derive(Default)]
+struct Schemaless {
+    decoder: Option<crate::decode::connect_json::JsonDecoder>,
+    rows: HashMap<String, Arc<Schema>>,
+    /// Per (table, key is a JSON scalar).
+    keys: HashMap<(String, bool), Arc<Schema>>,
 }
 
 impl JdbcSinkTask {
@@ -75,7 +90,129 @@ impl JdbcSinkTask {
             tables: HashMap::new(),
             layouts: HashMap::new(),
             tolerate_errors: false,
+            key_schemas: true,
+            value_schemas: true,
+            schemaless: Schemaless::default(),
         }
+    }
+
+    /// Whether some records reach the task without a schema to be read against their table.
+    fn reads_schemaless(&self) -> bool {
+        !self.value_schemas || (self.config.pk_mode == PkMode::RecordKey && !self.key_schemas)
+    }
+
+    /// Loads the columns of the tables that schemaless records in `records` go to.
+    async fn describe_tables(&mut self, records: &[SinkRecord]) -> Result<()> {
+        let mut tables: Vec<String> = records
+            .iter()
+            .map(|r| self.config.table_name(&r.topic))
+            .filter(|t| !self.tables.contains_key(t))
+            .collect();
+        tables.sort();
+        tables.dedup();
+        for table in tables {
+            if let Some(info) = self.db().await?.describe(&table).await? {
+                self.tables.insert(table, info);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a record's key and value that carry no schema against its table's columns. A
+    /// value is the whole row; a key (`pk.mode=record_key`) is an object of the key columns or
+    /// a scalar for a one-column key.
+    fn read_schemaless(
+        &mut self,
+        record: &SinkRecord,
+    ) -> std::result::Result<(Option<Decoded>, Option<Decoded>), (FailureStage, Error)> {
+        let table = self.config.table_name(&record.topic);
+        let stage = if self.value_schemas {
+            FailureStage::KeyConverter
+        } else {
+            FailureStage::ValueConverter
+        };
+        let Some(info) = self.tables.get(&table) else {
+            return Err((
+                stage,
+                Error::config(format!(
+                    "Table {table} does not exist: records without a schema \
+                     (key/value.converter.schemas.enable=false) are written only into existing \
+                     tables, whose columns give their types; auto.create needs schemas"
+                )),
+            ));
+        };
+        let decoder = self
+            .schemaless
+            .decoder
+            .get_or_insert_with(|| crate::decode::connect_json::JsonDecoder::new(false));
+        let value = match (&record.value, self.value_schemas) {
+            (Some(bytes), false) => {
+                let schema = self
+                    .schemaless
+                    .rows
+                    .entry(table.clone())
+                    .or_insert_with(|| Arc::new(info.row_schema()))
+                    .clone();
+                decoder
+                    .decode_row(bytes, &schema)
+                    .map_err(|e| (FailureStage::ValueConverter, e))?
+            }
+            _ => None,
+        };
+        let key = match (&record.key, self.key_schemas, self.config.pk_mode) {
+            (Some(bytes), false, PkMode::RecordKey) => {
+                let scalar = bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{');
+                let schema = match self.schemaless.keys.get(&(table.clone(), scalar)) {
+                    Some(schema) => schema.clone(),
+                    None => {
+                        let schema = info.key_schema(&self.config.pk_fields, scalar).ok_or_else(|| {
+                            (
+                                FailureStage::KeyConverter,
+                                Error::config(format!(
+                                    "cannot read a key without a schema for table {table}: {} {}",
+                                    if self.config.pk_fields.is_empty() {
+                                        "the table has no primary key".to_string()
+                                    } else {
+                                        format!(
+                                            "pk.fields ({}) are not all columns of the table",
+                                            self.config.pk_fields.join(", ")
+                                        )
+                                    },
+                                    if scalar {
+                                        "(a scalar key needs exactly one key column)"
+                                    } else {
+                                        ""
+                                    }
+                                )),
+                            )
+                        })?;
+                        let schema = Arc::new(schema);
+                        self.schemaless
+                            .keys
+                            .insert((table.clone(), scalar), schema.clone());
+                        schema
+                    }
+                };
+                if scalar {
+                    // The scalar is the one key column's value: read it with that column's
+                    // type, and hand the row mapping a struct of that column.
+                    let column = Arc::new(schema.fields[0].schema.clone());
+                    decoder
+                        .decode_with_schema(bytes, &column)
+                        .map_err(|e| (FailureStage::KeyConverter, e))?
+                        .map(|d| Decoded {
+                            schema: schema.clone(),
+                            values: d.values,
+                        })
+                } else {
+                    decoder
+                        .decode_row(bytes, &schema)
+                        .map_err(|e| (FailureStage::KeyConverter, e))?
+                }
+            }
+            _ => None,
+        };
+        Ok((key, value))
     }
 
     async fn db(&mut self) -> Result<&mut SinkDb> {
@@ -101,12 +238,15 @@ impl JdbcSinkTask {
         Ok(layout)
     }
 
+    /// Maps a record (its converted key and value) to a row operation.
     fn prepare(
         &mut self,
         index: usize,
         record: &SinkRecord,
+        key_data: Option<&Decoded>,
+        value_data: Option<&Decoded>,
     ) -> std::result::Result<Option<Prepared>, (FailureStage, Error)> {
-        let key = match (&record.key_data, self.config.pk_mode) {
+        let key = match (key_data, self.config.pk_mode) {
             (Some(key), PkMode::RecordKey) => Some(key),
             (None, PkMode::RecordKey) => {
                 return Err((
@@ -120,8 +260,7 @@ impl JdbcSinkTask {
             _ => None,
         };
         let table = self.config.table_name(&record.topic);
-        let value = record.value_data.as_ref();
-        let Some(value) = value else {
+        let Some(value) = value_data else {
             // A tombstone: a delete when enabled, otherwise nothing to write.
             if !self.config.delete_enabled {
                 tracing::debug!(message = "skipping tombstone (delete.enabled=false)", topic = %record.topic, offset = record.offset);
@@ -624,6 +763,8 @@ impl SinkTask for JdbcSinkTask {
 
     async fn start(&mut self, context: SinkTaskContext) -> Result<()> {
         self.tolerate_errors = context.tolerate_errors;
+        self.key_schemas = context.key_schemas;
+        self.value_schemas = context.value_schemas;
         self.db().await?;
         Ok(())
     }
@@ -632,8 +773,30 @@ impl SinkTask for JdbcSinkTask {
         let put_started = std::time::Instant::now();
         let mut failures = Vec::new();
         let mut prepared = Vec::with_capacity(records.len());
+        let schemaless = self.reads_schemaless();
+        if schemaless {
+            self.describe_tables(records).await?;
+        }
         for (index, record) in records.iter().enumerate() {
-            match self.prepare(index, record) {
+            let read = if schemaless {
+                self.read_schemaless(record)
+            } else {
+                Ok((None, None))
+            };
+            let prepared_one = read.and_then(|(key, value)| {
+                let key = if self.key_schemas {
+                    record.key_data.as_ref()
+                } else {
+                    key.as_ref()
+                };
+                let value = if self.value_schemas {
+                    record.value_data.as_ref()
+                } else {
+                    value.as_ref()
+                };
+                self.prepare(index, record, key, value)
+            });
+            match prepared_one {
                 Ok(Some(p)) => prepared.push(p),
                 Ok(None) => {}
                 Err((stage, error)) => {
