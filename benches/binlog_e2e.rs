@@ -6,7 +6,9 @@
 //! the smaller baseline, the Sluice process's peak RSS and CPU time.
 //!
 //!   scripts/services.sh up
-//!   cargo bench --bench binlog_e2e -- [--rows N]
+//!   cargo bench --bench binlog_e2e -- [--rows N] [--shape users|wide]
+//!
+//! `--shape wide`: a 30-column table of mixed types instead of `users`.
 //!
 //! Prints a Markdown row and a JSON line.
 
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::shape::Shape;
 use common::{
     cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, raw_produce, read_all, sigterm,
 };
@@ -43,11 +46,13 @@ struct Burst {
     file: String,
     start: u64,
     end: u64,
+    table: String,
 }
 
 /// A fresh table and a burst of `rows` inserts (1000 rows a statement); returns the binlog
 /// positions around it.
-async fn burst(rows: u64) -> Result<Burst> {
+async fn burst(rows: u64, shape: Shape) -> Result<Burst> {
+    let table = shape.name().to_string();
     let database = format!("sluice_binlog_bench_{}", std::process::id());
     let mut conn = mysql_async::Conn::new(opts(None)?)
         .await
@@ -55,11 +60,7 @@ async fn burst(rows: u64) -> Result<Burst> {
     conn.query_drop(format!("CREATE DATABASE `{database}`"))
         .await?;
     conn.query_drop(format!("USE `{database}`")).await?;
-    conn.query_drop(
-        "CREATE TABLE users (id BIGINT PRIMARY KEY, user_id VARCHAR(32), pwd VARCHAR(32), \
-         name VARCHAR(64), created_at TIMESTAMP(3) NULL)",
-    )
-    .await?;
+    conn.query_drop(shape.source_ddl(&table)).await?;
     conn.query_drop("FLUSH BINARY LOGS").await?;
     let status = |row: mysql_async::Row| -> (String, u64) {
         (row.get(0).unwrap_or_default(), row.get(1).unwrap_or(4))
@@ -69,22 +70,17 @@ async fn burst(rows: u64) -> Result<Burst> {
             .await?
             .context("binlog off")?,
     );
-    eprintln!("inserting {rows} rows into {database}.users …");
+    eprintln!("inserting {rows} rows into {database}.{table} …");
     let started = Instant::now();
     let mut id = 1u64;
     while id <= rows {
         let end = (id + 999).min(rows);
-        let mut sql = String::from("INSERT INTO users VALUES ");
+        let mut sql = format!("INSERT INTO `{table}` VALUES ");
         for i in id..=end {
             if i > id {
                 sql.push(',');
             }
-            sql.push_str(&format!(
-                "({i},'user{i}','pw{:06}','name-{i}',FROM_UNIXTIME({}.{:03}))",
-                i % 1_000_000,
-                1_600_000_000 + i,
-                i % 1000
-            ));
+            shape.push_sql_tuple(i, &mut sql);
         }
         conn.query_drop(sql).await?;
         id = end + 1;
@@ -104,6 +100,7 @@ async fn burst(rows: u64) -> Result<Burst> {
         file,
         start,
         end,
+        table,
     })
 }
 
@@ -194,7 +191,7 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
                 "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
                 "mode": "incrementing",
                 "incrementing.column.name": "id",
-                "table.whitelist": "users",
+                "table.whitelist": burst.table,
                 "topic.prefix": prefix,
                 "topic.creation.default.partitions": "3",
                 "sluice.capture": "binlog",
@@ -245,7 +242,7 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
         seconds: finished,
         peak_rss_kb: peak_rss,
         cpu_seconds: cpu,
-        topic: format!("{prefix}users"),
+        topic: format!("{prefix}{}", burst.table),
     })
 }
 
@@ -258,8 +255,9 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let rows = rows_arg();
+    let shape = Shape::from_args()?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let burst = runtime.block_on(burst(rows))?;
+    let burst = runtime.block_on(burst(rows, shape))?;
     let decode_seconds = runtime.block_on(raw_decode(&burst, rows))?;
     let sluice = run_sluice(&burst)?;
     let messages = read_all(&sluice.topic, rows)?;
@@ -270,7 +268,8 @@ fn main() -> Result<()> {
         (n / sluice.seconds, n / decode_seconds, n / produce_seconds);
     let ceiling = decode_rate.min(produce_rate);
     println!(
-        "| binlog → topic | {rows} | {sluice_rate:.0} | {decode_rate:.0} | {produce_rate:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+        "| binlog → topic ({}) | {rows} | {sluice_rate:.0} | {decode_rate:.0} | {produce_rate:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+        shape.name(),
         sluice_rate / ceiling,
         sluice.peak_rss_kb as f64 / 1024.0,
         sluice.cpu_seconds / n * 1e6,
@@ -280,11 +279,13 @@ fn main() -> Result<()> {
         "{}",
         serde_json::json!({
             "scenario": "binlog_to_topic",
+            "shape": shape.name(),
+            "columns": shape.width(),
             "rows": rows,
             "sluice_rows_per_second": sluice_rate,
             "raw_decode_rows_per_second": decode_rate,
             "raw_produce_rows_per_second": produce_rate,
-            "ratio_to_smaller_baseline": sluice_rate / ceiling,
+            "ratio": sluice_rate / ceiling,
             "sluice_peak_rss_mb": sluice.peak_rss_kb as f64 / 1024.0,
             "sluice_cpu_seconds_per_million_rows": sluice.cpu_seconds / n * 1e6,
             "bytes_per_message": bytes as f64 / n,

@@ -1,27 +1,27 @@
-//! End-to-end sink benchmark: N JsonConverter messages shaped like the seed's `users`, already on
-//! a topic → a MariaDB table, through the real `sluice standalone` process (upsert, pk.mode
-//! record_value), for a fresh table and again for updates of the existing rows; against a
-//! baseline in the same run that writes the identical rows with plain multi-row upserts of the
-//! same batch size through mysql_async. Reports rows/s, the ratio, peak RSS and CPU.
+//! End-to-end sink benchmark: N JsonConverter messages shaped like the seed's `users` (or with
+//! `--shape wide` 30 columns of mixed types), already on a topic → a MariaDB table, through the
+//! real `sluice standalone` process (upsert, pk.mode record_value), for a fresh table and again
+//! for updates of the existing rows; against baselines in the same run: the identical rows
+//! written with plain multi-row upserts of the same batch size through mysql_async (the ratio's
+//! reference, the database's ceiling) and a raw rdkafka consumer reading the same messages.
+//! Reports rows/s, the ratio, peak RSS and CPU.
 //!
 //!   scripts/services.sh up
-//!   cargo bench --bench sink_e2e -- [--rows N] [--batch-size N]
+//!   cargo bench --bench sink_e2e -- [--rows N] [--batch-size N] [--shape users|wide]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, sigterm};
+use common::shape::Shape;
+use common::{cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, read_all, sigterm};
 
 use anyhow::{Result, bail};
-use bytes::Bytes;
 use mysql_async::prelude::Queryable;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use sluice::encode::connect_json::JsonEncoder;
-use sluice::model::{Field, Schema, SchemaType, Value, logical};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -32,52 +32,20 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn users_schema() -> Arc<Schema> {
-    let field = |name: &str, schema: Schema| Field {
-        name: name.into(),
-        schema,
-    };
-    Arc::new(Schema::structure(
-        Some("users".into()),
-        vec![
-            field("id", Schema::primitive(SchemaType::Int64, false)),
-            field("user_id", Schema::primitive(SchemaType::String, true)),
-            field("pwd", Schema::primitive(SchemaType::String, true)),
-            field("name", Schema::primitive(SchemaType::String, true)),
-            field(
-                "created_at",
-                Schema::logical(SchemaType::Int64, logical::TIMESTAMP, true),
-            ),
-        ],
-        false,
-    ))
-}
-
-fn row(i: u64, generation: u64) -> Vec<Value> {
-    let text = |s: String| Value::Text(Bytes::from(s));
-    vec![
-        Value::Int(i as i64),
-        text(format!("user{i}")),
-        text(format!("pw{:06}", (i + generation) % 1_000_000)),
-        text(format!("name-{i}-{generation}")),
-        Value::Timestamp(((1_600_000_000 + i as i64) * 1000 + generation as i64) * 1000),
-    ]
-}
-
 /// Produces N encoded messages (generation `g` of every row) to a new single-partition topic.
-fn produce_topic(rows: u64, generation: u64) -> Result<String> {
+fn produce_topic(shape: Shape, rows: u64, generation: u64) -> Result<String> {
     let topic = format!("bench_sink_{}_{rows}_{generation}", std::process::id());
     let producer: ThreadedProducer<DefaultProducerContext> = kafka()
         .set("linger.ms", "5")
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "200000")
         .create()?;
-    let schema = users_schema();
+    let schema = shape.schema();
     let mut encoder = JsonEncoder::new(true, false);
     let mut buf = Vec::new();
     for i in 1..=rows {
         buf.clear();
-        encoder.encode_row(&schema, &row(i, generation), &mut buf)?;
+        encoder.encode_row(&schema, &shape.row(i, generation), &mut buf)?;
         let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
         loop {
             match producer.send(record) {
@@ -208,35 +176,53 @@ fn run_sluice(
     })
 }
 
-/// The baseline: the identical rows as multi-row upserts of `batch_size` rows, one transaction each.
+/// The baseline: the identical rows as multi-row upserts of `batch_size` rows, one transaction
+/// each (split into statements of at most 65,535 parameters, as Sluice splits them).
 async fn raw_upsert(
     conn: &mut mysql_async::Conn,
+    shape: Shape,
     table: &str,
     rows: u64,
     batch_size: u64,
     generation: u64,
 ) -> Result<f64> {
+    let columns = shape.columns();
+    let list = columns
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let tuple = format!("({})", vec!["?"; columns.len()].join(","));
+    let update = columns[1..]
+        .iter()
+        .map(|c| format!("`{c}`=VALUES(`{c}`)"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let schema = shape.schema();
+    // Like Sluice (and both servers' limit): at most 65,535 placeholders a statement.
+    let per_statement = (65_535 / columns.len() as u64).min(batch_size);
     let started = Instant::now();
     let mut id = 1;
     while id <= rows {
-        let end = (id + batch_size - 1).min(rows);
-        let n = (end - id + 1) as usize;
-        let placeholders = vec!["(?,?,?,?,?)"; n].join(",");
-        let sql = format!(
-            "INSERT INTO `{table}` (`id`,`user_id`,`pwd`,`name`,`created_at`) VALUES {placeholders} \
-             ON DUPLICATE KEY UPDATE `user_id`=VALUES(`user_id`),`pwd`=VALUES(`pwd`),`name`=VALUES(`name`),`created_at`=VALUES(`created_at`)"
-        );
-        let schema = users_schema();
-        let mut params = Vec::with_capacity(n * 5);
-        for i in id..=end {
-            for (value, field) in row(i, generation).iter().zip(&schema.fields) {
-                params.push(sluice::sink::jdbc::db::to_mysql(value, &field.schema));
-            }
-        }
+        let batch_end = (id + batch_size - 1).min(rows);
         conn.query_drop("START TRANSACTION").await?;
-        conn.exec_drop(sql, params).await?;
+        while id <= batch_end {
+            let end = (id + per_statement - 1).min(batch_end);
+            let n = (end - id + 1) as usize;
+            let sql = format!(
+                "INSERT INTO `{table}` ({list}) VALUES {} ON DUPLICATE KEY UPDATE {update}",
+                vec![tuple.as_str(); n].join(",")
+            );
+            let mut params = Vec::with_capacity(n * columns.len());
+            for i in id..=end {
+                for (value, field) in shape.row(i, generation).iter().zip(&schema.fields) {
+                    params.push(sluice::sink::jdbc::db::to_mysql(value, &field.schema));
+                }
+            }
+            conn.exec_drop(sql, params).await?;
+            id = end + 1;
+        }
         conn.query_drop("COMMIT").await?;
-        id = end + 1;
     }
     Ok(started.elapsed().as_secs_f64())
 }
@@ -253,6 +239,7 @@ fn main() -> Result<()> {
     }
     let rows = arg("--rows", 1_000_000);
     let batch_size = arg("--batch-size", 3000);
+    let shape = Shape::from_args()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
     let port = env_or("SLUICE_MARIADB_PORT", "3307");
@@ -263,17 +250,19 @@ fn main() -> Result<()> {
     let stamp = std::process::id();
     let (sluice_table, raw_table) = (format!("sink_{stamp}"), format!("raw_{stamp}"));
     runtime.block_on(async {
-        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{database}`")).await?;
+        conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{database}`"))
+            .await?;
         conn.query_drop(format!("USE `{database}`")).await?;
-        conn.query_drop(format!(
-            "CREATE TABLE `{raw_table}` (`id` BIGINT NOT NULL, `user_id` TEXT NULL, `pwd` TEXT NULL, `name` TEXT NULL, `created_at` DATETIME(3) NULL, PRIMARY KEY(`id`))"
-        ))
-        .await?;
         anyhow::Ok(())
     })?;
     eprintln!("producing {rows} messages (twice: inserts, then updates) …");
-    let inserts = produce_topic(rows, 0)?;
-    let updates = produce_topic(rows, 1)?;
+    let inserts = produce_topic(shape, rows, 0)?;
+    let updates = produce_topic(shape, rows, 1)?;
+    let consume_started = Instant::now();
+    let consumed = read_all(&inserts, rows)?;
+    let raw_consume = consume_started.elapsed().as_secs_f64();
+    let bytes: usize = consumed.iter().map(Vec::len).sum();
+    drop(consumed);
 
     let fresh = run_sluice(
         &url,
@@ -291,16 +280,29 @@ fn main() -> Result<()> {
         batch_size,
         &format!("bench-sink-{stamp}-b"),
     )?;
-    let raw_fresh = runtime.block_on(raw_upsert(&mut conn, &raw_table, rows, batch_size, 0))?;
-    let raw_update = runtime.block_on(raw_upsert(&mut conn, &raw_table, rows, batch_size, 1))?;
+    // The baseline's table is the one auto.create made, emptied.
+    runtime
+        .block_on(conn.query_drop(format!("CREATE TABLE `{raw_table}` LIKE `{sluice_table}`")))?;
+    let raw_fresh = runtime.block_on(raw_upsert(
+        &mut conn, shape, &raw_table, rows, batch_size, 0,
+    ))?;
+    let raw_update = runtime.block_on(raw_upsert(
+        &mut conn, shape, &raw_table, rows, batch_size, 1,
+    ))?;
 
-    let same: i64 = runtime.block_on(async {
-        conn.query_first::<i64, _>(format!(
-            "SELECT COUNT(*) FROM `{sluice_table}` s JOIN `{raw_table}` r USING (id) \
-             WHERE s.user_id = r.user_id AND s.pwd = r.pwd AND s.name = r.name AND s.created_at = r.created_at"
+    let equal = shape.columns()[1..]
+        .iter()
+        .map(|c| format!("s.`{c}` <=> r.`{c}`"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let same: i64 = runtime
+        .block_on(async {
+            conn.query_first::<i64, _>(format!(
+            "SELECT COUNT(*) FROM `{sluice_table}` s JOIN `{raw_table}` r USING (id) WHERE {equal}"
         ))
         .await
-    })?.unwrap_or(0);
+        })?
+        .unwrap_or(0);
     if same != rows as i64 {
         bail!("tables differ: only {same} of {rows} rows are identical");
     }
@@ -315,9 +317,11 @@ fn main() -> Result<()> {
     ] {
         let steady = run.records as f64 / run.seconds;
         println!(
-            "| topic → sink, {label} | {rows} | {batch_size} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+            "| topic → sink, {label} ({}) | {rows} | {batch_size} | {:.0} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+            shape.name(),
             steady,
             n / raw,
+            n / raw_consume,
             steady / (n / raw),
             run.peak_rss_kb as f64 / 1024.0,
             run.cpu_seconds / n * 1e6,
@@ -325,11 +329,15 @@ fn main() -> Result<()> {
         );
         println!(
             "{}",
-            serde_json::json!({"scenario": format!("sink_{}", label.replace(' ', "_")), "rows": rows, "batch_size": batch_size,
+            serde_json::json!({"scenario": format!("sink_{}", label.replace(' ', "_")),
+                "shape": shape.name(), "columns": shape.width(),
+                "rows": rows, "batch_size": batch_size,
                 "sluice_rows_per_second": steady, "sluice_rows_per_second_including_startup": n / run.total_seconds,
-                "raw_upsert_rows_per_second": n / raw, "ratio": steady / (n / raw),
+                "raw_upsert_rows_per_second": n / raw, "raw_consume_rows_per_second": n / raw_consume,
+                "ratio": steady / (n / raw),
                 "sluice_peak_rss_mb": run.peak_rss_kb as f64 / 1024.0,
-                "sluice_cpu_seconds_per_million_rows": run.cpu_seconds / n * 1e6})
+                "sluice_cpu_seconds_per_million_rows": run.cpu_seconds / n * 1e6,
+                "bytes_per_message": bytes as f64 / n})
         );
     }
     Ok(())

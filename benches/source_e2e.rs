@@ -1,10 +1,13 @@
-//! End-to-end source benchmark: a MariaDB table of N rows shaped like the seed's `users` →
-//! topic, through the real `sluice standalone` process (incrementing mode), against a baseline
-//! in the same run that produces the identical message bytes straight through rdkafka with the
-//! same producer settings. Reports rows/s, the ratio, the Sluice process's peak RSS and CPU time.
+//! End-to-end source benchmark: a MariaDB table of N rows (the seed's `users`, or with
+//! `--shape wide` 30 columns of mixed types) → topic, through the real `sluice standalone`
+//! process (incrementing mode), against two baselines in the same run: the keyset scan itself
+//! (`SELECT * … WHERE id > ? ORDER BY id`, every row decoded by mysql_async) and the identical
+//! message bytes produced straight through rdkafka with the same producer settings. The ratio is
+//! against the slower baseline (the ceiling). Reports rows/s, the ratio, the Sluice process's
+//! peak RSS and CPU time.
 //!
 //!   scripts/services.sh up
-//!   cargo bench --bench source_e2e -- [--rows N] [--batch-max-rows N]
+//!   cargo bench --bench source_e2e -- [--rows N] [--batch-max-rows N] [--shape users|wide]
 //!
 //! Needs the local services (scripts/services.sh up). Prints a Markdown row and a JSON line.
 
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::shape::Shape;
 use common::{
     cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, raw_produce, read_all, sigterm,
 };
@@ -51,10 +55,13 @@ fn args() -> Args {
     args
 }
 
-async fn prepare_table(rows: u64) -> Result<(String, String)> {
+/// Creates (or reuses, when it already holds `rows` rows) the source table; returns the JDBC
+/// URL, the database and the table.
+async fn prepare_table(rows: u64, shape: Shape) -> Result<(String, String, String)> {
     let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
     let port = env_or("SLUICE_MARIADB_PORT", "3307");
-    let database = format!("sluice_bench_{rows}");
+    let database = format!("sluice_bench_{}_{rows}", shape.name());
+    let table = shape.name().to_string();
     let opts = mariadb_opts(None)?;
     let mut conn = mysql_async::Conn::new(opts)
         .await
@@ -62,33 +69,24 @@ async fn prepare_table(rows: u64) -> Result<(String, String)> {
     conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{database}`"))
         .await?;
     conn.query_drop(format!("USE `{database}`")).await?;
-    conn.query_drop(
-        "CREATE TABLE IF NOT EXISTS users (id BIGINT PRIMARY KEY, user_id VARCHAR(32), pwd VARCHAR(32), \
-         name VARCHAR(64), created_at TIMESTAMP(3) NULL)",
-    )
-    .await?;
+    conn.query_drop(shape.source_ddl(&table)).await?;
     let count: u64 = conn
-        .query_first("SELECT COUNT(*) FROM users")
+        .query_first(format!("SELECT COUNT(*) FROM `{table}`"))
         .await?
         .unwrap_or(0);
     if count != rows {
-        eprintln!("loading {rows} rows into {database}.users …");
-        conn.query_drop("TRUNCATE users").await?;
+        eprintln!("loading {rows} rows into {database}.{table} …");
+        conn.query_drop(format!("TRUNCATE `{table}`")).await?;
         let started = Instant::now();
         let mut id = 1u64;
         while id <= rows {
             let end = (id + 999).min(rows);
-            let mut sql = String::from("INSERT INTO users VALUES ");
+            let mut sql = format!("INSERT INTO `{table}` VALUES ");
             for i in id..=end {
                 if i > id {
                     sql.push(',');
                 }
-                sql.push_str(&format!(
-                    "({i},'user{i}','pw{:06}','name-{i}',FROM_UNIXTIME({}.{:03}))",
-                    i % 1_000_000,
-                    1_600_000_000 + i,
-                    i % 1000
-                ));
+                shape.push_sql_tuple(i, &mut sql);
             }
             conn.query_drop(sql).await?;
             id = end + 1;
@@ -96,7 +94,39 @@ async fn prepare_table(rows: u64) -> Result<(String, String)> {
         eprintln!("loaded in {:.1} s", started.elapsed().as_secs_f64());
     }
     conn.disconnect().await?;
-    Ok((format!("jdbc:mysql://{host}:{port}/{database}"), database))
+    Ok((
+        format!("jdbc:mysql://{host}:{port}/{database}"),
+        database,
+        table,
+    ))
+}
+
+/// The baseline for the database side: the incrementing query's keyset scan, every row read and
+/// decoded (binary protocol), nothing else. Returns the seconds it took.
+async fn raw_select(database: &str, table: &str, rows: u64) -> Result<f64> {
+    let mut conn = mysql_async::Conn::new(mariadb_opts(Some(database))?).await?;
+    let started = Instant::now();
+    let mut result = conn
+        .exec_iter(
+            format!("SELECT * FROM `{table}` WHERE `id` > ? ORDER BY `id` ASC"),
+            (0i64,),
+        )
+        .await?;
+    let mut read = 0u64;
+    let mut cells = 0usize;
+    result
+        .for_each(|row| {
+            read += 1;
+            cells += row.len();
+        })
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    drop(result);
+    conn.disconnect().await?;
+    if read != rows || cells == 0 {
+        bail!("the scan read {read} rows, not {rows}");
+    }
+    Ok(seconds)
 }
 
 struct SluiceRun {
@@ -106,7 +136,7 @@ struct SluiceRun {
     topic: String,
 }
 
-fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
+fn run_sluice(url: &str, table: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
     let dir = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let stamp = format!(
@@ -137,7 +167,7 @@ fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
                 "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
                 "mode": "incrementing",
                 "incrementing.column.name": "id",
-                "table.whitelist": "users",
+                "table.whitelist": table,
                 "topic.prefix": prefix,
                 "batch.max.rows": batch_max_rows.to_string(),
                 "topic.creation.default.partitions": "3",
@@ -193,7 +223,7 @@ fn run_sluice(url: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
         seconds: finished,
         peak_rss_kb: peak_rss,
         cpu_seconds: cpu,
-        topic: format!("{prefix}users"),
+        topic: format!("{prefix}{table}"),
     })
 }
 
@@ -208,22 +238,28 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let args = args();
+    let shape = Shape::from_args()?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let (url, _) = runtime.block_on(prepare_table(args.rows))?;
-    let sluice = run_sluice(&url, args.rows, args.batch_max_rows)?;
+    let (url, database, table) = runtime.block_on(prepare_table(args.rows, shape))?;
+    let select_seconds = runtime.block_on(raw_select(&database, &table, args.rows))?;
+    let sluice = run_sluice(&url, &table, args.rows, args.batch_max_rows)?;
     let messages = read_all(&sluice.topic, args.rows)?;
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let raw_seconds = raw_produce(&messages)?;
     let rows = args.rows as f64;
     let sluice_rate = rows / sluice.seconds;
     let raw_rate = rows / raw_seconds;
+    let select_rate = rows / select_seconds;
+    let ceiling = raw_rate.min(select_rate);
     println!(
-        "| source incrementing → topic | {} | {} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+        "| source incrementing → topic ({}) | {} | {} | {:.0} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
+        shape.name(),
         args.rows,
         args.batch_max_rows,
         sluice_rate,
+        select_rate,
         raw_rate,
-        sluice_rate / raw_rate,
+        sluice_rate / ceiling,
         sluice.peak_rss_kb as f64 / 1024.0,
         sluice.cpu_seconds / rows * 1e6,
         bytes as f64 / rows
@@ -232,13 +268,16 @@ fn main() -> Result<()> {
         "{}",
         serde_json::json!({
             "scenario": "source_incrementing_to_topic",
+            "shape": shape.name(),
+            "columns": shape.width(),
             "rows": args.rows,
             "batch_max_rows": args.batch_max_rows,
             "sluice_seconds": sluice.seconds,
             "sluice_rows_per_second": sluice_rate,
+            "raw_select_rows_per_second": select_rate,
             "raw_produce_seconds": raw_seconds,
             "raw_produce_rows_per_second": raw_rate,
-            "ratio": sluice_rate / raw_rate,
+            "ratio": sluice_rate / ceiling,
             "sluice_peak_rss_mb": sluice.peak_rss_kb as f64 / 1024.0,
             "sluice_cpu_seconds_per_million_rows": sluice.cpu_seconds / rows * 1e6,
             "bytes_per_message": bytes as f64 / rows,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod shape;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};

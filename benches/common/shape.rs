@@ -1,0 +1,223 @@
+//! The table shapes the end-to-end benches run: the seed's `users` (5 columns) and a 30-column
+//! table of mixed types, so the results show how cost grows with the row's width.
+
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use bytes::Bytes;
+use sluice::model::{Field, Schema, SchemaType, Value, logical};
+
+/// A bench table's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// The seed's `users(id, user_id, pwd, name, created_at)`.
+    Users,
+    /// `id` and 29 more columns cycling INT, VARCHAR(32), DECIMAL(12,2), DOUBLE, DATETIME(3).
+    Wide,
+}
+
+/// The wide shape's column kinds, cycled over its 29 non-key columns.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Int,
+    Text,
+    Decimal,
+    Double,
+    DateTime,
+}
+
+const WIDE_COLUMNS: usize = 29;
+
+fn wide_kind(column: usize) -> Kind {
+    match column % 5 {
+        0 => Kind::Int,
+        1 => Kind::Text,
+        2 => Kind::Decimal,
+        3 => Kind::Double,
+        _ => Kind::DateTime,
+    }
+}
+
+impl Shape {
+    /// From `--shape users|wide`.
+    pub(crate) fn from_args() -> Result<Shape> {
+        let args: Vec<String> = std::env::args().collect();
+        match args
+            .iter()
+            .position(|a| a == "--shape")
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+        {
+            None | Some("users") => Ok(Shape::Users),
+            Some("wide") | Some("wide30") => Ok(Shape::Wide),
+            Some(other) => bail!("--shape must be users or wide, not {other}"),
+        }
+    }
+
+    /// The name results carry.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Shape::Users => "users",
+            Shape::Wide => "wide30",
+        }
+    }
+
+    /// Column count, `id` included.
+    pub(crate) fn width(self) -> usize {
+        match self {
+            Shape::Users => 5,
+            Shape::Wide => WIDE_COLUMNS + 1,
+        }
+    }
+
+    /// The column names, `id` first.
+    pub(crate) fn columns(self) -> Vec<String> {
+        match self {
+            Shape::Users => ["id", "user_id", "pwd", "name", "created_at"]
+                .map(String::from)
+                .to_vec(),
+            Shape::Wide => std::iter::once("id".to_string())
+                .chain((1..=WIDE_COLUMNS).map(|c| format!("c{c:02}")))
+                .collect(),
+        }
+    }
+
+    /// The source table's definition (MariaDB), `id BIGINT` the primary key.
+    pub(crate) fn source_ddl(self, table: &str) -> String {
+        match self {
+            Shape::Users => format!(
+                "CREATE TABLE IF NOT EXISTS `{table}` (id BIGINT PRIMARY KEY, user_id VARCHAR(32), \
+                 pwd VARCHAR(32), name VARCHAR(64), created_at TIMESTAMP(3) NULL)"
+            ),
+            Shape::Wide => {
+                let columns: Vec<String> = (1..=WIDE_COLUMNS)
+                    .map(|c| {
+                        let ty = match wide_kind(c) {
+                            Kind::Int => "INT",
+                            Kind::Text => "VARCHAR(32)",
+                            Kind::Decimal => "DECIMAL(12,2)",
+                            Kind::Double => "DOUBLE",
+                            Kind::DateTime => "DATETIME(3)",
+                        };
+                        format!("c{c:02} {ty} NULL")
+                    })
+                    .collect();
+                format!(
+                    "CREATE TABLE IF NOT EXISTS `{table}` (id BIGINT PRIMARY KEY, {})",
+                    columns.join(", ")
+                )
+            }
+        }
+    }
+
+    /// Row `i` as a SQL tuple for the source table's bulk load, appended to `sql`.
+    pub(crate) fn push_sql_tuple(self, i: u64, sql: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Shape::Users => {
+                let _ = write!(
+                    sql,
+                    "({i},'user{i}','pw{:06}','name-{i}',FROM_UNIXTIME({}.{:03}))",
+                    i % 1_000_000,
+                    1_600_000_000 + i,
+                    i % 1000
+                );
+            }
+            Shape::Wide => {
+                let _ = write!(sql, "({i}");
+                for c in 1..=WIDE_COLUMNS {
+                    let _ = match wide_kind(c) {
+                        Kind::Int => write!(sql, ",{}", (i * c as u64) % 1_000_000),
+                        Kind::Text => write!(sql, ",'v{i}-{c}'"),
+                        Kind::Decimal => write!(sql, ",{}.{:02}", i % 100_000, c),
+                        Kind::Double => write!(sql, ",{}.5", i + c as u64),
+                        Kind::DateTime => write!(
+                            sql,
+                            ",'{}'",
+                            datetime_text((1_600_000_000 + i as i64 + c as i64) * 1000)
+                        ),
+                    };
+                }
+                sql.push(')');
+            }
+        }
+    }
+
+    /// The Connect schema of the sink benches' messages.
+    pub(crate) fn schema(self) -> Arc<Schema> {
+        let field = |name: String, schema: Schema| Field { name, schema };
+        let mut fields = vec![field(
+            "id".into(),
+            Schema::primitive(SchemaType::Int64, false),
+        )];
+        match self {
+            Shape::Users => {
+                for name in ["user_id", "pwd", "name"] {
+                    fields.push(field(
+                        name.into(),
+                        Schema::primitive(SchemaType::String, true),
+                    ));
+                }
+                fields.push(field(
+                    "created_at".into(),
+                    Schema::logical(SchemaType::Int64, logical::TIMESTAMP, true),
+                ));
+            }
+            Shape::Wide => {
+                for c in 1..=WIDE_COLUMNS {
+                    let schema = match wide_kind(c) {
+                        Kind::Int => Schema::primitive(SchemaType::Int32, true),
+                        Kind::Text => Schema::primitive(SchemaType::String, true),
+                        Kind::Decimal => Schema::decimal(2, Some(12), true),
+                        Kind::Double => Schema::primitive(SchemaType::Float64, true),
+                        Kind::DateTime => {
+                            Schema::logical(SchemaType::Int64, logical::TIMESTAMP, true)
+                        }
+                    };
+                    fields.push(field(format!("c{c:02}"), schema));
+                }
+            }
+        }
+        Arc::new(Schema::structure(Some(self.name().into()), fields, false))
+    }
+
+    /// Row `i` of generation `generation` (a later generation changes every non-key value).
+    pub(crate) fn row(self, i: u64, generation: u64) -> Vec<Value> {
+        let text = |s: String| Value::Text(Bytes::from(s));
+        match self {
+            Shape::Users => vec![
+                Value::Int(i as i64),
+                text(format!("user{i}")),
+                text(format!("pw{:06}", (i + generation) % 1_000_000)),
+                text(format!("name-{i}-{generation}")),
+                Value::Timestamp(((1_600_000_000 + i as i64) * 1000 + generation as i64) * 1000),
+            ],
+            Shape::Wide => {
+                let g = generation;
+                let mut values = Vec::with_capacity(WIDE_COLUMNS + 1);
+                values.push(Value::Int(i as i64));
+                for c in 1..=WIDE_COLUMNS as u64 {
+                    values.push(match wide_kind(c as usize) {
+                        Kind::Int => Value::Int(((i * c + g) % 1_000_000) as i64),
+                        Kind::Text => text(format!("v{i}-{c}-{g}")),
+                        Kind::Decimal => {
+                            Value::Decimal(Bytes::from(format!("{}.{:02}", i % 100_000, c + g)))
+                        }
+                        Kind::Double => Value::Float((i + c + g) as f64 + 0.5),
+                        Kind::DateTime => Value::Timestamp(
+                            ((1_600_000_000 + i as i64 + c as i64) * 1000 + g as i64) * 1000,
+                        ),
+                    });
+                }
+                values
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS.mmm` (UTC) of epoch milliseconds.
+fn datetime_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .unwrap_or_default()
+}
