@@ -628,6 +628,12 @@ impl BinlogSourceTask {
                 }
             };
             let header = event.header();
+            if let Err(error) = verify_checksum(&event) {
+                // Drop the stream: the reader reconnects at the last position handed over and
+                // reads the event again.
+                self.stream = None;
+                return Err(error.transient());
+            }
             // Heartbeats and the fake first Rotate carry timestamp 0.
             if header.timestamp() > 0 {
                 let now = std::time::SystemTime::now()
@@ -806,6 +812,33 @@ async fn futures_next(
 ) -> Option<std::result::Result<mysql_async::binlog::events::Event, mysql_async::Error>> {
     use futures_util::StreamExt;
     stream.next().await
+}
+
+/// Checks an event's CRC32 (`binlog_checksum=CRC32`) against its bytes; an event without a
+/// checksum passes.
+fn verify_checksum(event: &mysql_async::binlog::events::Event) -> Result<()> {
+    use mysql_async::binlog::BinlogChecksumAlg;
+    let Some(expected) = event.checksum() else {
+        return Ok(());
+    };
+    if event.footer().get_checksum_alg() != Ok(Some(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32)) {
+        return Ok(());
+    }
+    let actual = event.calc_checksum(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32);
+    let expected = u32::from_le_bytes(expected);
+    if actual == expected {
+        return Ok(());
+    }
+    let header = event.header();
+    Err(Error::new(
+        ErrorKind::Database,
+        format!(
+            "binlog event checksum mismatch (event type {}, ending at position {}): CRC32 {actual:08x}, \
+             the event says {expected:08x}",
+            header.event_type_raw(),
+            header.log_pos()
+        ),
+    ))
 }
 
 /// The first Rotate event's file name carries the 4 checksum bytes: keep `name.NNNNNN`.
