@@ -107,7 +107,7 @@ def markdown(run):
         for r in lag:
             out.append(
                 f"| {r.get('capture')} | {fmt(r.get('rate'))} | {fmt(r.get('achieved_rows_per_second'))} | "
-                f"{fmt(r.get('p50_ms'), 1)} | {fmt(r.get('p99_ms'), 1)} | {fmt(r.get('max_ms'), 1)} |"
+                f"{fmt(r.get('lag_p50_ms'), 1)} | {fmt(r.get('lag_p99_ms'), 1)} | {fmt(r.get('lag_max_ms'), 1)} |"
             )
         out.append("")
     idle = [r for r in run["results"] if r.get("scenario") == "pipeline_idle_db_load"]
@@ -216,7 +216,9 @@ def charts(args):
     if lag:
         fig, ax = plt.subplots(figsize=(8, 5))
         for capture in sorted({r.get("capture") for r in lag}):
-            points = sorted((r["rate"], r["p50_ms"], r["p99_ms"]) for r in lag if r.get("capture") == capture)
+            points = sorted(
+                (r["rate"], r["lag_p50_ms"], r["lag_p99_ms"]) for r in lag if r.get("capture") == capture
+            )
             rates = [p[0] for p in points]
             ax.plot(rates, [p[1] for p in points], marker="o", label=f"{capture} p50")
             ax.plot(rates, [p[2] for p in points], marker="s", linestyle="--", label=f"{capture} p99")

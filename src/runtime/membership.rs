@@ -46,7 +46,7 @@ pub fn assignment_topic(worker: &WorkerConfig) -> String {
 }
 
 /// 32-bit FNV-1a: stable across processes, versions and platforms.
-fn fnv1a(bytes: &[u8]) -> u32 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in bytes {
         hash ^= u32::from(*byte);

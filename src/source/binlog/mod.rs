@@ -130,10 +130,7 @@ impl BinlogSourceTask {
         let url = &config.database.url;
         let server_id = settings.server_id.unwrap_or_else(|| {
             // Stable per connector, away from small ids real replicas use.
-            let hash = connector.bytes().fold(0x811c_9dc5u32, |h, b| {
-                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-            });
-            100_000 + hash % 1_000_000_000
+            100_000 + crate::runtime::membership::fnv1a(connector.as_bytes()) % 1_000_000_000
         });
         let lag = metrics::gauge!(
             crate::metrics::BINLOG_LAG_SECONDS,
