@@ -55,7 +55,7 @@ cargo build --release --benches --bins >&2
 smallest="${sizes%%,*}"
 run() { # run <bench> <args…>: appends the bench's JSON lines
   echo "== cargo bench --bench $*" >&2
-  cargo bench --bench "$@" | tee /dev/stderr | grep '^{' >> "$lines" || {
+  cargo bench --bench "$@" | tee -a /dev/stderr | grep '^{' >> "$lines" || {
     echo "bench.sh: $1 failed" >&2; return 1; }
 }
 IFS=, read -r -a size_list <<< "$sizes"
@@ -77,7 +77,7 @@ fi
 if wants worker; then
   echo "== scripts/bench-worker.sh" >&2
   for _ in 1 2 3; do
-    scripts/bench-worker.sh | tail -1 | tee /dev/stderr | python3 -c '
+    scripts/bench-worker.sh | tail -1 | tee -a /dev/stderr | python3 -c '
 import json, sys
 fields = dict(kv.split("=") for kv in sys.stdin.read().split())
 print(json.dumps({"scenario": "worker_footprint", "rest_ms": int(fields["rest_ms"]),
