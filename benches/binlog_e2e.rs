@@ -247,11 +247,7 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
 }
 
 fn main() -> Result<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "skipped: run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if common::skipped_outside_cargo_bench() {
         return Ok(());
     }
     let rows = rows_arg();

@@ -228,13 +228,7 @@ async fn raw_upsert(
 }
 
 fn main() -> Result<()> {
-    // `cargo test --all-targets` runs benches without `--bench`: this one needs the services
-    // and minutes of work, so it only runs under `cargo bench`.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "skipped: run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if common::skipped_outside_cargo_bench() {
         return Ok(());
     }
     let rows = arg("--rows", 1_000_000);

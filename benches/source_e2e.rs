@@ -228,13 +228,7 @@ fn run_sluice(url: &str, table: &str, rows: u64, batch_max_rows: u64) -> Result<
 }
 
 fn main() -> Result<()> {
-    // `cargo test --all-targets` runs benches without `--bench`: this one needs the services
-    // and minutes of work, so it only runs under `cargo bench`.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "skipped: run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if common::skipped_outside_cargo_bench() {
         return Ok(());
     }
     let args = args();

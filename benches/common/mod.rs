@@ -13,6 +13,17 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+/// `cargo test --all-targets` runs benches without `--bench`: the end-to-end ones need the
+/// services and minutes of work, so they only run under `cargo bench`. True (after saying so)
+/// when this is not `cargo bench`.
+pub(crate) fn skipped_outside_cargo_bench() -> bool {
+    if std::env::args().any(|a| a == "--bench") {
+        return false;
+    }
+    println!("skipped: run with `cargo bench`");
+    true
+}
+
 /// An environment variable, or `default` (the values `scripts/services.sh env` prints).
 pub(crate) fn env_or(key: &str, default: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| default.to_string())

@@ -21,8 +21,6 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rdkafka::Message;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -287,10 +285,7 @@ impl LogClients {
         if exists {
             return Ok(());
         }
-        let admin: AdminClient<DefaultClientContext> =
-            client_config(&self.worker, ClientRole::Admin, &[], &Default::default())
-                .create()
-                .map_err(|e| kafka_error(e, "cannot create the Kafka admin client"))?;
+        let admin = crate::kafka::admin::admin_client(&self.worker)?;
         ensure_topic(
             &admin,
             &TopicSpec {

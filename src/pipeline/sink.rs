@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rdkafka::Message;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -251,10 +249,7 @@ impl SinkPipeline {
     }
 
     async fn dead_letter_producer(&self, dlq: &DeadLetterQueue) -> Result<FutureProducer> {
-        let admin: AdminClient<DefaultClientContext> =
-            client_config(&self.worker, ClientRole::Admin, &[], &Default::default())
-                .create()
-                .map_err(|e| kafka_error(e, "cannot create the Kafka admin client"))?;
+        let admin = crate::kafka::admin::admin_client(&self.worker)?;
         ensure_topic(
             &admin,
             &TopicSpec {

@@ -7,8 +7,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::admin::AdminOptions;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use serde_json::{Value as Json, json};
@@ -241,10 +240,7 @@ fn commit_group(worker: &WorkerConfig, group: &str, list: &TopicPartitionList) -
 }
 
 async fn delete_group(worker: &WorkerConfig, group: &str) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(worker, ClientRole::Admin, &[], &Default::default())
-            .create()
-            .map_err(|e| kafka_error(e, "cannot create the Kafka admin client"))?;
+    let admin = crate::kafka::admin::admin_client(worker)?;
     let results = admin
         .delete_groups(
             &[group],

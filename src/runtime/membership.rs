@@ -20,8 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::ClientContext;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::topic_partition_list::TopicPartitionList;
 use tokio::sync::mpsc::UnboundedSender;
@@ -196,10 +194,7 @@ impl Membership {
         changes: UnboundedSender<Change>,
     ) -> Result<Membership> {
         let topic = assignment_topic(worker);
-        let admin: AdminClient<DefaultClientContext> =
-            client_config(worker, ClientRole::Admin, &[], &Default::default())
-                .create()
-                .map_err(|e| kafka_error(e, "cannot create the Kafka admin client"))?;
+        let admin = crate::kafka::admin::admin_client(worker)?;
         ensure_topic(
             &admin,
             &TopicSpec {
