@@ -97,8 +97,20 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import matplotlib' 2>
   echo "== installing matplotlib into $venv" >&2
   python3 -m venv "$venv" && "$venv/bin/pip" install --quiet matplotlib >&2 || true
 fi
+chart_python=""
 if "$venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
-  "$venv/bin/python" scripts/bench_report.py --charts-only --results benches/results --charts benches/charts
+  chart_python="$venv/bin/python"
+elif python3 -c 'import matplotlib' 2>/dev/null; then
+  chart_python=python3
+elif command -v apt-get >/dev/null; then
+  # Debian without python3-venv: its own matplotlib package.
+  echo "== installing python3-matplotlib (apt)" >&2
+  { [ "$(id -u)" = 0 ] && apt-get install -y -q python3-matplotlib >&2 \
+      || sudo -n apt-get install -y -q python3-matplotlib >&2; } || true
+  python3 -c 'import matplotlib' 2>/dev/null && chart_python=python3
+fi
+if [ -n "$chart_python" ]; then
+  "$chart_python" scripts/bench_report.py --charts-only --results benches/results --charts benches/charts
 else
   echo "bench.sh: matplotlib unavailable, charts not rendered (results and BENCHMARKS.md are written)" >&2
 fi
