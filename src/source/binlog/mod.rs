@@ -944,6 +944,39 @@ impl SourceTask for BinlogSourceTask {
 mod tests {
     use super::*;
 
+    /// Builds a ROTATE event (`data` after the header) with `crc` as its stored CRC32.
+    fn rotate_event(data: &[u8], crc: u32) -> mysql_async::binlog::events::Event {
+        use mysql_async::binlog::events::{BinlogEventFooter, Event, FormatDescriptionEvent};
+        use mysql_async::binlog::{BinlogChecksumAlg, BinlogVersion};
+        let size = (19 + data.len() + 4) as u32;
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        bytes.push(4); // ROTATE_EVENT
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&size.to_le_bytes());
+        bytes.extend_from_slice(&1000u32.to_le_bytes());
+        bytes.extend_from_slice(&0u16.to_le_bytes());
+        bytes.extend_from_slice(data);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4).with_footer(
+            BinlogEventFooter::new(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32),
+        );
+        Event::read(&fde, &bytes[..]).expect("an event")
+    }
+
+    #[test]
+    fn a_corrupted_event_fails_its_checksum() {
+        use mysql_async::binlog::BinlogChecksumAlg;
+        let data = b"\x04\x00\x00\x00\x00\x00\x00\x00mariadb-bin.000002";
+        let crc = rotate_event(data, 0).calc_checksum(BinlogChecksumAlg::BINLOG_CHECKSUM_ALG_CRC32);
+        assert!(verify_checksum(&rotate_event(data, crc)).is_ok());
+        let mut flipped = data.to_vec();
+        flipped[12] ^= 0x20;
+        let error = verify_checksum(&rotate_event(&flipped, crc)).unwrap_err();
+        assert!(error.to_string().contains("checksum mismatch"), "{error}");
+        assert!(verify_checksum(&rotate_event(data, crc ^ 1)).is_err());
+    }
+
     #[test]
     fn rotate_names_lose_their_checksum_bytes() {
         assert_eq!(
