@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::shape::Shape;
-use common::{
-    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, raw_produce, read_all, sigterm,
-};
+use common::{ProcessRun, env_or, kafka, mariadb_opts, raw_produce, read_all, run_standalone};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
@@ -145,9 +143,7 @@ async fn raw_decode(burst: &Burst, rows: u64) -> Result<f64> {
 }
 
 struct SluiceRun {
-    seconds: f64,
-    peak_rss_kb: u64,
-    cpu_seconds: f64,
+    run: ProcessRun,
     topic: String,
 }
 
@@ -206,42 +202,15 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
         list.add_partition_offset(&offsets_topic, partition.id(), Offset::Beginning)?;
     }
     offsets.assign(&list)?;
-    let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["--log-level", "warn", "standalone"])
-        .arg(&worker)
-        .arg(&connector)
-        .spawn()?;
-    let pid = child.id();
-    let mut peak_rss = 0;
-    let finished = loop {
-        peak_rss = peak_rss.max(peak_rss_kb(pid));
-        if let Some(Ok(message)) = offsets.poll(Duration::from_millis(20))
-            && let Some(payload) = message.payload()
-            && let Ok(offset) = serde_json::from_slice::<serde_json::Value>(payload)
-            && offset["pos"].as_u64().is_some_and(|pos| pos >= burst.end)
-        {
-            break started.elapsed().as_secs_f64();
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("sluice exited early: {status}");
-        }
-        if started.elapsed() > Duration::from_secs(300) {
-            child.kill()?;
-            bail!("sluice did not finish within 300 s");
-        }
-    };
-    let cpu = cpu_seconds(pid);
-    peak_rss = peak_rss.max(peak_rss_kb(pid));
-    sigterm(pid);
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("sluice exited with {status} after SIGTERM");
-    }
+    let run = run_standalone(&worker, &[&connector], Duration::from_secs(300), || {
+        Ok(matches!(offsets.poll(Duration::from_millis(20)),
+            Some(Ok(message)) if message
+                .payload()
+                .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+                .is_some_and(|offset| offset["pos"].as_u64().is_some_and(|pos| pos >= burst.end))))
+    })?;
     Ok(SluiceRun {
-        seconds: finished,
-        peak_rss_kb: peak_rss,
-        cpu_seconds: cpu,
+        run,
         topic: format!("{prefix}{}", burst.table),
     })
 }
@@ -260,15 +229,18 @@ fn main() -> Result<()> {
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let produce_seconds = raw_produce(&messages)?;
     let n = rows as f64;
-    let (sluice_rate, decode_rate, produce_rate) =
-        (n / sluice.seconds, n / decode_seconds, n / produce_seconds);
+    let (sluice_rate, decode_rate, produce_rate) = (
+        n / sluice.run.seconds,
+        n / decode_seconds,
+        n / produce_seconds,
+    );
     let ceiling = decode_rate.min(produce_rate);
     println!(
         "| binlog → topic ({}) | {rows} | {sluice_rate:.0} | {decode_rate:.0} | {produce_rate:.0} | {:.2} | {:.1} | {:.1} | {:.0} |",
         shape.name(),
         sluice_rate / ceiling,
-        sluice.peak_rss_kb as f64 / 1024.0,
-        sluice.cpu_seconds / n * 1e6,
+        sluice.run.peak_rss_kb as f64 / 1024.0,
+        sluice.run.cpu_seconds / n * 1e6,
         bytes as f64 / n
     );
     println!(
@@ -282,8 +254,8 @@ fn main() -> Result<()> {
             "raw_decode_rows_per_second": decode_rate,
             "raw_produce_rows_per_second": produce_rate,
             "ratio": sluice_rate / ceiling,
-            "sluice_peak_rss_mb": sluice.peak_rss_kb as f64 / 1024.0,
-            "sluice_cpu_seconds_per_million_rows": sluice.cpu_seconds / n * 1e6,
+            "sluice_peak_rss_mb": sluice.run.peak_rss_kb as f64 / 1024.0,
+            "sluice_cpu_seconds_per_million_rows": sluice.run.cpu_seconds / n * 1e6,
             "bytes_per_message": bytes as f64 / n,
         })
     );

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::shape::Shape;
-use common::{cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, read_all, sigterm};
+use common::{env_or, kafka, mariadb_opts, read_all, run_standalone};
 
 use anyhow::{Result, bail};
 use mysql_async::prelude::Queryable;
@@ -134,45 +134,27 @@ fn run_sluice(
         .to_string(),
     )?;
     let group = format!("connect-{name}");
-    let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["--log-level", "warn", "standalone"])
-        .arg(&worker)
-        .arg(&connector)
-        .spawn()?;
-    let pid = child.id();
-    let mut peak = 0;
     let mut first: Option<(Instant, i64)> = None;
-    let (seconds, records) = loop {
-        peak = peak.max(peak_rss_kb(pid));
+    let mut steady = (0.0, 0);
+    let run = run_standalone(&worker, &[&connector], Duration::from_secs(900), || {
         let done = committed(&group, topic).unwrap_or(0);
         if first.is_none() && done > 0 {
             first = Some((Instant::now(), done));
         }
         if done == rows as i64 {
             let (at, base) = first.expect("first commit seen");
-            break (at.elapsed().as_secs_f64(), (rows as i64 - base) as u64);
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("sluice exited early: {status}");
-        }
-        if started.elapsed() > Duration::from_secs(900) {
-            child.kill()?;
-            bail!("sluice did not finish within 900 s");
+            steady = (at.elapsed().as_secs_f64(), (rows as i64 - base) as u64);
+            return Ok(true);
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let total_seconds = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(pid);
-    peak = peak.max(peak_rss_kb(pid));
-    sigterm(pid);
-    child.wait()?;
+        Ok(false)
+    })?;
     Ok(Run {
-        total_seconds,
-        seconds,
-        records,
-        peak_rss_kb: peak,
-        cpu_seconds: cpu,
+        total_seconds: run.seconds,
+        seconds: steady.0,
+        records: steady.1,
+        peak_rss_kb: run.peak_rss_kb,
+        cpu_seconds: run.cpu_seconds,
     })
 }
 

@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::shape::Shape;
-use common::{
-    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, raw_produce, read_all, sigterm,
-};
+use common::{ProcessRun, env_or, kafka, mariadb_opts, raw_produce, read_all, run_standalone};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
@@ -130,9 +128,7 @@ async fn raw_select(database: &str, table: &str, rows: u64) -> Result<f64> {
 }
 
 struct SluiceRun {
-    seconds: f64,
-    peak_rss_kb: u64,
-    cpu_seconds: f64,
+    run: ProcessRun,
     topic: String,
 }
 
@@ -176,18 +172,9 @@ fn run_sluice(url: &str, table: &str, rows: u64, batch_max_rows: u64) -> Result<
         .to_string(),
     )?;
     let offsets: BaseConsumer = kafka().set("group.id", format!("bench-{stamp}")).create()?;
-    let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["--log-level", "warn", "standalone"])
-        .arg(&worker)
-        .arg(&connector)
-        .spawn()?;
-    let pid = child.id();
     let want = format!("{{\"incrementing\":{rows}}}");
-    let mut peak_rss = 0;
     let mut assigned = false;
-    let finished = loop {
-        peak_rss = peak_rss.max(peak_rss_kb(pid));
+    let run = run_standalone(&worker, &[&connector], Duration::from_secs(600), || {
         if !assigned {
             if let Ok(metadata) =
                 offsets.fetch_metadata(Some(&offsets_topic), Duration::from_secs(1))
@@ -199,30 +186,13 @@ fn run_sluice(url: &str, table: &str, rows: u64, batch_max_rows: u64) -> Result<
                 assigned = true;
             }
             std::thread::sleep(Duration::from_millis(20));
-        } else if let Some(Ok(message)) = offsets.poll(Duration::from_millis(20))
-            && message.payload() == Some(want.as_bytes())
-        {
-            break started.elapsed().as_secs_f64();
+            return Ok(false);
         }
-        if let Some(status) = child.try_wait()? {
-            bail!("sluice exited early: {status}");
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            child.kill()?;
-            bail!("sluice did not finish within 600 s");
-        }
-    };
-    let cpu = cpu_seconds(pid);
-    peak_rss = peak_rss.max(peak_rss_kb(pid));
-    sigterm(pid);
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("sluice exited with {status} after SIGTERM");
-    }
+        Ok(matches!(offsets.poll(Duration::from_millis(20)),
+            Some(Ok(message)) if message.payload() == Some(want.as_bytes())))
+    })?;
     Ok(SluiceRun {
-        seconds: finished,
-        peak_rss_kb: peak_rss,
-        cpu_seconds: cpu,
+        run,
         topic: format!("{prefix}{table}"),
     })
 }
@@ -241,7 +211,7 @@ fn main() -> Result<()> {
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let raw_seconds = raw_produce(&messages)?;
     let rows = args.rows as f64;
-    let sluice_rate = rows / sluice.seconds;
+    let sluice_rate = rows / sluice.run.seconds;
     let raw_rate = rows / raw_seconds;
     let select_rate = rows / select_seconds;
     let ceiling = raw_rate.min(select_rate);
@@ -254,8 +224,8 @@ fn main() -> Result<()> {
         select_rate,
         raw_rate,
         sluice_rate / ceiling,
-        sluice.peak_rss_kb as f64 / 1024.0,
-        sluice.cpu_seconds / rows * 1e6,
+        sluice.run.peak_rss_kb as f64 / 1024.0,
+        sluice.run.cpu_seconds / rows * 1e6,
         bytes as f64 / rows
     );
     println!(
@@ -266,14 +236,14 @@ fn main() -> Result<()> {
             "columns": shape.width(),
             "rows": args.rows,
             "batch_max_rows": args.batch_max_rows,
-            "sluice_seconds": sluice.seconds,
+            "sluice_seconds": sluice.run.seconds,
             "sluice_rows_per_second": sluice_rate,
             "raw_select_rows_per_second": select_rate,
             "raw_produce_seconds": raw_seconds,
             "raw_produce_rows_per_second": raw_rate,
             "ratio": sluice_rate / ceiling,
-            "sluice_peak_rss_mb": sluice.peak_rss_kb as f64 / 1024.0,
-            "sluice_cpu_seconds_per_million_rows": sluice.cpu_seconds / rows * 1e6,
+            "sluice_peak_rss_mb": sluice.run.peak_rss_kb as f64 / 1024.0,
+            "sluice_cpu_seconds_per_million_rows": sluice.run.cpu_seconds / rows * 1e6,
             "bytes_per_message": bytes as f64 / rows,
         })
     );

@@ -77,6 +77,59 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What one `sluice standalone` run cost.
+pub(crate) struct ProcessRun {
+    /// From spawning the process to `done` saying it finished.
+    pub(crate) seconds: f64,
+    pub(crate) peak_rss_kb: u64,
+    pub(crate) cpu_seconds: f64,
+}
+
+/// Runs `sluice standalone <worker> <connectors>…` until `done` (called in a loop; it waits
+/// a little itself) says the work is finished, tracking the process's peak RSS; then reads its
+/// CPU time, stops it with SIGTERM and requires a clean exit. Fails if the process exits early
+/// or takes longer than `limit`.
+pub(crate) fn run_standalone(
+    worker: &std::path::Path,
+    connectors: &[&std::path::Path],
+    limit: Duration,
+    mut done: impl FnMut() -> Result<bool>,
+) -> Result<ProcessRun> {
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["--log-level", "warn", "standalone"])
+        .arg(worker)
+        .args(connectors)
+        .spawn()?;
+    let pid = child.id();
+    let mut peak_rss = 0;
+    let seconds = loop {
+        peak_rss = peak_rss.max(peak_rss_kb(pid));
+        if done()? {
+            break started.elapsed().as_secs_f64();
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("sluice exited early: {status}");
+        }
+        if started.elapsed() > limit {
+            child.kill()?;
+            bail!("sluice did not finish within {} s", limit.as_secs());
+        }
+    };
+    let cpu = cpu_seconds(pid);
+    peak_rss = peak_rss.max(peak_rss_kb(pid));
+    sigterm(pid);
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("sluice exited with {status} after SIGTERM");
+    }
+    Ok(ProcessRun {
+        seconds,
+        peak_rss_kb: peak_rss,
+        cpu_seconds: cpu,
+    })
+}
+
 /// Sends SIGTERM to a process (the graceful stop `sluice standalone` drains on).
 pub(crate) fn sigterm(pid: u32) {
     let _ = std::process::Command::new("kill")
