@@ -111,14 +111,6 @@ impl Drop for WorkerProcess {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The worker of every task of the connector once all are RUNNING, as `base` reports them.
 async fn running_on(base: &str, name: &str, tasks: usize, accept: impl Fn(&[String]) -> bool) {
     let url = format!("{base}/connectors/{name}/status");
@@ -166,7 +158,7 @@ async fn workers_share_tasks_and_take_over_from_a_dead_one() {
     insert(&db, "t2", &["x", "y"]).await;
     let topics = unique("dist");
     let dir = tempfile::tempdir().unwrap();
-    let (port_a, port_b) = (free_port(), free_port());
+    let (port_a, port_b) = (crate::support::free_port(), crate::support::free_port());
     let mut a = WorkerProcess::start(&dir, "a", &topics, port_a);
     a.healthy().await;
     let b = WorkerProcess::start(&dir, "b", &topics, port_b);

@@ -78,14 +78,6 @@ fn prometheus_binary() -> PathBuf {
         })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts Prometheus with the checked-in scrape config, retargeted at `target` (host:port) and
 /// scraping every second; returns once it is ready.
 fn start_prometheus(target: &str) -> Prometheus {
@@ -105,7 +97,7 @@ fn start_prometheus(target: &str) -> Prometheus {
     let config_path = dir.path().join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
     let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let port = free_port();
+    let port = crate::support::free_port();
     let child = Command::new(&binary)
         .arg(format!("--config.file={}", config_path.display()))
         .arg(format!(

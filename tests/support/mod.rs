@@ -42,6 +42,15 @@ pub fn services() -> Services {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A TCP port free right now on 127.0.0.1 (for a worker's REST listener or Prometheus).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A name unique across tests, processes and runs: `<prefix>_<pid>_<time>_<n>`.
 pub fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
