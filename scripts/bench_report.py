@@ -69,6 +69,37 @@ THROUGHPUT = {
 }
 
 
+# The other tables: scenario, caption, and columns as (header, key, digits; None: as is).
+SECTIONS = [
+    (
+        "pipeline_lag",
+        "Replication lag, commit on the source → row visible in the target (5 ms resolution):",
+        [
+            ("capture", "capture", 0),
+            ("target rows/s", "rate", 0),
+            ("achieved rows/s", "achieved_rows_per_second", 0),
+            ("p50 ms", "lag_p50_ms", 1),
+            ("p99 ms", "lag_p99_ms", 1),
+            ("max ms", "lag_max_ms", 1),
+        ],
+    ),
+    (
+        "pipeline_idle_db_load",
+        "Database load with the pipeline idle (net of a window before Sluice started):",
+        [
+            ("capture", "capture", 0),
+            ("SELECTs/s", "com_select_per_second", 2),
+            ("queries/s", "questions_per_second", 2),
+        ],
+    ),
+    (
+        "worker_footprint",
+        "Worker footprint (`scripts/bench-worker.sh`):",
+        [("REST serving ms", "rest_ms", None), ("ready ms", "ready_ms", None), ("idle RSS MB", "idle_rss_mb", 1)],
+    ),
+]
+
+
 def markdown(run):
     out = []
     m = run["machine"]
@@ -99,35 +130,16 @@ def markdown(run):
                 f"{fmt(r.get('sluice_cpu_seconds_per_million_rows'), 1)} | {fmt(r.get('bytes_per_message'))} |"
             )
         out.append("")
-    lag = [r for r in run["results"] if r.get("scenario") == "pipeline_lag"]
-    if lag:
-        out.append("Replication lag, commit on the source → row visible in the target (5 ms resolution):\n")
-        out.append("| capture | target rows/s | achieved rows/s | p50 ms | p99 ms | max ms |")
-        out.append("|---|---|---|---|---|---|")
-        for r in lag:
-            out.append(
-                f"| {r.get('capture')} | {fmt(r.get('rate'))} | {fmt(r.get('achieved_rows_per_second'))} | "
-                f"{fmt(r.get('lag_p50_ms'), 1)} | {fmt(r.get('lag_p99_ms'), 1)} | {fmt(r.get('lag_max_ms'), 1)} |"
-            )
-        out.append("")
-    idle = [r for r in run["results"] if r.get("scenario") == "pipeline_idle_db_load"]
-    if idle:
-        out.append("Database load with the pipeline idle (net of a window before Sluice started):\n")
-        out.append("| capture | SELECTs/s | queries/s |")
-        out.append("|---|---|---|")
-        for r in idle:
-            out.append(
-                f"| {r.get('capture')} | {fmt(r.get('com_select_per_second'), 2)} | "
-                f"{fmt(r.get('questions_per_second'), 2)} |"
-            )
-        out.append("")
-    worker = [r for r in run["results"] if r.get("scenario") == "worker_footprint"]
-    if worker:
-        out.append("Worker footprint (`scripts/bench-worker.sh`):\n")
-        out.append("| REST serving ms | ready ms | idle RSS MB |")
-        out.append("|---|---|---|")
-        for r in worker:
-            out.append(f"| {r['rest_ms']} | {r['ready_ms']} | {fmt(r['idle_rss_mb'], 1)} |")
+    for scenario, caption, columns in SECTIONS:
+        rows = [r for r in run["results"] if r.get("scenario") == scenario]
+        if not rows:
+            continue
+        out.append(caption + "\n")
+        out.append("| " + " | ".join(header for header, _, _ in columns) + " |")
+        out.append("|" + "---|" * len(columns))
+        for r in rows:
+            cells = (str(r.get(key)) if digits is None else fmt(r.get(key), digits) for _, key, digits in columns)
+            out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out) + "\n"
 
