@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::shape::Shape;
-use common::{env_or, kafka, mariadb_opts, read_all, run_standalone};
+use common::{env_or, kafka, mariadb_opts, read_all, run_standalone, worker_properties};
 
 use anyhow::{Result, bail};
 use mysql_async::prelude::Queryable;
@@ -106,15 +106,8 @@ fn run_sluice(
 ) -> Result<Run> {
     let dir = std::env::temp_dir().join(format!("sluice-sink-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let worker = dir.join("worker.properties");
-    std::fs::write(
-        &worker,
-        format!(
-            "bootstrap.servers={}\noffset.storage.topic=bench_sink_offsets_{}\noffset.storage.replication.factor=1\noffset.storage.partitions=1\n",
-            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-            std::process::id()
-        ),
-    )?;
+    // A sink stores no source offsets; the worker still names an offsets topic.
+    let worker = worker_properties(&dir, &format!("bench_sink_offsets_{}", std::process::id()))?;
     let connector = dir.join(format!("{name}.json"));
     std::fs::write(
         &connector,

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::shape::Shape;
-use common::{ProcessRun, env_or, kafka, mariadb_opts, raw_produce, read_all, run_standalone};
+use common::{
+    ProcessRun, env_or, kafka, mariadb_opts, raw_produce, read_all, run_standalone,
+    worker_properties,
+};
 
 use anyhow::{Context, Result, bail};
 use mysql_async::prelude::Queryable;
@@ -142,15 +145,7 @@ fn run_sluice(url: &str, table: &str, rows: u64, batch_max_rows: u64) -> Result<
     );
     let offsets_topic = format!("bench_offsets_{stamp}");
     let prefix = format!("bench_{stamp}_");
-    let worker = dir.join("worker.properties");
-    std::fs::write(
-        &worker,
-        format!(
-            "bootstrap.servers={}\noffset.storage.topic={offsets_topic}\noffset.storage.replication.factor=1\n\
-             offset.storage.partitions=1\noffset.flush.interval.ms=100\n",
-            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-        ),
-    )?;
+    let worker = worker_properties(&dir, &offsets_topic)?;
     let connector = dir.join("source.json");
     std::fs::write(
         &connector,

@@ -77,6 +77,24 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Writes `<dir>/worker.properties` for the local broker, with `offsets_topic` as
+/// `offset.storage.topic` (one partition) and offsets flushed every 100 ms; returns its path.
+pub(crate) fn worker_properties(
+    dir: &std::path::Path,
+    offsets_topic: &str,
+) -> Result<std::path::PathBuf> {
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\noffset.storage.topic={offsets_topic}\noffset.storage.replication.factor=1\n\
+             offset.storage.partitions=1\noffset.flush.interval.ms=100\n",
+            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        ),
+    )?;
+    Ok(worker)
+}
+
 /// What one `sluice standalone` run cost.
 pub(crate) struct ProcessRun {
     /// From spawning the process to `done` saying it finished.
