@@ -11,10 +11,15 @@
 //! inside a large multi-row event repeats nothing.
 //!
 //! Offsets live in the offsets topic under the partition `{"server":"host:port"}` with
-//! `{"file","pos","event","row"}`: `pos` is the start of the transaction being read, `event`
-//! the number of its row events completely written and `row` the rows written of the next one
-//! (plus `snapshot_table`/`snapshot_last` while the snapshot runs).
+//! `{"file","pos","gtids","event","row"}`: `pos` is the start of the transaction being read,
+//! `gtids` the GTID position of the transactions before it (MariaDB `domain-server-seq` list or
+//! MySQL GTID set), `event` the number of its row events completely written and `row` the rows
+//! written of the next one (plus `snapshot_table`/`snapshot_last` while the snapshot runs). A
+//! stored GTID position is where the stream resumes (so it survives a switch to another server
+//! of the topology); file/position when there is none.
 
+mod gtid;
+mod rows;
 mod table;
 
 use std::collections::{HashMap, VecDeque};
@@ -27,6 +32,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Value as MyValue};
 use serde_json::{Value as Json, json};
 
+use self::gtid::{Gtid, Gtids};
+use self::rows::{Image, RowDecoder};
 use self::table::TableInfo;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, ErrorKind, Result};
@@ -35,6 +42,8 @@ use crate::source::jdbc::config::{BinlogSettings, JdbcSourceConfig};
 
 /// Rows per batch handed to the encoder (at least `batch.max.rows`).
 const BATCH_ROWS: usize = 2000;
+/// Binlog bytes per batch: a batch of wide rows is handed on before this much is read.
+const BATCH_BYTES: usize = 4 << 20;
 /// A partly filled batch is handed on after this long.
 const LINGER: Duration = Duration::from_millis(5);
 /// Heartbeat period requested from the server.
@@ -46,6 +55,8 @@ struct Position {
     file: String,
     /// Start of the current transaction.
     pos: u64,
+    /// The GTID position of the transactions before it (`None`: unknown, or GTIDs are off).
+    gtids: Option<Gtids>,
     /// Row events of the current transaction completely written.
     event: u64,
     /// Rows written of the next row event.
@@ -54,13 +65,22 @@ struct Position {
 
 impl Position {
     fn to_json(&self) -> Json {
-        json!({"file": self.file, "pos": self.pos, "event": self.event, "row": self.row})
+        let mut json =
+            json!({"file": self.file, "pos": self.pos, "event": self.event, "row": self.row});
+        if let Some(gtids) = &self.gtids {
+            json["gtids"] = json!(gtids.to_string());
+        }
+        json
     }
 
     fn from_json(json: &Json) -> Option<Position> {
         Some(Position {
             file: json.get("file")?.as_str()?.to_string(),
             pos: json.get("pos")?.as_u64()?,
+            gtids: json
+                .get("gtids")
+                .and_then(Json::as_str)
+                .and_then(Gtids::parse),
             event: json.get("event").and_then(Json::as_u64).unwrap_or(0),
             row: json.get("row").and_then(Json::as_u64).unwrap_or(0),
         })
@@ -84,6 +104,8 @@ struct Pending {
     values: Vec<Value>,
     keys: Vec<Value>,
     tombstones: Vec<bool>,
+    /// Binlog bytes of the row events read into it.
+    bytes: usize,
     started: Instant,
 }
 
@@ -96,6 +118,12 @@ pub struct BinlogSourceTask {
     partition: Json,
     server_id: u32,
     tables: HashMap<String, Arc<TableInfo>>,
+    /// Row decoders by table id, built from the table maps of selected tables.
+    decoders: HashMap<u64, Arc<RowDecoder>>,
+    /// The GTID of the transaction being read.
+    gtid: Option<Gtid>,
+    /// The server's binlog settings were checked (on the first connection).
+    checked: bool,
     /// Tables seen and not selected (cached by name).
     ignored: std::collections::HashSet<String>,
     position: Position,
@@ -144,6 +172,9 @@ impl BinlogSourceTask {
             database,
             server_id,
             tables: HashMap::new(),
+            decoders: HashMap::new(),
+            gtid: None,
+            checked: false,
             ignored: Default::default(),
             position: Position::default(),
             handed: Position::default(),
@@ -206,7 +237,12 @@ impl BinlogSourceTask {
                 self.tables.insert(key, info.clone());
                 Ok(Some(info))
             }
-            Err(error) if error.kind() == ErrorKind::Database => {
+            Err(error) if error.is_transient() => {
+                // A lost connection: a new one is made on the next try.
+                self.meta = None;
+                Err(error)
+            }
+            Err(error) if error.trace().contains("(error 1146)") => {
                 // Dropped since (the binlog is behind the catalog): skip its rows.
                 tracing::warn!(message = "cannot describe a captured table; skipping its rows", connector = %self.connector, table, error = %error.trace());
                 self.ignored.insert(key);
@@ -214,6 +250,30 @@ impl BinlogSourceTask {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// The row decoder for the table map `table_id`; `None` when the table is not captured.
+    async fn decoder(&mut self, table_id: u64) -> Result<Option<Arc<RowDecoder>>> {
+        let stream = self.stream.as_ref().expect("open stream");
+        let Some(tme) = stream.get_tme(table_id) else {
+            return Ok(None);
+        };
+        if let Some(decoder) = self.decoders.get(&table_id)
+            && decoder.fits(tme)
+        {
+            return Ok(Some(decoder.clone()));
+        }
+        let tme = tme.clone().into_owned();
+        let (database, table) = (
+            tme.database_name().into_owned(),
+            tme.table_name().into_owned(),
+        );
+        let Some(info) = self.table(&database, &table).await? else {
+            return Ok(None);
+        };
+        let decoder = Arc::new(RowDecoder::new(&tme, info)?);
+        self.decoders.insert(table_id, decoder.clone());
+        Ok(Some(decoder))
     }
 
     /// Selected tables, in name order.
@@ -269,12 +329,11 @@ impl BinlogSourceTask {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
-        let position = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+        let mut position = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
             (Some(file), Some(pos)) if !file.is_empty() => Position {
                 file,
                 pos: pos.parse().unwrap_or(4),
-                event: 0,
-                row: 0,
+                ..Position::default()
             },
             _ => {
                 return Err(Error::new(
@@ -283,6 +342,7 @@ impl BinlogSourceTask {
                 ));
             }
         };
+        position.gtids = gtid_position(&mut conn, &position).await;
         // A resumed snapshot keeps the stored stream position and its progress.
         let state = match self.snapshot.take() {
             Some(state) => state,
@@ -460,10 +520,45 @@ impl BinlogSourceTask {
         }
     }
 
+    /// Fails with what to change when the server's binlog cannot carry rows as needed.
+    async fn check_server(&self, conn: &mut Conn) -> Result<()> {
+        let vars: Vec<(String, String)> = conn
+            .query(
+                "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
+                 ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')",
+            )
+            .await
+            .map_err(|e| crate::db::mysql_error(e, &self.context()))?;
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.to_ascii_uppercase())
+        };
+        let require = |name: &str, wanted: &str| match get(name) {
+            Some(value) if value != wanted => Err(Error::config(format!(
+                "the binlog reader needs {name}={wanted} on the server ({}), which has \
+                 {name}={value}",
+                self.config.database.describe()
+            ))),
+            _ => Ok(()),
+        };
+        require("log_bin", "ON")?;
+        require("binlog_format", "ROW")?;
+        require("binlog_row_image", "FULL")?;
+        if get("binlog_row_metadata").is_some_and(|v| v != "FULL") {
+            tracing::warn!(message = "binlog_row_metadata is not FULL: the binlog does not name its columns, so rows are matched to the table's current columns by position (rows written before an ALTER TABLE cannot be read after it)", connector = %self.connector);
+        }
+        Ok(())
+    }
+
     async fn open_stream(&mut self) -> Result<()> {
         let context = self.context();
         let db_error = |e| crate::db::mysql_error(e, &context);
         let mut conn = self.config.database.connect().await?;
+        if !self.checked {
+            self.check_server(&mut conn).await?;
+            self.checked = true;
+        }
         conn.query_drop("SET @mariadb_slave_capability=4")
             .await
             .map_err(db_error)?;
@@ -473,26 +568,39 @@ impl BinlogSourceTask {
         ))
         .await
         .map_err(db_error)?;
-        if self.position.file.is_empty() {
-            let (file, pos): (String, u64) = conn
-                .query_first("SHOW MASTER STATUS")
-                .await
-                .map_err(db_error)?
-                .map(|row: mysql_async::Row| {
-                    (row.get(0).unwrap_or_default(), row.get(1).unwrap_or(4))
-                })
-                .ok_or_else(|| Error::config("the server's binary log is off (log_bin)"))?;
-            self.position = Position {
-                file,
-                pos,
-                event: 0,
-                row: 0,
-            };
+        let resuming = self.position == self.handed;
+        if self.position.file.is_empty() && self.position.gtids.is_none() {
+            self.position = current_position(&mut conn, &context).await?;
+        } else if self.position.gtids.is_none() {
+            // An offset stored without GTIDs: learn them for the offsets from now on.
+            self.position.gtids = gtid_position(&mut conn, &self.position).await;
+        }
+        if resuming {
             self.handed = self.position.clone();
         }
-        let request = BinlogStreamRequest::new(self.server_id)
-            .with_filename(self.position.file.as_bytes())
-            .with_pos(self.position.pos);
+        let sids;
+        let request = BinlogStreamRequest::new(self.server_id);
+        let request = match &self.position.gtids {
+            Some(gtids @ Gtids::MariaDb(_)) => {
+                // MariaDB: the GTID position goes in @slave_connect_state; file "" position 4.
+                conn.exec_drop("SET @slave_connect_state = ?", (gtids.to_string(),))
+                    .await
+                    .map_err(db_error)?;
+                conn.query_drop(
+                    "SET @slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0",
+                )
+                .await
+                .map_err(db_error)?;
+                request
+            }
+            Some(gtids @ Gtids::MySql(_)) => {
+                sids = gtids.mysql_sids().unwrap_or_default();
+                request.with_gtid().with_gtid_set(sids)
+            }
+            None => request
+                .with_filename(self.position.file.as_bytes())
+                .with_pos(self.position.pos),
+        };
         let stream = conn
             .get_binlog_stream(request)
             .await
@@ -500,8 +608,9 @@ impl BinlogSourceTask {
         self.skip = (self.position.event > 0 || self.position.row > 0)
             .then_some((self.position.event, self.position.row));
         self.event_index = 0;
+        self.gtid = None;
         self.stream = Some(stream);
-        tracing::info!(message = "binlog stream open", connector = %self.connector, file = %self.position.file, pos = self.position.pos, server_id = self.server_id);
+        tracing::info!(message = "binlog stream open", connector = %self.connector, file = %self.position.file, pos = self.position.pos, gtids = ?self.position.gtids.as_ref().map(ToString::to_string), server_id = self.server_id);
         Ok(())
     }
 
@@ -514,10 +623,19 @@ impl BinlogSourceTask {
                 .to_ascii_lowercase()
                 .contains("could not find first log")
         {
+            let gtids = self
+                .position
+                .gtids
+                .as_ref()
+                .map(|g| format!(" (GTID position {g})"))
+                .unwrap_or_default();
             Error::new(
                 ErrorKind::Config,
                 format!(
-                    "the stored binlog position {}:{} is no longer on the server (purged, or another server): {trace}.                      To start again from a fresh snapshot, stop the connector and reset its offsets                      (PUT /connectors/{c}/stop, then DELETE /connectors/{c}/offsets), then resume it",
+                    "the stored binlog position {}:{}{gtids} is no longer on the server (purged, or \
+                     another server): {trace}. To start again from a fresh snapshot, stop the \
+                     connector and reset its offsets (PUT /connectors/{c}/stop, then DELETE \
+                     /connectors/{c}/offsets), then resume it",
                     self.position.file,
                     self.position.pos,
                     c = self.connector
@@ -574,6 +692,7 @@ impl BinlogSourceTask {
             values: Vec::new(),
             keys: Vec::new(),
             tombstones: Vec::new(),
+            bytes: 0,
             started: Instant::now(),
         });
         if self.settings.deletes {
@@ -645,6 +764,7 @@ impl BinlogSourceTask {
             let start = end.saturating_sub(u64::from(header.event_size()));
             // MariaDB GTID (0xa2) starts a transaction.
             if header.event_type_raw() == 0xa2 {
+                self.gtid = gtid::mariadb_gtid(event.data(), header.server_id());
                 self.begin_transaction(start);
                 continue;
             }
@@ -654,14 +774,21 @@ impl BinlogSourceTask {
             match data {
                 Some(EventData::RotateEvent(rotate)) => {
                     self.flush();
-                    let name = rotate.name().to_string();
-                    self.position = Position {
-                        file: strip_checksum(&name),
-                        pos: rotate.position(),
-                        event: 0,
-                        row: 0,
-                    };
+                    self.position.file = strip_checksum(&rotate.name());
+                    // Resuming inside a transaction: its start comes with its first event.
+                    if self.skip.is_none() {
+                        self.position.pos = rotate.position();
+                        self.position.event = 0;
+                        self.position.row = 0;
+                    }
                     self.event_index = 0;
+                }
+                Some(EventData::GtidEvent(gtid)) => {
+                    self.gtid = Some(Gtid::MySql {
+                        uuid: gtid::uuid_text(gtid.sid()),
+                        gno: gtid.gno(),
+                    });
+                    self.begin_transaction(start);
                 }
                 Some(EventData::QueryEvent(query)) => {
                     let sql = query.query();
@@ -677,6 +804,7 @@ impl BinlogSourceTask {
                         self.flush();
                         self.tables.clear();
                         self.ignored.clear();
+                        self.decoders.clear();
                         self.end_transaction(end);
                     }
                 }
@@ -689,82 +817,61 @@ impl BinlogSourceTask {
                         Some((events, rows)) if index == events => rows,
                         _ => 0,
                     };
-                    let stream = self.stream.as_ref().expect("open stream");
-                    let Some(tme) = stream.get_tme(rows.table_id()) else {
-                        continue;
+                    let (emit, image) = match &rows {
+                        RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => {
+                            (true, Image::After)
+                        }
+                        RowsEventData::UpdateRowsEvent(_)
+                        | RowsEventData::UpdateRowsEventV1(_)
+                        | RowsEventData::PartialUpdateRowsEvent(_) => {
+                            (self.settings.updates, Image::After)
+                        }
+                        RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => {
+                            (self.settings.deletes, Image::Before)
+                        }
                     };
-                    let (database, table_name) = (
-                        tme.database_name().into_owned(),
-                        tme.table_name().into_owned(),
-                    );
-                    let tme = tme.clone().into_owned();
-                    let Some(info) = self.table(&database, &table_name).await? else {
+                    let decoder = match emit {
+                        true => self.decoder(rows.table_id()).await?,
+                        false => None,
+                    };
+                    let Some(decoder) = decoder else {
+                        // Not captured: only the position moves.
                         self.position.event = self.event_index;
                         self.position.row = 0;
+                        self.skip = None;
                         self.position_dirty = true;
                         continue;
                     };
-                    let (emit, tombstone_kind) =
-                        match &rows {
-                            RowsEventData::WriteRowsEvent(_)
-                            | RowsEventData::WriteRowsEventV1(_) => (true, false),
-                            RowsEventData::UpdateRowsEvent(_)
-                            | RowsEventData::UpdateRowsEventV1(_)
-                            | RowsEventData::PartialUpdateRowsEvent(_) => {
-                                (self.settings.updates, false)
-                            }
-                            RowsEventData::DeleteRowsEvent(_)
-                            | RowsEventData::DeleteRowsEventV1(_) => (self.settings.deletes, true),
-                        };
+                    let info = decoder.info.clone();
+                    let tombstone = image == Image::Before;
                     let zone = self.config.zone;
-                    let mut written = 0u64;
-                    for (n, item) in rows.rows(&tme).enumerate() {
-                        let (before, after) = item.map_err(|e| {
-                            Error::with_source(
-                                ErrorKind::Conversion,
-                                format!("unreadable row in the binlog for {database}.{table_name}"),
-                                e,
-                            )
-                        })?;
-                        if (n as u64) < skip_rows {
-                            written += 1;
-                            continue;
-                        }
-                        written += 1;
-                        if !emit {
-                            continue;
-                        }
-                        let image = if tombstone_kind { before } else { after };
-                        let Some(mut image) = image else { continue };
-                        if image.len() != info.width() {
-                            return Err(Error::new(
-                                ErrorKind::Conversion,
-                                format!(
-                                    "a row of {database}.{table_name} has {} columns in the binlog but the table has {}: the table changed after this row was written (restart from a snapshot)",
-                                    image.len(),
-                                    info.width()
-                                ),
-                            ));
-                        }
-                        let mut row = Vec::with_capacity(info.width());
-                        for i in 0..info.width() {
-                            row.push(info.convert(i, image.take(i), zone)?);
-                        }
-                        self.push_row(&info, row, tombstone_kind);
+                    decoder.for_each_row(&rows, image, skip_rows, zone, |n, row| {
+                        self.push_row(&info, row, tombstone);
                         self.position.event = index;
-                        self.position.row = written;
-                    }
+                        self.position.row = n + 1;
+                        // A large event is handed on in parts, each with its row offset.
+                        if self
+                            .pending
+                            .as_ref()
+                            .is_some_and(|p| p.tombstones.len() >= limit)
+                        {
+                            self.flush();
+                        }
+                        Ok(())
+                    })?;
                     self.skip = None;
                     self.position.event = self.event_index;
                     self.position.row = 0;
-                    if self
-                        .pending
-                        .as_ref()
-                        .is_some_and(|p| p.tombstones.len() >= limit)
-                    {
-                        self.flush();
-                    } else {
-                        self.position_dirty = true;
+                    match self.pending.as_mut() {
+                        Some(pending) => {
+                            pending.bytes += header.event_size() as usize;
+                            if pending.tombstones.len() >= limit || pending.bytes >= BATCH_BYTES {
+                                self.flush();
+                            } else {
+                                self.position_dirty = true;
+                            }
+                        }
+                        None => self.position_dirty = true,
                     }
                 }
                 Some(EventData::HeartbeatEvent) => {
@@ -781,8 +888,9 @@ impl BinlogSourceTask {
 
     fn begin_transaction(&mut self, start: u64) {
         self.event_index = 0;
+        self.position.pos = start;
+        // Resuming inside this transaction: the stored event and row stand until passed.
         if self.skip.is_none() {
-            self.position.pos = start;
             self.position.event = 0;
             self.position.row = 0;
         }
@@ -793,14 +901,51 @@ impl BinlogSourceTask {
         self.skip = None;
         // Rows pending belong to the transaction that just ended: they carry its position.
         self.flush();
-        self.position = Position {
-            file: self.position.file.clone(),
-            pos: end,
-            event: 0,
-            row: 0,
-        };
+        self.position.pos = end;
+        self.position.event = 0;
+        self.position.row = 0;
+        if let Some(gtid) = self.gtid.take() {
+            Gtids::add(&mut self.position.gtids, &gtid);
+        }
         self.position_dirty = true;
     }
+}
+
+/// The server's current binlog position, with its GTID position.
+async fn current_position(conn: &mut Conn, context: &str) -> Result<Position> {
+    let row: Option<mysql_async::Row> = match conn.query_first("SHOW MASTER STATUS").await {
+        Ok(row) => row,
+        // MySQL 8.4 knows it only as SHOW BINARY LOG STATUS.
+        Err(_) => conn
+            .query_first("SHOW BINARY LOG STATUS")
+            .await
+            .map_err(|e| crate::db::mysql_error(e, context))?,
+    };
+    let row = row.ok_or_else(|| Error::config("the server's binary log is off (log_bin)"))?;
+    let mut position = Position {
+        file: row.get(0).unwrap_or_default(),
+        pos: row.get(1).unwrap_or(4),
+        ..Position::default()
+    };
+    // MySQL adds Executed_Gtid_Set (empty with GTIDs off); MariaDB has BINLOG_GTID_POS().
+    position.gtids = match row.get::<Option<String>, _>(4).flatten() {
+        Some(set) => Gtids::parse(&set),
+        None => gtid_position(conn, &position).await,
+    };
+    Ok(position)
+}
+
+/// MariaDB's GTID position at a binlog position (`BINLOG_GTID_POS`): `None` on MySQL, or when
+/// the binlog holds no GTIDs.
+async fn gtid_position(conn: &mut Conn, position: &Position) -> Option<Gtids> {
+    let text: Option<Option<String>> = conn
+        .exec_first(
+            "SELECT BINLOG_GTID_POS(?, ?)",
+            (&position.file, position.pos),
+        )
+        .await
+        .ok()?;
+    Gtids::parse(&text.flatten()?)
 }
 
 /// The next event of the stream.
@@ -991,9 +1136,13 @@ mod tests {
         let position = Position {
             file: "b.000001".into(),
             pos: 1234,
+            gtids: Gtids::parse("0-1-99"),
             event: 2,
             row: 17,
         };
+        assert_eq!(position.to_json()["gtids"], "0-1-99");
         assert_eq!(Position::from_json(&position.to_json()), Some(position));
+        let old = json!({"file": "b.000001", "pos": 4});
+        assert_eq!(Position::from_json(&old).unwrap().gtids, None);
     }
 }

@@ -24,6 +24,8 @@ struct ColumnMeta {
     binary_len: Option<usize>,
     /// Signed MEDIUMINT (arrives without sign extension).
     signed_mediumint: bool,
+    /// An UNSIGNED numeric column (for a binlog without signedness metadata).
+    unsigned: bool,
 }
 
 /// A table being captured.
@@ -79,7 +81,10 @@ impl TableInfo {
         let mut key_columns = Vec::new();
         for (i, (_, data_type, column_type, octets, key)) in rows.iter().enumerate() {
             let data_type = data_type.to_ascii_lowercase();
-            let mut meta = ColumnMeta::default();
+            let mut meta = ColumnMeta {
+                unsigned: column_type.contains("unsigned"),
+                ..ColumnMeta::default()
+            };
             match data_type.as_str() {
                 "enum" | "set" => {
                     meta.is_set = data_type == "set";
@@ -121,6 +126,24 @@ impl TableInfo {
 
     pub(super) fn width(&self) -> usize {
         self.shape.kinds.len()
+    }
+
+    /// The column named `name` (column names compare case-insensitively, as in MySQL).
+    pub(super) fn index_of(&self, name: &str) -> Option<usize> {
+        self.shape.index_of(name).or_else(|| {
+            self.shape
+                .names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(name))
+        })
+    }
+
+    pub(super) fn unsigned(&self, i: usize) -> bool {
+        self.columns[i].unsigned
+    }
+
+    pub(super) fn optional(&self, i: usize) -> bool {
+        self.shape.schema.fields[i].schema.optional
     }
 
     /// Converts one binlog value of column `i` into the value polling mode reads for it.

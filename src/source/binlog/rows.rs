@@ -1,0 +1,231 @@
+//! Row events decoded straight from their bytes. What the table map says about the columns
+//! (types, metadata, signedness, names) is read once per table map; then a row is its null
+//! bitmap and the values of the columns present, each read by mysql_common's value decoder and
+//! converted at once into the value polling mode reads. (mysql_common's `BinlogRow` rebuilds the
+//! column metadata, names included, for every row.)
+//!
+//! With `binlog_row_metadata=FULL` the table map names its columns, and binlog columns are
+//! matched to the table's current columns by name: rows written before an `ALTER TABLE` and
+//! read after it still decode (a dropped column is left out, an added nullable one is NULL).
+//! Without names the columns are matched by position, and a row must have as many columns as
+//! the table (the information_schema description).
+
+use std::sync::Arc;
+
+use mysql_async::binlog::events::{OptionalMetaExtractor, RowsEventData, TableMapEvent};
+use mysql_async::binlog::value::BinlogValue;
+use mysql_async::consts::ColumnType;
+use mysql_common::io::ParseBuf;
+
+use super::table::TableInfo;
+use crate::db::DbZone;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::Value;
+
+/// One column of the table map.
+#[derive(Debug)]
+struct BinlogColumn {
+    ty: ColumnType,
+    meta: Box<[u8]>,
+    unsigned: bool,
+    /// The table column it fills (`None`: dropped since the row was written).
+    target: Option<usize>,
+}
+
+/// Which image of a row to convert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Image {
+    Before,
+    After,
+}
+
+/// How the rows of one table map are decoded into one table's rows.
+#[derive(Debug)]
+pub(super) struct RowDecoder {
+    pub(super) table_id: u64,
+    pub(super) info: Arc<TableInfo>,
+    columns: Vec<BinlogColumn>,
+}
+
+impl RowDecoder {
+    pub(super) fn new(tme: &TableMapEvent<'_>, info: Arc<TableInfo>) -> Result<RowDecoder> {
+        let table = || format!("{}.{}", tme.database_name(), tme.table_name());
+        let bad = |what: String| Error::new(ErrorKind::Conversion, what);
+        let count = tme.columns_count() as usize;
+        let extractor = OptionalMetaExtractor::new(tme.iter_optional_meta()).map_err(|e| {
+            bad(format!(
+                "unreadable table map metadata for {}: {e}",
+                table()
+            ))
+        })?;
+        let names: Vec<String> = extractor
+            .iter_column_name()
+            .map(|name| name.map(|n| n.name().into_owned()))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| bad(format!("unreadable column names for {}: {e}", table())))?;
+        let named = names.len() == count;
+        if !named && count != info.width() {
+            return Err(bad(format!(
+                "a row of {} has {count} columns in the binlog but the table has {}: the table \
+                 changed after this row was written, and the binlog does not name its columns \
+                 (set binlog_row_metadata=FULL on the server, or restart from a snapshot)",
+                table(),
+                info.width()
+            )));
+        }
+        let mut signedness = extractor.iter_signedness();
+        let mut columns = Vec::with_capacity(count);
+        let mut filled = vec![false; info.width()];
+        for i in 0..count {
+            let ty = tme
+                .get_column_type(i)
+                .ok()
+                .flatten()
+                .ok_or_else(|| bad(format!("column {i} of {} has an unknown type", table())))?;
+            let target = if named {
+                names.get(i).and_then(|name| info.index_of(name))
+            } else {
+                Some(i)
+            };
+            if let Some(t) = target {
+                filled[t] = true;
+            }
+            // The table map gives signedness for numeric columns only, in order.
+            let flagged = ty.is_numeric_type().then(|| signedness.next()).flatten();
+            let unsigned = flagged.unwrap_or_else(|| target.is_some_and(|t| info.unsigned(t)));
+            columns.push(BinlogColumn {
+                ty,
+                meta: tme.get_column_metadata(i).unwrap_or(&[]).into(),
+                unsigned,
+                target,
+            });
+        }
+        // Table columns no binlog column fills (added since the row was written) stay NULL.
+        if let Some(t) = (0..info.width()).find(|&t| !filled[t] && !info.optional(t)) {
+            return Err(bad(format!(
+                "column {} of {} is not in the binlog row and cannot be NULL: it was added after \
+                 this row was written (restart from a snapshot)",
+                info.shape.names[t],
+                table()
+            )));
+        }
+        Ok(RowDecoder {
+            table_id: tme.table_id(),
+            info,
+            columns,
+        })
+    }
+
+    /// Whether this decoder was built for `tme` (same table id and column count).
+    pub(super) fn fits(&self, tme: &TableMapEvent<'_>) -> bool {
+        self.table_id == tme.table_id() && self.columns.len() == tme.columns_count() as usize
+    }
+
+    /// Decodes the rows of `event` from row `skip` on, converting `image` of each into a row of
+    /// the table and handing it to `each` with its index in the event. Returns the number of
+    /// rows in the event.
+    pub(super) fn for_each_row(
+        &self,
+        event: &RowsEventData<'_>,
+        image: Image,
+        skip: u64,
+        zone: DbZone,
+        mut each: impl FnMut(u64, Vec<Value>) -> Result<()>,
+    ) -> Result<u64> {
+        let unreadable = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::Conversion,
+                format!(
+                    "unreadable row in the binlog for table {}: {e}",
+                    self.info.table
+                ),
+            )
+        };
+        if matches!(event, RowsEventData::PartialUpdateRowsEvent(_)) {
+            return Err(Error::new(
+                ErrorKind::Conversion,
+                format!(
+                    "table {}: partial JSON updates are not supported (set binlog_row_value_options='')",
+                    self.info.table
+                ),
+            ));
+        }
+        let count = self.columns.len();
+        let before = event.columns_before_image().map(|bits| {
+            (0..count)
+                .map(|i| bits.get(i).is_some_and(|b| *b))
+                .collect::<Vec<_>>()
+        });
+        let after = event.columns_after_image().map(|bits| {
+            (0..count)
+                .map(|i| bits.get(i).is_some_and(|b| *b))
+                .collect::<Vec<_>>()
+        });
+        let mut buf = ParseBuf(event.rows_data());
+        let mut n = 0u64;
+        while !buf.is_empty() {
+            let convert = n >= skip;
+            if let Some(columns) = &before {
+                let row = self
+                    .read_image(&mut buf, columns, convert && image == Image::Before, zone)
+                    .map_err(|e| self.explain(e, unreadable))?;
+                if let Some(row) = row {
+                    each(n, row)?;
+                }
+            }
+            if let Some(columns) = &after {
+                let row = self
+                    .read_image(&mut buf, columns, convert && image == Image::After, zone)
+                    .map_err(|e| self.explain(e, unreadable))?;
+                if let Some(row) = row {
+                    each(n, row)?;
+                }
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn explain(&self, error: ImageError, unreadable: impl Fn(std::io::Error) -> Error) -> Error {
+        match error {
+            ImageError::Io(e) => unreadable(e),
+            ImageError::Convert(e) => e,
+        }
+    }
+
+    /// Reads one row image; converts it into a table row when `convert`.
+    fn read_image<'a>(
+        &'a self,
+        buf: &mut ParseBuf<'a>,
+        present: &[bool],
+        convert: bool,
+        zone: DbZone,
+    ) -> std::result::Result<Option<Vec<Value>>, ImageError> {
+        let in_image = present.iter().filter(|p| **p).count();
+        let nulls = buf
+            .checked_eat(in_image.div_ceil(8))
+            .ok_or_else(|| ImageError::Io(std::io::ErrorKind::UnexpectedEof.into()))?;
+        let mut row = convert.then(|| vec![Value::Null; self.info.width()]);
+        let in_image = self.columns.iter().zip(present).filter(|(_, p)| **p);
+        for (k, (column, _)) in in_image.enumerate() {
+            if nulls[k / 8] & (1 << (k % 8)) != 0 {
+                continue;
+            }
+            let value: BinlogValue<'a> = buf
+                .parse((column.ty, &column.meta[..], column.unsigned, false))
+                .map_err(ImageError::Io)?;
+            if let (Some(row), Some(t)) = (row.as_mut(), column.target) {
+                row[t] = self
+                    .info
+                    .convert(t, Some(value), zone)
+                    .map_err(ImageError::Convert)?;
+            }
+        }
+        Ok(row)
+    }
+}
+
+enum ImageError {
+    Io(std::io::Error),
+    Convert(Error),
+}
