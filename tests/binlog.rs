@@ -264,17 +264,18 @@ const TYPES_TABLE: &str = "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY
      t_float FLOAT, t_double DOUBLE, t_dec DECIMAL(10,2), t_dec0 DECIMAL(20,0), t_dec_u DECIMAL(12,4) UNSIGNED, \
      t_char CHAR(4), t_varchar VARCHAR(32), t_text TEXT, t_enum ENUM('a','b'), t_set SET('x','y'), t_json JSON, \
      t_binary BINARY(4), t_varbinary VARBINARY(8), t_blob BLOB, t_bit1 BIT(1), t_bit8 BIT(8), \
-     t_date DATE, t_time TIME(3), t_datetime DATETIME(6), t_timestamp TIMESTAMP(3) NULL, t_year YEAR)";
+     t_date DATE, t_time TIME(3), t_datetime DATETIME(6), t_timestamp TIMESTAMP(3) NULL, t_year YEAR, \
+     t_time_neg TIME(3), t_ts6 TIMESTAMP(6) NULL)";
 
 const TYPES_ROWS: &[&str] = &[
     "INSERT INTO types VALUES (NULL, -128, 255, 1, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, \
      -9223372036854775808, 9223372036854775807, 1.5, -2.25e-10, -12345678.90, 12345678901234567890, 0.0001, \
      'ab', 'h\u{e9}llo \"q\"\\n', '\u{1F642} emoji', 'b', 'x,y', '{\"k\": [1, 2]}', \
      0x00ff, 0x0102, 'blob', b'1', b'10100101', '1969-07-20', '12:34:56.789', '1960-01-01 00:00:00.123456', \
-     '2038-01-19 03:14:07.999', 2024)",
+     '2038-01-19 03:14:07.999', 2024, '-01:02:03.456', '2001-02-03 04:05:06.654321')",
     "INSERT INTO types VALUES (NULL, 127, 0, 0, 32767, 0, -3, 0, 2147483647, 0, 0, 18446744073709551615, -0.5, 1e300, \
      -0.01, -1, 99999999.9999, '', '', '', 'a', '', 'null', 0x01000000, '', '', b'0', b'0', '2024-02-29', '23:59:59.999', \
-     '9999-12-31 23:59:59.999999', '1970-01-01 00:00:01', 1901)",
+     '9999-12-31 23:59:59.999999', '1970-01-01 00:00:01', 1901, '-99:59:59.999', '1970-01-01 00:00:01.000001')",
     "INSERT INTO types (id) VALUES (NULL)",
 ];
 
@@ -446,5 +447,186 @@ async fn a_purged_position_fails_the_task_with_what_to_do() {
         "{trace}"
     );
     worker.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_written_before_an_alter_are_read_after_it_by_column_name() {
+    let db = TestDb::new("bl_alter").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(8), b INT, c INT)")
+        .await;
+    let prefix = format!("{}_", unique("bla"));
+    let name = unique("bla");
+    let config = worker_config(&unique("offsets"));
+    let source = || connector(&name, &db, &prefix, "t", &[]);
+    let worker = RunningWorker::start(&config, &[source()]).await.unwrap();
+    let topic = format!("{prefix}t");
+    db.exec("INSERT INTO t VALUES (1, 'w', 10, 1)").await;
+    assert_eq!(
+        ids(&read_topic(&topic, 1, Duration::from_secs(30)).await),
+        [1]
+    );
+    worker.stop().await;
+
+    // Written while stopped, before the table changes; read after it changed.
+    db.exec("INSERT INTO t VALUES (2, 'x', 100, 5)").await;
+    db.exec("ALTER TABLE t DROP COLUMN b, ADD COLUMN d INT NULL, MODIFY c BIGINT")
+        .await;
+    db.exec("INSERT INTO t VALUES (3, 'y', 6, 7)").await;
+    let worker = RunningWorker::start(&config, &[source()]).await.unwrap();
+    let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
+    let payloads: Vec<Json> = records
+        .iter()
+        .map(|r| serde_json::from_str::<Json>(r.value_str()).unwrap()["payload"].clone())
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            json!({"id": 1, "a": "w", "b": 10, "c": 1}),
+            // Matched by name: b left out, c from c (not b's value), d NULL.
+            json!({"id": 2, "a": "x", "c": 5, "d": null}),
+            json!({"id": 3, "a": "y", "c": 6, "d": 7}),
+        ]
+    );
+    let schema: Json = serde_json::from_str(records[1].value_str()).unwrap();
+    assert_eq!(schema["schema"]["fields"][2]["type"], "int64");
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// Where the first transaction after `file:pos` that writes rows to `db`.`table` starts, and
+/// the server's GTID position there: other tests write to the same binlog meanwhile.
+async fn transaction_start(
+    conn: &mut mysql_async::Conn,
+    (file, pos): (String, u64),
+    db: &str,
+    table: &str,
+) -> (String, u64, String) {
+    let logs: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await.unwrap();
+    let logs: Vec<String> = logs.iter().map(|r| r.get(0).unwrap()).collect();
+    let wanted = format!("({db}.{table})");
+    for log in logs.into_iter().filter(|l| *l >= file) {
+        let from = if log == file { pos } else { 4 };
+        let events: Vec<(String, u64, String, u64, u64, String)> = conn
+            .query(format!("SHOW BINLOG EVENTS IN '{log}' FROM {from}"))
+            .await
+            .unwrap();
+        let mut start = None;
+        for (_, at, kind, _, _, info) in events {
+            if kind == "Gtid" {
+                start = Some(at);
+            }
+            if kind == "Table_map" && info.contains(&wanted) {
+                let start = start.unwrap();
+                let gtids: Option<String> = conn
+                    .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&log, start))
+                    .await
+                    .unwrap();
+                return (log, start, gtids.unwrap());
+            }
+        }
+    }
+    panic!("no transaction on {db}.{table} after {file}:{pos}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_inside_an_event_and_on_another_servers_files_resume_exactly() {
+    let db = TestDb::new("bl_midevent").await;
+    db.exec("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))")
+        .await;
+    let prefix = format!("{}_", unique("blm"));
+    let name = unique("blm");
+    let offsets = unique("offsets");
+    crate::support::create_topic(&offsets, 1).await;
+    let config = worker_config(&offsets);
+    let source = || connector(&name, &db, &prefix, "t", &[]);
+    let topic = format!("{prefix}t");
+    let s = services();
+    let key = format!(
+        r#"["{name}",{{"server":"{}:{}"}}]"#,
+        s.mariadb_host, s.mariadb_port
+    );
+    let mut conn = db.conn().await;
+    let worker = RunningWorker::start(&config, &[source()]).await.unwrap();
+    db.exec("INSERT INTO t (v) VALUES ('first')").await;
+    assert_eq!(
+        read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
+        1
+    );
+    worker.stop().await;
+    let master = |row: Option<mysql_async::Row>| {
+        let row = row.unwrap();
+        (
+            row.get::<String, _>(0).unwrap(),
+            row.get::<u64, _>(1).unwrap(),
+        )
+    };
+
+    // One 700-row statement while stopped; the stored offset says 250 rows of its first row
+    // event were written (a stop inside the event): exactly the other 450 follow.
+    let before = master(conn.query_first("SHOW MASTER STATUS").await.unwrap());
+    let values: Vec<String> = (0..700).map(|i| format!("('m{i}')")).collect();
+    conn.query_drop(format!("INSERT INTO t (v) VALUES {}", values.join(",")))
+        .await
+        .unwrap();
+    let (file, pos, _) = transaction_start(&mut conn, before, &db.name, "t").await;
+    let offset = format!(r#"{{"file":"{file}","pos":{pos},"event":0,"row":250}}"#);
+    crate::support::produce(&offsets, &[(Some(key.as_str()), Some(offset.as_str()))]).await;
+    let worker = RunningWorker::start(&config, &[source()]).await.unwrap();
+    let records = read_topic(&topic, 451, Duration::from_secs(30)).await;
+    assert_eq!(ids(&records[1..]), (252..=701).collect::<Vec<i64>>());
+    worker.stop().await;
+
+    // The same by GTID, with binlog file names this server does not have (a failover to
+    // another server of the topology): the GTID position alone says where to resume.
+    let before = master(conn.query_first("SHOW MASTER STATUS").await.unwrap());
+    let values: Vec<String> = (0..300).map(|i| format!("('g{i}')")).collect();
+    conn.query_drop(format!("INSERT INTO t (v) VALUES {}", values.join(",")))
+        .await
+        .unwrap();
+    let (_, _, gtids) = transaction_start(&mut conn, before, &db.name, "t").await;
+    let offset = format!(
+        r#"{{"file":"elsewhere-bin.000042","pos":4,"gtids":"{gtids}","event":0,"row":100}}"#
+    );
+    crate::support::produce(&offsets, &[(Some(key.as_str()), Some(offset.as_str()))]).await;
+    let worker = RunningWorker::start(&config, &[source()]).await.unwrap();
+    let records = read_topic(&topic, 651, Duration::from_secs(30)).await;
+    assert_eq!(
+        ids(&records[451..]),
+        (802..=1001).collect::<Vec<i64>>(),
+        "{:?}",
+        worker.worker.task_states(&name)
+    );
+    db.exec("INSERT INTO t (v) VALUES ('last')").await;
+    assert_eq!(
+        ids(&read_topic(&topic, 652, Duration::from_secs(30)).await[651..]),
+        [1002]
+    );
+    worker.stop().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        read_topic(&topic, usize::MAX, Duration::from_secs(2))
+            .await
+            .len(),
+        652,
+        "nothing twice"
+    );
+    // The stored offset names this server's file again, and the GTID position.
+    let stored = read_topic(&offsets, usize::MAX, Duration::from_secs(2)).await;
+    let last: Json = serde_json::from_str(stored.last().unwrap().value_str()).unwrap();
+    assert!(
+        last["file"].as_str().unwrap().starts_with("binlog."),
+        "{last}"
+    );
+    let server_gtids: String = conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        last["gtids"].is_string() && !last["gtids"].as_str().unwrap().is_empty(),
+        "{last} (server at {server_gtids})"
+    );
+    drop(conn);
     db.drop_db().await;
 }
