@@ -125,7 +125,7 @@ start_mariadb() {
   install_mariadb
   local mariadbd; mariadbd="$(find_mariadbd)"
   local run_user=(); [ "$(id -u)" -eq 0 ] && run_user=(--user=root)
-  mkdir -p "$DB_DIR"
+  mkdir -p "$DB_DIR" "$DB_DIR/tmp"
   if [ ! -d "$DB_DIR/data/mysql" ]; then
     log "initialising MariaDB datadir $DB_DIR/data"
     mariadb-install-db --no-defaults "${run_user[@]}" --datadir="$DB_DIR/data" \
@@ -137,7 +137,7 @@ start_mariadb() {
   # Durability relaxed for tests and benchmarks (the instance is disposable).
   setsid nohup "$mariadbd" --no-defaults "${run_user[@]}" \
     --datadir="$DB_DIR/data" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
-    --socket="$DB_SOCKET" --pid-file="$DB_PID" --log-error="$DB_DIR/error.log" \
+    --socket="$DB_SOCKET" --pid-file="$DB_PID" --log-error="$DB_DIR/error.log" --tmpdir="$DB_DIR/tmp" \
     --server-id=1 --log-bin="$DB_DIR/data/binlog" --binlog-format=ROW --binlog-row-image=FULL \
     --binlog-row-metadata=FULL --binlog-checksum=CRC32 --binlog-annotate-row-events=OFF \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --innodb-buffer-pool-size=512M \

@@ -3,6 +3,7 @@
 //! scenario; every test makes its own database and topic names so tests run in parallel.
 
 mod binlog;
+mod binlog_restart;
 mod cli;
 mod distributed;
 mod grafana;

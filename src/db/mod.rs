@@ -239,9 +239,16 @@ impl MySqlSettings {
 pub fn mysql_error(error: mysql_async::Error, context: &str) -> Error {
     let transient = match &error {
         mysql_async::Error::Io(_) => true,
+        // The server closed the connection (restart, KILL): a new one may succeed.
+        mysql_async::Error::Driver(
+            mysql_async::DriverError::ConnectionClosed | mysql_async::DriverError::PoolDisconnected,
+        ) => true,
         mysql_async::Error::Driver(_) => false,
-        // 1205 lock wait timeout, 1213 deadlock, 1040 too many connections, 2006/2013 gone.
-        mysql_async::Error::Server(e) => matches!(e.code, 1205 | 1213 | 1040 | 2006 | 2013),
+        // 1205 lock wait timeout, 1213 deadlock, 1040 too many connections, 2006/2013 gone,
+        // 1053 server shutdown, 1927 connection killed.
+        mysql_async::Error::Server(e) => {
+            matches!(e.code, 1205 | 1213 | 1040 | 2006 | 2013 | 1053 | 1927)
+        }
         _ => false,
     };
     let message = match &error {

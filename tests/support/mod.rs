@@ -394,3 +394,286 @@ pub fn postgres_url() -> (String, String) {
         env_or("SLUICE_POSTGRES_USER", "postgres"),
     )
 }
+
+/// The app user of a [`PrivateMariaDb`] (all privileges, replication included).
+pub const PRIVATE_MARIADB_USER: &str = "sluice";
+pub const PRIVATE_MARIADB_PASSWORD: &str = "sluice";
+
+/// A MariaDB server of a test's own, started as `scripts/services.sh` starts the shared one
+/// (binlog on: ROW, FULL image and metadata, CRC32), for tests that stop, kill or restart the
+/// server while other tests keep using the shared one. Listens on 127.0.0.1 on a port outside
+/// the ephemeral range (so no outgoing connection takes it while the server is down). On drop
+/// the server is killed and its directory removed.
+pub struct PrivateMariaDb {
+    pub port: u16,
+    mariadbd: std::path::PathBuf,
+    run_as_root: bool,
+    child: Option<std::process::Child>,
+    // Last: removed after `Drop::drop` killed the server.
+    dir: tempfile::TempDir,
+}
+
+impl PrivateMariaDb {
+    /// Initialises a datadir, starts the server and creates the app user.
+    pub async fn start() -> PrivateMariaDb {
+        let mariadbd = [
+            "mariadbd",
+            "mysqld",
+            "/usr/sbin/mariadbd",
+            "/usr/sbin/mysqld",
+        ]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find_map(|c| find_executable(&c))
+        .expect("mariadbd not found: install MariaDB with `scripts/services.sh up`");
+        let run_as_root = tokio::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .await
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let dir = tempfile::Builder::new()
+            .prefix("sluice-mariadb-")
+            .tempdir_in(std::env::temp_dir())
+            .expect("temp dir");
+        let data = dir.path().join("data");
+        // A tmpdir of its own: a starting server deletes every `#sql*` file in its tmpdir,
+        // those of other servers sharing it (another test's, during its install) included.
+        std::fs::create_dir(dir.path().join("tmp")).expect("tmpdir");
+        let mut install = tokio::process::Command::new("mariadb-install-db");
+        install.arg("--no-defaults");
+        if run_as_root {
+            install.arg("--user=root");
+        }
+        let output = install
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", dir.path().join("tmp").display()))
+            .args(["--auth-root-authentication-method=socket", "--skip-test-db"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("run mariadb-install-db");
+        assert!(
+            output.status.success(),
+            "mariadb-install-db failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut server = PrivateMariaDb {
+            port: port_outside_ephemeral_range(),
+            mariadbd,
+            run_as_root,
+            child: None,
+            dir,
+        };
+        server.spawn().await;
+        let p = PRIVATE_MARIADB_PASSWORD;
+        let u = PRIVATE_MARIADB_USER;
+        server
+            .root_sql(&format!(
+                "CREATE USER '{u}'@'127.0.0.1' IDENTIFIED BY '{p}'; \
+                 CREATE USER '{u}'@'localhost' IDENTIFIED BY '{p}'; \
+                 GRANT ALL PRIVILEGES ON *.* TO '{u}'@'127.0.0.1' WITH GRANT OPTION; \
+                 GRANT ALL PRIVILEGES ON *.* TO '{u}'@'localhost' WITH GRANT OPTION; \
+                 FLUSH PRIVILEGES;"
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("create the app user: {e}"));
+        server
+    }
+
+    fn socket(&self) -> std::path::PathBuf {
+        self.dir.path().join("mariadb.sock")
+    }
+
+    fn error_log(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Runs SQL as root through the socket (the `mariadb` client).
+    async fn root_sql(&self, sql: &str) -> Result<(), String> {
+        let output = tokio::process::Command::new("mariadb")
+            .arg("--no-defaults")
+            .arg("--protocol=socket")
+            .arg(format!("--socket={}", self.socket().display()))
+            .args(["-uroot", "-e", sql])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .map_err(|e| format!("run the mariadb client: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+
+    /// Starts `mariadbd` on the datadir and port, and waits until it answers.
+    async fn spawn(&mut self) {
+        assert!(
+            self.child.is_none(),
+            "the private MariaDB is already running"
+        );
+        let dir = self.dir.path();
+        let mut command = std::process::Command::new(&self.mariadbd);
+        command.arg("--no-defaults");
+        if self.run_as_root {
+            command.arg("--user=root");
+        }
+        command
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", self.socket().display()))
+            .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg("--server-id=1")
+            .arg(format!("--log-bin={}", dir.join("data/binlog").display()))
+            .args([
+                "--binlog-format=ROW",
+                "--binlog-row-image=FULL",
+                "--binlog-row-metadata=FULL",
+                "--binlog-checksum=CRC32",
+                "--binlog-annotate-row-events=OFF",
+                "--innodb-buffer-pool-size=32M",
+                "--max-connections=100",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        self.child = Some(command.spawn().expect("start mariadbd"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                panic!(
+                    "the private MariaDB exited at start ({status}):\n{}",
+                    self.error_log()
+                );
+            }
+            if self.socket().exists() && self.root_sql("SELECT 1").await.is_ok() {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the private MariaDB did not start:\n{}",
+                self.error_log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sends `signal` to the server and waits for it to exit.
+    async fn signal_and_wait(&mut self, signal: &str) {
+        let Some(child) = self.child.as_mut() else {
+            panic!("the private MariaDB is not running");
+        };
+        let status = tokio::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .await
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while child.try_wait().expect("wait for mariadbd").is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the private MariaDB did not exit on SIG{signal}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.child = None;
+    }
+
+    /// A clean shutdown: SIGTERM, then wait for the server to exit.
+    pub async fn stop(&mut self) {
+        self.signal_and_wait("TERM").await;
+    }
+
+    /// An abrupt end: SIGKILL (no shutdown, InnoDB and binlog recover at the next start).
+    pub async fn kill(&mut self) {
+        self.signal_and_wait("KILL").await;
+    }
+
+    /// Starts the server again on the same datadir and port.
+    pub async fn start_again(&mut self) {
+        self.spawn().await;
+    }
+
+    pub fn opts(&self, db: Option<&str>) -> mysql_async::Opts {
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.port)
+            .user(Some(PRIVATE_MARIADB_USER))
+            .pass(Some(PRIVATE_MARIADB_PASSWORD))
+            .db_name(db.map(str::to_string))
+            .into()
+    }
+
+    /// `jdbc:mysql://127.0.0.1:<port>/<db>` for connector configs.
+    pub fn jdbc_url(&self, db: &str) -> String {
+        format!("jdbc:mysql://127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Runs `sql` on a connection of its own (so none outlives a restart).
+    pub async fn exec(&self, db: Option<&str>, sql: &str) {
+        let mut conn = mysql_async::Conn::new(self.opts(db))
+            .await
+            .unwrap_or_else(|e| panic!("connect to the private MariaDB: {e}"));
+        conn.query_drop(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        conn.disconnect().await.ok();
+    }
+}
+
+impl Drop for PrivateMariaDb {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+fn find_executable(name: &std::path::Path) -> Option<std::path::PathBuf> {
+    if name.is_absolute() {
+        return name.is_file().then(|| name.to_path_buf());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+/// A port free on 127.0.0.1 below the kernel's ephemeral range, so the kernel never hands it
+/// to an outgoing connection (it stays free while a server that listened on it restarts).
+fn port_outside_ephemeral_range() -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    if low <= 12_000 {
+        return free_port();
+    }
+    let (first, span) = (10_000u16, u64::from(low - 10_000));
+    let seed = u64::from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    ) + u64::from(std::process::id())
+        + COUNTER.fetch_add(1, Ordering::Relaxed) * 997;
+    (0..span)
+        .map(|i| first + ((seed + i) % span) as u16)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .unwrap_or_else(free_port)
+}

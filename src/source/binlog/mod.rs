@@ -237,18 +237,17 @@ impl BinlogSourceTask {
                 self.tables.insert(key, info.clone());
                 Ok(Some(info))
             }
-            Err(error) if error.is_transient() => {
-                // A lost connection: a new one is made on the next try.
-                self.meta = None;
-                Err(error)
-            }
             Err(error) if error.trace().contains("(error 1146)") => {
                 // Dropped since (the binlog is behind the catalog): skip its rows.
                 tracing::warn!(message = "cannot describe a captured table; skipping its rows", connector = %self.connector, table, error = %error.trace());
                 self.ignored.insert(key);
                 Ok(None)
             }
-            Err(error) => Err(error),
+            Err(error) => {
+                // Say a lost connection: the next try makes a new one.
+                self.meta = None;
+                Err(error)
+            }
         }
     }
 
@@ -420,10 +419,15 @@ impl BinlogSourceTask {
             let context = self.context();
             let zone = self.config.zone;
             let conn = self.meta_conn().await?;
-            let rows: Vec<mysql_async::Row> = conn
-                .exec(sql, params)
-                .await
-                .map_err(|e| crate::db::mysql_error(e, &context))?;
+            let rows: Vec<mysql_async::Row> = match conn.exec(sql, params).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    // The snapshot transaction is gone with its connection: the next poll
+                    // starts a new one.
+                    self.meta = None;
+                    return Err(crate::db::mysql_error(error, &context));
+                }
+            };
             let width = info.width();
             let inc_index = inc.as_deref().and_then(|c| info.shape.index_of(c));
             let mut values = Vec::with_capacity(rows.len() * width);
@@ -1058,6 +1062,11 @@ impl SourceTask for BinlogSourceTask {
 
     async fn poll(&mut self) -> Result<Option<SourceBatch>> {
         if self.snapshot.is_some() {
+            if self.meta.is_none() {
+                // The snapshot's connection was lost: a new consistent snapshot goes on from
+                // the stored progress (rows since then may come twice, none is missed).
+                self.run_snapshot().await?;
+            }
             return self.snapshot_batch().await;
         }
         if let Some(batch) = self.ready.pop_front() {
@@ -1070,7 +1079,12 @@ impl SourceTask for BinlogSourceTask {
             }
             self.open_stream().await?;
         }
-        self.read_events().await?;
+        if let Err(error) = self.read_events().await {
+            // Whatever failed, the next poll reads again from the last batch handed on: the
+            // event being read when it failed is not skipped.
+            self.stream = None;
+            return Err(error);
+        }
         Ok(self.ready.pop_front())
     }
 
