@@ -1,9 +1,11 @@
 //! End-to-end binlog benchmark: a burst of N inserted rows shaped like the seed's `users` →
 //! topic, through the real `sluice standalone` process with `sluice.capture=binlog` (resuming at
 //! the binlog position just before the burst), against two baselines in the same run: the raw
-//! binlog decode of the same events with mysql_async (stream + its row decoder, counting rows)
+//! binlog decode of the same events with mysql_async (stream + value decoder, counting rows)
 //! and a raw rdkafka produce of the identical message bytes. Reports rows/s and the ratio to
-//! the smaller baseline, the Sluice process's peak RSS and CPU time.
+//! the smaller baseline, the Sluice process's peak RSS and CPU time. The raw decode is
+//! mysql_common's value decoder over each row's bytes (Sluice's own loop, without conversion);
+//! the JSON line also gives the rate of mysql_common's per-row `BinlogRow` API.
 //!
 //!   scripts/services.sh up
 //!   cargo bench --bench binlog_e2e -- [--rows N] [--shape users|wide]
@@ -105,8 +107,22 @@ async fn burst(rows: u64, shape: Shape) -> Result<Burst> {
     })
 }
 
+/// How the burst's rows are decoded in a baseline.
+#[derive(Clone, Copy, PartialEq)]
+enum Decode {
+    /// mysql_common's value decoder over each row's bytes, column facts read once per table
+    /// map (what Sluice's reader does, without converting or batching): the decode ceiling.
+    Values,
+    /// mysql_common's per-row `BinlogRow` API (for comparison only).
+    RowApi,
+}
+
 /// Baseline: stream the burst's events with mysql_async and decode every row.
-async fn raw_decode(burst: &Burst, rows: u64) -> Result<f64> {
+async fn raw_decode(burst: &Burst, rows: u64, decode: Decode) -> Result<f64> {
+    use mysql_async::binlog::events::EventData;
+    use mysql_async::binlog::value::BinlogValue;
+    use mysql_async::consts::ColumnType;
+    use mysql_common::io::ParseBuf;
     let mut conn = mysql_async::Conn::new(opts(None)?).await?;
     conn.query_drop("SET @mariadb_slave_capability=4").await?;
     let started = Instant::now();
@@ -116,19 +132,25 @@ async fn raw_decode(burst: &Burst, rows: u64) -> Result<f64> {
     let mut stream = conn.get_binlog_stream(request).await?;
     let mut seen = 0u64;
     let mut values = 0usize;
+    // Per table id: (type, metadata, unsigned) of each column.
+    let mut tables: std::collections::HashMap<u64, Vec<(ColumnType, Vec<u8>, bool)>> =
+        Default::default();
     use futures_util::StreamExt;
     while seen < rows {
         let Some(event) = stream.next().await else {
             bail!("the binlog stream ended");
         };
         let event = event?;
-        if let Some(mysql_async::binlog::events::EventData::RowsEvent(data)) = event.read_data()? {
-            let Some(tme) = stream.get_tme(data.table_id()) else {
-                continue;
-            };
-            if tme.database_name() != burst.database {
-                continue;
-            }
+        let Some(EventData::RowsEvent(data)) = event.read_data()? else {
+            continue;
+        };
+        let Some(tme) = stream.get_tme(data.table_id()) else {
+            continue;
+        };
+        if tme.database_name() != burst.database {
+            continue;
+        }
+        if decode == Decode::RowApi {
             for row in data.rows(tme) {
                 let (_, after) = row?;
                 let mut after = after.context("an insert without an after image")?;
@@ -137,6 +159,40 @@ async fn raw_decode(burst: &Burst, rows: u64) -> Result<f64> {
                 }
                 seen += 1;
             }
+            continue;
+        }
+        let columns = tables.entry(data.table_id()).or_insert_with(|| {
+            let meta =
+                mysql_async::binlog::events::OptionalMetaExtractor::new(tme.iter_optional_meta())
+                    .expect("table map metadata");
+            let mut signedness = meta.iter_signedness();
+            (0..tme.columns_count() as usize)
+                .map(|i| {
+                    let ty = tme
+                        .get_column_type(i)
+                        .ok()
+                        .flatten()
+                        .expect("a column type");
+                    let unsigned = ty.is_numeric_type() && signedness.next().unwrap_or(false);
+                    (
+                        ty,
+                        tme.get_column_metadata(i).unwrap_or(&[]).to_vec(),
+                        unsigned,
+                    )
+                })
+                .collect()
+        });
+        let mut buf = ParseBuf(data.rows_data());
+        let nulls_len = columns.len().div_ceil(8);
+        while !buf.is_empty() {
+            let nulls = buf.eat(nulls_len);
+            for (i, (ty, meta, unsigned)) in columns.iter().enumerate() {
+                if nulls[i / 8] & (1 << (i % 8)) == 0 {
+                    let _: BinlogValue<'_> = buf.parse((*ty, &meta[..], *unsigned, false))?;
+                    values += 1;
+                }
+            }
+            seen += 1;
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -218,7 +274,8 @@ fn main() -> Result<()> {
     let shape = Shape::from_args()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let burst = runtime.block_on(burst(rows, shape))?;
-    let decode_seconds = runtime.block_on(raw_decode(&burst, rows))?;
+    let decode_seconds = runtime.block_on(raw_decode(&burst, rows, Decode::Values))?;
+    let row_api_seconds = runtime.block_on(raw_decode(&burst, rows, Decode::RowApi))?;
     let sluice = run_sluice(&burst)?;
     let messages = read_all(&sluice.topic, rows)?;
     let bytes: usize = messages.iter().map(Vec::len).sum();
@@ -247,6 +304,7 @@ fn main() -> Result<()> {
             "rows": rows,
             "sluice_rows_per_second": sluice_rate,
             "raw_decode_rows_per_second": decode_rate,
+            "row_api_decode_rows_per_second": n / row_api_seconds,
             "raw_produce_rows_per_second": produce_rate,
             "ratio": sluice_rate / ceiling,
             "sluice_peak_rss_mb": sluice.run.peak_rss_kb as f64 / 1024.0,

@@ -681,7 +681,8 @@ impl BinlogSourceTask {
     }
 
     /// Adds one row (`None`: a delete's tombstone, keyed by `key_row`).
-    fn push_row(&mut self, info: &Arc<TableInfo>, row: Vec<Value>, tombstone: bool) {
+    /// Moves one row (`row` is left empty) into the pending batch.
+    fn push_row(&mut self, info: &Arc<TableInfo>, row: &mut Vec<Value>, tombstone: bool) {
         if self
             .pending
             .as_ref()
@@ -689,22 +690,25 @@ impl BinlogSourceTask {
         {
             self.flush();
         }
-        let topic = self.topic(&info.table);
-        let pending = self.pending.get_or_insert_with(|| Pending {
-            table: info.clone(),
-            topic,
-            values: Vec::new(),
-            keys: Vec::new(),
-            tombstones: Vec::new(),
-            bytes: 0,
-            started: Instant::now(),
-        });
+        if self.pending.is_none() {
+            let rows = self.config.batch_max_rows.max(BATCH_ROWS);
+            self.pending = Some(Pending {
+                table: info.clone(),
+                topic: self.topic(&info.table),
+                values: Vec::with_capacity(rows * info.width()),
+                keys: Vec::new(),
+                tombstones: Vec::with_capacity(rows),
+                bytes: 0,
+                started: Instant::now(),
+            });
+        }
+        let pending = self.pending.as_mut().expect("a pending batch");
         if self.settings.deletes {
             for &i in &info.key_columns {
                 pending.keys.push(row[i].clone());
             }
         }
-        pending.values.extend(row);
+        pending.values.append(row);
         pending.tombstones.push(tombstone);
     }
 

@@ -130,7 +130,7 @@ impl RowDecoder {
         image: Image,
         skip: u64,
         zone: DbZone,
-        mut each: impl FnMut(u64, Vec<Value>) -> Result<()>,
+        mut each: impl FnMut(u64, &mut Vec<Value>) -> Result<()>,
     ) -> Result<u64> {
         let unreadable = |e: std::io::Error| {
             Error::new(
@@ -162,23 +162,25 @@ impl RowDecoder {
                 .collect::<Vec<_>>()
         });
         let mut buf = ParseBuf(event.rows_data());
+        // One row's values, moved out by `each` and refilled for the next row.
+        let mut row = Vec::with_capacity(self.info.width());
         let mut n = 0u64;
         while !buf.is_empty() {
             let convert = n >= skip;
             if let Some(columns) = &before {
-                let row = self
-                    .read_image(&mut buf, columns, convert && image == Image::Before, zone)
+                let wanted = convert && image == Image::Before;
+                self.read_image(&mut buf, columns, wanted.then_some(&mut row), zone)
                     .map_err(|e| self.explain(e, unreadable))?;
-                if let Some(row) = row {
-                    each(n, row)?;
+                if wanted {
+                    each(n, &mut row)?;
                 }
             }
             if let Some(columns) = &after {
-                let row = self
-                    .read_image(&mut buf, columns, convert && image == Image::After, zone)
+                let wanted = convert && image == Image::After;
+                self.read_image(&mut buf, columns, wanted.then_some(&mut row), zone)
                     .map_err(|e| self.explain(e, unreadable))?;
-                if let Some(row) = row {
-                    each(n, row)?;
+                if wanted {
+                    each(n, &mut row)?;
                 }
             }
             n += 1;
@@ -193,19 +195,22 @@ impl RowDecoder {
         }
     }
 
-    /// Reads one row image; converts it into a table row when `convert`.
+    /// Reads one row image, converting it into a table row in `row` when given.
     fn read_image<'a>(
         &'a self,
         buf: &mut ParseBuf<'a>,
         present: &[bool],
-        convert: bool,
+        mut row: Option<&mut Vec<Value>>,
         zone: DbZone,
-    ) -> std::result::Result<Option<Vec<Value>>, ImageError> {
+    ) -> std::result::Result<(), ImageError> {
         let in_image = present.iter().filter(|p| **p).count();
         let nulls = buf
             .checked_eat(in_image.div_ceil(8))
             .ok_or_else(|| ImageError::Io(std::io::ErrorKind::UnexpectedEof.into()))?;
-        let mut row = convert.then(|| vec![Value::Null; self.info.width()]);
+        if let Some(row) = row.as_mut() {
+            row.clear();
+            row.resize(self.info.width(), Value::Null);
+        }
         let in_image = self.columns.iter().zip(present).filter(|(_, p)| **p);
         for (k, (column, _)) in in_image.enumerate() {
             if nulls[k / 8] & (1 << (k % 8)) != 0 {
@@ -221,7 +226,7 @@ impl RowDecoder {
                     .map_err(ImageError::Convert)?;
             }
         }
-        Ok(row)
+        Ok(())
     }
 }
 

@@ -253,10 +253,17 @@ impl TableInfo {
 /// `1638687468.123456` (seconds since the epoch) in microseconds.
 fn epoch_micros(text: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(text).ok()?;
-    let (secs, frac) = text.split_once('.').unwrap_or((text, "0"));
+    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
     let secs: i64 = secs.parse().ok()?;
-    let frac = format!("{frac:0<6}");
-    let us: i64 = frac.get(..6)?.parse().ok()?;
+    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Right-pad the fraction to microseconds.
+    let us = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(6)
+        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
     Some(secs * 1_000_000 + us)
 }
 
