@@ -630,3 +630,64 @@ async fn restarts_inside_an_event_and_on_another_servers_files_resume_exactly() 
     drop(conn);
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_pinned_under_a_global_read_lock_meets_the_stream_exactly() {
+    // The path for servers that do not report binlog_snapshot_* (MySQL), forced on MariaDB.
+    let db = TestDb::new("bl_lock").await;
+    db.exec("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))")
+        .await;
+    let values: Vec<String> = (0..2000).map(|i| format!("('r{i}')")).collect();
+    db.exec(&format!("INSERT INTO t (v) VALUES {}", values.join(",")))
+        .await;
+    let writer_db = db.conn().await;
+    let writer = tokio::spawn(async move {
+        let mut conn = writer_db;
+        for i in 0..200 {
+            conn.query_drop(format!("INSERT INTO t (v) VALUES ('w{i}')"))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let flushes = || async {
+        let mut conn = db.conn().await;
+        let row: (String, u64) = conn
+            .query_first("SHOW GLOBAL STATUS LIKE 'Com_flush'")
+            .await
+            .unwrap()
+            .unwrap();
+        row.1
+    };
+    let flushes_before = flushes().await;
+    let prefix = format!("{}_", unique("bll"));
+    let source = connector(
+        &unique("bll"),
+        &db,
+        &prefix,
+        "t",
+        &[("sluice.binlog.snapshot.locking", "global")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[source])
+        .await
+        .unwrap();
+    // The lock was released: every insert commits.
+    tokio::time::timeout(Duration::from_secs(60), writer)
+        .await
+        .expect("writes blocked by the snapshot's lock")
+        .unwrap();
+    let topic = format!("{prefix}t");
+    let records = read_topic(&topic, 2200, Duration::from_secs(60)).await;
+    assert_eq!(records.len(), 2200);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut seen = ids(&read_topic(&topic, usize::MAX, Duration::from_secs(2)).await);
+    assert_eq!(seen.len(), 2200, "no row twice");
+    seen.sort();
+    assert_eq!(seen, (1..=2200).collect::<Vec<i64>>());
+    assert!(
+        flushes().await > flushes_before,
+        "FLUSH TABLES WITH READ LOCK was issued"
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

@@ -315,9 +315,14 @@ impl BinlogSourceTask {
         conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .await
             .map_err(db_error)?;
+        let mut locked = self.settings.snapshot_lock;
+        if locked {
+            global_read_lock(&mut conn, &context).await?;
+        }
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             .await
             .map_err(db_error)?;
+        // MariaDB reports the binlog position of the snapshot itself: no lock is needed.
         let status: Vec<(String, String)> = conn
             .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
             .await
@@ -328,20 +333,35 @@ impl BinlogSourceTask {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
-        let mut position = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
-            (Some(file), Some(pos)) if !file.is_empty() => Position {
+        let reported = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+            (Some(file), Some(pos)) if !file.is_empty() && !locked => Some(Position {
                 file,
                 pos: pos.parse().unwrap_or(4),
                 ..Position::default()
-            },
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::Database,
-                    "the server reports no binlog_snapshot_file/position (MariaDB with log_bin is required for a consistent snapshot; set sluice.binlog.snapshot=never to stream from the current position)",
-                ));
+            }),
+            _ => None,
+        };
+        let position = match reported {
+            Some(mut position) => {
+                position.gtids = gtid_position(&mut conn, &position).await;
+                position
+            }
+            None => {
+                // Elsewhere (MySQL): the snapshot starts and the position is read while no
+                // transaction can commit, then the lock is released at once.
+                if !locked {
+                    conn.query_drop("COMMIT").await.map_err(db_error)?;
+                    global_read_lock(&mut conn, &context).await?;
+                    locked = true;
+                    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                        .await
+                        .map_err(db_error)?;
+                }
+                let position = current_position(&mut conn, &context).await;
+                conn.query_drop("UNLOCK TABLES").await.map_err(db_error)?;
+                position?
             }
         };
-        position.gtids = gtid_position(&mut conn, &position).await;
         // A resumed snapshot keeps the stored stream position and its progress.
         let state = match self.snapshot.take() {
             Some(state) => state,
@@ -355,7 +375,7 @@ impl BinlogSourceTask {
             }
         };
         self.snapshot = Some(state);
-        tracing::info!(message = "binlog snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, tables = ?self.snapshot.as_ref().map(|s| &s.tables));
+        tracing::info!(message = "binlog snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, global_lock = locked, tables = ?self.snapshot.as_ref().map(|s| &s.tables));
         self.meta = Some(conn);
         Ok(())
     }
@@ -917,6 +937,20 @@ impl BinlogSourceTask {
         }
         self.position_dirty = true;
     }
+}
+
+/// `FLUSH TABLES WITH READ LOCK`, failing with what to do when it is not allowed.
+async fn global_read_lock(conn: &mut Conn, context: &str) -> Result<()> {
+    conn.query_drop("FLUSH TABLES WITH READ LOCK")
+        .await
+        .map_err(|error| {
+            Error::config(format!(
+                "{}; the snapshot needs a brief global read lock where the server does not \
+                 report binlog_snapshot_file/position (grant RELOAD, or set \
+                 sluice.binlog.snapshot=never to stream from the current position)",
+                crate::db::mysql_error(error, context)
+            ))
+        })
 }
 
 /// The server's current binlog position, with its GTID position.

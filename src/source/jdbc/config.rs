@@ -136,6 +136,12 @@ pub static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                 .doc("initial: with no stored offset, read the existing rows first (consistently with the binlog position). never: start at the current binlog position."),
         )
         .define(
+            ConfigKey::with_default("sluice.binlog.snapshot.locking", String, "auto")
+                .validator(Validator::OneOf(&["auto", "global"]))
+                .group("Sluice")
+                .doc("How the snapshot pins its binlog position. auto: lock-free where the server reports it for the snapshot (MariaDB's binlog_snapshot_file/position), else a global read lock held only while the snapshot transaction starts and the position is read (MySQL; needs RELOAD). global: always that brief global read lock."),
+        )
+        .define(
             ConfigKey::optional("sluice.binlog.server.id", Long)
                 .validator(Validator::Between(1, 4_294_967_295))
                 .group("Sluice")
@@ -210,6 +216,8 @@ pub struct BinlogSettings {
     pub deletes: bool,
     /// Read the existing rows before streaming, when there is no stored offset.
     pub snapshot: bool,
+    /// Always pin the snapshot's position under a brief global read lock.
+    pub snapshot_lock: bool,
     pub server_id: Option<u32>,
 }
 
@@ -394,6 +402,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         updates: parsed.bool("sluice.binlog.updates"),
         deletes: parsed.bool("sluice.binlog.deletes"),
         snapshot: parsed.string("sluice.binlog.snapshot") != Some("never"),
+        snapshot_lock: parsed.string("sluice.binlog.snapshot.locking") == Some("global"),
         server_id: parsed.long("sluice.binlog.server.id").map(|id| id as u32),
     });
     if binlog.is_some() && parsed.string("mode") != Some("incrementing") {
