@@ -16,7 +16,7 @@ fn connector(name: &str, db: &TestDb, prefix: &str, table: &str, extra: &[(&str,
     crate::source_jdbc::source_config(name, db, prefix, &pairs)
 }
 
-fn ids(records: &[crate::support::Record]) -> Vec<i64> {
+pub(crate) fn ids(records: &[crate::support::Record]) -> Vec<i64> {
     records
         .iter()
         .map(|r| {

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
+use crate::binlog::ids;
 use crate::support::{
-    PRIVATE_MARIADB_PASSWORD, PRIVATE_MARIADB_USER, PrivateMariaDb, Record, RunningWorker,
-    read_topic, unique, worker_config,
+    PRIVATE_MARIADB_PASSWORD, PRIVATE_MARIADB_USER, PrivateMariaDb, RunningWorker, read_topic,
+    unique, worker_config,
 };
 
 /// The JDBC source JSON of tests/source_jdbc.rs, on the private server, with
@@ -35,14 +36,19 @@ fn connector(name: &str, server: &PrivateMariaDb, db: &str, prefix: &str, tables
     })
 }
 
-fn ids(records: &[Record]) -> Vec<i64> {
-    records
-        .iter()
-        .map(|r| {
-            let value: Json = serde_json::from_str(r.value_str()).unwrap();
-            value["payload"]["id"].as_i64().unwrap()
-        })
-        .collect()
+/// A private server, logging the reader, with database `app` and its empty table `t`.
+async fn server_with_table() -> (PrivateMariaDb, &'static str) {
+    log_the_reader();
+    let server = PrivateMariaDb::start().await;
+    let db = "app";
+    server.exec(None, &format!("CREATE DATABASE {db}")).await;
+    server
+        .exec(
+            Some(db),
+            "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))",
+        )
+        .await;
+    (server, db)
 }
 
 /// `INSERT INTO t (v) VALUES …` of `count` rows in one statement (one multi-row event).
@@ -112,16 +118,7 @@ fn assert_running(worker: &RunningWorker, name: &str) {
 /// shutdown) with rows in flight, stays down while the reader's reconnects fail, and comes back
 /// on the same datadir and port: the rows written before and after all arrive once, in order.
 async fn rows_arrive_once_across_a_server_restart(kill: bool) {
-    log_the_reader();
-    let mut server = PrivateMariaDb::start().await;
-    let db = "app";
-    server.exec(None, &format!("CREATE DATABASE {db}")).await;
-    server
-        .exec(
-            Some(db),
-            "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))",
-        )
-        .await;
+    let (mut server, db) = server_with_table().await;
     // Ids 1..=5 exist before the connector starts: they come from the snapshot.
     server.exec(Some(db), &insert_rows("a", 4)).await;
     server
@@ -205,16 +202,7 @@ async fn every_row_once_across_a_killed_server() {
 /// its rows", and skipped their rows while the task stayed RUNNING.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_described_after_a_server_restart_still_stream() {
-    log_the_reader();
-    let mut server = PrivateMariaDb::start().await;
-    let db = "app";
-    server.exec(None, &format!("CREATE DATABASE {db}")).await;
-    server
-        .exec(
-            Some(db),
-            "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))",
-        )
-        .await;
+    let (mut server, db) = server_with_table().await;
     server.exec(Some(db), &insert_rows("a", 3)).await;
     let name = unique("blr");
     let prefix = format!("{}_", unique("blr"));

@@ -262,11 +262,15 @@ impl BinlogSourceTask {
         {
             return Ok(Some(decoder.clone()));
         }
-        let tme = tme.clone().into_owned();
         let (database, table) = (
             tme.database_name().into_owned(),
             tme.table_name().into_owned(),
         );
+        // Rows of tables not captured: no copy of their table map.
+        if database != self.database || self.ignored.contains(&table) {
+            return Ok(None);
+        }
+        let tme = tme.clone().into_owned();
         let Some(info) = self.table(&database, &table).await? else {
             return Ok(None);
         };

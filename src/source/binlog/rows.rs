@@ -132,15 +132,6 @@ impl RowDecoder {
         zone: DbZone,
         mut each: impl FnMut(u64, &mut Vec<Value>) -> Result<()>,
     ) -> Result<u64> {
-        let unreadable = |e: std::io::Error| {
-            Error::new(
-                ErrorKind::Conversion,
-                format!(
-                    "unreadable row in the binlog for table {}: {e}",
-                    self.info.table
-                ),
-            )
-        };
         if matches!(event, RowsEventData::PartialUpdateRowsEvent(_)) {
             return Err(Error::new(
                 ErrorKind::Conversion,
@@ -150,35 +141,31 @@ impl RowDecoder {
                 ),
             ));
         }
+        // The images each row has (before: updates and deletes; after: inserts and updates),
+        // with the columns each holds.
         let count = self.columns.len();
-        let before = event.columns_before_image().map(|bits| {
-            (0..count)
-                .map(|i| bits.get(i).is_some_and(|b| *b))
-                .collect::<Vec<_>>()
-        });
-        let after = event.columns_after_image().map(|bits| {
-            (0..count)
-                .map(|i| bits.get(i).is_some_and(|b| *b))
-                .collect::<Vec<_>>()
-        });
+        if event.num_columns() as usize != count {
+            return Err(self.unreadable(std::io::Error::other(format!(
+                "the row event has {} columns, its table map {count}",
+                event.num_columns()
+            ))));
+        }
+        let columns = |bits: Option<&_>| bits.map(|bits| present(bits, count));
+        let images: Vec<(Image, Vec<bool>)> = [
+            (Image::Before, columns(event.columns_before_image())),
+            (Image::After, columns(event.columns_after_image())),
+        ]
+        .into_iter()
+        .filter_map(|(which, present)| Some((which, present?)))
+        .collect();
         let mut buf = ParseBuf(event.rows_data());
         // One row's values, moved out by `each` and refilled for the next row.
         let mut row = Vec::with_capacity(self.info.width());
         let mut n = 0u64;
         while !buf.is_empty() {
-            let convert = n >= skip;
-            if let Some(columns) = &before {
-                let wanted = convert && image == Image::Before;
-                self.read_image(&mut buf, columns, wanted.then_some(&mut row), zone)
-                    .map_err(|e| self.explain(e, unreadable))?;
-                if wanted {
-                    each(n, &mut row)?;
-                }
-            }
-            if let Some(columns) = &after {
-                let wanted = convert && image == Image::After;
-                self.read_image(&mut buf, columns, wanted.then_some(&mut row), zone)
-                    .map_err(|e| self.explain(e, unreadable))?;
+            for (which, present) in &images {
+                let wanted = n >= skip && *which == image;
+                self.read_image(&mut buf, present, wanted.then_some(&mut row), zone)?;
                 if wanted {
                     each(n, &mut row)?;
                 }
@@ -188,11 +175,14 @@ impl RowDecoder {
         Ok(n)
     }
 
-    fn explain(&self, error: ImageError, unreadable: impl Fn(std::io::Error) -> Error) -> Error {
-        match error {
-            ImageError::Io(e) => unreadable(e),
-            ImageError::Convert(e) => e,
-        }
+    fn unreadable(&self, error: std::io::Error) -> Error {
+        Error::new(
+            ErrorKind::Conversion,
+            format!(
+                "unreadable row in the binlog for table {}: {error}",
+                self.info.table
+            ),
+        )
     }
 
     /// Reads one row image, converting it into a table row in `row` when given.
@@ -202,11 +192,11 @@ impl RowDecoder {
         present: &[bool],
         mut row: Option<&mut Vec<Value>>,
         zone: DbZone,
-    ) -> std::result::Result<(), ImageError> {
+    ) -> Result<()> {
         let in_image = present.iter().filter(|p| **p).count();
         let nulls = buf
             .checked_eat(in_image.div_ceil(8))
-            .ok_or_else(|| ImageError::Io(std::io::ErrorKind::UnexpectedEof.into()))?;
+            .ok_or_else(|| self.unreadable(std::io::ErrorKind::UnexpectedEof.into()))?;
         if let Some(row) = row.as_mut() {
             row.clear();
             row.resize(self.info.width(), Value::Null);
@@ -218,19 +208,16 @@ impl RowDecoder {
             }
             let value: BinlogValue<'a> = buf
                 .parse((column.ty, &column.meta[..], column.unsigned, false))
-                .map_err(ImageError::Io)?;
+                .map_err(|e| self.unreadable(e))?;
             if let (Some(row), Some(t)) = (row.as_mut(), column.target) {
-                row[t] = self
-                    .info
-                    .convert(t, Some(value), zone)
-                    .map_err(ImageError::Convert)?;
+                row[t] = self.info.convert(t, Some(value), zone)?;
             }
         }
         Ok(())
     }
 }
 
-enum ImageError {
-    Io(std::io::Error),
-    Convert(Error),
+/// Which of `count` columns a row image holds (its column bitmap).
+fn present<B: std::ops::Index<usize, Output = bool> + ?Sized>(bits: &B, count: usize) -> Vec<bool> {
+    (0..count).map(|i| bits[i]).collect()
 }
