@@ -258,7 +258,7 @@ async fn snapshot_then_stream_loses_and_doubles_nothing_and_restarts_resume_exac
     db.drop_db().await;
 }
 
-const TYPES_TABLE: &str = "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY, \
+pub(crate) const TYPES_TABLE: &str = "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY, \
      t_tiny TINYINT, t_tiny_u TINYINT UNSIGNED, t_bool TINYINT(1), t_small SMALLINT, t_small_u SMALLINT UNSIGNED, \
      t_medium MEDIUMINT, t_medium_u MEDIUMINT UNSIGNED, t_int INT, t_int_u INT UNSIGNED, t_big BIGINT, t_big_u BIGINT UNSIGNED, \
      t_float FLOAT, t_double DOUBLE, t_dec DECIMAL(10,2), t_dec0 DECIMAL(20,0), t_dec_u DECIMAL(12,4) UNSIGNED, \
@@ -267,7 +267,7 @@ const TYPES_TABLE: &str = "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY
      t_date DATE, t_time TIME(3), t_datetime DATETIME(6), t_timestamp TIMESTAMP(3) NULL, t_year YEAR, \
      t_time_neg TIME(3), t_ts6 TIMESTAMP(6) NULL)";
 
-const TYPES_ROWS: &[&str] = &[
+pub(crate) const TYPES_ROWS: &[&str] = &[
     "INSERT INTO types VALUES (NULL, -128, 255, 1, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, \
      -9223372036854775808, 9223372036854775807, 1.5, -2.25e-10, -12345678.90, 12345678901234567890, 0.0001, \
      'ab', 'h\u{e9}llo \"q\"\\n', '\u{1F642} emoji', 'b', 'x,y', '{\"k\": [1, 2]}', \

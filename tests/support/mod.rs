@@ -408,6 +408,8 @@ pub struct PrivateMariaDb {
     pub port: u16,
     mariadbd: std::path::PathBuf,
     run_as_root: bool,
+    /// Server options after the standard ones (a later option overrides an earlier one).
+    extra_args: Vec<String>,
     child: Option<std::process::Child>,
     // Last: removed after `Drop::drop` killed the server.
     dir: tempfile::TempDir,
@@ -416,6 +418,12 @@ pub struct PrivateMariaDb {
 impl PrivateMariaDb {
     /// Initialises a datadir, starts the server and creates the app user.
     pub async fn start() -> PrivateMariaDb {
+        PrivateMariaDb::start_with(&[]).await
+    }
+
+    /// [`PrivateMariaDb::start`] with `args` after the standard server options, overriding
+    /// them (`--binlog-row-metadata=NO_LOG`, say); a restart keeps them.
+    pub async fn start_with(args: &[&str]) -> PrivateMariaDb {
         let mariadbd = [
             "mariadbd",
             "mysqld",
@@ -462,6 +470,7 @@ impl PrivateMariaDb {
             port: port_outside_ephemeral_range(),
             mariadbd,
             run_as_root,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             dir,
         };
@@ -542,6 +551,7 @@ impl PrivateMariaDb {
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_unicode_ci",
             ])
+            .args(&self.extra_args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
