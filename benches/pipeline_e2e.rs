@@ -7,12 +7,20 @@
 //! 1. `pipeline_burst`: N rows inserted in 1000-row statements; time from the first insert until
 //!    every row is in `users_copy`; rows/s, the Sluice process's peak RSS and CPU per million rows.
 //! 2. `pipeline_lag`: for each ingest rate, rows inserted for S seconds in small autocommit
-//!    transactions (every 10 ms, rate/100 rows); a row's lag is the instant it became visible in
-//!    `users_copy` minus the instant its INSERT returned; p50, p99 and max. Resolution: the
-//!    watcher polls every 5 ms.
+//!    transactions (every 10 ms, rate/100 rows). Two lags per row, each from the instant its
+//!    INSERT (its COMMIT) returned, with p50, p99 and max: to its message being read from the
+//!    source topic by a consumer of the bench's own (the source's lag: COMMIT → readable), and
+//!    to the row being visible in `users_copy` (the whole pipeline). Resolution: the topic
+//!    consumer waits at most 5 ms per fetch; the table watcher polls every 5 ms.
 //! 3. `pipeline_idle_db_load`: `Com_select` and `Questions` per second on the server while the
 //!    pipeline idles, net of a baseline window of the same length taken before Sluice started
 //!    (binlog capture adds no polling load; polling queries once per poll interval).
+//! 4. `source_only`: the source alone (the sink's reads and writes no longer share the two
+//!    cores and the binlog) at the highest ingest rate: first the inserter alone for S seconds
+//!    (the baseline), then with a source-only `sluice standalone` for S seconds. Reports the
+//!    topic lag as in 2, and the database load of each window — the server process's CPU (from
+//!    /proc, when the server runs on this machine), `Com_select` and `Questions` per second —
+//!    and the source's share: the second window minus the first.
 //!
 //!   scripts/services.sh up
 //!   cargo bench --bench pipeline_e2e -- [--rows N] [--rates 1000,5000,10000] [--seconds S]
@@ -20,11 +28,15 @@
 //!
 //! Prints, per capture mode, a Markdown row and a JSON line for each measurement. Columns:
 //! burst `| scenario | rows | rows/s | peak RSS MB | CPU s / M rows |`; lag `| scenario | target
-//! rows/s | achieved rows/s | p50 ms | p99 ms | max ms |`; idle `| scenario | seconds | net
+//! rows/s | achieved rows/s | topic p50 ms | topic p99 ms | topic max ms | table p50 ms | table p99 ms |
+//! table max ms |`; source only `| scenario | rows/s | topic p50 ms | topic p99 ms | topic max ms |
+//! server CPU % (baseline) | net server CPU % | net Com_select/s | net Questions/s |`; idle `| scenario | seconds | net
 //! Com_select/s | net Questions/s | baseline Com_select/s | baseline Questions/s |`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
@@ -34,7 +46,9 @@ use common::{cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, sigterm};
 use anyhow::{Context, Result, bail, ensure};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
@@ -44,6 +58,9 @@ const BURST_STATEMENT_ROWS: u64 = 1000;
 const INSERT_TICK: Duration = Duration::from_millis(10);
 /// The watcher's polling period in the lag scenario: the resolution of every lag figure.
 const WATCH_TICK: Duration = Duration::from_millis(5);
+/// The topic watcher's `fetch.wait.max.ms`: how long the broker may hold a fetch that has no
+/// new message, the resolution of the topic lag.
+const TOPIC_FETCH_WAIT_MS: u64 = 5;
 /// How often the burst checks `users_copy`.
 const BURST_POLL: Duration = Duration::from_millis(20);
 /// Start-up (topic creation, consumer-group join: up to ≈20 s on tansu) or catching up.
@@ -263,6 +280,11 @@ fn topic_partitions(topic: &str) -> Result<usize> {
         .map_or(0, |topic| topic.partitions().len()))
 }
 
+/// The source's `topic.prefix`.
+fn topic_prefix(capture: Capture, stamp: &Stamp) -> String {
+    format!("bench_pipe_{}_{}_", stamp.text, capture.name())
+}
+
 /// One `sluice standalone` process running the source and the sink. Killed if dropped while
 /// still running (a failed bench); [`SluiceProcess::stop`] is the graceful, checked stop.
 struct SluiceProcess {
@@ -273,7 +295,14 @@ struct SluiceProcess {
 }
 
 impl SluiceProcess {
-    fn start(capture: Capture, database: &str, stamp: &Stamp, poll_ms: u64) -> Result<Self> {
+    /// `with_sink`: also the sink (the whole pipeline); otherwise the source alone.
+    fn start(
+        capture: Capture,
+        database: &str,
+        stamp: &Stamp,
+        poll_ms: u64,
+        with_sink: bool,
+    ) -> Result<Self> {
         let capture_name = capture.name();
         let dir = std::env::temp_dir().join(format!("sluice-pipeline-bench-{}", stamp.text));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir:?}"))?;
@@ -282,7 +311,7 @@ impl SluiceProcess {
         let url = format!("jdbc:mysql://{host}:{port}/{database}");
         let user = env_or("SLUICE_MARIADB_USER", "sluice");
         let password = env_or("SLUICE_MARIADB_PASSWORD", "sluice");
-        let prefix = format!("bench_pipe_{}_{capture_name}_", stamp.text);
+        let prefix = topic_prefix(capture, stamp);
         let topic = format!("{prefix}users");
 
         let worker = dir.join("worker.properties");
@@ -353,11 +382,15 @@ impl SluiceProcess {
         )
         .context("cannot write sink.json")?;
 
+        let connectors = if with_sink {
+            vec![source_file, sink_file]
+        } else {
+            vec![source_file]
+        };
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["--log-level", "warn", "standalone"])
             .arg(&worker)
-            .arg(&source_file)
-            .arg(&sink_file)
+            .args(&connectors)
             .kill_on_drop(true)
             .spawn()
             .context("cannot start sluice")?;
@@ -480,19 +513,38 @@ struct Commit {
     at: Instant,
 }
 
-/// The watcher saw `MAX(id) = max_id` in `users_copy` when its query returned at `at`.
+/// A watcher saw ids up to `max_id` (in `users_copy`, or read from the topic) at `at`.
 struct Sighting {
     max_id: u64,
     at: Instant,
+}
+
+/// p50, p99 and max of one set of row lags, in milliseconds.
+struct Percentiles {
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+impl Percentiles {
+    fn of(mut lags: Vec<Duration>) -> Percentiles {
+        lags.sort_unstable();
+        Percentiles {
+            p50_ms: percentile_ms(&lags, 0.50),
+            p99_ms: percentile_ms(&lags, 0.99),
+            max_ms: percentile_ms(&lags, 1.0),
+        }
+    }
 }
 
 struct LagRun {
     rate: u64,
     rows: u64,
     achieved_rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
+    /// COMMIT → the row's message read from the source topic.
+    topic: Percentiles,
+    /// COMMIT → the row visible in `users_copy`.
+    table: Percentiles,
 }
 
 /// Inserts `rate` rows/s from id `first` for `seconds`: every 10 ms one autocommit INSERT of the
@@ -558,6 +610,154 @@ async fn watch_copies(
     }
 }
 
+/// The high watermark of partition 0 of `topic`. (tansu under-reports it after multi-message
+/// produce batches, FINDINGS.md: it is only where a [`TopicWatcher`] starts reading, never
+/// taken as the end of the topic.)
+fn high_watermark(topic: &str) -> Result<i64> {
+    let consumer: BaseConsumer = kafka()
+        .set(
+            "group.id",
+            format!("bench-pipeline-meta-{}", std::process::id()),
+        )
+        .create()
+        .context("cannot create a Kafka client")?;
+    let (_, high) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(10))
+        .with_context(|| format!("cannot read the end offset of {topic}"))?;
+    Ok(high)
+}
+
+/// The `payload.id` of a JsonConverter message.
+fn payload_id(value: Option<&[u8]>) -> Result<u64> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        payload: Payload,
+    }
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        id: u64,
+    }
+    let value = value.context("a message without a value on the source topic")?;
+    let envelope: Envelope =
+        serde_json::from_slice(value).context("a message without payload.id on the topic")?;
+    Ok(envelope.payload.id)
+}
+
+/// A consumer of the source topic on a thread of its own, recording when each id is first read
+/// (the instant a consumer can read it: a fetch returns as soon as a message is there, or
+/// after [`TOPIC_FETCH_WAIT_MS`]).
+struct TopicWatcher {
+    /// The highest id read so far.
+    seen: Arc<AtomicU64>,
+    /// Where to stop: sent once the inserter is done. Dropping it ends the thread.
+    last_id: watch::Sender<Option<u64>>,
+    thread: tokio::task::JoinHandle<Result<Vec<Sighting>>>,
+}
+
+impl TopicWatcher {
+    /// Starts reading partition 0 of `topic` at its last message (or before it).
+    async fn start(topic: &str) -> Result<TopicWatcher> {
+        let name = topic.to_string();
+        let high = tokio::task::spawn_blocking(move || high_watermark(&name)).await??;
+        let start = (high - 1).max(0);
+        let seen = Arc::new(AtomicU64::new(0));
+        let (last_id, last_id_rx) = watch::channel(None);
+        let (name, progress) = (topic.to_string(), seen.clone());
+        let thread =
+            tokio::task::spawn_blocking(move || Self::run(&name, start, last_id_rx, &progress));
+        Ok(TopicWatcher {
+            seen,
+            last_id,
+            thread,
+        })
+    }
+
+    /// Reads as a plain consumer (no group, nothing committed) and records each increase of
+    /// the highest id read, until the last id is read; fails once the sender is gone.
+    fn run(
+        topic: &str,
+        start: i64,
+        mut last_id: watch::Receiver<Option<u64>>,
+        progress: &AtomicU64,
+    ) -> Result<Vec<Sighting>> {
+        let consumer: BaseConsumer = kafka()
+            .set(
+                "group.id",
+                format!("bench-pipeline-topic-{}", std::process::id()),
+            )
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", TOPIC_FETCH_WAIT_MS.to_string())
+            .create()
+            .context("cannot create a Kafka consumer")?;
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition_offset(topic, 0, Offset::Offset(start))?;
+        consumer.assign(&assignment)?;
+        let mut sightings = Vec::new();
+        let mut seen = 0;
+        loop {
+            if let Some(message) = consumer.poll(Duration::from_millis(TOPIC_FETCH_WAIT_MS)) {
+                let at = Instant::now();
+                let id = payload_id(message.context("consume the source topic")?.payload())?;
+                if id > seen {
+                    sightings.push(Sighting { max_id: id, at });
+                    seen = id;
+                    progress.store(seen, Ordering::Relaxed);
+                }
+            }
+            if last_id.borrow_and_update().is_some_and(|last| seen >= last) {
+                return Ok(sightings);
+            }
+            if last_id.has_changed().is_err() {
+                bail!("the run ended before id {} was read", seen + 1);
+            }
+        }
+    }
+
+    /// Waits until ids up to `id` have been read (the messages already on the topic, or a
+    /// source catching up).
+    async fn wait_for(&self, id: u64, sluice: &mut SluiceProcess) -> Result<()> {
+        let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+        while self.seen.load(Ordering::Relaxed) < id {
+            sluice.ensure_running()?;
+            ensure!(
+                !self.thread.is_finished(),
+                "the topic watcher stopped before id {id}"
+            );
+            ensure!(
+                Instant::now() < deadline,
+                "id {id} was not read from {} within {} s (read up to {})",
+                sluice.topic,
+                CATCH_UP_TIMEOUT.as_secs(),
+                self.seen.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// Reads until `last` and returns what was seen.
+    async fn finish(self, last: u64, sluice: &mut SluiceProcess) -> Result<Vec<Sighting>> {
+        // A watcher that already failed has dropped its receiver: its error comes below.
+        let _ = self.last_id.send(Some(last));
+        let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+        while !self.thread.is_finished() {
+            sluice.ensure_running()?;
+            ensure!(
+                Instant::now() < deadline,
+                "id {last} was not read from {} within {} s (read up to {})",
+                sluice.topic,
+                CATCH_UP_TIMEOUT.as_secs(),
+                self.seen.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.thread
+            .await
+            .context("the topic watcher panicked")?
+            .context("reading the source topic")
+    }
+}
+
 /// Each row's lag: the first sighting that includes its id, minus its commit.
 fn row_lags(commits: &[Commit], sightings: &[Sighting]) -> Result<Vec<Duration>> {
     let mut lags = Vec::new();
@@ -567,7 +767,7 @@ fn row_lags(commits: &[Commit], sightings: &[Sighting]) -> Result<Vec<Duration>>
             while sighting.next_if(|s| s.max_id < id).is_some() {}
             let seen = sighting
                 .peek()
-                .with_context(|| format!("id {id} was never seen in users_copy"))?;
+                .with_context(|| format!("id {id} was never seen"))?;
             lags.push(seen.at.saturating_duration_since(commit.at));
         }
     }
@@ -588,6 +788,9 @@ async fn lag_at_rate(
     rate: u64,
     seconds: u64,
 ) -> Result<LagRun> {
+    // Every earlier row is in users_copy, so on the topic: read to there before inserting.
+    let topic_watcher = TopicWatcher::start(&sluice.topic).await?;
+    topic_watcher.wait_for(first - 1, sluice).await?;
     let (last_id_tx, last_id_rx) = watch::channel(None);
     // A separate connection in a separate task, so the watcher never waits for an INSERT.
     let mut watcher = tokio::spawn(watch_copies(connect(Some(database)).await?, last_id_rx));
@@ -618,16 +821,124 @@ async fn lag_at_rate(
     .await;
     // No-op once it finished; otherwise (an error above) stops its polling.
     watcher.abort();
+    // After an error, returning drops the topic watcher, which ends its thread.
     let (commits, achieved_rate, sightings) = watched?;
-    let mut lags = row_lags(&commits, &sightings)?;
-    lags.sort_unstable();
+    let last = commits.last().map_or(0, |c| c.last);
+    let topic_sightings = topic_watcher.finish(last, sluice).await?;
+    let table = row_lags(&commits, &sightings).context("in users_copy")?;
+    let topic = row_lags(&commits, &topic_sightings).context("on the topic")?;
     Ok(LagRun {
         rate,
+        rows: table.len() as u64,
+        achieved_rate,
+        topic: Percentiles::of(topic),
+        table: Percentiles::of(table),
+    })
+}
+
+/// The MariaDB server's process id, from its `pid_file` (`None` when it is not readable here:
+/// the server runs on another machine).
+async fn server_pid(conn: &mut Conn) -> Option<u32> {
+    let file: String = conn.query_first("SELECT @@pid_file").await.ok()??;
+    let pid = std::fs::read_to_string(file).ok()?.trim().parse().ok()?;
+    std::path::Path::new(&format!("/proc/{pid}/stat"))
+        .exists()
+        .then_some(pid)
+}
+
+/// The server's load over one ingest window.
+struct IngestLoad {
+    /// The server process's CPU time over the window, in % of one core.
+    server_cpu_percent: Option<f64>,
+    com_select_per_second: f64,
+    questions_per_second: f64,
+}
+
+/// [`insert_at_rate`], with the server's load over it (counters read on `admin`).
+async fn measured_ingest(
+    writer: &mut Conn,
+    admin: &mut Conn,
+    server_pid: Option<u32>,
+    first: u64,
+    rate: u64,
+    seconds: u64,
+) -> Result<(Vec<Commit>, f64, IngestLoad)> {
+    let before = global_counters(admin).await?;
+    let cpu_before = server_pid.map(cpu_seconds);
+    let started = Instant::now();
+    let (commits, achieved) = insert_at_rate(writer, first, rate, seconds).await?;
+    let cpu_after = server_pid.map(cpu_seconds);
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = global_counters(admin).await?;
+    let load = IngestLoad {
+        server_cpu_percent: cpu_before
+            .zip(cpu_after)
+            .map(|(b, a)| (a - b) / elapsed * 100.0),
+        com_select_per_second: (after.com_select - before.com_select) as f64 / elapsed,
+        questions_per_second: (after.questions - before.questions) as f64 / elapsed,
+    };
+    Ok((commits, achieved, load))
+}
+
+struct SourceOnly<'a> {
+    capture: Capture,
+    database: &'a str,
+    stamp: &'a Stamp,
+    poll_ms: u64,
+    server_pid: Option<u32>,
+    rate: u64,
+    seconds: u64,
+}
+
+struct SourceOnlyRun {
+    rate: u64,
+    seconds: u64,
+    rows: u64,
+    achieved_rate: f64,
+    topic: Percentiles,
+    baseline: IngestLoad,
+    with_source: IngestLoad,
+}
+
+/// Scenario 4: the inserter alone, then a source-only Sluice (resuming at its stored offset)
+/// with the topic watcher, each for `seconds` at `rate`. `first`: the next id to insert.
+async fn source_only(
+    run: SourceOnly<'_>,
+    writer: &mut Conn,
+    admin: &mut Conn,
+    first: u64,
+) -> Result<SourceOnlyRun> {
+    let (commits, _, baseline) =
+        measured_ingest(writer, admin, run.server_pid, first, run.rate, run.seconds).await?;
+    let first = commits
+        .last()
+        .context("the inserter inserted nothing")?
+        .last
+        + 1;
+    // Started while the topic is quiet, so it reads the source catching up.
+    let watcher =
+        TopicWatcher::start(&format!("{}users", topic_prefix(run.capture, run.stamp))).await?;
+    let mut sluice =
+        SluiceProcess::start(run.capture, run.database, run.stamp, run.poll_ms, false)?;
+    // Caught up: every row so far (ids up to first - 1) has been read from the topic.
+    watcher.wait_for(first - 1, &mut sluice).await?;
+    let (commits, achieved_rate, with_source) =
+        measured_ingest(writer, admin, run.server_pid, first, run.rate, run.seconds).await?;
+    let last = commits
+        .last()
+        .context("the inserter inserted nothing")?
+        .last;
+    let sightings = watcher.finish(last, &mut sluice).await?;
+    sluice.stop().await?;
+    let lags = row_lags(&commits, &sightings).context("on the topic")?;
+    Ok(SourceOnlyRun {
+        rate: run.rate,
+        seconds: run.seconds,
         rows: lags.len() as u64,
         achieved_rate,
-        p50_ms: percentile_ms(&lags, 0.50),
-        p99_ms: percentile_ms(&lags, 0.99),
-        max_ms: percentile_ms(&lags, 1.0),
+        topic: Percentiles::of(lags),
+        baseline,
+        with_source,
     })
 }
 
@@ -662,7 +973,8 @@ async fn run_capture(args: &Args, capture: Capture, database: &str) -> Result<()
     );
     let baseline = measure_load(&mut admin, args.idle_seconds).await?;
 
-    let mut sluice = SluiceProcess::start(capture, database, &stamp, args.poll_ms)?;
+    let server_pid = server_pid(&mut admin).await;
+    let mut sluice = SluiceProcess::start(capture, database, &stamp, args.poll_ms, true)?;
     eprintln!("[{}] waiting for the warm-up row …", capture.name());
     writer.query_drop(insert_sql(1, 1)?).await?;
     let started = Instant::now();
@@ -722,13 +1034,41 @@ async fn run_capture(args: &Args, capture: Capture, database: &str) -> Result<()
     };
 
     sluice.stop().await?;
+
+    let rate = *args.rates.iter().max().context("no ingest rate")?;
+    eprintln!(
+        "[{}] source only: {rate} rows/s for {} s without Sluice, then with the source …",
+        capture.name(),
+        args.seconds
+    );
+    let source = source_only(
+        SourceOnly {
+            capture,
+            database,
+            stamp: &stamp,
+            poll_ms: args.poll_ms,
+            server_pid,
+            rate,
+            seconds: args.seconds,
+        },
+        &mut writer,
+        &mut admin,
+        next_id,
+    )
+    .await?;
     writer.disconnect().await?;
     admin.disconnect().await?;
-    report(capture, &burst, &lags, &idle);
+    report(capture, &burst, &lags, &idle, &source);
     Ok(())
 }
 
-fn report(capture: Capture, burst: &BurstRun, lags: &[LagRun], idle: &IdleLoad) {
+fn report(
+    capture: Capture,
+    burst: &BurstRun,
+    lags: &[LagRun],
+    idle: &IdleLoad,
+    source: &SourceOnlyRun,
+) {
     let capture = capture.name();
     let rows = burst.rows as f64;
     let rate = rows / burst.seconds;
@@ -752,9 +1092,17 @@ fn report(capture: Capture, burst: &BurstRun, lags: &[LagRun], idle: &IdleLoad) 
         })
     );
     for lag in lags {
+        let (topic, table) = (&lag.topic, &lag.table);
         println!(
-            "| pipeline lag ({capture}) | {} | {:.0} | {:.1} | {:.1} | {:.1} |",
-            lag.rate, lag.achieved_rate, lag.p50_ms, lag.p99_ms, lag.max_ms
+            "| pipeline lag ({capture}) | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            lag.rate,
+            lag.achieved_rate,
+            topic.p50_ms,
+            topic.p99_ms,
+            topic.max_ms,
+            table.p50_ms,
+            table.p99_ms,
+            table.max_ms
         );
         println!(
             "{}",
@@ -764,9 +1112,13 @@ fn report(capture: Capture, burst: &BurstRun, lags: &[LagRun], idle: &IdleLoad) 
                 "rate": lag.rate,
                 "rows": lag.rows,
                 "achieved_rows_per_second": lag.achieved_rate,
-                "lag_p50_ms": lag.p50_ms,
-                "lag_p99_ms": lag.p99_ms,
-                "lag_max_ms": lag.max_ms,
+                "topic_lag_p50_ms": topic.p50_ms,
+                "topic_lag_p99_ms": topic.p99_ms,
+                "topic_lag_max_ms": topic.max_ms,
+                "topic_fetch_wait_ms": TOPIC_FETCH_WAIT_MS,
+                "lag_p50_ms": table.p50_ms,
+                "lag_p99_ms": table.p99_ms,
+                "lag_max_ms": table.max_ms,
                 "resolution_ms": WATCH_TICK.as_secs_f64() * 1000.0,
             })
         );
@@ -789,6 +1141,45 @@ fn report(capture: Capture, burst: &BurstRun, lags: &[LagRun], idle: &IdleLoad) 
             "baseline_questions_per_second": idle.baseline.questions_per_second,
             "idle_com_select_per_second": idle.with_sluice.com_select_per_second,
             "idle_questions_per_second": idle.with_sluice.questions_per_second,
+        })
+    );
+    let (base, with) = (&source.baseline, &source.with_source);
+    let net_cpu = base
+        .server_cpu_percent
+        .zip(with.server_cpu_percent)
+        .map(|(b, w)| w - b);
+    let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
+    println!(
+        "| source only ({capture}) | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} | {:.2} |",
+        source.achieved_rate,
+        source.topic.p50_ms,
+        source.topic.p99_ms,
+        source.topic.max_ms,
+        cell(base.server_cpu_percent),
+        cell(net_cpu),
+        with.com_select_per_second - base.com_select_per_second,
+        with.questions_per_second - base.questions_per_second,
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "source_only",
+            "capture": capture,
+            "rate": source.rate,
+            "seconds": source.seconds,
+            "rows": source.rows,
+            "achieved_rows_per_second": source.achieved_rate,
+            "topic_lag_p50_ms": source.topic.p50_ms,
+            "topic_lag_p99_ms": source.topic.p99_ms,
+            "topic_lag_max_ms": source.topic.max_ms,
+            "topic_fetch_wait_ms": TOPIC_FETCH_WAIT_MS,
+            "baseline_server_cpu_percent": base.server_cpu_percent,
+            "server_cpu_percent": with.server_cpu_percent,
+            "net_server_cpu_percent": net_cpu,
+            "baseline_com_select_per_second": base.com_select_per_second,
+            "baseline_questions_per_second": base.questions_per_second,
+            "com_select_per_second": with.com_select_per_second - base.com_select_per_second,
+            "questions_per_second": with.questions_per_second - base.questions_per_second,
         })
     );
 }
