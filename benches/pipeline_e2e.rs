@@ -27,11 +27,16 @@
 //!       [--capture binlog|polling|both] [--poll-ms N] [--idle-seconds S]
 //!
 //! Prints, per capture mode, a Markdown row and a JSON line for each measurement. Columns:
-//! burst `| scenario | rows | rows/s | peak RSS MB | CPU s / M rows |`; lag `| scenario | target
-//! rows/s | achieved rows/s | topic p50 ms | topic p99 ms | topic max ms | table p50 ms | table p99 ms |
-//! table max ms |`; source only `| scenario | rows/s | topic p50 ms | topic p99 ms | topic max ms |
-//! server CPU % (baseline) | net server CPU % | net Com_select/s | net Questions/s |`; idle `| scenario | seconds | net
-//! Com_select/s | net Questions/s | baseline Com_select/s | baseline Questions/s |`.
+//! - burst `| scenario | rows | rows/s | peak RSS MB | CPU s / M rows |`;
+//! - lag `| scenario | target rows/s | achieved rows/s | topic p50 ms | topic p99 ms | topic max
+//!   ms | table p50 ms | table p99 ms | table max ms |`;
+//! - idle `| scenario | seconds | net Com_select/s | net Questions/s | baseline Com_select/s |
+//!   baseline Questions/s |`;
+//! - source only `| scenario | achieved rows/s | topic p50 ms | topic p99 ms | topic max ms |
+//!   server CPU % (inserter alone) | net server CPU % | net Com_select/s | net Questions/s |`.
+//!
+//! The broker's state matters: tansu's memory storage slows as it accumulates the data of
+//! earlier runs (BENCHMARKS.md); restart it (`scripts/services.sh down && up`) between runs.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
