@@ -20,7 +20,9 @@
 //!    (the baseline), then with a source-only `sluice standalone` for S seconds. Reports the
 //!    topic lag as in 2, and the database load of each window — the server process's CPU (from
 //!    /proc, when the server runs on this machine), `Com_select` and `Questions` per second —
-//!    and the source's share: the second window minus the first.
+//!    and the source's share: the second window minus the first. Then the broker's own lag in
+//!    the same state, the baseline: the bench produces messages of the same size at the same
+//!    instants to a topic of its own (Sluice's producer settings) and reads them the same way.
 //!
 //!   scripts/services.sh up
 //!   cargo bench --bench pipeline_e2e -- [--rows N] [--rates 1000,5000,10000] [--seconds S]
@@ -32,8 +34,8 @@
 //!   ms | table p50 ms | table p99 ms | table max ms |`;
 //! - idle `| scenario | seconds | net Com_select/s | net Questions/s | baseline Com_select/s |
 //!   baseline Questions/s |`;
-//! - source only `| scenario | achieved rows/s | topic p50 ms | topic p99 ms | topic max ms |
-//!   server CPU % (inserter alone) | net server CPU % | net Com_select/s | net Questions/s |`.
+//! - source only `| scenario | achieved rows/s | topic p50 ms | topic p99 ms | topic max ms | raw
+//!   produce p50 ms | raw produce p99 ms | raw produce max ms | server CPU % (inserter alone) | net server CPU % | net Com_select/s | net Questions/s |`.
 //!
 //! The broker's state matters: tansu's memory storage slows as it accumulates the data of
 //! earlier runs (BENCHMARKS.md); restart it (`scripts/services.sh down && up`) between runs.
@@ -46,13 +48,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
 
-use common::{cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, sigterm};
+use common::{
+    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, sigterm, sluice_like_producer,
+};
 
 use anyhow::{Context, Result, bail, ensure};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
@@ -657,6 +662,7 @@ struct TopicWatcher {
     /// Where to stop: sent once the inserter is done. Dropping it ends the thread.
     last_id: watch::Sender<Option<u64>>,
     thread: tokio::task::JoinHandle<Result<Vec<Sighting>>>,
+    topic: String,
 }
 
 impl TopicWatcher {
@@ -674,6 +680,7 @@ impl TopicWatcher {
             seen,
             last_id,
             thread,
+            topic: topic.to_string(),
         })
     }
 
@@ -740,17 +747,24 @@ impl TopicWatcher {
         Ok(())
     }
 
-    /// Reads until `last` and returns what was seen.
-    async fn finish(self, last: u64, sluice: &mut SluiceProcess) -> Result<Vec<Sighting>> {
+    /// Reads until `last` and returns what was seen (`sluice`: the process writing the topic,
+    /// if any, which must keep running).
+    async fn finish(
+        self,
+        last: u64,
+        mut sluice: Option<&mut SluiceProcess>,
+    ) -> Result<Vec<Sighting>> {
         // A watcher that already failed has dropped its receiver: its error comes below.
         let _ = self.last_id.send(Some(last));
         let deadline = Instant::now() + CATCH_UP_TIMEOUT;
         while !self.thread.is_finished() {
-            sluice.ensure_running()?;
+            if let Some(sluice) = sluice.as_mut() {
+                sluice.ensure_running()?;
+            }
             ensure!(
                 Instant::now() < deadline,
                 "id {last} was not read from {} within {} s (read up to {})",
-                sluice.topic,
+                self.topic,
                 CATCH_UP_TIMEOUT.as_secs(),
                 self.seen.load(Ordering::Relaxed)
             );
@@ -829,7 +843,7 @@ async fn lag_at_rate(
     // After an error, returning drops the topic watcher, which ends its thread.
     let (commits, achieved_rate, sightings) = watched?;
     let last = commits.last().map_or(0, |c| c.last);
-    let topic_sightings = topic_watcher.finish(last, sluice).await?;
+    let topic_sightings = topic_watcher.finish(last, Some(sluice)).await?;
     let table = row_lags(&commits, &sightings).context("in users_copy")?;
     let topic = row_lags(&commits, &topic_sightings).context("on the topic")?;
     Ok(LagRun {
@@ -885,6 +899,7 @@ async fn measured_ingest(
     Ok((commits, achieved, load))
 }
 
+#[derive(Clone, Copy)]
 struct SourceOnly<'a> {
     capture: Capture,
     database: &'a str,
@@ -900,7 +915,10 @@ struct SourceOnlyRun {
     seconds: u64,
     rows: u64,
     achieved_rate: f64,
+    /// COMMIT → the row's message read from the source topic.
     topic: Percentiles,
+    /// The baseline: handed to a producer → read, same sizes and instants, same broker state.
+    raw_produce: Percentiles,
     baseline: IngestLoad,
     with_source: IngestLoad,
 }
@@ -933,18 +951,108 @@ async fn source_only(
         .last()
         .context("the inserter inserted nothing")?
         .last;
-    let sightings = watcher.finish(last, &mut sluice).await?;
+    let sightings = watcher.finish(last, Some(&mut sluice)).await?;
     sluice.stop().await?;
     let lags = row_lags(&commits, &sightings).context("on the topic")?;
+    let raw = raw_produce_lags(run, &commits).await?;
     Ok(SourceOnlyRun {
         rate: run.rate,
         seconds: run.seconds,
         rows: lags.len() as u64,
         achieved_rate,
         topic: Percentiles::of(lags),
+        raw_produce: Percentiles::of(raw),
         baseline,
         with_source,
     })
+}
+
+/// The broker's own lag at the same moment, the baseline of the source-only topic lag: the
+/// bench produces, to a topic of its own, as many messages of the same size at the same instants
+/// as the source's rows were committed (relative to the first), with Sluice's producer settings,
+/// and the same watcher reads them. A row's lag runs from the instant its message was handed
+/// to the producer.
+async fn raw_produce_lags(run: SourceOnly<'_>, commits: &[Commit]) -> Result<Vec<Duration>> {
+    let topic = format!("bench_pipe_raw_{}_{}", run.stamp.text, run.capture.name());
+    // Each tick's rows as (count, offset from the first commit).
+    let first = commits.first().context("no commits")?;
+    let ticks: Vec<(u64, Duration)> = commits
+        .iter()
+        .map(|c| (c.last - c.first + 1, c.at.duration_since(first.at)))
+        .collect();
+    // One producer throughout: it creates the topic with id 1.
+    let name = topic.clone();
+    let producer = tokio::task::spawn_blocking(move || -> Result<_> {
+        let producer = sluice_like_producer()?;
+        send_id(&producer, &name, 1)?;
+        producer.flush(Duration::from_secs(60))?;
+        Ok(producer)
+    })
+    .await??;
+    let watcher = TopicWatcher::start(&topic).await?;
+    let name = topic.clone();
+    let producing = tokio::task::spawn_blocking(move || -> Result<Vec<Commit>> {
+        let started = Instant::now();
+        let mut next = 2;
+        let mut sent = Vec::with_capacity(ticks.len());
+        for (count, offset) in ticks {
+            if let Some(wait) = offset.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            let at = Instant::now();
+            for id in next..next + count {
+                send_id(&producer, &name, id)?;
+            }
+            sent.push(Commit {
+                first: next,
+                last: next + count - 1,
+                at,
+            });
+            next += count;
+        }
+        producer.flush(Duration::from_secs(60))?;
+        Ok(sent)
+    });
+    let sent = producing.await.context("the raw producer panicked")??;
+    let last = sent.last().context("nothing produced")?.last;
+    let sightings = watcher.finish(last, None).await?;
+    row_lags(&sent, &sightings).context("on the raw topic")
+}
+
+/// A message of the bench's users row size (≈490 bytes) whose `payload.id` is `id`.
+fn id_message(id: u64) -> String {
+    format!(
+        r#"{{"schema":null,"payload":{{"id":{id},"pad":"{:0>440}"}}}}"#,
+        id
+    )
+}
+
+/// Sends `id_message(id)` to `topic`, waiting while the producer's queue is full.
+fn send_id(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    id: u64,
+) -> Result<()> {
+    let message = id_message(id);
+    // Partition 0: the watcher reads that one (an auto-created topic has several).
+    let mut record = BaseRecord::<(), str>::to(topic)
+        .payload(&message)
+        .partition(0);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                back,
+            )) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err((error, _)) => return Err(error.into()),
+        }
+    }
 }
 
 struct IdleLoad {
@@ -1155,11 +1263,14 @@ fn report(
         .map(|(b, w)| w - b);
     let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
     println!(
-        "| source only ({capture}) | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} | {:.2} |",
+        "| source only ({capture}) | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {:.2} | {:.2} |",
         source.achieved_rate,
         source.topic.p50_ms,
         source.topic.p99_ms,
         source.topic.max_ms,
+        source.raw_produce.p50_ms,
+        source.raw_produce.p99_ms,
+        source.raw_produce.max_ms,
         cell(base.server_cpu_percent),
         cell(net_cpu),
         with.com_select_per_second - base.com_select_per_second,
@@ -1178,6 +1289,9 @@ fn report(
             "topic_lag_p99_ms": source.topic.p99_ms,
             "topic_lag_max_ms": source.topic.max_ms,
             "topic_fetch_wait_ms": TOPIC_FETCH_WAIT_MS,
+            "raw_produce_lag_p50_ms": source.raw_produce.p50_ms,
+            "raw_produce_lag_p99_ms": source.raw_produce.p99_ms,
+            "raw_produce_lag_max_ms": source.raw_produce.max_ms,
             "baseline_server_cpu_percent": base.server_cpu_percent,
             "server_cpu_percent": with.server_cpu_percent,
             "net_server_cpu_percent": net_cpu,

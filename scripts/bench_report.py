@@ -90,13 +90,16 @@ SECTIONS = [
     (
         "source_only",
         "The source alone at the top rate (no sink on the same cores and binlog): lag from COMMIT to the "
-        "message read from the topic, and the database server's load net of the inserter alone:",
+        "message read from the topic, against the broker's own lag for the same messages produced raw at the "
+        "same instants, and the database server's load net of the inserter alone:",
         [
             ("capture", "capture", 0),
             ("achieved rows/s", "achieved_rows_per_second", 0),
             ("topic p50 ms", "topic_lag_p50_ms", 1),
             ("topic p99 ms", "topic_lag_p99_ms", 1),
             ("topic max ms", "topic_lag_max_ms", 1),
+            ("raw produce p50 ms", "raw_produce_lag_p50_ms", 1),
+            ("raw produce p99 ms", "raw_produce_lag_p99_ms", 1),
             ("server CPU % (inserter alone)", "baseline_server_cpu_percent", 1),
             ("net server CPU %", "net_server_cpu_percent", 1),
             ("net SELECTs/s", "com_select_per_second", 2),

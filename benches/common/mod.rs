@@ -184,10 +184,9 @@ pub(crate) fn read_all(topic: &str, rows: u64) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings.
-pub(crate) fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
-    let topic = format!("bench_raw_{}_{}", std::process::id(), messages.len());
-    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
+/// A producer with Sluice's source producer settings.
+pub(crate) fn sluice_like_producer() -> Result<ThreadedProducer<DefaultProducerContext>> {
+    Ok(kafka()
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
@@ -195,7 +194,13 @@ pub(crate) fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "50000")
         .set("queue.buffering.max.kbytes", "16384")
-        .create()?;
+        .create()?)
+}
+
+/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings.
+pub(crate) fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
+    let topic = format!("bench_raw_{}_{}", std::process::id(), messages.len());
+    let producer = sluice_like_producer()?;
     // Create the topic with the same partition count before timing.
     producer
         .send(BaseRecord::<(), [u8]>::to(&topic).payload(&messages[0][..]))
