@@ -17,12 +17,14 @@
 //!    (binlog capture adds no polling load; polling queries once per poll interval).
 //! 4. `source_only`: the source alone (the sink's reads and writes no longer share the two
 //!    cores and the binlog) at the highest ingest rate: first the inserter alone for S seconds
-//!    (the baseline), then with a source-only `sluice standalone` for S seconds. Reports the
-//!    topic lag as in 2, and the database load of each window — the server process's CPU (from
-//!    /proc, when the server runs on this machine), `Com_select` and `Questions` per second —
-//!    and the source's share: the second window minus the first. Then the broker's own lag in
-//!    the same state, the baseline: the bench produces messages of the same size at the same
-//!    instants to a topic of its own (Sluice's producer settings) and reads them the same way.
+//!    (the baseline), then with a source-only `sluice standalone` for S seconds: a new
+//!    connector with a new, empty topic, which reads the table's rows so far (polling from the
+//!    start, binlog by its snapshot) before the window starts. Reports the topic lag as in 2,
+//!    and the database load of each window — the server process's CPU (from /proc, when the
+//!    server runs on this machine), `Com_select` and `Questions` per second — and the source's
+//!    share: the second window minus the first. Then the broker's own lag in the same state,
+//!    the baseline: the bench produces messages of the same size at the same instants to a new
+//!    topic of its own (Sluice's producer settings) and reads them the same way.
 //!
 //!   scripts/services.sh up
 //!   cargo bench --bench pipeline_e2e -- [--rows N] [--rates 1000,5000,10000] [--seconds S]
@@ -37,8 +39,10 @@
 //! - source only `| scenario | achieved rows/s | topic p50 ms | topic p99 ms | topic max ms | raw
 //!   produce p50 ms | raw produce p99 ms | raw produce max ms | server CPU % (inserter alone) | net server CPU % | net Com_select/s | net Questions/s |`.
 //!
-//! The broker's state matters: tansu's memory storage slows as it accumulates the data of
-//! earlier runs (BENCHMARKS.md); restart it (`scripts/services.sh down && up`) between runs.
+//! The broker's state matters: tansu's memory storage lists every batch of a partition on each
+//! fetch, so a partition's lag grows with the batches it holds (the pipeline's topic over the
+//! windows of 2), and the whole broker slows as it accumulates the data of earlier runs
+//! (BENCHMARKS.md); restart it (`scripts/services.sh down && up`) between runs.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -272,7 +276,7 @@ async fn measure_load(conn: &mut Conn, seconds: u64) -> Result<Load> {
     })
 }
 
-/// The number of partitions of `topic`, from the broker's metadata.
+/// The number of partitions of `topic`, from the broker's metadata (0: no such topic).
 fn topic_partitions(topic: &str) -> Result<usize> {
     let consumer: BaseConsumer = kafka()
         .set(
@@ -281,18 +285,37 @@ fn topic_partitions(topic: &str) -> Result<usize> {
         )
         .create()
         .context("cannot create a Kafka client")?;
+    // Every topic's metadata, not the one topic's: asking for a missing topic by name may
+    // create it (tansu auto-creates topics, with 4 partitions).
     let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .fetch_metadata(None, Duration::from_secs(10))
         .with_context(|| format!("cannot read the metadata of {topic}"))?;
     Ok(metadata
         .topics()
-        .first()
-        .map_or(0, |topic| topic.partitions().len()))
+        .iter()
+        .find(|t| t.name() == topic)
+        .map_or(0, |t| t.partitions().len()))
 }
 
 /// The source's `topic.prefix`.
-fn topic_prefix(capture: Capture, stamp: &Stamp) -> String {
-    format!("bench_pipe_{}_{}_", stamp.text, capture.name())
+fn topic_prefix(capture: Capture, stamp: &Stamp, role: Role) -> String {
+    match role {
+        Role::Pipeline => format!("bench_pipe_{}_{}_", stamp.text, capture.name()),
+        Role::FreshSource => format!("bench_pipe_only_{}_{}_", stamp.text, capture.name()),
+    }
+}
+
+/// What a `sluice standalone` process of the bench runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The source and the sink.
+    Pipeline,
+    /// A source alone, as a new connector with a topic of its own: no stored offset, so it
+    /// reads the table's rows first (polling from id 0, binlog by its snapshot), then streams.
+    /// Its topic starts empty: tansu's fetch cost grows with the number of batches already in
+    /// a partition (see BENCHMARKS.md), so a topic that old windows filled would measure the
+    /// broker's state, not the source.
+    FreshSource,
 }
 
 /// One `sluice standalone` process running the source and the sink. Killed if dropped while
@@ -305,13 +328,12 @@ struct SluiceProcess {
 }
 
 impl SluiceProcess {
-    /// `with_sink`: also the sink (the whole pipeline); otherwise the source alone.
     fn start(
         capture: Capture,
         database: &str,
         stamp: &Stamp,
         poll_ms: u64,
-        with_sink: bool,
+        role: Role,
     ) -> Result<Self> {
         let capture_name = capture.name();
         let dir = std::env::temp_dir().join(format!("sluice-pipeline-bench-{}", stamp.text));
@@ -321,8 +343,12 @@ impl SluiceProcess {
         let url = format!("jdbc:mysql://{host}:{port}/{database}");
         let user = env_or("SLUICE_MARIADB_USER", "sluice");
         let password = env_or("SLUICE_MARIADB_PASSWORD", "sluice");
-        let prefix = topic_prefix(capture, stamp);
+        let prefix = topic_prefix(capture, stamp, role);
         let topic = format!("{prefix}users");
+        let source_name = match role {
+            Role::Pipeline => format!("bench-pipe-source-{}-{capture_name}", stamp.text),
+            Role::FreshSource => format!("bench-pipe-only-{}-{capture_name}", stamp.text),
+        };
 
         let worker = dir.join("worker.properties");
         std::fs::write(
@@ -354,7 +380,8 @@ impl SluiceProcess {
             Capture::Binlog => {
                 source["sluice.capture"] = "binlog".into();
                 // A replica id of its own, so concurrent runs never clash on the server.
-                let server_id = 1000 + (stamp.nanos % 59_000) as u32;
+                let server_id =
+                    1000 + (stamp.nanos % 59_000) as u32 + u32::from(role == Role::FreshSource);
                 source["sluice.binlog.server.id"] = server_id.to_string().into();
             }
             Capture::Polling => source["poll.interval.ms"] = poll_ms.to_string().into(),
@@ -363,7 +390,7 @@ impl SluiceProcess {
         std::fs::write(
             &source_file,
             serde_json::json!({
-                "name": format!("bench-pipe-source-{}-{capture_name}", stamp.text),
+                "name": source_name,
                 "config": source,
             })
             .to_string(),
@@ -392,10 +419,9 @@ impl SluiceProcess {
         )
         .context("cannot write sink.json")?;
 
-        let connectors = if with_sink {
-            vec![source_file, sink_file]
-        } else {
-            vec![source_file]
+        let connectors = match role {
+            Role::Pipeline => vec![source_file, sink_file],
+            Role::FreshSource => vec![source_file],
         };
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["--log-level", "warn", "standalone"])
@@ -923,8 +949,9 @@ struct SourceOnlyRun {
     with_source: IngestLoad,
 }
 
-/// Scenario 4: the inserter alone, then a source-only Sluice (resuming at its stored offset)
-/// with the topic watcher, each for `seconds` at `rate`. `first`: the next id to insert.
+/// Scenario 4: the inserter alone, then a source-only Sluice (a new connector writing a new
+/// topic: it reads the rows so far, then streams) with the topic watcher, each for `seconds` at
+/// `rate`; then the raw-produce baseline. `first`: the next id to insert.
 async fn source_only(
     run: SourceOnly<'_>,
     writer: &mut Conn,
@@ -938,11 +965,37 @@ async fn source_only(
         .context("the inserter inserted nothing")?
         .last
         + 1;
-    // Started while the topic is quiet, so it reads the source catching up.
-    let watcher =
-        TopicWatcher::start(&format!("{}users", topic_prefix(run.capture, run.stamp))).await?;
-    let mut sluice =
-        SluiceProcess::start(run.capture, run.database, run.stamp, run.poll_ms, false)?;
+    let mut sluice = SluiceProcess::start(
+        run.capture,
+        run.database,
+        run.stamp,
+        run.poll_ms,
+        Role::FreshSource,
+    )?;
+    // The watcher reads partition 0 from its end, so the topic must exist first (Sluice
+    // creates it with one partition; asking the broker for it by name would create it).
+    let deadline = Instant::now() + CATCH_UP_TIMEOUT;
+    let partitions = loop {
+        let topic = sluice.topic.clone();
+        let partitions = tokio::task::spawn_blocking(move || topic_partitions(&topic)).await??;
+        if partitions > 0 {
+            break partitions;
+        }
+        sluice.ensure_running()?;
+        ensure!(
+            Instant::now() < deadline,
+            "{} was not created within {} s",
+            sluice.topic,
+            CATCH_UP_TIMEOUT.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    ensure!(
+        partitions == 1,
+        "{} has {partitions} partitions, expected 1",
+        sluice.topic
+    );
+    let watcher = TopicWatcher::start(&sluice.topic).await?;
     // Caught up: every row so far (ids up to first - 1) has been read from the topic.
     watcher.wait_for(first - 1, &mut sluice).await?;
     let (commits, achieved_rate, with_source) =
@@ -1087,7 +1140,7 @@ async fn run_capture(args: &Args, capture: Capture, database: &str) -> Result<()
     let baseline = measure_load(&mut admin, args.idle_seconds).await?;
 
     let server_pid = server_pid(&mut admin).await;
-    let mut sluice = SluiceProcess::start(capture, database, &stamp, args.poll_ms, true)?;
+    let mut sluice = SluiceProcess::start(capture, database, &stamp, args.poll_ms, Role::Pipeline)?;
     eprintln!("[{}] waiting for the warm-up row …", capture.name());
     writer.query_drop(insert_sql(1, 1)?).await?;
     let started = Instant::now();

@@ -129,19 +129,25 @@ fn run_sluice(
     let group = format!("connect-{name}");
     let mut first: Option<(Instant, i64)> = None;
     let mut steady = (0.0, 0);
-    let run = run_standalone(&worker, &[&connector], Duration::from_secs(900), || {
-        let done = committed(&group, topic).unwrap_or(0);
-        if first.is_none() && done > 0 {
-            first = Some((Instant::now(), done));
-        }
-        if done == rows as i64 {
-            let (at, base) = first.expect("first commit seen");
-            steady = (at.elapsed().as_secs_f64(), (rows as i64 - base) as u64);
-            return Ok(true);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-        Ok(false)
-    })?;
+    let run = run_standalone(
+        &worker,
+        &[&connector],
+        Duration::from_secs(900),
+        None,
+        || {
+            let done = committed(&group, topic).unwrap_or(0);
+            if first.is_none() && done > 0 {
+                first = Some((Instant::now(), done));
+            }
+            if done == rows as i64 {
+                let (at, base) = first.expect("first commit seen");
+                steady = (at.elapsed().as_secs_f64(), (rows as i64 - base) as u64);
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            Ok(false)
+        },
+    )?;
     Ok(Run {
         total_seconds: run.seconds,
         seconds: steady.0,

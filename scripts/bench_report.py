@@ -136,9 +136,9 @@ def markdown(run):
     rows = [r for r in run["results"] if r.get("scenario") in THROUGHPUT]
     if rows:
         out.append(
-            "| scenario | shape | rows | Sluice rows/s | baselines rows/s | ratio | peak RSS MB | CPU s / M rows | bytes/msg |"
+            "| scenario | shape | rows | Sluice rows/s | start-up s | baselines rows/s | ratio | peak RSS MB | CPU s / M rows | bytes/msg |"
         )
-        out.append("|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             label, baselines = THROUGHPUT[r["scenario"]]
             if r.get("capture"):
@@ -148,7 +148,8 @@ def markdown(run):
             )
             out.append(
                 f"| {label} | {r.get('shape', 'users')} | {fmt(r.get('rows'))} | "
-                f"{fmt(r.get('sluice_rows_per_second'))} | {base or '–'} | {fmt(r.get('ratio'), 2)} | "
+                f"{fmt(r.get('sluice_rows_per_second'))} | {fmt(r.get('sluice_startup_seconds'), 2)} | "
+                f"{base or '–'} | {fmt(r.get('ratio'), 2)} | "
                 f"{fmt(r.get('sluice_peak_rss_mb'), 1)} | "
                 f"{fmt(r.get('sluice_cpu_seconds_per_million_rows'), 1)} | {fmt(r.get('bytes_per_message'))} |"
             )

@@ -6,12 +6,15 @@ pub(crate) mod shape;
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use sluice::kafka::admin::{TopicSpec, ensure_topic};
 
 /// `cargo test --all-targets` runs benches without `--bench`: the end-to-end ones need the
 /// services and minutes of work, so they only run under `cargo bench`. True (after saying so)
@@ -99,8 +102,72 @@ pub(crate) fn worker_properties(
 pub(crate) struct ProcessRun {
     /// From spawning the process to `done` saying it finished.
     pub(crate) seconds: f64,
+    /// From spawning the process to the first message of the watched topic being readable:
+    /// its start-up (connections, stored offsets, topic creation) plus its first batch.
+    pub(crate) first_message_seconds: Option<f64>,
     pub(crate) peak_rss_kb: u64,
     pub(crate) cpu_seconds: f64,
+}
+
+impl ProcessRun {
+    /// The rate once running: `rows` over the time from the first message being readable to
+    /// the end (start-up excluded, as the raw baselines exclude creating their clients).
+    pub(crate) fn steady_rate(&self, rows: u64) -> Option<f64> {
+        self.first_message_seconds
+            .map(|first| rows as f64 / (self.seconds - first))
+    }
+}
+
+/// Notices the first message on a topic that does not exist yet, without creating it (asking
+/// the broker for a missing topic by name may auto-create it) and without reading the rest.
+struct FirstMessage<'a> {
+    topic: &'a str,
+    consumer: BaseConsumer,
+    assigned: bool,
+    at: Option<Instant>,
+}
+
+impl<'a> FirstMessage<'a> {
+    fn new(topic: &'a str) -> Result<Self> {
+        let consumer = kafka()
+            .set("group.id", format!("bench-first-{}", std::process::id()))
+            .set("enable.auto.commit", "false")
+            // The broker answers an empty fetch at once: the first message is noticed within
+            // a loop turn (≈20 ms) of being readable.
+            .set("fetch.wait.max.ms", "5")
+            .create()?;
+        Ok(Self {
+            topic,
+            consumer,
+            assigned: false,
+            at: None,
+        })
+    }
+
+    /// One look; records the instant the first message is read, then stops reading.
+    fn check(&mut self) -> Result<()> {
+        if self.at.is_some() {
+            return Ok(());
+        }
+        if !self.assigned {
+            let metadata = self.consumer.fetch_metadata(None, Duration::from_secs(1))?;
+            let Some(topic) = metadata.topics().iter().find(|t| t.name() == self.topic) else {
+                return Ok(());
+            };
+            let mut list = TopicPartitionList::new();
+            for p in topic.partitions() {
+                list.add_partition_offset(self.topic, p.id(), Offset::Beginning)?;
+            }
+            self.consumer.assign(&list)?;
+            self.assigned = true;
+        }
+        if let Some(message) = self.consumer.poll(Duration::ZERO) {
+            message?;
+            self.at = Some(Instant::now());
+            self.consumer.unassign()?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs `sluice standalone <worker> <connectors>…` until `done` (called in a loop; it waits
@@ -111,8 +178,10 @@ pub(crate) fn run_standalone(
     worker: &std::path::Path,
     connectors: &[&std::path::Path],
     limit: Duration,
+    first_message_of: Option<&str>,
     mut done: impl FnMut() -> Result<bool>,
 ) -> Result<ProcessRun> {
+    let mut first = first_message_of.map(FirstMessage::new).transpose()?;
     let started = Instant::now();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["--log-level", "warn", "standalone"])
@@ -123,6 +192,9 @@ pub(crate) fn run_standalone(
     let mut peak_rss = 0;
     let seconds = loop {
         peak_rss = peak_rss.max(peak_rss_kb(pid));
+        if let Some(first) = first.as_mut() {
+            first.check()?;
+        }
         if done()? {
             break started.elapsed().as_secs_f64();
         }
@@ -141,8 +213,19 @@ pub(crate) fn run_standalone(
     if !status.success() {
         bail!("sluice exited with {status} after SIGTERM");
     }
+    let first_message_seconds = match first {
+        Some(first) => Some(
+            first
+                .at
+                .with_context(|| format!("no message seen on {}", first.topic))?
+                .duration_since(started)
+                .as_secs_f64(),
+        ),
+        None => None,
+    };
     Ok(ProcessRun {
         seconds,
+        first_message_seconds,
         peak_rss_kb: peak_rss,
         cpu_seconds: cpu,
     })
@@ -197,11 +280,25 @@ pub(crate) fn sluice_like_producer() -> Result<ThreadedProducer<DefaultProducerC
         .create()?)
 }
 
-/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings.
-pub(crate) fn raw_produce(messages: &[Vec<u8>]) -> Result<f64> {
+/// The baseline: produce the identical bytes through rdkafka with Sluice's producer settings,
+/// to a new topic of `partitions` partitions (Sluice's topic's count).
+pub(crate) fn raw_produce(messages: &[Vec<u8>], partitions: i32) -> Result<f64> {
     let topic = format!("bench_raw_{}_{}", std::process::id(), messages.len());
+    // Created before timing, with the partition count of Sluice's topic (a topic the broker
+    // auto-creates on the first message gets its default count: 4 on tansu).
+    let admin: AdminClient<DefaultClientContext> = kafka().create()?;
+    let spec = TopicSpec {
+        name: &topic,
+        partitions,
+        replication_factor: -1,
+        configs: &[],
+    };
+    let created = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(ensure_topic(&admin, &spec))?;
+    ensure!(created, "{topic} existed before the raw produce");
     let producer = sluice_like_producer()?;
-    // Create the topic with the same partition count before timing.
     producer
         .send(BaseRecord::<(), [u8]>::to(&topic).payload(&messages[0][..]))
         .map_err(|(e, _)| e)?;
