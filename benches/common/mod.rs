@@ -132,8 +132,8 @@ impl<'a> FirstMessage<'a> {
         let consumer = kafka()
             .set("group.id", format!("bench-first-{}", std::process::id()))
             .set("enable.auto.commit", "false")
-            // The broker answers an empty fetch at once: the first message is noticed within
-            // a loop turn (≈20 ms) of being readable.
+            // The broker holds a fetch with nothing to return at most 5 ms: the first message
+            // is noticed within a loop turn (≈20 ms) of being readable.
             .set("fetch.wait.max.ms", "5")
             .create()?;
         Ok(Self {
