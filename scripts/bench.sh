@@ -19,6 +19,10 @@
 # and command), appends a Markdown section to BENCHMARKS.md and renders PNG charts into
 # benches/charts/ (matplotlib, installed into a private venv on first use). Stops the services
 # it started at the end unless --keep-services.
+#
+# The test broker (tansu, memory storage) slows as it accumulates data (BENCHMARKS.md), so when
+# this script started it, it restarts it before every bench (each bench makes its own topics);
+# a broker that was already running is left alone, with a warning.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -53,7 +57,12 @@ echo "== building (release)" >&2
 cargo build --release --benches --bins >&2
 
 smallest="${sizes%%,*}"
+if [ "$was_running" = 1 ]; then
+  echo "bench.sh: the Kafka broker was already running: not restarting it between benches, so" \
+    "later benches run on a broker holding the earlier ones' data (slower on tansu)" >&2
+fi
 run() { # run <bench> <args…>: appends the bench's JSON lines
+  if [ "$was_running" = 0 ]; then scripts/services.sh restart-kafka >/dev/null; fi
   echo "== cargo bench --bench $*" >&2
   cargo bench --bench "$@" | tee -a /dev/stderr | grep '^{' >> "$lines" || {
     echo "bench.sh: $1 failed" >&2; return 1; }
