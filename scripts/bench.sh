@@ -8,8 +8,10 @@
 #   source    polling JDBC source, table → topic      baselines: keyset SELECT scan, raw produce
 #   binlog    binlog capture, insert burst → topic     baselines: raw binlog decode, raw produce
 #   sink      topic → table, fresh and updating rows   baselines: raw multi-row upsert, raw consume
-#   pipeline  MariaDB → Kafka → MariaDB in one worker: rows/s, replication lag p50/p99/max at fixed
-#             ingest rates, database load at idle — binlog and polling capture
+#   pipeline  MariaDB → Kafka → MariaDB in one worker: rows/s, lag p50/p99/max to the topic and
+#             to the target table at fixed ingest rates, the source alone at the top rate
+#             (baseline: the broker's own lag) with its database load, load at idle — binlog
+#             and polling capture
 #   worker    `sluice worker` start-up time and idle RSS
 # source, binlog and sink run the seed's `users` shape at every size of --sizes (default
 # 100000,1000000; add 10000000 when the disk allows) and the 30-column shape at the smallest.
