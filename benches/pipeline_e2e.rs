@@ -53,7 +53,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod common;
 
 use common::{
-    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, sigterm, sluice_like_producer,
+    cpu_seconds, env_or, kafka, mariadb_opts, peak_rss_kb, send_waiting, sigterm,
+    sluice_like_producer,
 };
 
 use anyhow::{Context, Result, bail, ensure};
@@ -1088,24 +1089,12 @@ fn send_id(
 ) -> Result<()> {
     let message = id_message(id);
     // Partition 0: the watcher reads that one (an auto-created topic has several).
-    let mut record = BaseRecord::<(), str>::to(topic)
-        .payload(&message)
-        .partition(0);
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((
-                rdkafka::error::KafkaError::MessageProduction(
-                    rdkafka::types::RDKafkaErrorCode::QueueFull,
-                ),
-                back,
-            )) => {
-                record = back;
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            Err((error, _)) => return Err(error.into()),
-        }
-    }
+    send_waiting(
+        producer,
+        BaseRecord::<(), str>::to(topic)
+            .payload(&message)
+            .partition(0),
+    )
 }
 
 struct IdleLoad {

@@ -305,23 +305,37 @@ pub(crate) fn raw_produce(messages: &[Vec<u8>], partitions: i32) -> Result<f64> 
     producer.flush(Duration::from_secs(30))?;
     let started = Instant::now();
     for message in messages {
-        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&message[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        send_waiting(
+            &producer,
+            BaseRecord::<(), [u8]>::to(&topic).payload(&message[..]),
+        )?;
     }
     producer.flush(Duration::from_secs(120))?;
     Ok(started.elapsed().as_secs_f64())
+}
+
+/// Sends `record`, waiting while the producer's queue is full.
+pub(crate) fn send_waiting<K, P>(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    mut record: BaseRecord<'_, K, P>,
+) -> Result<()>
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                back,
+            )) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
 }
