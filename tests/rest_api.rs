@@ -57,7 +57,7 @@ pub(crate) async fn start(topics: &str) -> (Daemon, String) {
     let base = format!("http://{}", daemon.addr);
     // Wait until the worker has read its topics.
     eventually("the worker to start", Duration::from_secs(60), || async {
-        daemon.herder.get().is_some()
+        daemon.startup.herder_now().is_some()
     })
     .await;
     (daemon, base)

@@ -4,6 +4,7 @@
 pub mod connector;
 pub mod def;
 pub mod properties;
+pub mod provider;
 pub mod secret;
 pub mod worker;
 
@@ -11,5 +12,6 @@ pub use connector::{CommonConfig, ConnectorConfig};
 pub use def::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConfigValue, Importance, Validator,
 };
+pub use provider::ConfigProviders;
 pub use secret::{Password, redact_url};
 pub use worker::WorkerConfig;

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use super::def::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
 use super::properties;
+use super::provider::ConfigProviders;
 use crate::error::Result;
 
 /// Kafka Connect's JSON converter, the only converter Sluice implements.
@@ -181,8 +182,12 @@ pub struct WorkerConfig {
     pub consumer: BTreeMap<String, String>,
     /// `admin.*` overrides, prefix removed.
     pub admin: BTreeMap<String, String>,
-    /// Every key as given, including ones Sluice does not interpret.
+    /// Every key as given (config provider references resolved), including ones Sluice does
+    /// not interpret.
     pub originals: BTreeMap<String, String>,
+    /// The declared config providers, which resolve `${provider:path:key}` references in
+    /// connector configurations.
+    pub config_providers: ConfigProviders,
 }
 
 impl WorkerConfig {
@@ -194,7 +199,11 @@ impl WorkerConfig {
     }
 
     /// Parses worker properties.
+    /// `${provider:path:key}` references are resolved first, with the providers the same
+    /// properties declare (`config.providers`).
     pub fn from_map(raw: BTreeMap<String, String>) -> std::result::Result<Self, ConfigError> {
+        let config_providers = ConfigProviders::from_worker(&raw)?;
+        let raw = config_providers.resolve(&raw)?;
         let config = WORKER_CONFIG_DEF.parse(&raw)?;
         let key_converter = converter(&config, "key")?;
         let value_converter = converter(&config, "value")?;
@@ -247,6 +256,7 @@ impl WorkerConfig {
             listeners,
             client,
             originals: raw,
+            config_providers,
         })
     }
 

@@ -12,16 +12,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value as Json, json};
 
-use crate::config::{ConnectorConfig, Password};
+use crate::config::{ConfigProviders, ConnectorConfig, Password};
 use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind};
 use crate::runtime::herder::{ConnectorInfo, ConnectorStatus, Herder, StateInfo};
+use crate::runtime::startup::{REQUEST_TIMEOUT, Startup};
 use crate::runtime::store::TargetState;
 
 /// Largest request body accepted (a connector config is a few KiB).
@@ -30,9 +31,12 @@ const BODY_LIMIT: usize = 1024 * 1024;
 /// What the handlers share.
 #[derive(Clone)]
 pub struct RestState {
-    /// Set once the worker has read its topics and restored its connectors.
-    pub herder: Arc<std::sync::OnceLock<Arc<Herder>>>,
+    /// The herder, once the worker has read its topics, joined its group, been assigned its
+    /// slots and restored its connectors; requests that need it wait for it.
+    pub startup: Startup,
     pub plugins: crate::connector::Plugins,
+    /// Resolve `${provider:path:key}` references for validation.
+    pub config_providers: ConfigProviders,
     /// Renders `/metrics`; `None` when no recorder is installed.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Filled once Kafka answered.
@@ -87,14 +91,13 @@ impl IntoResponse for ApiError {
 type ApiResult<T> = Result<T, ApiError>;
 
 impl RestState {
-    /// The herder, or 503 while the worker is still starting.
-    fn herder(&self) -> ApiResult<&Arc<Herder>> {
-        self.herder.get().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Worker is still starting up.",
-            )
-        })
+    /// The herder; while the worker is starting the request waits for it, as Connect holds it,
+    /// and fails after Connect's 90 s with 500 naming the stage the worker is in.
+    async fn herder(&self) -> ApiResult<Arc<Herder>> {
+        self.startup
+            .herder(REQUEST_TIMEOUT)
+            .await
+            .map_err(|message| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message))
     }
 }
 
@@ -182,7 +185,7 @@ async fn server_info(State(state): State<RestState>) -> axum::Json<Json> {
 
 /// KIP-1017: 200 once the worker has started, 503 before.
 async fn health(State(state): State<RestState>) -> (StatusCode, axum::Json<Json>) {
-    if state.herder.get().is_some() {
+    if state.startup.herder_now().is_some() {
         (
             StatusCode::OK,
             axum::Json(json!({
@@ -212,15 +215,21 @@ async fn metrics(State(state): State<RestState>) -> Response {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct PluginsQuery {
-    #[serde(rename = "connectorsOnly")]
-    connectors_only: Option<bool>,
+/// Query parameters as Jersey reads them: the first value of each name.
+type QueryParams = Query<Vec<(String, String)>>;
+
+/// A boolean query parameter as Jersey reads one (`Boolean.valueOf`): `true` in any case is
+/// true, any other value false; absent or empty, `default`. Never a 400.
+fn flag(params: &[(String, String)], name: &str, default: bool) -> bool {
+    match params.iter().find(|(k, _)| k == name) {
+        Some((_, value)) if !value.is_empty() => value.eq_ignore_ascii_case("true"),
+        _ => default,
+    }
 }
 
 async fn list_plugins(
     State(state): State<RestState>,
-    Query(query): Query<PluginsQuery>,
+    Query(params): QueryParams,
 ) -> axum::Json<Json> {
     let mut list: Vec<Json> = state
         .plugins
@@ -228,7 +237,7 @@ async fn list_plugins(
         .into_iter()
         .map(|p| json!({"class": p.class, "type": p.connector_type, "version": p.version}))
         .collect();
-    if query.connectors_only == Some(false) {
+    if !flag(&params, "connectorsOnly", true) {
         list.push(json!({
             "class": "org.apache.kafka.connect.json.JsonConverter",
             "type": "converter",
@@ -268,7 +277,11 @@ async fn validate_config(
             )));
         }
     }
-    Ok(axum::Json(validate::validate(found.as_ref(), map)))
+    Ok(axum::Json(validate::validate(
+        found.as_ref(),
+        map,
+        &state.config_providers,
+    )))
 }
 
 /// A JSON object of string values (nulls allowed by `allow_null`).
@@ -293,30 +306,28 @@ fn string_map(body: &Json) -> ApiResult<BTreeMap<String, String>> {
 
 async fn list_connectors(
     State(state): State<RestState>,
-    RawQuery(raw): RawQuery,
+    Query(params): QueryParams,
 ) -> ApiResult<axum::Json<Json>> {
-    // `expand` may repeat (`?expand=status&expand=info`).
-    let expand: Vec<String> = raw
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == "expand")
-        .map(|(_, v)| v.to_string())
+    // `expand` may repeat (`?expand=status&expand=info`); unknown values are ignored.
+    let expand: Vec<&str> = params
+        .iter()
+        .filter(|(k, _)| k == "expand")
+        .map(|(_, v)| v.as_str())
         .collect();
-    let names = state.herder()?.connectors();
-    let with_status = expand.iter().any(|e| e == "status");
-    let with_info = expand.iter().any(|e| e == "info");
+    let herder = state.herder().await?;
+    let names = herder.connectors();
+    let with_status = expand.contains(&"status");
+    let with_info = expand.contains(&"info");
     if !with_status && !with_info {
         return Ok(axum::Json(json!(names)));
     }
     let mut out = Map::new();
     for name in names {
         let mut item = Map::new();
-        if with_status && let Ok(status) = state.herder()?.status(&name) {
+        if with_status && let Ok(status) = herder.status(&name) {
             item.insert("status".into(), status_json(&status));
         }
-        if with_info && let Ok(info) = state.herder()?.info(&name) {
+        if with_info && let Ok(info) = herder.info(&name) {
             item.insert("info".into(), info_json(&state, &info));
         }
         out.insert(name, Json::Object(item));
@@ -439,7 +450,7 @@ async fn create_connector(
     }
     let config =
         ConnectorConfig::from_json(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let info = state.herder()?.create(config, initial).await?;
+    let info = state.herder().await?.create(config, initial).await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!(
         "{}/connectors/{}",
@@ -459,7 +470,7 @@ async fn connector_info(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    let info = state.herder()?.info(&name)?;
+    let info = state.herder().await?.info(&name)?;
     Ok(axum::Json(info_json(&state, &info)))
 }
 
@@ -467,7 +478,7 @@ async fn delete_connector(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.herder()?.delete(&name).await?;
+    state.herder().await?.delete(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -475,7 +486,7 @@ async fn connector_config(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    let info = state.herder()?.info(&name)?;
+    let info = state.herder().await?.info(&name)?;
     Ok(axum::Json(masked(&state, &info.config)))
 }
 
@@ -486,11 +497,11 @@ async fn put_connector_config(
 ) -> ApiResult<Response> {
     let body = json_body(body)?;
     let mut map = string_map(&body)?;
-    let stored = state.herder()?.info(&name).ok().map(|i| i.config);
+    let stored = state.herder().await?.info(&name).ok().map(|i| i.config);
     unmask(&state, stored.as_ref(), &mut map);
     let config = ConnectorConfig::from_map(Some(name), map)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let (created, info) = state.herder()?.put(config).await?;
+    let (created, info) = state.herder().await?.put(config).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -510,7 +521,7 @@ async fn patch_connector_config(
             "Request body must be a JSON object of configuration keys",
         ));
     };
-    let mut map = state.herder()?.info(&name)?.config;
+    let mut map = state.herder().await?.info(&name)?.config;
     for (key, value) in patch {
         match value {
             Json::Null => {
@@ -529,7 +540,7 @@ async fn patch_connector_config(
     }
     let config = ConnectorConfig::from_map(Some(name), map)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let (_, info) = state.herder()?.put(config).await?;
+    let (_, info) = state.herder().await?.put(config).await?;
     Ok(axum::Json(info_json(&state, &info)))
 }
 
@@ -537,14 +548,16 @@ async fn connector_status(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    Ok(axum::Json(status_json(&state.herder()?.status(&name)?)))
+    Ok(axum::Json(status_json(
+        &state.herder().await?.status(&name)?,
+    )))
 }
 
 async fn task_configs(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    let tasks: Vec<TaskConfig> = state.herder()?.task_configs(&name)?;
+    let tasks: Vec<TaskConfig> = state.herder().await?.task_configs(&name)?;
     Ok(axum::Json(Json::Array(
         tasks
             .iter()
@@ -560,7 +573,7 @@ async fn task_status(
     State(state): State<RestState>,
     Path((name, task)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Json>> {
-    let status = state.herder()?.status(&name)?;
+    let status = state.herder().await?.status(&name)?;
     let id: u32 = task.parse().map_err(|_| task_not_found(&name, &task))?;
     let (_, task_state) = status
         .tasks
@@ -582,28 +595,23 @@ async fn restart_task(
     Path((name, task)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id: u32 = task.parse().map_err(|_| task_not_found(&name, &task))?;
-    state.herder()?.restart_task(&name, id).await?;
+    state.herder().await?.restart_task(&name, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(serde::Deserialize)]
-struct RestartQuery {
-    #[serde(rename = "includeTasks", default)]
-    include_tasks: bool,
-    #[serde(rename = "onlyFailed", default)]
-    only_failed: bool,
 }
 
 async fn restart_connector(
     State(state): State<RestState>,
     Path(name): Path<String>,
-    Query(query): Query<RestartQuery>,
+    Query(params): QueryParams,
 ) -> ApiResult<Response> {
+    let include_tasks = flag(&params, "includeTasks", false);
+    let only_failed = flag(&params, "onlyFailed", false);
     let status = state
-        .herder()?
-        .restart(&name, query.include_tasks, query.only_failed)
+        .herder()
+        .await?
+        .restart(&name, include_tasks, only_failed)
         .await?;
-    if !query.include_tasks && !query.only_failed {
+    if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok((StatusCode::ACCEPTED, axum::Json(status_json(&status))).into_response())
@@ -611,7 +619,8 @@ async fn restart_connector(
 
 async fn pause(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
     state
-        .herder()?
+        .herder()
+        .await?
         .set_target(&name, TargetState::Paused)
         .await?;
     Ok(StatusCode::ACCEPTED)
@@ -619,7 +628,8 @@ async fn pause(State(state): State<RestState>, Path(name): Path<String>) -> ApiR
 
 async fn resume(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
     state
-        .herder()?
+        .herder()
+        .await?
         .set_target(&name, TargetState::Started)
         .await?;
     Ok(StatusCode::ACCEPTED)
@@ -627,7 +637,8 @@ async fn resume(State(state): State<RestState>, Path(name): Path<String>) -> Api
 
 async fn stop(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
     state
-        .herder()?
+        .herder()
+        .await?
         .set_target(&name, TargetState::Stopped)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -25,10 +25,11 @@ pub(super) async fn get_offsets(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    let (config, connector_type, _) = state.herder()?.offsets_target(&name)?;
+    let (config, connector_type, _) = state.herder().await?.offsets_target(&name)?;
     let offsets: Vec<Json> = match connector_type {
         ConnectorType::Source => state
-            .herder()?
+            .herder()
+            .await?
             .worker()
             .offsets()
             .all(&name)
@@ -37,7 +38,7 @@ pub(super) async fn get_offsets(
             .map(|(partition, offset)| json!({"partition": partition, "offset": offset}))
             .collect(),
         ConnectorType::Sink => {
-            let worker = state.herder()?.worker().config().clone();
+            let worker = state.herder().await?.worker().config().clone();
             let offsets = blocking(move || sink_offsets(&worker, &config)).await?;
             offsets
                 .into_iter()
@@ -67,9 +68,9 @@ pub(super) async fn alter_offsets(
     if entries.is_empty() {
         return Err(ApiError::bad_request("The offsets list must not be empty"));
     }
-    let worker = state.herder()?.worker().clone();
+    let worker = state.herder().await?.worker().clone();
     state
-        .herder()?
+        .herder().await?
         .with_stopped(&name, async |config: &ConnectorConfig, connector_type| {
             match connector_type {
                 ConnectorType::Source => {
@@ -139,9 +140,10 @@ pub(super) async fn reset_offsets(
     State(state): State<RestState>,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    let worker = state.herder()?.worker().clone();
+    let worker = state.herder().await?.worker().clone();
     state
-        .herder()?
+        .herder()
+        .await?
         .with_stopped(
             &name,
             async |config: &ConnectorConfig, connector_type| match connector_type {

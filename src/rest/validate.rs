@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use crate::config::connector::{CONNECTOR_CONFIG_DEF, validate_name};
-use crate::config::{ConfigKey, ConfigType, Password};
+use crate::config::provider::unresolve_error;
+use crate::config::{ConfigError, ConfigKey, ConfigProviders, ConfigType, Password};
 use crate::connector::ConnectorPlugin;
 
 /// The common keys then the plugin's, without duplicates.
@@ -49,21 +50,36 @@ pub(super) fn definitions(plugin: &dyn ConnectorPlugin) -> Json {
 
 /// Validates `config` against the common and the plugin's keys: every key with its value and
 /// errors, and the total error count.
-pub(super) fn validate(plugin: &dyn ConnectorPlugin, mut config: BTreeMap<String, String>) -> Json {
+///
+/// The values are validated resolved (`${provider:path:key}` references replaced, a reference
+/// that cannot be resolved an error on its key) and shown raw.
+pub(super) fn validate(
+    plugin: &dyn ConnectorPlugin,
+    mut config: BTreeMap<String, String>,
+    providers: &ConfigProviders,
+) -> Json {
     config
         .entry("connector.class".into())
         .or_insert_with(|| plugin.class().to_string());
     let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let (_, common) = CONNECTOR_CONFIG_DEF.parse_all(&config);
+    let (resolved, unresolved) = providers.resolve_all(&config);
+    let unresolved = unresolved
+        .into_iter()
+        .map(|(key, why)| ConfigError::rule(key, why));
+    let (_, common) = CONNECTOR_CONFIG_DEF.parse_all(&resolved);
     let name_errors = config
         .get("name")
         .and_then(|name| validate_name(name).err());
-    for error in common.into_iter().chain(name_errors).chain(plugin.validate(
-        &crate::config::ConnectorConfig {
-            name: config.get("name").cloned().unwrap_or_default(),
-            config: config.clone(),
-        },
-    )) {
+    let plugin_errors = plugin.validate(&crate::config::ConnectorConfig {
+        name: config.get("name").cloned().unwrap_or_default(),
+        config: resolved.clone(),
+    });
+    for error in unresolved
+        .chain(common)
+        .chain(name_errors)
+        .chain(plugin_errors)
+        .map(|e| unresolve_error(&config, e))
+    {
         let messages = errors.entry(error.key.clone()).or_default();
         let message = error.message();
         if !messages.contains(&message) {

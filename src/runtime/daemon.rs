@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::herder::Herder;
 use super::membership::Membership;
+use super::startup::{Startup, stage};
 use super::store::{ConfigStore, StatusStore};
 use super::worker::Worker;
 use crate::config::WorkerConfig;
@@ -55,7 +56,8 @@ fn worker_id_at(config: &WorkerConfig, bound_port: Option<u16>) -> String {
 /// A running worker: its REST address and a handle to stop it.
 pub struct Daemon {
     pub addr: std::net::SocketAddr,
-    pub herder: Arc<OnceLock<Arc<Herder>>>,
+    /// The worker's start-up; its herder once ready.
+    pub startup: Startup,
     shutdown: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<Result<()>>,
 }
@@ -88,10 +90,11 @@ impl Daemon {
             Error::with_source(ErrorKind::Io, "cannot read the REST listener address", e)
         })?;
         let id = worker_id_at(&config, Some(addr.port()));
-        let herder_cell: Arc<OnceLock<Arc<Herder>>> = Arc::new(OnceLock::new());
+        let startup = Startup::new();
         let state = RestState {
-            herder: herder_cell.clone(),
+            startup: startup.clone(),
             plugins: plugins.clone(),
+            config_providers: config.config_providers.clone(),
             metrics,
             kafka_cluster_id: Arc::new(OnceLock::new()),
             advertised_url: format!("http://{id}"),
@@ -108,8 +111,9 @@ impl Daemon {
             }
         });
         let worker_shutdown = shutdown.clone();
-        let cell = herder_cell.clone();
+        let gate = startup.clone();
         let task = tokio::spawn(async move {
+            gate.stage(stage::READING_CONFIG_TOPIC);
             // One producer and one reader serve all three internal topics.
             let clients = LogClients::connect(&config)?;
             if let Some(id) = clients.cluster_id().await {
@@ -133,12 +137,21 @@ impl Daemon {
                 Some(events_rx),
             );
             let (changes_tx, changes_rx) = tokio::sync::mpsc::unbounded_channel();
+            gate.stage(stage::ENSURING_MEMBERSHIP);
             let membership = Membership::join(&config, &id, changes_tx).await?;
             herder.place_by_membership(membership.slots(), changes_rx, offsets);
-            let _ = cell.set(herder.clone());
             herder.restore(records).await;
-            tracing::info!(message = "worker started", worker_id = %id, rest = %addr, group = %config.group_id);
-            worker_shutdown.cancelled().await;
+            // REST requests are held until the worker holds its slots, so a connector created
+            // by the first request starts its tasks at once.
+            let assigned = tokio::select! {
+                () = herder.wait_assigned() => true,
+                () = worker_shutdown.cancelled() => false,
+            };
+            if assigned {
+                gate.ready(herder.clone());
+                tracing::info!(message = "worker started", worker_id = %id, rest = %addr, group = %config.group_id);
+                worker_shutdown.cancelled().await;
+            }
             tracing::info!(
                 message = "shutting down: stopping sources, draining queues, committing offsets"
             );
@@ -150,7 +163,7 @@ impl Daemon {
         });
         Ok(Daemon {
             addr,
-            herder: herder_cell,
+            startup,
             shutdown,
             task,
         })

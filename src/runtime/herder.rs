@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::membership::{Change, slot};
 use super::store::{ConfigChange, ConfigReader, ConfigStore, StatusStore, TargetState};
 use super::worker::{TaskEvent, TaskState, Worker};
+use crate::config::provider::unresolve_error;
 use crate::config::{ConfigError, ConnectorConfig};
 use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind, Result};
@@ -144,6 +145,9 @@ pub struct Herder {
     applying: tokio::sync::Mutex<()>,
     /// Offset of the last config record applied.
     applied: tokio::sync::watch::Sender<i64>,
+    /// Whether this worker has been assigned its slots at least once (always, without
+    /// membership).
+    assigned: tokio::sync::watch::Sender<bool>,
     closing: CancellationToken,
     drain: Duration,
 }
@@ -198,6 +202,7 @@ impl Herder {
             ops: tokio::sync::Mutex::new(()),
             applying: tokio::sync::Mutex::new(()),
             applied: tokio::sync::watch::Sender::new(-1),
+            assigned: tokio::sync::watch::Sender::new(true),
             closing: CancellationToken::new(),
             drain,
         });
@@ -271,6 +276,7 @@ impl Herder {
             slots,
             held: BTreeSet::new(),
         };
+        self.assigned.send_replace(false);
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             while let Some(change) = changes.recv().await {
@@ -290,6 +296,7 @@ impl Herder {
                     *current = held;
                 }
                 self.reconcile(BTreeSet::new()).await;
+                self.assigned.send_replace(true);
             }
             Change::Revoked { slots, done } => {
                 {
@@ -302,6 +309,16 @@ impl Herder {
                 let _ = done.send(());
             }
         }
+    }
+
+    /// Resolves once this worker has been assigned its slots in its cluster's group and has
+    /// started the tasks in them (at once without membership).
+    pub async fn wait_assigned(&self) {
+        let _ = self
+            .assigned
+            .subscribe()
+            .wait_for(|assigned| *assigned)
+            .await;
     }
 
     /// Waits until every config record written so far has been applied.
@@ -780,6 +797,33 @@ impl Herder {
             }
             message.push_str("\nYou can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`");
             Error::new(ErrorKind::Config, message)
+        };
+        // Validated resolved, as Connect does; an unresolvable reference names its key.
+        let (resolved, unresolved) = self
+            .worker
+            .config()
+            .config_providers
+            .resolve_all(&config.config);
+        if !unresolved.is_empty() {
+            return Err(invalid(
+                unresolved
+                    .into_iter()
+                    .map(|(key, why)| ConfigError::rule(key, why))
+                    .collect(),
+            ));
+        }
+        let raw = &config.config;
+        let config = &ConnectorConfig {
+            name: config.name.clone(),
+            config: resolved,
+        };
+        let invalid = |errors: Vec<ConfigError>| {
+            invalid(
+                errors
+                    .into_iter()
+                    .map(|e| unresolve_error(raw, e))
+                    .collect(),
+            )
         };
         let common = config.common().map_err(|e| invalid(vec![e]))?;
         let plugin = self
@@ -1272,10 +1316,12 @@ impl Herder {
     }
 
     /// The connector's configuration and whether it is stopped, for the offsets endpoints.
+    /// The connector's configuration (resolved: the offsets APIs use its clients' settings),
+    /// type, and whether it is stopped.
     pub fn offsets_target(&self, name: &str) -> Result<(ConnectorConfig, ConnectorType, bool)> {
         let entry = self.entry(name)?;
         Ok((
-            entry.config,
+            self.worker.resolve(&entry.config)?,
             entry.connector_type,
             entry.target == TargetState::Stopped,
         ))

@@ -4,5 +4,6 @@ pub mod daemon;
 pub mod herder;
 pub mod membership;
 pub mod standalone;
+pub mod startup;
 pub mod store;
 pub mod worker;

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::CommonConfig;
-use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
 use crate::error::{Error, Result};
 use crate::offsets::OffsetStore;
@@ -106,14 +106,31 @@ impl Worker {
         Ok(count)
     }
 
-    /// Validates `connector` and asks its plugin for the task configurations.
+    /// `config` with its `${provider:path:key}` references resolved by the worker's config
+    /// providers. Only what is handed to a plugin or task is resolved; what is stored and shown
+    /// stays raw.
+    pub fn resolve(&self, config: &ConnectorConfig) -> Result<ConnectorConfig> {
+        Ok(ConnectorConfig {
+            name: config.name.clone(),
+            config: self.config.config_providers.resolve(&config.config)?,
+        })
+    }
+
+    /// Validates `connector` and asks its plugin for the task configurations (from the resolved
+    /// configuration; the returned configurations hold the raw `${…}` text again wherever the
+    /// connector's did).
     pub async fn task_configs(&self, connector: &ConnectorConfig) -> Result<Vec<TaskConfig>> {
-        let common = connector.common()?;
+        let resolved = self.resolve(connector)?;
+        let common = resolved.common()?;
         let plugin = self.plugins.find(&common.class)?;
-        if let Some(error) = plugin.validate(connector).into_iter().next() {
+        if let Some(error) = plugin.validate(&resolved).into_iter().next() {
             return Err(error.into());
         }
-        plugin.task_configs(connector, common.tasks_max).await
+        let mut tasks = plugin.task_configs(&resolved, common.tasks_max).await?;
+        for task in &mut tasks {
+            ConfigProviders::unresolve(&connector.config, task);
+        }
+        Ok(tasks)
     }
 
     /// Starts the given tasks of `connector`.
@@ -122,6 +139,7 @@ impl Worker {
         connector: &ConnectorConfig,
         task_configs: impl IntoIterator<Item = (u32, TaskConfig)>,
     ) -> Result<()> {
+        let connector = &self.resolve(connector)?;
         let common = connector.common()?;
         let plugin = self.plugins.find(&common.class)?;
         let name: Arc<str> = connector.name.as_str().into();
@@ -134,6 +152,7 @@ impl Worker {
             })
             .collect();
         for (id, config) in task_configs {
+            let config = self.config.config_providers.resolve(&config)?;
             let partitions = config
                 .get("topic.creation.default.partitions")
                 .and_then(|p| p.parse().ok())
