@@ -115,6 +115,23 @@ pub static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                 .validator(Validator::Between(0, 65535)),
         )
         .define(ConfigKey::optional("plugin.path", List))
+        .define(
+            ConfigKey::with_default("rest.extension.classes", List, "")
+                .doc("REST extensions; Sluice provides Kafka's BasicAuthSecurityRestExtension."),
+        )
+        .define(
+            ConfigKey::with_default("access.control.allow.origin", String, "").doc(
+                "CORS: origins allowed to call the REST API (`*` for any); empty disables CORS.",
+            ),
+        )
+        .define(
+            ConfigKey::with_default("access.control.allow.methods", String, "")
+                .doc("CORS: methods allowed for cross-origin requests; empty means GET,POST,HEAD."),
+        )
+        .define(
+            ConfigKey::with_default("config.providers", List, "")
+                .doc("Config providers resolving ${name:path:key} references."),
+        )
         .define(ConfigKey::optional("offset.storage.file.filename", String))
         .define(ConfigKey::with_default(
             "connector.client.config.override.policy",
@@ -134,9 +151,26 @@ pub struct ConverterConfig {
     pub decimal_numeric: bool,
 }
 
-/// An HTTP listener of the REST API.
+/// The REST API's listener protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http,
+    Https,
+}
+
+impl Protocol {
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Https => "https",
+        }
+    }
+}
+
+/// A listener of the REST API (`listeners=http://host:port,https://host:port`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
+    pub protocol: Protocol,
     pub host: String,
     pub port: u16,
 }
@@ -260,9 +294,31 @@ impl WorkerConfig {
         })
     }
 
-    /// The first REST listener (Connect serves on every listener; Sluice on the first).
+    /// The first REST listener, which names the worker (`worker_id`, `Location` headers).
     pub fn rest_listener(&self) -> &Listener {
         &self.listeners[0]
+    }
+
+    /// The TLS settings of the HTTPS listeners, as Connect takes them
+    /// (`valuesWithPrefixAllOrNothing("listeners.https.")`): when any `listeners.https.ssl.*`
+    /// key is set, those alone (prefix removed); otherwise the top-level `ssl.*` keys.
+    pub fn rest_ssl(&self) -> BTreeMap<String, String> {
+        let prefixed: BTreeMap<String, String> = self
+            .originals
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("listeners.https.")
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect();
+        if !prefixed.is_empty() {
+            return prefixed;
+        }
+        self.originals
+            .iter()
+            .filter(|(k, _)| k.starts_with("ssl."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 
@@ -290,7 +346,11 @@ fn listeners(config: &Config) -> std::result::Result<Vec<Listener>, ConfigError>
     if list.is_empty() {
         let host = config.string("rest.host.name").unwrap_or("").to_string();
         let port = config.long("rest.port").unwrap_or(8083) as u16;
-        return Ok(vec![Listener { host, port }]);
+        return Ok(vec![Listener {
+            protocol: Protocol::Http,
+            host,
+            port,
+        }]);
     }
     list.iter()
         .map(|item| {
@@ -298,15 +358,22 @@ fn listeners(config: &Config) -> std::result::Result<Vec<Listener>, ConfigError>
                 ConfigError::invalid(
                     "listeners",
                     item.clone(),
-                    "a list of http://host:port URLs (host may be empty for all interfaces)",
+                    "a list of http://host:port or https://host:port URLs (host may be empty for all interfaces)",
                 )
             };
-            let rest = item.strip_prefix("http://").ok_or_else(bad)?;
+            let (protocol, rest) = if let Some(rest) = item.strip_prefix("http://") {
+                (Protocol::Http, rest)
+            } else if let Some(rest) = item.strip_prefix("https://") {
+                (Protocol::Https, rest)
+            } else {
+                return Err(bad());
+            };
             let rest = rest.trim_end_matches('/');
             let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
             let host = host.trim_start_matches('[').trim_end_matches(']');
             let port = port.parse::<u16>().map_err(|_| bad())?;
             Ok(Listener {
+                protocol,
                 host: host.to_string(),
                 port,
             })
@@ -337,6 +404,7 @@ mod tests {
         assert_eq!(
             config.listeners,
             vec![Listener {
+                protocol: Protocol::Http,
                 host: String::new(),
                 port: 8083
             }]
@@ -363,6 +431,30 @@ mod tests {
         assert_eq!(config.client["security.protocol"], "SASL_SSL");
         assert_eq!(config.client["bootstrap.servers"], "k1:9092,k2:9092");
         assert_eq!(config.originals["some.unknown"], "kept");
+    }
+
+    #[test]
+    fn https_listeners_and_their_tls_settings() {
+        let config = parse(
+            "listeners=http://:8083,https://127.0.0.1:8443\n\
+             ssl.keystore.location=/top.p12\nssl.truststore.location=/trust.pem\n",
+        )
+        .unwrap();
+        assert_eq!(config.listeners.len(), 2);
+        assert_eq!(config.listeners[1].protocol, Protocol::Https);
+        assert_eq!(config.listeners[1].port, 8443);
+        // Without listeners.https.* keys the top-level ssl.* keys serve.
+        assert_eq!(config.rest_ssl()["ssl.keystore.location"], "/top.p12");
+        // With any of them, those alone (Connect's all-or-nothing prefix).
+        let config = parse(
+            "listeners=https://:8443\nssl.keystore.location=/top.p12\n\
+             ssl.truststore.location=/trust.pem\nlisteners.https.ssl.keystore.location=/rest.p12\n",
+        )
+        .unwrap();
+        let ssl = config.rest_ssl();
+        assert_eq!(ssl["ssl.keystore.location"], "/rest.p12");
+        assert!(!ssl.contains_key("ssl.truststore.location"));
+        assert_eq!(parse("listeners=ftp://:21").unwrap_err().key, "listeners");
     }
 
     #[test]

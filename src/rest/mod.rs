@@ -3,7 +3,10 @@
 //! `{"error_code":<status>,"message":…}`. Passwords are never returned: values of password
 //! keys read `[hidden]`, and a `[hidden]` sent back keeps the stored value.
 
+mod auth;
 mod offsets;
+pub mod server;
+mod tls;
 mod validate;
 
 use std::collections::BTreeMap;

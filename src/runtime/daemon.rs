@@ -8,6 +8,7 @@
 //! through Kafka's group membership (see [`super::membership`]); any of them answers any REST
 //! call from the shared topics.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use super::herder::Herder;
@@ -16,10 +17,12 @@ use super::startup::{Startup, stage};
 use super::store::{ConfigStore, StatusStore};
 use super::worker::Worker;
 use crate::config::WorkerConfig;
+use crate::config::worker::Protocol;
 use crate::connector::Plugins;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::log::LogClients;
 use crate::offsets::topic::KafkaOffsetStore;
+use crate::rest::server::RestServer;
 use crate::rest::{RestState, router};
 
 /// The worker id Connect reports in statuses: the advertised REST host and port.
@@ -55,7 +58,10 @@ fn worker_id_at(config: &WorkerConfig, bound_port: Option<u16>) -> String {
 
 /// A running worker: its REST address and a handle to stop it.
 pub struct Daemon {
-    pub addr: std::net::SocketAddr,
+    /// The first REST listener's address.
+    pub addr: SocketAddr,
+    /// Every REST listener, in the order `listeners` names them.
+    pub listeners: Vec<(Protocol, SocketAddr)>,
     /// The worker's start-up; its herder once ready.
     pub startup: Startup,
     shutdown: tokio_util::sync::CancellationToken,
@@ -71,24 +77,13 @@ impl Daemon {
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Result<Daemon> {
         let config = Arc::new(config);
-        let listener = config.rest_listener();
-        let bind = listener.bind_addr().map_err(|e| {
-            Error::with_source(
-                ErrorKind::Config,
-                format!("bad REST listener {}:{}", listener.host, listener.port),
-                e,
-            )
-        })?;
-        let socket = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-            Error::with_source(
-                ErrorKind::Io,
-                format!("cannot listen on {bind} (rest.port/listeners)"),
-                e,
-            )
-        })?;
-        let addr = socket.local_addr().map_err(|e| {
-            Error::with_source(ErrorKind::Io, "cannot read the REST listener address", e)
-        })?;
+        let server = RestServer::bind(&config)?;
+        let listeners: Vec<(Protocol, SocketAddr)> = server
+            .listeners
+            .iter()
+            .map(|l| (l.protocol, l.addr))
+            .collect();
+        let (protocol, addr) = listeners[0];
         let id = worker_id_at(&config, Some(addr.port()));
         let startup = Startup::new();
         let state = RestState {
@@ -97,19 +92,11 @@ impl Daemon {
             config_providers: config.config_providers.clone(),
             metrics,
             kafka_cluster_id: Arc::new(OnceLock::new()),
-            advertised_url: format!("http://{id}"),
+            advertised_url: format!("{}://{id}", protocol.scheme()),
         };
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let serve_shutdown = shutdown.clone();
         let cluster = state.kafka_cluster_id.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(socket, router(state))
-                .with_graceful_shutdown(async move { serve_shutdown.cancelled().await })
-                .await;
-            if let Err(error) = served {
-                tracing::error!(message = "REST server failed", error = %error);
-            }
-        });
+        server.serve(router(state), shutdown.clone())?;
         let worker_shutdown = shutdown.clone();
         let gate = startup.clone();
         let task = tokio::spawn(async move {
@@ -163,6 +150,7 @@ impl Daemon {
         });
         Ok(Daemon {
             addr,
+            listeners,
             startup,
             shutdown,
             task,
