@@ -9,6 +9,7 @@ mod distributed;
 mod grafana;
 mod offsets_topic;
 mod rest_api;
+mod secure_worker;
 mod sink_jdbc;
 mod smoke;
 mod source_jdbc;

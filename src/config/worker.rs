@@ -250,9 +250,15 @@ impl WorkerConfig {
                 "a non-empty list of host:port",
             ));
         }
+        // The Java clients use `ssl.*` only over SSL; the same keys often configure the REST
+        // API's HTTPS listener, and librdkafka refuses them where it was built without TLS.
+        let tls_to_kafka = raw
+            .get("security.protocol")
+            .is_some_and(|p| p.trim().to_ascii_uppercase().ends_with("SSL"));
         let mut client: BTreeMap<String, String> = raw
             .iter()
             .filter(|(k, _)| CLIENT_KEY_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .filter(|(k, _)| tls_to_kafka || !k.starts_with("ssl."))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         client.insert("bootstrap.servers".into(), bootstrap_servers.clone());
@@ -445,6 +451,8 @@ mod tests {
         assert_eq!(config.listeners[1].port, 8443);
         // Without listeners.https.* keys the top-level ssl.* keys serve.
         assert_eq!(config.rest_ssl()["ssl.keystore.location"], "/top.p12");
+        // …and reach the Kafka clients only when they speak SSL.
+        assert!(!config.client.contains_key("ssl.keystore.location"));
         // With any of them, those alone (Connect's all-or-nothing prefix).
         let config = parse(
             "listeners=https://:8443\nssl.keystore.location=/top.p12\n\

@@ -350,10 +350,12 @@ fn is_secret(state: &RestState, config: &BTreeMap<String, String>, key: &str) ->
         == Some(crate::config::ConfigType::Password)
 }
 
+/// `config` for a response: secrets read `[hidden]`, except a config provider reference, which
+/// is shown as written (`${file:…:password}`), as Connect shows it.
 fn masked(state: &RestState, config: &BTreeMap<String, String>) -> Json {
     let mut out = Map::new();
     for (k, v) in config {
-        let value = if is_secret(state, config, k) {
+        let value = if is_secret(state, config, k) && !ConfigProviders::has_reference(v) {
             Password::HIDDEN.to_string()
         } else {
             v.clone()
