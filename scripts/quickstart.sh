@@ -26,9 +26,11 @@ cargo build --release --quiet
 target/release/sluice worker config/worker.properties "$@" &
 worker=$!
 trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker"' INT TERM
-# /health answers 200 once the worker has read its topics and restored its connectors.
+# The seed's steps, scripted with no sleep: `curl localhost:8083/` answers as soon as the worker
+# listens; every later call is held (as Connect holds it) until the worker has read its topics
+# and holds its share of the tasks, so the POSTs never race the start-up.
 for _ in $(seq 1 600); do
-  curl -sf http://localhost:8083/health >/dev/null && break
+  curl -sf http://localhost:8083/ >/dev/null && break
   kill -0 "$worker" 2>/dev/null || exit 1
   sleep 0.1
 done
@@ -38,7 +40,6 @@ curl -s http://localhost:8083/connector-plugins | python3 -m json.tool
 for connector in config/my-source-connect.json config/my-sink-connect.json; do
   curl -s -X POST -d @"$connector" http://localhost:8083/connectors --header "content-Type:application/json"; echo
 done
-sleep 2
 curl -s http://localhost:8083/connectors; echo
 curl -s http://localhost:8083/connectors/my-source-connect/status; echo
 curl -s http://localhost:8083/connectors/my-sink-connect/status; echo
