@@ -130,6 +130,25 @@ fn read_store(key: &str, path: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::with_source(ErrorKind::Config, format!("cannot read {key} {path}"), e))
 }
 
+/// A PKCS12 `store` ("keystore" or "truststore") opened with its `ssl.<store>.password`.
+fn open_pkcs12(
+    ssl: &BTreeMap<String, String>,
+    store: &str,
+    location: &str,
+    bytes: &[u8],
+    policy: p12_keystore::Pkcs12ImportPolicy,
+) -> Result<p12_keystore::KeyStore> {
+    let password_key = format!("ssl.{store}.password");
+    let password = ssl.get(&password_key).map_or("", String::as_str);
+    p12_keystore::KeyStore::from_pkcs12(bytes, password, policy).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Config,
+            format!("cannot open the PKCS12 {store} {location} (is {password_key} right?)"),
+            e,
+        )
+    })
+}
+
 fn jks_error(key: &str, path: &str, store_type_key: &str) -> Error {
     config_error(format!(
         "{key} {path} is a Java KeyStore (JKS), which Sluice does not read; convert it to PKCS12 and set {store_type_key}=PKCS12: \
@@ -160,21 +179,13 @@ fn key_store(ssl: &BTreeMap<String, String>) -> Result<Identity> {
         )),
         StoreFormat::Pem => pem_identity(&bytes, &bytes, "ssl.keystore.location"),
         StoreFormat::Pkcs12 => {
-            let password = get("ssl.keystore.password").map_or("", String::as_str);
-            let store = p12_keystore::KeyStore::from_pkcs12(
+            let store = open_pkcs12(
+                ssl,
+                "keystore",
+                location,
                 &bytes,
-                password,
                 p12_keystore::Pkcs12ImportPolicy::Relaxed,
-            )
-            .map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Config,
-                    format!(
-                        "cannot open the PKCS12 keystore {location} (is ssl.keystore.password right?)"
-                    ),
-                    e,
-                )
-            })?;
+            )?;
             let (_, chain) = store.private_key_chain().ok_or_else(|| {
                 config_error(format!("the keystore {location} holds no private key"))
             })?;
@@ -244,21 +255,13 @@ fn trust_store(ssl: &BTreeMap<String, String>) -> Result<Option<RootCertStore>> 
             }
             StoreFormat::Pem => pem_certificates(&bytes, "ssl.truststore.location")?,
             StoreFormat::Pkcs12 => {
-                let password = get("ssl.truststore.password").map_or("", String::as_str);
-                let store = p12_keystore::KeyStore::from_pkcs12(
+                let store = open_pkcs12(
+                    ssl,
+                    "truststore",
+                    location,
                     &bytes,
-                    password,
                     p12_keystore::Pkcs12ImportPolicy::Raw,
-                )
-                .map_err(|e| {
-                    Error::with_source(
-                        ErrorKind::Config,
-                        format!(
-                            "cannot open the PKCS12 truststore {location} (is ssl.truststore.password right?)"
-                        ),
-                        e,
-                    )
-                })?;
+                )?;
                 store
                     .entries()
                     .flat_map(|(_, entry)| match entry {

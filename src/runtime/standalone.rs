@@ -43,10 +43,21 @@ pub fn load(
                 config.name
             )));
         }
-        let common = config.common().map_err(bad)?;
+        // Validated resolved (`${provider:path:key}`), started from the raw configuration.
+        let resolved = ConnectorConfig {
+            name: config.name.clone(),
+            config: worker
+                .config_providers
+                .resolve(&config.config)
+                .map_err(bad)?,
+        };
+        let common = resolved.common().map_err(bad)?;
         let plugin = plugins.find(&common.class).map_err(bad)?;
-        if let Some(error) = plugin.validate(&config).into_iter().next() {
-            return Err(bad(error));
+        if let Some(error) = plugin.validate(&resolved).into_iter().next() {
+            return Err(bad(crate::config::provider::unresolve_error(
+                &config.config,
+                error,
+            )));
         }
         connectors.push(LoadedConnector { config, plugin });
     }
