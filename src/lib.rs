@@ -12,7 +12,7 @@
 //! - [`connector`]: the plugin, source-task and sink-task contracts.
 //! - [`offsets`]: source offsets, keyed like Connect's `connect-offsets` records.
 //! - [`runtime`]: connector lifecycle and the standalone runner.
-//! - [`error`]: the error type.
+//! - [`error`]: the error type; [`retry`]: the one retry policy.
 
 pub mod config;
 pub mod connector;
@@ -26,6 +26,7 @@ pub mod model;
 pub mod offsets;
 pub mod pipeline;
 pub mod rest;
+pub mod retry;
 pub mod runtime;
 pub mod sink;
 pub mod source;

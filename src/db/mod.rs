@@ -11,6 +11,7 @@ use crate::config::{
     ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Password, Validator, redact_url,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::retry::{RetryPolicy, retry};
 
 mod zone;
 pub use zone::DbZone;
@@ -198,34 +199,33 @@ impl MySqlSettings {
             .into()
     }
 
-    /// Opens a connection, retrying `attempts` times `backoff` apart on transient errors.
+    /// Opens a connection, trying `attempts` times `backoff` apart while the errors are
+    /// transient.
     pub async fn connect(&self) -> Result<mysql_async::Conn> {
-        let mut attempt = 1;
-        loop {
-            match mysql_async::Conn::new(self.opts()).await {
-                Ok(mut conn) => {
-                    conn.query_drop("SELECT 1")
-                        .await
-                        .map_err(|e| self.error(e))?;
-                    return Ok(conn);
-                }
-                Err(error) => {
-                    let error = self.error(error);
-                    if attempt >= self.attempts || !error.is_transient() {
-                        return Err(error);
-                    }
-                    tracing::warn!(
-                        message = "database connection failed, retrying",
-                        database = %self.describe(),
-                        attempt,
-                        attempts = self.attempts,
-                        %error
-                    );
-                    attempt += 1;
-                    tokio::time::sleep(self.backoff).await;
-                }
-            }
-        }
+        retry(
+            RetryPolicy::fixed(self.backoff, self.attempts.saturating_sub(1)),
+            || async {
+                let mut conn = mysql_async::Conn::new(self.opts())
+                    .await
+                    .map_err(|e| self.error(e))?;
+                conn.query_drop("SELECT 1")
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(conn)
+            },
+            Error::is_transient,
+            |error, retry, delay| {
+                tracing::warn!(
+                    message = "database connection failed, retrying",
+                    database = %self.describe(),
+                    retry,
+                    attempts = self.attempts,
+                    delay_ms = delay.as_millis() as u64,
+                    %error
+                );
+            },
+        )
+        .await
     }
 
     /// Wraps a driver error with the server's address and a transient flag.
@@ -259,6 +259,24 @@ pub fn mysql_error(error: mysql_async::Error, context: &str) -> Error {
     if transient { error.transient() } else { error }
 }
 
+/// The MySQL/MariaDB server error code behind `error` (`ER_*`), if a server error caused it.
+pub fn mysql_code(error: &Error) -> Option<u16> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(mysql_async::Error::Server(server)) =
+            current.downcast_ref::<mysql_async::Error>()
+        {
+            return Some(server.code);
+        }
+        cause = current.source();
+    }
+    None
+}
+
+/// `ER_MASTER_FATAL_ERROR_READING_BINLOG`: the requested binlog position is gone (purged, or
+/// never on this server).
+pub const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
+
 /// Quotes a MySQL identifier with backticks (doubling any backtick inside).
 pub fn quote_mysql(identifier: &str) -> String {
     let mut out = String::with_capacity(identifier.len() + 2);
@@ -276,6 +294,23 @@ pub fn quote_mysql(identifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_error_codes_are_read_through_the_chain() {
+        let server = mysql_async::Error::Server(mysql_async::ServerError {
+            code: ER_MASTER_FATAL_ERROR_READING_BINLOG,
+            message: "Could not find first log file name in binary log index file".into(),
+            state: "HY000".into(),
+        });
+        let error = mysql_error(server, "binlog stream");
+        assert_eq!(mysql_code(&error), Some(1236));
+        let wrapped = Error::with_source(ErrorKind::Internal, "reading", error);
+        assert_eq!(mysql_code(&wrapped), Some(1236));
+        assert_eq!(
+            mysql_code(&Error::new(ErrorKind::Io, "1236 in the text")),
+            None
+        );
+    }
 
     #[test]
     fn parses_jdbc_urls() {

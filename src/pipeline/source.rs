@@ -40,6 +40,12 @@ use crate::kafka::{ClientRole, client_config, kafka_error};
 use crate::metrics as m;
 use crate::model::{SourceBatch, SourcePosition};
 use crate::offsets::OffsetStore;
+use crate::retry::RetryPolicy;
+
+/// A transient read failure is retried after 100 ms, doubling up to 30 s, for as long as the
+/// task runs (the reader reconnects itself); a successful read starts over.
+const READ_RETRY: RetryPolicy =
+    RetryPolicy::exponential(Duration::from_millis(100), Duration::from_secs(30));
 
 /// Batches each queue holds before its producer side blocks.
 pub const QUEUE_CAPACITY_BATCHES: usize = 4;
@@ -489,7 +495,7 @@ fn reader_stage(
                 return;
             }
         }
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = READ_RETRY.backoff();
         'poll: loop {
             let polled = tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -497,7 +503,7 @@ fn reader_stage(
             };
             match polled {
                 Ok(Some(batch)) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     let (rows, batch_rows, last_read) =
                         tables.get(m::source_table(&batch.position.partition));
                     rows.increment(batch.len() as u64);
@@ -525,12 +531,12 @@ fn reader_stage(
                 }
                 Ok(None) => {}
                 Err(error) if error.is_transient() => {
-                    tracing::warn!(message = "source read failed; retrying", error = %format!("{error:#}"), backoff_ms = backoff.as_millis() as u64);
+                    let delay = backoff.next_delay().unwrap_or(READ_RETRY.max_delay);
+                    tracing::warn!(message = "source read failed; retrying", error = %format!("{error:#}"), retry = backoff.retries(), delay_ms = delay.as_millis() as u64);
                     tokio::select! {
                         _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(delay) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
                 Err(error) => {
                     failure.set(error, &cancel);

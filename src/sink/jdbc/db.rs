@@ -14,6 +14,7 @@ use crate::config::redact_url;
 use crate::db::{MySqlSettings, mysql_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Schema, SchemaType, Value};
+use crate::retry::{RetryPolicy, retry};
 use crate::source::jdbc::schema::{civil_from_days, datetime_from_micros};
 
 /// What the sink knows of an existing table.
@@ -210,36 +211,43 @@ impl SinkDb {
                     url.port,
                     url.database.as_deref().unwrap_or("")
                 );
-                let mut attempt = 1;
-                loop {
-                    match config.connect(tokio_postgres::NoTls).await {
-                        Ok((client, connection)) => {
-                            tokio::spawn(async move {
-                                if let Err(error) = connection.await {
-                                    tracing::warn!(message = "PostgreSQL connection closed", %error);
-                                }
-                            });
-                            client
-                                .batch_execute("SET TIME ZONE 'UTC'")
-                                .await
-                                .map_err(|e| pg_error(e, &format!("database {describe}")))?;
-                            return Ok(SinkDb::Postgres {
-                                client,
-                                statements: HashMap::new(),
-                                describe,
-                            });
-                        }
-                        Err(error) => {
-                            let error =
-                                pg_error(error, &format!("database {}", redact_url(&describe)));
-                            if attempt >= *attempts {
-                                return Err(error);
-                            }
-                            attempt += 1;
-                            tokio::time::sleep(*backoff).await;
-                        }
+                let (client, connection) = retry(
+                    RetryPolicy::fixed(*backoff, attempts.saturating_sub(1)),
+                    || async {
+                        config
+                            .connect(tokio_postgres::NoTls)
+                            .await
+                            .map_err(|error| {
+                                pg_error(error, &format!("database {}", redact_url(&describe)))
+                            })
+                    },
+                    Error::is_transient,
+                    |error, retry, delay| {
+                        tracing::warn!(
+                            message = "database connection failed, retrying",
+                            database = %redact_url(&describe),
+                            retry,
+                            attempts = *attempts,
+                            delay_ms = delay.as_millis() as u64,
+                            %error
+                        );
+                    },
+                )
+                .await?;
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::warn!(message = "PostgreSQL connection closed", %error);
                     }
-                }
+                });
+                client
+                    .batch_execute("SET TIME ZONE 'UTC'")
+                    .await
+                    .map_err(|e| pg_error(e, &format!("database {describe}")))?;
+                Ok(SinkDb::Postgres {
+                    client,
+                    statements: HashMap::new(),
+                    describe,
+                })
             }
         }
     }

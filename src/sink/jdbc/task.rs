@@ -16,6 +16,7 @@ use crate::connector::{FailureStage, RecordFailure, SinkTask, SinkTaskContext};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Data as Decoded;
 use crate::model::{Schema, SchemaType, SinkRecord, Value};
+use crate::retry::RetryPolicy;
 
 /// Parameters per statement: MySQL and PostgreSQL both cap a statement at 65,535.
 const MAX_PARAMS: usize = 65_535;
@@ -472,26 +473,29 @@ impl JdbcSinkTask {
 
     /// Writes with retries on transient errors; a lost connection is re-opened.
     async fn write_with_retries(&mut self, prepared: &[&Prepared]) -> Result<()> {
-        let mut attempt = 0;
+        let mut backoff =
+            RetryPolicy::fixed(self.config.retry_backoff, self.config.max_retries).backoff();
         loop {
-            match self.write(prepared).await {
+            let error = match self.write(prepared).await {
                 Ok(()) => return Ok(()),
-                Err(error) if error.is_transient() && attempt < self.config.max_retries => {
-                    attempt += 1;
-                    tracing::warn!(
-                        message = "write failed; retrying",
-                        connector = %self.connector,
-                        attempt,
-                        max_retries = self.config.max_retries,
-                        error = %format!("{error:#}")
-                    );
-                    if let Some(db) = self.db.take() {
-                        db.close().await;
-                    }
-                    tokio::time::sleep(self.config.retry_backoff).await;
-                }
+                Err(error) if error.is_transient() => error,
                 Err(error) => return Err(error),
+            };
+            let Some(delay) = backoff.next_delay() else {
+                return Err(error);
+            };
+            tracing::warn!(
+                message = "write failed; retrying",
+                connector = %self.connector,
+                retry = backoff.retries(),
+                max_retries = self.config.max_retries,
+                delay_ms = delay.as_millis() as u64,
+                error = %format!("{error:#}")
+            );
+            if let Some(db) = self.db.take() {
+                db.close().await;
             }
+            tokio::time::sleep(delay).await;
         }
     }
 }

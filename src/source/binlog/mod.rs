@@ -645,12 +645,8 @@ impl BinlogSourceTask {
     /// A stream failure: a position the server no longer has (error 1236) fails the task
     /// with what to do; anything else is transient (the reader reconnects).
     fn stream_error(&self, error: Error) -> Error {
-        let trace = error.trace();
-        if trace.contains("1236")
-            || trace
-                .to_ascii_lowercase()
-                .contains("could not find first log")
-        {
+        if crate::db::mysql_code(&error) == Some(crate::db::ER_MASTER_FATAL_ERROR_READING_BINLOG) {
+            let trace = error.trace();
             let gtids = self
                 .position
                 .gtids
