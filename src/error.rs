@@ -5,8 +5,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::config::ConfigError;
-
 /// `Result` with the crate's [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -161,12 +159,6 @@ impl std::error::Error for Error {
         self.source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-impl From<ConfigError> for Error {
-    fn from(error: ConfigError) -> Self {
-        Error::new(ErrorKind::Config, error.to_string())
     }
 }
 

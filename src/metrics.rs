@@ -119,11 +119,6 @@ pub const CONNECTORS: &str = "sluice_worker_connectors";
 
 const TASK_STATES: [&str; 4] = ["RUNNING", "FAILED", "UNASSIGNED", "PAUSED"];
 
-/// Sets the task state gauges of one task.
-pub fn task_state(connector: &str, task: u32, state: &crate::runtime::worker::TaskState) {
-    task_state_name(connector, task, state.name());
-}
-
 /// Sets the task state gauges of one task by Connect state name.
 pub fn task_state_name(connector: &str, task: u32, current: &str) {
     for state in TASK_STATES {

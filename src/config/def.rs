@@ -244,6 +244,12 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl From<ConfigError> for crate::error::Error {
+    fn from(error: ConfigError) -> Self {
+        crate::error::Error::new(crate::error::ErrorKind::Config, error.to_string())
+    }
+}
+
 /// A set of key definitions.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigDef {

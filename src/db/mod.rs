@@ -13,6 +13,7 @@ use crate::config::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{RetryPolicy, retry};
 
+pub mod time;
 mod zone;
 pub use zone::DbZone;
 

@@ -137,7 +137,7 @@ impl FromStr for DbZone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::jdbc::schema::micros_from_datetime;
+    use crate::db::time::micros_from_datetime;
 
     fn wall(y: u16, mo: u8, d: u8, h: u8, mi: u8) -> i64 {
         micros_from_datetime(y, mo, d, h, mi, 0, 0)

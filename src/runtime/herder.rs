@@ -644,7 +644,11 @@ impl Herder {
                 Err(error) => {
                     let trace = error.trace();
                     tracing::error!(message = "cannot start a task", connector = %name, task = id, error = %trace);
-                    crate::metrics::task_state(&name, id, &TaskState::Failed(trace.clone()));
+                    crate::metrics::task_state_name(
+                        &name,
+                        id,
+                        TaskState::Failed(trace.clone()).name(),
+                    );
                     if let Some(statuses) = &self.statuses {
                         let _ = statuses.put_task(&name, id, "FAILED", Some(&trace)).await;
                     }

@@ -28,6 +28,7 @@ use crate::config::WorkerConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::admin::{TopicSpec, ensure_topic};
 use crate::kafka::{ClientRole, client_config, kafka_error};
+use crate::model::hash::fnv1a;
 
 /// Partitions of the coordination topic when Sluice creates it. 60 divides evenly among 1–6,
 /// 10, 12, 15, 20 and 30 workers. An existing topic's partition count is used as it is.
@@ -41,16 +42,6 @@ const REBALANCE_TIMEOUT_MS: &str = "60000";
 /// The coordination topic of a cluster.
 pub fn assignment_topic(worker: &WorkerConfig) -> String {
     format!("{}-assignments", worker.config_storage_topic)
-}
-
-/// 32-bit FNV-1a: stable across processes, versions and platforms.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in bytes {
-        hash ^= u32::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash
 }
 
 /// The slot of a connector (`task: None`) or of its task `k` out of `tasks`. Task 0 shares the

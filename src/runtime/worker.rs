@@ -202,7 +202,7 @@ impl Worker {
                 }
             };
             event(TaskState::Running);
-            crate::metrics::task_state(&name, id, &TaskState::Running);
+            crate::metrics::task_state_name(&name, id, TaskState::Running.name());
             let metric_name = name.clone();
             let handle = tokio::spawn(async move {
                 tracing::info!(message = "task started", task = %label);
@@ -217,7 +217,7 @@ impl Worker {
                         TaskState::Failed(error.trace())
                     }
                 };
-                crate::metrics::task_state(&metric_name, id, &new_state);
+                crate::metrics::task_state_name(&metric_name, id, new_state.name());
                 *task_state.lock().expect("task state lock") = new_state.clone();
                 event(new_state);
             });

@@ -11,11 +11,11 @@ use tokio_postgres::types::{ToSql, Type};
 use super::config::Target;
 use super::sql::SqlDialect;
 use crate::config::redact_url;
+use crate::db::time::{civil_from_days, datetime_from_micros};
 use crate::db::{MySqlSettings, mysql_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Schema, SchemaType, Value};
 use crate::retry::{RetryPolicy, retry};
-use crate::source::jdbc::schema::{civil_from_days, datetime_from_micros};
 
 /// What the sink knows of an existing table.
 #[derive(Debug, Clone, Default)]

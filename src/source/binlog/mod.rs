@@ -158,7 +158,7 @@ impl BinlogSourceTask {
         let url = &config.database.url;
         let server_id = settings.server_id.unwrap_or_else(|| {
             // Stable per connector, away from small ids real replicas use.
-            100_000 + crate::runtime::membership::fnv1a(connector.as_bytes()) % 1_000_000_000
+            100_000 + crate::model::hash::fnv1a(connector.as_bytes()) % 1_000_000_000
         });
         let lag = metrics::gauge!(
             crate::metrics::BINLOG_LAG_SECONDS,

@@ -234,14 +234,14 @@ impl TableInfo {
                     // MySQL's zero TIMESTAMP.
                     MyValue::Date(0, 0, 0, 0, 0, 0, 0)
                 } else {
-                    schema::datetime_from_micros(micros)
+                    crate::db::time::datetime_from_micros(micros)
                 }
             }
             (ColumnKind::Timestamp, MyValue::Int(secs)) => {
                 if secs == 0 {
                     MyValue::Date(0, 0, 0, 0, 0, 0, 0)
                 } else {
-                    schema::datetime_from_micros(secs * 1_000_000)
+                    crate::db::time::datetime_from_micros(secs * 1_000_000)
                 }
             }
             (_, other) => other,

@@ -249,7 +249,7 @@ impl JdbcSourceTask {
         let zone = self.config.zone;
         let wall = self.queriers[index].timestamp_is_wall_clock.unwrap_or(true);
         let bind = |micros: i64| {
-            schema::datetime_from_micros(if wall {
+            crate::db::time::datetime_from_micros(if wall {
                 zone.instant_to_wall(micros)
             } else {
                 micros
@@ -324,7 +324,7 @@ impl JdbcSourceTask {
                 .map_err(|e| self.config.database.error(e))?;
             let now = match now {
                 Some(MyValue::Date(y, m, d, h, mi, s, us)) => {
-                    schema::micros_from_datetime(y, m, d, h, mi, s, us)
+                    crate::db::time::micros_from_datetime(y, m, d, h, mi, s, us)
                 }
                 Some(MyValue::Bytes(text)) => parse_datetime_text(&text).ok_or_else(|| {
                     Error::internal("unreadable CURRENT_TIMESTAMP from the database")
@@ -646,7 +646,7 @@ fn parse_datetime_text(text: &[u8]) -> Option<i64> {
     let mut t = hms.split(':').map(|p| p.parse::<u32>().ok());
     let (h, mi, sec) = (t.next()??, t.next()??, t.next()??);
     let us: u32 = format!("{frac:0<6}")[..6].parse().ok()?;
-    Some(schema::micros_from_datetime(
+    Some(crate::db::time::micros_from_datetime(
         y as u16, m as u8, dd as u8, h as u8, mi as u8, sec as u8, us,
     ))
 }

@@ -5,6 +5,8 @@
 //! batch, not per row); strings and byte strings are [`Bytes`] slices, so a reader can hand out
 //! views of its network buffers without copying.
 
+pub mod hash;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
