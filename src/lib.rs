@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod offsets;
 pub mod pipeline;
+pub mod plugins;
 pub mod rest;
 pub mod retry;
 pub mod runtime;

@@ -210,7 +210,8 @@ pub struct PluginInfo {
     pub version: String,
 }
 
-/// The registry of connector plugins this build provides.
+/// A registry of connector plugins (the ones this build provides: [`Plugins::builtin`], defined
+/// with the binary's wiring in `crate::plugins`, so the contracts name no implementation).
 #[derive(Clone, Default)]
 pub struct Plugins {
     plugins: Vec<Arc<dyn ConnectorPlugin>>,
@@ -220,14 +221,6 @@ impl Plugins {
     /// An empty registry.
     pub fn new() -> Self {
         Plugins::default()
-    }
-
-    /// Every connector plugin built into Sluice.
-    pub fn builtin() -> Self {
-        let mut plugins = Plugins::new();
-        plugins.register(Arc::new(crate::source::jdbc::JdbcSourceConnector));
-        plugins.register(Arc::new(crate::sink::jdbc::JdbcSinkConnector));
-        plugins
     }
 
     /// Adds a plugin.

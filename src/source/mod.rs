@@ -1,4 +1,12 @@
 //! Source connectors: readers that turn database rows into batches.
+//!
+//! - [`connector`]: the JDBC source plugin (configuration, table planning, task creation);
+//! - [`config`]: its configuration, parsed once; [`schema`]: MySQL column types → Connect
+//!   schemas and values, shared by both readers;
+//! - the readers: [`jdbc`] (polling) and [`binlog`] (the binary log).
 
 pub mod binlog;
+pub mod config;
+pub mod connector;
 pub mod jdbc;
+pub mod schema;

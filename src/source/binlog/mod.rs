@@ -38,7 +38,7 @@ use self::table::TableInfo;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
-use crate::source::jdbc::config::{BinlogSettings, JdbcSourceConfig};
+use crate::source::config::{BinlogSettings, JdbcSourceConfig};
 
 /// Rows per batch handed to the encoder (at least `batch.max.rows`).
 const BATCH_ROWS: usize = 2000;
@@ -459,7 +459,7 @@ impl BinlogSourceTask {
             for mut row in rows.iter().cloned() {
                 for i in 0..width {
                     let value = row.take(i).unwrap_or(MyValue::NULL);
-                    values.push(crate::source::jdbc::schema::convert(
+                    values.push(crate::source::schema::convert(
                         info.shape.kinds[i],
                         value,
                         info.shape.schema.fields[i].schema.optional,
@@ -513,7 +513,7 @@ impl BinlogSourceTask {
     }
 
     fn apply_granularity(&self, info: &TableInfo, values: &mut [Value]) {
-        use crate::source::jdbc::config::TimestampGranularity;
+        use crate::source::config::TimestampGranularity;
         if self.config.granularity == TimestampGranularity::ConnectLogical {
             return;
         }
@@ -521,7 +521,7 @@ impl BinlogSourceTask {
         for row in values.chunks_exact_mut(width) {
             for (i, kind) in info.shape.kinds.iter().enumerate() {
                 if kind.is_timestamp() {
-                    crate::source::jdbc::schema::apply_granularity(
+                    crate::source::schema::apply_granularity(
                         self.config.granularity,
                         self.config.zone,
                         &mut row[i],

@@ -11,8 +11,8 @@ use mysql_async::{Conn, Value as MyValue};
 use crate::db::{DbZone, quote_mysql};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, Value};
-use crate::source::jdbc::config::TimestampGranularity;
-use crate::source::jdbc::schema::{self, ColumnKind, RowShape};
+use crate::source::config::TimestampGranularity;
+use crate::source::schema::{self, ColumnKind, RowShape};
 
 /// Per-column facts the binlog lacks.
 #[derive(Debug, Clone, Default)]

@@ -14,12 +14,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::config::{JdbcSourceConfig, Mode, TimestampGranularity};
-use super::schema::{self, RowShape};
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::db::{DbZone, quote_mysql};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SourceBatch, SourcePosition, Value};
+use crate::source::config::{JdbcSourceConfig, Mode, TimestampGranularity};
+use crate::source::schema::{self, RowShape};
 
 /// What a querier reads.
 #[derive(Debug, Clone)]
