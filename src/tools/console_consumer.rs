@@ -492,11 +492,22 @@ enum End {
     Closed,
 }
 
-/// Partitions assigned without a group, and the pattern that finds more (`--include`).
-struct Assigned {
-    pattern: Option<regex::Regex>,
+/// `--include` without a group: the partitions assigned so far and the pattern that finds
+/// more.
+struct Scanner {
+    pattern: regex::Regex,
     partitions: BTreeSet<(String, i32)>,
     scanned: Instant,
+}
+
+/// How consumption started.
+enum Started {
+    /// A signal came while waiting for the cluster.
+    Stopped,
+    /// Assigned or subscribed once and for all.
+    Fixed,
+    /// Assigned what an `--include` pattern matched so far.
+    Scanning(Scanner),
 }
 
 fn consume(bootstrap: &str, plan: &Plan) -> Result<ExitCode, Failure> {
@@ -516,12 +527,13 @@ fn consume(bootstrap: &str, plan: &Plan) -> Result<ExitCode, Failure> {
             DEFAULT_API_TIMEOUT_MS,
         )));
     let stopped = || signals.received().is_some();
-    let Some(mut assigned) = start(&consumer, bootstrap, plan, wait, &stopped)? else {
-        return Ok(finish(
-            consumer,
-            0,
-            End::Signal(signals.received().unwrap_or(2)),
-        ));
+    let mut scanner = match start(&consumer, bootstrap, plan, wait, &stopped)? {
+        Started::Fixed => None,
+        Started::Scanning(scanner) => Some(scanner),
+        Started::Stopped => {
+            let signal = signals.received().unwrap_or(2);
+            return Ok(finish(consumer, 0, End::Signal(signal)));
+        }
     };
 
     let store_offsets = plan.group.is_some()
@@ -541,10 +553,10 @@ fn consume(bootstrap: &str, plan: &Plan) -> Result<ExitCode, Failure> {
         if let Some(signal) = signals.received() {
             break End::Signal(signal);
         }
-        if let Some(assigned) = assigned.as_mut()
-            && assigned.scanned.elapsed() >= RESCAN
+        if let Some(scanner) = scanner.as_mut()
+            && scanner.scanned.elapsed() >= RESCAN
         {
-            assigned.scan(&consumer, plan.reset);
+            scanner.scan(&consumer, plan.reset);
         }
         let polled = match consumer.poll(Duration::ZERO) {
             Some(polled) => Some(polled),
@@ -603,14 +615,14 @@ fn consume(bootstrap: &str, plan: &Plan) -> Result<ExitCode, Failure> {
 }
 
 /// Assigns or subscribes as the plan says, after the cluster (and the topic) answered within
-/// `wait`. `None`: a signal came first.
+/// `wait`.
 fn start(
     consumer: &BaseConsumer<Quiet>,
     bootstrap: &str,
     plan: &Plan,
     wait: Duration,
     stopped: &dyn Fn() -> bool,
-) -> Result<Option<Option<Assigned>>, Failure> {
+) -> Result<Started, Failure> {
     let subscribe_failed = |error: KafkaError| {
         Failure::new(format!(
             "Error: cannot consume: {}",
@@ -626,7 +638,7 @@ fn start(
             let Some(partitions) =
                 super::wait_for_topic(consumer.client(), bootstrap, topic, wait, stopped)?
             else {
-                return Ok(None);
+                return Ok(Started::Stopped);
             };
             if !partitions.contains(partition) {
                 return Err(Failure::new(format!(
@@ -637,17 +649,17 @@ fn start(
             list.add_partition_offset(topic, *partition, start.offset())
                 .map_err(subscribe_failed)?;
             consumer.assign(&list).map_err(subscribe_failed)?;
-            Ok(Some(None))
+            Ok(Started::Fixed)
         }
         Source::Topic(topic) => {
             let Some(partitions) =
                 super::wait_for_topic(consumer.client(), bootstrap, topic, wait, stopped)?
             else {
-                return Ok(None);
+                return Ok(Started::Stopped);
             };
             if plan.group.is_some() {
                 consumer.subscribe(&[topic]).map_err(subscribe_failed)?;
-                return Ok(Some(None));
+                return Ok(Started::Fixed);
             }
             let mut list = TopicPartitionList::new();
             for partition in partitions {
@@ -655,40 +667,38 @@ fn start(
                     .map_err(subscribe_failed)?;
             }
             consumer.assign(&list).map_err(subscribe_failed)?;
-            Ok(Some(None))
+            Ok(Started::Fixed)
         }
         Source::Include(pattern) => {
             if super::cluster_metadata(consumer.client(), bootstrap, wait, stopped)?.is_none() {
-                return Ok(None);
+                return Ok(Started::Stopped);
             }
             if plan.group.is_some() {
                 // librdkafka subscribes to a pattern given with a leading `^` (POSIX regex).
                 consumer
                     .subscribe(&[&format!("^({pattern})$")])
                     .map_err(subscribe_failed)?;
-                return Ok(Some(None));
+                return Ok(Started::Fixed);
             }
-            let mut assigned = Assigned {
-                pattern: Some(include_pattern(pattern)?),
+            let mut scanner = Scanner {
+                pattern: include_pattern(pattern)?,
                 partitions: BTreeSet::new(),
-                scanned: Instant::now() - RESCAN,
+                scanned: Instant::now(),
             };
-            assigned.scan(consumer, plan.reset);
-            Ok(Some(Some(assigned)))
+            scanner.scan(consumer, plan.reset);
+            Ok(Started::Scanning(scanner))
         }
     }
 }
 
-impl Assigned {
+impl Scanner {
     /// Assigns the matching partitions not assigned yet.
     fn scan(&mut self, consumer: &BaseConsumer<Quiet>, reset: Start) {
         self.scanned = Instant::now();
-        let (Some(pattern), Ok(metadata)) = (
-            &self.pattern,
-            consumer.fetch_metadata(None, Duration::from_secs(5)),
-        ) else {
+        let Ok(metadata) = consumer.fetch_metadata(None, Duration::from_secs(5)) else {
             return;
         };
+        let pattern = &self.pattern;
         let found: Vec<(String, i32)> = metadata
             .topics()
             .iter()
@@ -780,14 +790,9 @@ mod tests {
     use super::*;
 
     fn args(list: &[&str]) -> Args {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            args: Args,
-        }
-        let mut argv = vec!["console-consumer", "--bootstrap-server", "k:9092"];
+        let mut argv = vec!["--bootstrap-server", "k:9092"];
         argv.extend_from_slice(list);
-        <Cli as clap::Parser>::parse_from(argv).args
+        crate::tools::parse_args(&argv)
     }
 
     fn failure(list: &[&str]) -> String {

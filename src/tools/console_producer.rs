@@ -797,20 +797,9 @@ mod tests {
     }
 
     fn args(list: &[&str]) -> Args {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            args: Args,
-        }
-        let mut argv = vec![
-            "console-producer",
-            "--bootstrap-server",
-            "k:9092",
-            "--topic",
-            "t",
-        ];
+        let mut argv = vec!["--bootstrap-server", "k:9092", "--topic", "t"];
         argv.extend_from_slice(list);
-        <Cli as clap::Parser>::parse_from(argv).args
+        crate::tools::parse_args(&argv)
     }
 
     #[test]

@@ -387,10 +387,7 @@ fn unreachable(
     wait: Duration,
     error: Option<&rdkafka::error::KafkaError>,
 ) -> Failure {
-    let reason = error.map_or_else(
-        || "no answer".to_string(),
-        |error| client_error_message(error),
-    );
+    let reason = error.map_or_else(|| "no answer".to_string(), client_error_message);
     Failure::new(format!(
         "Error: cannot reach the Kafka cluster at {bootstrap} within {} ms ({reason})",
         wait.as_millis()
@@ -459,6 +456,16 @@ impl Signals {
 /// The exit code of a JVM stopped by a signal (128 + its number), as Kafka's scripts exit.
 pub(crate) fn signal_exit_code(signal: i32) -> ExitCode {
     ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+}
+
+/// Parses a tool's arguments as clap does on the command line (for the tools' unit tests).
+#[cfg(test)]
+pub(crate) fn parse_args<A: clap::Args + clap::FromArgMatches>(argv: &[&str]) -> A {
+    let command = A::augment_args(clap::Command::new("tool").no_binary_name(true));
+    let matches = command
+        .try_get_matches_from(argv)
+        .expect("clap accepts the arguments");
+    A::from_arg_matches(&matches).expect("clap accepts the arguments")
 }
 
 #[cfg(test)]
