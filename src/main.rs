@@ -55,6 +55,10 @@ enum Command {
     ConsumerGroups(sluice::tools::consumer_groups::Args),
     /// Create, list, describe, alter and delete topics, like Kafka's `kafka-topics.sh`.
     Topics(sluice::tools::topics::Args),
+    /// Print a topic's records on standard output, like Kafka's `kafka-console-consumer.sh`.
+    ConsoleConsumer(sluice::tools::console_consumer::Args),
+    /// Send standard input's lines to a topic, like Kafka's `kafka-console-producer.sh`.
+    ConsoleProducer(sluice::tools::console_producer::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +68,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::ConsumerGroups(args) => sluice::tools::consumer_groups::run(args),
         Command::Topics(args) => sluice::tools::topics::run(args),
+        Command::ConsoleConsumer(args) => sluice::tools::console_consumer::run(args),
+        Command::ConsoleProducer(args) => sluice::tools::console_producer::run(args),
         Command::Worker { worker } => {
             let worker = match sluice::config::WorkerConfig::from_file(&worker) {
                 Ok(worker) => worker,

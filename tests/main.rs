@@ -5,6 +5,7 @@
 mod binlog;
 mod binlog_restart;
 mod cli;
+mod console;
 mod distributed;
 mod grafana;
 mod offsets_topic;

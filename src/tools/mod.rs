@@ -1,5 +1,7 @@
 //! Operator tools with the flags, output and messages of Kafka's own scripts, without a JVM:
-//! `sluice consumer-groups` (`kafka-consumer-groups.sh`) and `sluice topics` (`kafka-topics.sh`).
+//! `sluice consumer-groups` (`kafka-consumer-groups.sh`), `sluice topics` (`kafka-topics.sh`),
+//! `sluice console-consumer` (`kafka-console-consumer.sh`) and `sluice console-producer`
+//! (`kafka-console-producer.sh`).
 //!
 //! Each tool parses its arguments with clap, checks their combinations with Kafka's messages,
 //! then talks to the cluster with librdkafka. Planning and formatting are pure functions (offset
@@ -9,15 +11,22 @@
 //! Where Kafka's scripts print an error on stdout and still exit 0, these tools print it on
 //! stderr and exit 1, so a script can rely on the exit code.
 
+pub mod console_consumer;
+pub mod console_producer;
 pub mod consumer_groups;
 pub mod topics;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
+use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::config::WorkerConfig;
@@ -239,6 +248,224 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, F
         .build()
         .map_err(|error| Failure::new(format!("cannot start the async runtime: {error}")))?;
     Ok(runtime.block_on(future))
+}
+
+/// Kafka's `CommandLineUtils.parseKeyValueArgs`: each `key=value` split at its first `=`, a
+/// missing value read as empty, later pairs winning.
+pub fn parse_key_value_args(pairs: &[String]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) => (key.to_string(), value.to_string()),
+            None => (pair.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// Properties as Kafka's console tools merge them: a `--…config` file, then the `key=value`
+/// options over it.
+pub fn merged_properties(
+    file: Option<&Path>,
+    pairs: &[String],
+) -> Result<BTreeMap<String, String>, Failure> {
+    let mut properties = match file {
+        Some(path) => read_command_config(path)?,
+        None => BTreeMap::new(),
+    };
+    properties.extend(parse_key_value_args(pairs));
+    Ok(properties)
+}
+
+/// A line as Kafka's tools log it on stderr (`tools-log4j`: `[%d] %p %m (%c)`).
+pub fn log4j_line(level: &str, message: &str, logger: &str) -> String {
+    let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
+    format!("[{now}] {level} {message} ({logger})")
+}
+
+/// A Java client duration setting in milliseconds (`default.api.timeout.ms`, `max.block.ms`),
+/// or `default` when it is absent or not a number.
+pub fn millis_property(properties: &BTreeMap<String, String>, key: &str, default: u64) -> u64 {
+    properties
+        .get(key)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Waits until the cluster knows `topic` (librdkafka asks with `allow.auto.create.topics`, so a
+/// broker that auto-creates topics creates it, as it does for Java clients) and returns its
+/// partition ids. Bounded by `wait`: a cluster that never answers and a topic that never appears
+/// are both errors, never a hang. `None`: `stopped` said to give up (a signal came).
+pub(crate) fn wait_for_topic<C: ClientContext>(
+    client: &Client<C>,
+    bootstrap: &str,
+    topic: &str,
+    wait: Duration,
+    stopped: &dyn Fn() -> bool,
+) -> Result<Option<Vec<i32>>, Failure> {
+    let deadline = Instant::now() + wait;
+    let mut answered = false;
+    let mut last_error = None;
+    loop {
+        if stopped() {
+            return Ok(None);
+        }
+        match client.fetch_metadata(Some(topic), attempt(deadline)) {
+            Ok(metadata) => {
+                answered = true;
+                if let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) {
+                    match found.error().map(RDKafkaErrorCode::from) {
+                        None if !found.partitions().is_empty() => {
+                            let mut ids: Vec<i32> =
+                                found.partitions().iter().map(|p| p.id()).collect();
+                            ids.sort_unstable();
+                            return Ok(Some(ids));
+                        }
+                        None
+                        | Some(
+                            RDKafkaErrorCode::UnknownTopicOrPartition
+                            | RDKafkaErrorCode::LeaderNotAvailable,
+                        ) => {}
+                        Some(code) => {
+                            return Err(Failure::new(format!(
+                                "Error: {}",
+                                kafka_error_message(code)
+                            )));
+                        }
+                    }
+                }
+            }
+            Err(error) => last_error = Some(error),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(200)));
+    }
+    if answered {
+        Err(Failure::new(format!(
+            "Error: Topic {topic} not present in metadata after {} ms.",
+            wait.as_millis()
+        )))
+    } else {
+        Err(unreachable(bootstrap, wait, last_error.as_ref()))
+    }
+}
+
+/// The whole cluster's metadata, or the error of a cluster that did not answer within `wait`.
+/// `None`: `stopped` said to give up.
+pub(crate) fn cluster_metadata<C: ClientContext>(
+    client: &Client<C>,
+    bootstrap: &str,
+    wait: Duration,
+    stopped: &dyn Fn() -> bool,
+) -> Result<Option<Metadata>, Failure> {
+    let deadline = Instant::now() + wait;
+    loop {
+        if stopped() {
+            return Ok(None);
+        }
+        match client.fetch_metadata(None, attempt(deadline)) {
+            Ok(metadata) => return Ok(Some(metadata)),
+            Err(error) if Instant::now() >= deadline => {
+                return Err(unreachable(bootstrap, wait, Some(&error)));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// One metadata request's timeout: at most a second, so that a signal is noticed meanwhile.
+fn attempt(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .clamp(Duration::from_millis(1), Duration::from_secs(1))
+}
+
+fn unreachable(
+    bootstrap: &str,
+    wait: Duration,
+    error: Option<&rdkafka::error::KafkaError>,
+) -> Failure {
+    let reason = error.map_or_else(|| "no answer".to_string(), client_error_message);
+    Failure::new(format!(
+        "Error: cannot reach the Kafka cluster at {bootstrap} within {} ms ({reason})",
+        wait.as_millis()
+    ))
+}
+
+/// The context of the console tools' clients: librdkafka's global errors (a refused connection,
+/// all brokers down) are retried by the client and are not printed, as Kafka's clients do not
+/// print them at the tools' log level; the tools report what made them fail themselves.
+pub struct Quiet;
+
+impl ClientContext for Quiet {
+    fn error(&self, _error: rdkafka::error::KafkaError, _reason: &str) {}
+}
+
+impl rdkafka::consumer::ConsumerContext for Quiet {}
+
+/// SIGINT and SIGTERM caught, so that a tool finishes as Kafka's JVM does in its shutdown hook
+/// (the consumer prints its total, the producer flushes) instead of dying on the spot.
+pub(crate) struct Signals {
+    received: Arc<AtomicI32>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Signals {
+    pub(crate) fn catch() -> Result<Signals, Failure> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let failed = |error: std::io::Error| Failure::new(format!("cannot catch signals: {error}"));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("signals")
+            .enable_all()
+            .build()
+            .map_err(failed)?;
+        let (mut interrupt, mut terminate) = {
+            let _context = runtime.enter();
+            (
+                signal(SignalKind::interrupt()).map_err(failed)?,
+                signal(SignalKind::terminate()).map_err(failed)?,
+            )
+        };
+        let received = Arc::new(AtomicI32::new(0));
+        let flag = received.clone();
+        runtime.spawn(async move {
+            let number = tokio::select! {
+                _ = interrupt.recv() => 2,
+                _ = terminate.recv() => 15,
+            };
+            flag.store(number, Ordering::SeqCst);
+        });
+        Ok(Signals {
+            received,
+            _runtime: runtime,
+        })
+    }
+
+    /// The number of the first signal received, if any.
+    pub(crate) fn received(&self) -> Option<i32> {
+        match self.received.load(Ordering::SeqCst) {
+            0 => None,
+            number => Some(number),
+        }
+    }
+}
+
+/// The exit code of a JVM stopped by a signal (128 + its number), as Kafka's scripts exit.
+pub(crate) fn signal_exit_code(signal: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+}
+
+/// Parses a tool's arguments as clap does on the command line (for the tools' unit tests).
+#[cfg(test)]
+pub(crate) fn parse_args<A: clap::Args + clap::FromArgMatches>(argv: &[&str]) -> A {
+    let command = A::augment_args(clap::Command::new("tool").no_binary_name(true));
+    let matches = command
+        .try_get_matches_from(argv)
+        .expect("clap accepts the arguments");
+    A::from_arg_matches(&matches).expect("clap accepts the arguments")
 }
 
 #[cfg(test)]

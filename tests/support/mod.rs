@@ -10,6 +10,7 @@ use mysql_async::prelude::*;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 
 /// How to reach the services (from `scripts/services.sh env`, with its defaults).
 pub struct Services {
@@ -182,6 +183,8 @@ pub struct Record {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
+    /// Header keys and values (`None`: a null value), in the record's order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl Record {
@@ -198,6 +201,7 @@ impl Record {
 pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Record> {
     use rdkafka::Message;
     use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
     use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
     let topic = topic.to_string();
     tokio::task::spawn_blocking(move || {
@@ -237,6 +241,14 @@ pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Rec
                     offset: message.offset(),
                     key: message.key().map(<[u8]>::to_vec),
                     value: message.payload().map(<[u8]>::to_vec),
+                    headers: message
+                        .headers()
+                        .map(|list| {
+                            list.iter()
+                                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 });
             }
         }
@@ -301,22 +313,35 @@ impl RunningWorker {
 
 /// Produces `(key, value)` records in order (one partition topics keep that order), awaiting each.
 pub async fn produce(topic: &str, records: &[(Option<&str>, Option<&str>)]) {
-    use rdkafka::producer::{FutureProducer, FutureRecord};
     let producer: FutureProducer = services().kafka_config().create().unwrap();
     for (key, value) in records {
-        let mut record: FutureRecord<'_, str, str> = FutureRecord::to(topic);
-        if let Some(key) = key {
-            record = record.key(key);
-        }
-        if let Some(value) = value {
-            record = record.payload(value);
-        }
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .unwrap();
+        send(&producer, record(topic, *key, *value)).await;
     }
+}
+
+/// A record for `topic` with an optional key and value (no value: a tombstone).
+pub fn record<'a>(
+    topic: &'a str,
+    key: Option<&'a str>,
+    value: Option<&'a str>,
+) -> FutureRecord<'a, str, str> {
+    let mut record = FutureRecord::to(topic);
+    if let Some(key) = key {
+        record = record.key(key);
+    }
+    if let Some(value) = value {
+        record = record.payload(value);
+    }
+    record
+}
+
+/// Sends one record and waits for the broker's acknowledgement.
+pub async fn send(producer: &FutureProducer, record: FutureRecord<'_, str, str>) {
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
 }
 
 /// The committed offset of `group` on partition 0 of `topic` (`None` when nothing is committed).
