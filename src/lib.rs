@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod connector;
+pub mod daemon;
 pub mod db;
 pub mod decode;
 pub mod encode;

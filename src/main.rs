@@ -82,7 +82,7 @@ fn main() -> ExitCode {
                 Ok(runtime) => runtime,
                 Err(code) => return code,
             };
-            match runtime.block_on(sluice::runtime::daemon::run(worker, plugins)) {
+            match runtime.block_on(sluice::daemon::run(worker, plugins)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!(message = "worker failed", error = %error.trace());

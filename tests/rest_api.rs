@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
-use sluice::runtime::daemon::Daemon;
+use sluice::daemon::Daemon;
 
 use crate::support::{TestDb, committed_offset, eventually, read_topic, services, unique};
 

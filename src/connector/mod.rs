@@ -210,8 +210,8 @@ pub struct PluginInfo {
     pub version: String,
 }
 
-/// A registry of connector plugins (the ones this build provides: [`Plugins::builtin`], defined
-/// with the binary's wiring in `crate::plugins`, so the contracts name no implementation).
+/// A registry of connector plugins. The ones this build provides ([`Plugins::builtin`]) are
+/// listed with the binary's wiring, so the contracts name no implementation.
 #[derive(Clone, Default)]
 pub struct Plugins {
     plugins: Vec<Arc<dyn ConnectorPlugin>>,

@@ -1,6 +1,5 @@
 //! The worker runtime: connector and task lifecycle, and the standalone runner.
 
-pub mod daemon;
 pub mod herder;
 pub mod membership;
 pub mod standalone;

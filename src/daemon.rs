@@ -5,17 +5,12 @@
 //! (rows produced, offsets stored, sink batches committed), leaves the group and exits.
 //!
 //! Workers with the same `group.id` and internal topics form a cluster: they share the tasks
-//! through Kafka's group membership (see [`super::membership`]); any of them answers any REST
+//! through Kafka's group membership (see [`crate::runtime::membership`]); any of them answers any REST
 //! call from the shared topics.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use super::herder::Herder;
-use super::membership::Membership;
-use super::startup::{Startup, stage};
-use super::store::{ConfigStore, StatusStore};
-use super::worker::Worker;
 use crate::config::WorkerConfig;
 use crate::config::worker::Protocol;
 use crate::connector::Plugins;
@@ -24,6 +19,11 @@ use crate::kafka::log::LogClients;
 use crate::offsets::topic::KafkaOffsetStore;
 use crate::rest::server::RestServer;
 use crate::rest::{RestState, router};
+use crate::runtime::herder::Herder;
+use crate::runtime::membership::Membership;
+use crate::runtime::startup::{Startup, stage};
+use crate::runtime::store::{ConfigStore, StatusStore};
+use crate::runtime::worker::Worker;
 
 /// The worker id Connect reports in statuses: the advertised REST host and port.
 pub fn worker_id(config: &WorkerConfig) -> String {
@@ -194,7 +194,7 @@ pub async fn run(config: WorkerConfig, plugins: Plugins) -> Result<()> {
     let token = daemon.shutdown_token();
     let mut daemon = daemon;
     tokio::select! {
-        _ = super::standalone::shutdown_signal() => {
+        _ = crate::runtime::standalone::shutdown_signal() => {
             token.cancel();
         }
         result = &mut daemon.task => {
