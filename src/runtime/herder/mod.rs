@@ -21,7 +21,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::membership::{Change, slot};
+mod reconcile;
+mod view;
+
+use self::reconcile::{Local, LocalTask, Placement, plan};
+use self::view::{Entry, RestartRequest, View};
+use super::membership::Change;
 use super::store::{ConfigChange, ConfigReader, ConfigStore, StatusStore, TargetState};
 use super::worker::{TaskEvent, TaskState, Worker};
 use crate::config::provider::unresolve_error;
@@ -30,21 +35,6 @@ use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::log::TailRecord;
 use crate::offsets::topic::KafkaOffsetStore;
-
-/// One connector as the herder knows it.
-#[derive(Clone)]
-struct Entry {
-    config: ConnectorConfig,
-    connector_type: ConnectorType,
-    target: TargetState,
-    /// Task configurations of the current committed plan (empty when stopped or failed).
-    tasks: Vec<TaskConfig>,
-    /// The connector configuration the plan was committed under: tasks restart when a new plan
-    /// is committed, not when the connector's configuration record arrives.
-    tasks_for: ConnectorConfig,
-    /// Why the connector itself failed (its plan could not be made), without a status topic.
-    failure: Option<String>,
-}
 
 /// A connector's or task's reported state (Connect's `ConnectorStateInfo.AbstractState`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,63 +62,6 @@ pub struct ConnectorInfo {
     pub connector_type: ConnectorType,
 }
 
-/// Which connectors and tasks this worker runs.
-enum Placement {
-    /// Everything (a worker on its own).
-    All,
-    /// Those in the slots it holds in its cluster's group.
-    Slots { slots: i32, held: BTreeSet<i32> },
-}
-
-impl Placement {
-    /// Whether this worker runs the connector (`task: None`) or its task `k` of `tasks`.
-    fn holds(&self, connector: &str, task: Option<u32>, tasks: usize) -> bool {
-        match self {
-            Placement::All => true,
-            Placement::Slots { slots, held } => {
-                held.contains(&slot(connector, task, tasks, *slots))
-            }
-        }
-    }
-}
-
-/// A task this worker started.
-struct LocalTask {
-    connector: ConnectorConfig,
-    config: TaskConfig,
-    /// Why the task could not be created.
-    start_error: Option<String>,
-}
-
-/// A connector this worker owns (re-plans and reports).
-struct Owned {
-    config: ConnectorConfig,
-    target: TargetState,
-    cancel: CancellationToken,
-}
-
-/// What this worker runs, changed only with `Herder::applying` held.
-struct Local {
-    placement: Placement,
-    reader: ConfigReader,
-    /// Target states and plans read before their connector's configuration.
-    pending_targets: BTreeMap<String, TargetState>,
-    pending_tasks: BTreeMap<String, Vec<TaskConfig>>,
-    tasks: BTreeMap<(String, u32), LocalTask>,
-    owned: BTreeMap<String, Owned>,
-    /// Tasks of paused connectors reported PAUSED.
-    paused: BTreeSet<(String, u32)>,
-}
-
-/// What a reconciliation does once the local state is computed.
-struct Plan {
-    stop: Vec<(String, u32)>,
-    start: Vec<((String, u32), ConnectorConfig, TaskConfig)>,
-    owners: Vec<(String, ConnectorConfig, TargetState, CancellationToken)>,
-    paused: Vec<(String, u32)>,
-    unpaused: Vec<(String, u32)>,
-}
-
 /// Runs the connectors of one worker.
 pub struct Herder {
     worker: Arc<Worker>,
@@ -137,7 +70,7 @@ pub struct Herder {
     statuses: Option<StatusStore>,
     /// Offsets kept current with the other workers' writes (cluster mode).
     shared_offsets: OnceLock<Arc<KafkaOffsetStore>>,
-    view: RwLock<BTreeMap<String, Entry>>,
+    view: RwLock<View>,
     local: Mutex<Local>,
     /// Serializes REST operations.
     ops: tokio::sync::Mutex<()>,
@@ -189,12 +122,10 @@ impl Herder {
             configs,
             statuses,
             shared_offsets: OnceLock::new(),
-            view: RwLock::new(BTreeMap::new()),
+            view: RwLock::new(View::default()),
             local: Mutex::new(Local {
                 placement: Placement::All,
                 reader: ConfigReader::default(),
-                pending_targets: BTreeMap::new(),
-                pending_tasks: BTreeMap::new(),
                 tasks: BTreeMap::new(),
                 owned: BTreeMap::new(),
                 paused: BTreeSet::new(),
@@ -357,7 +288,7 @@ impl Herder {
         }
         tracing::info!(
             message = "restored connectors",
-            connectors = self.view.read().expect("view lock").len()
+            connectors = self.view.read().expect("view lock").entries.len()
         );
         let Some(mut updates) = self.configs.as_ref().and_then(ConfigStore::updates) else {
             return;
@@ -399,103 +330,23 @@ impl Herder {
         }
     }
 
-    /// Applies changes to the view; returns the local tasks to restart.
+    /// Applies changes to the view; returns the local tasks to restart (only for records
+    /// read live, not when the worker restores its state).
     fn apply_changes(&self, changes: Vec<ConfigChange>, live: bool) -> BTreeSet<(String, u32)> {
+        let requests: Vec<RestartRequest> = {
+            let mut view = self.view.write().expect("view lock");
+            changes
+                .into_iter()
+                .filter_map(|change| view.apply(change, |config| self.check_stored(config)))
+                .collect()
+        };
         let mut restarts = BTreeSet::new();
-        for change in changes {
-            match change {
-                ConfigChange::Connector {
-                    name,
-                    config: Some(map),
-                } => {
-                    let checked = ConnectorConfig::from_map(Some(name.clone()), map)
-                        .map_err(|e| Error::config(e.to_string()))
-                        .and_then(|config| self.check(&config).map(|t| (config, t)));
-                    let (config, connector_type) = match checked {
-                        Ok(checked) => checked,
-                        Err(error) => {
-                            tracing::error!(message = "skipping a stored connector with a bad configuration", connector = %name, error = %error.trace());
-                            continue;
-                        }
-                    };
-                    let mut local = self.local();
-                    let mut view = self.view.write().expect("view lock");
-                    match view.get_mut(&name) {
-                        Some(entry) => {
-                            entry.config = config;
-                            entry.connector_type = connector_type;
-                        }
-                        None => {
-                            let target = local
-                                .pending_targets
-                                .remove(&name)
-                                .unwrap_or(TargetState::Started);
-                            let tasks = local.pending_tasks.remove(&name).unwrap_or_default();
-                            view.insert(
-                                name,
-                                Entry {
-                                    tasks_for: config.clone(),
-                                    config,
-                                    connector_type,
-                                    target,
-                                    tasks,
-                                    failure: None,
-                                },
-                            );
-                        }
-                    }
-                }
-                ConfigChange::Connector { name, config: None } => {
-                    let mut local = self.local();
-                    local.pending_targets.remove(&name);
-                    local.pending_tasks.remove(&name);
-                    if self
-                        .view
-                        .write()
-                        .expect("view lock")
-                        .remove(&name)
-                        .is_some()
-                    {
-                        tracing::info!(message = "connector deleted", connector = %name);
-                    }
-                }
-                ConfigChange::Target { name, state } => {
-                    let mut local = self.local();
-                    let mut view = self.view.write().expect("view lock");
-                    match (view.get_mut(&name), state) {
-                        (Some(entry), state) => {
-                            let state = state.unwrap_or(TargetState::Started);
-                            if entry.target != state {
-                                tracing::info!(message = "connector target state changed", connector = %name, state = state.name());
-                            }
-                            entry.target = state;
-                        }
-                        (None, Some(state)) => {
-                            local.pending_targets.insert(name, state);
-                        }
-                        (None, None) => {
-                            local.pending_targets.remove(&name);
-                        }
-                    }
-                }
-                ConfigChange::Tasks { name, tasks } => {
-                    let mut local = self.local();
-                    let mut view = self.view.write().expect("view lock");
-                    match view.get_mut(&name) {
-                        Some(entry) => {
-                            entry.tasks = tasks;
-                            entry.tasks_for = entry.config.clone();
-                        }
-                        None => {
-                            local.pending_tasks.insert(name, tasks);
-                        }
-                    }
-                }
-                ConfigChange::Restart {
-                    name,
-                    include_tasks,
-                    only_failed,
-                } if live && include_tasks => {
+        if !live {
+            return restarts;
+        }
+        for request in requests {
+            match request {
+                RestartRequest::Tasks { name, only_failed } => {
                     let failed: BTreeSet<u32> = self
                         .worker
                         .task_states(&name)
@@ -512,13 +363,12 @@ impl Herder {
                         }
                     }
                 }
-                ConfigChange::RestartTask { name, task } if live => {
+                RestartRequest::Task { name, task } => {
                     let key = (name, task);
                     if self.local().tasks.contains_key(&key) {
                         restarts.insert(key);
                     }
                 }
-                ConfigChange::Restart { .. } | ConfigChange::RestartTask { .. } => {}
             }
         }
         restarts
@@ -531,91 +381,8 @@ impl Herder {
         if self.closing.is_cancelled() {
             return;
         }
-        let entries: BTreeMap<String, Entry> = self.view.read().expect("view lock").clone();
-        let plan = {
-            let mut local = self.local();
-            let mut desired: BTreeMap<(String, u32), (&ConnectorConfig, &TaskConfig)> =
-                BTreeMap::new();
-            for (name, entry) in &entries {
-                if entry.target != TargetState::Started {
-                    continue;
-                }
-                for (id, config) in entry.tasks.iter().enumerate() {
-                    let id = id as u32;
-                    if local.placement.holds(name, Some(id), entry.tasks.len()) {
-                        desired.insert((name.clone(), id), (&entry.tasks_for, config));
-                    }
-                }
-            }
-            let stop: Vec<(String, u32)> = local
-                .tasks
-                .iter()
-                .filter(|(key, task)| {
-                    restarts.contains(*key)
-                        || desired.get(*key).is_none_or(|(connector, config)| {
-                            **connector != task.connector || **config != task.config
-                        })
-                })
-                .map(|(key, _)| key.clone())
-                .collect();
-            let start = desired
-                .into_iter()
-                .filter(|(key, _)| !local.tasks.contains_key(key) || stop.contains(key))
-                .map(|(key, (connector, config))| (key, connector.clone(), config.clone()))
-                .collect();
-            let released: Vec<String> = local
-                .owned
-                .iter()
-                .filter(|(name, owned)| {
-                    entries.get(*name).is_none_or(|e| {
-                        e.config != owned.config
-                            || e.target != owned.target
-                            || !local.placement.holds(name, None, 0)
-                    })
-                })
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in released {
-                if let Some(owned) = local.owned.remove(&name) {
-                    owned.cancel.cancel();
-                }
-            }
-            let mut owners = Vec::new();
-            for (name, entry) in &entries {
-                if local.placement.holds(name, None, 0) && !local.owned.contains_key(name) {
-                    let cancel = CancellationToken::new();
-                    local.owned.insert(
-                        name.clone(),
-                        Owned {
-                            config: entry.config.clone(),
-                            target: entry.target,
-                            cancel: cancel.clone(),
-                        },
-                    );
-                    owners.push((name.clone(), entry.config.clone(), entry.target, cancel));
-                }
-            }
-            let mut paused_now = BTreeSet::new();
-            for (name, entry) in &entries {
-                if entry.target == TargetState::Paused {
-                    for id in 0..entry.tasks.len() as u32 {
-                        if local.placement.holds(name, Some(id), entry.tasks.len()) {
-                            paused_now.insert((name.clone(), id));
-                        }
-                    }
-                }
-            }
-            let paused = paused_now.difference(&local.paused).cloned().collect();
-            let unpaused = local.paused.difference(&paused_now).cloned().collect();
-            local.paused = paused_now;
-            Plan {
-                stop,
-                start,
-                owners,
-                paused,
-                unpaused,
-            }
-        };
+        let entries: BTreeMap<String, Entry> = self.view.read().expect("view lock").entries.clone();
+        let plan = plan(&entries, &mut self.local(), &restarts);
 
         if !plan.stop.is_empty() {
             tracing::info!(message = "stopping tasks", tasks = ?plan.stop);
@@ -842,17 +609,36 @@ impl Herder {
         Ok(plugin.connector_type())
     }
 
+    /// Validates a configuration read from the config topic. One whose `${provider:…}`
+    /// references cannot be resolved right now (a secret file missing after a restart) is kept:
+    /// its tasks fail at start naming the reference, and recover on restart once it resolves.
+    fn check_stored(&self, config: &ConnectorConfig) -> Result<ConnectorType> {
+        self.check(config).or_else(|error| {
+            let (_, unresolved) = self
+                .worker
+                .config()
+                .config_providers
+                .resolve_all(&config.config);
+            if unresolved.is_empty() {
+                return Err(error);
+            }
+            let common = config.common()?;
+            Ok(self.worker.plugins().find(&common.class)?.connector_type())
+        })
+    }
+
     fn entry(&self, name: &str) -> Result<Entry> {
         self.view
             .read()
             .expect("view lock")
+            .entries
             .get(name)
             .cloned()
             .ok_or_else(|| not_found(name))
     }
 
     fn update(&self, name: &str, change: impl FnOnce(&mut Entry)) {
-        if let Some(entry) = self.view.write().expect("view lock").get_mut(name) {
+        if let Some(entry) = self.view.write().expect("view lock").entries.get_mut(name) {
             change(entry);
         }
     }
@@ -936,6 +722,7 @@ impl Herder {
         self.view
             .read()
             .expect("view lock")
+            .entries
             .keys()
             .cloned()
             .collect()
@@ -1041,7 +828,13 @@ impl Herder {
     ) -> Result<ConnectorInfo> {
         let _ops = self.ops.lock().await;
         let name = config.name.clone();
-        if self.view.read().expect("view lock").contains_key(&name) {
+        if self
+            .view
+            .read()
+            .expect("view lock")
+            .entries
+            .contains_key(&name)
+        {
             return Err(Error::new(
                 ErrorKind::Conflict,
                 format!("Connector {name} already exists"),
