@@ -117,6 +117,7 @@ pub const TASK_STATE: &str = "sluice_task_state";
 /// Connectors on this worker, by state (RUNNING, PAUSED, STOPPED, FAILED).
 pub const CONNECTORS: &str = "sluice_worker_connectors";
 
+/// Connect's names of the states a task is reported in.
 const TASK_STATES: [&str; 4] = ["RUNNING", "FAILED", "UNASSIGNED", "PAUSED"];
 
 /// Sets the task state gauges of one task by Connect state name.

@@ -380,7 +380,7 @@ fn info_json(state: &RestState, info: &ConnectorInfo) -> Json {
 
 fn state_json(state: &StateInfo) -> Map<String, Json> {
     let mut out = Map::new();
-    out.insert("state".into(), json!(state.state));
+    out.insert("state".into(), json!(state.state.as_str()));
     out.insert("worker_id".into(), json!(state.worker_id));
     if let Some(trace) = state.trace.as_ref().filter(|t| !t.is_empty()) {
         out.insert("trace".into(), json!(trace));

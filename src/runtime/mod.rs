@@ -4,5 +4,6 @@ pub mod herder;
 pub mod membership;
 pub mod standalone;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod worker;

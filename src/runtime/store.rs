@@ -15,6 +15,7 @@
 //! Status topic (`status.storage.topic`): `status-connector-<name>` and
 //! `status-task-<name>-<id>` → `{"state":…,"trace":…,"worker_id":…,"generation":…}`.
 
+use super::state::State;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -360,7 +361,7 @@ impl StatusView {
                 if let (std::collections::hash_map::Entry::Occupied(current), Some(new)) =
                     (&entry, &record)
                     && let Some(old) = &current.get().record
-                    && new.state == "UNASSIGNED"
+                    && new.state == State::Unassigned.as_str()
                     && old.worker_id != new.worker_id
                     && current.get().at < at
                 {
@@ -477,15 +478,15 @@ impl StatusStore {
         Ok(())
     }
 
-    fn mine(&self, state: &str, trace: Option<&str>) -> StatusRecord {
+    fn mine(&self, state: State, trace: Option<&str>) -> StatusRecord {
         StatusRecord {
-            state: state.to_string(),
+            state: state.as_str().to_string(),
             trace: trace.map(str::to_string),
             worker_id: self.worker_id.clone(),
         }
     }
 
-    pub async fn put_connector(&self, name: &str, state: &str, trace: Option<&str>) -> Result<()> {
+    pub async fn put_connector(&self, name: &str, state: State, trace: Option<&str>) -> Result<()> {
         self.put(
             format!("status-connector-{name}"),
             Some(self.mine(state, trace)),
@@ -497,7 +498,7 @@ impl StatusStore {
         &self,
         name: &str,
         task: u32,
-        state: &str,
+        state: State,
         trace: Option<&str>,
     ) -> Result<()> {
         self.put(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::state::State;
 use crate::config::CommonConfig;
 use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
@@ -35,12 +36,12 @@ struct RunningTask {
 }
 
 impl TaskState {
-    /// Connect's state name.
-    pub fn name(&self) -> &'static str {
+    /// The state Connect reports for it.
+    pub fn state(&self) -> State {
         match self {
-            TaskState::Running => "RUNNING",
-            TaskState::Failed(_) => "FAILED",
-            TaskState::Stopped => "UNASSIGNED",
+            TaskState::Running => State::Running,
+            TaskState::Failed(_) => State::Failed,
+            TaskState::Stopped => State::Unassigned,
         }
     }
 }
@@ -202,7 +203,7 @@ impl Worker {
                 }
             };
             event(TaskState::Running);
-            crate::metrics::task_state_name(&name, id, TaskState::Running.name());
+            crate::metrics::task_state_name(&name, id, State::Running.as_str());
             let metric_name = name.clone();
             let handle = tokio::spawn(async move {
                 tracing::info!(message = "task started", task = %label);
@@ -217,7 +218,7 @@ impl Worker {
                         TaskState::Failed(error.trace())
                     }
                 };
-                crate::metrics::task_state_name(&metric_name, id, new_state.name());
+                crate::metrics::task_state_name(&metric_name, id, new_state.state().as_str());
                 *task_state.lock().expect("task state lock") = new_state.clone();
                 event(new_state);
             });

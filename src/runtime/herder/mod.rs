@@ -28,6 +28,7 @@ mod view;
 use self::reconcile::{Local, LocalTask, Placement, plan};
 use self::view::{Entry, RestartRequest, View};
 use super::membership::Change;
+use super::state::State;
 use super::store::{ConfigChange, ConfigReader, ConfigStore, StatusStore, TargetState};
 use super::worker::{TaskEvent, TaskState, Worker};
 use crate::config::provider::unresolve_error;
@@ -40,7 +41,7 @@ use crate::offsets::topic::KafkaOffsetStore;
 /// A connector's or task's reported state (Connect's `ConnectorStateInfo.AbstractState`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateInfo {
-    pub state: String,
+    pub state: State,
     pub trace: Option<String>,
     pub worker_id: String,
 }
@@ -91,11 +92,11 @@ pub fn not_found(name: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("Connector {name} not found"))
 }
 
-fn connector_state(target: TargetState) -> &'static str {
+fn connector_state(target: TargetState) -> State {
     match target {
-        TargetState::Started => "RUNNING",
-        TargetState::Paused => "PAUSED",
-        TargetState::Stopped => "STOPPED",
+        TargetState::Started => State::Running,
+        TargetState::Paused => State::Paused,
+        TargetState::Stopped => State::Stopped,
     }
 }
 
@@ -171,9 +172,9 @@ impl Herder {
             return;
         };
         let (state, trace) = match &event.state {
-            TaskState::Failed(trace) => ("FAILED", Some(trace.as_str())),
-            TaskState::Stopped if entry.target == TargetState::Paused => ("PAUSED", None),
-            other => (other.name(), None),
+            TaskState::Failed(trace) => (State::Failed, Some(trace.as_str())),
+            TaskState::Stopped if entry.target == TargetState::Paused => (State::Paused, None),
+            other => (other.state(), None),
         };
         if let Err(error) = statuses
             .put_task(&event.connector, event.task, state, trace)
@@ -184,8 +185,8 @@ impl Herder {
     }
 
     /// Sets the connector's reported state (and remembers a failure).
-    async fn set_connector_state(&self, name: &str, state: &str, trace: Option<&str>) {
-        let failure = trace.filter(|_| state == "FAILED").map(str::to_string);
+    async fn set_connector_state(&self, name: &str, state: State, trace: Option<&str>) {
+        let failure = trace.filter(|_| state == State::Failed).map(str::to_string);
         self.update(name, |e| e.failure = failure);
         if let Some(statuses) = &self.statuses
             && let Err(error) = statuses.put_connector(name, state, trace).await
@@ -412,13 +413,11 @@ impl Herder {
                 Err(error) => {
                     let trace = error.trace();
                     tracing::error!(message = "cannot start a task", connector = %name, task = id, error = %trace);
-                    crate::metrics::task_state_name(
-                        &name,
-                        id,
-                        TaskState::Failed(trace.clone()).name(),
-                    );
+                    crate::metrics::task_state_name(&name, id, State::Failed.as_str());
                     if let Some(statuses) = &self.statuses {
-                        let _ = statuses.put_task(&name, id, "FAILED", Some(&trace)).await;
+                        let _ = statuses
+                            .put_task(&name, id, State::Failed, Some(&trace))
+                            .await;
                     }
                     Some(trace)
                 }
@@ -433,9 +432,9 @@ impl Herder {
             );
         }
         for (name, id) in plan.paused {
-            crate::metrics::task_state_name(&name, id, "PAUSED");
+            crate::metrics::task_state_name(&name, id, State::Paused.as_str());
             if let Some(statuses) = &self.statuses {
-                let _ = statuses.put_task(&name, id, "PAUSED", None).await;
+                let _ = statuses.put_task(&name, id, State::Paused, None).await;
             }
         }
         self.clean_statuses(&entries).await;
@@ -458,7 +457,7 @@ impl Herder {
                     continue;
                 }
                 for (id, record) in statuses.tasks(name) {
-                    if record.state == "RUNNING"
+                    if record.state == State::Running.as_str()
                         && record.worker_id != self.worker_id
                         && local.placement.holds(
                             name,
@@ -471,7 +470,11 @@ impl Herder {
                         stale.push((
                             name.clone(),
                             id,
-                            if paused { "PAUSED" } else { "UNASSIGNED" },
+                            if paused {
+                                State::Paused
+                            } else {
+                                State::Unassigned
+                            },
                         ));
                     }
                 }
@@ -541,7 +544,9 @@ impl Herder {
                             }
                         }
                         if first || herder.connector_failed(&name, &current) {
-                            herder.set_connector_state(&name, "RUNNING", None).await;
+                            herder
+                                .set_connector_state(&name, State::Running, None)
+                                .await;
                         }
                     }
                     Err(error) if first && current.tasks.is_empty() => {
@@ -649,7 +654,7 @@ impl Herder {
         match &self.statuses {
             Some(statuses) => statuses
                 .connector(name)
-                .is_some_and(|r| r.state == "FAILED"),
+                .is_some_and(|r| r.state == State::Failed.as_str()),
             None => entry.failure.is_some(),
         }
     }
@@ -657,7 +662,8 @@ impl Herder {
     async fn fail(&self, name: &str, error: &Error) {
         let trace = error.trace();
         tracing::error!(message = "connector failed", connector = %name, error = %trace);
-        self.set_connector_state(name, "FAILED", Some(&trace)).await;
+        self.set_connector_state(name, State::Failed, Some(&trace))
+            .await;
     }
 
     /// Makes configuration changes: with a config topic, writes them and (with `wait`) waits
@@ -699,7 +705,9 @@ impl Herder {
             let running: Vec<String> = statuses
                 .tasks(name)
                 .into_iter()
-                .filter(|(_, r)| r.state == "RUNNING" && r.worker_id != self.worker_id)
+                .filter(|(_, r)| {
+                    r.state == State::Running.as_str() && r.worker_id != self.worker_id
+                })
                 .map(|(id, r)| format!("{name}-{id} on {}", r.worker_id))
                 .collect();
             if running.is_empty() {

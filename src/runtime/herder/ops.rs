@@ -7,6 +7,7 @@ use super::{ConnectorInfo, ConnectorStatus, Herder, StateInfo, connector_state};
 use crate::config::ConnectorConfig;
 use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind, Result};
+use crate::runtime::state::State;
 use crate::runtime::store::{ConfigChange, TargetState};
 use crate::runtime::worker::TaskState;
 use std::collections::BTreeMap;
@@ -44,22 +45,22 @@ impl Herder {
     pub fn status(&self, name: &str) -> Result<ConnectorStatus> {
         let entry = self.entry(name)?;
         let me = self.worker_id.as_str();
-        let info = |state: &str, trace: Option<String>, worker_id: &str| StateInfo {
-            state: state.to_string(),
+        let info = |state: State, trace: Option<String>, worker_id: &str| StateInfo {
+            state,
             trace,
             worker_id: if worker_id.is_empty() { me } else { worker_id }.to_string(),
         };
         let reported = self.statuses.as_ref().and_then(|s| s.connector(name));
         let reporter = reported.as_ref().map_or(me, |r| r.worker_id.as_str());
         let connector = match entry.target {
-            TargetState::Paused => info("PAUSED", None, reporter),
-            TargetState::Stopped => info("STOPPED", None, reporter),
+            TargetState::Paused => info(State::Paused, None, reporter),
+            TargetState::Stopped => info(State::Stopped, None, reporter),
             TargetState::Started => match (&self.statuses, &reported, &entry.failure) {
-                (Some(_), Some(r), _) if r.state == "FAILED" => {
-                    info("FAILED", r.trace.clone(), &r.worker_id)
+                (Some(_), Some(r), _) if r.state == State::Failed.as_str() => {
+                    info(State::Failed, r.trace.clone(), &r.worker_id)
                 }
-                (None, _, Some(trace)) => info("FAILED", Some(trace.clone()), me),
-                _ => info("RUNNING", None, reporter),
+                (None, _, Some(trace)) => info(State::Failed, Some(trace.clone()), me),
+                _ => info(State::Running, None, reporter),
             },
         };
         let running: BTreeMap<u32, TaskState> = self.worker.task_states(name).into_iter().collect();
@@ -90,21 +91,21 @@ impl Herder {
                         (Some(r), false) => r.worker_id.as_str(),
                         _ => me,
                     };
-                    info("PAUSED", None, worker)
+                    info(State::Paused, None, worker)
                 } else if let Some(trace) = start_errors.get(&id) {
-                    info("FAILED", Some(trace.clone()), me)
+                    info(State::Failed, Some(trace.clone()), me)
                 } else if let Some(state) = running.get(&id) {
                     match state {
-                        TaskState::Running => info("RUNNING", None, me),
-                        TaskState::Failed(trace) => info("FAILED", Some(trace.clone()), me),
-                        TaskState::Stopped => info("UNASSIGNED", None, me),
+                        TaskState::Running => info(State::Running, None, me),
+                        TaskState::Failed(trace) => info(State::Failed, Some(trace.clone()), me),
+                        TaskState::Stopped => info(State::Unassigned, None, me),
                     }
                 } else if here {
-                    info("UNASSIGNED", None, me)
+                    info(State::Unassigned, None, me)
                 } else if let Some(r) = remote {
-                    info(&r.state, r.trace.clone(), &r.worker_id)
+                    info(State::parse(&r.state), r.trace.clone(), &r.worker_id)
                 } else {
-                    info("UNASSIGNED", None, me)
+                    info(State::Unassigned, None, me)
                 };
                 (id, state)
             })
@@ -335,25 +336,25 @@ impl Herder {
         let _ops = self.ops.lock().await;
         let mut status = self.status(name)?;
         let entry = self.entry(name)?;
-        let connector_failed = status.connector.state == "FAILED";
+        let connector_failed = status.connector.state == State::Failed;
         let restart_connector = !only_failed || connector_failed;
         let restart_tasks: Vec<u32> = if include_tasks {
             status
                 .tasks
                 .iter()
-                .filter(|(_, s)| !only_failed || s.state == "FAILED")
+                .filter(|(_, s)| !only_failed || s.state == State::Failed)
                 .map(|(id, _)| *id)
                 .collect()
         } else {
             Vec::new()
         };
         if restart_connector {
-            status.connector.state = "RESTARTING".into();
+            status.connector.state = State::Restarting;
             status.connector.trace = None;
         }
         for (id, state) in &mut status.tasks {
             if restart_tasks.contains(id) {
-                state.state = "RESTARTING".into();
+                state.state = State::Restarting;
                 state.trace = None;
             }
         }
@@ -371,7 +372,7 @@ impl Herder {
             self.commit(vec![plan, restart], true).await?;
             match error {
                 Some(error) => self.fail(name, &error).await,
-                None => self.set_connector_state(name, "RUNNING", None).await,
+                None => self.set_connector_state(name, State::Running, None).await,
             }
         } else if !restart_tasks.is_empty() {
             let restart = ConfigChange::Restart {
