@@ -67,6 +67,121 @@ pub static CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
 });
 
+/// Keys every sink connector accepts (Kafka's `SinkConnectorConfig`): what it consumes and
+/// where failing records go. Their defaults live here only.
+pub static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    use ConfigType::*;
+    ConfigDef::new()
+        .define(
+            ConfigKey::with_default("topics", List, "")
+                .importance(Importance::High)
+                .group("Common")
+                .doc("Topics to consume (or topics.regex)."),
+        )
+        .define(
+            ConfigKey::with_default("topics.regex", String, "")
+                .importance(Importance::High)
+                .group("Common")
+                .doc("A regular expression of the topics to consume (or topics)."),
+        )
+        .define(
+            ConfigKey::with_default("errors.deadletterqueue.topic.name", String, "")
+                .group("Error Handling"),
+        )
+        .define(
+            ConfigKey::with_default(
+                "errors.deadletterqueue.topic.replication.factor",
+                Short,
+                "3",
+            )
+            .group("Error Handling"),
+        )
+        .define(
+            ConfigKey::with_default(
+                "errors.deadletterqueue.context.headers.enable",
+                Boolean,
+                "false",
+            )
+            .group("Error Handling"),
+        )
+});
+
+/// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscription {
+    Topics(Vec<String>),
+    Regex(String),
+}
+
+/// The dead-letter queue of a sink connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterQueue {
+    pub topic: String,
+    pub replication_factor: i16,
+    pub context_headers: bool,
+}
+
+/// The settings every sink connector shares, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkConnectorConfig {
+    pub subscription: Subscription,
+    /// `errors.deadletterqueue.topic.name` and its settings, when a topic is named.
+    pub dead_letter: Option<DeadLetterQueue>,
+}
+
+impl SinkConnectorConfig {
+    /// Parses and checks the sink keys of `config`: exactly one of `topics` / `topics.regex`,
+    /// a valid regex.
+    pub fn parse(config: &ConnectorConfig) -> std::result::Result<Self, ConfigError> {
+        SinkConnectorConfig::from_parsed(&SINK_CONNECTOR_CONFIG_DEF.parse(&config.config)?)
+    }
+
+    /// The same from a configuration already parsed with a definition that includes
+    /// [`SINK_CONNECTOR_CONFIG_DEF`] (a sink plugin's own).
+    pub fn from_parsed(parsed: &Config) -> std::result::Result<Self, ConfigError> {
+        let topics = parsed.list("topics").to_vec();
+        let regex = parsed.non_empty("topics.regex").map(str::to_string);
+        let subscription = match (topics.is_empty(), regex) {
+            (false, Some(_)) => {
+                return Err(ConfigError::rule(
+                    "topics.regex",
+                    "topics and topics.regex are mutually exclusive: set one",
+                ));
+            }
+            (true, None) => {
+                return Err(ConfigError::rule(
+                    "topics",
+                    "Must configure one of topics or topics.regex",
+                ));
+            }
+            (false, None) => Subscription::Topics(topics),
+            (true, Some(regex)) => match regex::Regex::new(&regex) {
+                Ok(_) => Subscription::Regex(regex),
+                Err(e) => {
+                    return Err(ConfigError::invalid(
+                        "topics.regex",
+                        regex,
+                        format!("a valid regular expression ({e})"),
+                    ));
+                }
+            },
+        };
+        let dead_letter = parsed
+            .non_empty("errors.deadletterqueue.topic.name")
+            .map(|topic| DeadLetterQueue {
+                topic: topic.to_string(),
+                replication_factor: parsed
+                    .long("errors.deadletterqueue.topic.replication.factor")
+                    .unwrap_or_default() as i16,
+                context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
+            });
+        Ok(SinkConnectorConfig {
+            subscription,
+            dead_letter,
+        })
+    }
+}
+
 /// A connector's name and its configuration map (which also holds `name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorConfig {
@@ -185,7 +300,7 @@ impl ConnectorConfig {
                 .string("connector.class")
                 .unwrap_or_default()
                 .to_string(),
-            tasks_max: parsed.long("tasks.max").unwrap_or(1) as usize,
+            tasks_max: parsed.long("tasks.max").unwrap_or_default().max(1) as usize,
             tolerate_errors: parsed
                 .string("errors.tolerance")
                 .is_some_and(|s| s.eq_ignore_ascii_case("all")),

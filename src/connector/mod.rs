@@ -188,6 +188,13 @@ pub trait SinkTask: Send {
         true
     }
 
+    /// How many records the task writes best in one [`SinkTask::put`] (the JDBC sink's
+    /// `batch.size`); the runtime's own default when `None`. A connector's
+    /// `consumer.override.max.poll.records` wins over both.
+    fn batch_records(&self) -> Option<usize> {
+        None
+    }
+
     /// Writes `records` (already converted by the runtime; their `index` is their position in
     /// the slice), in order. Returns only when every record is durable (its transaction
     /// committed) or returned as a failure (only with `errors.tolerance=all`); the runtime then

@@ -19,6 +19,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
+use crate::config::connector::{DeadLetterQueue, Subscription};
 use crate::connector::{FailureStage, SinkTask, SinkTaskContext};
 use crate::decode::connect_json::JsonDecoder;
 use crate::error::{Error, ErrorKind, Result};
@@ -33,21 +34,6 @@ const BATCH_LINGER: Duration = Duration::from_millis(20);
 /// The consumer group of a sink connector, exactly as Kafka Connect names it.
 pub fn group_id(connector: &str) -> String {
     format!("connect-{connector}")
-}
-
-/// What a sink subscribes to.
-#[derive(Debug, Clone)]
-pub enum Subscription {
-    Topics(Vec<String>),
-    Regex(String),
-}
-
-/// The dead-letter queue of a sink connector.
-#[derive(Debug, Clone)]
-pub struct DeadLetterQueue {
-    pub topic: String,
-    pub replication_factor: i16,
-    pub context_headers: bool,
 }
 
 /// Everything a sink task's runtime needs besides the task.

@@ -13,11 +13,11 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use serde_json::{Value as Json, json};
 
 use super::{ApiError, ApiResult, RestState, json_body};
+use crate::config::connector::Subscription;
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connector::ConnectorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::{ClientRole, client_config, kafka_error};
-use crate::pipeline::sink::Subscription;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -11,11 +11,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::State;
 use crate::config::CommonConfig;
+use crate::config::connector::{SinkConnectorConfig, Subscription};
 use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::offsets::OffsetStore;
-use crate::pipeline::sink::{DeadLetterQueue, SinkPipeline, Subscription};
+use crate::pipeline::sink::SinkPipeline;
 use crate::pipeline::source::SourcePipeline;
 
 /// A task's state, as the status API reports it.
@@ -184,10 +185,16 @@ impl Worker {
                     Box::pin(pipeline.run(task, cancel.clone()))
                         as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
                 }
-                Task::Sink(task) => Box::pin(
-                    sink_pipeline(connector, &common, id, self.config.clone())?
-                        .run(task, cancel.clone()),
-                ),
+                Task::Sink(task) => {
+                    let pipeline = sink_pipeline(
+                        connector,
+                        &common,
+                        id,
+                        self.config.clone(),
+                        task.batch_records(),
+                    )?;
+                    Box::pin(pipeline.run(task, cancel.clone()))
+                }
             };
             let task_state = state.clone();
             let label = format!("{name}-{id}");
@@ -304,23 +311,18 @@ impl Worker {
     }
 }
 
-/// The runtime side of a sink task, from Connect's sink keys: `topics` / `topics.regex`,
-/// `errors.tolerance`, `errors.deadletterqueue.*`, `consumer.override.*`. A batch holds up to
-/// `consumer.override.max.poll.records`, else the connector's `batch.size`, else 3000 records.
+/// The runtime side of a sink task: Connect's sink keys ([`SinkConnectorConfig`]: topics or
+/// topics.regex, the dead-letter queue), `errors.tolerance`, `consumer.override.*`, the
+/// converters' `schemas.enable`. A batch holds up to `consumer.override.max.poll.records`, else
+/// what the task asks for, else [`DEFAULT_SINK_BATCH_RECORDS`].
 fn sink_pipeline(
     connector: &ConnectorConfig,
     common: &CommonConfig,
     task_id: u32,
     worker: Arc<WorkerConfig>,
+    task_batch_records: Option<usize>,
 ) -> Result<SinkPipeline> {
-    let get = |key: &str| {
-        connector
-            .config
-            .get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-    };
-    let subscription = subscription(connector)?;
+    let sink = SinkConnectorConfig::parse(connector)?;
     let consumer_overrides: BTreeMap<String, String> = connector
         .config
         .iter()
@@ -331,66 +333,39 @@ fn sink_pipeline(
         .collect();
     let batch_size = consumer_overrides
         .get("max.poll.records")
-        .or(connector.config.get("batch.size"))
         .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(3000)
+        .or(task_batch_records)
+        .unwrap_or(DEFAULT_SINK_BATCH_RECORDS)
         .max(1);
-    let dead_letter = get("errors.deadletterqueue.topic.name").map(|topic| DeadLetterQueue {
-        topic: topic.to_string(),
-        replication_factor: get("errors.deadletterqueue.topic.replication.factor")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(3),
-        context_headers: get("errors.deadletterqueue.context.headers.enable")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
-    });
-    if dead_letter.is_some() && !common.tolerate_errors {
+    if sink.dead_letter.is_some() && !common.tolerate_errors {
         tracing::warn!(message = "errors.deadletterqueue.topic.name is set but errors.tolerance=none: failing records fail the task", connector = %connector.name);
     }
-    let key_schemas = get("key.converter.schemas.enable")
-        .map_or(worker.key_converter.schemas_enable, |v| {
-            v.eq_ignore_ascii_case("true")
-        });
-    let value_schemas = get("value.converter.schemas.enable")
-        .map_or(worker.value_converter.schemas_enable, |v| {
-            v.eq_ignore_ascii_case("true")
-        });
+    let schemas = |which: &str, worker_default: bool| {
+        connector
+            .config
+            .get(&format!("{which}.converter.schemas.enable"))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map_or(worker_default, |v| v.eq_ignore_ascii_case("true"))
+    };
     Ok(SinkPipeline {
         connector: connector.name.as_str().into(),
         task_id,
+        key_schemas: schemas("key", worker.key_converter.schemas_enable),
+        value_schemas: schemas("value", worker.value_converter.schemas_enable),
         worker,
         consumer_overrides,
-        subscription,
+        subscription: sink.subscription,
         batch_size,
         tolerate_errors: common.tolerate_errors,
-        dead_letter,
-        key_schemas,
-        value_schemas,
+        dead_letter: sink.dead_letter,
     })
 }
 
+/// Records in a sink batch when neither the connector nor its task says.
+const DEFAULT_SINK_BATCH_RECORDS: usize = 3000;
+
 /// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
 pub fn subscription(connector: &ConnectorConfig) -> Result<Subscription> {
-    let get = |key: &str| {
-        connector
-            .config
-            .get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-    };
-    Ok(match (get("topics"), get("topics.regex")) {
-        (Some(topics), None) => Subscription::Topics(
-            topics
-                .split(',')
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect(),
-        ),
-        (None, Some(regex)) => Subscription::Regex(regex.to_string()),
-        _ => {
-            return Err(Error::config(format!(
-                "connector {}: set exactly one of topics or topics.regex",
-                connector.name
-            )));
-        }
-    })
+    Ok(SinkConnectorConfig::parse(connector)?.subscription)
 }

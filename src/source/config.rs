@@ -455,7 +455,10 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
             url,
             parsed.non_empty("connection.user").map(str::to_string),
             parsed.password("connection.password").cloned(),
-            parsed.long("connection.attempts").unwrap_or(3) as u32,
+            parsed
+                .long("connection.attempts")
+                .unwrap_or_default()
+                .max(1) as u32,
             ms("connection.backoff.ms"),
         ),
         mode,
@@ -482,7 +485,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         topic_prefix,
         poll_interval: ms("poll.interval.ms"),
         table_poll_interval: ms("table.poll.interval.ms").max(Duration::from_millis(100)),
-        batch_max_rows: parsed.long("batch.max.rows").unwrap_or(100) as usize,
+        batch_max_rows: parsed.long("batch.max.rows").unwrap_or_default().max(1) as usize,
         validate_non_null: parsed.bool("validate.non.null"),
         zone,
         granularity,

@@ -4,8 +4,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use regex::Regex;
-
+use crate::config::connector::{SINK_CONNECTOR_CONFIG_DEF, SinkConnectorConfig, Subscription};
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Password,
     Validator, redact_url,
@@ -16,16 +15,7 @@ use crate::db::{DbZone, JdbcUrl, MySqlSettings};
 pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     crate::db::connection_config_def("Connection")
-        .define(
-            ConfigKey::with_default("topics", List, "")
-                .importance(Importance::High)
-                .group("Common"),
-        )
-        .define(
-            ConfigKey::with_default("topics.regex", String, "")
-                .importance(Importance::High)
-                .group("Common"),
-        )
+        .merge(&SINK_CONNECTOR_CONFIG_DEF)
         .define(ConfigKey::with_default("dialect.name", String, "").group("Connection"))
         .define(
             ConfigKey::with_default("insert.mode", String, "insert")
@@ -73,26 +63,6 @@ pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
             ConfigKey::with_default("retry.backoff.ms", Int, "3000")
                 .validator(Validator::AtLeast(0))
                 .group("Retries"),
-        )
-        .define(
-            ConfigKey::with_default("errors.deadletterqueue.topic.name", String, "")
-                .group("Error Handling"),
-        )
-        .define(
-            ConfigKey::with_default(
-                "errors.deadletterqueue.topic.replication.factor",
-                Short,
-                "3",
-            )
-            .group("Error Handling"),
-        )
-        .define(
-            ConfigKey::with_default(
-                "errors.deadletterqueue.context.headers.enable",
-                Boolean,
-                "false",
-            )
-            .group("Error Handling"),
         )
 });
 
@@ -147,9 +117,6 @@ pub struct JdbcSinkConfig {
     pub table_name_format: String,
     pub max_retries: u32,
     pub retry_backoff: Duration,
-    pub dlq_topic: Option<String>,
-    pub dlq_replication_factor: i16,
-    pub dlq_context_headers: bool,
     /// `db.timezone`: Timestamps written to DATETIME (PostgreSQL: `timestamp without time zone`)
     /// columns are that zone's wall-clock time.
     pub zone: DbZone,
@@ -182,35 +149,15 @@ impl JdbcSinkConfig {
 
 fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let topics_list = parsed.list("topics").to_vec();
-    let regex = parsed.non_empty("topics.regex").map(str::to_string);
-    let topics = match (topics_list.is_empty(), &regex) {
-        (false, Some(_)) => {
-            errors.push(ConfigError::rule(
-                "topics.regex",
-                "topics and topics.regex are mutually exclusive: set one",
-            ));
+    let topics = match SinkConnectorConfig::from_parsed(parsed) {
+        Ok(sink) => Some(match sink.subscription {
+            Subscription::Topics(list) => Topics::List(list),
+            Subscription::Regex(regex) => Topics::Regex(regex),
+        }),
+        Err(error) => {
+            errors.push(error);
             None
         }
-        (true, None) => {
-            errors.push(ConfigError::rule(
-                "topics",
-                "Must configure one of topics or topics.regex",
-            ));
-            None
-        }
-        (false, None) => Some(Topics::List(topics_list)),
-        (true, Some(regex)) => match Regex::new(regex) {
-            Ok(_) => Some(Topics::Regex(regex.clone())),
-            Err(e) => {
-                errors.push(ConfigError::invalid(
-                    "topics.regex",
-                    regex.clone(),
-                    format!("a valid regular expression ({e})"),
-                ));
-                None
-            }
-        },
     };
     let insert_mode = match parsed
         .string("insert.mode")
@@ -278,7 +225,7 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
         ));
     }
     let url_text = parsed.string("connection.url").unwrap_or_default();
-    let attempts = parsed.long("connection.attempts").unwrap_or(3) as u32;
+    let attempts = parsed.long("connection.attempts").unwrap_or_default().max(1) as u32;
     let backoff = Duration::from_millis(
         parsed
             .long("connection.backoff.ms")
@@ -314,9 +261,6 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
             None
         }
     };
-    let dlq_topic = parsed
-        .non_empty("errors.deadletterqueue.topic.name")
-        .map(str::to_string);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -330,17 +274,12 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
         auto_create: parsed.bool("auto.create"),
         auto_evolve: parsed.bool("auto.evolve"),
         delete_enabled,
-        batch_size: parsed.long("batch.size").unwrap_or(3000) as usize,
+        batch_size: parsed.long("batch.size").unwrap_or_default().max(1) as usize,
         table_name_format,
-        max_retries: parsed.long("max.retries").unwrap_or(10) as u32,
+        max_retries: parsed.long("max.retries").unwrap_or_default().max(0) as u32,
         retry_backoff: Duration::from_millis(
-            parsed.long("retry.backoff.ms").unwrap_or(3000).max(0) as u64,
+            parsed.long("retry.backoff.ms").unwrap_or_default().max(0) as u64,
         ),
-        dlq_topic,
-        dlq_replication_factor: parsed
-            .long("errors.deadletterqueue.topic.replication.factor")
-            .unwrap_or(3) as i16,
-        dlq_context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
         zone,
     })
 }

@@ -765,6 +765,10 @@ impl SinkTask for JdbcSinkTask {
         self.config.pk_mode == PkMode::RecordKey
     }
 
+    fn batch_records(&self) -> Option<usize> {
+        Some(self.config.batch_size)
+    }
+
     async fn start(&mut self, context: SinkTaskContext) -> Result<()> {
         self.tolerate_errors = context.tolerate_errors;
         self.key_schemas = context.key_schemas;
