@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// How often and how far apart to retry.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Retries after the first attempt; `None`: until the caller stops.
     pub max_retries: Option<u32>,
     /// The delay before the first retry.
@@ -30,7 +30,7 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     /// The same delay between up to `max_retries` retries (Connect's `*.backoff.ms`).
-    pub const fn fixed(delay: Duration, max_retries: u32) -> Self {
+    pub(crate) const fn fixed(delay: Duration, max_retries: u32) -> Self {
         RetryPolicy {
             max_retries: Some(max_retries),
             initial_delay: delay,
@@ -40,7 +40,7 @@ impl RetryPolicy {
     }
 
     /// Doubling delays from `initial_delay` up to `max_delay`, without end.
-    pub const fn exponential(initial_delay: Duration, max_delay: Duration) -> Self {
+    pub(crate) const fn exponential(initial_delay: Duration, max_delay: Duration) -> Self {
         RetryPolicy {
             max_retries: None,
             initial_delay,
@@ -49,7 +49,7 @@ impl RetryPolicy {
         }
     }
 
-    pub fn backoff(&self) -> Backoff {
+    pub(crate) fn backoff(&self) -> Backoff {
         Backoff {
             policy: *self,
             retries: 0,
@@ -60,7 +60,7 @@ impl RetryPolicy {
 
 /// The delays of one run of a policy.
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     policy: RetryPolicy,
     retries: u32,
     delay: Duration,
@@ -68,7 +68,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// The delay before the next retry (jittered), or `None` when the policy is spent.
-    pub fn next_delay(&mut self) -> Option<Duration> {
+    pub(crate) fn next_delay(&mut self) -> Option<Duration> {
         if self
             .policy
             .max_retries
@@ -86,12 +86,12 @@ impl Backoff {
     }
 
     /// Retries so far.
-    pub fn retries(&self) -> u32 {
+    pub(crate) fn retries(&self) -> u32 {
         self.retries
     }
 
     /// Starts over after a success.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.retries = 0;
         self.delay = self.policy.initial_delay;
     }
@@ -110,7 +110,7 @@ fn jitter(delay: Duration) -> Duration {
 /// Runs `operation` until it succeeds, `should_retry` declines its error, or `policy` is spent;
 /// `on_retry` sees each error retried with the retry's number and delay (for logs, metrics and
 /// resetting state such as a broken connection).
-pub async fn retry<T, Op, Fut>(
+pub(crate) async fn retry<T, Op, Fut>(
     policy: RetryPolicy,
     mut operation: Op,
     should_retry: impl Fn(&Error) -> bool,

@@ -32,13 +32,13 @@ use crate::model::SinkRecord;
 const BATCH_LINGER: Duration = Duration::from_millis(20);
 
 /// The consumer group of a sink connector, exactly as Kafka Connect names it.
-pub fn group_id(connector: &str) -> String {
+pub(crate) fn group_id(connector: &str) -> String {
     format!("connect-{connector}")
 }
 
 /// Everything a sink task's runtime needs besides the task.
 #[derive(Clone)]
-pub struct SinkPipeline {
+pub(crate) struct SinkPipeline {
     pub connector: Arc<str>,
     pub task_id: u32,
     pub worker: Arc<WorkerConfig>,
@@ -62,7 +62,11 @@ struct Batch {
 }
 
 impl SinkPipeline {
-    pub async fn run(self, mut task: Box<dyn SinkTask>, cancel: CancellationToken) -> Result<()> {
+    pub(crate) async fn run(
+        self,
+        mut task: Box<dyn SinkTask>,
+        cancel: CancellationToken,
+    ) -> Result<()> {
         let consumer: StreamConsumer = client_config(
             &self.worker,
             ClientRole::Consumer,

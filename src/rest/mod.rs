@@ -5,7 +5,7 @@
 
 mod auth;
 mod offsets;
-pub mod server;
+pub(crate) mod server;
 mod tls;
 mod validate;
 
@@ -33,7 +33,7 @@ const BODY_LIMIT: usize = 1024 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]
-pub struct RestState {
+pub(crate) struct RestState {
     /// The herder, once the worker has read its topics, joined its group, been assigned its
     /// slots and restored its connectors; requests that need it wait for it.
     pub startup: Startup,
@@ -49,13 +49,13 @@ pub struct RestState {
 }
 
 /// A REST error: Connect's `ErrorMessage`.
-pub struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -105,7 +105,7 @@ impl RestState {
 }
 
 /// The API's routes.
-pub fn router(state: RestState) -> Router {
+pub(crate) fn router(state: RestState) -> Router {
     Router::new()
         .route("/", get(server_info))
         .route("/health", get(health))

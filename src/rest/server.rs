@@ -18,7 +18,7 @@ use crate::config::worker::Protocol;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A bound listener, ready to serve.
-pub struct Bound {
+pub(crate) struct Bound {
     pub protocol: Protocol,
     pub addr: SocketAddr,
     socket: std::net::TcpListener,
@@ -26,7 +26,7 @@ pub struct Bound {
 
 /// The REST API's listeners and their security, checked and bound before anything else
 /// starts, so a bad setting fails the worker at once.
-pub struct RestServer {
+pub(crate) struct RestServer {
     pub listeners: Vec<Bound>,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     credentials: Option<Credentials>,
@@ -35,7 +35,7 @@ pub struct RestServer {
 
 impl RestServer {
     /// Checks the security settings and binds every listener.
-    pub fn bind(config: &WorkerConfig) -> Result<RestServer> {
+    pub(crate) fn bind(config: &WorkerConfig) -> Result<RestServer> {
         let tls = if config
             .listeners
             .iter()
@@ -97,7 +97,7 @@ impl RestServer {
     }
 
     /// Serves `router` on every listener until `shutdown` is cancelled.
-    pub fn serve(self, router: Router, shutdown: CancellationToken) -> Result<()> {
+    pub(crate) fn serve(self, router: Router, shutdown: CancellationToken) -> Result<()> {
         let mut router = router;
         if let Some(credentials) = self.credentials {
             router = router.layer(axum::middleware::from_fn_with_state(

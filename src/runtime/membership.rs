@@ -32,7 +32,7 @@ use crate::model::hash::fnv1a;
 
 /// Partitions of the coordination topic when Sluice creates it. 60 divides evenly among 1–6,
 /// 10, 12, 15, 20 and 30 workers. An existing topic's partition count is used as it is.
-pub const SLOTS: i32 = 60;
+pub(crate) const SLOTS: i32 = 60;
 
 /// Connect's defaults for the worker group (`DistributedConfig`).
 const SESSION_TIMEOUT_MS: &str = "10000";
@@ -40,13 +40,13 @@ const HEARTBEAT_INTERVAL_MS: &str = "3000";
 const REBALANCE_TIMEOUT_MS: &str = "60000";
 
 /// The coordination topic of a cluster.
-pub fn assignment_topic(worker: &WorkerConfig) -> String {
+pub(crate) fn assignment_topic(worker: &WorkerConfig) -> String {
     format!("{}-assignments", worker.config_storage_topic)
 }
 
 /// The slot of a connector (`task: None`) or of its task `k` out of `tasks`. Task 0 shares the
 /// connector's slot; task `k` sits `k` strides further (see [`stride`]).
-pub fn slot(connector: &str, task: Option<u32>, tasks: usize, slots: i32) -> i32 {
+pub(crate) fn slot(connector: &str, task: Option<u32>, tasks: usize, slots: i32) -> i32 {
     let slots = u64::from(slots.max(1).unsigned_abs());
     let base = u64::from(fnv1a(connector.as_bytes())) % slots;
     match task {
@@ -170,7 +170,7 @@ impl ConsumerContext for Context {
 }
 
 /// This worker's membership of its cluster's group; leaves the group when dropped.
-pub struct Membership {
+pub(crate) struct Membership {
     slots: i32,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -179,7 +179,7 @@ pub struct Membership {
 impl Membership {
     /// Creates the coordination topic when absent and joins the group. Slot changes arrive on
     /// `changes` (the first once the group has formed: a few seconds).
-    pub async fn join(
+    pub(crate) async fn join(
         worker: &WorkerConfig,
         worker_id: &str,
         changes: UnboundedSender<Change>,
@@ -284,12 +284,12 @@ impl Membership {
     }
 
     /// How many slots the cluster has.
-    pub fn slots(&self) -> i32 {
+    pub(crate) fn slots(&self) -> i32 {
         self.slots
     }
 
     /// Leaves the group, so the other workers take this worker's slots over at once.
-    pub async fn leave(mut self) {
+    pub(crate) async fn leave(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;

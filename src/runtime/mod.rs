@@ -1,9 +1,9 @@
 //! The worker runtime: connector and task lifecycle, and the standalone runner.
 
 pub mod herder;
-pub mod membership;
+pub(crate) mod membership;
 pub mod standalone;
 pub mod startup;
-pub mod state;
-pub mod store;
+pub(crate) mod state;
+pub(crate) mod store;
 pub mod worker;

@@ -84,7 +84,7 @@ pub enum ConfigChange {
 /// Turns config-topic records into [`ConfigChange`]s. Task configurations count only once
 /// their `commit-<name>` record is read, as in Connect.
 #[derive(Debug, Default)]
-pub struct ConfigReader {
+pub(crate) struct ConfigReader {
     pending: BTreeMap<String, BTreeMap<u32, TaskConfig>>,
 }
 
@@ -110,7 +110,7 @@ fn split_task(text: &str) -> Option<(&str, u32)> {
 
 impl ConfigReader {
     /// The change a record makes, if any.
-    pub fn read(&mut self, key: &[u8], value: Option<&[u8]>) -> Option<ConfigChange> {
+    pub(crate) fn read(&mut self, key: &[u8], value: Option<&[u8]>) -> Option<ConfigChange> {
         let key = String::from_utf8_lossy(key);
         let json: Option<Json> = value.and_then(|v| serde_json::from_slice(v).ok());
         let unreadable = value.is_some() && json.is_none();

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use crate::config::connector::{SINK_CONNECTOR_CONFIG_DEF, SinkConnectorConfig, Subscription};
+use crate::config::connector::{SINK_CONNECTOR_CONFIG_DEF, SinkConnectorConfig};
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Password,
     Validator, redact_url,
@@ -12,7 +12,7 @@ use crate::config::{
 use crate::db::{DbZone, JdbcUrl, MySqlSettings};
 
 /// The sink's keys.
-pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+pub(crate) static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     crate::db::connection_config_def("Connection")
         .merge(&SINK_CONNECTOR_CONFIG_DEF)
@@ -67,25 +67,18 @@ pub static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InsertMode {
+pub(crate) enum InsertMode {
     Insert,
     Upsert,
     Update,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PkMode {
+pub(crate) enum PkMode {
     None,
     Kafka,
     RecordKey,
     RecordValue,
-}
-
-/// Which subscription the sink's consumers use.
-#[derive(Debug, Clone)]
-pub enum Topics {
-    List(Vec<String>),
-    Regex(String),
 }
 
 /// The target database.
@@ -103,8 +96,7 @@ pub enum Target {
 
 /// A parsed, validated sink configuration.
 #[derive(Debug, Clone)]
-pub struct JdbcSinkConfig {
-    pub topics: Topics,
+pub(crate) struct JdbcSinkConfig {
     pub target: Target,
     pub insert_mode: InsertMode,
     pub pk_mode: PkMode,
@@ -123,7 +115,7 @@ pub struct JdbcSinkConfig {
 }
 
 impl JdbcSinkConfig {
-    pub fn parse_all(config: &ConnectorConfig) -> (Option<Self>, Vec<ConfigError>) {
+    pub(crate) fn parse_all(config: &ConnectorConfig) -> (Option<Self>, Vec<ConfigError>) {
         let (parsed, errors) = SINK_CONFIG_DEF.parse_all(&config.config);
         if !errors.is_empty() {
             return (None, errors);
@@ -134,7 +126,7 @@ impl JdbcSinkConfig {
         }
     }
 
-    pub fn parse(config: &ConnectorConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(config: &ConnectorConfig) -> Result<Self, ConfigError> {
         match JdbcSinkConfig::parse_all(config) {
             (Some(config), _) => Ok(config),
             (None, mut errors) => Err(errors.swap_remove(0)),
@@ -142,23 +134,17 @@ impl JdbcSinkConfig {
     }
 
     /// The target table for a topic (`table.name.format` with `${topic}` replaced).
-    pub fn table_name(&self, topic: &str) -> String {
+    pub(crate) fn table_name(&self, topic: &str) -> String {
         self.table_name_format.replace("${topic}", topic)
     }
 }
 
 fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let topics = match SinkConnectorConfig::from_parsed(parsed) {
-        Ok(sink) => Some(match sink.subscription {
-            Subscription::Topics(list) => Topics::List(list),
-            Subscription::Regex(regex) => Topics::Regex(regex),
-        }),
-        Err(error) => {
-            errors.push(error);
-            None
-        }
-    };
+    // Connect's sink rules (topics or topics.regex); the runtime consumes by them.
+    if let Err(error) = SinkConnectorConfig::from_parsed(parsed) {
+        errors.push(error);
+    }
     let insert_mode = match parsed
         .string("insert.mode")
         .unwrap_or_default()
@@ -225,7 +211,10 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
         ));
     }
     let url_text = parsed.string("connection.url").unwrap_or_default();
-    let attempts = parsed.long("connection.attempts").unwrap_or_default().max(1) as u32;
+    let attempts = parsed
+        .long("connection.attempts")
+        .unwrap_or_default()
+        .max(1) as u32;
     let backoff = Duration::from_millis(
         parsed
             .long("connection.backoff.ms")
@@ -265,7 +254,6 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
         return Err(errors);
     }
     Ok(JdbcSinkConfig {
-        topics: topics.expect("checked"),
         target: target.expect("checked"),
         insert_mode,
         pk_mode,
@@ -287,6 +275,7 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::connector::Subscription;
 
     fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
         let mut map: std::collections::BTreeMap<String, String> = [
@@ -319,7 +308,12 @@ mod tests {
     #[test]
     fn parses_the_seed_sink() {
         let sink = JdbcSinkConfig::parse(&config(&[])).unwrap();
-        assert!(matches!(&sink.topics, Topics::List(t) if t == &["my_topic_users"]));
+        assert_eq!(
+            SinkConnectorConfig::parse(&config(&[]))
+                .unwrap()
+                .subscription,
+            Subscription::Topics(vec!["my_topic_users".into()])
+        );
         assert_eq!(sink.insert_mode, InsertMode::Insert);
         assert_eq!(sink.pk_mode, PkMode::None);
         assert!(sink.auto_create && sink.auto_evolve && !sink.delete_enabled);

@@ -1,10 +1,10 @@
 //! `io.confluent.connect.jdbc.JdbcSinkConnector`, rebuilt: the same configuration, consumer
 //! group and tables as Confluent's JDBC sink, written with multi-row statements.
 
-pub mod config;
+pub(crate) mod config;
 pub mod db;
-pub mod sql;
-pub mod task;
+pub(crate) mod sql;
+pub(crate) mod task;
 
 use std::sync::Arc;
 

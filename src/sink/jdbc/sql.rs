@@ -122,7 +122,7 @@ impl SqlDialect {
 
 /// A column of a statement: its name and SQL type (for PostgreSQL casts).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
+pub(crate) struct Column {
     pub name: String,
     pub sql_type: String,
 }
@@ -156,7 +156,7 @@ fn values_rows(dialect: SqlDialect, columns: &[Column], rows: usize) -> String {
 }
 
 /// `INSERT INTO t (cols) VALUES (…),(…)` for `rows` rows.
-pub fn insert(dialect: SqlDialect, table: &str, columns: &[Column], rows: usize) -> String {
+pub(crate) fn insert(dialect: SqlDialect, table: &str, columns: &[Column], rows: usize) -> String {
     format!(
         "INSERT INTO {} ({}) VALUES {}",
         dialect.quote_table(table),
@@ -166,7 +166,7 @@ pub fn insert(dialect: SqlDialect, table: &str, columns: &[Column], rows: usize)
 }
 
 /// A multi-row upsert on `keys` (which are a prefix of `columns`).
-pub fn upsert(
+pub(crate) fn upsert(
     dialect: SqlDialect,
     table: &str,
     columns: &[Column],
@@ -217,7 +217,7 @@ pub fn upsert(
 }
 
 /// `UPDATE t SET c=? … WHERE k=? …` for one row: parameters are the non-key columns, then keys.
-pub fn update(dialect: SqlDialect, table: &str, columns: &[Column], keys: usize) -> String {
+pub(crate) fn update(dialect: SqlDialect, table: &str, columns: &[Column], keys: usize) -> String {
     let mut n = 0;
     let mut next = |c: &Column| {
         n += 1;
@@ -238,7 +238,7 @@ pub fn update(dialect: SqlDialect, table: &str, columns: &[Column], keys: usize)
 }
 
 /// `DELETE FROM t WHERE (k1,k2) IN ((?,?),…)` for `rows` keys.
-pub fn delete(dialect: SqlDialect, table: &str, keys: &[Column], rows: usize) -> String {
+pub(crate) fn delete(dialect: SqlDialect, table: &str, keys: &[Column], rows: usize) -> String {
     let list = column_list(dialect, keys);
     let target = if keys.len() == 1 {
         list
@@ -273,14 +273,14 @@ pub fn delete(dialect: SqlDialect, table: &str, keys: &[Column], rows: usize) ->
 
 /// A column definition for DDL.
 #[derive(Debug, Clone)]
-pub struct ColumnDef {
+pub(crate) struct ColumnDef {
     pub name: String,
     pub sql_type: String,
     pub nullable: bool,
 }
 
 /// `CREATE TABLE t (… , PRIMARY KEY(…))`.
-pub fn create_table(
+pub(crate) fn create_table(
     dialect: SqlDialect,
     table: &str,
     columns: &[ColumnDef],
@@ -314,7 +314,7 @@ pub fn create_table(
 }
 
 /// `ALTER TABLE t ADD c TYPE NULL, ADD …` (one statement for every missing column).
-pub fn alter_add(dialect: SqlDialect, table: &str, columns: &[ColumnDef]) -> String {
+pub(crate) fn alter_add(dialect: SqlDialect, table: &str, columns: &[ColumnDef]) -> String {
     let adds: Vec<String> = columns
         .iter()
         .map(|c| format!("ADD {} {} NULL", dialect.quote(&c.name), c.sql_type))

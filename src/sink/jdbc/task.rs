@@ -58,7 +58,7 @@ struct Prepared {
 }
 
 /// A running JDBC sink task.
-pub struct JdbcSinkTask {
+pub(crate) struct JdbcSinkTask {
     connector: Arc<str>,
     config: Arc<JdbcSinkConfig>,
     db: Option<SinkDb>,
@@ -83,7 +83,7 @@ struct Schemaless {
 }
 
 impl JdbcSinkTask {
-    pub fn new(connector: Arc<str>, config: Arc<JdbcSinkConfig>) -> Self {
+    pub(crate) fn new(connector: Arc<str>, config: Arc<JdbcSinkConfig>) -> Self {
         JdbcSinkTask {
             connector,
             config,
