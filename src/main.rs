@@ -70,51 +70,43 @@ fn main() -> ExitCode {
         Command::Topics(args) => sluice::tools::topics::run(args),
         Command::ConsoleConsumer(args) => sluice::tools::console_consumer::run(args),
         Command::ConsoleProducer(args) => sluice::tools::console_producer::run(args),
-        Command::Worker { worker } => {
-            let worker = match sluice::config::WorkerConfig::from_file(&worker) {
-                Ok(worker) => worker,
-                Err(error) => {
-                    eprintln!("error: {}", error.trace());
-                    return ExitCode::from(2);
-                }
-            };
-            let runtime = match async_runtime() {
-                Ok(runtime) => runtime,
-                Err(code) => return code,
-            };
-            match runtime.block_on(sluice::daemon::run(worker, plugins)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    tracing::error!(message = "worker failed", error = %error.trace());
-                    eprintln!("error: {}", error.trace());
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Worker { worker } => run(
+            "worker",
+            sluice::config::WorkerConfig::from_file(&worker),
+            |worker| sluice::daemon::run(worker, plugins),
+        ),
+        // Synchronous bootstrap: a bad file fails before any runtime or connection exists.
+        Command::Standalone { worker, connectors } => run(
+            "standalone worker",
+            sluice::runtime::standalone::load(&worker, &connectors, &plugins),
+            |(worker, connectors)| sluice::runtime::standalone::run(worker, connectors, plugins),
+        ),
+    }
+}
+
+/// Runs a worker from its loaded configuration: exit 2 when the configuration is bad (before
+/// any runtime or connection exists), 1 when the worker fails, 0 after a clean stop.
+fn run<C, F>(what: &str, loaded: sluice::Result<C>, worker: impl FnOnce(C) -> F) -> ExitCode
+where
+    F: std::future::Future<Output = sluice::Result<()>>,
+{
+    let config = match loaded {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {}", error.trace());
+            return ExitCode::from(2);
         }
-        Command::Standalone { worker, connectors } => {
-            // Synchronous bootstrap: a bad file fails before any runtime or connection exists.
-            let (worker, connectors) =
-                match sluice::runtime::standalone::load(&worker, &connectors, &plugins) {
-                    Ok(loaded) => loaded,
-                    Err(error) => {
-                        eprintln!("error: {}", error.trace());
-                        return ExitCode::from(2);
-                    }
-                };
-            let runtime = match async_runtime() {
-                Ok(runtime) => runtime,
-                Err(code) => return code,
-            };
-            match runtime.block_on(sluice::runtime::standalone::run(
-                worker, connectors, plugins,
-            )) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    tracing::error!(message = "standalone worker failed", error = %error.trace());
-                    eprintln!("error: {}", error.trace());
-                    ExitCode::FAILURE
-                }
-            }
+    };
+    let runtime = match async_runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(worker(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(message = "worker failed", worker = what, error = %error.trace());
+            eprintln!("error: {}", error.trace());
+            ExitCode::FAILURE
         }
     }
 }

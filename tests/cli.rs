@@ -3,16 +3,7 @@
 use std::process::Command;
 
 fn sluice(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run sluice");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    crate::support::run_sluice(args)
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {

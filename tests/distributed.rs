@@ -165,42 +165,17 @@ async fn workers_share_tasks_and_take_over_from_a_dead_one() {
     b.healthy().await;
 
     // A source with two tables and two tasks, and a sink with two tasks, created on A.
-    let s = services();
     let source = unique("dsrc");
     let prefix = format!("{}_", unique("dist"));
     let (t1, t2) = (format!("{prefix}t1"), format!("{prefix}t2"));
-    let source_body = json!({
-        "name": source,
-        "config": {
-            "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
-            "connection.url": db.jdbc_url(),
-            "connection.user": s.mariadb_user,
-            "connection.password": s.mariadb_password,
-            "mode": "incrementing",
-            "incrementing.column.name": "id",
-            "table.whitelist": "t1,t2",
-            "topic.prefix": prefix,
-            "tasks.max": "2",
-            "poll.interval.ms": "200",
-            "topic.creation.default.partitions": "1"
-        }
-    });
+    let source_body = crate::source_jdbc::source_config(
+        &source,
+        &db,
+        &prefix,
+        &[("table.whitelist", "t1,t2"), ("tasks.max", "2")],
+    );
     let sink = unique("dsink");
-    let sink_body = json!({
-        "name": sink,
-        "config": {
-            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
-            "connection.url": db.jdbc_url(),
-            "connection.user": s.mariadb_user,
-            "connection.password": s.mariadb_password,
-            "auto.create": "true",
-            "insert.mode": "upsert",
-            "pk.mode": "record_value",
-            "pk.fields": "id",
-            "tasks.max": "2",
-            "topics": format!("{t1},{t2}")
-        }
-    });
+    let sink_body = crate::tools::upsert_sink_with(&sink, &db, &format!("{t1},{t2}"), 2);
     let (status, created) = call(
         "POST",
         &format!("{}/connectors", a.base),

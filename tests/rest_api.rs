@@ -108,24 +108,7 @@ pub(crate) fn call(method: &str, url: &str, body: Option<&str>) -> (u16, Json) {
 }
 
 pub(crate) fn source_json(name: &str, db: &TestDb, prefix: &str) -> String {
-    let s = services();
-    json!({
-        "name": name,
-        "config": {
-            "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
-            "connection.url": db.jdbc_url(),
-            "connection.user": s.mariadb_user,
-            "connection.password": s.mariadb_password,
-            "mode": "incrementing",
-            "incrementing.column.name": "id",
-            "table.whitelist": "users",
-            "topic.prefix": prefix,
-            "tasks.max": "1",
-            "poll.interval.ms": "200",
-            "topic.creation.default.partitions": "1"
-        }
-    })
-    .to_string()
+    crate::source_jdbc::source_config(name, db, prefix, &[]).to_string()
 }
 
 pub(crate) fn sink_json(name: &str, db: &TestDb, topic: &str) -> String {

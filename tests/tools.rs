@@ -8,29 +8,19 @@
 //! `offsets_for_times` answers 0 for every timestamp, describing a group shows no members, and
 //! topic configs given at creation are reported as defaults.
 
-use std::process::Command;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
 use crate::support::{
-    RunningWorker, TestDb, committed_offset, create_topic, eventually, produce, services, unique,
-    worker_config,
+    RunningWorker, TestDb, committed_offset, committed_offset_on, create_topic, eventually,
+    produce, services, unique, worker_config,
 };
 
 /// Runs the binary; (exit code, stdout, stderr).
 fn sluice(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run sluice");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    crate::support::run_sluice(args)
 }
 
 /// `sluice consumer-groups --bootstrap-server <broker> <args>`, off the async runtime.
@@ -76,31 +66,6 @@ fn planned(plan: &str, topic: &str, partition: i32) -> i64 {
     row(plan, topic, partition)[3].parse().unwrap()
 }
 
-/// The committed offset of `group` on any partition (`None`: nothing committed).
-async fn committed(group: &str, topic: &str, partition: i32) -> Option<i64> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-    let (group, topic) = (group.to_string(), topic.to_string());
-    tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = services()
-            .kafka_config()
-            .set("group.id", &group)
-            .create()
-            .unwrap();
-        let mut list = TopicPartitionList::new();
-        list.add_partition(&topic, partition);
-        let committed = consumer
-            .committed_offsets(list, Duration::from_secs(10))
-            .unwrap();
-        match committed.elements()[0].offset() {
-            Offset::Offset(o) => Some(o),
-            _ => None,
-        }
-    })
-    .await
-    .unwrap()
-}
-
 /// Produces `count` records to one partition.
 async fn produce_to(topic: &str, partition: i32, count: usize) {
     use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -133,7 +98,9 @@ async fn produce_users(topic: &str, ids: std::ops::RangeInclusive<i32>) {
     produce(topic, &records).await;
 }
 
-fn upsert_sink(name: &str, db: &TestDb, topic: &str) -> Json {
+/// A JDBC sink upserting by the value's `id` from `topic` (a comma-separated list) with
+/// `tasks` tasks.
+pub(crate) fn upsert_sink_with(name: &str, db: &TestDb, topic: &str, tasks: u32) -> Json {
     let s = services();
     json!({"name": name, "config": {
         "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
@@ -144,9 +111,13 @@ fn upsert_sink(name: &str, db: &TestDb, topic: &str) -> Json {
         "insert.mode": "upsert",
         "pk.mode": "record_value",
         "pk.fields": "id",
-        "tasks.max": "1",
+        "tasks.max": tasks.to_string(),
         "topics": topic,
     }})
+}
+
+fn upsert_sink(name: &str, db: &TestDb, topic: &str) -> Json {
+    upsert_sink_with(name, db, topic, 1)
 }
 
 async fn count(db: &TestDb, table: &str) -> i64 {
@@ -459,7 +430,7 @@ async fn resets_select_partitions_topics_and_groups() {
     assert_eq!(planned(&out, &topic, 0), 4);
     assert_eq!(planned(&out, &topic, 1), 6);
     assert_eq!(planned(&out, &other, 0), 3);
-    assert_eq!(committed(&group, &topic, 1).await, Some(6));
+    assert_eq!(committed_offset_on(&group, &topic, 1).await, Some(6));
 
     // `T:0` touches partition 0 only.
     let only_zero = format!("{topic}:0");
@@ -482,9 +453,9 @@ async fn resets_select_partitions_topics_and_groups() {
             .all(|l| l.split_whitespace().nth(2) == Some("0")),
         "{out}"
     );
-    assert_eq!(committed(&group, &topic, 0).await, Some(0));
-    assert_eq!(committed(&group, &topic, 1).await, Some(6));
-    assert_eq!(committed(&group, &other, 0).await, Some(3));
+    assert_eq!(committed_offset_on(&group, &topic, 0).await, Some(0));
+    assert_eq!(committed_offset_on(&group, &topic, 1).await, Some(6));
+    assert_eq!(committed_offset_on(&group, &other, 0).await, Some(3));
 
     // Describe shows every committed partition with its lag.
     let (code, out, err) = groups(&["--describe", "--group", &group]).await;
@@ -536,7 +507,7 @@ async fn resets_select_partitions_topics_and_groups() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(planned(&out, &topic, 0), 2);
     assert_eq!(planned(&out, &topic, 1), 6);
-    assert_eq!(committed(&group, &topic, 0).await, Some(2));
+    assert_eq!(committed_offset_on(&group, &topic, 0).await, Some(2));
 
     // A partition that does not exist, and a topic that does not.
     let missing = format!("{topic}:7");

@@ -344,20 +344,29 @@ pub async fn send(producer: &FutureProducer, record: FutureRecord<'_, str, str>)
         .unwrap();
 }
 
+/// A consumer of `group` that joins nothing: for reading and setting its committed offsets.
+fn group_client(group: &str) -> rdkafka::consumer::BaseConsumer {
+    services()
+        .kafka_config()
+        .set("group.id", group)
+        .create()
+        .unwrap()
+}
+
 /// The committed offset of `group` on partition 0 of `topic` (`None` when nothing is committed).
 pub async fn committed_offset(group: &str, topic: &str) -> Option<i64> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
+    committed_offset_on(group, topic, 0).await
+}
+
+/// The committed offset of `group` on `partition` of `topic` (`None`: nothing committed).
+pub async fn committed_offset_on(group: &str, topic: &str, partition: i32) -> Option<i64> {
+    use rdkafka::consumer::Consumer;
     use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
     let (group, topic) = (group.to_string(), topic.to_string());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = services()
-            .kafka_config()
-            .set("group.id", &group)
-            .create()
-            .unwrap();
         let mut list = TopicPartitionList::new();
-        list.add_partition(&topic, 0);
-        let committed = consumer
+        list.add_partition(&topic, partition);
+        let committed = group_client(&group)
             .committed_offsets(list, Duration::from_secs(10))
             .unwrap();
         match committed.elements()[0].offset() {
@@ -372,19 +381,16 @@ pub async fn committed_offset(group: &str, topic: &str) -> Option<i64> {
 /// Sets `group`'s committed offset on partition 0 of `topic`, as an offset reset by an admin
 /// client does while the group has no members.
 pub async fn reset_offset(group: &str, topic: &str, offset: i64) {
-    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::consumer::{CommitMode, Consumer};
     use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
     let (group, topic) = (group.to_string(), topic.to_string());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = services()
-            .kafka_config()
-            .set("group.id", &group)
-            .create()
-            .unwrap();
         let mut list = TopicPartitionList::new();
         list.add_partition_offset(&topic, 0, Offset::Offset(offset))
             .unwrap();
-        consumer.commit(&list, CommitMode::Sync).unwrap();
+        group_client(&group)
+            .commit(&list, CommitMode::Sync)
+            .unwrap();
     })
     .await
     .unwrap()
@@ -711,4 +717,18 @@ fn port_outside_ephemeral_range() -> u16 {
         .map(|i| first + ((seed + i) % span) as u16)
         .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
         .unwrap_or_else(free_port)
+}
+
+/// Runs the `sluice` binary with `args` (no `RUST_LOG`); (exit code, stdout, stderr).
+pub fn run_sluice(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run sluice");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
