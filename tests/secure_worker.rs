@@ -454,6 +454,19 @@ fn certificates(dir: &Path) -> Certificates {
     }
 }
 
+/// A worker serving HTTPS alone on a free port with the `extra` TLS properties, and its root URL.
+fn https_worker(dir: &Path, extra: &str) -> (WorkerProcess, String) {
+    let port = free_port();
+    let worker = WorkerProcess::start(
+        dir,
+        &format!("https://localhost:{port}"),
+        extra,
+        &[],
+        "info",
+    );
+    (worker, format!("https://localhost:{port}/"))
+}
+
 /// One line of a properties file holding a PEM text (newlines escaped, as Connect reads it).
 fn pem_property(key: &str, path: &str) -> String {
     let text = std::fs::read_to_string(path).unwrap();
@@ -499,26 +512,20 @@ fn https_with_pkcs12_and_pem_keystores() {
     worker.stop();
 
     // A PEM file holding the key and the chain (top-level ssl.* keys).
-    let port = free_port();
-    let mut worker = WorkerProcess::start(
+    let (mut worker, url) = https_worker(
         dir.path(),
-        &format!("https://localhost:{port}"),
         &format!(
             "ssl.keystore.type=PEM\nssl.keystore.location={}\n",
             certs.server_pem
         ),
-        &[],
-        "info",
     );
-    worker.wait_serving(&format!("https://localhost:{port}/"), &verify);
+    worker.wait_serving(&url, &verify);
     worker.stop();
 
     // Inline PEM key and chain; client certificates required, checked against a PKCS12
     // truststore.
-    let port = free_port();
-    let mut worker = WorkerProcess::start(
+    let (mut worker, url) = https_worker(
         dir.path(),
-        &format!("https://localhost:{port}"),
         &format!(
             "listeners.https.ssl.keystore.type=PEM\n{}\n{}\n\
              listeners.https.ssl.client.auth=required\n\
@@ -532,10 +539,7 @@ fn https_with_pkcs12_and_pem_keystores() {
             ),
             certs.truststore_p12
         ),
-        &[],
-        "info",
     );
-    let url = format!("https://localhost:{port}/");
     let with_client = [
         "--cacert",
         certs.ca.as_str(),
