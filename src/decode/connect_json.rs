@@ -2246,43 +2246,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "throughput measurement; run with --release --ignored --nocapture"]
-    fn throughput() {
-        let schema = wide_schema();
-        let mut encoder = JsonEncoder::new(true, false);
-        let messages: Vec<Vec<u8>> = wide_rows()
-            .iter()
-            .chain(std::iter::once(&wide_rows()[0]))
-            .map(|row| encode(&mut encoder, &schema, row))
-            .chain(std::iter::once(SEED.as_bytes().to_vec()))
-            .collect();
-        for message in &messages {
-            let mut decoder = JsonDecoder::new(true);
-            let n = 200_000;
-            let start = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(decoder.decode(std::hint::black_box(message)).unwrap());
-            }
-            let elapsed = start.elapsed();
-            let start = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(
-                    serde_json::from_slice::<serde_json::Value>(std::hint::black_box(message))
-                        .unwrap(),
-                );
-            }
-            let serde = start.elapsed();
-            println!(
-                "{} bytes: {:.0} ns/record ({:.0} MB/s); serde_json::Value alone {:.0} ns",
-                message.len(),
-                elapsed.as_nanos() as f64 / n as f64,
-                (message.len() * n) as f64 / elapsed.as_secs_f64() / 1e6,
-                serde.as_nanos() as f64 / n as f64,
-            );
-        }
-    }
-
-    #[test]
     fn scanner_and_patcher() {
         let s = br#"{"a":"}\"{","b":[1,{"c":"]"}],"d":-1.5e3}"#;
         assert_eq!(skip_value(s, 0), Some(s.len()));
