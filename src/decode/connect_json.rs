@@ -19,7 +19,8 @@
 //!   accept the `"NaN"`, `"Infinity"` and `"-Infinity"` strings Jackson writes, bytes are
 //!   base64, `Decimal` is base64 of the big-endian two's-complement unscaled value (any length) or
 //!   a JSON number (`decimal.format=NUMERIC`, read exactly from the raw text, beyond what `f64`
-//!   or `u64` hold), turned into canonical decimal text at the schema's scale (`-12.50`). `Date`
+//!   or `u64` hold), turned into canonical decimal text at the schema's scale (`-12.50`; the
+//!   arithmetic is `model::numeric`, shared with the encoder). `Date`
 //!   is days, `Time` milliseconds of the day (any `int32`, as MySQL's TIME can be negative or
 //!   beyond a day) and `Timestamp` epoch milliseconds; the last two become microseconds.
 //! - A null or missing field takes the field schema's `default` when it has one (as
@@ -38,6 +39,8 @@ use bytes::Bytes;
 use simd_json::{Buffers, Node, StaticNode, Tape};
 
 use crate::error::{Error, ErrorKind};
+use crate::model::kind::Kind;
+use crate::model::numeric::{DecimalError, from_byte_array, place_point, unscaled_digits};
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 
 /// When the cache holds this many schemas, it is emptied before the next one is added.
@@ -569,74 +572,47 @@ impl<'a> RawInput<'a> {
 // ---------------------------------------------------------------------------------------------
 // Schema cache and plans
 
-/// How a value is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    Float32,
-    Float64,
-    Boolean,
-    String,
-    Bytes,
-    Decimal { scale: i32 },
-    Date,
-    Time,
-    Timestamp,
+/// The kind a value is read as: [`Kind::of`], with Decimal's scale parameter required and
+/// checked, and arrays, maps and nested structs refused.
+fn read_kind(schema: &Schema) -> Result<Kind, String> {
+    Ok(match Kind::of(schema) {
+        Kind::Decimal { .. } => {
+            let Some(scale) = schema.parameter(logical::SCALE) else {
+                return Err("Decimal schema has no scale parameter".into());
+            };
+            match scale.trim().parse::<i32>() {
+                Ok(s) if i64::from(s).abs() <= MAX_SCALE => Kind::Decimal { scale: s },
+                _ => return Err(format!("Decimal schema has an invalid scale {scale:?}")),
+            }
+        }
+        Kind::Unsupported(SchemaType::Struct) => {
+            return Err("nested structs are not supported by the JDBC sink".into());
+        }
+        Kind::Unsupported(_) => {
+            return Err("arrays and maps are not supported by the JDBC sink".into());
+        }
+        kind => kind,
+    })
 }
 
-impl Kind {
-    fn of(schema: &Schema) -> Result<Kind, String> {
-        let name = schema.name.as_deref();
-        Ok(match schema.ty {
-            SchemaType::Int8 => Kind::Int8,
-            SchemaType::Int16 => Kind::Int16,
-            SchemaType::Int32 if name == Some(logical::DATE) => Kind::Date,
-            SchemaType::Int32 if name == Some(logical::TIME) => Kind::Time,
-            SchemaType::Int32 => Kind::Int32,
-            SchemaType::Int64 if name == Some(logical::TIMESTAMP) => Kind::Timestamp,
-            SchemaType::Int64 => Kind::Int64,
-            SchemaType::Float32 => Kind::Float32,
-            SchemaType::Float64 => Kind::Float64,
-            SchemaType::Boolean => Kind::Boolean,
-            SchemaType::String => Kind::String,
-            SchemaType::Bytes if name == Some(logical::DECIMAL) => {
-                let Some(scale) = schema.parameter(logical::SCALE) else {
-                    return Err("Decimal schema has no scale parameter".into());
-                };
-                match scale.trim().parse::<i32>() {
-                    Ok(s) if i64::from(s).abs() <= MAX_SCALE => Kind::Decimal { scale: s },
-                    _ => return Err(format!("Decimal schema has an invalid scale {scale:?}")),
-                }
-            }
-            SchemaType::Bytes => Kind::Bytes,
-            SchemaType::Array | SchemaType::Map => {
-                return Err("arrays and maps are not supported by the JDBC sink".into());
-            }
-            SchemaType::Struct => {
-                return Err("nested structs are not supported by the JDBC sink".into());
-            }
-        })
-    }
-
-    fn expected(self) -> &'static str {
-        match self {
-            Kind::Int8 => "int8",
-            Kind::Int16 => "int16",
-            Kind::Int32 => "int32",
-            Kind::Int64 => "int64",
-            Kind::Float32 => "float",
-            Kind::Float64 => "double",
-            Kind::Boolean => "boolean",
-            Kind::String => "string",
-            Kind::Bytes => "bytes (base64)",
-            Kind::Decimal { .. } => "Decimal (base64 or a number)",
-            Kind::Date => "Date (int32 days)",
-            Kind::Time => "Time (int32 milliseconds)",
-            Kind::Timestamp => "Timestamp (int64 milliseconds)",
-        }
+/// What a value of `kind` must be, for error messages.
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Int8 => "int8",
+        Kind::Int16 => "int16",
+        Kind::Int32 => "int32",
+        Kind::Int64 => "int64",
+        Kind::Float32 => "float",
+        Kind::Float64 => "double",
+        Kind::Boolean => "boolean",
+        Kind::String => "string",
+        Kind::Bytes => "bytes (base64)",
+        Kind::Decimal { .. } => "Decimal (base64 or a number)",
+        Kind::Date => "Date (int32 days)",
+        Kind::Time => "Time (int32 milliseconds)",
+        Kind::Timestamp => "Timestamp (int64 milliseconds)",
+        // Refused by `read_kind`.
+        Kind::Unsupported(ty) => ty.json_name(),
     }
 }
 
@@ -660,7 +636,7 @@ impl Plan {
     fn from_schema(schema: &Arc<Schema>) -> crate::Result<Plan> {
         let plan = |s: &Schema| -> Result<FieldPlan, String> {
             Ok(FieldPlan {
-                kind: Kind::of(s)?,
+                kind: read_kind(s)?,
                 optional: s.optional,
                 default: None,
             })
@@ -937,7 +913,7 @@ fn parse_plan(
     let top = parse_schema_node(nodes, at).map_err(schema_error)?;
     let mut schema = top.schema;
     if schema.ty != SchemaType::Struct {
-        let kind = Kind::of(&schema).map_err(schema_error)?;
+        let kind = read_kind(&schema).map_err(schema_error)?;
         let default = default_value(kind, nodes, top.default_at, scratch)
             .map_err(|why| schema_error(format!("invalid default: {why}")))?;
         let optional = schema.optional;
@@ -967,7 +943,7 @@ fn parse_plan(
         let Some(name) = field.field_name else {
             return Err(schema_error(format!("field {i} has no \"field\" name")));
         };
-        let kind = Kind::of(&field.schema)
+        let kind = read_kind(&field.schema)
             .map_err(|why| schema_error(format!("field {name:?}: {why}")))?;
         let default = default_value(kind, nodes, field.default_at, scratch)
             .map_err(|why| schema_error(format!("field {name:?}: invalid default: {why}")))?;
@@ -1021,8 +997,8 @@ impl Problem {
     fn describe(self, kind: Kind) -> String {
         match self {
             Problem::Null => "null value for a required field".into(),
-            Problem::Type(got) => format!("expected {}, got {got}", kind.expected()),
-            Problem::Range(v) => format!("value {v} out of range for {}", kind.expected()),
+            Problem::Type(got) => format!("expected {}, got {got}", expected(kind)),
+            Problem::Range(v) => format!("value {v} out of range for {}", expected(kind)),
             Problem::Invalid(why) => why,
         }
     }
@@ -1175,6 +1151,8 @@ fn convert(
             other => return Err(Problem::Type(node_name(other))),
         },
         Kind::Decimal { scale } => Value::Decimal(decimal(node, scale, scratch, raw, field)?),
+        // Refused when the plan is made.
+        Kind::Unsupported(_) => return Err(Problem::Type(node_name(node))),
     })
 }
 
@@ -1222,8 +1200,6 @@ struct DecimalScratch {
     digits: Vec<u8>,
 }
 
-const TEN_9: u64 = 1_000_000_000;
-
 fn decimal(
     node: Node<'_>,
     scale: i32,
@@ -1244,7 +1220,7 @@ fn decimal(
                 ));
             }
             let negative =
-                unscaled_digits(&mut scratch.bytes, &mut scratch.limbs, &mut scratch.digits);
+                from_byte_array(&mut scratch.bytes, &mut scratch.limbs, &mut scratch.digits);
             place_point(negative, &scratch.digits, scale, &mut out);
         }
         Node::Static(StaticNode::I64(v)) => {
@@ -1272,96 +1248,6 @@ fn decimal(
     Ok(Bytes::from(out))
 }
 
-/// `new BigInteger(bytes)` as decimal digits (into `digits`, no leading zeros, empty for zero);
-/// returns whether it is negative. `bytes` is not empty; it is clobbered.
-fn unscaled_digits(bytes: &mut [u8], limbs: &mut Vec<u64>, digits: &mut Vec<u8>) -> bool {
-    digits.clear();
-    let negative = bytes[0] & 0x80 != 0;
-    if bytes.len() <= 8 {
-        let mut buf = if negative { [0xFF; 8] } else { [0; 8] };
-        buf[8 - bytes.len()..].copy_from_slice(bytes);
-        let magnitude = i64::from_be_bytes(buf).unsigned_abs();
-        if magnitude != 0 {
-            digits.extend_from_slice(itoa::Buffer::new().format(magnitude).as_bytes());
-        }
-        return negative;
-    }
-    if negative {
-        // Two's complement negation, in place.
-        let mut carry = true;
-        for b in bytes.iter_mut().rev() {
-            let (v, c) = (!*b).overflowing_add(u8::from(carry));
-            *b = v;
-            carry = c;
-        }
-    }
-    // Little-endian base-10^9 limbs, fed 32 bits at a time: `limb << 32 | carry` stays below
-    // 2^63, so everything is u64 arithmetic.
-    limbs.clear();
-    let head = match bytes.len() % 4 {
-        0 => 4,
-        n => n,
-    };
-    let mut chunk_start = 0;
-    let mut chunk_len = head;
-    while chunk_start < bytes.len() {
-        let chunk = &bytes[chunk_start..chunk_start + chunk_len];
-        let mut carry = chunk.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
-        let shift = 8 * chunk_len as u32;
-        for limb in limbs.iter_mut() {
-            let t = (*limb << shift) | carry;
-            *limb = t % TEN_9;
-            carry = t / TEN_9;
-        }
-        while carry != 0 {
-            limbs.push(carry % TEN_9);
-            carry /= TEN_9;
-        }
-        chunk_start += chunk_len;
-        chunk_len = 4;
-    }
-    let mut buf = itoa::Buffer::new();
-    if let Some((top, rest)) = limbs.split_last() {
-        digits.extend_from_slice(buf.format(*top).as_bytes());
-        for limb in rest.iter().rev() {
-            let s = buf.format(*limb).as_bytes();
-            digits.resize(digits.len() + 9 - s.len(), b'0');
-            digits.extend_from_slice(s);
-        }
-    }
-    negative
-}
-
-/// Writes `±digits × 10^-scale` as canonical text at `scale`: `-12.50`, `0.0001`, `0.00`, `123`,
-/// `12300` (scale -2).
-fn place_point(negative: bool, digits: &[u8], scale: i32, out: &mut Vec<u8>) {
-    out.reserve(digits.len() + scale.unsigned_abs() as usize + 3);
-    if digits.is_empty() {
-        out.push(b'0');
-        if scale > 0 {
-            out.push(b'.');
-            out.resize(out.len() + scale as usize, b'0');
-        }
-        return;
-    }
-    if negative {
-        out.push(b'-');
-    }
-    if scale <= 0 {
-        out.extend_from_slice(digits);
-        out.resize(out.len() + scale.unsigned_abs() as usize, b'0');
-    } else if digits.len() > scale as usize {
-        let point = digits.len() - scale as usize;
-        out.extend_from_slice(&digits[..point]);
-        out.push(b'.');
-        out.extend_from_slice(&digits[point..]);
-    } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + scale as usize - digits.len(), b'0');
-        out.extend_from_slice(digits);
-    }
-}
-
 /// A JSON number (`BigDecimal.toString()` with `decimal.format=NUMERIC`: `-12.5`, `1.5E+3`)
 /// rescaled exactly to `scale` and written as canonical text.
 fn numeric_text(
@@ -1370,85 +1256,26 @@ fn numeric_text(
     scratch: &mut DecimalScratch,
     out: &mut Vec<u8>,
 ) -> Result<(), Problem> {
-    let invalid = || {
-        Problem::Invalid(format!(
-            "{:?} is not a decimal number",
-            String::from_utf8_lossy(text)
-        ))
-    };
-    let digits = &mut scratch.digits;
-    digits.clear();
-    let (negative, body) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let mut i = 0;
-    let mut seen_digit = false;
-    let mut seen_point = false;
-    let mut frac_len: i64 = 0;
-    while i < body.len() {
-        match body[i] {
-            c @ b'0'..=b'9' => {
-                seen_digit = true;
-                if !(digits.is_empty() && c == b'0') {
-                    digits.push(c);
+    let invalid =
+        |why: &str| Problem::Invalid(format!("{:?} {why}", String::from_utf8_lossy(text)));
+    // A JSON number has no leading `+` (database text, which the parser also reads, may).
+    if text.first() == Some(&b'+') {
+        return Err(invalid("is not a decimal number"));
+    }
+    let negative =
+        unscaled_digits(text, scale, 2 * MAX_SCALE, &mut scratch.digits).map_err(|error| {
+            match error {
+                DecimalError::NotANumber => invalid("is not a decimal number"),
+                DecimalError::ExponentOutOfRange => invalid("has an exponent out of range"),
+                DecimalError::OutOfRange => {
+                    Problem::Range(String::from_utf8_lossy(text).into_owned())
                 }
-                frac_len += i64::from(seen_point);
+                DecimalError::TooManyFractionalDigits => invalid(&format!(
+                    "has more fractional digits than the scale {scale}"
+                )),
             }
-            b'.' if !seen_point => seen_point = true,
-            b'e' | b'E' => break,
-            _ => return Err(invalid()),
-        }
-        i += 1;
-    }
-    if !seen_digit {
-        return Err(invalid());
-    }
-    let mut exp: i64 = 0;
-    if i < body.len() {
-        i += 1;
-        let exp_negative = body.get(i) == Some(&b'-');
-        if matches!(body.get(i), Some(b'-' | b'+')) {
-            i += 1;
-        }
-        if i == body.len() {
-            return Err(invalid());
-        }
-        for &c in &body[i..] {
-            if !c.is_ascii_digit() {
-                return Err(invalid());
-            }
-            exp = exp * 10 + i64::from(c - b'0');
-            if exp > 10 * MAX_SCALE {
-                return Err(Problem::Invalid(format!(
-                    "{:?} has an exponent out of range",
-                    String::from_utf8_lossy(text)
-                )));
-            }
-        }
-        if exp_negative {
-            exp = -exp;
-        }
-    }
-    if !digits.is_empty() {
-        let shift = exp - frac_len + i64::from(scale);
-        if shift >= 0 {
-            if shift > 2 * MAX_SCALE {
-                return Err(Problem::Range(String::from_utf8_lossy(text).into_owned()));
-            }
-            digits.resize(digits.len() + shift as usize, b'0');
-        } else {
-            let drop = shift.unsigned_abs() as usize;
-            if drop >= digits.len() || digits[digits.len() - drop..].iter().any(|&c| c != b'0') {
-                return Err(Problem::Invalid(format!(
-                    "{:?} has more fractional digits than the scale {scale}",
-                    String::from_utf8_lossy(text)
-                )));
-            }
-            digits.truncate(digits.len() - drop);
-        }
-    }
-    place_point(negative && !digits.is_empty(), digits, scale, out);
+        })?;
+    place_point(negative, &scratch.digits, scale, out);
     Ok(())
 }
 
@@ -2416,43 +2243,6 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<JsonDecoder>();
         assert_send_sync::<Decoded>();
-    }
-
-    #[test]
-    #[ignore = "throughput measurement; run with --release --ignored --nocapture"]
-    fn throughput() {
-        let schema = wide_schema();
-        let mut encoder = JsonEncoder::new(true, false);
-        let messages: Vec<Vec<u8>> = wide_rows()
-            .iter()
-            .chain(std::iter::once(&wide_rows()[0]))
-            .map(|row| encode(&mut encoder, &schema, row))
-            .chain(std::iter::once(SEED.as_bytes().to_vec()))
-            .collect();
-        for message in &messages {
-            let mut decoder = JsonDecoder::new(true);
-            let n = 200_000;
-            let start = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(decoder.decode(std::hint::black_box(message)).unwrap());
-            }
-            let elapsed = start.elapsed();
-            let start = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(
-                    serde_json::from_slice::<serde_json::Value>(std::hint::black_box(message))
-                        .unwrap(),
-                );
-            }
-            let serde = start.elapsed();
-            println!(
-                "{} bytes: {:.0} ns/record ({:.0} MB/s); serde_json::Value alone {:.0} ns",
-                message.len(),
-                elapsed.as_nanos() as f64 / n as f64,
-                (message.len() * n) as f64 / elapsed.as_secs_f64() / 1e6,
-                serde.as_nanos() as f64 / n as f64,
-            );
-        }
     }
 
     #[test]

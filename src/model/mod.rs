@@ -6,6 +6,8 @@
 //! views of its network buffers without copying.
 
 pub mod hash;
+pub(crate) mod kind;
+pub(crate) mod numeric;
 
 use std::sync::Arc;
 

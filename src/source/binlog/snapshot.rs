@@ -1,0 +1,287 @@
+//! The initial consistent snapshot, with no stored offset: the existing rows of every selected
+//! table, read inside one consistent snapshot (`START TRANSACTION WITH CONSISTENT SNAPSHOT`)
+//! whose binlog position becomes where the stream starts, so nothing is lost or doubled at the
+//! seam.
+//!
+//! - Locking: MariaDB reports the snapshot's own binlog position (`binlog_snapshot_file/
+//!   position`), so no lock is needed; elsewhere (MySQL), or with
+//!   `sluice.binlog.snapshot.locking=global`, the snapshot starts and the position is read
+//!   under a brief global read lock.
+//! - Reads: each table in keyset chunks of at least `batch.max.rows` rows, in the order of the
+//!   incrementing column (or the first key column); a table with neither is read whole.
+//! - Progress (the table being read and its last incrementing value) is stored with every
+//!   batch's offset; after a restart or a lost connection a new consistent snapshot goes on
+//!   from there.
+
+use mysql_async::Conn;
+use mysql_async::Value as MyValue;
+use mysql_async::prelude::Queryable;
+
+use super::position::{Position, SnapshotState, current_position, gtid_position};
+use super::table::TableInfo;
+use super::{BATCH_ROWS, BinlogSourceTask};
+use crate::error::{Error, Result};
+use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
+
+impl BinlogSourceTask {
+    /// Restarts the snapshot from the progress stored with the offset: the tables done and the
+    /// one being read come first, then every other selected table.
+    pub(super) async fn resume_snapshot(&mut self, mut state: SnapshotState) -> Result<()> {
+        for t in self.list_tables().await? {
+            if !state.tables.contains(&t) {
+                state.tables.push(t);
+            }
+        }
+        self.snapshot = Some(state);
+        self.run_snapshot().await
+    }
+
+    /// Selected tables, in name order.
+    async fn list_tables(&mut self) -> Result<Vec<String>> {
+        let database = self.database.clone();
+        let context = self.context();
+        let conn = self.meta_conn().await?;
+        let names: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
+                 AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (&database,),
+            )
+            .await
+            .map_err(|e| crate::db::mysql_error(e, &context))?;
+        Ok(names
+            .into_iter()
+            .filter(|t| self.config.tables.matches(&database, t))
+            .collect())
+    }
+
+    /// Reads the existing rows of every selected table inside one consistent snapshot, and
+    /// returns the binlog position that snapshot corresponds to.
+    pub(super) async fn run_snapshot(&mut self) -> Result<()> {
+        let context = self.context();
+        let mut conn = self.config.database.connect().await?;
+        let db_error = |e| crate::db::mysql_error(e, &context);
+        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(db_error)?;
+        let mut locked = self.settings.snapshot_lock;
+        if locked {
+            global_read_lock(&mut conn, &context).await?;
+        }
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await
+            .map_err(db_error)?;
+        // MariaDB reports the binlog position of the snapshot itself: no lock is needed.
+        let status: Vec<(String, String)> = conn
+            .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+            .await
+            .map_err(db_error)?;
+        let get = |name: &str| {
+            status
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let reported = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+            (Some(file), Some(pos)) if !file.is_empty() && !locked => Some(Position {
+                file,
+                pos: pos.parse().unwrap_or(4),
+                ..Position::default()
+            }),
+            _ => None,
+        };
+        let position = match reported {
+            Some(mut position) => {
+                position.gtids = gtid_position(&mut conn, &position).await;
+                position
+            }
+            None => {
+                // Elsewhere (MySQL): the snapshot starts and the position is read while no
+                // transaction can commit, then the lock is released at once.
+                if !locked {
+                    conn.query_drop("COMMIT").await.map_err(db_error)?;
+                    global_read_lock(&mut conn, &context).await?;
+                    locked = true;
+                    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                        .await
+                        .map_err(db_error)?;
+                }
+                let position = current_position(&mut conn, &context).await;
+                conn.query_drop("UNLOCK TABLES").await.map_err(db_error)?;
+                position?
+            }
+        };
+        // A resumed snapshot keeps the stored stream position and its progress.
+        let state = match self.snapshot.take() {
+            Some(state) => state,
+            None => {
+                self.position = position;
+                SnapshotState {
+                    tables: self.list_tables().await?,
+                    index: 0,
+                    last: None,
+                }
+            }
+        };
+        self.snapshot = Some(state);
+        tracing::info!(message = "binlog snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, global_lock = locked, tables = ?self.snapshot.as_ref().map(|s| &s.tables));
+        self.meta = Some(conn);
+        Ok(())
+    }
+
+    /// The next snapshot batch, or `None` when the snapshot is complete.
+    pub(super) async fn snapshot_batch(&mut self) -> Result<Option<SourceBatch>> {
+        loop {
+            let Some(state) = self.snapshot.clone() else {
+                return Ok(None);
+            };
+            let Some(table) = state.tables.get(state.index).cloned() else {
+                // Complete: the offset from now on is the stream position alone.
+                self.snapshot = None;
+                if let Some(mut conn) = self.meta.take() {
+                    conn.query_drop("COMMIT").await.ok();
+                    self.meta = Some(conn);
+                }
+                tracing::info!(message = "binlog snapshot complete", connector = %self.connector);
+                return Ok(Some(self.position_batch()));
+            };
+            let database = self.database.clone();
+            let Some(info) = self.table(&database, &table).await? else {
+                self.advance_snapshot_table();
+                continue;
+            };
+            let inc = self.config.incrementing_column.clone().or_else(|| {
+                info.key_columns
+                    .first()
+                    .map(|&i| info.shape.names[i].clone())
+            });
+            let limit = self.config.batch_max_rows.max(BATCH_ROWS);
+            let (sql, params) = match (&inc, state.last) {
+                (Some(c), Some(last)) => (
+                    format!(
+                        "SELECT * FROM {}.{} WHERE {} > ? ORDER BY {} LIMIT {limit}",
+                        crate::db::quote_mysql(&database),
+                        crate::db::quote_mysql(&table),
+                        crate::db::quote_mysql(c),
+                        crate::db::quote_mysql(c)
+                    ),
+                    vec![MyValue::Int(last)],
+                ),
+                (Some(c), None) => (
+                    format!(
+                        "SELECT * FROM {}.{} ORDER BY {} LIMIT {limit}",
+                        crate::db::quote_mysql(&database),
+                        crate::db::quote_mysql(&table),
+                        crate::db::quote_mysql(c)
+                    ),
+                    Vec::new(),
+                ),
+                (None, _) => (
+                    format!(
+                        "SELECT * FROM {}.{}",
+                        crate::db::quote_mysql(&database),
+                        crate::db::quote_mysql(&table)
+                    ),
+                    Vec::new(),
+                ),
+            };
+            let context = self.context();
+            let zone = self.config.zone;
+            let conn = self.meta_conn().await?;
+            let rows: Vec<mysql_async::Row> = match conn.exec(sql, params).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    // The snapshot transaction is gone with its connection: the next poll
+                    // starts a new one.
+                    self.meta = None;
+                    return Err(crate::db::mysql_error(error, &context));
+                }
+            };
+            let width = info.width();
+            let inc_index = inc.as_deref().and_then(|c| info.shape.index_of(c));
+            let mut values = Vec::with_capacity(rows.len() * width);
+            let mut last = state.last;
+            for mut row in rows.iter().cloned() {
+                for i in 0..width {
+                    let value = row.take(i).unwrap_or(MyValue::NULL);
+                    values.push(crate::source::schema::convert(
+                        info.shape.kinds[i],
+                        value,
+                        info.shape.schema.fields[i].schema.optional,
+                        &info.shape.names[i],
+                        zone,
+                    )?);
+                }
+                if let Some(i) = inc_index
+                    && let Value::Int(id) = values[values.len() - width + i]
+                {
+                    last = Some(id);
+                }
+            }
+            let complete = inc.is_none() || rows.len() < limit;
+            if let Some(snapshot) = &mut self.snapshot {
+                snapshot.last = last;
+            }
+            if complete {
+                self.advance_snapshot_table();
+            }
+            if values.is_empty() {
+                continue;
+            }
+            let topic = self.topic(&table);
+            let rows_count = values.len() / width.max(1);
+            let keys = self
+                .settings
+                .deletes
+                .then(|| key_values(&info, &values, rows_count));
+            let mut batch = SourceBatch {
+                topic,
+                schema: info.shape.schema.clone(),
+                values,
+                keys,
+                tombstones: Vec::new(),
+                position: SourcePosition {
+                    partition: self.partition.clone(),
+                    offset: self.offset_json(),
+                },
+            };
+            self.apply_granularity(&info, &mut batch.values);
+            return Ok(Some(batch));
+        }
+    }
+
+    fn advance_snapshot_table(&mut self) {
+        if let Some(snapshot) = &mut self.snapshot {
+            snapshot.index += 1;
+            snapshot.last = None;
+        }
+    }
+}
+
+/// `FLUSH TABLES WITH READ LOCK`, failing with what to do when it is not allowed.
+async fn global_read_lock(conn: &mut Conn, context: &str) -> Result<()> {
+    conn.query_drop("FLUSH TABLES WITH READ LOCK")
+        .await
+        .map_err(|error| {
+            Error::config(format!(
+                "{}; the snapshot needs a brief global read lock where the server does not \
+                 report binlog_snapshot_file/position (grant RELOAD, or set \
+                 sluice.binlog.snapshot=never to stream from the current position)",
+                crate::db::mysql_error(error, context)
+            ))
+        })
+}
+
+fn key_values(info: &TableInfo, values: &[Value], rows: usize) -> SourceKeys {
+    let width = info.width().max(1);
+    let mut keys = Vec::with_capacity(rows * info.key_columns.len());
+    for row in values.chunks_exact(width) {
+        for &i in &info.key_columns {
+            keys.push(row[i].clone());
+        }
+    }
+    SourceKeys {
+        schema: info.key_schema.clone(),
+        values: keys,
+    }
+}
