@@ -1,6 +1,6 @@
 //! The cluster's connectors as the config topic describes them, and how each config-topic
 //! record changes that picture. Pure: no I/O, no tasks; the herder applies records here and
-//! then reconciles ([`super::reconcile`]).
+//! then reconciles.
 //!
 //! Records may arrive in any order (Connect writes a connector's target state before its
 //! configuration, and a plan's task records before its commit): a target state or a plan read

@@ -19,7 +19,7 @@ use mysql_async::prelude::Queryable;
 
 use super::position::{Position, SnapshotState, current_position, gtid_position};
 use super::table::TableInfo;
-use super::{BATCH_ROWS, BinlogSourceTask};
+use super::task::{BATCH_ROWS, BinlogSourceTask};
 use crate::error::{Error, Result};
 use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
 

@@ -23,7 +23,7 @@ use mysql_async::{BinlogStream, Conn};
 use super::gtid::{self, Gtid, Gtids};
 use super::rows::{Image, RowDecoder};
 use super::table::TableInfo;
-use super::{BATCH_ROWS, BinlogSourceTask};
+use super::task::{BATCH_ROWS, BinlogSourceTask, Pending};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
 
@@ -42,18 +42,6 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 const HEARTBEAT_LOG_EVENT: u8 = 27;
 /// MariaDB's `GTID_EVENT`: starts a transaction, with its GTID.
 const MARIADB_GTID_EVENT: u8 = 0xa2;
-
-/// A batch being filled: rows of one table.
-pub(super) struct Pending {
-    table: Arc<TableInfo>,
-    topic: Arc<str>,
-    values: Vec<Value>,
-    keys: Vec<Value>,
-    tombstones: Vec<bool>,
-    /// Binlog bytes of the row events read into it.
-    bytes: usize,
-    started: Instant,
-}
 
 impl BinlogSourceTask {
     /// The row decoder for the table map `table_id`; `None` when the table is not captured.
