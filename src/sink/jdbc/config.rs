@@ -218,7 +218,7 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
     let backoff = Duration::from_millis(
         parsed
             .long("connection.backoff.ms")
-            .unwrap_or(10_000)
+            .unwrap_or_default()
             .max(0) as u64,
     );
     let user = parsed.non_empty("connection.user").map(str::to_string);
