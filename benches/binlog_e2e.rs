@@ -84,19 +84,7 @@ async fn burst(rows: u64, shape: Shape) -> Result<Burst> {
     );
     eprintln!("inserting {rows} rows into {database}.{table} …");
     let started = Instant::now();
-    let mut id = 1u64;
-    while id <= rows {
-        let end = (id + 999).min(rows);
-        let mut sql = format!("INSERT INTO `{table}` VALUES ");
-        for i in id..=end {
-            if i > id {
-                sql.push(',');
-            }
-            shape.push_sql_tuple(i, &mut sql);
-        }
-        conn.query_drop(sql).await?;
-        id = end + 1;
-    }
+    shape.insert_rows(&mut conn, &table, rows).await?;
     let (end_file, end) = status(
         conn.query_first("SHOW MASTER STATUS")
             .await?

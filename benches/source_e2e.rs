@@ -87,19 +87,7 @@ async fn prepare_table(rows: u64, shape: Shape) -> Result<(String, String, Strin
         eprintln!("loading {rows} rows into {database}.{table} …");
         conn.query_drop(format!("TRUNCATE `{table}`")).await?;
         let started = Instant::now();
-        let mut id = 1u64;
-        while id <= rows {
-            let end = (id + 999).min(rows);
-            let mut sql = format!("INSERT INTO `{table}` VALUES ");
-            for i in id..=end {
-                if i > id {
-                    sql.push(',');
-                }
-                shape.push_sql_tuple(i, &mut sql);
-            }
-            conn.query_drop(sql).await?;
-            id = end + 1;
-        }
+        shape.insert_rows(&mut conn, &table, rows).await?;
         eprintln!("loaded in {:.1} s", started.elapsed().as_secs_f64());
     }
     conn.disconnect().await?;

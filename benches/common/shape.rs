@@ -110,8 +110,32 @@ impl Shape {
         }
     }
 
+    /// Loads rows 1..=`rows` into the source table `table`, 1000 rows a statement.
+    pub(crate) async fn insert_rows(
+        self,
+        conn: &mut mysql_async::Conn,
+        table: &str,
+        rows: u64,
+    ) -> Result<()> {
+        use mysql_async::prelude::Queryable;
+        let mut id = 1u64;
+        while id <= rows {
+            let end = (id + 999).min(rows);
+            let mut sql = format!("INSERT INTO `{table}` VALUES ");
+            for i in id..=end {
+                if i > id {
+                    sql.push(',');
+                }
+                self.push_sql_tuple(i, &mut sql);
+            }
+            conn.query_drop(sql).await?;
+            id = end + 1;
+        }
+        Ok(())
+    }
+
     /// Row `i` as a SQL tuple for the source table's bulk load, appended to `sql`.
-    pub(crate) fn push_sql_tuple(self, i: u64, sql: &mut String) {
+    fn push_sql_tuple(self, i: u64, sql: &mut String) {
         use std::fmt::Write;
         match self {
             Shape::Users => {
