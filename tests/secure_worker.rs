@@ -740,6 +740,24 @@ async fn a_post_right_after_the_first_get_is_held_not_refused() {
     );
     assert_eq!(status, 202, "{body}");
     assert_eq!(json_of(&body)["name"], name.as_str());
+    // `initial_state` is read case-insensitively, as Connect reads it.
+    let stopped = unique("startup_stopped");
+    let mut body = crate::source_jdbc::source_config(&stopped, &db, &prefix, &[]);
+    body["initial_state"] = json!("stopped");
+    let (status, text) = curl(
+        &[
+            "-X",
+            "POST",
+            "-d",
+            "@-",
+            "--header",
+            "content-Type:application/json",
+            &format!("{base}/connectors"),
+        ],
+        Some(&body.to_string()),
+    );
+    assert_eq!(status, 201, "{text}");
+    wait_state(&base, &stopped, "STOPPED", &[]).await;
     worker.stop();
     db.drop_db().await;
 }

@@ -433,9 +433,14 @@ async fn create_connector(
             "Request body must be a JSON object {\"name\":…,\"config\":{…}}",
         ));
     };
-    let initial = match object.get("initial_state").and_then(Json::as_str) {
-        None => TargetState::Started,
-        Some("RUNNING") => TargetState::Started,
+    // Connect reads it case-insensitively (`InitialState.forValue` upper-cases it).
+    let initial = match object
+        .get("initial_state")
+        .and_then(Json::as_str)
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("RUNNING") => TargetState::Started,
         Some("PAUSED") => TargetState::Paused,
         Some("STOPPED") => TargetState::Stopped,
         Some(other) => {
