@@ -9,7 +9,7 @@
 //! call from the shared topics.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::config::WorkerConfig;
 use crate::config::worker::Protocol;
@@ -86,16 +86,17 @@ impl Daemon {
         let (protocol, addr) = listeners[0];
         let id = worker_id_at(&config, Some(addr.port()));
         let startup = Startup::new();
+        let (cluster_tx, cluster_rx) = tokio::sync::watch::channel(None);
         let state = RestState {
             startup: startup.clone(),
             plugins: plugins.clone(),
             config_providers: config.config_providers.clone(),
             metrics,
-            kafka_cluster_id: Arc::new(OnceLock::new()),
+            kafka_cluster_id: cluster_rx,
             advertised_url: format!("{}://{id}", protocol.scheme()),
         };
         let shutdown = tokio_util::sync::CancellationToken::new();
-        let cluster = state.kafka_cluster_id.clone();
+
         server.serve(router(state), shutdown.clone())?;
         let worker_shutdown = shutdown.clone();
         let gate = startup.clone();
@@ -103,9 +104,7 @@ impl Daemon {
             gate.stage(stage::READING_CONFIG_TOPIC);
             // One producer and one reader serve all three internal topics.
             let clients = LogClients::connect(&config)?;
-            if let Some(id) = clients.cluster_id().await {
-                let _ = cluster.set(id);
-            }
+            cluster_tx.send_replace(Some(clients.cluster_id().await));
             let (offsets, (configs, records), statuses) = tokio::try_join!(
                 KafkaOffsetStore::open_with(&clients, &config),
                 ConfigStore::open(&clients, &config),

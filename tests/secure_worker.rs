@@ -707,6 +707,9 @@ async fn a_post_right_after_the_first_get_is_held_not_refused() {
     let base = format!("http://127.0.0.1:{port}");
     let mut worker = WorkerProcess::start(dir.path(), &base, "", &[], "info");
     worker.wait_serving(&format!("{base}/"), &[]);
+    // `GET /` names the Kafka cluster from its first answer, as Connect's does.
+    let (_, root) = curl(&[&format!("{base}/")], None);
+    assert!(json_of(&root)["kafka_cluster_id"].is_string(), "{root}");
     let name = unique("startup_src");
     let prefix = format!("{}_", unique("st"));
     let (status, body) = curl(

@@ -42,8 +42,8 @@ pub(crate) struct RestState {
     pub config_providers: ConfigProviders,
     /// Renders `/metrics`; `None` when no recorder is installed.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// Filled once Kafka answered.
-    pub kafka_cluster_id: Arc<std::sync::OnceLock<String>>,
+    /// The Kafka cluster's id: `None` until the worker has asked Kafka, then what Kafka said.
+    pub kafka_cluster_id: tokio::sync::watch::Receiver<Option<Option<String>>>,
     /// `http://host:port`, for `Location` headers.
     pub advertised_url: String,
 }
@@ -178,12 +178,25 @@ fn json_body(body: Result<Bytes, BytesRejection>) -> ApiResult<Json> {
         .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))
 }
 
-async fn server_info(State(state): State<RestState>) -> axum::Json<Json> {
-    axum::Json(json!({
+/// `GET /`. Connect looks the cluster id up before it serves REST; Sluice serves at once and
+/// holds this call until the worker has asked Kafka (a second at most when Kafka is up).
+async fn server_info(State(state): State<RestState>) -> ApiResult<axum::Json<Json>> {
+    let mut cluster = state.kafka_cluster_id.clone();
+    let known = tokio::time::timeout(REQUEST_TIMEOUT, cluster.wait_for(Option::is_some)).await;
+    let id = match known {
+        Ok(Ok(id)) => id.clone().flatten(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Request timed out. The worker is currently awaiting startup: Kafka has not answered",
+            ));
+        }
+    };
+    Ok(axum::Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "commit": option_env!("SLUICE_GIT_COMMIT").unwrap_or("unknown"),
-        "kafka_cluster_id": state.kafka_cluster_id.get(),
-    }))
+        "kafka_cluster_id": id,
+    })))
 }
 
 /// KIP-1017: 200 once the worker has started, 503 before.
