@@ -88,7 +88,7 @@ pub(crate) fn curl(args: &[&str], stdin: Option<&str>) -> (u16, String) {
     (code.parse().unwrap(), body.to_string())
 }
 
-fn json_of(body: &str) -> Json {
+pub(crate) fn json_of(body: &str) -> Json {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 
-use crate::rest_api::{USERS, count, curl, wait_state};
+use crate::rest_api::{USERS, call, count, curl, json_of, wait_state};
 use crate::support::{TestDb, free_port, read_topic, services, unique};
 
 /// A `sluice worker` process with its own internal topics; SIGTERM and wait on drop.
@@ -96,10 +96,6 @@ impl Drop for WorkerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn json_of(body: &str) -> Json {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
 /// A test database user with its own password, so the secret is a string found nowhere else.
@@ -712,16 +708,9 @@ async fn a_post_right_after_the_first_get_is_held_not_refused() {
     assert!(json_of(&root)["kafka_cluster_id"].is_string(), "{root}");
     let name = unique("startup_src");
     let prefix = format!("{}_", unique("st"));
-    let (status, body) = curl(
-        &[
-            "-X",
-            "POST",
-            "-d",
-            "@-",
-            "--header",
-            "content-Type:application/json",
-            &format!("{base}/connectors"),
-        ],
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/connectors"),
         Some(&crate::rest_api::source_json(&name, &db, &prefix)),
     );
     assert_eq!(status, 201, "{body}");
@@ -733,33 +722,23 @@ async fn a_post_right_after_the_first_get_is_held_not_refused() {
             .len(),
         2
     );
-    let (status, body) = curl(
-        &[
-            "-X",
-            "POST",
-            &format!("{base}/connectors/{name}/restart?includeTasks=True&onlyFailed=False"),
-        ],
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/connectors/{name}/restart?includeTasks=True&onlyFailed=False"),
         None,
     );
     assert_eq!(status, 202, "{body}");
-    assert_eq!(json_of(&body)["name"], name.as_str());
+    assert_eq!(body["name"], name.as_str());
     // `initial_state` is read case-insensitively, as Connect reads it.
     let stopped = unique("startup_stopped");
     let mut body = crate::source_jdbc::source_config(&stopped, &db, &prefix, &[]);
     body["initial_state"] = json!("stopped");
-    let (status, text) = curl(
-        &[
-            "-X",
-            "POST",
-            "-d",
-            "@-",
-            "--header",
-            "content-Type:application/json",
-            &format!("{base}/connectors"),
-        ],
+    let (status, created) = call(
+        "POST",
+        &format!("{base}/connectors"),
         Some(&body.to_string()),
     );
-    assert_eq!(status, 201, "{text}");
+    assert_eq!(status, 201, "{created}");
     wait_state(&base, &stopped, "STOPPED", &[]).await;
     worker.stop();
     db.drop_db().await;
