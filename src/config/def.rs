@@ -488,11 +488,16 @@ impl Config {
 
     /// Original keys that start with `prefix`, with the prefix removed.
     pub fn originals_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
-        self.originals
-            .iter()
-            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone())))
-            .collect()
+        with_prefix(&self.originals, prefix)
     }
+}
+
+/// The keys of `map` that start with `prefix`, with it removed (Kafka's
+/// `originalsWithPrefix`: `producer.override.`, `listeners.https.`, …).
+pub fn with_prefix(map: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+    map.iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -159,6 +159,17 @@ impl ConfigProviders {
         Ok(ConfigProviders { providers })
     }
 
+    /// `config` with every reference resolved ([`ConfigProviders::resolve`]).
+    pub fn resolve_connector(
+        &self,
+        config: &super::ConnectorConfig,
+    ) -> Result<super::ConnectorConfig, ConfigError> {
+        Ok(super::ConnectorConfig {
+            name: config.name.clone(),
+            config: self.resolve(&config.config)?,
+        })
+    }
+
     /// Whether `value` holds a `${provider:…}` reference.
     pub fn has_reference(value: &str) -> bool {
         value.contains("${") && REFERENCE.is_match(value)

@@ -309,14 +309,7 @@ impl WorkerConfig {
     /// (`valuesWithPrefixAllOrNothing("listeners.https.")`): when any `listeners.https.ssl.*`
     /// key is set, those alone (prefix removed); otherwise the top-level `ssl.*` keys.
     pub fn rest_ssl(&self) -> BTreeMap<String, String> {
-        let prefixed: BTreeMap<String, String> = self
-            .originals
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("listeners.https.")
-                    .map(|k| (k.to_string(), v.clone()))
-            })
-            .collect();
+        let prefixed = super::def::with_prefix(&self.originals, "listeners.https.");
         if !prefixed.is_empty() {
             return prefixed;
         }

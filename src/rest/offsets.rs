@@ -13,11 +13,12 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use serde_json::{Value as Json, json};
 
 use super::{ApiError, ApiResult, RestState, json_body};
-use crate::config::connector::Subscription;
+use crate::config::connector::{SinkConnectorConfig, Subscription};
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connector::ConnectorType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::{ClientRole, client_config, kafka_error};
+use crate::pipeline::sink::group_id;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -191,8 +192,8 @@ fn sink_offsets(
     worker: &WorkerConfig,
     config: &ConnectorConfig,
 ) -> Result<Vec<(String, i32, i64)>> {
-    let consumer = group_consumer(worker, &format!("connect-{}", config.name))?;
-    let subscription = crate::runtime::worker::subscription(config)?;
+    let consumer = group_consumer(worker, &group_id(&config.name))?;
+    let subscription = SinkConnectorConfig::parse(config)?.subscription;
     let metadata = consumer
         .fetch_metadata(None, TIMEOUT)
         .map_err(|e| kafka_error(e, "cannot read topic metadata"))?;

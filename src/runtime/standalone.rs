@@ -44,13 +44,10 @@ pub fn load(
             )));
         }
         // Validated resolved (`${provider:path:key}`), started from the raw configuration.
-        let resolved = ConnectorConfig {
-            name: config.name.clone(),
-            config: worker
-                .config_providers
-                .resolve(&config.config)
-                .map_err(bad)?,
-        };
+        let resolved = worker
+            .config_providers
+            .resolve_connector(&config)
+            .map_err(bad)?;
         let common = resolved.common().map_err(bad)?;
         let plugin = plugins.find(&common.class).map_err(bad)?;
         if let Some(error) = plugin.validate(&resolved).into_iter().next() {

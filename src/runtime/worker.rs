@@ -2,7 +2,6 @@
 //! and stops them with a drain deadline. Shared by `sluice standalone` and `sluice worker`
 //! (where the herder decides which tasks this worker runs).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::State;
 use crate::config::CommonConfig;
-use crate::config::connector::{SinkConnectorConfig, Subscription};
+use crate::config::connector::SinkConnectorConfig;
+use crate::config::def::with_prefix;
 use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
 use crate::error::Result;
@@ -112,10 +112,7 @@ impl Worker {
     /// providers. Only what is handed to a plugin or task is resolved; what is stored and shown
     /// stays raw.
     pub fn resolve(&self, config: &ConnectorConfig) -> Result<ConnectorConfig> {
-        Ok(ConnectorConfig {
-            name: config.name.clone(),
-            config: self.config.config_providers.resolve(&config.config)?,
-        })
+        Ok(self.config.config_providers.resolve_connector(config)?)
     }
 
     /// Validates `connector` and asks its plugin for the task configurations (from the resolved
@@ -145,14 +142,7 @@ impl Worker {
         let common = connector.common()?;
         let plugin = self.plugins.find(&common.class)?;
         let name: Arc<str> = connector.name.as_str().into();
-        let producer_overrides: BTreeMap<String, String> = connector
-            .config
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("producer.override.")
-                    .map(|k| (k.to_string(), v.clone()))
-            })
-            .collect();
+        let producer_overrides = with_prefix(&connector.config, "producer.override.");
         for (id, config) in task_configs {
             let config = self.config.config_providers.resolve(&config)?;
             let partitions = config
@@ -323,14 +313,7 @@ fn sink_pipeline(
     task_batch_records: Option<usize>,
 ) -> Result<SinkPipeline> {
     let sink = SinkConnectorConfig::parse(connector)?;
-    let consumer_overrides: BTreeMap<String, String> = connector
-        .config
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("consumer.override.")
-                .map(|k| (k.to_string(), v.clone()))
-        })
-        .collect();
+    let consumer_overrides = with_prefix(&connector.config, "consumer.override.");
     let batch_size = consumer_overrides
         .get("max.poll.records")
         .and_then(|v| v.trim().parse::<usize>().ok())
@@ -364,8 +347,3 @@ fn sink_pipeline(
 
 /// Records in a sink batch when neither the connector nor its task says.
 const DEFAULT_SINK_BATCH_RECORDS: usize = 3000;
-
-/// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
-pub fn subscription(connector: &ConnectorConfig) -> Result<Subscription> {
-    Ok(SinkConnectorConfig::parse(connector)?.subscription)
-}
