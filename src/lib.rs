@@ -34,5 +34,6 @@ pub mod sink;
 pub mod source;
 pub mod telemetry;
 pub mod tools;
+pub mod transform;
 
 pub use error::{Error, ErrorKind, Result};

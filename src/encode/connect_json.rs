@@ -123,6 +123,9 @@ fn value_name(value: &Value) -> &'static str {
         Value::Date(_) => "Date",
         Value::Time(_) => "Time",
         Value::Timestamp(_) => "Timestamp",
+        Value::Struct(_) => "Struct",
+        Value::Array(_) => "Array",
+        Value::Map(_) => "Map",
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod hash;
 pub(crate) mod kind;
 pub(crate) mod numeric;
+pub mod record;
 
 use std::sync::Arc;
 
@@ -82,8 +83,8 @@ impl SchemaType {
     }
 }
 
-/// A Connect schema. Only what JSON converters and the JDBC connectors use is modelled:
-/// primitive and struct types, optional, name, version, doc and (ordered) parameters.
+/// A Connect schema: type, optional, name, version, doc, (ordered) parameters, default, struct
+/// fields, and the key and value schemas of maps and arrays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
     pub ty: SchemaType,
@@ -95,6 +96,12 @@ pub struct Schema {
     pub parameters: Vec<(String, String)>,
     /// Struct fields, in order.
     pub fields: Vec<Field>,
+    /// A map's key schema.
+    pub key_schema: Option<Box<Schema>>,
+    /// A map's value schema, or an array's element schema.
+    pub value_schema: Option<Box<Schema>>,
+    /// The default value (Connect's `defaultValue`), used for a null or missing value.
+    pub default: Option<Box<Value>>,
 }
 
 /// A struct field.
@@ -115,7 +122,38 @@ impl Schema {
             doc: None,
             parameters: Vec::new(),
             fields: Vec::new(),
+            key_schema: None,
+            value_schema: None,
+            default: None,
         }
+    }
+
+    /// An array of `items`.
+    pub fn array(items: Schema, optional: bool) -> Self {
+        Schema {
+            value_schema: Some(Box::new(items)),
+            ..Schema::primitive(SchemaType::Array, optional)
+        }
+    }
+
+    /// A map from `keys` to `values`.
+    pub fn map(keys: Schema, values: Schema, optional: bool) -> Self {
+        Schema {
+            key_schema: Some(Box::new(keys)),
+            value_schema: Some(Box::new(values)),
+            ..Schema::primitive(SchemaType::Map, optional)
+        }
+    }
+
+    /// The struct field called `name`, with its index.
+    pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
+        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+    }
+
+    /// The same schema, optional.
+    pub fn into_optional(mut self) -> Self {
+        self.optional = true;
+        self
     }
 
     /// A logical type: `ty` carrying `name` at version 1.
@@ -206,6 +244,42 @@ pub enum Value {
     Time(i64),
     /// Microseconds since 1970-01-01T00:00:00Z.
     Timestamp(i64),
+    /// A struct's values in field order (with a struct schema).
+    Struct(Vec<Value>),
+    /// An array's elements.
+    Array(Vec<Value>),
+    /// A map's entries in order; a schemaless record's JSON object is a map with text keys.
+    Map(Vec<(Value, Value)>),
+}
+
+impl Value {
+    /// Text from a `str`.
+    pub fn text(s: &str) -> Value {
+        Value::Text(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    /// The text of a [`Value::Text`], when it is UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(b) => std::str::from_utf8(b).ok(),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value of a schemaless map's text key.
+    pub fn map_get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
 }
 
 /// Where a source is: the partition (e.g. `{"protocol":"1","table":"db.t"}`) and the offset

@@ -456,6 +456,8 @@ pub fn to_mysql(value: &Value, schema: &Schema) -> MyValue {
             )
         }
         Value::Timestamp(micros) => datetime_from_micros(*micros),
+        // The layout refuses struct, array and map columns before any value is bound.
+        Value::Struct(_) | Value::Array(_) | Value::Map(_) => MyValue::NULL,
     }
 }
 
@@ -520,6 +522,8 @@ pub fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
                 sod % 60
             )
         }
+        // The layout refuses struct, array and map columns before any value is bound.
+        Value::Struct(_) | Value::Array(_) | Value::Map(_) => return None,
     })
 }
 

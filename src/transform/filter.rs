@@ -1,0 +1,26 @@
+//! `org.apache.kafka.connect.transforms.Filter`: drops every record it is applied to. Used with
+//! a predicate (`transforms.f.predicate`), it drops exactly the records that match (or, with
+//! `negate=true`, the ones that do not).
+
+use crate::config::{Config, ConfigDef, ConfigError};
+use crate::error::Result;
+use crate::model::record::Record;
+
+use super::Transformation;
+
+pub fn config_def() -> &'static ConfigDef {
+    super::registry::no_keys()
+}
+
+/// Drops every record.
+pub struct Filter;
+
+pub fn build(_: &Config) -> Result<Filter, ConfigError> {
+    Ok(Filter)
+}
+
+impl Transformation for Filter {
+    fn apply(&mut self, _: Record) -> Result<Option<Record>> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,48 @@
+//! The record stage's transformations and predicates: Kafka Connect's Single Message Transforms,
+//! configured with Connect's keys and run in Connect's order.
+//!
+//! ```text
+//! source: reader ──rows──▶ [chain] ──records──▶ converter ──bytes──▶ producer
+//! sink:   consumer ──bytes──▶ converter ──records──▶ [chain] ──records──▶ writer
+//! ```
+//!
+//! # Contract
+//! - A [`Transformation`] takes one [`Record`] and returns the record to pass on, or `None` to
+//!   drop it (`Filter`). It is built once per task from its own keys (the `transforms.<alias>.`
+//!   prefix stripped), so it may keep caches. An `Err` is a failure of the record at stage
+//!   `TRANSFORMATION`: with `errors.tolerance=all` the record is skipped (and sent to a sink's
+//!   dead-letter topic), otherwise the task fails with the record's coordinates.
+//! - A [`Predicate`] decides whether a transformation applies to a record
+//!   (`transforms.<alias>.predicate`, optionally `negate`d).
+//! - Both follow Kafka's own classes: output schemas (names, optionality, field order), the
+//!   schemaless behaviour and the error messages are Kafka's, so a connector config and what it
+//!   produces carry over unchanged.
+//! - The [`Chain`] is what the pipelines call; with no `transforms` it is empty and the
+//!   pipelines keep their zero-copy fast paths.
+//!
+//! The concrete transformations live one per file below; [`registry`] names them with Connect's
+//! class strings.
+
+mod chain;
+pub mod registry;
+pub(crate) mod util;
+
+pub mod filter;
+pub mod predicates;
+
+pub use chain::{Chain, TransformFailure};
+
+use crate::error::Result;
+use crate::model::record::Record;
+
+/// One Single Message Transform (Connect's `Transformation<R>`).
+pub trait Transformation: Send {
+    /// Transforms one record; `Ok(None)` drops it.
+    fn apply(&mut self, record: Record) -> Result<Option<Record>>;
+}
+
+/// A condition on a record (Connect's `Predicate<R>`).
+pub trait Predicate: Send {
+    /// Whether the record matches.
+    fn test(&self, record: &Record) -> bool;
+}

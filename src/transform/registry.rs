@@ -1,0 +1,101 @@
+//! The transformations and predicates this build provides, by Connect's class names.
+//!
+//! A class is found by its fully qualified name, or by an alias as Connect computes them
+//! (`PluginUtils.computeAliases`): the simple name of a top-level class (`RegexRouter`,
+//! `TopicNameMatches`). `$Key`/`$Value` classes have no alias: their simple names collide.
+
+use std::sync::LazyLock;
+
+use super::{Predicate, Transformation};
+use crate::config::{Config, ConfigDef, ConfigError};
+
+/// The version Connect's built-in plugins report (`GET /connector-plugins`).
+pub const KAFKA_VERSION: &str = "3.9.0";
+
+/// A transformation class.
+pub struct TransformPlugin {
+    pub class: &'static str,
+    pub version: &'static str,
+    pub config_def: fn() -> &'static ConfigDef,
+    pub build: fn(&Config) -> Result<Box<dyn Transformation>, ConfigError>,
+}
+
+/// A predicate class.
+pub struct PredicatePlugin {
+    pub class: &'static str,
+    pub version: &'static str,
+    pub config_def: fn() -> &'static ConfigDef,
+    pub build: fn(&Config) -> Result<Box<dyn Predicate>, ConfigError>,
+}
+
+/// A definition with no keys.
+pub(crate) fn no_keys() -> &'static ConfigDef {
+    static NONE: LazyLock<ConfigDef> = LazyLock::new(ConfigDef::new);
+    &NONE
+}
+
+macro_rules! transform {
+    ($class:literal, $module:ident :: $build:ident) => {
+        TransformPlugin {
+            class: $class,
+            version: KAFKA_VERSION,
+            config_def: super::$module::config_def,
+            build: |config| Ok(Box::new(super::$module::$build(config)?)),
+        }
+    };
+    ($class:literal, $version:expr, $module:ident :: $build:ident) => {
+        TransformPlugin {
+            class: $class,
+            version: $version,
+            config_def: super::$module::config_def,
+            build: |config| Ok(Box::new(super::$module::$build(config)?)),
+        }
+    };
+}
+
+/// Every transformation, sorted by class.
+pub static TRANSFORMATIONS: &[TransformPlugin] = &[transform!(
+    "org.apache.kafka.connect.transforms.Filter",
+    filter::build
+)];
+
+/// Every predicate, sorted by class.
+pub static PREDICATES: &[PredicatePlugin] = &[
+    PredicatePlugin {
+        class: "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
+        version: KAFKA_VERSION,
+        config_def: super::predicates::has_header_key_def,
+        build: |config| Ok(Box::new(super::predicates::HasHeaderKey::new(config)?)),
+    },
+    PredicatePlugin {
+        class: "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+        version: KAFKA_VERSION,
+        config_def: no_keys,
+        build: |_| Ok(Box::new(super::predicates::RecordIsTombstone)),
+    },
+    PredicatePlugin {
+        class: "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        version: KAFKA_VERSION,
+        config_def: super::predicates::topic_name_matches_def,
+        build: |config| Ok(Box::new(super::predicates::TopicNameMatches::new(config)?)),
+    },
+];
+
+/// Whether `name` names `class`: its full name, or the simple name of a top-level class.
+fn names(class: &str, name: &str) -> bool {
+    if class == name {
+        return true;
+    }
+    let simple = class.rsplit('.').next().unwrap_or(class);
+    !simple.contains('$') && simple == name
+}
+
+/// The transformation called `name`.
+pub fn transformation(name: &str) -> Option<&'static TransformPlugin> {
+    TRANSFORMATIONS.iter().find(|p| names(p.class, name))
+}
+
+/// The predicate called `name`.
+pub fn predicate(name: &str) -> Option<&'static PredicatePlugin> {
+    PREDICATES.iter().find(|p| names(p.class, name))
+}

@@ -1,0 +1,161 @@
+//! What Kafka's transformations share (`transforms/util/Requirements.java`, `SchemaUtil.java`):
+#![allow(dead_code)] // used by the transformations being added
+//! the checks with Connect's error messages, schema copying and struct access.
+
+use std::sync::Arc;
+
+use crate::config::{ConfigError, ConfigValue};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{Field, Schema, SchemaType, Value};
+
+/// A `DataException`: a record the transformation cannot handle.
+#[cold]
+pub(crate) fn data_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Conversion, message.into())
+}
+
+/// The Java class Connect would hold for `value` (as Kafka's messages name it).
+pub(crate) fn java_class(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Boolean(_) => "java.lang.Boolean",
+        Value::Int(_) => "java.lang.Long",
+        Value::Float(_) => "java.lang.Double",
+        Value::Text(_) => "java.lang.String",
+        Value::Bytes(_) => "[B",
+        Value::Decimal(_) => "java.math.BigDecimal",
+        Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => "java.util.Date",
+        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
+        Value::Array(_) => "java.util.ArrayList",
+        Value::Map(_) => "java.util.HashMap",
+    }
+}
+
+/// `Requirements.requireMap`: a schemaless value must be a map.
+pub(crate) fn require_map<'v>(value: &'v Value, purpose: &str) -> Result<&'v [(Value, Value)]> {
+    match value {
+        Value::Map(entries) => Ok(entries),
+        other => Err(data_error(format!(
+            "Only Map objects supported in absence of schema for [{purpose}], found: {}",
+            java_class(other)
+        ))),
+    }
+}
+
+/// `Requirements.requireMapOrNull`.
+pub(crate) fn require_map_or_null<'v>(
+    value: &'v Value,
+    purpose: &str,
+) -> Result<Option<&'v [(Value, Value)]>> {
+    match value {
+        Value::Null => Ok(None),
+        other => require_map(other, purpose).map(Some),
+    }
+}
+
+/// `Requirements.requireStruct`: a value with a schema must be a struct.
+pub(crate) fn require_struct<'v>(
+    schema: &Schema,
+    value: &'v Value,
+    purpose: &str,
+) -> Result<&'v [Value]> {
+    match value {
+        Value::Struct(values) if schema.ty == SchemaType::Struct => Ok(values),
+        other => Err(data_error(format!(
+            "Only Struct objects supported for [{purpose}], found: {}",
+            java_class(other)
+        ))),
+    }
+}
+
+/// `Requirements.requireStructOrNull`.
+pub(crate) fn require_struct_or_null<'v>(
+    schema: &Schema,
+    value: &'v Value,
+    purpose: &str,
+) -> Result<Option<&'v [Value]>> {
+    match value {
+        Value::Null => Ok(None),
+        other => require_struct(schema, other, purpose).map(Some),
+    }
+}
+
+/// `Requirements.requireSchema`.
+pub(crate) fn require_schema<'s>(
+    schema: Option<&'s Arc<Schema>>,
+    purpose: &str,
+) -> Result<&'s Arc<Schema>> {
+    schema.ok_or_else(|| data_error(format!("Schema required for [{purpose}]")))
+}
+
+/// `SchemaUtil.copySchemaBasics`: a struct schema with `source`'s name, version, doc and
+/// parameters, no fields, required (optionality and default are not copied).
+pub(crate) fn copy_schema_basics(source: &Schema) -> Schema {
+    Schema {
+        name: source.name.clone(),
+        version: source.version,
+        doc: source.doc.clone(),
+        parameters: source.parameters.clone(),
+        ..Schema::primitive(SchemaType::Struct, false)
+    }
+}
+
+/// A struct field.
+pub(crate) fn field(name: &str, schema: Schema) -> Field {
+    Field {
+        name: name.to_string(),
+        schema,
+    }
+}
+
+/// `Struct.get(field)` (with `replace.null.with.default`) or `getWithoutDefault`.
+pub(crate) fn struct_get(schema: &Schema, value: &Value, replace_null_with_default: bool) -> Value {
+    match (value, &schema.default) {
+        (Value::Null, Some(default)) if replace_null_with_default => (**default).clone(),
+        _ => value.clone(),
+    }
+}
+
+/// `Struct.put` checks: a null in a required field without a default is Connect's
+/// `Invalid value: null used for required field: "f", schema type: INT32`.
+pub(crate) fn check_put(field: &Field, value: &Value) -> Result<()> {
+    if value.is_null() && !field.schema.optional && field.schema.default.is_none() {
+        return Err(data_error(format!(
+            "Invalid value: null used for required field: \"{}\", schema type: {}",
+            field.name,
+            field.schema.ty.json_name().to_uppercase()
+        )));
+    }
+    Ok(())
+}
+
+/// A schema with the struct fields `fields`, refusing duplicate names as Connect's
+/// `SchemaBuilder.field` does.
+pub(crate) fn push_field(schema: &mut Schema, field: Field) -> Result<()> {
+    if schema.fields.iter().any(|f| f.name == field.name) {
+        return Err(data_error(format!(
+            "Cannot create field because of field name duplication {}",
+            field.name
+        )));
+    }
+    schema.fields.push(field);
+    Ok(())
+}
+
+/// A schemaless map entry's text key.
+pub(crate) fn map_key(key: &Value) -> Option<&str> {
+    key.as_str()
+}
+
+/// A parsed `List` setting as strings.
+pub(crate) fn list(value: Option<&ConfigValue>) -> Vec<String> {
+    match value {
+        Some(ConfigValue::List(items)) => items.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// A config error on a key of a transformation (the chain adds the `transforms.<alias>.` prefix).
+pub(crate) fn invalid(key: &str, value: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    ConfigError::invalid(key, value, why)
+}
