@@ -10,8 +10,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice::decode::connect_json::JsonDecoder;
-use sluice::encode::connect_json::JsonEncoder;
+use sluice::convert::json::decode::JsonDecoder;
+use sluice::convert::json::encode::JsonEncoder;
 
 mod common;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice::encode::connect_json::JsonEncoder;
+use sluice::convert::json::encode::JsonEncoder;
 use sluice::model::{Field, Schema, SchemaType, SourceBatch, SourcePosition, Value, logical};
 
 const ROWS: usize = 10_000;

@@ -76,6 +76,8 @@ impl Daemon {
         plugins: Plugins,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Result<Daemon> {
+        // The worker's converters must exist before anything starts.
+        crate::convert::Converters::resolve(&Default::default(), &config)?;
         let config = Arc::new(config);
         let server = RestServer::bind(&config)?;
         let listeners: Vec<(Protocol, SocketAddr)> = server
@@ -91,6 +93,7 @@ impl Daemon {
             startup: startup.clone(),
             plugins: plugins.clone(),
             config_providers: config.config_providers.clone(),
+            worker: config.clone(),
             metrics,
             kafka_cluster_id: cluster_rx,
             advertised_url: format!("{}://{id}", protocol.scheme()),

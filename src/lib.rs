@@ -16,10 +16,9 @@
 
 pub mod config;
 pub mod connector;
+pub mod convert;
 pub mod daemon;
 pub mod db;
-pub mod decode;
-pub mod encode;
 pub mod error;
 pub mod kafka;
 pub mod metrics;

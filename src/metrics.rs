@@ -10,6 +10,9 @@ pub const SOURCE_RECORDS_WRITTEN_TOTAL: &str = "sluice_source_records_written_to
 /// Records Kafka did not acknowledge; the first such failure fails the task (labels: connector,
 /// task).
 pub const SOURCE_RECORDS_FAILED_TOTAL: &str = "sluice_source_records_failed_total";
+/// Source records the record stage failed on and skipped with `errors.tolerance=all` (labels:
+/// connector, task).
+pub const SOURCE_RECORDS_SKIPPED_TOTAL: &str = "sluice_source_records_skipped_total";
 /// Encoded record bytes handed to the producer (labels: connector, task, table).
 pub const SOURCE_BYTES_TOTAL: &str = "sluice_source_bytes_total";
 /// Rows per batch read by the reader stage (labels: connector, task, table).
@@ -168,7 +171,11 @@ pub fn install_prometheus() -> crate::Result<metrics_exporter_prometheus::Promet
 
 /// Registers the `# HELP` text of every series with the installed recorder.
 fn describe() {
-    const COUNTERS: [(&str, &str); 11] = [
+    const COUNTERS: [(&str, &str); 12] = [
+        (
+            SOURCE_RECORDS_SKIPPED_TOTAL,
+            "Source records a transformation or converter failed on, skipped (errors.tolerance=all).",
+        ),
         (
             SOURCE_RECORDS_READ_TOTAL,
             "Records read from the source by the reader stage.",

@@ -288,13 +288,6 @@ impl ConnectorConfig {
     /// Parses the keys common to every connector.
     pub fn common(&self) -> std::result::Result<CommonConfig, ConfigError> {
         let parsed: Config = CONNECTOR_CONFIG_DEF.parse(&self.config)?;
-        if let Some(first) = parsed.list("transforms").first() {
-            return Err(ConfigError::invalid(
-                "transforms",
-                first.clone(),
-                "no transforms: Sluice does not run Single Message Transforms yet",
-            ));
-        }
         Ok(CommonConfig {
             class: parsed
                 .string("connector.class")

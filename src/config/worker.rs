@@ -15,6 +15,8 @@ use crate::error::Result;
 
 /// Kafka Connect's JSON converter, the only converter Sluice implements.
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+/// Connect's default `header.converter`.
+pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 /// Prefixes of top-level worker keys that Connect also hands to its Kafka clients.
 const CLIENT_KEY_PREFIXES: &[&str] = &["security.", "sasl.", "ssl.", "client.dns.lookup"];
@@ -40,6 +42,10 @@ pub static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::with_default("value.converter", Class, JSON_CONVERTER)
                 .doc("Converter class for record values."),
+        )
+        .define(
+            ConfigKey::with_default("header.converter", Class, SIMPLE_HEADER_CONVERTER)
+                .doc("Converter class for record headers."),
         )
         .define(ConfigKey::with_default(
             "key.converter.schemas.enable",
@@ -140,11 +146,14 @@ pub static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         ))
 });
 
-/// A converter as configured for keys or values.
+/// A converter as the worker configures it for keys, values or headers. Which classes exist is
+/// the record stage's business (`convert::ConverterSpec` checks it at start).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConverterConfig {
-    /// The converter class.
+    /// The converter class, as given.
     pub class: String,
+    /// The `<role>.converter.*` keys, prefix stripped.
+    pub config: BTreeMap<String, String>,
     /// `schemas.enable`: whether JSON carries the `{"schema","payload"}` envelope.
     pub schemas_enable: bool,
     /// `decimal.format`: `BASE64` (default) or `NUMERIC`.
@@ -196,6 +205,7 @@ pub struct WorkerConfig {
     pub group_id: String,
     pub key_converter: ConverterConfig,
     pub value_converter: ConverterConfig,
+    pub header_converter: ConverterConfig,
     pub offset_storage_topic: String,
     pub offset_storage_partitions: i32,
     pub offset_storage_replication_factor: i16,
@@ -241,6 +251,7 @@ impl WorkerConfig {
         let config = WORKER_CONFIG_DEF.parse(&raw)?;
         let key_converter = converter(&config, "key")?;
         let value_converter = converter(&config, "value")?;
+        let header_converter = converter(&config, "header")?;
         let listeners = listeners(&config)?;
         let bootstrap_servers = config.list("bootstrap.servers").join(",");
         if bootstrap_servers.is_empty() {
@@ -293,6 +304,7 @@ impl WorkerConfig {
             bootstrap_servers,
             key_converter,
             value_converter,
+            header_converter,
             listeners,
             client,
             originals: raw,
@@ -323,16 +335,14 @@ impl WorkerConfig {
 
 fn converter(config: &Config, which: &str) -> std::result::Result<ConverterConfig, ConfigError> {
     let key = format!("{which}.converter");
-    let class = config.string(&key).unwrap_or(JSON_CONVERTER).to_string();
-    if class != JSON_CONVERTER && class != "JsonConverter" {
-        return Err(ConfigError::invalid(
-            key,
-            class,
-            format!("Sluice implements {JSON_CONVERTER} only"),
-        ));
-    }
+    let class = config
+        .string(&key)
+        .unwrap_or(JSON_CONVERTER)
+        .trim()
+        .to_string();
     Ok(ConverterConfig {
-        class: JSON_CONVERTER.to_string(),
+        class,
+        config: config.originals_with_prefix(&format!("{key}.")),
         schemas_enable: config.bool(&format!("{which}.converter.schemas.enable")),
         decimal_numeric: config
             .string(&format!("{which}.converter.decimal.format"))

@@ -153,6 +153,8 @@ pub struct SinkTaskContext {
 pub enum FailureStage {
     KeyConverter,
     ValueConverter,
+    HeaderConverter,
+    Transformation,
     TaskPut,
 }
 
@@ -162,6 +164,8 @@ impl FailureStage {
         match self {
             FailureStage::KeyConverter => "KEY_CONVERTER",
             FailureStage::ValueConverter => "VALUE_CONVERTER",
+            FailureStage::HeaderConverter => "HEADER_CONVERTER",
+            FailureStage::Transformation => "TRANSFORMATION",
             FailureStage::TaskPut => "TASK_PUT",
         }
     }

@@ -210,6 +210,17 @@ impl Digits {
     }
 }
 
+/// `Double.toString(x)`, or `Float.toString` of `x` as a float, as plain text (`1.0E10`, `NaN`).
+pub(crate) fn java_double(x: f64, float32: bool) -> String {
+    let mut out = Vec::new();
+    if float32 {
+        write_f32(&mut out, x as f32);
+    } else {
+        write_f64(&mut out, x);
+    }
+    String::from_utf8_lossy(&out).trim_matches('"').to_string()
+}
+
 /// `Double.toString(x)` (JDK 19+) as Jackson writes it (non-finite values quoted).
 pub(crate) fn write_f64(out: &mut Vec<u8>, x: f64) {
     if !x.is_finite() || x == 0.0 {

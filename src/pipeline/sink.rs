@@ -21,12 +21,14 @@ use tokio_util::sync::CancellationToken;
 use crate::config::WorkerConfig;
 use crate::config::connector::{DeadLetterQueue, Subscription};
 use crate::connector::{FailureStage, SinkTask, SinkTaskContext};
-use crate::decode::connect_json::JsonDecoder;
+use crate::convert::Role;
+use crate::convert::json::decode::JsonDecoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::admin::{TopicSpec, ensure_topic};
 use crate::kafka::{ClientRole, client_config, kafka_error};
 use crate::metrics as m;
 use crate::model::SinkRecord;
+use crate::pipeline::record::{ConverterClasses, RecordStage, RecordStageConfig};
 
 /// How long a batch waits for more records after its first one.
 const BATCH_LINGER: Duration = Duration::from_millis(20);
@@ -48,16 +50,24 @@ pub(crate) struct SinkPipeline {
     pub batch_size: usize,
     pub tolerate_errors: bool,
     pub dead_letter: Option<DeadLetterQueue>,
-    /// `key.converter.schemas.enable` / `value.converter.schemas.enable` for this connector.
-    pub key_schemas: bool,
-    pub value_schemas: bool,
+    /// The connector's converters and transformations.
+    pub record_stage: RecordStageConfig,
+}
+
+/// A record that failed, with where and why: its stage, the failing class (Connect's
+/// `__connect.errors.class.name`) and the error.
+struct Failed {
+    record: SinkRecord,
+    stage: FailureStage,
+    class: &'static str,
+    error: Error,
 }
 
 /// A batch read and converted by the gatherer: the records that converted, and (with
 /// `errors.tolerance=all`) the ones that did not, with the offsets the whole batch covers.
 struct Batch {
     records: Vec<SinkRecord>,
-    failed: Vec<(SinkRecord, FailureStage, Error)>,
+    failed: Vec<Failed>,
     next_offsets: Vec<(Arc<str>, i32, i64)>,
 }
 
@@ -120,12 +130,29 @@ impl SinkPipeline {
             None => None,
         };
 
+        let converters = if self.record_stage.is_fast_json() {
+            // Without schemas the task reads the plain JSON against its own schema.
+            let key_schemas = self.record_stage.json_settings(Role::Key).0;
+            let value_schemas = self.record_stage.json_settings(Role::Value).0;
+            Converters::Fast {
+                key: (task.wants_keys() && key_schemas).then(|| JsonDecoder::new(true)),
+                value: value_schemas.then(|| JsonDecoder::new(true)),
+                key_schemas,
+                value_schemas,
+            }
+        } else {
+            Converters::Stage(
+                Box::new(self.record_stage.build()?),
+                ConverterClasses::from(&self.record_stage.converters),
+            )
+        };
+        let (key_schemas, value_schemas) = converters.schemas();
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
             started = task.start(SinkTaskContext {
                 tolerate_errors: self.tolerate_errors,
-                key_schemas: self.key_schemas,
-                value_schemas: self.value_schemas,
+                key_schemas,
+                value_schemas,
             }) => started?,
         }
         let labels = [
@@ -153,15 +180,10 @@ impl SinkPipeline {
         }
         // The gatherer reads and converts the next batch while the current one is written.
         let (batches_tx, mut batches_rx) = tokio::sync::mpsc::channel::<Result<Batch>>(1);
-        let converters = Converters {
-            // Without schemas the task reads the plain JSON against its own schema.
-            key: (task.wants_keys() && self.key_schemas).then(|| JsonDecoder::new(true)),
-            value: self.value_schemas.then(|| JsonDecoder::new(true)),
-            tolerate_errors: self.tolerate_errors,
-        };
         let gatherer = tokio::spawn(gather(
             consumer.clone(),
             converters,
+            self.tolerate_errors,
             self.batch_size,
             self.connector.clone(),
             batches_tx,
@@ -183,7 +205,7 @@ impl SinkPipeline {
             } = batch;
             depth.set(batches_rx.len() as f64);
             batch_records.record((records.len() + failed.len()) as f64);
-            let consumed = records.iter().chain(failed.iter().map(|(r, _, _)| r));
+            let consumed = records.iter().chain(failed.iter().map(|f| &f.record));
             for (topic, count, bytes) in count_by_topic(consumed) {
                 let counters = per_topic.get(topic);
                 counters.read.increment(count);
@@ -198,11 +220,17 @@ impl SinkPipeline {
             let mut records = records;
             for failure in put_failures.into_iter().rev() {
                 let record = records.swap_remove(failure.index);
-                failed.push((record, failure.stage, failure.error));
+                failed.push(Failed {
+                    record,
+                    stage: failure.stage,
+                    class: PUT_CLASS,
+                    error: failure.error,
+                });
             }
             if !failed.is_empty() {
-                failed.sort_by_key(|(r, _, _)| (r.topic.clone(), r.partition, r.offset));
-                let failed_by_topic = count_by_topic(failed.iter().map(|(r, _, _)| r));
+                failed
+                    .sort_by_key(|f| (f.record.topic.clone(), f.record.partition, f.record.offset));
+                let failed_by_topic = count_by_topic(failed.iter().map(|f| &f.record));
                 for (topic, count, _) in &failed_by_topic {
                     per_topic.get(topic).failed.increment(*count);
                 }
@@ -263,12 +291,14 @@ impl SinkPipeline {
     /// Sends failed records to the dead-letter topic (and logs them); returns once Kafka has
     /// acknowledged every one. Without a dead-letter topic they are logged (as Connect does with
     /// `errors.tolerance=all`), never dropped silently.
-    async fn report(
-        &self,
-        failures: &[(SinkRecord, FailureStage, Error)],
-        producer: Option<&FutureProducer>,
-    ) -> Result<()> {
-        for (record, stage, error) in failures {
+    async fn report(&self, failures: &[Failed], producer: Option<&FutureProducer>) -> Result<()> {
+        for Failed {
+            record,
+            stage,
+            class,
+            error,
+        } in failures
+        {
             tracing::warn!(
                 message = "record failed; tolerated (errors.tolerance=all)",
                 connector = %self.connector,
@@ -290,12 +320,6 @@ impl SinkPipeline {
                 });
             }
             if dlq.context_headers {
-                let class = match stage {
-                    crate::connector::FailureStage::TaskPut => {
-                        "io.confluent.connect.jdbc.sink.JdbcSinkTask"
-                    }
-                    _ => crate::config::worker::JSON_CONVERTER,
-                };
                 let exception = match error.kind() {
                     ErrorKind::Conversion => "org.apache.kafka.connect.errors.DataException",
                     ErrorKind::Database => "java.sql.SQLException",
@@ -389,24 +413,68 @@ fn count_by_topic<'a>(records: impl Iterator<Item = &'a SinkRecord>) -> Vec<(&'a
     counts
 }
 
-/// The runtime's converters (Connect's `key.converter` / `value.converter`).
-struct Converters {
-    /// `None` when the task never reads keys, or keys carry no schema.
-    key: Option<JsonDecoder>,
-    /// `None` when values carry no schema.
-    value: Option<JsonDecoder>,
-    tolerate_errors: bool,
+/// The class a failing `put` reports (`__connect.errors.class.name`).
+const PUT_CLASS: &str = "io.confluent.connect.jdbc.sink.JdbcSinkTask";
+
+/// The runtime's converters (Connect's `key.converter` / `value.converter`) and
+/// transformations.
+enum Converters {
+    /// JsonConverter without transformations: the tape decoder.
+    Fast {
+        /// `None` when the task never reads keys, or keys carry no schema.
+        key: Option<JsonDecoder>,
+        /// `None` when values carry no schema.
+        value: Option<JsonDecoder>,
+        key_schemas: bool,
+        value_schemas: bool,
+    },
+    /// Any converters, and the transformation chain.
+    Stage(Box<RecordStage>, ConverterClasses),
 }
 
 impl Converters {
-    /// Converts a record's key and value; a failure names the stage and the record.
+    /// Whether the task gets converted keys and values (else plain JSON bytes).
+    fn schemas(&self) -> (bool, bool) {
+        match self {
+            Converters::Fast {
+                key_schemas,
+                value_schemas,
+                ..
+            } => (*key_schemas, *value_schemas),
+            Converters::Stage(stage, _) => stage.schemas(),
+        }
+    }
+
+    /// Converts (and transforms) a record for the task: `Ok(false)` when a transformation
+    /// dropped it. A failure names the stage, the class and the record.
     fn convert(
         &mut self,
         record: &mut SinkRecord,
-    ) -> std::result::Result<(), (FailureStage, Error)> {
+    ) -> std::result::Result<bool, (FailureStage, &'static str, Error)> {
+        let (key, value) = match self {
+            Converters::Fast { key, value, .. } => (key, value),
+            Converters::Stage(stage, classes) => {
+                return stage.sink_record(record, classes).map_err(|failure| {
+                    let error = Error::with_source(
+                        ErrorKind::Conversion,
+                        format!(
+                            "stage {} ({}) failed on the record at {}-{} offset {}",
+                            failure.stage.as_str(),
+                            failure.class,
+                            record.topic,
+                            record.partition,
+                            record.offset
+                        ),
+                        failure.error,
+                    );
+                    (failure.stage, failure.class, error)
+                });
+            }
+        };
         let context = |record: &SinkRecord, stage: FailureStage, error: Error| {
             (
                 stage,
+                crate::convert::JSON_CONVERTER,
                 Error::with_source(
                     ErrorKind::Conversion,
                     format!(
@@ -424,17 +492,17 @@ impl Converters {
                 ),
             )
         };
-        if let (Some(decoder), Some(key)) = (&mut self.key, &record.key) {
+        if let (Some(decoder), Some(bytes)) = (key, &record.key) {
             record.key_data = decoder
-                .decode(key)
+                .decode(bytes)
                 .map_err(|e| context(record, FailureStage::KeyConverter, e))?;
         }
-        if let (Some(decoder), Some(value)) = (&mut self.value, &record.value) {
+        if let (Some(decoder), Some(bytes)) = (value, &record.value) {
             record.value_data = decoder
-                .decode(value)
+                .decode(bytes)
                 .map_err(|e| context(record, FailureStage::ValueConverter, e))?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -445,6 +513,7 @@ impl Converters {
 async fn gather(
     consumer: Arc<StreamConsumer>,
     mut converters: Converters,
+    tolerate_errors: bool,
     batch_size: usize,
     connector: Arc<str>,
     batches: tokio::sync::mpsc::Sender<Result<Batch>>,
@@ -490,11 +559,15 @@ async fn gather(
         let mut fatal = None;
         for mut record in raw {
             match converters.convert(&mut record) {
-                Ok(()) => batch.records.push(record),
-                Err((stage, error)) if converters.tolerate_errors => {
-                    batch.failed.push((record, stage, error))
-                }
-                Err((_, error)) => {
+                Ok(true) => batch.records.push(record),
+                Ok(false) => {}
+                Err((stage, class, error)) if tolerate_errors => batch.failed.push(Failed {
+                    record,
+                    stage,
+                    class,
+                    error,
+                }),
+                Err((_, _, error)) => {
                     fatal = Some(error);
                     break;
                 }

@@ -24,7 +24,7 @@ use rdkafka::ClientContext;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
-use rdkafka::message::DeliveryResult;
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use serde_json::Value as Json;
@@ -33,13 +33,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
 use crate::connector::{SourceTask, SourceTaskContext};
-use crate::encode::connect_json::JsonEncoder;
+use crate::convert::Role;
+use crate::convert::json::encode::JsonEncoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::admin::{TopicSpec, ensure_topic};
 use crate::kafka::{ClientRole, client_config, kafka_error};
 use crate::metrics as m;
 use crate::model::{SourceBatch, SourcePosition};
 use crate::offsets::OffsetStore;
+use crate::pipeline::record::{ConverterClasses, OutRecord, RecordStageConfig};
 use crate::retry::RetryPolicy;
 
 /// A transient read failure is retried after 100 ms, doubling up to 30 s, for as long as the
@@ -62,6 +64,10 @@ pub struct SourcePipeline {
     /// Partitions and replication factor for topics the pipeline creates (-1: broker default).
     pub topic_partitions: i32,
     pub topic_replication: i32,
+    /// The connector's transformations and converters.
+    pub(crate) record_stage: RecordStageConfig,
+    /// `errors.tolerance=all`: a record the record stage fails on is logged and skipped.
+    pub tolerate_errors: bool,
 }
 
 struct Sequenced<T> {
@@ -69,17 +75,47 @@ struct Sequenced<T> {
     item: T,
 }
 
-/// A batch encoded into one buffer of records.
+/// A batch ready to produce, with the position reached after it.
 struct EncodedBatch {
-    topic: Arc<str>,
-    buf: Vec<u8>,
-    /// End offset of each record in `buf`.
-    ends: Vec<usize>,
-    /// Record keys and their end offsets, when the source writes keys.
-    keys: Option<(Vec<u8>, Vec<usize>)>,
-    /// Records whose value is null (tombstones); empty when there are none.
-    nulls: Vec<bool>,
+    payload: Payload,
     position: SourcePosition,
+}
+
+/// A batch's records.
+enum Payload {
+    /// The fast path: every record to one topic, values back to back in one buffer.
+    Rows {
+        topic: Arc<str>,
+        buf: Vec<u8>,
+        /// End offset of each record in `buf`.
+        ends: Vec<usize>,
+        /// Record keys and their end offsets, when the source writes keys.
+        keys: Option<(Vec<u8>, Vec<usize>)>,
+        /// Records whose value is null (tombstones); empty when there are none.
+        nulls: Vec<bool>,
+    },
+    /// The record stage's output: each record with its own topic, key and headers.
+    Records(Vec<OutRecord>),
+}
+
+impl Payload {
+    fn len(&self) -> usize {
+        match self {
+            Payload::Rows { ends, .. } => ends.len(),
+            Payload::Records(records) => records.len(),
+        }
+    }
+
+    /// Value bytes, for the bytes-produced metric.
+    fn value_bytes(&self) -> usize {
+        match self {
+            Payload::Rows { buf, .. } => buf.len(),
+            Payload::Records(records) => records
+                .iter()
+                .map(|r| r.value.as_ref().map_or(0, Vec::len))
+                .sum(),
+        }
+    }
 }
 
 /// One batch's acknowledgement state, shared by its records' delivery callbacks.
@@ -175,10 +211,16 @@ impl SourcePipeline {
         };
         let encoder = {
             let (cancel, failure) = (cancel.clone(), failure.clone());
-            let worker = self.worker.clone();
+            let this = self.clone();
             thread::Builder::new()
                 .name(format!("{}-{}-encoder", self.connector, self.task_id))
-                .spawn(move || encoder_stage(&worker, read_rx, encoded_tx, cancel, failure))?
+                .spawn(move || {
+                    if this.record_stage.is_fast_json() {
+                        encoder_stage(&this.record_stage, read_rx, encoded_tx, cancel, failure)
+                    } else {
+                        this.record_stage_thread(read_rx, encoded_tx, cancel, failure)
+                    }
+                })?
         };
         let producing = {
             let (cancel, failure, labels) = (cancel.clone(), failure.clone(), labels.clone());
@@ -265,70 +307,124 @@ impl SourcePipeline {
         });
         for Sequenced { seq, item: batch } in &encoded_rx {
             depth.set(encoded_rx.len() as f64);
-            if !created.contains(&batch.topic) && !batch.ends.is_empty() {
-                if let Some(admin) = &admin {
-                    let spec = TopicSpec {
-                        name: &batch.topic,
-                        partitions: self.topic_partitions,
-                        replication_factor: self.topic_replication,
-                        configs: &[],
-                    };
-                    if let Err(error) = runtime.block_on(ensure_topic(admin, &spec)) {
-                        tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %batch.topic, %error);
-                    }
-                }
-                created.insert(batch.topic.clone());
-            }
+            let records = batch.payload.len();
             let ack = Arc::new(BatchAck {
                 seq,
-                remaining: AtomicUsize::new(batch.ends.len()),
+                remaining: AtomicUsize::new(records),
                 error: Mutex::new(None),
                 position: batch.position,
-                records: batch.ends.len(),
+                records,
             });
-            if batch.ends.is_empty() {
+            if records == 0 {
                 complete(&acks, &ack);
                 continue;
             }
             bytes
                 .get(m::source_table(&ack.position.partition))
-                .increment(batch.buf.len() as u64);
-            let mut start = 0;
-            let mut key_start = 0;
-            for (i, &end) in batch.ends.iter().enumerate() {
-                let payload = &batch.buf[start..end];
-                start = end;
-                let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
-                    BaseRecord::with_opaque_to(&batch.topic, ack.clone());
-                if batch.nulls.get(i) != Some(&true) {
-                    record = record.payload(payload);
+                .increment(batch.payload.value_bytes() as u64);
+            let mut ensure = |topic: &Arc<str>| {
+                if created.contains(topic) {
+                    return;
                 }
-                if let Some((keys, key_ends)) = &batch.keys {
-                    let key_end = key_ends[i];
-                    record = record.key(&keys[key_start..key_end]);
-                    key_start = key_end;
+                if let Some(admin) = &admin {
+                    let spec = TopicSpec {
+                        name: topic,
+                        partitions: self.topic_partitions,
+                        replication_factor: self.topic_replication,
+                        configs: &[],
+                    };
+                    if let Err(error) = runtime.block_on(ensure_topic(admin, &spec)) {
+                        tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %topic, %error);
+                    }
                 }
+                created.insert(topic.clone());
+            };
+            let send = |record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>>| -> bool {
+                let mut record = record;
                 in_flight.fetch_add(1, Ordering::Relaxed);
                 loop {
                     match producer.send(record) {
-                        Ok(()) => break,
+                        Ok(()) => return true,
                         Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                             record = back;
                             queue_full.increment(1);
                             thread::sleep(Duration::from_millis(2));
                         }
-                        Err((error, _)) => {
+                        Err((error, back)) => {
                             in_flight.fetch_sub(1, Ordering::Relaxed);
                             failure.set(
-                                kafka_error(error, format!("cannot produce to {}", batch.topic)),
+                                kafka_error(error, format!("cannot produce to {}", back.topic)),
                                 &cancel,
                             );
-                            // The batch can never complete: stop here so no later position is stored.
-                            drop(producer);
-                            return;
+                            return false;
                         }
                     }
                 }
+            };
+            let sent_all = match &batch.payload {
+                Payload::Rows {
+                    topic,
+                    buf,
+                    ends,
+                    keys,
+                    nulls,
+                } => {
+                    ensure(topic);
+                    let mut start = 0;
+                    let mut key_start = 0;
+                    ends.iter().enumerate().all(|(i, &end)| {
+                        let payload = &buf[start..end];
+                        start = end;
+                        let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                            BaseRecord::with_opaque_to(topic, ack.clone());
+                        if nulls.get(i) != Some(&true) {
+                            record = record.payload(payload);
+                        }
+                        if let Some((keys, key_ends)) = keys {
+                            let key_end = key_ends[i];
+                            record = record.key(&keys[key_start..key_end]);
+                            key_start = key_end;
+                        }
+                        send(record)
+                    })
+                }
+                Payload::Records(records) => {
+                    for record in records {
+                        ensure(&record.topic);
+                    }
+                    records.iter().all(|out| {
+                        let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                            BaseRecord::with_opaque_to(&out.topic, ack.clone());
+                        if let Some(value) = &out.value {
+                            record = record.payload(value.as_slice());
+                        }
+                        if let Some(key) = &out.key {
+                            record = record.key(key.as_slice());
+                        }
+                        if let Some(partition) = out.partition {
+                            record = record.partition(partition);
+                        }
+                        if let Some(timestamp) = out.timestamp {
+                            record = record.timestamp(timestamp);
+                        }
+                        if !out.headers.is_empty() {
+                            let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
+                            for (key, value) in &out.headers {
+                                headers = headers.insert(Header {
+                                    key,
+                                    value: value.as_deref(),
+                                });
+                            }
+                            record = record.headers(headers);
+                        }
+                        send(record)
+                    })
+                }
+            };
+            if !sent_all {
+                // The batch can never complete: stop here so no later position is stored.
+                drop(producer);
+                return;
             }
             in_flight_gauge.set(in_flight.load(Ordering::Relaxed) as f64);
         }
@@ -406,6 +502,69 @@ impl SourcePipeline {
         }
         if dirty {
             self.flush_offsets(&latest, cancel, failure).await;
+        }
+    }
+
+    /// The record stage (transformations, converters) in place of the JSON fast path: each
+    /// batch's rows become records, run through the chain and the converters, in order. A
+    /// record that fails is logged and skipped with `errors.tolerance=all` (Connect's source
+    /// tasks have no dead-letter topic); otherwise the task fails naming the record.
+    fn record_stage_thread(
+        &self,
+        read_rx: Receiver<SourceBatch>,
+        encoded_tx: Sender<Sequenced<EncodedBatch>>,
+        cancel: CancellationToken,
+        failure: Failure,
+    ) {
+        let mut stage = match self.record_stage.build() {
+            Ok(stage) => stage,
+            Err(error) => return failure.set(error, &cancel),
+        };
+        let classes = ConverterClasses::from(&self.record_stage.converters);
+        let labels = [
+            (m::LABEL_CONNECTOR, self.connector.to_string()),
+            (m::LABEL_TASK, self.task_id.to_string()),
+        ];
+        let skipped = metrics::counter!(m::SOURCE_RECORDS_SKIPPED_TOTAL, &labels);
+        for (seq, batch) in read_rx.iter().enumerate() {
+            let mut records = Vec::with_capacity(batch.len());
+            let result = stage.source_batch(&batch, &classes, &mut records, |row, failed| {
+                let error = Error::with_source(
+                    ErrorKind::Conversion,
+                    format!(
+                        "Tolerance exceeded in error handler: stage {} ({}) failed on row {} of a batch for topic {} (source partition {}, batch position {})",
+                        failed.stage.as_str(),
+                        failed.class,
+                        row,
+                        batch.topic,
+                        batch.position.partition,
+                        batch.position.offset
+                    ),
+                    failed.error,
+                );
+                if !self.tolerate_errors {
+                    return Err(error);
+                }
+                skipped.increment(1);
+                tracing::warn!(message = "record failed; skipped (errors.tolerance=all)", connector = %self.connector, task = self.task_id, error = %error.trace());
+                Ok(())
+            });
+            if let Err(error) = result {
+                return failure.set(error, &cancel);
+            }
+            let encoded = EncodedBatch {
+                payload: Payload::Records(records),
+                position: batch.position,
+            };
+            if encoded_tx
+                .send(Sequenced {
+                    seq: seq as u64,
+                    item: encoded,
+                })
+                .is_err()
+            {
+                return;
+            }
         }
     }
 
@@ -558,16 +717,14 @@ pub const COALESCE_MAX_BYTES: usize = 1 << 20;
 /// small `batch.max.rows` batches do not each pay the per-batch costs downstream. Output units
 /// are renumbered in order for the committer.
 fn encoder_stage(
-    worker: &WorkerConfig,
+    record_stage: &RecordStageConfig,
     read_rx: Receiver<SourceBatch>,
     encoded_tx: Sender<Sequenced<EncodedBatch>>,
     cancel: CancellationToken,
     failure: Failure,
 ) {
-    let mut encoder = JsonEncoder::new(
-        worker.value_converter.schemas_enable,
-        worker.value_converter.decimal_numeric,
-    );
+    let (schemas_enable, decimal_numeric) = record_stage.json_settings(Role::Value);
+    let mut encoder = JsonEncoder::new(schemas_enable, decimal_numeric);
     let mut capacity = 0usize;
     let mut seq = 0u64;
     let mut held: Option<SourceBatch> = None;
@@ -636,11 +793,13 @@ fn encoder_stage(
         }
         capacity = capacity.max(buf.len()).min(2 * COALESCE_MAX_BYTES);
         let encoded = EncodedBatch {
-            topic,
-            buf,
-            ends,
-            keys,
-            nulls,
+            payload: Payload::Rows {
+                topic,
+                buf,
+                ends,
+                keys,
+                nulls,
+            },
             position,
         };
         if encoded_tx.send(Sequenced { seq, item: encoded }).is_err() {

@@ -40,6 +40,8 @@ pub(crate) struct RestState {
     pub plugins: crate::connector::Plugins,
     /// Resolve `${provider:path:key}` references for validation.
     pub config_providers: ConfigProviders,
+    /// The worker's configuration (its converters, for validation).
+    pub worker: std::sync::Arc<crate::config::WorkerConfig>,
     /// Renders `/metrics`; `None` when no recorder is installed.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The Kafka cluster's id: `None` until the worker has asked Kafka, then what Kafka said.
@@ -254,11 +256,7 @@ async fn list_plugins(
         .map(|p| json!({"class": p.class, "type": p.connector_type, "version": p.version}))
         .collect();
     if !flag(&params, "connectorsOnly", true) {
-        list.push(json!({
-            "class": "org.apache.kafka.connect.json.JsonConverter",
-            "type": "converter",
-            "version": env!("CARGO_PKG_VERSION"),
-        }));
+        list.extend(validate::record_stage_plugins());
     }
     axum::Json(Json::Array(list))
 }
@@ -267,11 +265,12 @@ async fn plugin_config(
     State(state): State<RestState>,
     Path(plugin): Path<String>,
 ) -> ApiResult<axum::Json<Json>> {
-    let plugin = state
-        .plugins
-        .find(&plugin)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, format!("Unknown plugin {plugin}.")))?;
-    Ok(axum::Json(validate::definitions(plugin.as_ref())))
+    if let Ok(found) = state.plugins.find(&plugin) {
+        return Ok(axum::Json(validate::definitions(found.as_ref())));
+    }
+    validate::record_stage_definitions(&plugin)
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("Unknown plugin {plugin}.")))
 }
 
 async fn validate_config(
@@ -297,6 +296,7 @@ async fn validate_config(
         found.as_ref(),
         map,
         &state.config_providers,
+        &state.worker,
     )))
 }
 

@@ -5,10 +5,54 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
+use crate::config::WorkerConfig;
 use crate::config::connector::{CONNECTOR_CONFIG_DEF, validate_name};
 use crate::config::provider::unresolve_error;
 use crate::config::{ConfigError, ConfigKey, ConfigProviders, ConfigType, Password};
 use crate::connector::ConnectorPlugin;
+use crate::convert::{CONVERTERS, Serves};
+use crate::transform::Chain;
+use crate::transform::registry::{PREDICATES, TRANSFORMATIONS};
+
+/// `GET /connector-plugins?connectorsOnly=false`'s entries after the connectors:
+/// transformations, predicates, converters and header converters, each sorted by class.
+pub(super) fn record_stage_plugins() -> Vec<Json> {
+    let mut list = Vec::new();
+    let entry = |class: &str, ty: &str, version: &str| json!({"class": class, "type": ty, "version": version});
+    for t in TRANSFORMATIONS {
+        list.push(entry(t.class, "transformation", t.version));
+    }
+    for p in PREDICATES {
+        list.push(entry(p.class, "predicate", p.version));
+    }
+    let version = crate::transform::registry::KAFKA_VERSION;
+    for c in CONVERTERS.iter().filter(|c| c.serves == Serves::Both) {
+        list.push(entry(c.class, "converter", version));
+    }
+    for c in CONVERTERS {
+        list.push(entry(c.class, "header_converter", version));
+    }
+    list
+}
+
+/// `GET /connector-plugins/{plugin}/config` for a transformation, predicate or converter (its
+/// class or alias).
+pub(super) fn record_stage_definitions(name: &str) -> Option<Json> {
+    let def = crate::transform::registry::transformation(name)
+        .map(|t| (t.config_def)())
+        .or_else(|| crate::transform::registry::predicate(name).map(|p| (p.config_def)()))
+        .or_else(|| crate::convert::plugin(name).map(|c| (c.config_def)()))?;
+    Some(Json::Array(
+        def.keys()
+            .iter()
+            .map(|key| {
+                let mut definition = definition(key, 0);
+                definition["order"] = json!(-1);
+                definition
+            })
+            .collect(),
+    ))
+}
 
 /// The common keys then the plugin's, without duplicates.
 fn keys(plugin: &dyn ConnectorPlugin) -> Vec<&ConfigKey> {
@@ -57,6 +101,7 @@ pub(super) fn validate(
     plugin: &dyn ConnectorPlugin,
     mut config: BTreeMap<String, String>,
     providers: &ConfigProviders,
+    worker: &WorkerConfig,
 ) -> Json {
     config
         .entry("connector.class".into())
@@ -74,10 +119,12 @@ pub(super) fn validate(
         name: config.get("name").cloned().unwrap_or_default(),
         config: resolved.clone(),
     });
+    let record_stage_errors = crate::pipeline::record::config_errors(&resolved, worker);
     for error in unresolved
         .chain(common)
         .chain(name_errors)
         .chain(plugin_errors)
+        .chain(record_stage_errors)
         .map(|e| unresolve_error(&config, e))
     {
         let messages = errors.entry(error.key.clone()).or_default();
@@ -87,12 +134,12 @@ pub(super) fn validate(
         }
     }
     let keys = keys(plugin);
-    let mut groups: Vec<&str> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
     for key in &keys {
         if let Some(group) = key.group
-            && !groups.contains(&group)
+            && !groups.iter().any(|g| g == group)
         {
-            groups.push(group);
+            groups.push(group.to_string());
         }
     }
     let mut configs: Vec<Json> = keys
@@ -118,6 +165,29 @@ pub(super) fn validate(
             })
         })
         .collect();
+    // The keys of each configured transformation and predicate, in their own groups.
+    for chain_key in Chain::keys(&resolved) {
+        if !groups.contains(&chain_key.group) {
+            groups.push(chain_key.group.clone());
+        }
+        let mut definition = definition(&chain_key.key, configs.len() + 1);
+        definition["name"] = json!(chain_key.name);
+        definition["group"] = json!(chain_key.group);
+        let value = config
+            .get(&chain_key.name)
+            .cloned()
+            .or(chain_key.key.default.map(str::to_string));
+        configs.push(json!({
+            "definition": definition,
+            "value": {
+                "name": chain_key.name,
+                "value": value,
+                "recommended_values": [],
+                "errors": errors.remove(&chain_key.name).unwrap_or_default(),
+                "visible": true,
+            }
+        }));
+    }
     // Errors about keys no definition covers (cross-key rules) still count and show.
     for (key, messages) in errors {
         configs.push(json!({

@@ -16,6 +16,7 @@ use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
 use crate::error::Result;
 use crate::offsets::OffsetStore;
+use crate::pipeline::record::{self, RecordStageConfig};
 use crate::pipeline::sink::SinkPipeline;
 use crate::pipeline::source::SourcePipeline;
 
@@ -122,7 +123,12 @@ impl Worker {
         let resolved = self.resolve(connector)?;
         let common = resolved.common()?;
         let plugin = self.plugins.find(&common.class)?;
-        if let Some(error) = plugin.validate(&resolved).into_iter().next() {
+        if let Some(error) = plugin
+            .validate(&resolved)
+            .into_iter()
+            .chain(record::config_errors(&resolved.config, &self.config))
+            .next()
+        {
             return Err(error.into());
         }
         let mut tasks = plugin.task_configs(&resolved, common.tasks_max).await?;
@@ -143,6 +149,7 @@ impl Worker {
         let plugin = self.plugins.find(&common.class)?;
         let name: Arc<str> = connector.name.as_str().into();
         let producer_overrides = with_prefix(&connector.config, "producer.override.");
+        let record_stage = RecordStageConfig::new(&connector.config, &self.config)?;
         for (id, config) in task_configs {
             let config = self.config.config_providers.resolve(&config)?;
             let partitions = config
@@ -171,6 +178,8 @@ impl Worker {
                         producer_overrides: producer_overrides.clone(),
                         topic_partitions: partitions,
                         topic_replication: replication,
+                        record_stage: record_stage.clone(),
+                        tolerate_errors: common.tolerate_errors,
                     };
                     Box::pin(pipeline.run(task, cancel.clone()))
                         as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
@@ -182,6 +191,7 @@ impl Worker {
                         id,
                         self.config.clone(),
                         task.batch_records(),
+                        record_stage.clone(),
                     )?;
                     Box::pin(pipeline.run(task, cancel.clone()))
                 }
@@ -311,6 +321,7 @@ fn sink_pipeline(
     task_id: u32,
     worker: Arc<WorkerConfig>,
     task_batch_records: Option<usize>,
+    record_stage: RecordStageConfig,
 ) -> Result<SinkPipeline> {
     let sink = SinkConnectorConfig::parse(connector)?;
     let consumer_overrides = with_prefix(&connector.config, "consumer.override.");
@@ -323,19 +334,10 @@ fn sink_pipeline(
     if sink.dead_letter.is_some() && !common.tolerate_errors {
         tracing::warn!(message = "errors.deadletterqueue.topic.name is set but errors.tolerance=none: failing records fail the task", connector = %connector.name);
     }
-    let schemas = |which: &str, worker_default: bool| {
-        connector
-            .config
-            .get(&format!("{which}.converter.schemas.enable"))
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-            .map_or(worker_default, |v| v.eq_ignore_ascii_case("true"))
-    };
     Ok(SinkPipeline {
         connector: connector.name.as_str().into(),
         task_id,
-        key_schemas: schemas("key", worker.key_converter.schemas_enable),
-        value_schemas: schemas("value", worker.value_converter.schemas_enable),
+        record_stage,
         worker,
         consumer_overrides,
         subscription: sink.subscription,

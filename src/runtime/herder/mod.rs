@@ -608,7 +608,11 @@ impl Herder {
             .plugins()
             .find(&common.class)
             .map_err(|e| invalid(vec![e]))?;
-        let errors = plugin.validate(config);
+        let mut errors = plugin.validate(config);
+        errors.extend(crate::pipeline::record::config_errors(
+            &config.config,
+            self.worker.config(),
+        ));
         if !errors.is_empty() {
             return Err(invalid(errors));
         }

@@ -76,7 +76,7 @@ pub(crate) struct JdbcSinkTask {
 /// give (kept, so the layout cache's pointer keys stay stable).
 #[derive(Default)]
 struct Schemaless {
-    decoder: Option<crate::decode::connect_json::JsonDecoder>,
+    decoder: Option<crate::convert::json::decode::JsonDecoder>,
     rows: HashMap<String, Arc<Schema>>,
     /// Per (table, key is a JSON scalar).
     keys: HashMap<(String, bool), Arc<Schema>>,
@@ -145,7 +145,7 @@ impl JdbcSinkTask {
         let decoder = self
             .schemaless
             .decoder
-            .get_or_insert_with(|| crate::decode::connect_json::JsonDecoder::new(false));
+            .get_or_insert_with(|| crate::convert::json::decode::JsonDecoder::new(false));
         let value = match (&record.value, self.value_schemas) {
             (Some(bytes), false) => {
                 let schema = self

@@ -61,7 +61,7 @@ pub struct JsonEncoder {
 
 /// Reusable buffers for decimals.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     /// ASCII digits of an unscaled value, without leading zeros (empty for zero).
     digits: Vec<u8>,
     /// Little-endian base-2^32 limbs of an unscaled value too long for `u128`.
@@ -359,6 +359,20 @@ fn write_schema(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&str>) {
         }
         out.push(b']');
     }
+    if schema.ty == SchemaType::Array
+        && let Some(items) = &schema.value_schema
+    {
+        out.extend_from_slice(b",\"items\":");
+        write_schema(out, items, None);
+    }
+    if schema.ty == SchemaType::Map
+        && let (Some(keys), Some(values)) = (&schema.key_schema, &schema.value_schema)
+    {
+        out.extend_from_slice(b",\"keys\":");
+        write_schema(out, keys, None);
+        out.extend_from_slice(b",\"values\":");
+        write_schema(out, values, None);
+    }
     out.extend_from_slice(if schema.optional {
         b",\"optional\":true"
     } else {
@@ -387,6 +401,16 @@ fn write_schema(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&str>) {
             write_json_str(out, value);
         }
         out.push(b'}');
+    }
+    if let Some(default) = &schema.default {
+        out.extend_from_slice(b",\"default\":");
+        // A default that does not fit its schema is written as null rather than failing.
+        let mut scratch = Scratch::default();
+        let at = out.len();
+        if write_connect(out, schema, default, false, false, &mut scratch).is_err() {
+            out.truncate(at);
+            out.extend_from_slice(b"null");
+        }
     }
     if let Some(name) = field_name {
         out.extend_from_slice(b",\"field\":");
@@ -648,6 +672,234 @@ fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
     debug_assert_eq!(written, len);
     out.truncate(start + written);
     out.push(b'"');
+}
+
+/// Writes `value` with `schema` as JsonConverter's `convertToJson` does, at any nesting: structs
+/// as objects in field order, arrays, maps as objects when their keys are strings and as arrays
+/// of `[key, value]` pairs otherwise, primitives and logical types as the fast path writes them.
+/// A null takes the schema's default when `replace_null_with_default` (JsonConverter's
+/// `replace.null.with.default`, true by default).
+pub(crate) fn write_connect(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    value: &Value,
+    decimal_numeric: bool,
+    replace_null_with_default: bool,
+    scratch: &mut Scratch,
+) -> crate::Result<()> {
+    let value = match (value, &schema.default) {
+        (Value::Null, Some(default)) if replace_null_with_default => &**default,
+        _ => value,
+    };
+    match (value, schema.ty) {
+        (Value::Null, _) if schema.optional => out.extend_from_slice(b"null"),
+        (Value::Null, _) => {
+            return Err(Error::new(
+                ErrorKind::Conversion,
+                "Conversion error: null value for field that is required and has no default value",
+            ));
+        }
+        (Value::Struct(values), SchemaType::Struct) => {
+            if values.len() != schema.fields.len() {
+                return Err(Error::new(ErrorKind::Conversion, "Mismatching schema."));
+            }
+            out.push(b'{');
+            for (i, (field, value)) in schema.fields.iter().zip(values).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, &field.name);
+                out.push(b':');
+                write_connect(
+                    out,
+                    &field.schema,
+                    value,
+                    decimal_numeric,
+                    replace_null_with_default,
+                    scratch,
+                )
+                .map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Conversion,
+                        format!("cannot convert field {:?}", field.name),
+                        e,
+                    )
+                })?;
+            }
+            out.push(b'}');
+        }
+        (Value::Array(items), SchemaType::Array) => {
+            let Some(item_schema) = &schema.value_schema else {
+                return Err(Error::new(
+                    ErrorKind::Conversion,
+                    "array schema without items",
+                ));
+            };
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_connect(
+                    out,
+                    item_schema,
+                    item,
+                    decimal_numeric,
+                    replace_null_with_default,
+                    scratch,
+                )?;
+            }
+            out.push(b']');
+        }
+        (Value::Map(entries), SchemaType::Map) => {
+            let (Some(key_schema), Some(value_schema)) = (&schema.key_schema, &schema.value_schema)
+            else {
+                return Err(Error::new(
+                    ErrorKind::Conversion,
+                    "map schema without keys and values",
+                ));
+            };
+            let object = key_schema.ty == SchemaType::String;
+            out.push(if object { b'{' } else { b'[' });
+            for (i, (key, value)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if object {
+                    let Value::Text(key) = key else {
+                        return Err(Error::new(
+                            ErrorKind::Conversion,
+                            "a map key must be a string",
+                        ));
+                    };
+                    write_json_bytes(out, key);
+                    out.push(b':');
+                } else {
+                    out.push(b'[');
+                    write_connect(
+                        out,
+                        key_schema,
+                        key,
+                        decimal_numeric,
+                        replace_null_with_default,
+                        scratch,
+                    )?;
+                    out.push(b',');
+                }
+                write_connect(
+                    out,
+                    value_schema,
+                    value,
+                    decimal_numeric,
+                    replace_null_with_default,
+                    scratch,
+                )?;
+                if !object {
+                    out.push(b']');
+                }
+            }
+            out.push(if object { b'}' } else { b']' });
+        }
+        (value, ty) if !matches!(ty, SchemaType::Struct | SchemaType::Array | SchemaType::Map) => {
+            let field = FieldPlan {
+                key_start: 0,
+                key_end: 0,
+                kind: Kind::of(schema),
+                optional: schema.optional,
+            };
+            if let Err(problem) = write_value(&field, value, decimal_numeric, scratch, out) {
+                let what = match problem {
+                    Problem::Null => "null value for a required field".to_string(),
+                    Problem::Mismatch => format!(
+                        "expected {}, got {}",
+                        expected(field.kind),
+                        value_name(value)
+                    ),
+                    Problem::Range(v) => {
+                        format!("value {v} out of range for {}", expected(field.kind))
+                    }
+                    Problem::Decimal(error) => decimal_reason(error).to_string(),
+                };
+                return Err(Error::new(
+                    ErrorKind::Conversion,
+                    format!("Conversion error: {what}"),
+                ));
+            }
+        }
+        (value, ty) => {
+            return Err(Error::new(
+                ErrorKind::Conversion,
+                format!(
+                    "Conversion error: a {} schema cannot hold a {}",
+                    ty.json_name(),
+                    value_name(value)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a schemaless value as JsonConverter does (`schemas.enable=false` or a null schema):
+/// maps with text keys as objects (others as `[key, value]` pairs), lists as arrays. Values that
+/// only exist with a schema (decimals, dates) are refused, as Connect refuses them.
+pub(crate) fn write_schemaless(out: &mut Vec<u8>, value: &Value) -> crate::Result<()> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(v) => write_int(out, *v),
+        Value::Float(x) => write_f64(out, *x),
+        Value::Text(text) => write_json_bytes(out, text),
+        Value::Bytes(bytes) => write_base64(out, bytes),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_schemaless(out, item)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let object = entries.iter().all(|(k, _)| matches!(k, Value::Text(_)));
+            out.push(if object { b'{' } else { b'[' });
+            for (i, (key, value)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                if let (true, Value::Text(key)) = (object, key) {
+                    write_json_bytes(out, key);
+                    out.push(b':');
+                    write_schemaless(out, value)?;
+                } else {
+                    out.push(b'[');
+                    write_schemaless(out, key)?;
+                    out.push(b',');
+                    write_schemaless(out, value)?;
+                    out.push(b']');
+                }
+            }
+            out.push(if object { b'}' } else { b']' });
+        }
+        other => {
+            let class = match other {
+                Value::Decimal(_) => "java.math.BigDecimal",
+                Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
+                _ => "java.util.Date",
+            };
+            return Err(Error::new(
+                ErrorKind::Conversion,
+                format!("Java class class {class} does not have corresponding schema type."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a schema as JsonConverter's `asJsonSchema`.
+pub(crate) fn write_schema_json(out: &mut Vec<u8>, schema: &Schema) {
+    write_schema(out, schema, None);
 }
 
 #[cfg(test)]

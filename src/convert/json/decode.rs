@@ -1,6 +1,6 @@
 //! A JsonConverter-compatible decoder: the bytes Kafka Connect's `JsonConverter` writes in, a
 //! struct schema and its row values out. It is the inverse of
-//! [`crate::encode::connect_json::JsonEncoder`]: for every row the encoder can write,
+//! [`crate::convert::json::encode::JsonEncoder`]: for every row the encoder can write,
 //! `decode(encode(row)) == row` (times and timestamps at millisecond precision, decimals as text
 //! at the schema's scale).
 //!
@@ -1248,6 +1248,34 @@ fn decimal(
     Ok(Bytes::from(out))
 }
 
+/// A Decimal payload read outside the fast path: base64 of the unscaled value (`text` is a JSON
+/// string) or the raw text of a JSON number, as canonical text at `scale`.
+pub(crate) fn decimal_payload(text: &str, is_number: bool, scale: i32) -> Result<Bytes, String> {
+    let mut scratch = DecimalScratch::default();
+    let mut out = Vec::new();
+    if is_number {
+        numeric_text(text.as_bytes(), scale, &mut scratch, &mut out)
+            .map_err(|p| p.describe(Kind::Decimal { scale }))?;
+    } else {
+        BASE64
+            .decode_vec(text.as_bytes(), &mut scratch.bytes)
+            .map_err(|e| format!("invalid base64: {e}"))?;
+        if scratch.bytes.is_empty() {
+            return Err("a Decimal's unscaled value has no bytes".into());
+        }
+        let negative = from_byte_array(&mut scratch.bytes, &mut scratch.limbs, &mut scratch.digits);
+        place_point(negative, &scratch.digits, scale, &mut out);
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Standard base64, padding optional, as Jackson reads it.
+pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+    BASE64
+        .decode(text.as_bytes())
+        .map_err(|e| format!("invalid base64: {e}"))
+}
+
 /// A JSON number (`BigDecimal.toString()` with `decimal.format=NUMERIC`: `-12.5`, `1.5E+3`)
 /// rescaled exactly to `scale` and written as canonical text.
 fn numeric_text(
@@ -1282,7 +1310,7 @@ fn numeric_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::connect_json::JsonEncoder;
+    use crate::convert::json::encode::JsonEncoder;
 
     fn field(name: &str, schema: Schema) -> Field {
         Field {

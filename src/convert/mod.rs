@@ -1,0 +1,313 @@
+//! The record stage's converters (Kafka Connect's `Converter` and `HeaderConverter`): Connect
+//! data to the bytes on a topic and back.
+//!
+//! # Contract
+//! - [`Converter::from_connect`] writes a key, value or header ([`Part`]: optional schema and
+//!   value) as bytes; `None` is a Kafka null (a tombstone value, a null key).
+//! - [`Converter::to_connect`] reads bytes (`None` for a Kafka null) back into a [`Part`].
+//! - An `Err` fails that record at stage `KEY_CONVERTER`, `VALUE_CONVERTER` or
+//!   `HEADER_CONVERTER`: skipped with `errors.tolerance=all` (a sink sends it to its dead-letter
+//!   topic), otherwise the task fails.
+//! - Every converter is configured as Connect configures it: the class from `key.converter`,
+//!   `value.converter` or `header.converter` (connector level first, then the worker's), with the
+//!   sub-keys under that prefix (`value.converter.schemas.enable`). See [`ConverterSpec`].
+//!
+//! `json` also holds the zero-copy JsonConverter encoder and decoder the pipelines use when no
+//! transformation is configured (the fast paths); [`json::JsonConverter`] is the general one.
+
+pub mod header;
+pub mod json;
+pub mod simple;
+
+use std::collections::BTreeMap;
+
+use crate::config::def::with_prefix;
+use std::sync::LazyLock;
+
+use crate::config::{ConfigDef, ConfigError, ConfigKey, ConfigType, Validator, WorkerConfig};
+use crate::error::Result;
+use crate::model::record::Part;
+
+/// Connect data ↔ bytes.
+pub trait Converter: Send {
+    /// Connect's `fromConnectData` (and `fromConnectHeader`): `None` for a Kafka null.
+    fn from_connect(&mut self, topic: &str, part: &Part) -> Result<Option<Vec<u8>>>;
+
+    /// Connect's `toConnectData` (and `toConnectHeader`).
+    fn to_connect(&mut self, topic: &str, bytes: Option<&[u8]>) -> Result<Part>;
+}
+
+/// Which role a converter is configured for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Key,
+    Value,
+    Header,
+}
+
+impl Role {
+    /// The config key that names the class: `key.converter`, …
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Key => "key.converter",
+            Role::Value => "value.converter",
+            Role::Header => "header.converter",
+        }
+    }
+}
+
+/// What a plugin can serve as (`GET /connector-plugins?connectorsOnly=false` types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// `converter` and `header_converter`.
+    Both,
+    /// `header_converter` only.
+    HeaderOnly,
+}
+
+/// A converter class.
+pub struct ConverterPlugin {
+    pub class: &'static str,
+    pub serves: Serves,
+    /// Its keys, as `GET /connector-plugins/{class}/config` lists them.
+    pub config_def: fn() -> &'static ConfigDef,
+    /// Builds it from its sub-keys (prefix stripped); errors name the sub-key.
+    pub build: fn(&BTreeMap<String, String>, Role) -> Result<Box<dyn Converter>, ConfigError>,
+}
+
+pub use crate::config::worker::{JSON_CONVERTER, SIMPLE_HEADER_CONVERTER};
+
+/// Every converter, sorted by class.
+pub static CONVERTERS: &[ConverterPlugin] = &[
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.BooleanConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::Number::Boolean)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.ByteArrayConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::ByteArrayConverter)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.DoubleConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::Number::Double)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.FloatConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::Number::Float)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.IntegerConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::Number::Integer)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.LongConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::Number::Long)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.converters.ShortConverter",
+        serves: Serves::Both,
+        config_def: type_def,
+        build: |_, _| Ok(Box::new(simple::Number::Short)),
+    },
+    ConverterPlugin {
+        class: JSON_CONVERTER,
+        serves: Serves::Both,
+        config_def: json_def,
+        build: |config, _| Ok(Box::new(json::JsonConverter::new(config)?)),
+    },
+    ConverterPlugin {
+        class: SIMPLE_HEADER_CONVERTER,
+        serves: Serves::HeaderOnly,
+        config_def: header_def,
+        build: |_, _| Ok(Box::new(header::SimpleHeaderConverter)),
+    },
+    ConverterPlugin {
+        class: "org.apache.kafka.connect.storage.StringConverter",
+        serves: Serves::Both,
+        config_def: string_def,
+        build: |config, role| Ok(Box::new(simple::StringConverter::new(config, role)?)),
+    },
+];
+
+fn converter_type() -> ConfigKey {
+    ConfigKey::required("converter.type", ConfigType::String)
+        .validator(Validator::OneOf(&["key", "value", "header"]))
+        .doc("How this converter will be used.")
+}
+
+fn type_def() -> &'static ConfigDef {
+    static DEF: LazyLock<ConfigDef> = LazyLock::new(|| ConfigDef::new().define(converter_type()));
+    &DEF
+}
+
+fn header_def() -> &'static ConfigDef {
+    crate::transform::registry::no_keys()
+}
+
+fn string_def() -> &'static ConfigDef {
+    static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+        ConfigDef::new().define(converter_type()).define(
+            ConfigKey::with_default("converter.encoding", ConfigType::String, "UTF-8").doc(
+                "The name of the Java character set to use for encoding strings as byte arrays.",
+            ),
+        )
+    });
+    &DEF
+}
+
+fn json_def() -> &'static ConfigDef {
+    static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+        ConfigDef::new()
+            .define(converter_type())
+            .define(
+                ConfigKey::with_default("schemas.enable", ConfigType::Boolean, "true")
+                    .group("Schemas")
+                    .display("Enable Schemas")
+                    .doc("Include schemas within each of the serialized values and keys."),
+            )
+            .define(
+                ConfigKey::with_default("schemas.cache.size", ConfigType::Int, "1000")
+                    .group("Schemas")
+                    .display("Schema Cache Size")
+                    .doc("The maximum number of schemas that can be cached in this converter instance."),
+            )
+            .define(
+                ConfigKey::with_default("decimal.format", ConfigType::String, "BASE64")
+                    .validator(Validator::OneOf(&["BASE64", "NUMERIC"]))
+                    .group("Serialization")
+                    .display("Decimal Format")
+                    .doc("Controls which format this converter will serialize decimals in. This value is case insensitive and can be either 'BASE64' (default) or 'NUMERIC'"),
+            )
+            .define(
+                ConfigKey::with_default("replace.null.with.default", ConfigType::Boolean, "true")
+                    .group("Serialization")
+                    .display("Replace null with default")
+                    .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."),
+            )
+    });
+    &DEF
+}
+
+/// The converter called `name`: its class, or its simple name (`JsonConverter`).
+pub fn plugin(name: &str) -> Option<&'static ConverterPlugin> {
+    let name = name.trim();
+    CONVERTERS
+        .iter()
+        .find(|p| p.class == name || p.class.rsplit('.').next() == Some(name))
+}
+
+/// A converter as configured for one role of one connector: its class and sub-keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConverterSpec {
+    pub role: Role,
+    pub class: &'static str,
+    pub config: BTreeMap<String, String>,
+}
+
+impl ConverterSpec {
+    /// The converter for `role`: the connector's class and `<role>.converter.*` keys when it
+    /// names one; otherwise the worker's class and keys, which the connector's own
+    /// `<role>.converter.*` keys amend (Sluice has always honoured a connector-level
+    /// `value.converter.schemas.enable` alone; Connect would ignore it).
+    pub fn resolve(
+        role: Role,
+        connector: &BTreeMap<String, String>,
+        worker: &WorkerConfig,
+    ) -> Result<ConverterSpec, ConfigError> {
+        let key = role.key();
+        let prefix = format!("{key}.");
+        let (class, config) = match connector
+            .get(key)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            Some(class) => (class.to_string(), with_prefix(connector, &prefix)),
+            None => {
+                let worker_spec = match role {
+                    Role::Key => &worker.key_converter,
+                    Role::Value => &worker.value_converter,
+                    Role::Header => &worker.header_converter,
+                };
+                let mut config = worker_spec.config.clone();
+                config.extend(with_prefix(connector, &prefix));
+                (worker_spec.class.to_string(), config)
+            }
+        };
+        ConverterSpec::named(role, &class, config)
+    }
+
+    /// A spec for `class` (a class name or alias), checked: an unknown class, or
+    /// `SimpleHeaderConverter` as a key or value converter, is an error naming the role's key.
+    pub fn named(
+        role: Role,
+        class: &str,
+        config: BTreeMap<String, String>,
+    ) -> Result<ConverterSpec, ConfigError> {
+        let key = role.key();
+        let plugin = plugin(class).ok_or_else(|| {
+            ConfigError::invalid(key, class, format!("Class {class} could not be found."))
+        })?;
+        if plugin.serves == Serves::HeaderOnly && role != Role::Header {
+            return Err(ConfigError::invalid(
+                key,
+                class,
+                format!("{} is a HeaderConverter, not a Converter", plugin.class),
+            ));
+        }
+        let spec = ConverterSpec {
+            role,
+            class: plugin.class,
+            config,
+        };
+        spec.build()?;
+        Ok(spec)
+    }
+
+    /// A new converter; errors name the connector-level key (`value.converter.decimal.format`).
+    pub fn build(&self) -> Result<Box<dyn Converter>, ConfigError> {
+        let plugin = plugin(self.class).ok_or_else(|| ConfigError::missing(self.role.key()))?;
+        (plugin.build)(&self.config, self.role).map_err(|mut e| {
+            e.key = format!("{}.{}", self.role.key(), e.key);
+            e
+        })
+    }
+
+    /// Whether this is JsonConverter, which the fast paths implement.
+    pub fn is_json(&self) -> bool {
+        self.class == JSON_CONVERTER
+    }
+}
+
+/// The key, value and header converters of one connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converters {
+    pub key: ConverterSpec,
+    pub value: ConverterSpec,
+    pub header: ConverterSpec,
+}
+
+impl Converters {
+    /// Resolves all three for a (resolved) connector config.
+    pub fn resolve(
+        connector: &BTreeMap<String, String>,
+        worker: &WorkerConfig,
+    ) -> Result<Converters, ConfigError> {
+        Ok(Converters {
+            key: ConverterSpec::resolve(Role::Key, connector, worker)?,
+            value: ConverterSpec::resolve(Role::Value, connector, worker)?,
+            header: ConverterSpec::resolve(Role::Header, connector, worker)?,
+        })
+    }
+}

@@ -1,3 +1,0 @@
-//! Decoders from Kafka record bytes to rows.
-
-pub mod connect_json;

@@ -1,3 +1,0 @@
-//! Encoders from rows to Kafka record bytes.
-
-pub mod connect_json;

@@ -1,0 +1,377 @@
+//! The record stage of a connector, as Connect runs it: on the source side the transformation
+//! chain then the converters (reader → chain → converters → producer); on the sink side the
+//! converters then the chain (consumer → converters → chain → task).
+//!
+//! With no transformation and JsonConverter for keys and values, the pipelines skip this stage
+//! and use the zero-copy JSON encoder and decoder ([`RecordStageConfig::is_fast_json`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::config::{ConfigError, WorkerConfig};
+use crate::connector::FailureStage;
+use crate::convert::json::encode;
+use crate::convert::{Converter, ConverterSpec, Converters, Role};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::record::{Header, Part, Record};
+use crate::model::{Data, SchemaType, SinkRecord, SourceBatch, Value};
+use crate::transform::Chain;
+
+/// Every error in the record-stage keys of a (resolved) connector config: transformations,
+/// predicates and converters, each naming its key.
+pub(crate) fn config_errors(
+    config: &BTreeMap<String, String>,
+    worker: &WorkerConfig,
+) -> Vec<ConfigError> {
+    let mut errors = Chain::validate(config);
+    for role in [Role::Key, Role::Value, Role::Header] {
+        if let Err(error) = ConverterSpec::resolve(role, config, worker) {
+            errors.push(error);
+        }
+    }
+    errors
+}
+
+/// A record stage as configured for one connector; each task thread builds its own
+/// [`RecordStage`] from it.
+#[derive(Clone)]
+pub(crate) struct RecordStageConfig {
+    connector: Arc<BTreeMap<String, String>>,
+    pub converters: Converters,
+    transforms: bool,
+}
+
+impl RecordStageConfig {
+    /// Checks and keeps the record-stage keys of a resolved connector config.
+    pub(crate) fn new(
+        connector: &BTreeMap<String, String>,
+        worker: &WorkerConfig,
+    ) -> std::result::Result<Self, ConfigError> {
+        let chain = Chain::from_config(connector)?;
+        Ok(RecordStageConfig {
+            connector: Arc::new(connector.clone()),
+            converters: Converters::resolve(connector, worker)?,
+            transforms: !chain.is_empty(),
+        })
+    }
+
+    /// Whether the fast path applies: no transformation, JsonConverter keys and values.
+    pub(crate) fn is_fast_json(&self) -> bool {
+        !self.transforms && self.converters.key.is_json() && self.converters.value.is_json()
+    }
+
+    /// JsonConverter's `schemas.enable` and `decimal.format=NUMERIC` for `role`, for the fast
+    /// paths (true and false for other converters).
+    pub(crate) fn json_settings(&self, role: Role) -> (bool, bool) {
+        let spec = match role {
+            Role::Key => &self.converters.key,
+            Role::Value => &self.converters.value,
+            Role::Header => &self.converters.header,
+        };
+        let get = |k: &str| spec.config.get(k).map(|v| v.trim().to_ascii_lowercase());
+        (
+            !spec.is_json() || get("schemas.enable").is_none_or(|v| v != "false"),
+            spec.is_json() && get("decimal.format").is_some_and(|v| v == "numeric"),
+        )
+    }
+
+    /// A new stage (a task's own transformations and converters).
+    pub(crate) fn build(&self) -> Result<RecordStage> {
+        Ok(RecordStage {
+            chain: Chain::from_config(&self.connector)?,
+            key: self.converters.key.build()?,
+            value: self.converters.value.build()?,
+            header: self.converters.header.build()?,
+            key_schemas: self.json_settings(Role::Key).0,
+            value_schemas: self.json_settings(Role::Value).0,
+        })
+    }
+}
+
+/// A record ready for the producer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OutRecord {
+    pub topic: Arc<str>,
+    pub partition: Option<i32>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub timestamp: Option<i64>,
+}
+
+/// Why a record failed in the record stage: its stage, the failing plugin's class (Connect's
+/// `__connect.errors.class.name`) and the error.
+#[derive(Debug)]
+pub(crate) struct StageFailure {
+    pub stage: FailureStage,
+    pub class: &'static str,
+    pub error: Error,
+}
+
+/// One task's transformations and converters.
+pub(crate) struct RecordStage {
+    chain: Chain,
+    key: Box<dyn Converter>,
+    value: Box<dyn Converter>,
+    header: Box<dyn Converter>,
+    key_schemas: bool,
+    value_schemas: bool,
+}
+
+impl RecordStage {
+    /// The records of a source batch, in order, each through the chain and the converters.
+    /// `on_failure` decides about a failing record: `Ok(())` skips it (tolerated), `Err` stops.
+    pub(crate) fn source_batch(
+        &mut self,
+        batch: &SourceBatch,
+        converters: &ConverterClasses,
+        out: &mut Vec<OutRecord>,
+        mut on_failure: impl FnMut(usize, StageFailure) -> Result<()>,
+    ) -> Result<()> {
+        let width = batch.width();
+        for (i, row) in batch.rows().enumerate().take(batch.len()) {
+            let tombstone = batch.tombstones.get(i).copied().unwrap_or(false);
+            let key = match &batch.keys {
+                Some(keys) => {
+                    let key_width = keys.schema.fields.len();
+                    Part::new(
+                        Some(keys.schema.clone()),
+                        Value::Struct(keys.values[i * key_width..(i + 1) * key_width].to_vec()),
+                    )
+                }
+                None => Part::NULL,
+            };
+            let value = if tombstone {
+                Part::NULL
+            } else {
+                Part::new(
+                    Some(batch.schema.clone()),
+                    Value::Struct(row[..width].to_vec()),
+                )
+            };
+            let record = Record {
+                key,
+                ..Record::new(batch.topic.clone(), value)
+            };
+            match self.source_record(record, converters) {
+                Ok(Some(record)) => out.push(record),
+                Ok(None) => {}
+                Err(failure) => on_failure(i, failure)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One source record: transformed, then converted.
+    fn source_record(
+        &mut self,
+        record: Record,
+        classes: &ConverterClasses,
+    ) -> std::result::Result<Option<OutRecord>, StageFailure> {
+        let Some(record) = self.chain.apply(record).map_err(|f| StageFailure {
+            stage: FailureStage::Transformation,
+            class: f.class,
+            error: f.error,
+        })?
+        else {
+            return Ok(None);
+        };
+        let key = self
+            .key
+            .from_connect(&record.topic, &record.key)
+            .map_err(|error| StageFailure {
+                stage: FailureStage::KeyConverter,
+                class: classes.key,
+                error,
+            })?;
+        let value = self
+            .value
+            .from_connect(&record.topic, &record.value)
+            .map_err(|error| StageFailure {
+                stage: FailureStage::ValueConverter,
+                class: classes.value,
+                error,
+            })?;
+        let mut headers = Vec::with_capacity(record.headers.len());
+        for header in &record.headers {
+            let part = Part::new(header.schema.clone(), header.value.clone());
+            let bytes = self
+                .header
+                .from_connect(&record.topic, &part)
+                .map_err(|error| StageFailure {
+                    stage: FailureStage::HeaderConverter,
+                    class: classes.header,
+                    error,
+                })?;
+            headers.push((header.key.clone(), bytes));
+        }
+        Ok(Some(OutRecord {
+            topic: record.topic,
+            partition: record.partition,
+            key,
+            value,
+            headers,
+            timestamp: record.timestamp,
+        }))
+    }
+
+    /// Whether the task is handed keys / values with schemas (`key_data`, `value_data`) rather
+    /// than plain JSON bytes to read itself (JsonConverter with `schemas.enable=false`).
+    pub(crate) fn schemas(&self) -> (bool, bool) {
+        (self.key_schemas, self.value_schemas)
+    }
+
+    /// A consumed record: converted, transformed, and handed back in the task's terms. `Ok(false)`
+    /// when a transformation dropped it. On failure the record is left as consumed (for the
+    /// dead-letter topic).
+    pub(crate) fn sink_record(
+        &mut self,
+        record: &mut SinkRecord,
+        classes: &ConverterClasses,
+    ) -> std::result::Result<bool, StageFailure> {
+        let topic = record.topic.clone();
+        let key = self
+            .key
+            .to_connect(&topic, record.key.as_deref())
+            .map_err(|error| StageFailure {
+                stage: FailureStage::KeyConverter,
+                class: classes.key,
+                error,
+            })?;
+        let value = self
+            .value
+            .to_connect(&topic, record.value.as_deref())
+            .map_err(|error| StageFailure {
+                stage: FailureStage::ValueConverter,
+                class: classes.value,
+                error,
+            })?;
+        let mut headers = Vec::with_capacity(record.headers.len());
+        for (name, bytes) in &record.headers {
+            let part = self
+                .header
+                .to_connect(&topic, bytes.as_deref())
+                .map_err(|error| StageFailure {
+                    stage: FailureStage::HeaderConverter,
+                    class: classes.header,
+                    error,
+                })?;
+            headers.push(Header {
+                key: name.clone(),
+                schema: part.schema,
+                value: part.value,
+            });
+        }
+        let transformed = Record {
+            topic: topic.clone(),
+            partition: Some(record.partition),
+            key,
+            value,
+            timestamp: record.timestamp_ms,
+            headers,
+        };
+        let Some(out) = self.chain.apply(transformed).map_err(|f| StageFailure {
+            stage: FailureStage::Transformation,
+            class: f.class,
+            error: f.error,
+        })?
+        else {
+            return Ok(false);
+        };
+        let key = for_task(&out.key, self.key_schemas).map_err(|error| StageFailure {
+            stage: FailureStage::KeyConverter,
+            class: classes.key,
+            error,
+        })?;
+        let value = for_task(&out.value, self.value_schemas).map_err(|error| StageFailure {
+            stage: FailureStage::ValueConverter,
+            class: classes.value,
+            error,
+        })?;
+        // The consumed bytes stay for the dead-letter topic, unless the task reads plain JSON.
+        record.topic = out.topic;
+        record.key_data = key.0;
+        if !self.key_schemas {
+            record.key = key.1;
+        }
+        record.value_data = value.0;
+        if !self.value_schemas {
+            record.value = value.1;
+        }
+        record.headers = out
+            .headers
+            .iter()
+            .map(|h| {
+                let part = Part::new(h.schema.clone(), h.value.clone());
+                let bytes = self
+                    .header
+                    .from_connect(&record.topic, &part)
+                    .ok()
+                    .flatten();
+                (h.key.clone(), bytes.map(Bytes::from))
+            })
+            .collect();
+        Ok(true)
+    }
+}
+
+/// A transformed key or value as the task reads it: with `schemas`, converted data; without,
+/// plain JSON bytes for the task to read against its own schema.
+fn for_task(part: &Part, schemas: bool) -> Result<(Option<Data>, Option<Bytes>)> {
+    if part.value.is_null() {
+        return Ok((None, None));
+    }
+    if !schemas {
+        let mut out = Vec::new();
+        match &part.schema {
+            Some(schema) => encode::write_connect(
+                &mut out,
+                schema,
+                &part.value,
+                false,
+                true,
+                &mut encode::Scratch::default(),
+            )?,
+            None => encode::write_schemaless(&mut out, &part.value)?,
+        }
+        return Ok((None, Some(Bytes::from(out))));
+    }
+    let Some(schema) = &part.schema else {
+        return Err(Error::new(
+            ErrorKind::Conversion,
+            "the record has no schema after its transformations, and the task needs one \
+             (schemas.enable=true)",
+        ));
+    };
+    let values = match (&part.value, schema.ty) {
+        (Value::Struct(values), SchemaType::Struct) => values.clone(),
+        (value, _) => vec![value.clone()],
+    };
+    Ok((
+        Some(Data {
+            schema: schema.clone(),
+            values,
+        }),
+        None,
+    ))
+}
+
+/// The converter classes of a stage, for dead-letter headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConverterClasses {
+    pub key: &'static str,
+    pub value: &'static str,
+    pub header: &'static str,
+}
+
+impl From<&Converters> for ConverterClasses {
+    fn from(converters: &Converters) -> Self {
+        ConverterClasses {
+            key: converters.key.class,
+            value: converters.value.class,
+            header: converters.header.class,
+        }
+    }
+}
