@@ -9,6 +9,7 @@ mod console;
 mod distributed;
 mod grafana;
 mod offsets_topic;
+mod record_stage;
 mod rest_api;
 mod secure_worker;
 mod sink_jdbc;

@@ -1,0 +1,282 @@
+//! The record stage against real MariaDB and the real broker: connector configs with
+//! `transforms`, `predicates` and converters, as Connect's and Confluent's documentation write
+//! them, load unchanged and produce Connect's bytes and rows.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use serde_json::{Value as Json, json};
+
+use crate::rest_api::{call, start};
+use crate::source_jdbc::source_config;
+use crate::support::{
+    RunningWorker, TestDb, create_topic, eventually, produce, read_topic, unique, worker_config,
+};
+
+const USERS: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64))";
+
+/// A JDBC sink into `db` reading `topic`, with `extra` keys.
+fn sink(name: &str, db: &TestDb, topic: &str, extra: &[(&str, &str)]) -> Json {
+    let s = crate::support::services();
+    let mut config = json!({
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "connection.url": db.jdbc_url(),
+        "connection.user": s.mariadb_user,
+        "connection.password": s.mariadb_password,
+        "auto.create": "true",
+        "tasks.max": "1",
+        "topics": topic,
+    });
+    for (k, v) in extra {
+        config[*k] = json!(v);
+    }
+    json!({"name": name, "config": config})
+}
+
+async fn rows(db: &TestDb, sql: &str) -> Vec<mysql_async::Row> {
+    let mut conn = db.conn().await;
+    let rows = conn.query(sql).await.unwrap();
+    drop(conn);
+    rows
+}
+
+/// `Filter` with a `TopicNameMatches` predicate drops exactly one table's records (their
+/// offsets still advance), and a connector-level JsonConverter with `decimal.format=NUMERIC`
+/// writes decimals as numbers.
+#[tokio::test]
+async fn filter_by_topic_name_and_numeric_decimals() {
+    let db = TestDb::new("rs_filter").await;
+    db.exec(USERS).await;
+    db.exec("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(10,2) NOT NULL)")
+        .await;
+    db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')").await;
+    db.exec("INSERT INTO orders (amount) VALUES (12.50), (-0.07)").await;
+    let prefix = format!("{}_", unique("rsf"));
+    let name = unique("rs-filter");
+    let offsets = unique("offsets");
+    let connector = source_config(
+        &name,
+        &db,
+        &prefix,
+        &[
+            ("table.whitelist", "users,orders"),
+            ("transforms", "dropUsers"),
+            ("transforms.dropUsers.type", "org.apache.kafka.connect.transforms.Filter"),
+            ("transforms.dropUsers.predicate", "isUsers"),
+            ("predicates", "isUsers"),
+            (
+                "predicates.isUsers.type",
+                "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+            ),
+            ("predicates.isUsers.pattern", ".*_users"),
+            ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            ("value.converter.decimal.format", "NUMERIC"),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&offsets), &[connector])
+        .await
+        .unwrap();
+    let orders = read_topic(&format!("{prefix}orders"), 2, Duration::from_secs(30)).await;
+    assert_eq!(orders.len(), 2);
+    let schema = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"10"},"field":"amount"}],"optional":false,"name":"orders"}"#;
+    assert_eq!(
+        orders[0].value_str(),
+        format!(r#"{{"schema":{schema},"payload":{{"id":1,"amount":12.50}}}}"#)
+    );
+    assert_eq!(
+        orders[1].value_str(),
+        format!(r#"{{"schema":{schema},"payload":{{"id":2,"amount":-0.07}}}}"#)
+    );
+    // The users rows were read (their offset is stored) but filtered out.
+    let key = format!(r#"["{name}",{{"protocol":"1","table":"{}.users"}}]"#, db.name);
+    eventually("the filtered table's offset", Duration::from_secs(30), || {
+        let (offsets, key) = (offsets.clone(), key.clone());
+        async move {
+            read_topic(&offsets, usize::MAX, Duration::from_secs(2))
+                .await
+                .iter()
+                .any(|r| r.key_str() == key && r.value_str() == r#"{"incrementing":2}"#)
+        }
+    })
+    .await;
+    let users = read_topic(&format!("{prefix}users"), 1, Duration::from_secs(2)).await;
+    assert!(users.is_empty(), "filtered records must not be produced");
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// `Filter` with `RecordIsTombstone` on a sink with `delete.enabled=true`: tombstones are
+/// dropped before the writer, so the rows they would delete stay; other records are written.
+#[tokio::test]
+async fn sink_filters_tombstones() {
+    let db = TestDb::new("rs_tomb").await;
+    let topic = unique("rs_tomb");
+    create_topic(&topic, 1).await;
+    let schema = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"t"}"#;
+    let key = |id: i32| format!(r#"{{"schema":{{"type":"int32","optional":false}},"payload":{id}}}"#);
+    let value = |id: i32, name: &str| format!(r#"{{"schema":{schema},"payload":{{"id":{id},"name":"{name}"}}}}"#);
+    let (k1, k2, k3) = (key(1), key(2), key(3));
+    let (v1, v2, v3) = (value(1, "a"), value(2, "b"), value(3, "c"));
+    produce(
+        &topic,
+        &[
+            (Some(&k1), Some(&v1)),
+            (Some(&k2), Some(&v2)),
+            (Some(&k1), None),
+            (Some(&k3), Some(&v3)),
+        ],
+    )
+    .await;
+    let name = unique("rs-tomb");
+    let connector = sink(
+        &name,
+        &db,
+        &topic,
+        &[
+            ("table.name.format", "people"),
+            ("pk.mode", "record_key"),
+            ("pk.fields", "id"),
+            ("insert.mode", "upsert"),
+            ("delete.enabled", "true"),
+            ("transforms", "noTombstones"),
+            ("transforms.noTombstones.type", "org.apache.kafka.connect.transforms.Filter"),
+            ("transforms.noTombstones.predicate", "isTombstone"),
+            ("predicates", "isTombstone"),
+            (
+                "predicates.isTombstone.type",
+                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+            ),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    eventually("every record to be consumed", Duration::from_secs(60), || async {
+        crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(4)
+    })
+    .await;
+    let people: Vec<(i32, String)> = rows(&db, "SELECT id, name FROM people ORDER BY id")
+        .await
+        .into_iter()
+        .map(|r| mysql_async::from_row(r))
+        .collect();
+    assert_eq!(
+        people,
+        vec![(1, "a".to_string()), (2, "b".to_string()), (3, "c".to_string())],
+        "the tombstone was filtered, so row 1 stays"
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// Bad transformation keys are a 400 naming the key; validate reports the transformation's
+/// keys in their own group; the plugin list and plugin config cover the record stage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rest_validates_and_lists_the_record_stage() {
+    let db = TestDb::new("rs_rest").await;
+    db.exec(USERS).await;
+    let (daemon, base) = start(&unique("rsrest")).await;
+    let connector = |extra: &[(&str, &str)]| {
+        source_config(&unique("rs-rest"), &db, &unique("rsr"), extra).to_string()
+    };
+
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/connectors"),
+        Some(&connector(&[
+            ("transforms", "a"),
+            ("transforms.a.type", "com.example.NoSuchTransform"),
+        ])),
+    );
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("transforms.a.type") && message.contains("com.example.NoSuchTransform"),
+        "{message}"
+    );
+
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/connectors"),
+        Some(&connector(&[
+            ("transforms", "a"),
+            ("transforms.a.type", "org.apache.kafka.connect.transforms.Filter"),
+            ("transforms.a.negate", "true"),
+        ])),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Config 'transforms.a.negate' was provided but there is no config 'transforms.a.predicate' defining a predicate to be negated."),
+        "{body}"
+    );
+
+    let (status, body) = call(
+        "POST",
+        &format!("{base}/connectors"),
+        Some(&connector(&[("key.converter", "org.example.NoSuchConverter")])),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("key.converter"), "{body}");
+
+    // Validate: the predicate's keys in "Predicates: p", with the error on its key.
+    let mut config = serde_json::from_str::<Json>(&connector(&[
+        ("transforms", "f"),
+        ("transforms.f.type", "org.apache.kafka.connect.transforms.Filter"),
+        ("transforms.f.predicate", "p"),
+        ("predicates", "p"),
+        ("predicates.p.type", "TopicNameMatches"),
+    ]))
+    .unwrap()["config"]
+        .take();
+    config["name"] = json!("v");
+    let (status, body) = call(
+        "PUT",
+        &format!("{base}/connector-plugins/JdbcSourceConnector/config/validate"),
+        Some(&config.to_string()),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["error_count"], 1, "{body}");
+    let groups = body["groups"].as_array().unwrap();
+    assert!(groups.contains(&json!("Transforms: f")) && groups.contains(&json!("Predicates: p")), "{groups:?}");
+    let pattern = body["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == "predicates.p.pattern")
+        .unwrap();
+    assert_eq!(
+        pattern["value"]["errors"][0],
+        "Missing required configuration \"predicates.p.pattern\" which has no default value."
+    );
+
+    let (status, plugins) = call("GET", &format!("{base}/connector-plugins?connectorsOnly=false"), None);
+    assert_eq!(status, 200);
+    let has = |class: &str, ty: &str| {
+        plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["class"] == class && p["type"] == ty)
+    };
+    assert!(has("org.apache.kafka.connect.transforms.Filter", "transformation"));
+    assert!(has("org.apache.kafka.connect.transforms.predicates.RecordIsTombstone", "predicate"));
+    assert!(has("org.apache.kafka.connect.storage.StringConverter", "converter"));
+    assert!(has("org.apache.kafka.connect.storage.SimpleHeaderConverter", "header_converter"));
+    assert!(!has("org.apache.kafka.connect.storage.SimpleHeaderConverter", "converter"));
+
+    let (status, keys) = call(
+        "GET",
+        &format!("{base}/connector-plugins/TopicNameMatches/config"),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(keys[0]["name"], "pattern");
+    assert_eq!(keys[0]["required"], true);
+    let (status, _) = call("GET", &format!("{base}/connector-plugins/org.example.Nope/config"), None);
+    assert_eq!(status, 404);
+    daemon.stop().await.unwrap();
+    db.drop_db().await;
+}
