@@ -54,10 +54,17 @@ macro_rules! transform {
 }
 
 /// Every transformation, sorted by class.
-pub static TRANSFORMATIONS: &[TransformPlugin] = &[transform!(
-    "org.apache.kafka.connect.transforms.Filter",
-    filter::build
-)];
+pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+    transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
+    transform!(
+        "org.apache.kafka.connect.transforms.InsertField$Key",
+        insert_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.InsertField$Value",
+        insert_field::build_value
+    ),
+];
 
 /// Every predicate, sorted by class.
 pub static PREDICATES: &[PredicatePlugin] = &[
