@@ -30,6 +30,7 @@ pub(crate) mod util;
 pub mod filter;
 pub mod insert_field;
 pub mod predicates;
+pub mod replace_field;
 
 pub use chain::{Chain, TransformFailure};
 

@@ -64,6 +64,14 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.InsertField$Value",
         insert_field::build_value
     ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ReplaceField$Key",
+        replace_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        replace_field::build_value
+    ),
 ];
 
 /// Every predicate, sorted by class.
