@@ -29,6 +29,7 @@ pub(crate) mod util;
 
 pub mod filter;
 pub mod insert_field;
+pub mod mask_field;
 pub mod predicates;
 pub mod replace_field;
 

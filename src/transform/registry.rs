@@ -65,6 +65,14 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         insert_field::build_value
     ),
     transform!(
+        "org.apache.kafka.connect.transforms.MaskField$Key",
+        mask_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.MaskField$Value",
+        mask_field::build_value
+    ),
+    transform!(
         "org.apache.kafka.connect.transforms.ReplaceField$Key",
         replace_field::build_key
     ),
