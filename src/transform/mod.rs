@@ -32,6 +32,7 @@ pub mod insert_field;
 pub mod mask_field;
 pub mod predicates;
 pub mod replace_field;
+pub mod value_to_key;
 
 pub use chain::{Chain, TransformFailure};
 

@@ -80,6 +80,10 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.ReplaceField$Value",
         replace_field::build_value
     ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ValueToKey",
+        value_to_key::build
+    ),
 ];
 
 /// Every predicate, sorted by class.
