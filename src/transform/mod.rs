@@ -27,6 +27,7 @@ mod chain;
 pub mod registry;
 pub(crate) mod util;
 
+pub mod extract_field;
 pub mod filter;
 pub mod insert_field;
 pub mod mask_field;

@@ -55,6 +55,14 @@ macro_rules! transform {
 
 /// Every transformation, sorted by class.
 pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+    transform!(
+        "org.apache.kafka.connect.transforms.ExtractField$Key",
+        extract_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ExtractField$Value",
+        extract_field::build_value
+    ),
     transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
     transform!(
         "org.apache.kafka.connect.transforms.InsertField$Key",
