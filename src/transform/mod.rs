@@ -29,6 +29,7 @@ pub(crate) mod util;
 
 pub mod extract_field;
 pub mod filter;
+pub mod hoist_field;
 pub mod insert_field;
 pub mod mask_field;
 pub mod predicates;

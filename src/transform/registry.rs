@@ -65,6 +65,14 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     ),
     transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
     transform!(
+        "org.apache.kafka.connect.transforms.HoistField$Key",
+        hoist_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.HoistField$Value",
+        hoist_field::build_value
+    ),
+    transform!(
         "org.apache.kafka.connect.transforms.InsertField$Key",
         insert_field::build_key
     ),
