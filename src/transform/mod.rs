@@ -34,6 +34,7 @@ pub mod insert_field;
 pub mod mask_field;
 pub mod predicates;
 pub mod replace_field;
+pub mod set_schema_metadata;
 pub mod value_to_key;
 
 pub use chain::{Chain, TransformFailure};

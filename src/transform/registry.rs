@@ -97,6 +97,14 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         replace_field::build_value
     ),
     transform!(
+        "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key",
+        set_schema_metadata::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+        set_schema_metadata::build_value
+    ),
+    transform!(
         "org.apache.kafka.connect.transforms.ValueToKey",
         value_to_key::build
     ),
