@@ -37,6 +37,9 @@ pub mod replace_field;
 pub mod set_schema_metadata;
 pub mod value_to_key;
 
+#[cfg(test)]
+mod tests;
+
 pub use chain::{Chain, TransformFailure};
 
 use crate::error::Result;
