@@ -27,8 +27,18 @@ mod chain;
 pub mod registry;
 pub(crate) mod util;
 
+pub mod extract_field;
 pub mod filter;
+pub mod hoist_field;
+pub mod insert_field;
+pub mod mask_field;
 pub mod predicates;
+pub mod replace_field;
+pub mod set_schema_metadata;
+pub mod value_to_key;
+
+#[cfg(test)]
+mod tests;
 
 pub use chain::{Chain, TransformFailure};
 

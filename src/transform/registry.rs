@@ -54,10 +54,61 @@ macro_rules! transform {
 }
 
 /// Every transformation, sorted by class.
-pub static TRANSFORMATIONS: &[TransformPlugin] = &[transform!(
-    "org.apache.kafka.connect.transforms.Filter",
-    filter::build
-)];
+pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+    transform!(
+        "org.apache.kafka.connect.transforms.ExtractField$Key",
+        extract_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ExtractField$Value",
+        extract_field::build_value
+    ),
+    transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
+    transform!(
+        "org.apache.kafka.connect.transforms.HoistField$Key",
+        hoist_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.HoistField$Value",
+        hoist_field::build_value
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.InsertField$Key",
+        insert_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.InsertField$Value",
+        insert_field::build_value
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.MaskField$Key",
+        mask_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.MaskField$Value",
+        mask_field::build_value
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ReplaceField$Key",
+        replace_field::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        replace_field::build_value
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key",
+        set_schema_metadata::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
+        set_schema_metadata::build_value
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.ValueToKey",
+        value_to_key::build
+    ),
+];
 
 /// Every predicate, sorted by class.
 pub static PREDICATES: &[PredicatePlugin] = &[

@@ -2,9 +2,10 @@
 #![allow(dead_code)] // used by the transformations being added
 //! the checks with Connect's error messages, schema copying and struct access.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::config::{ConfigError, ConfigValue};
+use crate::config::{Config, ConfigError, ConfigKey, ConfigType, ConfigValue};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, SchemaType, Value};
 
@@ -63,7 +64,7 @@ pub(crate) fn require_struct<'v>(
         Value::Struct(values) if schema.ty == SchemaType::Struct => Ok(values),
         other => Err(data_error(format!(
             "Only Struct objects supported for [{purpose}], found: {}",
-            java_class(other)
+            java_class_in(Some(schema), other)
         ))),
     }
 }
@@ -158,4 +159,78 @@ pub(crate) fn list(value: Option<&ConfigValue>) -> Vec<String> {
 /// A config error on a key of a transformation (the chain adds the `transforms.<alias>.` prefix).
 pub(crate) fn invalid(key: &str, value: impl Into<String>, why: impl Into<String>) -> ConfigError {
     ConfigError::invalid(key, value, why)
+}
+
+/// The Java class Connect would hold for `value` under `schema`: with a schema the integer and
+/// floating-point widths are known (`INT32` is an `Integer`, `FLOAT32` a `Float`).
+pub(crate) fn java_class_in(schema: Option<&Schema>, value: &Value) -> &'static str {
+    match (schema.map(|s| s.ty), value) {
+        (Some(SchemaType::Int8), Value::Int(_)) => "java.lang.Byte",
+        (Some(SchemaType::Int16), Value::Int(_)) => "java.lang.Short",
+        (Some(SchemaType::Int32), Value::Int(_)) => "java.lang.Integer",
+        (Some(SchemaType::Float32), Value::Float(_)) => "java.lang.Float",
+        _ => java_class(value),
+    }
+}
+
+/// `replace.null.with.default` (KIP-1040), as InsertField, ReplaceField, MaskField, ValueToKey,
+/// ExtractField and SetSchemaMetadata define it.
+pub(crate) const REPLACE_NULL_WITH_DEFAULT: ConfigKey =
+    ConfigKey::with_default("replace.null.with.default", ConfigType::Boolean, "true").doc(
+        "Whether to replace fields that have a default value and that are null to the default \
+         value. When set to true, the default value is used, otherwise null is used.",
+    );
+
+/// A required LIST that must not be empty (`NonEmptyListValidator`: `Invalid value [] for
+/// configuration <key>: Empty list`).
+pub(crate) fn non_empty_list(config: &Config, key: &str) -> Result<Vec<String>, ConfigError> {
+    let items = config.list(key);
+    if items.is_empty() {
+        return Err(invalid(key, "[]", "Empty list"));
+    }
+    Ok(items.to_vec())
+}
+
+/// Kafka's per-transformation `LRUCache<Schema, …>(16)`: what a transformation derived from an
+/// input schema, found by pointer first and then by equality (a sink's converter may hand out
+/// equal schemas in new allocations).
+pub(crate) struct SchemaCache<T> {
+    entries: VecDeque<(Arc<Schema>, T)>,
+}
+
+impl<T: Clone> SchemaCache<T> {
+    /// Kafka's capacity.
+    const CAPACITY: usize = 16;
+
+    pub(crate) fn new() -> Self {
+        SchemaCache {
+            entries: VecDeque::new(),
+        }
+    }
+
+    /// What was derived from `schema`, deriving it with `make` on a miss.
+    pub(crate) fn get_or_try_insert<E>(
+        &mut self,
+        schema: &Arc<Schema>,
+        make: impl FnOnce(&Schema) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let hit = self
+            .entries
+            .iter()
+            .position(|(k, _)| Arc::ptr_eq(k, schema))
+            .or_else(|| self.entries.iter().position(|(k, _)| **k == **schema));
+        if let Some(i) = hit {
+            if i != 0 {
+                let entry = self.entries.remove(i).expect("index in range");
+                self.entries.push_front(entry);
+            }
+            return Ok(self.entries[0].1.clone());
+        }
+        let made = make(schema)?;
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.pop_back();
+        }
+        self.entries.push_front((schema.clone(), made.clone()));
+        Ok(made)
+    }
 }

@@ -1,0 +1,115 @@
+//! Transformations working together in a chain built from a connector's keys.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Chain;
+use super::util::field;
+use crate::model::record::{Part, Record};
+use crate::model::{Schema, SchemaType, Value};
+
+fn connector(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Connect's documented "key from a value field" recipe: ValueToKey, ExtractField$Key, then
+/// InsertField$Value with a static field.
+#[test]
+fn value_to_key_extract_field_insert_field() {
+    let mut chain = Chain::from_config(&connector(&[
+        ("transforms", "createKey,extractInt,insert"),
+        (
+            "transforms.createKey.type",
+            "org.apache.kafka.connect.transforms.ValueToKey",
+        ),
+        ("transforms.createKey.fields", "id"),
+        (
+            "transforms.extractInt.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        ),
+        ("transforms.extractInt.field", "id"),
+        (
+            "transforms.insert.type",
+            "org.apache.kafka.connect.transforms.InsertField$Value",
+        ),
+        ("transforms.insert.static.field", "source"),
+        ("transforms.insert.static.value", "mariadb"),
+    ]))
+    .unwrap();
+    let schema = Arc::new(Schema::structure(
+        Some("db.t".into()),
+        vec![
+            field("id", Schema::primitive(SchemaType::Int32, false)),
+            field("name", Schema::primitive(SchemaType::String, true)),
+        ],
+        false,
+    ));
+    let record = Record {
+        timestamp: Some(1_700_000_000_000),
+        ..Record::new(
+            "db.t",
+            Part::new(
+                Some(schema),
+                Value::Struct(vec![Value::Int(2), Value::text("b")]),
+            ),
+        )
+    };
+    let out = chain.apply(record.clone()).unwrap().unwrap();
+    let value_schema = Schema::structure(
+        Some("db.t".into()),
+        vec![
+            field("id", Schema::primitive(SchemaType::Int32, false)),
+            field("name", Schema::primitive(SchemaType::String, true)),
+            field("source", Schema::primitive(SchemaType::String, true)),
+        ],
+        false,
+    );
+    let expected = Record {
+        key: Part::new(
+            Some(Arc::new(Schema::primitive(SchemaType::Int32, false))),
+            Value::Int(2),
+        ),
+        value: Part::new(
+            Some(Arc::new(value_schema)),
+            Value::Struct(vec![
+                Value::Int(2),
+                Value::text("b"),
+                Value::text("mariadb"),
+            ]),
+        ),
+        ..record
+    };
+    assert_eq!(out, expected);
+}
+
+/// A transformation's config error names the connector-level key.
+#[test]
+fn config_errors_name_the_prefixed_key() {
+    let error = Chain::from_config(&connector(&[
+        ("transforms", "mask"),
+        (
+            "transforms.mask.type",
+            "org.apache.kafka.connect.transforms.MaskField$Value",
+        ),
+        ("transforms.mask.fields", "a"),
+        ("transforms.mask.replacement", ""),
+    ]))
+    .err()
+    .unwrap();
+    assert_eq!(error.key, "transforms.mask.replacement");
+    let error = Chain::from_config(&connector(&[
+        ("transforms", "x"),
+        (
+            "transforms.x.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Value",
+        ),
+        ("transforms.x.field", "a"),
+        ("transforms.x.field.syntax.version", "V3"),
+    ]))
+    .err()
+    .unwrap();
+    assert_eq!(error.key, "transforms.x.field.syntax.version");
+}
