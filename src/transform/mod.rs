@@ -27,6 +27,7 @@ mod chain;
 pub mod registry;
 pub(crate) mod util;
 
+pub mod extract_new_record_state;
 pub mod filter;
 pub mod predicates;
 

@@ -54,10 +54,14 @@ macro_rules! transform {
 }
 
 /// Every transformation, sorted by class.
-pub static TRANSFORMATIONS: &[TransformPlugin] = &[transform!(
-    "org.apache.kafka.connect.transforms.Filter",
-    filter::build
-)];
+pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+    transform!(
+        "io.debezium.transforms.ExtractNewRecordState",
+        "2.7.3.Final",
+        extract_new_record_state::build
+    ),
+    transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
+];
 
 /// Every predicate, sorted by class.
 pub static PREDICATES: &[PredicatePlugin] = &[
