@@ -877,3 +877,897 @@ impl Transformation for ExtractNewRecordState {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    //! Envelopes as Debezium 2.7's MySQL connector writes them for the tutorial's
+    //! `inventory.customers` table; expectations from Debezium's `ExtractNewRecordStateTest` and
+    //! the event-flattening documentation.
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::Field;
+    use crate::transform::Chain;
+    use crate::transform::registry;
+
+    const TOPIC: &str = "dbserver1.inventory.customers";
+
+    fn req(ty: SchemaType) -> Schema {
+        Schema::primitive(ty, false)
+    }
+
+    fn opt(ty: SchemaType) -> Schema {
+        Schema::primitive(ty, true)
+    }
+
+    fn fields(pairs: Vec<(&str, Schema)>) -> Vec<Field> {
+        pairs.into_iter().map(|(n, s)| field(n, s)).collect()
+    }
+
+    /// `dbserver1.inventory.customers.Value`, optional as in `before`/`after`.
+    fn customers_value() -> Schema {
+        Schema::structure(
+            Some(format!("{TOPIC}.Value")),
+            fields(vec![
+                ("id", req(SchemaType::Int32)),
+                ("first_name", req(SchemaType::String)),
+                ("last_name", req(SchemaType::String)),
+                ("email", req(SchemaType::String)),
+            ]),
+            true,
+        )
+    }
+
+    /// `io.debezium.connector.mysql.Source` (2.7).
+    fn mysql_source() -> Schema {
+        let snapshot = Schema {
+            name: Some("io.debezium.data.Enum".into()),
+            version: Some(1),
+            parameters: vec![("allowed".into(), "true,last,false,incremental".into())],
+            default: Some(Box::new(Value::text("false"))),
+            ..opt(SchemaType::String)
+        };
+        Schema::structure(
+            Some("io.debezium.connector.mysql.Source".into()),
+            fields(vec![
+                ("version", req(SchemaType::String)),
+                ("connector", req(SchemaType::String)),
+                ("name", req(SchemaType::String)),
+                ("ts_ms", req(SchemaType::Int64)),
+                ("snapshot", snapshot),
+                ("db", req(SchemaType::String)),
+                ("sequence", opt(SchemaType::String)),
+                ("ts_us", opt(SchemaType::Int64)),
+                ("ts_ns", opt(SchemaType::Int64)),
+                ("table", opt(SchemaType::String)),
+                ("server_id", req(SchemaType::Int64)),
+                ("gtid", opt(SchemaType::String)),
+                ("file", req(SchemaType::String)),
+                ("pos", req(SchemaType::Int64)),
+                ("row", req(SchemaType::Int32)),
+                ("thread", opt(SchemaType::Int64)),
+                ("query", opt(SchemaType::String)),
+            ]),
+            false,
+        )
+    }
+
+    /// `event.block`, the transaction metadata block.
+    fn transaction_block() -> Schema {
+        Schema {
+            version: Some(1),
+            ..Schema::structure(
+                Some("event.block".into()),
+                fields(vec![
+                    ("id", req(SchemaType::String)),
+                    ("total_order", req(SchemaType::Int64)),
+                    ("data_collection_order", req(SchemaType::Int64)),
+                ]),
+                true,
+            )
+        }
+    }
+
+    fn envelope_of(row: Schema) -> Arc<Schema> {
+        Arc::new(Schema {
+            version: Some(1),
+            ..Schema::structure(
+                Some(format!("{TOPIC}.Envelope")),
+                fields(vec![
+                    ("before", row.clone()),
+                    ("after", row),
+                    ("source", mysql_source()),
+                    ("op", req(SchemaType::String)),
+                    ("ts_ms", opt(SchemaType::Int64)),
+                    ("ts_us", opt(SchemaType::Int64)),
+                    ("ts_ns", opt(SchemaType::Int64)),
+                    ("transaction", transaction_block()),
+                ]),
+                false,
+            )
+        })
+    }
+
+    static ENVELOPE: LazyLock<Arc<Schema>> = LazyLock::new(|| envelope_of(customers_value()));
+
+    fn key_schema() -> Arc<Schema> {
+        Arc::new(Schema::structure(
+            Some(format!("{TOPIC}.Key")),
+            fields(vec![("id", req(SchemaType::Int32))]),
+            false,
+        ))
+    }
+
+    fn anne(first_name: &str) -> Value {
+        Value::Struct(vec![
+            Value::Int(1004),
+            Value::text(first_name),
+            Value::text("Kretchmar"),
+            Value::text("annek@noanswer.org"),
+        ])
+    }
+
+    fn source(snapshot: &str) -> Value {
+        Value::Struct(vec![
+            Value::text("2.7.3.Final"),
+            Value::text("mysql"),
+            Value::text("dbserver1"),
+            Value::Int(1486500577000),
+            Value::text(snapshot),
+            Value::text("inventory"),
+            Value::Null,
+            Value::Int(1486500577000000),
+            Value::Int(1486500577000000000),
+            Value::text("customers"),
+            Value::Int(223344),
+            Value::Null,
+            Value::text("mysql-bin.000003"),
+            Value::Int(364),
+            Value::Int(0),
+            Value::Int(7),
+            Value::Null,
+        ])
+    }
+
+    fn transaction() -> Value {
+        Value::Struct(vec![Value::text("571"), Value::Int(42), Value::Int(1)])
+    }
+
+    /// A change event on `schema` (an envelope of the customers table's shape).
+    fn event_on(schema: &Arc<Schema>, op: &str, before: Value, after: Value) -> Record {
+        let tx = match op {
+            "r" => Value::Null,
+            _ => transaction(),
+        };
+        let snapshot = if op == "r" { "true" } else { "false" };
+        let envelope = Value::Struct(vec![
+            before,
+            after,
+            source(snapshot),
+            Value::text(op),
+            Value::Int(1486500577691),
+            Value::Int(1486500577691547),
+            Value::Int(1486500577691547271),
+            tx,
+        ]);
+        Record {
+            topic: TOPIC.into(),
+            partition: Some(0),
+            key: Part::new(Some(key_schema()), Value::Struct(vec![Value::Int(1004)])),
+            value: Part::new(Some(schema.clone()), envelope),
+            timestamp: Some(1486500577700),
+            headers: Vec::new(),
+        }
+    }
+
+    fn event(op: &str) -> Record {
+        match op {
+            "c" | "r" => event_on(&ENVELOPE, op, Value::Null, anne("Anne")),
+            "u" => event_on(&ENVELOPE, op, anne("Anne"), anne("Anne Marie")),
+            "d" => event_on(&ENVELOPE, op, anne("Anne Marie"), Value::Null),
+            "t" => event_on(&ENVELOPE, op, Value::Null, Value::Null),
+            _ => unreachable!(),
+        }
+    }
+
+    fn tombstone() -> Record {
+        Record {
+            value: Part::NULL,
+            ..event("d")
+        }
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> Result<ExtractNewRecordState, ConfigError> {
+        let raw: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        build(&config_def().parse(&raw)?)
+    }
+
+    fn transform(pairs: &[(&str, &str)]) -> ExtractNewRecordState {
+        config(pairs).unwrap()
+    }
+
+    fn apply(smt: &mut ExtractNewRecordState, record: Record) -> Option<Record> {
+        smt.apply(record).unwrap()
+    }
+
+    fn error(smt: &mut ExtractNewRecordState, record: Record) -> String {
+        smt.apply(record).unwrap_err().context().to_string()
+    }
+
+    /// The unwrapped row's schema: `copySchemaBasics` (required) + the row's fields + `extra`.
+    fn unwrapped(extra: Vec<(&str, Schema)>) -> Schema {
+        let mut schema = Schema {
+            optional: false,
+            ..customers_value()
+        };
+        schema.fields.extend(fields(extra));
+        schema
+    }
+
+    fn with(row: Value, extra: Vec<Value>) -> Value {
+        match row {
+            Value::Struct(mut values) => {
+                values.extend(extra);
+                Value::Struct(values)
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    fn header(key: &str, schema: Schema, value: Value) -> Header {
+        Header {
+            key: key.into(),
+            schema: Some(Arc::new(schema)),
+            value,
+        }
+    }
+
+    #[test]
+    fn create_read_and_update_become_the_after_row() {
+        let mut smt = transform(&[]);
+        for (op, row) in [
+            ("c", anne("Anne")),
+            ("r", anne("Anne")),
+            ("u", anne("Anne Marie")),
+        ] {
+            let input = event(op);
+            let out = apply(&mut smt, input.clone()).unwrap();
+            assert_eq!(
+                out.value.schema.as_deref(),
+                Some(&unwrapped(vec![])),
+                "{op}"
+            );
+            assert_eq!(out.value.value, row, "{op}");
+            assert_eq!(out.key, input.key);
+            assert_eq!(out.topic, input.topic);
+            assert_eq!(out.partition, Some(0));
+            assert_eq!(out.timestamp, input.timestamp);
+            assert!(out.headers.is_empty());
+        }
+    }
+
+    #[test]
+    fn by_default_deletes_and_tombstones_are_dropped() {
+        // delete.tombstone.handling.mode unset: drop.tombstones=true, delete.handling.mode=drop.
+        let mut smt = transform(&[]);
+        assert_eq!(apply(&mut smt, event("d")), None);
+        assert_eq!(apply(&mut smt, tombstone()), None);
+    }
+
+    #[test]
+    fn legacy_none_keeps_deletes_as_null_values_and_tombstones_when_asked() {
+        let mut smt = transform(&[(HANDLE_DELETES, "none"), (DROP_TOMBSTONES, "false")]);
+        let out = apply(&mut smt, event("d")).unwrap();
+        // The value schema is the `after` schema (optional), not null: the JDBC sink's delete.
+        assert_eq!(out.value.schema.as_deref(), Some(&customers_value()));
+        assert_eq!(out.value.value, Value::Null);
+        assert_eq!(out.key, event("d").key);
+        assert_eq!(apply(&mut smt, tombstone()), Some(tombstone()));
+    }
+
+    #[test]
+    fn legacy_rewrite_marks_every_row() {
+        let mut smt = transform(&[(HANDLE_DELETES, "rewrite")]);
+        let deleted = vec![("__deleted", opt(SchemaType::String))];
+        let out = apply(&mut smt, event("c")).unwrap();
+        assert_eq!(
+            out.value.schema.as_deref(),
+            Some(&unwrapped(deleted.clone()))
+        );
+        assert_eq!(
+            out.value.value,
+            with(anne("Anne"), vec![Value::text("false")])
+        );
+        let out = apply(&mut smt, event("d")).unwrap();
+        assert_eq!(out.value.schema.as_deref(), Some(&unwrapped(deleted)));
+        assert_eq!(
+            out.value.value,
+            with(anne("Anne Marie"), vec![Value::text("true")])
+        );
+        // drop.tombstones keeps its default, true.
+        assert_eq!(apply(&mut smt, tombstone()), None);
+    }
+
+    #[test]
+    fn delete_tombstone_handling_modes() {
+        let rewritten = with(anne("Anne Marie"), vec![Value::text("true")]);
+        for (mode, delete, keeps_tombstone) in [
+            ("drop", None, false),
+            ("tombstone", Some(Value::Null), false),
+            ("rewrite", Some(rewritten.clone()), false),
+            ("rewrite-with-tombstone", Some(rewritten.clone()), true),
+            (" Rewrite-With-Tombstone ", Some(rewritten.clone()), true),
+        ] {
+            // The new key wins over the deprecated pair.
+            let mut smt = transform(&[
+                (HANDLE_TOMBSTONE_DELETES, mode),
+                (DROP_TOMBSTONES, "false"),
+                (HANDLE_DELETES, "none"),
+            ]);
+            let out = apply(&mut smt, event("d"));
+            assert_eq!(out.map(|r| r.value.value), delete, "{mode}");
+            assert_eq!(
+                apply(&mut smt, tombstone()).is_some(),
+                keeps_tombstone,
+                "{mode}"
+            );
+            let create = apply(&mut smt, event("c")).unwrap().value.value;
+            let marked = mode.contains("rewrite") || mode.contains("Rewrite");
+            let expected = match marked {
+                true => with(anne("Anne"), vec![Value::text("false")]),
+                false => anne("Anne"),
+            };
+            assert_eq!(create, expected, "{mode}");
+        }
+        let mut smt = transform(&[(HANDLE_TOMBSTONE_DELETES, "tombstone")]);
+        let out = apply(&mut smt, event("d")).unwrap();
+        assert_eq!(out.value.schema.as_deref(), Some(&customers_value()));
+    }
+
+    #[test]
+    fn truncate_events_are_dropped() {
+        for mode in ["drop", "tombstone", "rewrite", "rewrite-with-tombstone"] {
+            let mut smt = transform(&[(HANDLE_TOMBSTONE_DELETES, mode)]);
+            assert_eq!(apply(&mut smt, event("t")), None, "{mode}");
+        }
+        let mut smt = transform(&[(HANDLE_DELETES, "none"), (DROP_TOMBSTONES, "false")]);
+        assert_eq!(apply(&mut smt, event("t")), None);
+    }
+
+    #[test]
+    fn add_fields_appends_optional_copies_after_the_row() {
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "rewrite"),
+            (ADD_FIELDS, "op,table,db,source.ts_ms,ts_ms"),
+        ]);
+        let out = apply(&mut smt, event("c")).unwrap();
+        assert_eq!(
+            out.value.schema.as_deref(),
+            Some(&unwrapped(vec![
+                ("__deleted", opt(SchemaType::String)),
+                ("__op", opt(SchemaType::String)),
+                ("__table", opt(SchemaType::String)),
+                ("__db", opt(SchemaType::String)),
+                ("__source_ts_ms", opt(SchemaType::Int64)),
+                ("__ts_ms", opt(SchemaType::Int64)),
+            ]))
+        );
+        assert_eq!(
+            out.value.value,
+            with(
+                anne("Anne"),
+                vec![
+                    Value::text("false"),
+                    Value::text("c"),
+                    Value::text("customers"),
+                    Value::text("inventory"),
+                    Value::Int(1486500577000),
+                    Value::Int(1486500577691),
+                ]
+            )
+        );
+        // testAddFieldsHandleDeleteRewrite: a rewritten delete carries `__op: d`.
+        let out = apply(&mut smt, event("d")).unwrap();
+        assert_eq!(
+            out.value.value,
+            with(
+                anne("Anne Marie"),
+                vec![
+                    Value::text("true"),
+                    Value::text("d"),
+                    Value::text("customers"),
+                    Value::text("inventory"),
+                    Value::Int(1486500577000),
+                    Value::Int(1486500577691),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn add_fields_reads_structs_renames_and_skips_missing_fields() {
+        // testAddFields: bare `id` is transaction.id, other bare names come from `source`.
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "tombstone"),
+            (ADD_FIELDS, "op , pos,id"),
+            (ADD_FIELDS_PREFIX, "prefix."),
+        ]);
+        let out = apply(&mut smt, event("u")).unwrap();
+        assert_eq!(
+            out.value.schema.as_deref(),
+            Some(&unwrapped(vec![
+                ("prefix.op", opt(SchemaType::String)),
+                ("prefix.pos", opt(SchemaType::Int64)),
+                ("prefix.id", opt(SchemaType::String)),
+            ]))
+        );
+        assert_eq!(
+            out.value.value,
+            with(
+                anne("Anne Marie"),
+                vec![Value::text("u"), Value::Int(364), Value::text("571")]
+            )
+        );
+        // testAddFieldsForMissingOptionalField: no transaction block in a snapshot read.
+        let out = apply(&mut smt, event("r")).unwrap();
+        assert_eq!(
+            out.value.value,
+            with(
+                anne("Anne"),
+                vec![Value::text("r"), Value::Int(364), Value::Null]
+            )
+        );
+
+        // testAddFieldsSpecifyStruct and testNewFieldAndHeaderMapping / testFieldNotExists.
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "tombstone"),
+            (
+                ADD_FIELDS,
+                "notExisting,op:OP,source.file:BINLOG,transaction.id,\
+                 transaction.total_order:TOTAL_ORDER",
+            ),
+            (ADD_FIELDS_PREFIX, ""),
+        ]);
+        let out = apply(&mut smt, event("u")).unwrap();
+        assert_eq!(
+            out.value.schema.as_deref(),
+            Some(&unwrapped(vec![
+                ("OP", opt(SchemaType::String)),
+                ("BINLOG", opt(SchemaType::String)),
+                ("transaction_id", opt(SchemaType::String)),
+                ("TOTAL_ORDER", opt(SchemaType::Int64)),
+            ]))
+        );
+        assert_eq!(
+            out.value.value,
+            with(
+                anne("Anne Marie"),
+                vec![
+                    Value::text("u"),
+                    Value::text("mysql-bin.000003"),
+                    Value::text("571"),
+                    Value::Int(42),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn added_field_schemas_copy_name_and_parameters_but_not_the_default() {
+        let mut smt = transform(&[(ADD_FIELDS, "snapshot")]);
+        let out = apply(&mut smt, event("r")).unwrap();
+        let schema = out.value.schema.unwrap();
+        let (_, snapshot) = schema.field("__snapshot").unwrap();
+        assert_eq!(
+            snapshot.schema,
+            Schema {
+                name: Some("io.debezium.data.Enum".into()),
+                version: Some(1),
+                parameters: vec![("allowed".into(), "true,last,false,incremental".into())],
+                ..opt(SchemaType::String)
+            }
+        );
+    }
+
+    #[test]
+    fn add_headers_on_change_events_and_kept_tombstones() {
+        // testAddHeadersHandleDeleteRewriteAndTombstone.
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "rewrite-with-tombstone"),
+            (ADD_HEADERS, "op,source.pos,db"),
+        ]);
+        let out = apply(&mut smt, event("d")).unwrap();
+        assert_eq!(
+            out.value.value,
+            with(anne("Anne Marie"), vec![Value::text("true")])
+        );
+        assert_eq!(
+            out.headers,
+            [
+                header("__op", opt(SchemaType::String), Value::text("d")),
+                header("__source_pos", opt(SchemaType::Int64), Value::Int(364)),
+                header("__db", opt(SchemaType::String), Value::text("inventory")),
+            ]
+        );
+        // A tombstone only gets the operation, as Headers.addString (a required string).
+        let out = apply(&mut smt, tombstone()).unwrap();
+        assert_eq!(out.value, Part::NULL);
+        assert_eq!(
+            out.headers,
+            [header("__op", req(SchemaType::String), Value::text("d"))]
+        );
+
+        // testHandleCreateRewrite / testUnwrapPropagatesRecordHeaders: existing headers stay.
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "rewrite"),
+            (ADD_HEADERS, "op"),
+            (ADD_HEADERS_PREFIX, "dbz."),
+        ]);
+        let mut input = event("c");
+        let existing = header("trace", req(SchemaType::String), Value::text("abc"));
+        input.headers.push(existing.clone());
+        let out = apply(&mut smt, input).unwrap();
+        assert_eq!(
+            out.headers,
+            [
+                existing,
+                header("dbz.op", opt(SchemaType::String), Value::text("c"))
+            ]
+        );
+        assert_eq!(
+            out.value.value,
+            with(anne("Anne"), vec![Value::text("false")])
+        );
+    }
+
+    #[test]
+    fn records_that_are_not_change_events_pass_unchanged() {
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "rewrite"),
+            (ADD_HEADERS, "op,source.pos"),
+            (ADD_FIELDS, "op"),
+            (ROUTE_BY_FIELD, "last_name"),
+        ]);
+        let heartbeat_schema = Schema::structure(
+            Some("io.debezium.connector.common.Heartbeat".into()),
+            fields(vec![("ts_ms", req(SchemaType::Int64))]),
+            false,
+        );
+        let heartbeat = Record {
+            key: Part::new(
+                Some(Arc::new(Schema::structure(
+                    Some("io.debezium.connector.common.ServerNameKey".into()),
+                    fields(vec![("serverName", req(SchemaType::String))]),
+                    false,
+                ))),
+                Value::Struct(vec![Value::text("dbserver1")]),
+            ),
+            ..Record::new(
+                "__debezium-heartbeat.dbserver1",
+                Part::new(
+                    Some(Arc::new(heartbeat_schema)),
+                    Value::Struct(vec![Value::Int(1486500577691)]),
+                ),
+            )
+        };
+        let schema_change = Record::new(
+            "dbserver1",
+            Part::new(
+                Some(Arc::new(Schema::structure(
+                    Some("io.debezium.connector.mysql.SchemaChangeValue".into()),
+                    fields(vec![
+                        ("source", mysql_source()),
+                        ("ts_ms", req(SchemaType::Int64)),
+                        ("databaseName", opt(SchemaType::String)),
+                        ("schemaName", opt(SchemaType::String)),
+                        ("ddl", opt(SchemaType::String)),
+                    ]),
+                    false,
+                ))),
+                Value::Struct(vec![
+                    source("false"),
+                    Value::Int(1486500577691),
+                    Value::text("inventory"),
+                    Value::Null,
+                    Value::text("ALTER TABLE customers ADD COLUMN phone VARCHAR(20)"),
+                ]),
+            ),
+        );
+        let unnamed = Record::new(
+            TOPIC,
+            Part::new(
+                Some(Arc::new(Schema::structure(
+                    None,
+                    fields(vec![("id", req(SchemaType::Int8))]),
+                    false,
+                ))),
+                Value::Struct(vec![Value::Int(1)]),
+            ),
+        );
+        // Schemaless JSON (JsonConverter with schemas.enable=false): no schema, no envelope.
+        let schemaless = Record::new(
+            TOPIC,
+            Part::new(
+                None,
+                Value::Map(vec![
+                    (Value::text("op"), Value::text("c")),
+                    (Value::text("after"), Value::Map(vec![])),
+                ]),
+            ),
+        );
+        for record in [heartbeat, schema_change, unnamed, schemaless] {
+            assert_eq!(apply(&mut smt, record.clone()), Some(record));
+        }
+    }
+
+    #[test]
+    fn route_by_field_reads_the_row() {
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "tombstone"),
+            (ROUTE_BY_FIELD, "first_name"),
+        ]);
+        // testAddTopicRoutingField / testUpdateTopicRoutingField / testDeleteTopicRoutingField.
+        assert_eq!(&*apply(&mut smt, event("c")).unwrap().topic, "Anne");
+        assert_eq!(&*apply(&mut smt, event("u")).unwrap().topic, "Anne Marie");
+        let delete = apply(&mut smt, event("d")).unwrap();
+        assert_eq!(&*delete.topic, "Anne Marie");
+        assert_eq!(delete.value.value, Value::Null);
+        // A blank value keeps the topic.
+        let blank = event_on(&ENVELOPE, "c", Value::Null, anne(" "));
+        assert_eq!(&*apply(&mut smt, blank).unwrap().topic, TOPIC);
+
+        let mut smt = transform(&[(ROUTE_BY_FIELD, "nope")]);
+        assert_eq!(
+            error(&mut smt, event("c")),
+            "nope is not a valid field name"
+        );
+        let mut smt = transform(&[(ROUTE_BY_FIELD, "id")]);
+        assert_eq!(
+            error(&mut smt, event("c")),
+            "Field 'id' is not of type STRING"
+        );
+    }
+
+    #[test]
+    fn rewrite_reads_null_fields_as_their_default_other_modes_keep_null() {
+        // DBZ-5166 and DBZ-7094: InsertField (rewrite) applies the default, ExtractField not.
+        let mut row = customers_value();
+        row.fields[3].schema = Schema {
+            default: Some(Box::new(Value::text("none@example.com"))),
+            ..opt(SchemaType::String)
+        };
+        let envelope = envelope_of(row);
+        let after = Value::Struct(vec![
+            Value::Int(1005),
+            Value::text("Jane"),
+            Value::text("Doe"),
+            Value::Null,
+        ]);
+        let record = event_on(&envelope, "c", Value::Null, after);
+        let mut smt = transform(&[(HANDLE_TOMBSTONE_DELETES, "tombstone")]);
+        let out = apply(&mut smt, record.clone()).unwrap();
+        let Value::Struct(values) = out.value.value else {
+            panic!()
+        };
+        assert_eq!(values[3], Value::Null);
+        // The copied row schema keeps the field's default.
+        let schema = out.value.schema.unwrap();
+        assert!(schema.fields[3].schema.default.is_some());
+        let mut smt = transform(&[(HANDLE_TOMBSTONE_DELETES, "rewrite")]);
+        let Value::Struct(values) = apply(&mut smt, record).unwrap().value.value else {
+            panic!()
+        };
+        assert_eq!(values[3], Value::text("none@example.com"));
+        assert_eq!(values[4], Value::text("false"));
+    }
+
+    /// A row whose `email` is optional, with the `drop-fields` header listing `id` and `email`.
+    fn drop_fields_event(op: &str) -> Record {
+        let mut row = customers_value();
+        row.fields[3].schema = opt(SchemaType::String);
+        let envelope = envelope_of(row);
+        let mut record = match op {
+            "c" => event_on(&envelope, op, Value::Null, anne("Anne")),
+            _ => event_on(&envelope, op, anne("Anne"), Value::Null),
+        };
+        record.headers.push(Header {
+            key: "drop-fields".into(),
+            schema: Some(Arc::new(Schema::array(req(SchemaType::String), false))),
+            value: Value::Array(vec![Value::text("id"), Value::text("email")]),
+        });
+        record
+    }
+
+    fn names(part: &Part) -> Vec<String> {
+        let schema = part.schema.as_deref().unwrap();
+        schema.fields.iter().map(|f| f.name.clone()).collect()
+    }
+
+    #[test]
+    fn drop_fields_header_removes_listed_fields() {
+        // dropFieldsFromValueWithSchemaCompatibility: only the optional field goes.
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "rewrite"),
+            (DROP_FIELDS_HEADER, "drop-fields"),
+            (ADD_FIELDS, "op"),
+        ]);
+        let out = apply(&mut smt, drop_fields_event("c")).unwrap();
+        assert_eq!(
+            names(&out.value),
+            ["id", "first_name", "last_name", "__deleted", "__op"]
+        );
+        assert_eq!(
+            out.value.value,
+            Value::Struct(vec![
+                Value::Int(1004),
+                Value::text("Anne"),
+                Value::text("Kretchmar"),
+                Value::text("false"),
+                Value::text("c"),
+            ])
+        );
+        assert_eq!(out.key, drop_fields_event("c").key);
+        // On a delete the fields go before add.fields are appended.
+        let out = apply(&mut smt, drop_fields_event("d")).unwrap();
+        assert_eq!(
+            names(&out.value),
+            ["id", "first_name", "last_name", "__deleted", "__op"]
+        );
+
+        // dropFieldsFromValueAndKeyWithoutSchemaCompatibility: every listed field goes.
+        let mut smt = transform(&[
+            (HANDLE_TOMBSTONE_DELETES, "drop"),
+            (DROP_FIELDS_HEADER, "drop-fields"),
+            (DROP_FIELDS_KEEP_SCHEMA_COMPATIBLE, "false"),
+            (DROP_FIELDS_FROM_KEY, "true"),
+        ]);
+        let out = apply(&mut smt, drop_fields_event("c")).unwrap();
+        assert_eq!(names(&out.value), ["first_name", "last_name"]);
+        assert_eq!(out.key.value, Value::Struct(vec![]));
+        assert_eq!(
+            out.key.schema.as_deref().map(|s| s.name.as_deref()),
+            Some(Some("dbserver1.inventory.customers.Key"))
+        );
+    }
+
+    #[test]
+    fn unwrapped_schemas_are_cached_per_envelope_schema() {
+        let mut smt = transform(&[(ADD_FIELDS, "op")]);
+        let first = apply(&mut smt, event("c")).unwrap().value.schema.unwrap();
+        let second = apply(&mut smt, event("u")).unwrap().value.schema.unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        // An equal schema in another allocation hits the same entry.
+        let copy = Arc::new((**ENVELOPE).clone());
+        let third = apply(&mut smt, event_on(&copy, "c", Value::Null, anne("A")));
+        assert!(Arc::ptr_eq(&first, &third.unwrap().value.schema.unwrap()));
+        assert_eq!(smt.plans.len(), 1);
+    }
+
+    #[test]
+    fn record_errors_name_the_problem() {
+        // A field name taken twice (prefix "" and a row column).
+        let mut smt = transform(&[(ADD_FIELDS, "op:email"), (ADD_FIELDS_PREFIX, "")]);
+        assert_eq!(
+            error(&mut smt, event("c")),
+            "Cannot create field because of field name duplication email"
+        );
+        // A struct the envelope does not have (Debezium fails with a NullPointerException).
+        let mut smt = transform(&[(ADD_FIELDS, "nope.x")]);
+        assert!(error(&mut smt, event("c")).contains("has no field nope"));
+        // ... but a delete that is dropped never reads add.fields.
+        assert_eq!(apply(&mut smt, event("d")), None);
+        // A whole struct cannot be added: its copied schema has no fields.
+        let mut smt = transform(&[(ADD_FIELDS, "transaction")]);
+        assert_eq!(error(&mut smt, event("u")), "Struct schemas do not match.");
+        // An envelope whose value is not a struct, or without `after`.
+        let mut smt = transform(&[]);
+        let mut bad = event("c");
+        bad.value.value = Value::text("x");
+        assert_eq!(
+            error(&mut smt, bad),
+            "Only Struct objects supported for [field extraction], found: java.lang.String"
+        );
+        let mut no_after = (**ENVELOPE).clone();
+        no_after.fields.remove(1);
+        let no_after = Arc::new(no_after);
+        let mut record = event("c");
+        record.value = Part::new(
+            Some(no_after),
+            Value::Struct(vec![Value::Null, source("false"), Value::text("c")]),
+        );
+        assert_eq!(error(&mut smt, record), "Unknown field: after");
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let message = |pairs: &[(&str, &str)]| config(pairs).err().unwrap().to_string();
+        assert_eq!(
+            message(&[(HANDLE_DELETES, "sometimes")]),
+            "Invalid value sometimes for configuration delete.handling.mode: \
+             Value must be one of drop, none, rewrite"
+        );
+        // `delete-to-tombstone` arrived in Debezium 3.2.
+        assert_eq!(
+            message(&[(HANDLE_TOMBSTONE_DELETES, "delete-to-tombstone")]),
+            "Invalid value delete-to-tombstone for configuration delete.tombstone.handling.mode: \
+             Value must be one of drop, tombstone, rewrite-with-tombstone, rewrite"
+        );
+        assert_eq!(
+            message(&[(DROP_TOMBSTONES, "yes")]),
+            "Invalid value yes for configuration drop.tombstones: \
+             Expected value to be either true or false"
+        );
+        assert_eq!(
+            message(&[(ADD_HEADERS, "op:a:b")]),
+            "Invalid value op:a:b for configuration add.headers: Unexpected field name: op:a:b"
+        );
+        // Case and surrounding blanks are accepted, as Debezium's parse does.
+        assert!(config(&[(HANDLE_DELETES, " REWRITE ")]).is_ok());
+    }
+
+    #[test]
+    fn java_split_drops_trailing_empty_strings() {
+        assert_eq!(java_split("op:", ':'), ["op"]);
+        assert_eq!(java_split("", ':'), [""]);
+        assert_eq!(java_split("a.b.c", '.'), ["a", "b", "c"]);
+        let item = FieldRef::parse("__", "op:").unwrap();
+        assert_eq!((item.parent, item.name.as_str()), (None, "__op"));
+        let item = FieldRef::parse("__", "source.ts_ms").unwrap();
+        assert_eq!(item.name, "__source_ts_ms");
+        let item = FieldRef::parse("__", "total_order").unwrap();
+        assert_eq!(item.parent.as_deref(), Some("transaction"));
+    }
+
+    #[test]
+    fn registered_by_class_and_alias_and_runs_in_a_chain() {
+        let plugin = registry::transformation("ExtractNewRecordState").unwrap();
+        assert_eq!(plugin.class, "io.debezium.transforms.ExtractNewRecordState");
+        assert_eq!(plugin.version, "2.7.3.Final");
+        assert!(registry::transformation("io.debezium.transforms.ExtractNewRecordState").is_some());
+
+        let connector: BTreeMap<String, String> = [
+            ("transforms", "unwrap"),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState",
+            ),
+            (
+                "transforms.unwrap.delete.tombstone.handling.mode",
+                "rewrite",
+            ),
+            ("transforms.unwrap.add.fields", "op,table,lsn,source.ts_ms"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut chain = Chain::from_config(&connector).unwrap();
+        // The documentation's example: `lsn` is not a MySQL field, so it is skipped.
+        let out = chain.apply(event("c")).unwrap().unwrap();
+        assert_eq!(
+            out.value.value,
+            with(
+                anne("Anne"),
+                vec![
+                    Value::text("false"),
+                    Value::text("c"),
+                    Value::text("customers"),
+                    Value::Int(1486500577000),
+                ]
+            )
+        );
+        assert_eq!(chain.apply(tombstone()).unwrap(), None);
+
+        let mut bad = connector.clone();
+        bad.insert(
+            "transforms.unwrap.delete.handling.mode".into(),
+            "sometimes".into(),
+        );
+        assert_eq!(
+            Chain::from_config(&bad).err().unwrap().key,
+            "transforms.unwrap.delete.handling.mode"
+        );
+    }
+}
