@@ -28,6 +28,7 @@ pub mod registry;
 pub(crate) mod util;
 
 pub mod extract_field;
+pub mod extract_new_record_state;
 pub mod filter;
 pub mod hoist_field;
 pub mod insert_field;

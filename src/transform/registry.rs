@@ -56,6 +56,11 @@ macro_rules! transform {
 /// Every transformation, sorted by class.
 pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     transform!(
+        "io.debezium.transforms.ExtractNewRecordState",
+        "2.7.3.Final",
+        extract_new_record_state::build
+    ),
+    transform!(
         "org.apache.kafka.connect.transforms.ExtractField$Key",
         extract_field::build_key
     ),
