@@ -62,6 +62,8 @@ pub struct Record {
     /// The Kafka partition, when known (sink records) or chosen (`None`: the producer's
     /// partitioner decides).
     pub partition: Option<i32>,
+    /// The Kafka offset of a consumed (sink) record; `None` for source records.
+    pub offset: Option<i64>,
     pub key: Part,
     pub value: Part,
     /// Milliseconds since the epoch.
@@ -76,6 +78,7 @@ impl Record {
         Record {
             topic: topic.into(),
             partition: None,
+            offset: None,
             key: Part::NULL,
             value,
             timestamp: None,

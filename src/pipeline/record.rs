@@ -267,6 +267,7 @@ impl RecordStage {
         let transformed = Record {
             topic: topic.clone(),
             partition: Some(record.partition),
+            offset: Some(record.offset),
             key,
             value,
             timestamp: record.timestamp_ms,

@@ -1053,6 +1053,7 @@ mod tests {
         Record {
             topic: TOPIC.into(),
             partition: Some(0),
+            offset: None,
             key: Part::new(Some(key_schema()), Value::Struct(vec![Value::Int(1004)])),
             value: Part::new(Some(schema.clone()), envelope),
             timestamp: Some(1486500577700),

@@ -123,18 +123,18 @@ impl Specs {
 
 /// The Kafka offset of a record, for `offset.field`.
 ///
-/// Note for the sink pipeline: [`Record`] carries no Kafka offset yet, so this is always `None`
-/// and `offset.field` fails every record. Once sink records carry their offset, return it here
-/// (source records have none: Kafka fails them with `Only SinkRecord supported for [field
-/// insertion], found: org.apache.kafka.connect.source.SourceRecord`).
-pub(crate) fn record_offset(_record: &Record) -> Option<i64> {
-    None
+/// Sink records carry their Kafka offset; source records have none (Kafka fails them with
+/// `Only SinkRecord supported for [field insertion], found: …SourceRecord`).
+pub(crate) fn record_offset(record: &Record) -> Option<i64> {
+    record.offset
 }
 
 /// Why `offset.field` cannot be served for `record`.
 fn offset_unavailable(record: &Record) -> crate::error::Error {
     match record.partition {
-        None => data_error("offset.field requires a sink record"),
+        None => data_error(
+            "Only SinkRecord supported for [field insertion], found: org.apache.kafka.connect.source.SourceRecord",
+        ),
         Some(_) => data_error(
             "offset.field requires the record's Kafka offset, which this record does not carry",
         ),
@@ -320,6 +320,7 @@ mod tests {
         Record {
             topic: "test".into(),
             partition,
+            offset: None,
             key: Part::NULL,
             value: Part::new(schema, value),
             timestamp: ts,
@@ -607,15 +608,23 @@ mod tests {
         );
     }
 
-    /// `offset.field` needs a sink record's offset, which records do not carry yet.
+    /// `offset.field` needs a sink record's offset: a source record fails as in Kafka, a sink
+    /// record gets its offset (schemaless: a Long).
     #[test]
     fn offset_field_needs_a_sink_record() {
         let mut xform = value_xform(&[("offset.field", "offset")]);
         let record = source_record(None, None, map(&[]), None);
         assert_eq!(
-            xform.apply(record).unwrap_err().to_string(),
-            "offset.field requires a sink record"
+            xform.apply(record.clone()).unwrap_err().to_string(),
+            "Only SinkRecord supported for [field insertion], found: org.apache.kafka.connect.source.SourceRecord"
         );
+        let sink = Record {
+            partition: Some(0),
+            offset: Some(42),
+            ..record
+        };
+        let out = xform.apply(sink).unwrap().unwrap();
+        assert_eq!(out.value.value.map_get("offset"), Some(&Value::Int(42)));
     }
 
     #[test]
