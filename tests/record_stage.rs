@@ -280,3 +280,58 @@ async fn rest_validates_and_lists_the_record_stage() {
     daemon.stop().await.unwrap();
     db.drop_db().await;
 }
+
+/// Confluent's documented key pattern for the JDBC source: `ValueToKey` (`fields=id`) then
+/// `ExtractField$Key` (`field=id`), with `InsertField$Value` adding a static field. The key is
+/// Connect's int32 envelope, the value has the field appended; a second connector writes the
+/// same key with `StringConverter`.
+#[tokio::test]
+async fn source_key_chain_and_string_key_converter() {
+    let db = TestDb::new("rs_key").await;
+    db.exec(USERS).await;
+    db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')").await;
+    let chain = [
+        ("transforms", "createKey,extractInt,addSource"),
+        ("transforms.createKey.type", "org.apache.kafka.connect.transforms.ValueToKey"),
+        ("transforms.createKey.fields", "id"),
+        ("transforms.extractInt.type", "org.apache.kafka.connect.transforms.ExtractField$Key"),
+        ("transforms.extractInt.field", "id"),
+        ("transforms.addSource.type", "org.apache.kafka.connect.transforms.InsertField$Value"),
+        ("transforms.addSource.static.field", "source"),
+        ("transforms.addSource.static.value", "mariadb"),
+    ];
+    let (json_prefix, string_prefix) = (format!("{}_", unique("rsk")), format!("{}_", unique("rss")));
+    let json_key = source_config(&unique("rs-key"), &db, &json_prefix, &chain);
+    let mut with_string = chain.to_vec();
+    with_string.push(("key.converter", "org.apache.kafka.connect.storage.StringConverter"));
+    let string_key = source_config(&unique("rs-skey"), &db, &string_prefix, &with_string);
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[json_key, string_key])
+        .await
+        .unwrap();
+
+    let records = read_topic(&format!("{json_prefix}users"), 2, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[1].key_str(),
+        r#"{"schema":{"type":"int32","optional":false},"payload":2}"#
+    );
+    assert_eq!(
+        records[1].value_str(),
+        concat!(
+            r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},"#,
+            r#"{"type":"string","optional":true,"field":"name"},{"type":"string","optional":true,"field":"source"}],"#,
+            r#""optional":false,"name":"users"},"payload":{"id":2,"name":"lee","source":"mariadb"}}"#
+        )
+    );
+    let records = read_topic(&format!("{string_prefix}users"), 2, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].key_str(), "1");
+    assert_eq!(records[1].key_str(), "2");
+    assert_eq!(
+        records[1].value_str(),
+        serde_json::from_str::<Json>(records[1].value_str()).unwrap().to_string(),
+        "the value is still JsonConverter's"
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}
