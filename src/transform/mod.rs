@@ -28,6 +28,7 @@ pub mod registry;
 pub(crate) mod util;
 
 pub mod filter;
+pub mod flatten;
 pub mod predicates;
 
 pub use chain::{Chain, TransformFailure};

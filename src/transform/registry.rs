@@ -54,10 +54,17 @@ macro_rules! transform {
 }
 
 /// Every transformation, sorted by class.
-pub static TRANSFORMATIONS: &[TransformPlugin] = &[transform!(
-    "org.apache.kafka.connect.transforms.Filter",
-    filter::build
-)];
+pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+    transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
+    transform!(
+        "org.apache.kafka.connect.transforms.Flatten$Key",
+        flatten::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.Flatten$Value",
+        flatten::build_value
+    ),
+];
 
 /// Every predicate, sorted by class.
 pub static PREDICATES: &[PredicatePlugin] = &[

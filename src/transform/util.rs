@@ -88,6 +88,123 @@ pub(crate) fn require_schema<'s>(
     schema.ok_or_else(|| data_error(format!("Schema required for [{purpose}]")))
 }
 
+/// Connect's `Schema.Type` name (`INT8` … `FLOAT32`, `FLOAT64` … `STRUCT`), as its messages
+/// print it.
+pub(crate) fn java_type(ty: SchemaType) -> &'static str {
+    match ty {
+        SchemaType::Int8 => "INT8",
+        SchemaType::Int16 => "INT16",
+        SchemaType::Int32 => "INT32",
+        SchemaType::Int64 => "INT64",
+        SchemaType::Float32 => "FLOAT32",
+        SchemaType::Float64 => "FLOAT64",
+        SchemaType::Boolean => "BOOLEAN",
+        SchemaType::String => "STRING",
+        SchemaType::Bytes => "BYTES",
+        SchemaType::Array => "ARRAY",
+        SchemaType::Map => "MAP",
+        SchemaType::Struct => "STRUCT",
+    }
+}
+
+/// `ConnectSchema.toString()`: `Schema{name:TYPE}` or `Schema{TYPE}` (`null` without a schema).
+pub(crate) fn schema_string(schema: Option<&Schema>) -> String {
+    match schema {
+        None => "null".to_string(),
+        Some(s) => match &s.name {
+            Some(name) => format!("Schema{{{name}:{}}}", java_type(s.ty)),
+            None => format!("Schema{{{}}}", java_type(s.ty)),
+        },
+    }
+}
+
+/// A STRING setting that must equal one of `allowed` exactly: Kafka's `ValidString.in`, which
+/// is case-sensitive (the shared `Validator::OneOf` is not).
+pub(crate) fn one_of_exact(
+    key: &str,
+    value: &str,
+    allowed: &[&str],
+) -> std::result::Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            value,
+            format!("String must be one of: {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// The derived schemas of the last few input schemas (Kafka's `LRUCache(16)` per
+/// transformation): found by pointer first, then by equality.
+pub(crate) struct SchemaCache<T> {
+    entries: Vec<(Arc<Schema>, T)>,
+}
+
+impl<T: Clone> SchemaCache<T> {
+    const CAPACITY: usize = 16;
+
+    pub(crate) fn new() -> Self {
+        SchemaCache {
+            entries: Vec::new(),
+        }
+    }
+
+    /// The entry for `schema`, built with `build` when missing.
+    pub(crate) fn get_or_try_insert(
+        &mut self,
+        schema: &Arc<Schema>,
+        build: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let found = self
+            .entries
+            .iter()
+            .position(|(k, _)| Arc::ptr_eq(k, schema))
+            .or_else(|| self.entries.iter().position(|(k, _)| **k == **schema));
+        if let Some(i) = found {
+            return Ok(self.entries[i].1.clone());
+        }
+        let value = build()?;
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.remove(0);
+        }
+        self.entries.push((Arc::clone(schema), value.clone()));
+        Ok(value)
+    }
+}
+
+impl<T: Clone> Default for SchemaCache<T> {
+    fn default() -> Self {
+        SchemaCache::new()
+    }
+}
+
+/// Kafka's `replace.null.with.default` key (KIP-1040, 3.9), BOOLEAN `true`.
+pub(crate) const REPLACE_NULL_WITH_DEFAULT: &str = "replace.null.with.default";
+
+/// The definition of [`REPLACE_NULL_WITH_DEFAULT`], with Kafka's documentation.
+pub(crate) const fn replace_null_with_default_key() -> crate::config::ConfigKey {
+    crate::config::ConfigKey::with_default(
+        REPLACE_NULL_WITH_DEFAULT,
+        crate::config::ConfigType::Boolean,
+        "true",
+    )
+    .doc(
+        "Whether to replace fields that have a default value and that are null to the default \
+         value. When set to true, the default value is used, otherwise null is used.",
+    )
+}
+
+/// `SchemaUtil.copySchemaBasics(source, new SchemaBuilder(ty))`: `source`'s name, version, doc
+/// and parameters on a required schema of type `ty`.
+pub(crate) fn copy_schema_basics_as(source: &Schema, ty: SchemaType) -> Schema {
+    Schema {
+        ty,
+        ..copy_schema_basics(source)
+    }
+}
+
 /// `SchemaUtil.copySchemaBasics`: a struct schema with `source`'s name, version, doc and
 /// parameters, no fields, required (optionality and default are not copied).
 pub(crate) fn copy_schema_basics(source: &Schema) -> Schema {
@@ -123,7 +240,7 @@ pub(crate) fn check_put(field: &Field, value: &Value) -> Result<()> {
         return Err(data_error(format!(
             "Invalid value: null used for required field: \"{}\", schema type: {}",
             field.name,
-            field.schema.ty.json_name().to_uppercase()
+            java_type(field.schema.ty)
         )));
     }
     Ok(())
