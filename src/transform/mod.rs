@@ -27,8 +27,10 @@ mod chain;
 pub mod registry;
 pub(crate) mod util;
 
+pub mod cast;
 pub mod filter;
 pub mod flatten;
+pub(crate) mod java_date;
 pub mod predicates;
 
 pub use chain::{Chain, TransformFailure};

@@ -55,6 +55,14 @@ macro_rules! transform {
 
 /// Every transformation, sorted by class.
 pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+    transform!(
+        "org.apache.kafka.connect.transforms.Cast$Key",
+        cast::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.Cast$Value",
+        cast::build_value
+    ),
     transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
     transform!(
         "org.apache.kafka.connect.transforms.Flatten$Key",
