@@ -32,6 +32,7 @@ pub mod filter;
 pub mod flatten;
 pub(crate) mod java_date;
 pub mod predicates;
+pub mod timestamp_converter;
 
 pub use chain::{Chain, TransformFailure};
 

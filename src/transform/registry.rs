@@ -72,6 +72,14 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.Flatten$Value",
         flatten::build_value
     ),
+    transform!(
+        "org.apache.kafka.connect.transforms.TimestampConverter$Key",
+        timestamp_converter::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+        timestamp_converter::build_value
+    ),
 ];
 
 /// Every predicate, sorted by class.
