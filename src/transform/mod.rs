@@ -30,6 +30,7 @@ pub(crate) mod util;
 pub mod cast;
 pub mod filter;
 pub mod flatten;
+pub mod headers;
 pub(crate) mod java_date;
 pub mod predicates;
 pub mod timestamp_converter;

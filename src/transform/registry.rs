@@ -63,6 +63,12 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.Cast$Value",
         cast::build_value
     ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.DropHeaders",
+        version: KAFKA_VERSION,
+        config_def: super::headers::drop_headers_def,
+        build: |config| Ok(Box::new(super::headers::drop_headers(config)?)),
+    },
     transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
     transform!(
         "org.apache.kafka.connect.transforms.Flatten$Key",
@@ -72,6 +78,24 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.Flatten$Value",
         flatten::build_value
     ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.HeaderFrom$Key",
+        version: KAFKA_VERSION,
+        config_def: super::headers::header_from_def,
+        build: |config| Ok(Box::new(super::headers::header_from_key(config)?)),
+    },
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+        version: KAFKA_VERSION,
+        config_def: super::headers::header_from_def,
+        build: |config| Ok(Box::new(super::headers::header_from_value(config)?)),
+    },
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.InsertHeader",
+        version: KAFKA_VERSION,
+        config_def: super::headers::insert_header_def,
+        build: |config| Ok(Box::new(super::headers::insert_header(config)?)),
+    },
     transform!(
         "org.apache.kafka.connect.transforms.TimestampConverter$Key",
         timestamp_converter::build_key
