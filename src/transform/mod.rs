@@ -33,6 +33,7 @@ pub mod flatten;
 pub mod headers;
 pub(crate) mod java_date;
 pub mod predicates;
+pub mod router;
 pub mod timestamp_converter;
 
 pub use chain::{Chain, TransformFailure};

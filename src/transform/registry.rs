@@ -96,6 +96,12 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         config_def: super::headers::insert_header_def,
         build: |config| Ok(Box::new(super::headers::insert_header(config)?)),
     },
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.RegexRouter",
+        version: KAFKA_VERSION,
+        config_def: super::router::regex_router_def,
+        build: |config| Ok(Box::new(super::router::regex_router(config)?)),
+    },
     transform!(
         "org.apache.kafka.connect.transforms.TimestampConverter$Key",
         timestamp_converter::build_key
@@ -104,6 +110,12 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.TimestampConverter$Value",
         timestamp_converter::build_value
     ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.TimestampRouter",
+        version: KAFKA_VERSION,
+        config_def: super::router::timestamp_router_def,
+        build: |config| Ok(Box::new(super::router::timestamp_router(config)?)),
+    },
 ];
 
 /// Every predicate, sorted by class.
