@@ -306,14 +306,14 @@ impl Transformation for HeaderFrom {
 // ---------------------------------------------------------------------------------------------
 // Values.parseString
 
-/// `Values.parseString(text)`: the schema and value Connect reads from header text. `None`
-/// schema: a null literal, or a list or map whose elements share no schema.
+/// `Values.parseString(text)`: the schema and value Connect reads from header text (`None`
+/// schema: the `null` literal).
 ///
-/// Follows Kafka's parser: the text is cut into tokens at unescaped `: , { } [ ] "`; `true`,
-/// `false` and `null` are literals; `[…]` and `{…}` are arrays and maps of embedded values
-/// (quoted strings, numbers, literals, nested arrays and maps) whose schema is the elements'
-/// common one (integers widen to the larger type, then to floats) — when they parse, else the
-/// text is a string; a first token that starts with a digit is tried as an ISO 8601 time
+/// Follows Kafka's parser (3.9): the text is cut into tokens at unescaped `: , { } [ ] "`;
+/// `true`, `false` and `null` alone are literals; `[…]` and `{…}` are arrays and maps of
+/// embedded values (quoted strings, numbers, literals, nested arrays and maps) whose schema is
+/// the elements' common one (integers widen to the larger type, then to floats; none: an array
+/// or map schema without element schema) — when they parse, else the text is a string; a first token that starts with a digit is tried as an ISO 8601 time
 /// (`HH:mm:ss.SSS'Z'`), timestamp (`yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`) or date (`yyyy-MM-dd`), in
 /// UTC, then as a `BigDecimal`: an integer in the smallest of INT8…INT64, else a FLOAT32 or
 /// FLOAT64 if finite, else a Decimal; everything else is the whole text as a STRING.
@@ -324,7 +324,8 @@ pub(crate) fn parse_string(text: &str) -> (Option<Schema>, Value) {
     let mut parser = Parser::new(text);
     match parser.parse(false) {
         Ok(Some(parsed)) => parsed,
-        Ok(None) | Err(_) => (string_schema(), Value::text(text)),
+        Ok(None) => (None, Value::Null),
+        Err(Malformed) => (string_schema(), Value::text(text)),
     }
 }
 
@@ -403,6 +404,18 @@ impl<'t> Parser<'t> {
         token
     }
 
+    /// `canParseSingleTokenLiteral`: the literal, and at the top level nothing after it
+    /// (`true}` is a string).
+    fn single_token_literal(&mut self, embedded: bool, literal: &str) -> bool {
+        let mark = self.pos;
+        if self.can_consume(literal) && (embedded || !self.has_next()) {
+            return true;
+        }
+        self.pos = mark;
+        false
+    }
+
+    /// `ValueParser.parse`: `None` is Java's null `SchemaAndValue` (no token, or `null`).
     fn parse(&mut self, embedded: bool) -> Result<Option<Parsed>, Malformed> {
         if !self.has_next() {
             return Ok(None);
@@ -410,13 +423,13 @@ impl<'t> Parser<'t> {
         if embedded && self.can_consume("\"") {
             return Ok(Some(self.parse_quoted()));
         }
-        if self.can_consume("null") {
-            return Ok(Some((None, Value::Null)));
+        if self.single_token_literal(embedded, "null") {
+            return Ok(None);
         }
-        if self.can_consume("true") {
+        if self.single_token_literal(embedded, "true") {
             return Ok(Some((boolean_schema(), Value::Boolean(true))));
         }
-        if self.can_consume("false") {
+        if self.single_token_literal(embedded, "false") {
             return Ok(Some((boolean_schema(), Value::Boolean(false))));
         }
         let start = self.pos;
@@ -478,17 +491,7 @@ impl<'t> Parser<'t> {
                 content.push_str(token);
             }
         }
-        match parse_string(&content) {
-            (Some(schema), value)
-                if matches!(
-                    schema.name.as_deref(),
-                    Some(logical::DATE | logical::TIME | logical::TIMESTAMP)
-                ) =>
-            {
-                (Some(schema), value)
-            }
-            _ => (string_schema(), Value::Text(content.into_bytes().into())),
-        }
+        parse_temporal(&content).unwrap_or_else(|| (string_schema(), Value::text(&content)))
     }
 
     fn parse_array(&mut self) -> Result<Parsed, Malformed> {
@@ -498,10 +501,17 @@ impl<'t> Parser<'t> {
             if self.can_consume("]") {
                 return Ok(match common.schema() {
                     Some(schema) => {
-                        let elements = elements.into_iter().map(|v| align(&schema, v)).collect();
+                        let elements = elements
+                            .into_iter()
+                            .map(|v| align(&schema, v))
+                            .collect::<Result<_, _>>()?;
                         (Some(Schema::array(schema, false)), Value::Array(elements))
                     }
-                    None => (None, Value::Array(elements)),
+                    // `SchemaBuilder.arrayOfNull()`: no element schema.
+                    None => (
+                        Some(Schema::primitive(SchemaType::Array, false)),
+                        Value::Array(elements),
+                    ),
                 });
             }
             if self.can_consume(",") {
@@ -530,11 +540,27 @@ impl<'t> Parser<'t> {
                     (Some(k), Some(v)) => {
                         let entries = entries
                             .into_iter()
-                            .map(|(key, value)| (align(&k, key), align(&v, value)))
-                            .collect();
+                            .map(|(key, value)| Ok((align(&k, key)?, align(&v, value)?)))
+                            .collect::<Result<_, _>>()?;
                         (Some(Schema::map(k, v, false)), Value::Map(entries))
                     }
-                    _ => (None, Value::Map(entries)),
+                    // `SchemaBuilder.mapWithNullValues(keys)`.
+                    (Some(k), None) => {
+                        let entries = entries
+                            .into_iter()
+                            .map(|(key, value)| Ok((align(&k, key)?, value)))
+                            .collect::<Result<_, _>>()?;
+                        let schema = Schema {
+                            key_schema: Some(Box::new(k)),
+                            ..Schema::primitive(SchemaType::Map, false)
+                        };
+                        (Some(schema), Value::Map(entries))
+                    }
+                    // `SchemaBuilder.mapOfNull()`.
+                    (None, _) => (
+                        Some(Schema::primitive(SchemaType::Map, false)),
+                        Value::Map(entries),
+                    ),
                 });
             }
             if self.can_consume(",") {
@@ -595,13 +621,11 @@ impl Merger {
     }
 }
 
-/// Numbers widen to the larger integer, then to the larger float; other schemas must agree.
+/// `Values.mergeSchemas`: numbers widen to the larger integer, then to the larger float (by
+/// type, logical or not); the same type keeps the later schema.
 fn merge_schemas(previous: Schema, next: &Schema) -> Option<Schema> {
-    fn rank(schema: &Schema) -> Option<u8> {
-        if schema.name.is_some() {
-            return None;
-        }
-        Some(match schema.ty {
+    fn rank(ty: SchemaType) -> Option<u8> {
+        Some(match ty {
             SchemaType::Int8 => 0,
             SchemaType::Int16 => 1,
             SchemaType::Int32 => 2,
@@ -611,22 +635,47 @@ fn merge_schemas(previous: Schema, next: &Schema) -> Option<Schema> {
             _ => return None,
         })
     }
-    match (rank(&previous), rank(next)) {
-        (Some(a), Some(b)) if a >= b => Some(previous),
-        (Some(_), Some(_)) => Some(next.clone()),
-        _ if previous == *next => Some(previous),
-        _ => None,
+    if previous.ty != next.ty {
+        return match (rank(previous.ty), rank(next.ty)) {
+            (Some(a), Some(b)) if a > b => Some(previous),
+            (Some(_), Some(_)) => Some(next.clone()),
+            _ => None,
+        };
     }
+    if previous.optional == next.optional {
+        return Some(if previous.optional {
+            previous
+        } else {
+            next.clone()
+        });
+    }
+    (previous == *next).then_some(previous)
 }
 
-/// `convertTo(schema, value)` for the widenings [`merge_schemas`] allows.
-fn align(schema: &Schema, value: Value) -> Value {
-    match (schema.ty, value) {
-        (SchemaType::Float32, Value::Int(v)) => Value::Float(f64::from(v as f32)),
-        (SchemaType::Float32, Value::Float(x)) => Value::Float(f64::from(x as f32)),
-        (SchemaType::Float64, Value::Int(v)) => Value::Float(v as f64),
-        (_, value) => value,
-    }
+/// `convertTo(schema, null, value)` for the values a common schema may hold: numbers widen,
+/// a number under a Date/Time/Timestamp schema is read as days or milliseconds, a null needs
+/// an optional schema.
+fn align(schema: &Schema, value: Value) -> Result<Value, Malformed> {
+    Ok(match (schema.ty, schema.name.as_deref(), value) {
+        (_, _, Value::Null) if !schema.optional => return Err(Malformed),
+        (_, Some(logical::DATE), Value::Int(v)) => Value::Date(v as i32),
+        (_, Some(logical::TIME), Value::Int(v)) => Value::Time(i64::from(v as i32) * 1000),
+        (_, Some(logical::TIMESTAMP), Value::Int(v)) => Value::Timestamp(v.saturating_mul(1000)),
+        (
+            SchemaType::Int8
+            | SchemaType::Int16
+            | SchemaType::Int32
+            | SchemaType::Int64
+            | SchemaType::Float32
+            | SchemaType::Float64,
+            None,
+            Value::Date(_) | Value::Time(_) | Value::Timestamp(_),
+        ) => return Err(Malformed),
+        (SchemaType::Float32, _, Value::Int(v)) => Value::Float(f64::from(v as f32)),
+        (SchemaType::Float32, _, Value::Float(x)) => Value::Float(f64::from(x as f32)),
+        (SchemaType::Float64, _, Value::Int(v)) => Value::Float(v as f64),
+        (_, _, value) => value,
+    })
 }
 
 /// A token of the length of an ISO 8601 time, timestamp or date, parsed as one (UTC).
@@ -1260,8 +1309,24 @@ mod tests {
             ),
             (
                 "[1,\"a\",null]",
-                None,
+                Some(Schema::primitive(SchemaType::Array, false)),
                 Value::Array(vec![Value::Int(1), Value::text("a"), Value::Null]),
+            ),
+            (
+                "[]",
+                Some(Schema::primitive(SchemaType::Array, false)),
+                Value::Array(vec![]),
+            ),
+            (
+                "[1,null]",
+                prim(SchemaType::String),
+                Value::text("[1,null]"),
+            ),
+            ("true}", prim(SchemaType::String), Value::text("true}")),
+            (
+                "[true,\"2024-01-02\"]",
+                Some(Schema::primitive(SchemaType::Array, false)),
+                Value::Array(vec![Value::Boolean(true), Value::Date(19_724)]),
             ),
             (
                 "{\"foo\":\"123\",\"bar\":\"baz\"}",
