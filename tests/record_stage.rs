@@ -47,10 +47,14 @@ async fn rows(db: &TestDb, sql: &str) -> Vec<mysql_async::Row> {
 async fn filter_by_topic_name_and_numeric_decimals() {
     let db = TestDb::new("rs_filter").await;
     db.exec(USERS).await;
-    db.exec("CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(10,2) NOT NULL)")
+    db.exec(
+        "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(10,2) NOT NULL)",
+    )
+    .await;
+    db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')")
         .await;
-    db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')").await;
-    db.exec("INSERT INTO orders (amount) VALUES (12.50), (-0.07)").await;
+    db.exec("INSERT INTO orders (amount) VALUES (12.50), (-0.07)")
+        .await;
     let prefix = format!("{}_", unique("rsf"));
     let name = unique("rs-filter");
     let offsets = unique("offsets");
@@ -61,7 +65,10 @@ async fn filter_by_topic_name_and_numeric_decimals() {
         &[
             ("table.whitelist", "users,orders"),
             ("transforms", "dropUsers"),
-            ("transforms.dropUsers.type", "org.apache.kafka.connect.transforms.Filter"),
+            (
+                "transforms.dropUsers.type",
+                "org.apache.kafka.connect.transforms.Filter",
+            ),
             ("transforms.dropUsers.predicate", "isUsers"),
             ("predicates", "isUsers"),
             (
@@ -69,7 +76,10 @@ async fn filter_by_topic_name_and_numeric_decimals() {
                 "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
             ),
             ("predicates.isUsers.pattern", ".*_users"),
-            ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
             ("value.converter.decimal.format", "NUMERIC"),
         ],
     );
@@ -88,16 +98,23 @@ async fn filter_by_topic_name_and_numeric_decimals() {
         format!(r#"{{"schema":{schema},"payload":{{"id":2,"amount":-0.07}}}}"#)
     );
     // The users rows were read (their offset is stored) but filtered out.
-    let key = format!(r#"["{name}",{{"protocol":"1","table":"{}.users"}}]"#, db.name);
-    eventually("the filtered table's offset", Duration::from_secs(30), || {
-        let (offsets, key) = (offsets.clone(), key.clone());
-        async move {
-            read_topic(&offsets, usize::MAX, Duration::from_secs(2))
-                .await
-                .iter()
-                .any(|r| r.key_str() == key && r.value_str() == r#"{"incrementing":2}"#)
-        }
-    })
+    let key = format!(
+        r#"["{name}",{{"protocol":"1","table":"{}.users"}}]"#,
+        db.name
+    );
+    eventually(
+        "the filtered table's offset",
+        Duration::from_secs(30),
+        || {
+            let (offsets, key) = (offsets.clone(), key.clone());
+            async move {
+                read_topic(&offsets, usize::MAX, Duration::from_secs(2))
+                    .await
+                    .iter()
+                    .any(|r| r.key_str() == key && r.value_str() == r#"{"incrementing":2}"#)
+            }
+        },
+    )
     .await;
     let users = read_topic(&format!("{prefix}users"), 1, Duration::from_secs(2)).await;
     assert!(users.is_empty(), "filtered records must not be produced");
@@ -113,8 +130,11 @@ async fn sink_filters_tombstones() {
     let topic = unique("rs_tomb");
     create_topic(&topic, 1).await;
     let schema = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"t"}"#;
-    let key = |id: i32| format!(r#"{{"schema":{{"type":"int32","optional":false}},"payload":{id}}}"#);
-    let value = |id: i32, name: &str| format!(r#"{{"schema":{schema},"payload":{{"id":{id},"name":"{name}"}}}}"#);
+    let key =
+        |id: i32| format!(r#"{{"schema":{{"type":"int32","optional":false}},"payload":{id}}}"#);
+    let value = |id: i32, name: &str| {
+        format!(r#"{{"schema":{schema},"payload":{{"id":{id},"name":"{name}"}}}}"#)
+    };
     let (k1, k2, k3) = (key(1), key(2), key(3));
     let (v1, v2, v3) = (value(1, "a"), value(2, "b"), value(3, "c"));
     produce(
@@ -139,7 +159,10 @@ async fn sink_filters_tombstones() {
             ("insert.mode", "upsert"),
             ("delete.enabled", "true"),
             ("transforms", "noTombstones"),
-            ("transforms.noTombstones.type", "org.apache.kafka.connect.transforms.Filter"),
+            (
+                "transforms.noTombstones.type",
+                "org.apache.kafka.connect.transforms.Filter",
+            ),
             ("transforms.noTombstones.predicate", "isTombstone"),
             ("predicates", "isTombstone"),
             (
@@ -151,18 +174,26 @@ async fn sink_filters_tombstones() {
     let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
         .await
         .unwrap();
-    eventually("every record to be consumed", Duration::from_secs(60), || async {
-        crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(4)
-    })
+    eventually(
+        "every record to be consumed",
+        Duration::from_secs(60),
+        || async {
+            crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(4)
+        },
+    )
     .await;
     let people: Vec<(i32, String)> = rows(&db, "SELECT id, name FROM people ORDER BY id")
         .await
         .into_iter()
-        .map(|r| mysql_async::from_row(r))
+        .map(mysql_async::from_row)
         .collect();
     assert_eq!(
         people,
-        vec![(1, "a".to_string()), (2, "b".to_string()), (3, "c".to_string())],
+        vec![
+            (1, "a".to_string()),
+            (2, "b".to_string()),
+            (3, "c".to_string())
+        ],
         "the tombstone was filtered, so row 1 stays"
     );
     worker.stop().await;
@@ -200,7 +231,10 @@ async fn rest_validates_and_lists_the_record_stage() {
         &format!("{base}/connectors"),
         Some(&connector(&[
             ("transforms", "a"),
-            ("transforms.a.type", "org.apache.kafka.connect.transforms.Filter"),
+            (
+                "transforms.a.type",
+                "org.apache.kafka.connect.transforms.Filter",
+            ),
             ("transforms.a.negate", "true"),
         ])),
     );
@@ -216,15 +250,24 @@ async fn rest_validates_and_lists_the_record_stage() {
     let (status, body) = call(
         "POST",
         &format!("{base}/connectors"),
-        Some(&connector(&[("key.converter", "org.example.NoSuchConverter")])),
+        Some(&connector(&[(
+            "key.converter",
+            "org.example.NoSuchConverter",
+        )])),
     );
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("key.converter"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("key.converter"),
+        "{body}"
+    );
 
     // Validate: the predicate's keys in "Predicates: p", with the error on its key.
     let mut config = serde_json::from_str::<Json>(&connector(&[
         ("transforms", "f"),
-        ("transforms.f.type", "org.apache.kafka.connect.transforms.Filter"),
+        (
+            "transforms.f.type",
+            "org.apache.kafka.connect.transforms.Filter",
+        ),
         ("transforms.f.predicate", "p"),
         ("predicates", "p"),
         ("predicates.p.type", "TopicNameMatches"),
@@ -240,7 +283,10 @@ async fn rest_validates_and_lists_the_record_stage() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["error_count"], 1, "{body}");
     let groups = body["groups"].as_array().unwrap();
-    assert!(groups.contains(&json!("Transforms: f")) && groups.contains(&json!("Predicates: p")), "{groups:?}");
+    assert!(
+        groups.contains(&json!("Transforms: f")) && groups.contains(&json!("Predicates: p")),
+        "{groups:?}"
+    );
     let pattern = body["configs"]
         .as_array()
         .unwrap()
@@ -252,7 +298,11 @@ async fn rest_validates_and_lists_the_record_stage() {
         "Missing required configuration \"predicates.p.pattern\" which has no default value."
     );
 
-    let (status, plugins) = call("GET", &format!("{base}/connector-plugins?connectorsOnly=false"), None);
+    let (status, plugins) = call(
+        "GET",
+        &format!("{base}/connector-plugins?connectorsOnly=false"),
+        None,
+    );
     assert_eq!(status, 200);
     let has = |class: &str, ty: &str| {
         plugins
@@ -261,11 +311,26 @@ async fn rest_validates_and_lists_the_record_stage() {
             .iter()
             .any(|p| p["class"] == class && p["type"] == ty)
     };
-    assert!(has("org.apache.kafka.connect.transforms.Filter", "transformation"));
-    assert!(has("org.apache.kafka.connect.transforms.predicates.RecordIsTombstone", "predicate"));
-    assert!(has("org.apache.kafka.connect.storage.StringConverter", "converter"));
-    assert!(has("org.apache.kafka.connect.storage.SimpleHeaderConverter", "header_converter"));
-    assert!(!has("org.apache.kafka.connect.storage.SimpleHeaderConverter", "converter"));
+    assert!(has(
+        "org.apache.kafka.connect.transforms.Filter",
+        "transformation"
+    ));
+    assert!(has(
+        "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+        "predicate"
+    ));
+    assert!(has(
+        "org.apache.kafka.connect.storage.StringConverter",
+        "converter"
+    ));
+    assert!(has(
+        "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+        "header_converter"
+    ));
+    assert!(!has(
+        "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+        "converter"
+    ));
 
     let (status, keys) = call(
         "GET",
@@ -275,7 +340,11 @@ async fn rest_validates_and_lists_the_record_stage() {
     assert_eq!(status, 200);
     assert_eq!(keys[0]["name"], "pattern");
     assert_eq!(keys[0]["required"], true);
-    let (status, _) = call("GET", &format!("{base}/connector-plugins/org.example.Nope/config"), None);
+    let (status, _) = call(
+        "GET",
+        &format!("{base}/connector-plugins/org.example.Nope/config"),
+        None,
+    );
     assert_eq!(status, 404);
     daemon.stop().await.unwrap();
     db.drop_db().await;
@@ -289,21 +358,35 @@ async fn rest_validates_and_lists_the_record_stage() {
 async fn source_key_chain_and_string_key_converter() {
     let db = TestDb::new("rs_key").await;
     db.exec(USERS).await;
-    db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')").await;
+    db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')")
+        .await;
     let chain = [
         ("transforms", "createKey,extractInt,addSource"),
-        ("transforms.createKey.type", "org.apache.kafka.connect.transforms.ValueToKey"),
+        (
+            "transforms.createKey.type",
+            "org.apache.kafka.connect.transforms.ValueToKey",
+        ),
         ("transforms.createKey.fields", "id"),
-        ("transforms.extractInt.type", "org.apache.kafka.connect.transforms.ExtractField$Key"),
+        (
+            "transforms.extractInt.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        ),
         ("transforms.extractInt.field", "id"),
-        ("transforms.addSource.type", "org.apache.kafka.connect.transforms.InsertField$Value"),
+        (
+            "transforms.addSource.type",
+            "org.apache.kafka.connect.transforms.InsertField$Value",
+        ),
         ("transforms.addSource.static.field", "source"),
         ("transforms.addSource.static.value", "mariadb"),
     ];
-    let (json_prefix, string_prefix) = (format!("{}_", unique("rsk")), format!("{}_", unique("rss")));
+    let (json_prefix, string_prefix) =
+        (format!("{}_", unique("rsk")), format!("{}_", unique("rss")));
     let json_key = source_config(&unique("rs-key"), &db, &json_prefix, &chain);
     let mut with_string = chain.to_vec();
-    with_string.push(("key.converter", "org.apache.kafka.connect.storage.StringConverter"));
+    with_string.push((
+        "key.converter",
+        "org.apache.kafka.connect.storage.StringConverter",
+    ));
     let string_key = source_config(&unique("rs-skey"), &db, &string_prefix, &with_string);
     let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[json_key, string_key])
         .await
@@ -329,7 +412,9 @@ async fn source_key_chain_and_string_key_converter() {
     assert_eq!(records[1].key_str(), "2");
     assert_eq!(
         records[1].value_str(),
-        serde_json::from_str::<Json>(records[1].value_str()).unwrap().to_string(),
+        serde_json::from_str::<Json>(records[1].value_str())
+            .unwrap()
+            .to_string(),
         "the value is still JsonConverter's"
     );
     worker.stop().await;

@@ -28,7 +28,8 @@ use crate::config::{ConfigDef, ConfigError, ConfigKey, ConfigType, Validator, Wo
 use crate::error::Result;
 use crate::model::record::Part;
 
-/// Connect data ↔ bytes.
+/// Connect data ↔ bytes. The methods keep Connect's names.
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send {
     /// Connect's `fromConnectData` (and `fromConnectHeader`): `None` for a Kafka null.
     fn from_connect(&mut self, topic: &str, part: &Part) -> Result<Option<Vec<u8>>>;
@@ -65,6 +66,10 @@ pub enum Serves {
     HeaderOnly,
 }
 
+/// Builds a converter from its sub-keys for a role.
+pub type BuildConverter =
+    fn(&BTreeMap<String, String>, Role) -> Result<Box<dyn Converter>, ConfigError>;
+
 /// A converter class.
 pub struct ConverterPlugin {
     pub class: &'static str,
@@ -72,7 +77,7 @@ pub struct ConverterPlugin {
     /// Its keys, as `GET /connector-plugins/{class}/config` lists them.
     pub config_def: fn() -> &'static ConfigDef,
     /// Builds it from its sub-keys (prefix stripped); errors name the sub-key.
-    pub build: fn(&BTreeMap<String, String>, Role) -> Result<Box<dyn Converter>, ConfigError>,
+    pub build: BuildConverter,
 }
 
 pub use crate::config::worker::{JSON_CONVERTER, SIMPLE_HEADER_CONVERTER};

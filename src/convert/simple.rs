@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(c.from_connect("t", &Part::NULL).unwrap(), None);
         let back = c.to_connect("t", Some(b"caf\xc3\xa9")).unwrap();
         assert_eq!(back.value, Value::text("café"));
-        assert_eq!(back.schema.unwrap().optional, true);
+        assert!(back.schema.unwrap().optional);
         let latin = StringConverter::new(
             &[("converter.encoding".to_string(), "ISO-8859-1".to_string())].into(),
             Role::Value,

@@ -417,7 +417,8 @@ fn count_by_topic<'a>(records: impl Iterator<Item = &'a SinkRecord>) -> Vec<(&'a
 const PUT_CLASS: &str = "io.confluent.connect.jdbc.sink.JdbcSinkTask";
 
 /// The runtime's converters (Connect's `key.converter` / `value.converter`) and
-/// transformations.
+/// transformations. One per task: the decoders' size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Converters {
     /// JsonConverter without transformations: the tape decoder.
     Fast {

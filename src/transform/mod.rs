@@ -27,15 +27,21 @@ mod chain;
 pub mod registry;
 pub(crate) mod util;
 
+pub mod cast;
 pub mod extract_field;
 pub mod extract_new_record_state;
 pub mod filter;
+pub mod flatten;
+pub mod headers;
 pub mod hoist_field;
 pub mod insert_field;
+pub(crate) mod java_date;
 pub mod mask_field;
 pub mod predicates;
 pub mod replace_field;
+pub mod router;
 pub mod set_schema_metadata;
+pub mod timestamp_converter;
 pub mod value_to_key;
 
 #[cfg(test)]

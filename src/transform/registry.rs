@@ -61,6 +61,20 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         extract_new_record_state::build
     ),
     transform!(
+        "org.apache.kafka.connect.transforms.Cast$Key",
+        cast::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.Cast$Value",
+        cast::build_value
+    ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.DropHeaders",
+        version: KAFKA_VERSION,
+        config_def: super::headers::drop_headers_def,
+        build: |config| Ok(Box::new(super::headers::drop_headers(config)?)),
+    },
+    transform!(
         "org.apache.kafka.connect.transforms.ExtractField$Key",
         extract_field::build_key
     ),
@@ -69,6 +83,26 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         extract_field::build_value
     ),
     transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
+    transform!(
+        "org.apache.kafka.connect.transforms.Flatten$Key",
+        flatten::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.Flatten$Value",
+        flatten::build_value
+    ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.HeaderFrom$Key",
+        version: KAFKA_VERSION,
+        config_def: super::headers::header_from_def,
+        build: |config| Ok(Box::new(super::headers::header_from_key(config)?)),
+    },
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+        version: KAFKA_VERSION,
+        config_def: super::headers::header_from_def,
+        build: |config| Ok(Box::new(super::headers::header_from_value(config)?)),
+    },
     transform!(
         "org.apache.kafka.connect.transforms.HoistField$Key",
         hoist_field::build_key
@@ -85,6 +119,12 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.InsertField$Value",
         insert_field::build_value
     ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.InsertHeader",
+        version: KAFKA_VERSION,
+        config_def: super::headers::insert_header_def,
+        build: |config| Ok(Box::new(super::headers::insert_header(config)?)),
+    },
     transform!(
         "org.apache.kafka.connect.transforms.MaskField$Key",
         mask_field::build_key
@@ -93,6 +133,12 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.MaskField$Value",
         mask_field::build_value
     ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.RegexRouter",
+        version: KAFKA_VERSION,
+        config_def: super::router::regex_router_def,
+        build: |config| Ok(Box::new(super::router::regex_router(config)?)),
+    },
     transform!(
         "org.apache.kafka.connect.transforms.ReplaceField$Key",
         replace_field::build_key
@@ -109,6 +155,20 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
         "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
         set_schema_metadata::build_value
     ),
+    transform!(
+        "org.apache.kafka.connect.transforms.TimestampConverter$Key",
+        timestamp_converter::build_key
+    ),
+    transform!(
+        "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+        timestamp_converter::build_value
+    ),
+    TransformPlugin {
+        class: "org.apache.kafka.connect.transforms.TimestampRouter",
+        version: KAFKA_VERSION,
+        config_def: super::router::timestamp_router_def,
+        build: |config| Ok(Box::new(super::router::timestamp_router(config)?)),
+    },
     transform!(
         "org.apache.kafka.connect.transforms.ValueToKey",
         value_to_key::build

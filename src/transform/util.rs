@@ -1,11 +1,10 @@
 //! What Kafka's transformations share (`transforms/util/Requirements.java`, `SchemaUtil.java`):
-#![allow(dead_code)] // used by the transformations being added
 //! the checks with Connect's error messages, schema copying and struct access.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, ConfigKey, ConfigType, ConfigValue};
+use crate::config::{Config, ConfigError, ConfigKey, ConfigType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, SchemaType, Value};
 
@@ -89,6 +88,63 @@ pub(crate) fn require_schema<'s>(
     schema.ok_or_else(|| data_error(format!("Schema required for [{purpose}]")))
 }
 
+/// Connect's `Schema.Type` name (`INT8` … `FLOAT32`, `FLOAT64` … `STRUCT`), as its messages
+/// print it.
+pub(crate) fn java_type(ty: SchemaType) -> &'static str {
+    match ty {
+        SchemaType::Int8 => "INT8",
+        SchemaType::Int16 => "INT16",
+        SchemaType::Int32 => "INT32",
+        SchemaType::Int64 => "INT64",
+        SchemaType::Float32 => "FLOAT32",
+        SchemaType::Float64 => "FLOAT64",
+        SchemaType::Boolean => "BOOLEAN",
+        SchemaType::String => "STRING",
+        SchemaType::Bytes => "BYTES",
+        SchemaType::Array => "ARRAY",
+        SchemaType::Map => "MAP",
+        SchemaType::Struct => "STRUCT",
+    }
+}
+
+/// `ConnectSchema.toString()`: `Schema{name:TYPE}` or `Schema{TYPE}` (`null` without a schema).
+pub(crate) fn schema_string(schema: Option<&Schema>) -> String {
+    match schema {
+        None => "null".to_string(),
+        Some(s) => match &s.name {
+            Some(name) => format!("Schema{{{name}:{}}}", java_type(s.ty)),
+            None => format!("Schema{{{}}}", java_type(s.ty)),
+        },
+    }
+}
+
+/// A STRING setting that must equal one of `allowed` exactly: Kafka's `ValidString.in`, which
+/// is case-sensitive (the shared `Validator::OneOf` is not).
+pub(crate) fn one_of_exact(
+    key: &str,
+    value: &str,
+    allowed: &[&str],
+) -> std::result::Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            value,
+            format!("String must be one of: {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// `SchemaUtil.copySchemaBasics(source, new SchemaBuilder(ty))`: `source`'s name, version, doc
+/// and parameters on a required schema of type `ty`.
+pub(crate) fn copy_schema_basics_as(source: &Schema, ty: SchemaType) -> Schema {
+    Schema {
+        ty,
+        ..copy_schema_basics(source)
+    }
+}
+
 /// `SchemaUtil.copySchemaBasics`: a struct schema with `source`'s name, version, doc and
 /// parameters, no fields, required (optionality and default are not copied).
 pub(crate) fn copy_schema_basics(source: &Schema) -> Schema {
@@ -124,7 +180,7 @@ pub(crate) fn check_put(field: &Field, value: &Value) -> Result<()> {
         return Err(data_error(format!(
             "Invalid value: null used for required field: \"{}\", schema type: {}",
             field.name,
-            field.schema.ty.json_name().to_uppercase()
+            java_type(field.schema.ty)
         )));
     }
     Ok(())
@@ -141,19 +197,6 @@ pub(crate) fn push_field(schema: &mut Schema, field: Field) -> Result<()> {
     }
     schema.fields.push(field);
     Ok(())
-}
-
-/// A schemaless map entry's text key.
-pub(crate) fn map_key(key: &Value) -> Option<&str> {
-    key.as_str()
-}
-
-/// A parsed `List` setting as strings.
-pub(crate) fn list(value: Option<&ConfigValue>) -> Vec<String> {
-    match value {
-        Some(ConfigValue::List(items)) => items.clone(),
-        _ => Vec::new(),
-    }
 }
 
 /// A config error on a key of a transformation (the chain adds the `transforms.<alias>.` prefix).
@@ -232,5 +275,11 @@ impl<T: Clone> SchemaCache<T> {
         }
         self.entries.push_front((schema.clone(), made.clone()));
         Ok(made)
+    }
+}
+
+impl<T: Clone> Default for SchemaCache<T> {
+    fn default() -> Self {
+        SchemaCache::new()
     }
 }
