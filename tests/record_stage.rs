@@ -420,3 +420,337 @@ async fn source_key_chain_and_string_key_converter() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+const USERS_SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"user_id"},{"type":"string","optional":true,"field":"pwd"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"users"}"#;
+
+fn int_key(id: i32) -> String {
+    format!(r#"{{"schema":{{"type":"int32","optional":false}},"payload":{id}}}"#)
+}
+
+fn user(id: i32, name: &str) -> String {
+    format!(
+        r#"{{"schema":{USERS_SCHEMA},"payload":{{"id":{id},"user_id":"user{id}","pwd":"secret","name":"{name}"}}}}"#
+    )
+}
+
+/// The JDBC sink with `RegexRouter` (renaming the target table) and `ReplaceField$Value`
+/// (`exclude=pwd`), upserting by a primitive record key: the renamed table is created without
+/// the excluded column.
+#[tokio::test]
+async fn sink_routes_and_drops_a_column() {
+    let db = TestDb::new("rs_route").await;
+    let topic = format!("{}_users", unique("rsroute"));
+    create_topic(&topic, 1).await;
+    let (k1, k2) = (int_key(1), int_key(2));
+    let (v1, v2, v1b) = (user(1, "kim"), user(2, "lee"), user(1, "kim2"));
+    produce(
+        &topic,
+        &[
+            (Some(&k1), Some(&v1)),
+            (Some(&k2), Some(&v2)),
+            (Some(&k1), Some(&v1b)),
+        ],
+    )
+    .await;
+    let name = unique("rs-route");
+    let connector = sink(
+        &name,
+        &db,
+        &topic,
+        &[
+            ("pk.mode", "record_key"),
+            ("pk.fields", "id"),
+            ("insert.mode", "upsert"),
+            ("transforms", "route,dropPwd"),
+            (
+                "transforms.route.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.route.regex", "rsroute.*_(users)"),
+            ("transforms.route.replacement", "people_$1"),
+            (
+                "transforms.dropPwd.type",
+                "org.apache.kafka.connect.transforms.ReplaceField$Value",
+            ),
+            ("transforms.dropPwd.exclude", "pwd"),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    eventually(
+        "every record to be written",
+        Duration::from_secs(60),
+        || async {
+            crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(3)
+        },
+    )
+    .await;
+    worker.stop().await;
+    let columns: Vec<String> = rows(
+        &db,
+        &format!(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' \
+             AND TABLE_NAME = 'people_users' ORDER BY ORDINAL_POSITION",
+            db.name
+        ),
+    )
+    .await
+    .into_iter()
+    .map(mysql_async::from_row)
+    .collect();
+    assert_eq!(columns, ["id", "user_id", "name"]);
+    let people: Vec<(i32, String, String)> = rows(
+        &db,
+        "SELECT id, user_id, name FROM people_users ORDER BY id",
+    )
+    .await
+    .into_iter()
+    .map(mysql_async::from_row)
+    .collect();
+    assert_eq!(
+        people,
+        vec![
+            (1, "user1".to_string(), "kim2".to_string()),
+            (2, "user2".to_string(), "lee".to_string())
+        ]
+    );
+    db.drop_db().await;
+}
+
+const DBZ_VALUE: &str = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":false,"field":"first_name"},{"type":"string","optional":true,"field":"email"}],"optional":true,"name":"dbserver1.inventory.customers.Value","field":"%s"}"#;
+const DBZ_SOURCE: &str = r#"{"type":"struct","fields":[{"type":"string","optional":false,"field":"version"},{"type":"string","optional":false,"field":"connector"},{"type":"string","optional":false,"field":"name"},{"type":"int64","optional":false,"field":"ts_ms"},{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,last,false,incremental"},"default":"false","field":"snapshot"},{"type":"string","optional":false,"field":"db"},{"type":"string","optional":true,"field":"table"},{"type":"int64","optional":false,"field":"server_id"},{"type":"string","optional":false,"field":"file"},{"type":"int64","optional":false,"field":"pos"},{"type":"int32","optional":false,"field":"row"}],"optional":false,"name":"io.debezium.connector.mysql.Source","field":"source"}"#;
+
+/// A Debezium MySQL change event as JsonConverter writes it.
+fn change_event(op: &str, before: Option<(i32, &str)>, after: Option<(i32, &str)>) -> String {
+    let row = |r: Option<(i32, &str)>| match r {
+        Some((id, name)) => {
+            format!(r#"{{"id":{id},"first_name":"{name}","email":"{name}@example.com"}}"#)
+        }
+        None => "null".into(),
+    };
+    let schema = format!(
+        r#"{{"type":"struct","fields":[{},{},{DBZ_SOURCE},{{"type":"string","optional":false,"field":"op"}},{{"type":"int64","optional":true,"field":"ts_ms"}}],"optional":false,"name":"dbserver1.inventory.customers.Envelope","version":1}}"#,
+        DBZ_VALUE.replace("%s", "before"),
+        DBZ_VALUE.replace("%s", "after"),
+    );
+    let source = r#"{"version":"2.7.3.Final","connector":"mysql","name":"dbserver1","ts_ms":1700000000000,"snapshot":"false","db":"inventory","table":"customers","server_id":223344,"file":"mysql-bin.000003","pos":154,"row":0}"#;
+    format!(
+        r#"{{"schema":{schema},"payload":{{"before":{},"after":{},"source":{source},"op":"{op}","ts_ms":1700000000100}}}}"#,
+        row(before),
+        row(after)
+    )
+}
+
+fn dbz_key(id: i32) -> String {
+    format!(
+        r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}}],"optional":false,"name":"dbserver1.inventory.customers.Key"}},"payload":{{"id":{id}}}}}"#
+    )
+}
+
+/// The most common Debezium → JDBC pipeline: `ExtractNewRecordState` with
+/// `drop.tombstones=false`, `RegexRouter` to the table name, `delete.enabled=true`: creates,
+/// updates and deletes (by the tombstone after the delete event) are applied.
+#[tokio::test]
+async fn sink_applies_debezium_change_events() {
+    let db = TestDb::new("rs_dbz").await;
+    let topic = format!("{}.inventory.customers", unique("dbserver1"));
+    create_topic(&topic, 1).await;
+    let (k1, k2) = (dbz_key(1001), dbz_key(1002));
+    let events = [
+        (
+            k1.clone(),
+            Some(change_event("r", None, Some((1001, "sally")))),
+        ),
+        (
+            k2.clone(),
+            Some(change_event("c", None, Some((1002, "george")))),
+        ),
+        (
+            k1.clone(),
+            Some(change_event(
+                "u",
+                Some((1001, "sally")),
+                Some((1001, "sal")),
+            )),
+        ),
+        (
+            k2.clone(),
+            Some(change_event("d", Some((1002, "george")), None)),
+        ),
+        (k2.clone(), None),
+    ];
+    let records: Vec<(Option<&str>, Option<&str>)> = events
+        .iter()
+        .map(|(k, v)| (Some(k.as_str()), v.as_deref()))
+        .collect();
+    produce(&topic, &records).await;
+    let name = unique("rs-dbz");
+    let connector = sink(
+        &name,
+        &db,
+        &topic,
+        &[
+            ("pk.mode", "record_key"),
+            ("insert.mode", "upsert"),
+            ("delete.enabled", "true"),
+            ("transforms", "unwrap,route"),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState",
+            ),
+            ("transforms.unwrap.drop.tombstones", "false"),
+            (
+                "transforms.route.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.route.regex", "([^.]+)\\.([^.]+)\\.([^.]+)"),
+            ("transforms.route.replacement", "$3"),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    eventually(
+        "every event to be applied",
+        Duration::from_secs(60),
+        || async {
+            crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(5)
+        },
+    )
+    .await;
+    worker.stop().await;
+    let customers: Vec<(i32, String, String)> = rows(
+        &db,
+        "SELECT id, first_name, email FROM customers ORDER BY id",
+    )
+    .await
+    .into_iter()
+    .map(mysql_async::from_row)
+    .collect();
+    assert_eq!(
+        customers,
+        vec![(1001, "sal".to_string(), "sal@example.com".to_string())]
+    );
+    db.drop_db().await;
+}
+
+/// A transformation that throws on one record: with `errors.tolerance=all` the record goes to
+/// the dead-letter topic with stage TRANSFORMATION and the transformation's class, and the
+/// others are written; without tolerance the task fails naming the record, and offsets stay
+/// before it.
+#[tokio::test]
+async fn a_failing_transformation_is_dead_lettered_or_fails_the_task() {
+    let db = TestDb::new("rs_fail").await;
+    let topic = unique("rs_fail");
+    let dlq = unique("rs_dlq");
+    create_topic(&topic, 1).await;
+    let no_id = r#"{"schema":{"type":"struct","fields":[{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"users"},"payload":{"name":"nobody"}}"#;
+    let (v1, v2) = (user(1, "kim"), user(2, "lee"));
+    produce(
+        &topic,
+        &[(None, Some(&v1)), (None, Some(no_id)), (None, Some(&v2))],
+    )
+    .await;
+    let chain = [
+        ("pk.mode", "record_key"),
+        ("pk.fields", "id"),
+        ("insert.mode", "upsert"),
+        ("table.name.format", "users"),
+        ("transforms", "createKey,extractId"),
+        (
+            "transforms.createKey.type",
+            "org.apache.kafka.connect.transforms.ValueToKey",
+        ),
+        ("transforms.createKey.fields", "id"),
+        (
+            "transforms.extractId.type",
+            "org.apache.kafka.connect.transforms.ExtractField$Key",
+        ),
+        ("transforms.extractId.field", "id"),
+    ];
+
+    // Without tolerance: the task fails on offset 1, after committing offset 0 at most.
+    let strict = unique("rs-strict");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[sink(&strict, &db, &topic, &chain)],
+    )
+    .await
+    .unwrap();
+    let trace = loop {
+        let states = worker.worker.task_states(&strict);
+        if let Some((_, sluice::runtime::worker::TaskState::Failed(trace))) = states.first() {
+            break trace.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        trace.contains("TRANSFORMATION")
+            && trace.contains("org.apache.kafka.connect.transforms.ValueToKey")
+            && trace.contains("offset 1")
+            && trace.contains("id"),
+        "{trace}"
+    );
+    worker.stop().await;
+    let committed = crate::support::committed_offset(&format!("connect-{strict}"), &topic).await;
+    assert!(
+        committed.is_none_or(|o| o <= 1),
+        "committed {committed:?} past the failing record"
+    );
+
+    // With tolerance: dead-lettered, the others written.
+    let tolerant = unique("rs-tolerant");
+    let mut config = chain.to_vec();
+    config.extend([
+        ("errors.tolerance", "all"),
+        ("errors.deadletterqueue.topic.name", dlq.as_str()),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+        ("errors.deadletterqueue.context.headers.enable", "true"),
+    ]);
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[sink(&tolerant, &db, &topic, &config)],
+    )
+    .await
+    .unwrap();
+    eventually(
+        "every record to be consumed",
+        Duration::from_secs(60),
+        || async {
+            crate::support::committed_offset(&format!("connect-{tolerant}"), &topic).await
+                == Some(3)
+        },
+    )
+    .await;
+    worker.stop().await;
+    let ids: Vec<i32> = rows(&db, "SELECT id FROM users ORDER BY id")
+        .await
+        .into_iter()
+        .map(mysql_async::from_row)
+        .collect();
+    assert_eq!(ids, [1, 2]);
+    let dead = crate::sink_jdbc::read_dlq(&dlq).await;
+    assert_eq!(dead.len(), 1);
+    let (key, value, headers) = &dead[0];
+    assert_eq!(key.as_deref(), None);
+    assert_eq!(
+        value.as_deref(),
+        Some(no_id),
+        "the consumed bytes, untransformed"
+    );
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("__connect.errors.stage"), "TRANSFORMATION");
+    assert_eq!(
+        header("__connect.errors.class.name"),
+        "org.apache.kafka.connect.transforms.ValueToKey"
+    );
+    assert_eq!(header("__connect.errors.offset"), "1");
+    db.drop_db().await;
+}

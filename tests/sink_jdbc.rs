@@ -459,7 +459,9 @@ async fn poison_records_go_to_the_dead_letter_topic_with_connect_headers() {
     db.drop_db().await;
 }
 
-async fn read_dlq(topic: &str) -> Vec<(Option<String>, Option<String>, Vec<(String, String)>)> {
+pub(crate) async fn read_dlq(
+    topic: &str,
+) -> Vec<(Option<String>, Option<String>, Vec<(String, String)>)> {
     use rdkafka::Message;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Headers;
