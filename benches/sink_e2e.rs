@@ -7,7 +7,11 @@
 //! Reports rows/s, the ratio, peak RSS and CPU.
 //!
 //!   scripts/services.sh up
-//!   cargo bench --bench sink_e2e -- [--rows N] [--batch-size N] [--shape users|wide]
+//!   cargo bench --bench sink_e2e -- [--rows N] [--batch-size N] [--shape users|wide] [--debezium]
+//!
+//! With `--debezium` a third run reads the same rows as Debezium change events (`op=c`
+//! envelopes) through `ExtractNewRecordState` + `RegexRouter` into a fresh table, reported with
+//! its ratio to the plain fresh-table run of the same invocation.
 
 use std::time::{Duration, Instant};
 
@@ -46,6 +50,68 @@ fn produce_topic(shape: Shape, rows: u64, generation: u64) -> Result<String> {
     for i in 1..=rows {
         buf.clear();
         encoder.encode_row(&schema, &shape.row(i, generation), &mut buf)?;
+        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(120))?;
+    Ok(topic)
+}
+
+/// Produces N Debezium change events (`op=c`, `after` = the row) to a new topic named
+/// `bench.dbz.<table>`.
+fn produce_debezium_topic(shape: Shape, rows: u64, table: &str) -> Result<String> {
+    let topic = format!("bench.dbz.{table}");
+    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "200000")
+        .create()?;
+    let schema = shape.schema();
+    let mut row_schema: serde_json::Value =
+        serde_json::from_str(&sluice::convert::json::encode::schema_json(&schema))?;
+    row_schema["optional"] = serde_json::json!(true);
+    let field = |name: &str| {
+        let mut s = row_schema.clone();
+        s["field"] = serde_json::json!(name);
+        s
+    };
+    let envelope = serde_json::json!({"type":"struct","fields":[
+        field("before"), field("after"),
+        {"type":"struct","fields":[
+            {"type":"string","optional":false,"field":"version"},
+            {"type":"string","optional":false,"field":"connector"},
+            {"type":"string","optional":false,"field":"name"},
+            {"type":"int64","optional":false,"field":"ts_ms"},
+            {"type":"string","optional":false,"field":"db"},
+            {"type":"string","optional":true,"field":"table"},
+            {"type":"string","optional":false,"field":"file"},
+            {"type":"int64","optional":false,"field":"pos"}],
+         "optional":false,"name":"io.debezium.connector.mysql.Source","field":"source"},
+        {"type":"string","optional":false,"field":"op"},
+        {"type":"int64","optional":true,"field":"ts_ms"}],
+        "optional":false,"name":"bench.dbz.Envelope","version":1});
+    let prefix = format!(r#"{{"schema":{envelope},"payload":{{"before":null,"after":"#);
+    let mut encoder = JsonEncoder::new(false, false);
+    let mut row = Vec::new();
+    let mut buf = Vec::new();
+    for i in 1..=rows {
+        row.clear();
+        encoder.encode_row(&schema, &shape.row(i, 0), &mut row)?;
+        buf.clear();
+        buf.extend_from_slice(prefix.as_bytes());
+        buf.extend_from_slice(&row);
+        buf.extend_from_slice(
+            format!(r#","source":{{"version":"2.7.3.Final","connector":"mysql","name":"bench","ts_ms":1700000000000,"db":"bench","table":"{table}","file":"mysql-bin.000001","pos":{i}}},"op":"c","ts_ms":1700000000100}}}}"#)
+                .as_bytes(),
+        );
         let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
         loop {
             match producer.send(record) {
@@ -103,29 +169,30 @@ fn run_sluice(
     rows: u64,
     batch_size: u64,
     name: &str,
+    extra: &[(&str, &str)],
 ) -> Result<Run> {
     let dir = std::env::temp_dir().join(format!("sluice-sink-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     // A sink stores no source offsets; the worker still names an offsets topic.
     let worker = worker_properties(&dir, &format!("bench_sink_offsets_{}", std::process::id()))?;
     let connector = dir.join(format!("{name}.json"));
-    std::fs::write(
-        &connector,
-        serde_json::json!({"name": name, "config": {
-            "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
-            "connection.url": url,
-            "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
-            "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
-            "topics": topic,
-            "table.name.format": table,
-            "insert.mode": "upsert",
-            "pk.mode": "record_value",
-            "pk.fields": "id",
-            "auto.create": "true",
-            "batch.size": batch_size.to_string(),
-        }})
-        .to_string(),
-    )?;
+    let mut config = serde_json::json!({"name": name, "config": {
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "connection.url": url,
+        "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
+        "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
+        "topics": topic,
+        "table.name.format": table,
+        "insert.mode": "upsert",
+        "pk.mode": "record_value",
+        "pk.fields": "id",
+        "auto.create": "true",
+        "batch.size": batch_size.to_string(),
+    }});
+    for (k, v) in extra {
+        config["config"][*k] = serde_json::json!(v);
+    }
+    std::fs::write(&connector, config.to_string())?;
     let group = format!("connect-{name}");
     let mut first: Option<(Instant, i64)> = None;
     let mut steady = (0.0, 0);
@@ -246,6 +313,7 @@ fn main() -> Result<()> {
         rows,
         batch_size,
         &format!("bench-sink-{stamp}-a"),
+        &[],
     )?;
     let update = run_sluice(
         &url,
@@ -254,7 +322,43 @@ fn main() -> Result<()> {
         rows,
         batch_size,
         &format!("bench-sink-{stamp}-b"),
+        &[],
     )?;
+    let debezium = if std::env::args().any(|a| a == "--debezium") {
+        let table = format!("dbz_{stamp}");
+        let topic = produce_debezium_topic(shape, rows, &table)?;
+        let run = run_sluice(
+            &url,
+            &topic,
+            "${topic}",
+            rows,
+            batch_size,
+            &format!("bench-sink-{stamp}-dbz"),
+            &[
+                ("transforms", "unwrap,route"),
+                (
+                    "transforms.unwrap.type",
+                    "io.debezium.transforms.ExtractNewRecordState",
+                ),
+                (
+                    "transforms.route.type",
+                    "org.apache.kafka.connect.transforms.RegexRouter",
+                ),
+                ("transforms.route.regex", "bench\\.dbz\\.(.*)"),
+                ("transforms.route.replacement", "$1"),
+            ],
+        )?;
+        let count: i64 = runtime
+            .block_on(conn.query_first(format!("SELECT COUNT(*) FROM `{table}`")))?
+            .unwrap_or(0);
+        if count != rows as i64 {
+            bail!("the Debezium run wrote {count} of {rows} rows");
+        }
+        runtime.block_on(conn.query_drop(format!("DROP TABLE `{table}`")))?;
+        Some(run)
+    } else {
+        None
+    };
     // The baseline's table is the one auto.create made, emptied.
     runtime
         .block_on(conn.query_drop(format!("CREATE TABLE `{raw_table}` LIKE `{sluice_table}`")))?;
@@ -313,6 +417,28 @@ fn main() -> Result<()> {
                 "sluice_peak_rss_mb": run.peak_rss_kb as f64 / 1024.0,
                 "sluice_cpu_seconds_per_million_rows": run.cpu_seconds / n * 1e6,
                 "bytes_per_message": bytes as f64 / n})
+        );
+    }
+    if let Some(run) = debezium {
+        let steady = run.records as f64 / run.seconds;
+        let plain = fresh.records as f64 / fresh.seconds;
+        println!(
+            "| topic → sink, Debezium events via ExtractNewRecordState + RegexRouter, fresh table ({}) | {rows} | {batch_size} | {:.0} | plain fresh {:.0} | ratio to plain {:.2} | {:.1} MB | {:.1} CPU s/M |",
+            shape.name(),
+            steady,
+            plain,
+            steady / plain,
+            run.peak_rss_kb as f64 / 1024.0,
+            run.cpu_seconds / n * 1e6,
+        );
+        println!(
+            "{}",
+            serde_json::json!({"scenario": "sink_debezium_extract_new_record_state_regex_router",
+                "shape": shape.name(), "rows": rows, "batch_size": batch_size,
+                "sluice_rows_per_second": steady, "plain_sink_rows_per_second": plain,
+                "ratio_to_plain": steady / plain,
+                "sluice_peak_rss_mb": run.peak_rss_kb as f64 / 1024.0,
+                "sluice_cpu_seconds_per_million_rows": run.cpu_seconds / n * 1e6})
         );
     }
     Ok(())

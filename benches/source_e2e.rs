@@ -10,7 +10,11 @@
 //! Reports rows/s, the ratio, the Sluice process's peak RSS and CPU time.
 //!
 //!   scripts/services.sh up
-//!   cargo bench --bench source_e2e -- [--rows N] [--batch-max-rows N] [--shape users|wide]
+//!   cargo bench --bench source_e2e -- [--rows N] [--batch-max-rows N] [--shape users|wide] [--transforms]
+//!
+//! With `--transforms` a second Sluice run in the same invocation adds Confluent's documented
+//! key chain (`ValueToKey` + `ExtractField$Key` + `InsertField$Value`), reported with its ratio
+//! to the plain run.
 //!
 //! Needs the local services (scripts/services.sh up). Prints a Markdown row `| scenario | rows |
 //! batch.max.rows | Sluice rows/s | with start-up rows/s | start-up s | keyset SELECT rows/s |
@@ -131,37 +135,40 @@ struct SluiceRun {
     topic: String,
 }
 
-fn run_sluice(url: &str, table: &str, rows: u64, batch_max_rows: u64) -> Result<SluiceRun> {
+fn run_sluice(
+    url: &str,
+    table: &str,
+    rows: u64,
+    batch_max_rows: u64,
+    label: &str,
+    extra: &[(&str, &str)],
+) -> Result<SluiceRun> {
     let dir = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let stamp = format!(
-        "{}_{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    );
+    let stamp = format!("{}_{label}", std::process::id());
     let offsets_topic = format!("bench_offsets_{stamp}");
     let prefix = format!("bench_{stamp}_");
     let worker = worker_properties(&dir, &offsets_topic)?;
-    let connector = dir.join("source.json");
-    std::fs::write(
-        &connector,
-        serde_json::json!({
-            "name": "bench-source",
-            "config": {
-                "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
-                "connection.url": url,
-                "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
-                "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
-                "mode": "incrementing",
-                "incrementing.column.name": "id",
-                "table.whitelist": table,
-                "topic.prefix": prefix,
-                "batch.max.rows": batch_max_rows.to_string(),
-                "topic.creation.default.partitions": TOPIC_PARTITIONS.to_string(),
-            }
-        })
-        .to_string(),
-    )?;
+    let connector = dir.join(format!("source_{label}.json"));
+    let mut config = serde_json::json!({
+        "name": "bench-source",
+        "config": {
+            "connector.class": "io.confluent.connect.jdbc.JdbcSourceConnector",
+            "connection.url": url,
+            "connection.user": env_or("SLUICE_MARIADB_USER", "sluice"),
+            "connection.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
+            "mode": "incrementing",
+            "incrementing.column.name": "id",
+            "table.whitelist": table,
+            "topic.prefix": prefix,
+            "batch.max.rows": batch_max_rows.to_string(),
+            "topic.creation.default.partitions": TOPIC_PARTITIONS.to_string(),
+        }
+    });
+    for (k, v) in extra {
+        config["config"][*k] = serde_json::json!(v);
+    }
+    std::fs::write(&connector, config.to_string())?;
     let offsets: BaseConsumer = kafka().set("group.id", format!("bench-{stamp}")).create()?;
     let want = format!("{{\"incrementing\":{rows}}}");
     let mut assigned = false;
@@ -201,7 +208,7 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let (url, database, table) = runtime.block_on(prepare_table(args.rows, shape))?;
     let select_seconds = runtime.block_on(raw_select(&database, &table, args.rows))?;
-    let sluice = run_sluice(&url, &table, args.rows, args.batch_max_rows)?;
+    let sluice = run_sluice(&url, &table, args.rows, args.batch_max_rows, "plain", &[])?;
     let messages = read_all(&sluice.topic, args.rows)?;
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let raw_seconds = raw_produce(&messages, TOPIC_PARTITIONS)?;
@@ -249,5 +256,66 @@ fn main() -> Result<()> {
             "bytes_per_message": bytes as f64 / rows,
         })
     );
+    if std::env::args().any(|a| a == "--transforms") {
+        let chain = run_sluice(
+            &url,
+            &table,
+            args.rows,
+            args.batch_max_rows,
+            "chain",
+            &[
+                ("transforms", "createKey,extractInt,addSource"),
+                (
+                    "transforms.createKey.type",
+                    "org.apache.kafka.connect.transforms.ValueToKey",
+                ),
+                ("transforms.createKey.fields", "id"),
+                (
+                    "transforms.extractInt.type",
+                    "org.apache.kafka.connect.transforms.ExtractField$Key",
+                ),
+                ("transforms.extractInt.field", "id"),
+                (
+                    "transforms.addSource.type",
+                    "org.apache.kafka.connect.transforms.InsertField$Value",
+                ),
+                ("transforms.addSource.static.field", "source"),
+                ("transforms.addSource.static.value", "mariadb"),
+            ],
+        )?;
+        let delivered = read_all(&chain.topic, args.rows)?.len();
+        if delivered as u64 != args.rows {
+            bail!(
+                "the transform run delivered {delivered} of {} rows",
+                args.rows
+            );
+        }
+        let rate = chain
+            .run
+            .steady_rate(args.rows)
+            .context("no first message time")?;
+        println!(
+            "| source → topic with ValueToKey + ExtractField$Key + InsertField$Value ({}) | {} | {} | {:.0} | plain {:.0} | ratio to plain {:.2} | {:.1} MB | {:.1} CPU s/M |",
+            shape.name(),
+            args.rows,
+            args.batch_max_rows,
+            rate,
+            sluice_rate,
+            rate / sluice_rate,
+            chain.run.peak_rss_kb as f64 / 1024.0,
+            chain.run.cpu_seconds / rows * 1e6,
+        );
+        println!(
+            "{}",
+            serde_json::json!({
+                "scenario": "source_incrementing_to_topic_key_chain",
+                "shape": shape.name(), "rows": args.rows, "batch_max_rows": args.batch_max_rows,
+                "sluice_rows_per_second": rate, "plain_rows_per_second": sluice_rate,
+                "ratio_to_plain": rate / sluice_rate,
+                "sluice_peak_rss_mb": chain.run.peak_rss_kb as f64 / 1024.0,
+                "sluice_cpu_seconds_per_million_rows": chain.run.cpu_seconds / rows * 1e6,
+            })
+        );
+    }
     Ok(())
 }
