@@ -281,18 +281,25 @@ impl RecordStage {
         else {
             return Ok(false);
         };
-        let key = for_task(&out.key, self.key_schemas).map_err(|error| StageFailure {
+        let Record {
+            topic: out_topic,
+            key: out_key,
+            value: out_value,
+            ..
+        } = out;
+        let key = for_task(out_key, self.key_schemas).map_err(|error| StageFailure {
             stage: FailureStage::KeyConverter,
             class: classes.key,
             error,
         })?;
-        let value = for_task(&out.value, self.value_schemas).map_err(|error| StageFailure {
+        let value = for_task(out_value, self.value_schemas).map_err(|error| StageFailure {
             stage: FailureStage::ValueConverter,
             class: classes.value,
             error,
         })?;
-        // The consumed bytes stay for the dead-letter topic, unless the task reads plain JSON.
-        record.topic = out.topic;
+        // The consumed bytes and headers stay for the dead-letter topic (the JDBC sink reads no
+        // headers), unless the task reads plain JSON.
+        record.topic = out_topic;
         record.key_data = key.0;
         if !self.key_schemas {
             record.key = key.1;
@@ -301,26 +308,13 @@ impl RecordStage {
         if !self.value_schemas {
             record.value = value.1;
         }
-        record.headers = out
-            .headers
-            .iter()
-            .map(|h| {
-                let part = Part::new(h.schema.clone(), h.value.clone());
-                let bytes = self
-                    .header
-                    .from_connect(&record.topic, &part)
-                    .ok()
-                    .flatten();
-                (h.key.clone(), bytes.map(Bytes::from))
-            })
-            .collect();
         Ok(true)
     }
 }
 
 /// A transformed key or value as the task reads it: with `schemas`, converted data; without,
 /// plain JSON bytes for the task to read against its own schema.
-fn for_task(part: &Part, schemas: bool) -> Result<(Option<Data>, Option<Bytes>)> {
+fn for_task(part: Part, schemas: bool) -> Result<(Option<Data>, Option<Bytes>)> {
     if part.value.is_null() {
         return Ok((None, None));
     }
@@ -346,17 +340,12 @@ fn for_task(part: &Part, schemas: bool) -> Result<(Option<Data>, Option<Bytes>)>
              (schemas.enable=true)",
         ));
     };
-    let values = match (&part.value, schema.ty) {
-        (Value::Struct(values), SchemaType::Struct) => values.clone(),
-        (value, _) => vec![value.clone()],
+    let schema = schema.clone();
+    let values = match (part.value, schema.ty) {
+        (Value::Struct(values), SchemaType::Struct) => values,
+        (value, _) => vec![value],
     };
-    Ok((
-        Some(Data {
-            schema: schema.clone(),
-            values,
-        }),
-        None,
-    ))
+    Ok((Some(Data { schema, values }), None))
 }
 
 /// The converter classes of a stage, for dead-letter headers.

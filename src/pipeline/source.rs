@@ -215,7 +215,11 @@ impl SourcePipeline {
             thread::Builder::new()
                 .name(format!("{}-{}-encoder", self.connector, self.task_id))
                 .spawn(move || {
-                    if this.record_stage.is_fast_json() {
+                    // The fast encoder writes keys with the value converter's settings.
+                    let stage = &this.record_stage;
+                    if stage.is_fast_json()
+                        && stage.json_settings(Role::Key) == stage.json_settings(Role::Value)
+                    {
                         encoder_stage(&this.record_stage, read_rx, encoded_tx, cancel, failure)
                     } else {
                         this.record_stage_thread(read_rx, encoded_tx, cancel, failure)

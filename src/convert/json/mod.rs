@@ -10,11 +10,12 @@
 pub mod decode;
 pub mod encode;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use super::Converter;
 use crate::config::ConfigError;
@@ -33,8 +34,19 @@ pub struct JsonConverter {
     scratch: encode::Scratch,
     /// Schema JSON by schema address (each entry keeps its `Arc`), bounded.
     schema_json: Vec<(Arc<Schema>, Box<[u8]>)>,
-    /// Parsed schemas by their JSON text, bounded.
-    schemas: BTreeMap<String, Arc<Schema>>,
+    /// Parsed schemas by their raw JSON text, bounded.
+    schemas: HashMap<Box<str>, Arc<Schema>>,
+}
+
+/// JsonConverter's envelope with its two members left unparsed: the schema is looked up by its
+/// text, and only the payload is parsed.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    schema: &'a RawValue,
+    #[serde(borrow)]
+    payload: &'a RawValue,
 }
 
 /// Cached schemas per direction.
@@ -83,7 +95,7 @@ impl JsonConverter {
             replace_null_with_default: flag(config, "replace.null.with.default", true)?,
             scratch: encode::Scratch::default(),
             schema_json: Vec::new(),
-            schemas: BTreeMap::new(),
+            schemas: HashMap::new(),
         })
     }
 
@@ -144,43 +156,42 @@ impl Converter for JsonConverter {
         if !self.schemas_enable && bytes.is_empty() {
             return Ok(Part::NULL);
         }
-        let json: Json = serde_json::from_slice(bytes).map_err(|e| {
+        let serialization = |e: serde_json::Error| {
             Error::with_source(
                 ErrorKind::Conversion,
                 "Converting byte[] to Kafka Connect data failed due to serialization error: ",
                 e,
             )
-        })?;
+        };
         if !self.schemas_enable {
+            let json: Json = serde_json::from_slice(bytes).map_err(serialization)?;
             return Ok(Part::new(None, schemaless(&json)));
         }
-        let Json::Object(envelope) = &json else {
-            return Err(Error::new(ErrorKind::Conversion, ENVELOPE_ERROR));
+        let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
+            Ok(envelope) => envelope,
+            Err(e) if e.is_data() || e.is_eof() => {
+                return Err(Error::new(ErrorKind::Conversion, ENVELOPE_ERROR));
+            }
+            Err(e) => return Err(serialization(e)),
         };
-        if envelope.len() != 2
-            || !envelope.contains_key("schema")
-            || !envelope.contains_key("payload")
-        {
-            return Err(Error::new(ErrorKind::Conversion, ENVELOPE_ERROR));
-        }
-        let payload = &envelope["payload"];
-        let schema = match &envelope["schema"] {
-            Json::Null => return Ok(Part::new(None, schemaless(payload))),
-            schema_json => {
-                let text = schema_json.to_string();
-                match self.schemas.get(&text) {
-                    Some(schema) => schema.clone(),
-                    None => {
-                        let schema = Arc::new(parse_schema(schema_json)?);
-                        if self.schemas.len() >= SCHEMA_CACHE {
-                            self.schemas.clear();
-                        }
-                        self.schemas.insert(text, schema.clone());
-                        schema
-                    }
+        let payload: Json = serde_json::from_str(envelope.payload.get()).map_err(serialization)?;
+        let text = envelope.schema.get();
+        let schema = match self.schemas.get(text) {
+            Some(schema) => schema.clone(),
+            None => {
+                let schema_json: Json = serde_json::from_str(text).map_err(serialization)?;
+                if schema_json.is_null() {
+                    return Ok(Part::new(None, schemaless(&payload)));
                 }
+                let schema = Arc::new(parse_schema(&schema_json)?);
+                if self.schemas.len() >= SCHEMA_CACHE {
+                    self.schemas.clear();
+                }
+                self.schemas.insert(text.into(), schema.clone());
+                schema
             }
         };
+        let payload = &payload;
         let value = to_value(&schema, payload, self.replace_null_with_default)?;
         Ok(Part::new(Some(schema), value))
     }
