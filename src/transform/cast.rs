@@ -588,7 +588,6 @@ fn big_decimal_string(text: &[u8], scale: i32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use bytes::Bytes;
 
@@ -596,11 +595,7 @@ mod tests {
     use crate::model::Field;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        config_def().parse(&raw)
+        crate::transform::util::parse_pairs(config_def(), pairs)
     }
 
     fn cast(side: Side, spec: &str) -> Cast {

@@ -325,18 +325,13 @@ impl Transformation for ExtractField {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::record::Part;
     use crate::transform::util;
 
     fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        config_def().parse(&raw)
+        crate::transform::util::parse_pairs(config_def(), pairs)
     }
 
     /// Kafka's ExtractFieldTest works on the key.

@@ -1079,11 +1079,7 @@ mod tests {
     }
 
     fn config(pairs: &[(&str, &str)]) -> Result<ExtractNewRecordState, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        build(&config_def().parse(&raw)?)
+        build(&crate::transform::util::parse_pairs(config_def(), pairs)?)
     }
 
     fn transform(pairs: &[(&str, &str)]) -> ExtractNewRecordState {

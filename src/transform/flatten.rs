@@ -257,7 +257,6 @@ impl Transformation for Flatten {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use bytes::Bytes;
 
@@ -265,11 +264,7 @@ mod tests {
     use crate::model::Field;
 
     fn flatten(side: Side, pairs: &[(&str, &str)]) -> Flatten {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let config = config_def().parse(&raw).unwrap();
+        let config = crate::transform::util::parse_pairs(config_def(), pairs).unwrap();
         match side {
             Side::Key => build_key(&config).unwrap(),
             Side::Value => build_value(&config).unwrap(),

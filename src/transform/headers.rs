@@ -804,7 +804,6 @@ fn parse_number(token: &str) -> Option<Parsed> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use bytes::Bytes;
 
@@ -812,11 +811,7 @@ mod tests {
     use crate::model::Field;
 
     fn parse(def: &ConfigDef, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        def.parse(&raw)
+        crate::transform::util::parse_pairs(def, pairs)
     }
 
     fn header(key: &str, schema: Option<Schema>, value: Value) -> Header {

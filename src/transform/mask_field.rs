@@ -339,7 +339,6 @@ impl Transformation for MaskField {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use super::*;
@@ -348,11 +347,7 @@ mod tests {
     use crate::transform::util;
 
     fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        config_def().parse(&raw)
+        crate::transform::util::parse_pairs(config_def(), pairs)
     }
 
     fn xform(fields: &str, replacement: Option<&str>) -> MaskField {

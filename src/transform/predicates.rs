@@ -90,18 +90,13 @@ impl Predicate for RecordIsTombstone {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::Value;
     use crate::model::record::{Header, Part};
 
     fn config(def: &ConfigDef, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        def.parse(&raw)
+        crate::transform::util::parse_pairs(def, pairs)
     }
 
     fn record(topic: &str, value: Value) -> Record {

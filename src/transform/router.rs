@@ -306,7 +306,6 @@ fn java_string(schema: Option<&Schema>, value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use super::*;
@@ -314,11 +313,7 @@ mod tests {
     use crate::model::record::Part;
 
     fn parse(def: &ConfigDef, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        def.parse(&raw)
+        crate::transform::util::parse_pairs(def, pairs)
     }
 
     fn route(regex: &str, replacement: &str, topic: &str) -> Result<String> {

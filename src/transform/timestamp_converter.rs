@@ -428,11 +428,7 @@ mod tests {
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TimestampConverter, ConfigError> {
-        let raw: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        build_value(&config_def().parse(&raw)?)
+        build_value(&crate::transform::util::parse_pairs(config_def(), pairs)?)
     }
 
     fn converter(pairs: &[(&str, &str)]) -> TimestampConverter {
