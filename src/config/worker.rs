@@ -154,10 +154,6 @@ pub struct ConverterConfig {
     pub class: String,
     /// The `<role>.converter.*` keys, prefix stripped.
     pub config: BTreeMap<String, String>,
-    /// `schemas.enable`: whether JSON carries the `{"schema","payload"}` envelope.
-    pub schemas_enable: bool,
-    /// `decimal.format`: `BASE64` (default) or `NUMERIC`.
-    pub decimal_numeric: bool,
 }
 
 /// The REST API's listener protocols.
@@ -343,10 +339,6 @@ fn converter(config: &Config, which: &str) -> std::result::Result<ConverterConfi
     Ok(ConverterConfig {
         class,
         config: config.originals_with_prefix(&format!("{key}.")),
-        schemas_enable: config.bool(&format!("{which}.converter.schemas.enable")),
-        decimal_numeric: config
-            .string(&format!("{which}.converter.decimal.format"))
-            .is_some_and(|f| f.eq_ignore_ascii_case("NUMERIC")),
     })
 }
 
@@ -409,7 +401,9 @@ mod tests {
         assert_eq!(config.status_storage_topic, "connect-status");
         assert_eq!(config.status_storage_partitions, 5);
         assert_eq!(config.offset_flush_interval_ms, 60_000);
-        assert!(config.value_converter.schemas_enable);
+        assert_eq!(config.value_converter.class, JSON_CONVERTER);
+        assert!(config.value_converter.config.is_empty());
+        assert_eq!(config.header_converter.class, SIMPLE_HEADER_CONVERTER);
         assert_eq!(
             config.listeners,
             vec![Listener {
@@ -432,8 +426,8 @@ mod tests {
         .unwrap();
         assert_eq!(config.bootstrap_servers, "k1:9092,k2:9092");
         assert_eq!(config.group_id, "my-cluster");
-        assert!(!config.value_converter.schemas_enable);
-        assert!(config.key_converter.schemas_enable);
+        assert_eq!(config.value_converter.config["schemas.enable"], "false");
+        assert!(!config.key_converter.config.contains_key("schemas.enable"));
         assert_eq!(config.rest_listener().port, 18083);
         assert_eq!(config.producer["linger.ms"], "20");
         assert_eq!(config.consumer["max.poll.records"], "2000");

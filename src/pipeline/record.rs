@@ -12,12 +12,12 @@ use bytes::Bytes;
 
 use crate::config::{ConfigError, WorkerConfig};
 use crate::connector::FailureStage;
-use crate::convert::json::encode;
+use crate::convert::json::{JsonConverter, encode};
 use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::record::{Header, Part, Record};
 use crate::model::{Data, SchemaType, SinkRecord, SourceBatch, Value};
-use crate::transform::Chain;
+use crate::transform::{Chain, TransformFailure};
 
 /// Every error in the record-stage keys of a (resolved) connector config: transformations,
 /// predicates and converters, each naming its key.
@@ -70,11 +70,11 @@ impl RecordStageConfig {
             Role::Value => &self.converters.value,
             Role::Header => &self.converters.header,
         };
-        let get = |k: &str| spec.config.get(k).map(|v| v.trim().to_ascii_lowercase());
-        (
-            !spec.is_json() || get("schemas.enable").is_none_or(|v| v != "false"),
-            spec.is_json() && get("decimal.format").is_some_and(|v| v == "numeric"),
-        )
+        match spec.is_json() {
+            // The spec was built once when checked, so its keys parse.
+            true => JsonConverter::new(&spec.config).map_or((true, false), |c| c.settings()),
+            false => (true, false),
+        }
     }
 
     /// A new stage (a task's own transformations and converters).
@@ -86,6 +86,7 @@ impl RecordStageConfig {
             header: self.converters.header.build()?,
             key_schemas: self.json_settings(Role::Key).0,
             value_schemas: self.json_settings(Role::Value).0,
+            classes: ConverterClasses::from(&self.converters),
         })
     }
 }
@@ -110,6 +111,16 @@ pub(crate) struct StageFailure {
     pub error: Error,
 }
 
+impl From<TransformFailure> for StageFailure {
+    fn from(failure: TransformFailure) -> Self {
+        StageFailure {
+            stage: FailureStage::Transformation,
+            class: failure.class,
+            error: failure.error,
+        }
+    }
+}
+
 /// One task's transformations and converters.
 pub(crate) struct RecordStage {
     chain: Chain,
@@ -118,6 +129,7 @@ pub(crate) struct RecordStage {
     header: Box<dyn Converter>,
     key_schemas: bool,
     value_schemas: bool,
+    classes: ConverterClasses,
 }
 
 impl RecordStage {
@@ -126,11 +138,9 @@ impl RecordStage {
     pub(crate) fn source_batch(
         &mut self,
         batch: &SourceBatch,
-        converters: &ConverterClasses,
         out: &mut Vec<OutRecord>,
         mut on_failure: impl FnMut(usize, StageFailure) -> Result<()>,
     ) -> Result<()> {
-        let width = batch.width();
         for (i, row) in batch.rows().enumerate().take(batch.len()) {
             let tombstone = batch.tombstones.get(i).copied().unwrap_or(false);
             let key = match &batch.keys {
@@ -146,16 +156,13 @@ impl RecordStage {
             let value = if tombstone {
                 Part::NULL
             } else {
-                Part::new(
-                    Some(batch.schema.clone()),
-                    Value::Struct(row[..width].to_vec()),
-                )
+                Part::new(Some(batch.schema.clone()), Value::Struct(row.to_vec()))
             };
             let record = Record {
                 key,
                 ..Record::new(batch.topic.clone(), value)
             };
-            match self.source_record(record, converters) {
+            match self.source_record(record) {
                 Ok(Some(record)) => out.push(record),
                 Ok(None) => {}
                 Err(failure) => on_failure(i, failure)?,
@@ -168,43 +175,26 @@ impl RecordStage {
     fn source_record(
         &mut self,
         record: Record,
-        classes: &ConverterClasses,
     ) -> std::result::Result<Option<OutRecord>, StageFailure> {
-        let Some(record) = self.chain.apply(record).map_err(|f| StageFailure {
-            stage: FailureStage::Transformation,
-            class: f.class,
-            error: f.error,
-        })?
-        else {
+        let Some(record) = self.chain.apply(record)? else {
             return Ok(None);
         };
+        let classes = self.classes;
         let key = self
             .key
             .from_connect(&record.topic, &record.key)
-            .map_err(|error| StageFailure {
-                stage: FailureStage::KeyConverter,
-                class: classes.key,
-                error,
-            })?;
+            .map_err(classes.fail(FailureStage::KeyConverter))?;
         let value = self
             .value
             .from_connect(&record.topic, &record.value)
-            .map_err(|error| StageFailure {
-                stage: FailureStage::ValueConverter,
-                class: classes.value,
-                error,
-            })?;
+            .map_err(classes.fail(FailureStage::ValueConverter))?;
         let mut headers = Vec::with_capacity(record.headers.len());
         for header in &record.headers {
             let part = Part::new(header.schema.clone(), header.value.clone());
             let bytes = self
                 .header
                 .from_connect(&record.topic, &part)
-                .map_err(|error| StageFailure {
-                    stage: FailureStage::HeaderConverter,
-                    class: classes.header,
-                    error,
-                })?;
+                .map_err(classes.fail(FailureStage::HeaderConverter))?;
             headers.push((header.key.clone(), bytes));
         }
         Ok(Some(OutRecord {
@@ -229,35 +219,23 @@ impl RecordStage {
     pub(crate) fn sink_record(
         &mut self,
         record: &mut SinkRecord,
-        classes: &ConverterClasses,
     ) -> std::result::Result<bool, StageFailure> {
+        let classes = self.classes;
         let topic = record.topic.clone();
         let key = self
             .key
             .to_connect(&topic, record.key.as_deref())
-            .map_err(|error| StageFailure {
-                stage: FailureStage::KeyConverter,
-                class: classes.key,
-                error,
-            })?;
+            .map_err(classes.fail(FailureStage::KeyConverter))?;
         let value = self
             .value
             .to_connect(&topic, record.value.as_deref())
-            .map_err(|error| StageFailure {
-                stage: FailureStage::ValueConverter,
-                class: classes.value,
-                error,
-            })?;
+            .map_err(classes.fail(FailureStage::ValueConverter))?;
         let mut headers = Vec::with_capacity(record.headers.len());
         for (name, bytes) in &record.headers {
             let part = self
                 .header
                 .to_connect(&topic, bytes.as_deref())
-                .map_err(|error| StageFailure {
-                    stage: FailureStage::HeaderConverter,
-                    class: classes.header,
-                    error,
-                })?;
+                .map_err(classes.fail(FailureStage::HeaderConverter))?;
             headers.push(Header {
                 key: name.clone(),
                 schema: part.schema,
@@ -273,12 +251,7 @@ impl RecordStage {
             timestamp: record.timestamp_ms,
             headers,
         };
-        let Some(out) = self.chain.apply(transformed).map_err(|f| StageFailure {
-            stage: FailureStage::Transformation,
-            class: f.class,
-            error: f.error,
-        })?
-        else {
+        let Some(out) = self.chain.apply(transformed)? else {
             return Ok(false);
         };
         let Record {
@@ -287,16 +260,10 @@ impl RecordStage {
             value: out_value,
             ..
         } = out;
-        let key = for_task(out_key, self.key_schemas).map_err(|error| StageFailure {
-            stage: FailureStage::KeyConverter,
-            class: classes.key,
-            error,
-        })?;
-        let value = for_task(out_value, self.value_schemas).map_err(|error| StageFailure {
-            stage: FailureStage::ValueConverter,
-            class: classes.value,
-            error,
-        })?;
+        let key = for_task(out_key, self.key_schemas)
+            .map_err(classes.fail(FailureStage::KeyConverter))?;
+        let value = for_task(out_value, self.value_schemas)
+            .map_err(classes.fail(FailureStage::ValueConverter))?;
         // The consumed bytes and headers stay for the dead-letter topic (the JDBC sink reads no
         // headers), unless the task reads plain JSON.
         record.topic = out_topic;
@@ -350,10 +317,26 @@ fn for_task(part: Part, schemas: bool) -> Result<(Option<Data>, Option<Bytes>)> 
 
 /// The converter classes of a stage, for dead-letter headers.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ConverterClasses {
-    pub key: &'static str,
-    pub value: &'static str,
-    pub header: &'static str,
+struct ConverterClasses {
+    key: &'static str,
+    value: &'static str,
+    header: &'static str,
+}
+
+impl ConverterClasses {
+    /// Names a converter's failure at `stage` (a converter stage) with that converter's class.
+    fn fail(self, stage: FailureStage) -> impl FnOnce(Error) -> StageFailure {
+        let class = match stage {
+            FailureStage::KeyConverter => self.key,
+            FailureStage::HeaderConverter => self.header,
+            _ => self.value,
+        };
+        move |error| StageFailure {
+            stage,
+            class,
+            error,
+        }
+    }
 }
 
 impl From<&Converters> for ConverterClasses {
@@ -363,5 +346,37 @@ impl From<&Converters> for ConverterClasses {
             value: converters.value.class,
             header: converters.header.class,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast paths read JsonConverter's settings as the worker and the connector give them.
+    #[test]
+    fn json_settings_follow_worker_and_connector_keys() {
+        let worker = WorkerConfig::from_map(
+            [
+                ("value.converter.schemas.enable", "false"),
+                ("key.converter.decimal.format", "NUMERIC"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        )
+        .unwrap();
+        let stage = RecordStageConfig::new(&BTreeMap::new(), &worker).unwrap();
+        assert!(stage.is_fast_json());
+        assert_eq!(stage.json_settings(Role::Value), (false, false));
+        assert_eq!(stage.json_settings(Role::Key), (true, true));
+        let connector: BTreeMap<String, String> = [(
+            "value.converter".to_string(),
+            "org.apache.kafka.connect.storage.StringConverter".to_string(),
+        )]
+        .into();
+        let stage = RecordStageConfig::new(&connector, &worker).unwrap();
+        assert!(!stage.is_fast_json());
+        assert_eq!(stage.json_settings(Role::Value), (true, false));
     }
 }

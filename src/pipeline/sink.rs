@@ -28,7 +28,7 @@ use crate::kafka::admin::{TopicSpec, ensure_topic};
 use crate::kafka::{ClientRole, client_config, kafka_error};
 use crate::metrics as m;
 use crate::model::SinkRecord;
-use crate::pipeline::record::{ConverterClasses, RecordStage, RecordStageConfig};
+use crate::pipeline::record::{RecordStage, RecordStageConfig};
 
 /// How long a batch waits for more records after its first one.
 const BATCH_LINGER: Duration = Duration::from_millis(20);
@@ -141,10 +141,7 @@ impl SinkPipeline {
                 value_schemas,
             }
         } else {
-            Converters::Stage(
-                Box::new(self.record_stage.build()?),
-                ConverterClasses::from(&self.record_stage.converters),
-            )
+            Converters::Stage(Box::new(self.record_stage.build()?))
         };
         let (key_schemas, value_schemas) = converters.schemas();
         tokio::select! {
@@ -430,7 +427,7 @@ enum Converters {
         value_schemas: bool,
     },
     /// Any converters, and the transformation chain.
-    Stage(Box<RecordStage>, ConverterClasses),
+    Stage(Box<RecordStage>),
 }
 
 impl Converters {
@@ -442,7 +439,7 @@ impl Converters {
                 value_schemas,
                 ..
             } => (*key_schemas, *value_schemas),
-            Converters::Stage(stage, _) => stage.schemas(),
+            Converters::Stage(stage) => stage.schemas(),
         }
     }
 
@@ -454,8 +451,8 @@ impl Converters {
     ) -> std::result::Result<bool, (FailureStage, &'static str, Error)> {
         let (key, value) = match self {
             Converters::Fast { key, value, .. } => (key, value),
-            Converters::Stage(stage, classes) => {
-                return stage.sink_record(record, classes).map_err(|failure| {
+            Converters::Stage(stage) => {
+                return stage.sink_record(record).map_err(|failure| {
                     let error = Error::with_source(
                         ErrorKind::Conversion,
                         format!(

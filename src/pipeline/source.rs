@@ -41,7 +41,7 @@ use crate::kafka::{ClientRole, client_config, kafka_error};
 use crate::metrics as m;
 use crate::model::{SourceBatch, SourcePosition};
 use crate::offsets::OffsetStore;
-use crate::pipeline::record::{ConverterClasses, OutRecord, RecordStageConfig};
+use crate::pipeline::record::{OutRecord, RecordStageConfig};
 use crate::retry::RetryPolicy;
 
 /// A transient read failure is retried after 100 ms, doubling up to 30 s, for as long as the
@@ -524,7 +524,6 @@ impl SourcePipeline {
             Ok(stage) => stage,
             Err(error) => return failure.set(error, &cancel),
         };
-        let classes = ConverterClasses::from(&self.record_stage.converters);
         let labels = [
             (m::LABEL_CONNECTOR, self.connector.to_string()),
             (m::LABEL_TASK, self.task_id.to_string()),
@@ -532,7 +531,7 @@ impl SourcePipeline {
         let skipped = metrics::counter!(m::SOURCE_RECORDS_SKIPPED_TOTAL, &labels);
         for (seq, batch) in read_rx.iter().enumerate() {
             let mut records = Vec::with_capacity(batch.len());
-            let result = stage.source_batch(&batch, &classes, &mut records, |row, failed| {
+            let result = stage.source_batch(&batch, &mut records, |row, failed| {
                 let error = Error::with_source(
                     ErrorKind::Conversion,
                     format!(

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType};
+use crate::config::{Config, ConfigError, ConfigKey, ConfigType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, SchemaType, Value};
 
@@ -286,7 +286,10 @@ impl<T: Clone> Default for SchemaCache<T> {
 
 /// A definition parsed from `key=value` pairs, for the transformations' tests.
 #[cfg(test)]
-pub(crate) fn parse_pairs(def: &ConfigDef, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+pub(crate) fn parse_pairs(
+    def: &crate::config::ConfigDef,
+    pairs: &[(&str, &str)],
+) -> Result<Config, ConfigError> {
     let raw: std::collections::BTreeMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -99,6 +99,11 @@ impl JsonConverter {
         })
     }
 
+    /// `schemas.enable` and whether `decimal.format` is `NUMERIC`, for the fast paths.
+    pub(crate) fn settings(&self) -> (bool, bool) {
+        (self.schemas_enable, self.decimal_numeric)
+    }
+
     fn write_schema(&mut self, out: &mut Vec<u8>, schema: &Arc<Schema>) {
         if let Some((_, json)) = self
             .schema_json
