@@ -4,41 +4,16 @@
 
 use std::time::Duration;
 
-use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
 use crate::rest_api::{call, start};
+use crate::sink_jdbc::{mariadb_sink, rows};
 use crate::source_jdbc::source_config;
 use crate::support::{
     RunningWorker, TestDb, create_topic, eventually, produce, read_topic, unique, worker_config,
 };
 
 const USERS: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64))";
-
-/// A JDBC sink into `db` reading `topic`, with `extra` keys.
-fn sink(name: &str, db: &TestDb, topic: &str, extra: &[(&str, &str)]) -> Json {
-    let s = crate::support::services();
-    let mut config = json!({
-        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
-        "connection.url": db.jdbc_url(),
-        "connection.user": s.mariadb_user,
-        "connection.password": s.mariadb_password,
-        "auto.create": "true",
-        "tasks.max": "1",
-        "topics": topic,
-    });
-    for (k, v) in extra {
-        config[*k] = json!(v);
-    }
-    json!({"name": name, "config": config})
-}
-
-async fn rows(db: &TestDb, sql: &str) -> Vec<mysql_async::Row> {
-    let mut conn = db.conn().await;
-    let rows = conn.query(sql).await.unwrap();
-    drop(conn);
-    rows
-}
 
 /// `Filter` with a `TopicNameMatches` predicate drops exactly one table's records (their
 /// offsets still advance), and a connector-level JsonConverter with `decimal.format=NUMERIC`
@@ -148,7 +123,7 @@ async fn sink_filters_tombstones() {
     )
     .await;
     let name = unique("rs-tomb");
-    let connector = sink(
+    let connector = mariadb_sink(
         &name,
         &db,
         &topic,
@@ -453,7 +428,7 @@ async fn sink_routes_and_drops_a_column() {
     )
     .await;
     let name = unique("rs-route");
-    let connector = sink(
+    let connector = mariadb_sink(
         &name,
         &db,
         &topic,
@@ -586,7 +561,7 @@ async fn sink_applies_debezium_change_events() {
         .collect();
     produce(&topic, &records).await;
     let name = unique("rs-dbz");
-    let connector = sink(
+    let connector = mariadb_sink(
         &name,
         &db,
         &topic,
@@ -674,7 +649,7 @@ async fn a_failing_transformation_is_dead_lettered_or_fails_the_task() {
     let strict = unique("rs-strict");
     let worker = RunningWorker::start(
         &worker_config(&unique("offsets")),
-        &[sink(&strict, &db, &topic, &chain)],
+        &[mariadb_sink(&strict, &db, &topic, &chain)],
     )
     .await
     .unwrap();
@@ -710,7 +685,7 @@ async fn a_failing_transformation_is_dead_lettered_or_fails_the_task() {
     ]);
     let worker = RunningWorker::start(
         &worker_config(&unique("offsets")),
-        &[sink(&tolerant, &db, &topic, &config)],
+        &[mariadb_sink(&tolerant, &db, &topic, &config)],
     )
     .await
     .unwrap();

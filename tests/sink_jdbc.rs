@@ -44,7 +44,7 @@ fn sink_config(
     json!({"name": name, "config": config})
 }
 
-fn mariadb_sink(name: &str, db: &TestDb, topic: &str, extra: &[(&str, &str)]) -> Json {
+pub(crate) fn mariadb_sink(name: &str, db: &TestDb, topic: &str, extra: &[(&str, &str)]) -> Json {
     let s = crate::support::services();
     sink_config(
         name,
@@ -83,7 +83,7 @@ async fn count(db: &TestDb, table: &str) -> i64 {
         .unwrap_or(0)
 }
 
-async fn rows(db: &TestDb, sql: &str) -> Vec<mysql_async::Row> {
+pub(crate) async fn rows(db: &TestDb, sql: &str) -> Vec<mysql_async::Row> {
     let mut conn = db.conn().await;
     conn.query(sql).await.unwrap()
 }
