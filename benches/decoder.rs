@@ -5,13 +5,21 @@
 //! reference.
 //!
 //! `rows/*` reports records per second, `bytes/*` input bytes per second.
+//! `debezium/*` is the sink's record stage on Debezium change events of the same rows:
+//! JsonConverter with schemas, then `ExtractNewRecordState` + `RegexRouter` (the sink bench's
+//! `--debezium` run without Kafka and the database).
+//!
 //! Run: `cargo bench --bench decoder -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluice::convert::Converter;
+use sluice::convert::json::JsonConverter;
 use sluice::convert::json::decode::JsonDecoder;
 use sluice::convert::json::encode::JsonEncoder;
+use sluice::model::record::Record;
+use sluice::transform::Chain;
 
 mod common;
 
@@ -76,6 +84,53 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+    let mut group = c.benchmark_group("debezium");
+    for shape in [Shape::Users, Shape::Wide] {
+        let name = if shape == Shape::Users {
+            "users"
+        } else {
+            "wide"
+        };
+        let mut events = common::shape::DebeziumEvents::new(shape, "bench.dbz.t", "t")
+            .expect("the bench events build");
+        let (mut bytes, mut ends) = (Vec::new(), Vec::new());
+        for i in 1..=ROWS {
+            bytes.extend_from_slice(events.event(i).expect("the event encodes"));
+            ends.push(bytes.len());
+        }
+        let config = [
+            ("transforms", "unwrap,route"),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState",
+            ),
+            (
+                "transforms.route.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.route.regex", "bench\\.dbz\\.(.*)"),
+            ("transforms.route.replacement", "$1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut chain = Chain::from_config(&config).expect("the chain configures");
+        let mut converter =
+            JsonConverter::new(&Default::default()).expect("the converter configures");
+        group.throughput(Throughput::Elements(ROWS));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for event in each(&bytes, &ends) {
+                    let value = converter
+                        .to_connect("bench.dbz.t", Some(black_box(event)))
+                        .expect("converts");
+                    let record = Record::new("bench.dbz.t", value);
+                    black_box(chain.apply(record).expect("transforms"));
+                }
+            })
+        });
+    }
+    group.finish();
     let mut group = c.benchmark_group("serde_json");
     for (name, (bytes, ends)) in &shapes {
         group.throughput(Throughput::Elements(ROWS));

@@ -74,44 +74,9 @@ fn produce_debezium_topic(shape: Shape, rows: u64, table: &str) -> Result<String
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "200000")
         .create()?;
-    let schema = shape.schema();
-    let mut row_schema: serde_json::Value =
-        serde_json::from_str(&sluice::convert::json::encode::schema_json(&schema))?;
-    row_schema["optional"] = serde_json::json!(true);
-    let field = |name: &str| {
-        let mut s = row_schema.clone();
-        s["field"] = serde_json::json!(name);
-        s
-    };
-    let envelope = serde_json::json!({"type":"struct","fields":[
-        field("before"), field("after"),
-        {"type":"struct","fields":[
-            {"type":"string","optional":false,"field":"version"},
-            {"type":"string","optional":false,"field":"connector"},
-            {"type":"string","optional":false,"field":"name"},
-            {"type":"int64","optional":false,"field":"ts_ms"},
-            {"type":"string","optional":false,"field":"db"},
-            {"type":"string","optional":true,"field":"table"},
-            {"type":"string","optional":false,"field":"file"},
-            {"type":"int64","optional":false,"field":"pos"}],
-         "optional":false,"name":"io.debezium.connector.mysql.Source","field":"source"},
-        {"type":"string","optional":false,"field":"op"},
-        {"type":"int64","optional":true,"field":"ts_ms"}],
-        "optional":false,"name":"bench.dbz.Envelope","version":1});
-    let prefix = format!(r#"{{"schema":{envelope},"payload":{{"before":null,"after":"#);
-    let mut encoder = JsonEncoder::new(false, false);
-    let mut row = Vec::new();
-    let mut buf = Vec::new();
+    let mut events = common::shape::DebeziumEvents::new(shape, &topic, table)?;
     for i in 1..=rows {
-        row.clear();
-        encoder.encode_row(&schema, &shape.row(i, 0), &mut row)?;
-        buf.clear();
-        buf.extend_from_slice(prefix.as_bytes());
-        buf.extend_from_slice(&row);
-        buf.extend_from_slice(
-            format!(r#","source":{{"version":"2.7.3.Final","connector":"mysql","name":"bench","ts_ms":1700000000000,"db":"bench","table":"{table}","file":"mysql-bin.000001","pos":{i}}},"op":"c","ts_ms":1700000000100}}}}"#)
-                .as_bytes(),
-        );
+        let buf = events.event(i)?;
         let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
         loop {
             match producer.send(record) {

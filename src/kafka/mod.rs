@@ -3,6 +3,7 @@
 //! and dropped (with a debug log) where librdkafka has no equivalent.
 
 pub mod admin;
+pub(crate) mod consumer;
 pub mod log;
 
 use std::collections::BTreeMap;

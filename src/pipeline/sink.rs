@@ -1,21 +1,16 @@
-//! The sink runtime: a consumer in group `connect-<connector>` (Connect's name, so Kafka's own
-//! group tools list, describe and reset it), batches of up to `batch.size` records handed to the
-//! task, failed records (with `errors.tolerance=all`) to the dead-letter topic with Connect's
-//! error headers, and offsets committed only after the task reports the batch durable. The
-//! commit runs beside the writer (see [`Committer`]), so the next batch is written while the
-//! broker acknowledges the last commit. A failed `put` fails the task without committing its
-//! batch: nothing is skipped.
+//! The sink pipeline: batches of up to `batch.size` records from the consumer (group
+//! `connect-<connector>`, Connect's name), converted and transformed by the record stage,
+//! written by the task, failed records (with `errors.tolerance=all`) to the dead-letter topic
+//! with Connect's error headers, and offsets committed only after the task reports the batch
+//! durable. Kafka sits behind the contracts of [`crate::kafka::consumer`]; the commit runs
+//! beside the writer, so the next batch is written while the broker acknowledges the last
+//! commit. A failed `put` fails the task without committing its batch: nothing is skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use rdkafka::Message;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
@@ -24,19 +19,16 @@ use crate::connector::{FailureStage, SinkTask, SinkTaskContext};
 use crate::convert::Role;
 use crate::convert::json::decode::JsonDecoder;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kafka::admin::{TopicSpec, ensure_topic};
-use crate::kafka::{ClientRole, client_config, kafka_error};
+use crate::kafka::consumer::{
+    DeadLetterProducer, DeadLetterWriter, FailedRecord, KafkaConsumer, NextOffsets,
+    OffsetCommitter, RecordReader,
+};
 use crate::metrics as m;
 use crate::model::SinkRecord;
 use crate::pipeline::record::{RecordStage, RecordStageConfig};
 
 /// How long a batch waits for more records after its first one.
 const BATCH_LINGER: Duration = Duration::from_millis(20);
-
-/// The consumer group of a sink connector, exactly as Kafka Connect names it.
-pub(crate) fn group_id(connector: &str) -> String {
-    format!("connect-{connector}")
-}
 
 /// Everything a sink task's runtime needs besides the task.
 #[derive(Clone)]
@@ -54,82 +46,65 @@ pub(crate) struct SinkPipeline {
     pub record_stage: RecordStageConfig,
 }
 
-/// A record that failed, with where and why: its stage, the failing class (Connect's
-/// `__connect.errors.class.name`) and the error.
-struct Failed {
-    record: SinkRecord,
-    stage: FailureStage,
-    class: &'static str,
-    error: Error,
-}
+type Failed = FailedRecord;
 
 /// A batch read and converted by the gatherer: the records that converted, and (with
 /// `errors.tolerance=all`) the ones that did not, with the offsets the whole batch covers.
 struct Batch {
     records: Vec<SinkRecord>,
     failed: Vec<Failed>,
-    next_offsets: Vec<(Arc<str>, i32, i64)>,
+    next_offsets: NextOffsets,
 }
 
 impl SinkPipeline {
+    /// Runs `task` against Kafka until `cancel` fires or the task fails.
     pub(crate) async fn run(
         self,
-        mut task: Box<dyn SinkTask>,
+        task: Box<dyn SinkTask>,
         cancel: CancellationToken,
     ) -> Result<()> {
-        let consumer: StreamConsumer = client_config(
+        let consumer = KafkaConsumer::subscribe(
             &self.worker,
-            ClientRole::Consumer,
-            &[
-                ("enable.auto.commit", "false"),
-                ("enable.auto.offset.store", "false"),
-                ("auto.offset.reset", "earliest"),
-                ("enable.partition.eof", "false"),
-                // A subscribed topic that does not exist yet (a source still starting) is seen
-                // within seconds, not librdkafka's default five minutes.
-                ("topic.metadata.refresh.interval.ms", "5000"),
-                // librdkafka pauses fetching for a full second (its default) whenever the
-                // prefetch queue is full, and a sink that writes faster than that drains it
-                // long before: the writer then idles. Java's consumer fetches again at once.
-                ("fetch.queue.backoff.ms", "10"),
-                // Prefetch at most 16 MiB per partition (librdkafka: 64 MiB): enough for
-                // several `batch.size` batches, and the worker's memory stays small.
-                ("queued.max.messages.kbytes", "16384"),
-                // A broker answers a waiting fetch when data arrives (Kafka) or only at this
-                // deadline (tansu): 100 ms instead of 500 bounds the sink's share of replication
-                // lag either way, for a few empty fetches a second when idle.
-                ("fetch.wait.max.ms", "100"),
-            ],
             &self.consumer_overrides,
-        )
-        .set("group.id", group_id(&self.connector))
-        .set(
-            "client.id",
-            format!("connector-consumer-{}-{}", self.connector, self.task_id),
-        )
-        .create()
-        .map_err(|e| kafka_error(e, "cannot create the Kafka consumer"))?;
-        let consumer = Arc::new(consumer);
-        match &self.subscription {
-            Subscription::Topics(topics) => {
-                let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-                consumer.subscribe(&topics)
-            }
-            Subscription::Regex(regex) => {
-                let pattern = if regex.starts_with('^') {
-                    regex.clone()
-                } else {
-                    format!("^{regex}")
-                };
-                consumer.subscribe(&[pattern.as_str()])
-            }
-        }
-        .map_err(|e| kafka_error(e, "cannot subscribe"))?;
-        let dead_letter = match &self.dead_letter {
-            Some(dlq) => Some(self.dead_letter_producer(dlq).await?),
+            &self.connector,
+            self.task_id,
+            &self.subscription,
+        )?;
+        let dead_letter: Option<Box<dyn DeadLetterWriter>> = match &self.dead_letter {
+            Some(dlq) => Some(Box::new(
+                DeadLetterProducer::create(&self.worker, dlq, &self.connector, self.task_id)
+                    .await?,
+            )),
             None => None,
         };
+        let commit_seconds = metrics::histogram!(
+            m::SINK_COMMIT_SECONDS,
+            m::LABEL_CONNECTOR => self.connector.to_string(),
+            m::LABEL_TASK => self.task_id.to_string()
+        );
+        let committer = Box::new(consumer.committer(commit_seconds));
+        self.drive(task, Box::new(consumer), committer, dead_letter, cancel)
+            .await
+    }
 
+    /// The stages, on any reader, committer and dead-letter writer:
+    ///
+    /// ```text
+    ///  reader ──raw batches──▶ converter ──batches──▶ writer (task.put) ──▶ committer
+    ///  (Kafka)    (1 queued)   (record stage)  (1 queued)   failed records ──▶ dead letter
+    /// ```
+    ///
+    /// Each stage works on the next batch while the one after it handles the last. Offsets
+    /// reach the committer only once `put` returned and the batch's failed records are
+    /// acknowledged by the dead-letter topic (or logged, without one).
+    async fn drive(
+        self,
+        mut task: Box<dyn SinkTask>,
+        mut reader: Box<dyn RecordReader>,
+        committer: Box<dyn OffsetCommitter>,
+        dead_letter: Option<Box<dyn DeadLetterWriter>>,
+        cancel: CancellationToken,
+    ) -> Result<()> {
         let converters = if self.record_stage.is_fast_json() {
             // Without schemas the task reads the plain JSON against its own schema.
             let key_schemas = self.record_stage.json_settings(Role::Key).0;
@@ -157,11 +132,6 @@ impl SinkPipeline {
             (m::LABEL_TASK, self.task_id.to_string()),
         ];
         let put_seconds = metrics::histogram!(m::SINK_PUT_SECONDS, &labels);
-        let committer = Committer::start(
-            consumer.clone(),
-            metrics::histogram!(m::SINK_COMMIT_SECONDS, &labels),
-            self.connector.clone(),
-        );
         let batch_records = metrics::histogram!(m::SINK_BATCH_RECORDS, &labels);
         let depth = metrics::gauge!(
             m::PIPELINE_QUEUE_DEPTH,
@@ -175,16 +145,27 @@ impl SinkPipeline {
                 per_topic.get(topic);
             }
         }
-        // The gatherer reads and converts the next batch while the current one is written.
-        let (batches_tx, mut batches_rx) = tokio::sync::mpsc::channel::<Result<Batch>>(1);
-        let gatherer = tokio::spawn(gather(
-            consumer.clone(),
+        let (raw_tx, raw_rx) = mpsc::channel::<Vec<SinkRecord>>(1);
+        let (batches_tx, mut batches_rx) = mpsc::channel::<Result<Batch>>(1);
+        let receiving = {
+            let (batch_size, cancel) = (self.batch_size, cancel.clone());
+            tokio::spawn(async move {
+                loop {
+                    let raw = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        raw = reader.next_batch(batch_size, BATCH_LINGER) => raw,
+                    };
+                    if raw_tx.send(raw).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        let converting = tokio::spawn(convert_batches(
+            raw_rx,
             converters,
             self.tolerate_errors,
-            self.batch_size,
-            self.connector.clone(),
             batches_tx,
-            cancel.clone(),
         ));
         let result = loop {
             let batch = tokio::select! {
@@ -231,10 +212,11 @@ impl SinkPipeline {
                 for (topic, count, _) in &failed_by_topic {
                     per_topic.get(topic).failed.increment(*count);
                 }
-                if let Err(error) = self.report(&failed, dead_letter.as_ref()).await {
-                    break Err(error);
-                }
-                if dead_letter.is_some() {
+                self.log_failures(&failed);
+                if let Some(dead_letter) = &dead_letter {
+                    if let Err(error) = dead_letter.write(&failed).await {
+                        break Err(error);
+                    }
                     for (topic, count, _) in &failed_by_topic {
                         per_topic.get(topic).dead_letter.increment(*count);
                     }
@@ -254,7 +236,8 @@ impl SinkPipeline {
                 put_ms = (put_done - started).as_millis() as u64
             );
         };
-        gatherer.abort();
+        receiving.abort();
+        converting.abort();
         // Every batch written so far has its offsets committed before the task stops.
         committer.finish().await;
         if let Err(error) = task.stop().await {
@@ -263,37 +246,14 @@ impl SinkPipeline {
         result
     }
 
-    async fn dead_letter_producer(&self, dlq: &DeadLetterQueue) -> Result<FutureProducer> {
-        let admin = crate::kafka::admin::admin_client(&self.worker)?;
-        ensure_topic(
-            &admin,
-            &TopicSpec {
-                name: &dlq.topic,
-                partitions: 1,
-                replication_factor: i32::from(dlq.replication_factor),
-                configs: &[],
-            },
-        )
-        .await?;
-        client_config(
-            &self.worker,
-            ClientRole::Producer,
-            &[("acks", "all"), ("enable.idempotence", "true")],
-            &Default::default(),
-        )
-        .create()
-        .map_err(|e| kafka_error(e, "cannot create the dead-letter producer"))
-    }
-
-    /// Sends failed records to the dead-letter topic (and logs them); returns once Kafka has
-    /// acknowledged every one. Without a dead-letter topic they are logged (as Connect does with
-    /// `errors.tolerance=all`), never dropped silently.
-    async fn report(&self, failures: &[Failed], producer: Option<&FutureProducer>) -> Result<()> {
+    /// Logs failed records (as Connect does with `errors.tolerance=all`): with or without a
+    /// dead-letter topic, none is dropped silently.
+    fn log_failures(&self, failures: &[Failed]) {
         for Failed {
             record,
             stage,
-            class,
             error,
+            ..
         } in failures
         {
             tracing::warn!(
@@ -306,65 +266,7 @@ impl SinkPipeline {
                 dead_letter_topic = self.dead_letter.as_ref().map(|d| d.topic.as_str()).unwrap_or("(none)"),
                 error = %error.trace()
             );
-            let (Some(producer), Some(dlq)) = (producer, &self.dead_letter) else {
-                continue;
-            };
-            let mut headers = OwnedHeaders::new();
-            for (key, value) in &record.headers {
-                headers = headers.insert(Header {
-                    key,
-                    value: value.as_deref(),
-                });
-            }
-            if dlq.context_headers {
-                let exception = match error.kind() {
-                    ErrorKind::Conversion => "org.apache.kafka.connect.errors.DataException",
-                    ErrorKind::Database => "java.sql.SQLException",
-                    _ => "org.apache.kafka.connect.errors.ConnectException",
-                };
-                let partition = record.partition.to_string();
-                let offset = record.offset.to_string();
-                let task = self.task_id.to_string();
-                let message = error.to_string();
-                let trace = error.trace();
-                let context: [(&str, &str); 10] = [
-                    ("__connect.errors.topic", &record.topic),
-                    ("__connect.errors.partition", &partition),
-                    ("__connect.errors.offset", &offset),
-                    ("__connect.errors.connector.name", &self.connector),
-                    ("__connect.errors.task.id", &task),
-                    ("__connect.errors.stage", stage.as_str()),
-                    ("__connect.errors.class.name", class),
-                    ("__connect.errors.exception.class.name", exception),
-                    ("__connect.errors.exception.message", &message),
-                    ("__connect.errors.exception.stacktrace", &trace),
-                ];
-                for (key, value) in context {
-                    headers = headers.insert(Header {
-                        key,
-                        value: Some(value),
-                    });
-                }
-            }
-            let mut out: FutureRecord<'_, [u8], [u8]> =
-                FutureRecord::to(&dlq.topic).headers(headers);
-            if let Some(key) = &record.key {
-                out = out.key(key);
-            }
-            if let Some(value) = &record.value {
-                out = out.payload(value);
-            }
-            producer
-                .send(out, Duration::from_secs(30))
-                .await
-                .map_err(|(e, _)| {
-                    kafka_error(
-                        e,
-                        format!("cannot write to the dead-letter topic {}", dlq.topic),
-                    )
-                })?;
         }
-        Ok(())
     }
 }
 
@@ -504,50 +406,15 @@ impl Converters {
     }
 }
 
-/// Reads and converts batches: waits for a first record, then takes what arrives within
-/// [`BATCH_LINGER`], up to `batch_size` records. A conversion failure ends the task unless
-/// errors are tolerated, in which case the record travels with the batch for the dead-letter
-/// queue.
-async fn gather(
-    consumer: Arc<StreamConsumer>,
+/// Converts raw batches in order. A conversion failure ends the task unless errors are
+/// tolerated, in which case the record travels with the batch for the dead-letter topic.
+async fn convert_batches(
+    mut raw: mpsc::Receiver<Vec<SinkRecord>>,
     mut converters: Converters,
     tolerate_errors: bool,
-    batch_size: usize,
-    connector: Arc<str>,
-    batches: tokio::sync::mpsc::Sender<Result<Batch>>,
-    cancel: CancellationToken,
+    batches: mpsc::Sender<Result<Batch>>,
 ) {
-    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
-    loop {
-        let first = tokio::select! {
-            _ = cancel.cancelled() => return,
-            message = consumer.recv() => message,
-        };
-        let mut raw = Vec::with_capacity(batch_size.min(4096));
-        match first {
-            Ok(message) => raw.push(to_record(&message, &mut topics)),
-            Err(error) => {
-                tracing::warn!(message = "consumer error", connector = %connector, %error);
-                continue;
-            }
-        }
-        let deadline = tokio::time::Instant::now() + BATCH_LINGER;
-        while raw.len() < batch_size {
-            match tokio::time::timeout_at(deadline, consumer.recv()).await {
-                Ok(Ok(message)) => raw.push(to_record(&message, &mut topics)),
-                Ok(Err(error)) => {
-                    tracing::warn!(message = "consumer error", connector = %connector, %error);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        tracing::trace!(
-            message = "sink gather",
-            records = raw.len(),
-            gather_ms =
-                (tokio::time::Instant::now() - (deadline - BATCH_LINGER)).as_millis() as u64
-        );
+    while let Some(raw) = raw.recv().await {
         let next_offsets = next_offsets(&raw);
         let mut batch = Batch {
             records: Vec::with_capacity(raw.len()),
@@ -583,7 +450,7 @@ async fn gather(
 }
 
 /// The next offset to commit for every partition in `records`.
-fn next_offsets(records: &[SinkRecord]) -> Vec<(Arc<str>, i32, i64)> {
+fn next_offsets(records: &[SinkRecord]) -> NextOffsets {
     let mut next: BTreeMap<(&str, i32), (Arc<str>, i64)> = BTreeMap::new();
     for record in records {
         let entry = next
@@ -594,96 +461,277 @@ fn next_offsets(records: &[SinkRecord]) -> Vec<(Arc<str>, i32, i64)> {
     next.into_iter().map(|((_, p), (t, o))| (t, p, o)).collect()
 }
 
-fn to_record(
-    message: &rdkafka::message::BorrowedMessage<'_>,
-    topics: &mut HashMap<String, Arc<str>>,
-) -> SinkRecord {
-    let topic = match topics.get(message.topic()) {
-        Some(topic) => topic.clone(),
-        None => {
-            let topic: Arc<str> = message.topic().into();
-            topics.insert(message.topic().to_string(), topic.clone());
-            topic
-        }
-    };
-    let headers = message
-        .headers()
-        .map(|h| {
-            h.iter()
-                .map(|h| (h.key.to_string(), h.value.map(Bytes::copy_from_slice)))
-                .collect()
-        })
-        .unwrap_or_default();
-    SinkRecord {
-        topic,
-        partition: message.partition(),
-        offset: message.offset(),
-        timestamp_ms: message.timestamp().to_millis(),
-        key: message.key().map(Bytes::copy_from_slice),
-        value: message.payload().map(Bytes::copy_from_slice),
-        headers,
-        key_data: None,
-        value_data: None,
+/// The pipeline driven by in-memory fakes of Kafka and of the task: what is written, what goes
+/// to the dead-letter topic, and which offsets are committed, in what order.
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::connector::RecordFailure;
+
+    /// What happened, in order: `put 0,1`, `dlq 3 VALUE_CONVERTER`, `commit 5`.
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    fn log(log: &Log, line: String) {
+        log.lock().unwrap().push(line);
     }
-}
 
-/// Commits the consumer's offsets beside the writer. The writer hands over the next offsets of
-/// each batch once it is durable and goes on; the committer commits the newest offsets it holds
-/// (merging batches that queued up while a commit was in flight), synchronously and in order.
-/// Only offsets of durable batches ever reach it, so at-least-once holds; [`Committer::finish`]
-/// waits for the last commit.
-struct Committer {
-    offsets: std::sync::mpsc::Sender<Vec<(Arc<str>, i32, i64)>>,
-    done: tokio::task::JoinHandle<()>,
-}
+    struct Reader(VecDeque<Vec<SinkRecord>>);
 
-impl Committer {
-    fn start(
-        consumer: Arc<StreamConsumer>,
-        seconds: metrics::Histogram,
-        connector: Arc<str>,
-    ) -> Committer {
-        let (offsets, pending) = std::sync::mpsc::channel::<Vec<(Arc<str>, i32, i64)>>();
-        let done = tokio::task::spawn_blocking(move || {
-            while let Ok(first) = pending.recv() {
-                let mut next: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
-                for batch in std::iter::once(first).chain(pending.try_iter()) {
-                    for (topic, partition, offset) in batch {
-                        let entry = next.entry((topic, partition)).or_insert(offset);
-                        *entry = (*entry).max(offset);
-                    }
-                }
-                let started = std::time::Instant::now();
-                commit(&consumer, &next, &connector);
-                seconds.record(started.elapsed().as_secs_f64());
+    #[async_trait]
+    impl RecordReader for Reader {
+        async fn next_batch(&mut self, _: usize, _: Duration) -> Vec<SinkRecord> {
+            match self.0.pop_front() {
+                Some(batch) => batch,
+                None => std::future::pending().await,
             }
-        });
-        Committer { offsets, done }
-    }
-
-    fn commit(&self, next_offsets: Vec<(Arc<str>, i32, i64)>) {
-        if !next_offsets.is_empty() {
-            // The receiver lives until `finish`.
-            let _ = self.offsets.send(next_offsets);
         }
     }
 
-    async fn finish(self) {
-        drop(self.offsets);
-        let _ = self.done.await;
+    /// Logs commits; cancels the pipeline once `last` is committed.
+    struct Committer {
+        log: Log,
+        last: i64,
+        cancel: CancellationToken,
     }
-}
 
-/// Commits offsets. A failure (e.g. the partition was revoked by a rebalance) is logged: the
-/// records are durable, and at worst they are delivered again to the partition's new owner.
-fn commit(consumer: &StreamConsumer, next: &BTreeMap<(Arc<str>, i32), i64>, connector: &str) {
-    let mut list = TopicPartitionList::new();
-    for ((topic, partition), offset) in next {
-        if let Err(error) = list.add_partition_offset(topic, *partition, Offset::Offset(*offset)) {
-            tracing::warn!(message = "bad offset to commit", %error);
+    #[async_trait]
+    impl OffsetCommitter for Committer {
+        fn commit(&self, next: NextOffsets) {
+            for (topic, partition, offset) in next {
+                log(&self.log, format!("commit {topic}-{partition} {offset}"));
+                if offset >= self.last {
+                    self.cancel.cancel();
+                }
+            }
+        }
+
+        async fn finish(self: Box<Self>) {}
+    }
+
+    struct DeadLetter(Log);
+
+    #[async_trait]
+    impl DeadLetterWriter for DeadLetter {
+        async fn write(&self, failed: &[FailedRecord]) -> Result<()> {
+            for f in failed {
+                log(
+                    &self.0,
+                    format!("dlq {} {} {}", f.record.offset, f.stage.as_str(), f.class),
+                );
+            }
+            Ok(())
         }
     }
-    if let Err(error) = consumer.commit(&list, CommitMode::Sync) {
-        tracing::warn!(message = "offset commit failed; the records may be delivered again", connector, error = %kafka_error(error, "commit"));
+
+    /// Writes the int32 values it is given; fails the put of a batch holding `fail_on`, and
+    /// returns `reject` as a per-record failure.
+    struct Task {
+        log: Log,
+        fail_on: Option<i64>,
+        reject: Option<i64>,
+    }
+
+    #[async_trait]
+    impl SinkTask for Task {
+        async fn start(&mut self, context: SinkTaskContext) -> Result<()> {
+            assert!(context.value_schemas);
+            Ok(())
+        }
+
+        async fn put(&mut self, records: &[SinkRecord]) -> Result<Vec<RecordFailure>> {
+            if records.iter().any(|r| Some(r.offset) == self.fail_on) {
+                return Err(Error::new(ErrorKind::Database, "the target is gone"));
+            }
+            let values: Vec<String> = records
+                .iter()
+                .map(|r| match &r.value_data {
+                    Some(data) => format!("{:?}", data.values[0]),
+                    None => "null".to_string(),
+                })
+                .collect();
+            log(&self.log, format!("put {}", values.join(",")));
+            Ok(records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| Some(r.offset) == self.reject)
+                .map(|(index, _)| RecordFailure {
+                    index,
+                    stage: FailureStage::TaskPut,
+                    error: Error::new(ErrorKind::Database, "duplicate"),
+                })
+                .collect())
+        }
+
+        async fn stop(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A record at `offset` of `t-0`: an int32 envelope of `offset`, or bytes no converter
+    /// reads when `bad`.
+    fn record(offset: i64, bad: bool) -> SinkRecord {
+        let value = match bad {
+            true => "not json".to_string(),
+            false => {
+                format!(r#"{{"schema":{{"type":"int32","optional":false}},"payload":{offset}}}"#)
+            }
+        };
+        SinkRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset,
+            timestamp_ms: None,
+            key: None,
+            value: Some(Bytes::from(value)),
+            headers: Vec::new(),
+            key_data: None,
+            value_data: None,
+        }
+    }
+
+    fn pipeline(tolerate_errors: bool, connector: &[(&str, &str)]) -> SinkPipeline {
+        let worker = WorkerConfig::from_map(
+            [("bootstrap.servers", "127.0.0.1:1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap();
+        let connector = connector
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SinkPipeline {
+            connector: "c".into(),
+            task_id: 0,
+            record_stage: RecordStageConfig::new(&connector, &worker).unwrap(),
+            worker: Arc::new(worker),
+            consumer_overrides: BTreeMap::new(),
+            subscription: Subscription::Topics(vec!["t".into()]),
+            batch_size: 10,
+            tolerate_errors,
+            dead_letter: None,
+        }
+    }
+
+    /// Runs the pipeline over `batches` until `last` is committed or it fails.
+    async fn run(
+        pipeline: SinkPipeline,
+        task: Task,
+        batches: Vec<Vec<SinkRecord>>,
+        last: i64,
+    ) -> Result<()> {
+        let cancel = CancellationToken::new();
+        let committer = Committer {
+            log: task.log.clone(),
+            last,
+            cancel: cancel.clone(),
+        };
+        let dead_letter = DeadLetter(task.log.clone());
+        let run = pipeline.drive(
+            Box::new(task),
+            Box::new(Reader(batches.into())),
+            Box::new(committer),
+            Some(Box::new(dead_letter)),
+            cancel,
+        );
+        tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("the pipeline ends")
+    }
+
+    fn task(log: &Log) -> Task {
+        Task {
+            log: log.clone(),
+            fail_on: None,
+            reject: None,
+        }
+    }
+
+    fn lines(log: &Log) -> Vec<String> {
+        log.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn offsets_are_committed_after_the_put_and_the_dead_letters() {
+        for (name, config) in [
+            ("fast path", vec![]),
+            (
+                "record stage",
+                vec![
+                    ("transforms", "i"),
+                    (
+                        "transforms.i.type",
+                        "org.apache.kafka.connect.transforms.InsertHeader",
+                    ),
+                    ("transforms.i.header", "h"),
+                    ("transforms.i.value.literal", "v"),
+                ],
+            ),
+        ] {
+            let events = Log::default();
+            let mut task = task(&events);
+            task.reject = Some(4);
+            let batches = vec![
+                vec![record(0, false), record(1, false), record(2, false)],
+                vec![record(3, true), record(4, false), record(5, false)],
+            ];
+            run(pipeline(true, &config), task, batches, 6)
+                .await
+                .unwrap();
+            assert_eq!(
+                lines(&events),
+                [
+                    "put Int(0),Int(1),Int(2)",
+                    "commit t-0 3",
+                    "put Int(4),Int(5)",
+                    "dlq 3 VALUE_CONVERTER org.apache.kafka.connect.json.JsonConverter",
+                    "dlq 4 TASK_PUT io.confluent.connect.jdbc.sink.JdbcSinkTask",
+                    "commit t-0 6",
+                ],
+                "{name}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_record_without_tolerance_fails_the_task_and_commits_nothing_of_its_batch() {
+        let events = Log::default();
+        let batches = vec![
+            vec![record(0, false)],
+            vec![record(1, false), record(2, true), record(3, false)],
+        ];
+        let error = run(pipeline(false, &[]), task(&events), batches, 4)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("t-0 offset 2"),
+            "{}",
+            error.trace()
+        );
+        assert_eq!(lines(&events), ["put Int(0)", "commit t-0 1"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_put_fails_the_task_and_commits_nothing_of_its_batch() {
+        let events = Log::default();
+        let mut task = task(&events);
+        task.fail_on = Some(2);
+        let batches = vec![
+            vec![record(0, false), record(1, false)],
+            vec![record(2, false)],
+            vec![record(3, false)],
+        ];
+        let error = run(pipeline(true, &[]), task, batches, 4)
+            .await
+            .unwrap_err();
+        assert_eq!(error.to_string(), "the target is gone");
+        assert_eq!(lines(&events), ["put Int(0),Int(1)", "commit t-0 2"]);
     }
 }

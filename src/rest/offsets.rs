@@ -17,8 +17,8 @@ use crate::config::connector::{SinkConnectorConfig, Subscription};
 use crate::config::{ConnectorConfig, WorkerConfig};
 use crate::connector::ConnectorType;
 use crate::error::{Error, ErrorKind, Result};
+use crate::kafka::consumer::group_id;
 use crate::kafka::{ClientRole, client_config, kafka_error};
-use crate::pipeline::sink::group_id;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 

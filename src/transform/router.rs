@@ -13,7 +13,7 @@
 //! The regex is Rust's `regex` syntax, which is Java's for the common cases (no look-around or
 //! back-references).
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -78,6 +78,8 @@ pub struct RegexRouter {
     first: Regex,
     /// The replacement in the regex crate's syntax, or Java's error for it.
     replacement: Result<String, String>,
+    /// The last topic routed and where it went: a task reads a few topics, in runs.
+    last: Option<(Arc<str>, Arc<str>)>,
 }
 
 /// `RegexRouter`.
@@ -91,6 +93,7 @@ pub fn regex_router(config: &Config) -> Result<RegexRouter, ConfigError> {
         whole,
         first,
         replacement,
+        last: None,
     })
 }
 
@@ -159,11 +162,19 @@ fn java_replacement(java: &str, regex: &Regex) -> Result<String, String> {
 
 impl Transformation for RegexRouter {
     fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
+        if let Some((from, to)) = &self.last
+            && *from == record.topic
+        {
+            record.topic = to.clone();
+            return Ok(Some(record));
+        }
+        let from = record.topic.clone();
         if self.whole.is_match(&record.topic) {
             let replacement = self.replacement.as_deref().map_err(util::data_error)?;
             let topic = self.first.replacen(&record.topic, 1, replacement);
             record.topic = topic.as_ref().into();
         }
+        self.last = Some((from, record.topic.clone()));
         Ok(Some(record))
     }
 }
@@ -362,6 +373,28 @@ mod tests {
         // replaceFirst finds the first match again: "a|ab" matches "ab" whole, but the first
         // match found is "a".
         assert_eq!(ok("a|ab", "X", "ab"), "Xb");
+    }
+
+    /// The router remembers its last topic; records of other topics, in any order, still route
+    /// by their own name.
+    #[test]
+    fn regex_router_routes_each_topic_of_a_run() {
+        let config = parse(&REGEX_ROUTER, &[(REGEX, "db\\.(.*)"), (REPLACEMENT, "$1")]).unwrap();
+        let mut router = regex_router(&config).unwrap();
+        for (topic, routed) in [
+            ("db.a", "a"),
+            ("db.a", "a"),
+            ("x", "x"),
+            ("x", "x"),
+            ("db.b", "b"),
+            ("db.a", "a"),
+        ] {
+            let record = router
+                .apply(Record::new(topic, Part::NULL))
+                .unwrap()
+                .unwrap();
+            assert_eq!(&*record.topic, routed);
+        }
     }
 
     #[test]

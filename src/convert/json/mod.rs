@@ -9,6 +9,7 @@
 
 pub mod decode;
 pub mod encode;
+mod payload;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -36,7 +37,13 @@ pub struct JsonConverter {
     schema_json: Vec<(Arc<Schema>, Box<[u8]>)>,
     /// Parsed schemas by their raw JSON text, bounded.
     schemas: HashMap<Box<str>, Arc<Schema>>,
+    /// The schemas of the last few records, by their raw JSON text: a record whose bytes start
+    /// with one of them skips the envelope parse (see [`JsonConverter::recent_schema`]).
+    recent: Vec<(Box<[u8]>, Arc<Schema>)>,
 }
+
+/// Schemas [`JsonConverter::recent_schema`] compares against: a sink task reads a few topics.
+const RECENT_SCHEMAS: usize = 8;
 
 /// JsonConverter's envelope with its two members left unparsed: the schema is looked up by its
 /// text, and only the payload is parsed.
@@ -96,12 +103,38 @@ impl JsonConverter {
             scratch: encode::Scratch::default(),
             schema_json: Vec::new(),
             schemas: HashMap::new(),
+            recent: Vec::new(),
         })
     }
 
     /// `schemas.enable` and whether `decimal.format` is `NUMERIC`, for the fast paths.
     pub(crate) fn settings(&self) -> (bool, bool) {
         (self.schemas_enable, self.decimal_numeric)
+    }
+
+    /// The record's schema and payload text when it is written as the last few records were:
+    /// `{"schema":<one of their schemas>,"payload":<payload>}`, compact, as JsonConverter and
+    /// Debezium write it. Anything else takes the envelope parse.
+    fn recent_schema<'b>(&self, bytes: &'b [u8]) -> Option<(Arc<Schema>, &'b [u8])> {
+        let rest = bytes.strip_prefix(b"{\"schema\":")?;
+        self.recent.iter().find_map(|(text, schema)| {
+            let payload = rest
+                .strip_prefix(&text[..])?
+                .strip_prefix(b",\"payload\":")?
+                .strip_suffix(b"}")?;
+            Some((schema.clone(), payload))
+        })
+    }
+
+    fn remember(&mut self, text: &str, schema: &Arc<Schema>) {
+        if self.recent.iter().any(|(t, _)| t[..] == *text.as_bytes()) {
+            return;
+        }
+        if self.recent.len() >= RECENT_SCHEMAS {
+            self.recent.pop();
+        }
+        self.recent
+            .insert(0, (text.as_bytes().into(), schema.clone()));
     }
 
     fn write_schema(&mut self, out: &mut Vec<u8>, schema: &Arc<Schema>) {
@@ -172,6 +205,11 @@ impl Converter for JsonConverter {
             let json: Json = serde_json::from_slice(bytes).map_err(serialization)?;
             return Ok(Part::new(None, schemaless(&json)));
         }
+        if let Some((schema, payload)) = self.recent_schema(bytes)
+            && let Some(value) = payload::read(&schema, payload, self.replace_null_with_default)
+        {
+            return Ok(Part::new(Some(schema), value));
+        }
         let envelope: Envelope<'_> = match serde_json::from_slice(bytes) {
             Ok(envelope) => envelope,
             Err(e) if e.is_data() || e.is_eof() => {
@@ -179,13 +217,14 @@ impl Converter for JsonConverter {
             }
             Err(e) => return Err(serialization(e)),
         };
-        let payload: Json = serde_json::from_str(envelope.payload.get()).map_err(serialization)?;
         let text = envelope.schema.get();
         let schema = match self.schemas.get(text) {
             Some(schema) => schema.clone(),
             None => {
                 let schema_json: Json = serde_json::from_str(text).map_err(serialization)?;
                 if schema_json.is_null() {
+                    let payload: Json =
+                        serde_json::from_str(envelope.payload.get()).map_err(serialization)?;
                     return Ok(Part::new(None, schemaless(&payload)));
                 }
                 let schema = Arc::new(parse_schema(&schema_json)?);
@@ -196,8 +235,15 @@ impl Converter for JsonConverter {
                 schema
             }
         };
-        let payload = &payload;
-        let value = to_value(&schema, payload, self.replace_null_with_default)?;
+        self.remember(text, &schema);
+        let payload = envelope.payload.get();
+        if let Some(value) =
+            payload::read(&schema, payload.as_bytes(), self.replace_null_with_default)
+        {
+            return Ok(Part::new(Some(schema), value));
+        }
+        let payload: Json = serde_json::from_str(payload).map_err(serialization)?;
+        let value = to_value(&schema, &payload, self.replace_null_with_default)?;
         Ok(Part::new(Some(schema), value))
     }
 }
@@ -561,6 +607,47 @@ mod tests {
             fields[4],
             Value::Map(vec![(Value::Int(1), Value::text("x"))])
         );
+    }
+
+    /// A record written with a schema seen before skips the envelope parse and reads the same;
+    /// a bad one with that schema still gets Connect's error.
+    #[test]
+    fn records_with_a_recent_schema_read_the_same_and_fail_the_same() {
+        let mut json = converter(&[]);
+        let schema = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"s"}],"optional":false,"name":"r"}"#;
+        let first = json
+            .to_connect(
+                "t",
+                Some(format!(r#"{{"schema":{schema},"payload":{{"id":1,"s":"a"}}}}"#).as_bytes()),
+            )
+            .unwrap();
+        assert_eq!(json.recent.len(), 1);
+        let again = json
+            .to_connect(
+                "t",
+                Some(format!(r#"{{"schema":{schema},"payload":{{"s":"a","id":1}}}}"#).as_bytes()),
+            )
+            .unwrap();
+        assert!(Arc::ptr_eq(
+            first.schema.as_ref().unwrap(),
+            again.schema.as_ref().unwrap()
+        ));
+        assert_eq!(format!("{:?}", first.value), format!("{:?}", again.value));
+        let error = json
+            .to_connect(
+                "t",
+                Some(format!(r#"{{"schema":{schema},"payload":{{"id":"x"}}}}"#).as_bytes()),
+            )
+            .unwrap_err();
+        assert_eq!(error.to_string(), "Invalid type for INT32: STRING");
+        let error = json
+            .to_connect(
+                "t",
+                Some(format!(r#"{{"schema":{schema},"payload":{{"id":1}},"x":1}}"#).as_bytes()),
+            )
+            .unwrap_err();
+        assert_eq!(error.to_string(), ENVELOPE_ERROR);
+        assert_eq!(json.recent.len(), 1);
     }
 
     #[test]

@@ -1,0 +1,299 @@
+//! JsonConverter's payload read straight into a [`Value`] as its schema says, without the
+//! `serde_json::Value` in between: structs fill their fields by name, integers, booleans and
+//! strings are read in place, and everything else goes through [`to_value`] one leaf at a time.
+//!
+//! Contract: when [`read`] succeeds, its value is exactly what `to_value(schema, &json)` gives
+//! for the same payload. It may fail where `to_value` would not (a duplicate member whose first
+//! value is invalid, a number written as `1e2`): the caller then falls back to `to_value`,
+//! which also words the error as Connect does. So this module never decides an error.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value as Json;
+
+use super::to_value;
+use crate::model::{LogicalType, Schema, SchemaType, Value};
+
+/// Reads a payload (the JSON text of `"payload"`) as `schema` says; `None` when the caller must
+/// take the general path.
+pub(super) fn read(
+    schema: &Schema,
+    payload: &[u8],
+    replace_null_with_default: bool,
+) -> Option<Value> {
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let value = Seed {
+        schema,
+        replace_null_with_default,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    Some(value)
+}
+
+/// A value of `schema`, null included.
+#[derive(Clone, Copy)]
+struct Seed<'s> {
+    schema: &'s Schema,
+    replace_null_with_default: bool,
+}
+
+/// Any failure: the caller falls back, so its text does not matter.
+fn fail<E: de::Error>(_: impl fmt::Display) -> E {
+    E::custom("payload needs the general path")
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JsonConverter payload")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        to_value(self.schema, &Json::Null, self.replace_null_with_default).map_err(fail)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        let schema = self.schema;
+        let integer = |min: i64, max: i64| Integer { min, max };
+        match (schema.logical_type(), schema.ty) {
+            (None, SchemaType::Struct) => deserializer.deserialize_map(StructVisitor(self)),
+            (None, SchemaType::Int8) => deserializer
+                .deserialize_i64(integer(i8::MIN.into(), i8::MAX.into()))
+                .map(Value::Int),
+            (None, SchemaType::Int16) => deserializer
+                .deserialize_i64(integer(i16::MIN.into(), i16::MAX.into()))
+                .map(Value::Int),
+            (None, SchemaType::Int32) => deserializer
+                .deserialize_i64(integer(i32::MIN.into(), i32::MAX.into()))
+                .map(Value::Int),
+            (None, SchemaType::Int64) => deserializer
+                .deserialize_i64(integer(i64::MIN, i64::MAX))
+                .map(Value::Int),
+            (Some(LogicalType::Date), _) => deserializer
+                .deserialize_i64(integer(i32::MIN.into(), i32::MAX.into()))
+                .map(|days| Value::Date(days as i32)),
+            (Some(LogicalType::Time), _) => deserializer
+                .deserialize_i64(integer(i32::MIN.into(), i32::MAX.into()))
+                .map(|millis| Value::Time(millis * 1000)),
+            (Some(LogicalType::Timestamp), _) => {
+                let millis = deserializer.deserialize_i64(integer(i64::MIN, i64::MAX))?;
+                millis
+                    .checked_mul(1000)
+                    .map(Value::Timestamp)
+                    .ok_or_else(|| fail("out of range"))
+            }
+            (None, SchemaType::Boolean) => bool::deserialize(deserializer).map(Value::Boolean),
+            (None, SchemaType::String) => deserializer.deserialize_str(Text),
+            _ => {
+                let json = Json::deserialize(deserializer)?;
+                to_value(schema, &json, self.replace_null_with_default).map_err(fail)
+            }
+        }
+    }
+}
+
+/// A struct's members matched to its fields by name; a member the schema does not name is
+/// skipped, a field without a member is read as null (its default, when it has one).
+struct StructVisitor<'s>(Seed<'s>);
+
+impl<'de> Visitor<'de> for StructVisitor<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a struct")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let Seed {
+            schema,
+            replace_null_with_default,
+        } = self.0;
+        let fields = &schema.fields;
+        let mut values: Vec<Option<Value>> = Vec::with_capacity(fields.len());
+        values.resize_with(fields.len(), || None);
+        while let Some(index) = map.next_key_seed(FieldIndex(fields))? {
+            match index {
+                Some(i) => {
+                    values[i] = Some(map.next_value_seed(Seed {
+                        schema: &fields[i].schema,
+                        replace_null_with_default,
+                    })?)
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let values = values
+            .into_iter()
+            .zip(fields)
+            .map(|(value, field)| match value {
+                Some(value) => Ok(value),
+                None => {
+                    to_value(&field.schema, &Json::Null, replace_null_with_default).map_err(fail)
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Value::Struct(values))
+    }
+}
+
+/// The index of the field a member names, if any.
+struct FieldIndex<'s>(&'s [crate::model::Field]);
+
+impl<'de> DeserializeSeed<'de> for FieldIndex<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldIndex<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|field| field.name == name))
+    }
+}
+
+/// An integral number within a range.
+struct Integer {
+    min: i64,
+    max: i64,
+}
+
+impl<'de> Visitor<'de> for Integer {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+        if (self.min..=self.max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(fail(v))
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+        i64::try_from(v)
+            .map_err(fail)
+            .and_then(|v| self.visit_i64(v))
+    }
+}
+
+/// A string as [`Value::Text`].
+struct Text;
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::text(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Field;
+
+    fn same_as_to_value(schema: &Schema, payload: &str) {
+        let general = to_value(schema, &serde_json::from_str(payload).unwrap(), true).unwrap();
+        let direct = read(schema, payload.as_bytes(), true).expect("read directly");
+        assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{payload}");
+    }
+
+    fn row() -> Schema {
+        let field = |name: &str, schema: Schema| Field {
+            name: name.into(),
+            schema,
+        };
+        let mut with_default = Schema::primitive(SchemaType::Int32, true);
+        with_default.default = Some(Box::new(Value::Int(7)));
+        Schema::structure(
+            Some("r".into()),
+            vec![
+                field("id", Schema::primitive(SchemaType::Int64, false)),
+                field("s", Schema::primitive(SchemaType::String, true)),
+                field("b", Schema::primitive(SchemaType::Boolean, true)),
+                field("d", with_default),
+                field("f", Schema::primitive(SchemaType::Float64, true)),
+                field("n", Schema::decimal(2, None, true)),
+                field(
+                    "ts",
+                    Schema::logical(SchemaType::Int64, crate::model::logical::TIMESTAMP, true),
+                ),
+                field(
+                    "day",
+                    Schema::logical(SchemaType::Int32, crate::model::logical::DATE, true),
+                ),
+            ],
+            true,
+        )
+    }
+
+    #[test]
+    fn reads_what_to_value_reads() {
+        let schema = row();
+        for payload in [
+            r#"{"id":1,"s":"a\"b\u00e9","b":true,"d":null,"f":1.5,"n":"AMk=","ts":1700000000123,"day":19000}"#,
+            r#"{"day":-1,"ts":null,"id":18446744073709551,"extra":{"x":[1,2]},"s":null}"#,
+            r#"{"id":-9223372036854775808,"f":1e300,"n":null}"#,
+            "null",
+        ] {
+            same_as_to_value(&schema, payload);
+        }
+    }
+
+    /// Whatever the direct read refuses, the general path decides (and words the error).
+    #[test]
+    fn leaves_errors_and_odd_numbers_to_the_general_path() {
+        let schema = row();
+        for payload in [
+            r#"{"id":1.0}"#,
+            r#"{"id":1e2}"#,
+            r#"{"id":"1"}"#,
+            r#"{"id":9223372036854775808}"#,
+            r#"{"s":1,"id":1}"#,
+            r#"{"id":1,"id":"x"}"#,
+            r#"[1]"#,
+            r#"{"id":1} x"#,
+        ] {
+            assert!(
+                read(&schema, payload.as_bytes(), true).is_none(),
+                "{payload}"
+            );
+        }
+        let required = Schema::primitive(SchemaType::Int32, false);
+        assert!(read(&required, b"null", true).is_none());
+    }
+}
