@@ -77,7 +77,7 @@ fn produce_debezium_topic(shape: Shape, rows: u64, table: &str) -> Result<String
     let mut events = common::shape::DebeziumEvents::new(shape, &topic, table)?;
     for i in 1..=rows {
         let buf = events.event(i)?;
-        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
+        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(buf);
         loop {
             match producer.send(record) {
                 Ok(()) => break,
