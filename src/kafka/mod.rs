@@ -5,6 +5,7 @@
 pub mod admin;
 pub(crate) mod consumer;
 pub mod log;
+pub(crate) mod producer;
 
 use std::collections::BTreeMap;
 

@@ -15,6 +15,7 @@ use crate::connector::FailureStage;
 use crate::convert::json::{JsonConverter, encode};
 use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
+use crate::kafka::producer::ProducerRecord;
 use crate::model::record::{Header, Part, Record};
 use crate::model::{Data, SchemaType, SinkRecord, SourceBatch, Value};
 use crate::transform::{Chain, TransformFailure};
@@ -91,17 +92,6 @@ impl RecordStageConfig {
     }
 }
 
-/// A record ready for the producer.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OutRecord {
-    pub topic: Arc<str>,
-    pub partition: Option<i32>,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
-    pub timestamp: Option<i64>,
-}
-
 /// Why a record failed in the record stage: its stage, the failing plugin's class (Connect's
 /// `__connect.errors.class.name`) and the error.
 #[derive(Debug)]
@@ -138,7 +128,7 @@ impl RecordStage {
     pub(crate) fn source_batch(
         &mut self,
         batch: &SourceBatch,
-        out: &mut Vec<OutRecord>,
+        out: &mut Vec<ProducerRecord>,
         mut on_failure: impl FnMut(usize, StageFailure) -> Result<()>,
     ) -> Result<()> {
         for (i, row) in batch.rows().enumerate().take(batch.len()) {
@@ -175,7 +165,7 @@ impl RecordStage {
     fn source_record(
         &mut self,
         record: Record,
-    ) -> std::result::Result<Option<OutRecord>, StageFailure> {
+    ) -> std::result::Result<Option<ProducerRecord>, StageFailure> {
         let Some(record) = self.chain.apply(record)? else {
             return Ok(None);
         };
@@ -197,7 +187,7 @@ impl RecordStage {
                 .map_err(classes.fail(FailureStage::HeaderConverter))?;
             headers.push((header.key.clone(), bytes));
         }
-        Ok(Some(OutRecord {
+        Ok(Some(ProducerRecord {
             topic: record.topic,
             partition: record.partition,
             key,

@@ -1,32 +1,25 @@
 //! The source pipeline.
 //!
 //! ```text
-//!  reader thread ──batches──▶ encoder thread ──records──▶ producer thread ──▶ librdkafka
+//!  reader thread ──batches──▶ encoder thread ──records──▶ producer thread ──▶ BatchProducer
 //!  (task.poll())   bounded     (JsonConverter)  bounded     (send, no wait)       │
 //!                                                                              delivery
 //!  offset committer ◀──────────── acks (one per batch, when all its records are) ─┘
 //!  (in order; flushes positions to the offsets topic every offset.flush.interval.ms)
 //! ```
 //!
-//! Each encoded unit carries a sequence number. The committer advances only over a contiguous
-//! run of fully acknowledged units, so a stored position never covers a record Kafka has not
-//! acknowledged (at-least-once). The reader thread owns a current-thread tokio runtime: its
+//! The producer is [`crate::kafka::producer`]'s [`BatchProducer`] (librdkafka in the daemon,
+//! an in-memory fake in the unit tests). Each encoded unit carries a sequence number. The
+//! committer advances only over a contiguous run of fully acknowledged units, so a stored
+//! position never covers a record Kafka has not acknowledged (at-least-once). The reader thread owns a current-thread tokio runtime: its
 //! blocking queue send is the backpressure, and blocks nothing else.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, bounded};
-use rdkafka::ClientContext;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
-use rdkafka::error::KafkaError;
-use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::types::RDKafkaErrorCode;
 use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -36,12 +29,11 @@ use crate::connector::{SourceTask, SourceTaskContext};
 use crate::convert::Role;
 use crate::convert::json::encode::JsonEncoder;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kafka::admin::{TopicSpec, ensure_topic};
-use crate::kafka::{ClientRole, client_config, kafka_error};
+use crate::kafka::producer::{Acked, BatchProducer, KafkaProducer, NewTopics, Payload};
 use crate::metrics as m;
 use crate::model::{SourceBatch, SourcePosition};
 use crate::offsets::OffsetStore;
-use crate::pipeline::record::{OutRecord, RecordStageConfig};
+use crate::pipeline::record::RecordStageConfig;
 use crate::retry::RetryPolicy;
 
 /// A transient read failure is retried after 100 ms, doubling up to 30 s, for as long as the
@@ -81,91 +73,6 @@ struct EncodedBatch {
     position: SourcePosition,
 }
 
-/// A batch's records.
-enum Payload {
-    /// The fast path: every record to one topic, values back to back in one buffer.
-    Rows {
-        topic: Arc<str>,
-        buf: Vec<u8>,
-        /// End offset of each record in `buf`.
-        ends: Vec<usize>,
-        /// Record keys and their end offsets, when the source writes keys.
-        keys: Option<(Vec<u8>, Vec<usize>)>,
-        /// Records whose value is null (tombstones); empty when there are none.
-        nulls: Vec<bool>,
-    },
-    /// The record stage's output: each record with its own topic, key and headers.
-    Records(Vec<OutRecord>),
-}
-
-impl Payload {
-    fn len(&self) -> usize {
-        match self {
-            Payload::Rows { ends, .. } => ends.len(),
-            Payload::Records(records) => records.len(),
-        }
-    }
-
-    /// Value bytes, for the bytes-produced metric.
-    fn value_bytes(&self) -> usize {
-        match self {
-            Payload::Rows { buf, .. } => buf.len(),
-            Payload::Records(records) => records
-                .iter()
-                .map(|r| r.value.as_ref().map_or(0, Vec::len))
-                .sum(),
-        }
-    }
-}
-
-/// One batch's acknowledgement state, shared by its records' delivery callbacks.
-struct BatchAck {
-    seq: u64,
-    remaining: AtomicUsize,
-    error: Mutex<Option<KafkaError>>,
-    position: SourcePosition,
-    records: usize,
-}
-
-struct Acked {
-    seq: u64,
-    position: SourcePosition,
-    records: usize,
-    error: Option<KafkaError>,
-}
-
-struct AckContext {
-    acks: mpsc::UnboundedSender<Acked>,
-    in_flight: Arc<AtomicUsize>,
-}
-
-impl ClientContext for AckContext {}
-
-impl ProducerContext for AckContext {
-    type DeliveryOpaque = Arc<BatchAck>;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
-        if let Err((error, _)) = result {
-            let mut slot = ack.error.lock().expect("ack lock");
-            slot.get_or_insert_with(|| error.clone());
-        }
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        if ack.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            complete(&self.acks, &ack);
-        }
-    }
-}
-
-fn complete(acks: &mpsc::UnboundedSender<Acked>, ack: &BatchAck) {
-    let error = ack.error.lock().expect("ack lock").take();
-    let _ = acks.send(Acked {
-        seq: ack.seq,
-        position: ack.position.clone(),
-        records: ack.records,
-        error,
-    });
-}
-
 /// The first failure of any stage; later ones are dropped.
 #[derive(Clone, Default)]
 struct Failure(Arc<Mutex<Option<Error>>>);
@@ -189,17 +96,40 @@ impl SourcePipeline {
     /// batches are encoded and produced, acknowledged positions are stored. Returns the first
     /// failure, if any.
     pub async fn run(self, task: Box<dyn SourceTask>, cancel: CancellationToken) -> Result<()> {
-        let failure = Failure::default();
-        let (read_tx, read_rx) = bounded::<SourceBatch>(QUEUE_CAPACITY_BATCHES);
-        let (encoded_tx, encoded_rx) = bounded::<Sequenced<EncodedBatch>>(QUEUE_CAPACITY_BATCHES);
         let (acks_tx, acks_rx) = mpsc::unbounded_channel::<Acked>();
         let labels = [
             (m::LABEL_CONNECTOR, self.connector.to_string()),
             (m::LABEL_TASK, self.task_id.to_string()),
         ];
+        let producer = KafkaProducer::create(
+            &self.worker,
+            &self.producer_overrides,
+            acks_tx,
+            NewTopics {
+                partitions: self.topic_partitions,
+                replication_factor: self.topic_replication,
+            },
+            metrics::counter!(m::PRODUCER_QUEUE_FULL_TOTAL, &labels),
+            tokio::runtime::Handle::current(),
+        )?;
+        self.drive(task, Box::new(producer), acks_rx, cancel).await
+    }
 
-        let producer = self.producer(acks_tx.clone())?;
-        let runtime = tokio::runtime::Handle::current();
+    /// The stages on any producer whose acknowledgements arrive on `acks`.
+    async fn drive(
+        self,
+        task: Box<dyn SourceTask>,
+        producer: Box<dyn BatchProducer>,
+        acks: mpsc::UnboundedReceiver<Acked>,
+        cancel: CancellationToken,
+    ) -> Result<()> {
+        let failure = Failure::default();
+        let (read_tx, read_rx) = bounded::<SourceBatch>(QUEUE_CAPACITY_BATCHES);
+        let (encoded_tx, encoded_rx) = bounded::<Sequenced<EncodedBatch>>(QUEUE_CAPACITY_BATCHES);
+        let labels = [
+            (m::LABEL_CONNECTOR, self.connector.to_string()),
+            (m::LABEL_TASK, self.task_id.to_string()),
+        ];
 
         let reader = {
             let (cancel, failure, labels) = (cancel.clone(), failure.clone(), labels.clone());
@@ -228,17 +158,14 @@ impl SourcePipeline {
         };
         let producing = {
             let (cancel, failure, labels) = (cancel.clone(), failure.clone(), labels.clone());
-            let this = self.clone();
             thread::Builder::new()
                 .name(format!("{}-{}-producer", self.connector, self.task_id))
                 .spawn(move || {
-                    this.producer_stage(
-                        producer, runtime, encoded_rx, acks_tx, cancel, failure, labels,
-                    )
+                    Self::producer_stage(producer, encoded_rx, cancel, failure, labels)
                 })?
         };
 
-        self.commit_stage(acks_rx, &cancel, &failure).await;
+        self.commit_stage(acks, &cancel, &failure).await;
         for (name, handle) in [
             ("reader", reader),
             ("encoder", encoder),
@@ -257,49 +184,16 @@ impl SourcePipeline {
         }
     }
 
-    fn producer(&self, acks: mpsc::UnboundedSender<Acked>) -> Result<ThreadedProducer<AckContext>> {
-        let context = AckContext {
-            acks,
-            in_flight: Arc::new(AtomicUsize::new(0)),
-        };
-        client_config(
-            &self.worker,
-            ClientRole::Producer,
-            &[
-                ("acks", "all"),
-                ("enable.idempotence", "true"),
-                ("linger.ms", "5"),
-                ("batch.num.messages", "10000"),
-                ("batch.size", "1000000"),
-                ("queue.buffering.max.messages", "50000"),
-                ("queue.buffering.max.kbytes", "16384"),
-                ("compression.type", "none"),
-            ],
-            &self.producer_overrides,
-        )
-        .create_with_context(context)
-        .map_err(|e| kafka_error(e, "cannot create the Kafka producer"))
-    }
-
-    #[allow(clippy::too_many_arguments)]
+    /// Produces encoded batches in order, then flushes. A batch that cannot be queued fails
+    /// the pipeline, and nothing after it is produced, so no later position is stored.
     fn producer_stage(
-        &self,
-        producer: ThreadedProducer<AckContext>,
-        runtime: tokio::runtime::Handle,
+        mut producer: Box<dyn BatchProducer>,
         encoded_rx: Receiver<Sequenced<EncodedBatch>>,
-        acks: mpsc::UnboundedSender<Acked>,
         cancel: CancellationToken,
         failure: Failure,
         labels: [(&'static str, String); 2],
     ) {
-        let mut created: HashSet<Arc<str>> = HashSet::new();
-        let admin: Option<AdminClient<DefaultClientContext>> =
-            client_config(&self.worker, ClientRole::Admin, &[], &Default::default())
-                .create()
-                .ok();
-        let in_flight = producer.context().in_flight.clone();
-        let queue_full = metrics::counter!(m::PRODUCER_QUEUE_FULL_TOTAL, &labels);
-        let in_flight_gauge = metrics::gauge!(m::PRODUCER_IN_FLIGHT, &labels);
+        let in_flight = metrics::gauge!(m::PRODUCER_IN_FLIGHT, &labels);
         let depth = metrics::gauge!(
             m::PIPELINE_QUEUE_DEPTH,
             m::LABEL_CONNECTOR => labels[0].1.clone(),
@@ -311,134 +205,18 @@ impl SourcePipeline {
         });
         for Sequenced { seq, item: batch } in &encoded_rx {
             depth.set(encoded_rx.len() as f64);
-            let records = batch.payload.len();
-            let ack = Arc::new(BatchAck {
-                seq,
-                remaining: AtomicUsize::new(records),
-                error: Mutex::new(None),
-                position: batch.position,
-                records,
-            });
-            if records == 0 {
-                complete(&acks, &ack);
-                continue;
-            }
             bytes
-                .get(m::source_table(&ack.position.partition))
+                .get(m::source_table(&batch.position.partition))
                 .increment(batch.payload.value_bytes() as u64);
-            let mut ensure = |topic: &Arc<str>| {
-                if created.contains(topic) {
-                    return;
-                }
-                if let Some(admin) = &admin {
-                    let spec = TopicSpec {
-                        name: topic,
-                        partitions: self.topic_partitions,
-                        replication_factor: self.topic_replication,
-                        configs: &[],
-                    };
-                    if let Err(error) = runtime.block_on(ensure_topic(admin, &spec)) {
-                        tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %topic, %error);
-                    }
-                }
-                created.insert(topic.clone());
-            };
-            let send = |record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>>| -> bool {
-                let mut record = record;
-                in_flight.fetch_add(1, Ordering::Relaxed);
-                loop {
-                    match producer.send(record) {
-                        Ok(()) => return true,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                            record = back;
-                            queue_full.increment(1);
-                            thread::sleep(Duration::from_millis(2));
-                        }
-                        Err((error, back)) => {
-                            in_flight.fetch_sub(1, Ordering::Relaxed);
-                            failure.set(
-                                kafka_error(error, format!("cannot produce to {}", back.topic)),
-                                &cancel,
-                            );
-                            return false;
-                        }
-                    }
-                }
-            };
-            let sent_all = match &batch.payload {
-                Payload::Rows {
-                    topic,
-                    buf,
-                    ends,
-                    keys,
-                    nulls,
-                } => {
-                    ensure(topic);
-                    let mut start = 0;
-                    let mut key_start = 0;
-                    ends.iter().enumerate().all(|(i, &end)| {
-                        let payload = &buf[start..end];
-                        start = end;
-                        let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
-                            BaseRecord::with_opaque_to(topic, ack.clone());
-                        if nulls.get(i) != Some(&true) {
-                            record = record.payload(payload);
-                        }
-                        if let Some((keys, key_ends)) = keys {
-                            let key_end = key_ends[i];
-                            record = record.key(&keys[key_start..key_end]);
-                            key_start = key_end;
-                        }
-                        send(record)
-                    })
-                }
-                Payload::Records(records) => {
-                    for record in records {
-                        ensure(&record.topic);
-                    }
-                    records.iter().all(|out| {
-                        let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
-                            BaseRecord::with_opaque_to(&out.topic, ack.clone());
-                        if let Some(value) = &out.value {
-                            record = record.payload(value.as_slice());
-                        }
-                        if let Some(key) = &out.key {
-                            record = record.key(key.as_slice());
-                        }
-                        if let Some(partition) = out.partition {
-                            record = record.partition(partition);
-                        }
-                        if let Some(timestamp) = out.timestamp {
-                            record = record.timestamp(timestamp);
-                        }
-                        if !out.headers.is_empty() {
-                            let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
-                            for (key, value) in &out.headers {
-                                headers = headers.insert(Header {
-                                    key,
-                                    value: value.as_deref(),
-                                });
-                            }
-                            record = record.headers(headers);
-                        }
-                        send(record)
-                    })
-                }
-            };
-            if !sent_all {
-                // The batch can never complete: stop here so no later position is stored.
-                drop(producer);
-                return;
+            if let Err(error) = producer.send(seq, &batch.payload, batch.position) {
+                return failure.set(error, &cancel);
             }
-            in_flight_gauge.set(in_flight.load(Ordering::Relaxed) as f64);
+            in_flight.set(producer.in_flight() as f64);
         }
-        if let Err(error) = producer.flush(Duration::from_secs(60)) {
-            failure.set(
-                kafka_error(error, "cannot flush the Kafka producer"),
-                &cancel,
-            );
+        if let Err(error) = producer.flush() {
+            failure.set(error, &cancel);
         }
-        in_flight_gauge.set(0.0);
+        in_flight.set(0.0);
         depth.set(0.0);
     }
 
@@ -481,7 +259,7 @@ impl SourcePipeline {
                         }
                         if let Some(error) = ack.error {
                             failed = true;
-                            failure.set(kafka_error(error, "Kafka did not acknowledge a record"), cancel);
+                            failure.set(error, cancel);
                             continue;
                         }
                         written
@@ -809,5 +587,255 @@ fn encoder_stage(
             return;
         }
         seq += 1;
+    }
+}
+
+/// The pipeline driven by an in-memory task, producer and offset store: what is produced, and
+/// which positions are stored when Kafka acknowledges out of order or fails a batch.
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{Field, Schema, SchemaType, Value};
+    use crate::offsets::OffsetReader;
+    use crate::offsets::memory::MemoryOffsetStore;
+
+    /// Reads `batches` rows of one int32 column, one row per batch, `id` = the batch number;
+    /// the position after batch `n` is `{"i": n}`.
+    struct Task {
+        batches: i64,
+        next: i64,
+    }
+
+    #[async_trait]
+    impl SourceTask for Task {
+        async fn start(&mut self, _: SourceTaskContext) -> Result<()> {
+            Ok(())
+        }
+
+        async fn poll(&mut self) -> Result<Option<SourceBatch>> {
+            if self.next == self.batches {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                return Ok(None);
+            }
+            let schema = Schema::structure(
+                Some("t".into()),
+                vec![Field {
+                    name: "id".into(),
+                    schema: Schema::primitive(SchemaType::Int32, false),
+                }],
+                false,
+            );
+            let batch = SourceBatch {
+                topic: "t".into(),
+                schema: Arc::new(schema),
+                values: vec![Value::Int(self.next)],
+                keys: None,
+                tombstones: Vec::new(),
+                position: SourcePosition {
+                    partition: json!({"table": "t"}),
+                    offset: json!({"i": self.next}),
+                },
+            };
+            self.next += 1;
+            Ok(Some(batch))
+        }
+
+        async fn stop(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Logs each record's topic and value; acknowledges batches two at a time in reverse order
+    /// (the last one alone at flush), failing batch `fail`.
+    struct Producer {
+        log: Arc<Mutex<Vec<String>>>,
+        acks: mpsc::UnboundedSender<Acked>,
+        held: Vec<Acked>,
+        fail: Option<u64>,
+    }
+
+    impl Producer {
+        fn release(&mut self) {
+            while let Some(ack) = self.held.pop() {
+                let _ = self.acks.send(ack);
+            }
+        }
+    }
+
+    impl BatchProducer for Producer {
+        fn send(&mut self, seq: u64, payload: &Payload, position: SourcePosition) -> Result<()> {
+            let Payload::Records(records) = payload else {
+                let Payload::Rows {
+                    topic, buf, ends, ..
+                } = payload
+                else {
+                    unreachable!()
+                };
+                let mut start = 0;
+                for &end in ends {
+                    let value = String::from_utf8_lossy(&buf[start..end]);
+                    self.log.lock().unwrap().push(format!("{topic} {value}"));
+                    start = end;
+                }
+                return self.ack(seq, payload, position);
+            };
+            for record in records {
+                let value = String::from_utf8_lossy(record.value.as_deref().unwrap_or(b"null"));
+                self.log
+                    .lock()
+                    .unwrap()
+                    .push(format!("{} {value}", record.topic));
+            }
+            self.ack(seq, payload, position)
+        }
+
+        fn in_flight(&self) -> usize {
+            self.held.len()
+        }
+
+        fn flush(&mut self) -> Result<()> {
+            self.release();
+            Ok(())
+        }
+    }
+
+    impl Producer {
+        fn ack(&mut self, seq: u64, payload: &Payload, position: SourcePosition) -> Result<()> {
+            self.held.push(Acked {
+                seq,
+                position,
+                records: payload.len(),
+                error: (self.fail == Some(seq))
+                    .then(|| Error::new(ErrorKind::Kafka, "Kafka did not acknowledge a record")),
+            });
+            if self.held.len() == 2 {
+                self.release();
+            }
+            Ok(())
+        }
+    }
+
+    fn pipeline(store: &Arc<MemoryOffsetStore>, connector: &[(&str, &str)]) -> SourcePipeline {
+        let worker = WorkerConfig::from_map(
+            [("bootstrap.servers", "127.0.0.1:1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap();
+        let connector = connector
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        SourcePipeline {
+            connector: "c".into(),
+            task_id: 0,
+            record_stage: RecordStageConfig::new(&connector, &worker).unwrap(),
+            worker: Arc::new(worker),
+            offsets: store.clone(),
+            producer_overrides: BTreeMap::new(),
+            topic_partitions: -1,
+            topic_replication: -1,
+            tolerate_errors: false,
+        }
+    }
+
+    /// Runs until the producer has seen `batches` records, then stops the pipeline (which
+    /// drains); returns its result, the produced records and the stored position.
+    async fn run(
+        connector: &[(&str, &str)],
+        batches: i64,
+        fail: Option<u64>,
+    ) -> (Result<()>, Vec<String>, Option<Json>) {
+        let store = Arc::new(MemoryOffsetStore::new());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (acks, acked) = mpsc::unbounded_channel();
+        let producer = Producer {
+            log: log.clone(),
+            acks,
+            held: Vec::new(),
+            fail,
+        };
+        let cancel = CancellationToken::new();
+        let running = tokio::spawn(pipeline(&store, connector).drive(
+            Box::new(Task { batches, next: 0 }),
+            Box::new(producer),
+            acked,
+            cancel.clone(),
+        ));
+        while log.lock().unwrap().len() < batches as usize && !running.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        cancel.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the pipeline drains")
+            .unwrap();
+        let stored = store.offset("c", &json!({"table": "t"})).await.unwrap();
+        let records = log.lock().unwrap().clone();
+        (result, records, stored)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_position_is_stored_once_every_batch_before_it_is_acknowledged() {
+        let (result, records, stored) = run(&[], 5, None).await;
+        result.unwrap();
+        assert_eq!(records.len(), 5);
+        assert!(records[2].starts_with("t {\"schema\":"), "{}", records[2]);
+        assert!(
+            records[2].ends_with("\"payload\":{\"id\":2}}"),
+            "{}",
+            records[2]
+        );
+        assert_eq!(stored, Some(json!({"i": 4})));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_record_stage_output_is_produced() {
+        let (result, records, stored) = run(
+            &[
+                ("transforms", "route"),
+                (
+                    "transforms.route.type",
+                    "org.apache.kafka.connect.transforms.RegexRouter",
+                ),
+                ("transforms.route.regex", "t"),
+                ("transforms.route.replacement", "u"),
+                ("value.converter.schemas.enable", "false"),
+            ],
+            3,
+            None,
+        )
+        .await;
+        result.unwrap();
+        assert_eq!(records, ["u {\"id\":0}", "u {\"id\":1}", "u {\"id\":2}"]);
+        assert_eq!(stored, Some(json!({"i": 2})));
+    }
+
+    /// Batch 1 fails while batch 2 is acknowledged before it: the stored position stays at
+    /// batch 0, and the task fails. (Through the record stage, which never coalesces batches,
+    /// so batch 1 is unit 1.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_batch_stops_the_stored_position_before_it() {
+        let identity = [
+            ("transforms", "route"),
+            (
+                "transforms.route.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.route.regex", "x"),
+            ("transforms.route.replacement", "y"),
+        ];
+        let (result, _, stored) = run(&identity, 4, Some(1)).await;
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "Kafka did not acknowledge a record"
+        );
+        assert_eq!(stored, Some(json!({"i": 0})));
     }
 }

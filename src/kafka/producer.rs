@@ -1,0 +1,333 @@
+//! The source side's Kafka: a producer that takes whole batches and acknowledges each batch
+//! once, as a whole, when Kafka has acknowledged every one of its records (or failed one).
+//!
+//! The source pipeline sees it through [`BatchProducer`], so it can be driven by an in-memory
+//! fake in its unit tests. Acknowledgements arrive, in any order, on the channel the producer
+//! was created with; the pipeline's committer puts them back in order.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use rdkafka::ClientContext;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio::sync::mpsc;
+
+use super::admin::{TopicSpec, ensure_topic};
+use super::{ClientRole, client_config, kafka_error};
+use crate::config::WorkerConfig;
+use crate::error::{Error, Result};
+use crate::model::SourcePosition;
+
+/// A record ready for the producer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ProducerRecord {
+    pub topic: Arc<str>,
+    pub partition: Option<i32>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub timestamp: Option<i64>,
+}
+
+/// A batch's records.
+pub(crate) enum Payload {
+    /// The fast path: every record to one topic, values back to back in one buffer.
+    Rows {
+        topic: Arc<str>,
+        buf: Vec<u8>,
+        /// End offset of each record in `buf`.
+        ends: Vec<usize>,
+        /// Record keys and their end offsets, when the source writes keys.
+        keys: Option<(Vec<u8>, Vec<usize>)>,
+        /// Records whose value is null (tombstones); empty when there are none.
+        nulls: Vec<bool>,
+    },
+    /// The record stage's output: each record with its own topic, key and headers.
+    Records(Vec<ProducerRecord>),
+}
+
+impl Payload {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Payload::Rows { ends, .. } => ends.len(),
+            Payload::Records(records) => records.len(),
+        }
+    }
+
+    /// Value bytes, for the bytes-produced metric.
+    pub(crate) fn value_bytes(&self) -> usize {
+        match self {
+            Payload::Rows { buf, .. } => buf.len(),
+            Payload::Records(records) => records
+                .iter()
+                .map(|r| r.value.as_ref().map_or(0, Vec::len))
+                .sum(),
+        }
+    }
+}
+
+/// A batch acknowledged by Kafka: every record, or with the first error.
+pub(crate) struct Acked {
+    pub seq: u64,
+    pub position: SourcePosition,
+    pub records: usize,
+    pub error: Option<Error>,
+}
+
+/// Produces batches.
+pub(crate) trait BatchProducer: Send {
+    /// Queues every record of `payload`, waiting while the client's queue is full; its
+    /// [`Acked`] (carrying `seq` and `position`) follows on the acknowledgement channel. An
+    /// error means the batch can never be acknowledged: the caller stops producing.
+    fn send(&mut self, seq: u64, payload: &Payload, position: SourcePosition) -> Result<()>;
+
+    /// Records queued and not yet acknowledged.
+    fn in_flight(&self) -> usize;
+
+    /// Waits until every queued record is acknowledged.
+    fn flush(&mut self) -> Result<()>;
+}
+
+/// One batch's acknowledgement state, shared by its records' delivery callbacks.
+struct BatchAck {
+    seq: u64,
+    remaining: AtomicUsize,
+    error: Mutex<Option<KafkaError>>,
+    position: SourcePosition,
+    records: usize,
+}
+
+struct AckContext {
+    acks: mpsc::UnboundedSender<Acked>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Arc<BatchAck>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
+        if let Err((error, _)) = result {
+            let mut slot = ack.error.lock().expect("ack lock");
+            slot.get_or_insert_with(|| error.clone());
+        }
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if ack.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            complete(&self.acks, &ack);
+        }
+    }
+}
+
+fn complete(acks: &mpsc::UnboundedSender<Acked>, ack: &BatchAck) {
+    let error = ack.error.lock().expect("ack lock").take();
+    let _ = acks.send(Acked {
+        seq: ack.seq,
+        position: ack.position.clone(),
+        records: ack.records,
+        error: error.map(|e| kafka_error(e, "Kafka did not acknowledge a record")),
+    });
+}
+
+/// Partitions and replication factor of the topics the producer creates (-1: the broker's
+/// default).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewTopics {
+    pub partitions: i32,
+    pub replication_factor: i32,
+}
+
+/// librdkafka's producer: idempotent, `acks=all`, batching for throughput. A topic is created
+/// (when missing) before its first record.
+pub(crate) struct KafkaProducer {
+    producer: ThreadedProducer<AckContext>,
+    admin: Option<AdminClient<DefaultClientContext>>,
+    runtime: tokio::runtime::Handle,
+    new_topics: NewTopics,
+    created: HashSet<Arc<str>>,
+    queue_full: metrics::Counter,
+}
+
+impl KafkaProducer {
+    /// `overrides` are the connector's `producer.override.*`; `queue_full` counts waits on a
+    /// full client queue; `runtime` runs topic creation.
+    pub(crate) fn create(
+        worker: &WorkerConfig,
+        overrides: &std::collections::BTreeMap<String, String>,
+        acks: mpsc::UnboundedSender<Acked>,
+        new_topics: NewTopics,
+        queue_full: metrics::Counter,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<KafkaProducer> {
+        let context = AckContext {
+            acks,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        };
+        let producer = client_config(
+            worker,
+            ClientRole::Producer,
+            &[
+                ("acks", "all"),
+                ("enable.idempotence", "true"),
+                ("linger.ms", "5"),
+                ("batch.num.messages", "10000"),
+                ("batch.size", "1000000"),
+                ("queue.buffering.max.messages", "50000"),
+                ("queue.buffering.max.kbytes", "16384"),
+                ("compression.type", "none"),
+            ],
+            overrides,
+        )
+        .create_with_context(context)
+        .map_err(|e| kafka_error(e, "cannot create the Kafka producer"))?;
+        let admin = client_config(worker, ClientRole::Admin, &[], &Default::default())
+            .create()
+            .ok();
+        Ok(KafkaProducer {
+            producer,
+            admin,
+            runtime,
+            new_topics,
+            created: HashSet::new(),
+            queue_full,
+        })
+    }
+
+    fn ensure_topic(&mut self, topic: &Arc<str>) {
+        if self.created.contains(topic) {
+            return;
+        }
+        if let Some(admin) = &self.admin {
+            let spec = TopicSpec {
+                name: topic,
+                partitions: self.new_topics.partitions,
+                replication_factor: self.new_topics.replication_factor,
+                configs: &[],
+            };
+            if let Err(error) = self.runtime.block_on(ensure_topic(admin, &spec)) {
+                tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %topic, %error);
+            }
+        }
+        self.created.insert(topic.clone());
+    }
+
+    /// Queues one record, waiting while the queue is full.
+    fn send_one(&self, record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>>) -> Result<()> {
+        let in_flight = &self.producer.context().in_flight;
+        let mut record = record;
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    self.queue_full.increment(1);
+                    thread::sleep(Duration::from_millis(2));
+                }
+                Err((error, back)) => {
+                    in_flight.fetch_sub(1, Ordering::Relaxed);
+                    return Err(kafka_error(
+                        error,
+                        format!("cannot produce to {}", back.topic),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl BatchProducer for KafkaProducer {
+    fn send(&mut self, seq: u64, payload: &Payload, position: SourcePosition) -> Result<()> {
+        let records = payload.len();
+        let ack = Arc::new(BatchAck {
+            seq,
+            remaining: AtomicUsize::new(records),
+            error: Mutex::new(None),
+            position,
+            records,
+        });
+        if records == 0 {
+            complete(&self.producer.context().acks, &ack);
+            return Ok(());
+        }
+        match payload {
+            Payload::Rows {
+                topic,
+                buf,
+                ends,
+                keys,
+                nulls,
+            } => {
+                self.ensure_topic(topic);
+                let mut start = 0;
+                let mut key_start = 0;
+                for (i, &end) in ends.iter().enumerate() {
+                    let value = &buf[start..end];
+                    start = end;
+                    let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                        BaseRecord::with_opaque_to(topic, ack.clone());
+                    if nulls.get(i) != Some(&true) {
+                        record = record.payload(value);
+                    }
+                    if let Some((keys, key_ends)) = keys {
+                        let key_end = key_ends[i];
+                        record = record.key(&keys[key_start..key_end]);
+                        key_start = key_end;
+                    }
+                    self.send_one(record)?;
+                }
+            }
+            Payload::Records(records) => {
+                for record in records {
+                    self.ensure_topic(&record.topic);
+                }
+                for out in records {
+                    let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =
+                        BaseRecord::with_opaque_to(&out.topic, ack.clone());
+                    if let Some(value) = &out.value {
+                        record = record.payload(value.as_slice());
+                    }
+                    if let Some(key) = &out.key {
+                        record = record.key(key.as_slice());
+                    }
+                    if let Some(partition) = out.partition {
+                        record = record.partition(partition);
+                    }
+                    if let Some(timestamp) = out.timestamp {
+                        record = record.timestamp(timestamp);
+                    }
+                    if !out.headers.is_empty() {
+                        let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
+                        for (key, value) in &out.headers {
+                            headers = headers.insert(Header {
+                                key,
+                                value: value.as_deref(),
+                            });
+                        }
+                        record = record.headers(headers);
+                    }
+                    self.send_one(record)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn in_flight(&self) -> usize {
+        self.producer.context().in_flight.load(Ordering::Relaxed)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.producer
+            .flush(Duration::from_secs(60))
+            .map_err(|error| kafka_error(error, "cannot flush the Kafka producer"))
+    }
+}
