@@ -14,6 +14,7 @@
 //! - [`runtime`]: connector lifecycle and the standalone runner.
 //! - [`error`]: the error type; [`retry`]: the one retry policy.
 
+pub mod budget;
 pub mod config;
 pub mod connector;
 pub mod convert;

@@ -19,6 +19,16 @@ pub const SOURCE_BYTES_TOTAL: &str = "sluice_source_bytes_total";
 pub const SOURCE_BATCH_ROWS: &str = "sluice_source_batch_rows";
 /// Batches waiting in a stage's input queue (labels: connector, task, stage).
 pub const PIPELINE_QUEUE_DEPTH: &str = "sluice_pipeline_queue_depth";
+/// Bytes of the batches a pipeline holds in a stage's input queue, reserved from the worker's
+/// memory budget (labels: connector, task, stage).
+pub const PIPELINE_BUFFERED_BYTES: &str = "sluice_pipeline_buffered_bytes";
+/// Each time a pipeline's reading paused because its share of the memory budget was spent:
+/// how long, until it was back under the low mark (labels: connector, task).
+pub const PIPELINE_PAUSE_SECONDS: &str = "sluice_pipeline_pause_seconds";
+/// The worker's memory budget, `sluice.memory.budget.bytes`.
+pub const MEMORY_BUDGET_BYTES: &str = "sluice_worker_memory_budget_bytes";
+/// Bytes reserved from the memory budget by every pipeline of the worker.
+pub const MEMORY_IN_USE_BYTES: &str = "sluice_worker_memory_in_use_bytes";
 /// Records handed to the producer and not yet acknowledged.
 pub const PRODUCER_IN_FLIGHT: &str = "sluice_producer_in_flight_records";
 /// Times the producer stage found librdkafka's queue full and waited (backpressure).
@@ -65,6 +75,8 @@ pub const LABEL_TOPIC: &str = "topic";
 pub const STAGE_ENCODER: &str = "encoder";
 /// `stage` of the encoder → producer queue.
 pub const STAGE_PRODUCER: &str = "producer";
+/// `stage` of a sink's consumer → converter queue (raw batches).
+pub const STAGE_CONVERT: &str = "convert";
 /// `stage` of a sink's gatherer → put queue (batches read and converted, waiting for the task).
 pub const STAGE_PUT: &str = "put";
 

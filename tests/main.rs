@@ -8,6 +8,7 @@ mod cli;
 mod console;
 mod distributed;
 mod grafana;
+mod memory_budget;
 mod offsets_topic;
 mod record_stage;
 mod rest_api;

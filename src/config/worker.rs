@@ -19,6 +19,11 @@ pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 /// Prefixes of top-level worker keys that Connect also hands to its Kafka clients.
+/// Sluice's memory budget setting (see [`crate::budget`]).
+pub const MEMORY_BUDGET_BYTES: &str = "sluice.memory.budget.bytes";
+/// Its default: 64 MiB.
+const DEFAULT_MEMORY_BUDGET_BYTES: &str = "67108864";
+
 const CLIENT_KEY_PREFIXES: &[&str] = &["security.", "sasl.", "ssl.", "client.dns.lookup"];
 
 /// Worker keys and defaults (Kafka's `WorkerConfig` and `DistributedConfig`).
@@ -111,6 +116,14 @@ pub static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::with_default("task.shutdown.graceful.timeout.ms", Long, "5000")
                 .validator(Validator::AtLeast(0)),
+        )
+        .define(
+            ConfigKey::with_default(MEMORY_BUDGET_BYTES, Long, DEFAULT_MEMORY_BUDGET_BYTES)
+            .validator(Validator::AtLeast(1))
+            .doc(
+                "Sluice: bytes the worker's pipelines may hold in batches queued between stages, \
+                 shared evenly by the running tasks; reading pauses when a task's share is spent.",
+            ),
         )
         .define(ConfigKey::optional("listeners", List))
         .define(ConfigKey::optional("rest.port", Int).validator(Validator::Between(0, 65535)))
@@ -213,6 +226,8 @@ pub struct WorkerConfig {
     pub offset_flush_interval_ms: u64,
     pub offset_flush_timeout_ms: u64,
     pub task_shutdown_graceful_timeout_ms: u64,
+    /// `sluice.memory.budget.bytes`.
+    pub memory_budget_bytes: u64,
     pub listeners: Vec<Listener>,
     /// Properties for every Kafka client: top-level security keys plus `bootstrap.servers`.
     pub client: BTreeMap<String, String>,
@@ -294,6 +309,7 @@ impl WorkerConfig {
             offset_flush_interval_ms: ms("offset.flush.interval.ms"),
             offset_flush_timeout_ms: ms("offset.flush.timeout.ms"),
             task_shutdown_graceful_timeout_ms: ms("task.shutdown.graceful.timeout.ms"),
+            memory_budget_bytes: config.long(MEMORY_BUDGET_BYTES).unwrap_or_default().max(1) as u64,
             producer: config.originals_with_prefix("producer."),
             consumer: config.originals_with_prefix("consumer."),
             admin: config.originals_with_prefix("admin."),

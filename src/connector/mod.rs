@@ -111,6 +111,10 @@ pub struct TaskContext {
 pub struct SourceTaskContext {
     /// Committed offsets of this connector, to resume from.
     pub offsets: Arc<dyn OffsetReader>,
+    /// A batch is handed on at this many bytes of values (see [`crate::model::Value::heap_bytes`])
+    /// or at the task's row limit, whichever comes first: the pipeline's share of the worker's
+    /// memory budget holds several batches.
+    pub batch_max_bytes: usize,
 }
 
 /// A task that reads from a system into Kafka.

@@ -35,9 +35,15 @@ pub(crate) type NextOffsets = Vec<(Arc<str>, i32, i64)>;
 /// Consumed records, a batch at a time.
 #[async_trait]
 pub(crate) trait RecordReader: Send {
-    /// Waits for a first record, then takes what arrives within `linger`, up to `max` records.
-    /// Never empty. Consumer errors are logged and skipped (the client retries them).
-    async fn next_batch(&mut self, max: usize, linger: Duration) -> Vec<SinkRecord>;
+    /// Waits for a first record, then takes what arrives within `linger`, up to `max` records
+    /// or `max_bytes` of keys and values. Never empty. Consumer errors are logged and skipped
+    /// (the client retries them).
+    async fn next_batch(
+        &mut self,
+        max: usize,
+        max_bytes: usize,
+        linger: Duration,
+    ) -> Vec<SinkRecord>;
 }
 
 /// Commits the offsets of batches that are durable downstream.
@@ -79,14 +85,19 @@ pub(crate) struct KafkaConsumer {
 }
 
 impl KafkaConsumer {
-    /// A consumer in `connect-<connector>`, subscribed.
+    /// A consumer in `connect-<connector>`, subscribed; `fetch_bytes` sizes its fetches and
+    /// prefetch queue (`fetch.max.bytes` 1–50 MiB, `queued.max.messages.kbytes` 1–16 MiB per
+    /// partition, unless set).
     pub(crate) fn subscribe(
         worker: &WorkerConfig,
         overrides: &BTreeMap<String, String>,
+        fetch_bytes: usize,
         connector: &Arc<str>,
         task_id: u32,
         subscription: &Subscription,
     ) -> Result<KafkaConsumer> {
+        let fetch_max = fetch_bytes.clamp(1 << 20, 50 << 20).to_string();
+        let queued_kbytes = (fetch_bytes / 1024).clamp(1024, 16384).to_string();
         let consumer: StreamConsumer = client_config(
             worker,
             ClientRole::Consumer,
@@ -102,9 +113,10 @@ impl KafkaConsumer {
                 // prefetch queue is full, and a sink that writes faster than that drains it
                 // long before: the writer then idles. Java's consumer fetches again at once.
                 ("fetch.queue.backoff.ms", "10"),
-                // Prefetch at most 16 MiB per partition (librdkafka: 64 MiB): enough for
-                // several `batch.size` batches, and the worker's memory stays small.
-                ("queued.max.messages.kbytes", "16384"),
+                // Prefetch within the task's share of the memory budget (librdkafka: 64 MiB
+                // per partition): enough for several `batch.size` batches.
+                ("queued.max.messages.kbytes", queued_kbytes.as_str()),
+                ("fetch.max.bytes", fetch_max.as_str()),
                 // A broker answers a waiting fetch when data arrives (Kafka) or only at this
                 // deadline (tansu): 100 ms instead of 500 bounds the sink's share of replication
                 // lag either way, for a few empty fetches a second when idle.
@@ -180,21 +192,33 @@ impl KafkaConsumer {
 
 #[async_trait]
 impl RecordReader for KafkaConsumer {
-    async fn next_batch(&mut self, max: usize, linger: Duration) -> Vec<SinkRecord> {
+    async fn next_batch(
+        &mut self,
+        max: usize,
+        max_bytes: usize,
+        linger: Duration,
+    ) -> Vec<SinkRecord> {
         let consumer = self.consumer.clone();
         let mut batch = Vec::with_capacity(max.min(4096));
+        let mut bytes = 0;
         while batch.is_empty() {
             match consumer.recv().await {
-                Ok(message) => batch.push(self.record(&message)),
+                Ok(message) => {
+                    bytes += message.key_len() + message.payload_len();
+                    batch.push(self.record(&message));
+                }
                 Err(error) => {
                     tracing::warn!(message = "consumer error", connector = %self.connector, %error)
                 }
             }
         }
         let deadline = tokio::time::Instant::now() + linger;
-        while batch.len() < max {
+        while batch.len() < max && bytes < max_bytes {
             match tokio::time::timeout_at(deadline, consumer.recv()).await {
-                Ok(Ok(message)) => batch.push(self.record(&message)),
+                Ok(Ok(message)) => {
+                    bytes += message.key_len() + message.payload_len();
+                    batch.push(self.record(&message));
+                }
                 Ok(Err(error)) => {
                     tracing::warn!(message = "consumer error", connector = %self.connector, %error);
                     break;

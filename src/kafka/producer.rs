@@ -157,11 +157,14 @@ pub(crate) struct KafkaProducer {
 }
 
 impl KafkaProducer {
-    /// `overrides` are the connector's `producer.override.*`; `queue_full` counts waits on a
-    /// full client queue; `runtime` runs topic creation.
+    /// `overrides` are the connector's `producer.override.*`; `queue_bytes` sizes librdkafka's
+    /// queue (`queue.buffering.max.kbytes`, 1–16 MiB, unless set); `queue_full` counts waits on
+    /// a full client queue; `runtime` runs topic creation.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn create(
         worker: &WorkerConfig,
         overrides: &std::collections::BTreeMap<String, String>,
+        queue_bytes: usize,
         acks: mpsc::UnboundedSender<Acked>,
         new_topics: NewTopics,
         queue_full: metrics::Counter,
@@ -171,6 +174,7 @@ impl KafkaProducer {
             acks,
             in_flight: Arc::new(AtomicUsize::new(0)),
         };
+        let queue_kbytes = (queue_bytes / 1024).clamp(1024, 16384).to_string();
         let producer = client_config(
             worker,
             ClientRole::Producer,
@@ -181,7 +185,7 @@ impl KafkaProducer {
                 ("batch.num.messages", "10000"),
                 ("batch.size", "1000000"),
                 ("queue.buffering.max.messages", "50000"),
-                ("queue.buffering.max.kbytes", "16384"),
+                ("queue.buffering.max.kbytes", queue_kbytes.as_str()),
                 ("compression.type", "none"),
             ],
             overrides,

@@ -253,6 +253,22 @@ pub enum Value {
 }
 
 impl Value {
+    /// Bytes this value occupies, its own slot included: what a queued batch costs in memory.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Text(b) | Value::Bytes(b) | Value::Decimal(b) => b.len(),
+                Value::Struct(items) | Value::Array(items) => {
+                    items.iter().map(Value::heap_bytes).sum()
+                }
+                Value::Map(entries) => entries
+                    .iter()
+                    .map(|(k, v)| k.heap_bytes() + v.heap_bytes())
+                    .sum(),
+                _ => 0,
+            }
+    }
+
     /// Text from a `str`.
     pub fn text(s: &str) -> Value {
         Value::Text(Bytes::copy_from_slice(s.as_bytes()))
@@ -327,6 +343,15 @@ impl SourceBatch {
 
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+
+    /// Bytes the batch's values and keys occupy (see [`Value::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        let keys = self
+            .keys
+            .as_ref()
+            .map_or(0, |k| k.values.iter().map(Value::heap_bytes).sum::<usize>());
+        self.values.iter().map(Value::heap_bytes).sum::<usize>() + keys + self.tombstones.len()
     }
 
     /// The rows, as slices of `width()` values.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Reservation, Share};
 use crate::config::WorkerConfig;
 use crate::config::connector::{DeadLetterQueue, Subscription};
 use crate::connector::{FailureStage, SinkTask, SinkTaskContext};
@@ -44,6 +45,8 @@ pub(crate) struct SinkPipeline {
     pub dead_letter: Option<DeadLetterQueue>,
     /// The connector's converters and transformations.
     pub record_stage: RecordStageConfig,
+    /// This task's share of the worker's memory budget.
+    pub share: Share,
 }
 
 type Failed = FailedRecord;
@@ -54,6 +57,8 @@ struct Batch {
     records: Vec<SinkRecord>,
     failed: Vec<Failed>,
     next_offsets: NextOffsets,
+    /// The memory the batch holds, released once it is written.
+    _reservation: Reservation,
 }
 
 impl SinkPipeline {
@@ -66,6 +71,7 @@ impl SinkPipeline {
         let consumer = KafkaConsumer::subscribe(
             &self.worker,
             &self.consumer_overrides,
+            self.share.limit() / 4,
             &self.connector,
             self.task_id,
             &self.subscription,
@@ -145,17 +151,31 @@ impl SinkPipeline {
                 per_topic.get(topic);
             }
         }
-        let (raw_tx, raw_rx) = mpsc::channel::<Vec<SinkRecord>>(1);
+        let (raw_tx, raw_rx) = mpsc::channel::<(Vec<SinkRecord>, Reservation)>(1);
         let (batches_tx, mut batches_rx) = mpsc::channel::<Result<Batch>>(1);
         let receiving = {
-            let (batch_size, cancel) = (self.batch_size, cancel.clone());
+            let (batch_size, cancel, share) = (self.batch_size, cancel.clone(), self.share.clone());
             tokio::spawn(async move {
                 loop {
+                    let batch_bytes = share.batch_bytes();
                     let raw = tokio::select! {
                         _ = cancel.cancelled() => return,
-                        raw = reader.next_batch(batch_size, BATCH_LINGER) => raw,
+                        raw = reader.next_batch(batch_size, batch_bytes, BATCH_LINGER) => raw,
                     };
-                    if raw_tx.send(raw).await.is_err() {
+                    // The consumed bytes and their converted values; reading waits here while
+                    // the pipeline's share of the budget is spent.
+                    let bytes: usize = raw
+                        .iter()
+                        .map(|r| {
+                            2 * (r.key.as_ref().map_or(0, |k| k.len())
+                                + r.value.as_ref().map_or(0, |v| v.len()))
+                        })
+                        .sum();
+                    let reservation = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        reservation = share.reserve(bytes, m::STAGE_CONVERT) => reservation,
+                    };
+                    if raw_tx.send((raw, reservation)).await.is_err() {
                         return;
                     }
                 }
@@ -180,6 +200,7 @@ impl SinkPipeline {
                 records,
                 mut failed,
                 next_offsets,
+                _reservation,
             } = batch;
             depth.set(batches_rx.len() as f64);
             batch_records.record((records.len() + failed.len()) as f64);
@@ -409,17 +430,19 @@ impl Converters {
 /// Converts raw batches in order. A conversion failure ends the task unless errors are
 /// tolerated, in which case the record travels with the batch for the dead-letter topic.
 async fn convert_batches(
-    mut raw: mpsc::Receiver<Vec<SinkRecord>>,
+    mut raw: mpsc::Receiver<(Vec<SinkRecord>, Reservation)>,
     mut converters: Converters,
     tolerate_errors: bool,
     batches: mpsc::Sender<Result<Batch>>,
 ) {
-    while let Some(raw) = raw.recv().await {
+    while let Some((raw, mut reservation)) = raw.recv().await {
+        reservation.moved_to(m::STAGE_PUT);
         let next_offsets = next_offsets(&raw);
         let mut batch = Batch {
             records: Vec::with_capacity(raw.len()),
             failed: Vec::new(),
             next_offsets,
+            _reservation: reservation,
         };
         let mut fatal = None;
         for mut record in raw {
@@ -485,7 +508,7 @@ mod tests {
 
     #[async_trait]
     impl RecordReader for Reader {
-        async fn next_batch(&mut self, _: usize, _: Duration) -> Vec<SinkRecord> {
+        async fn next_batch(&mut self, _: usize, _: usize, _: Duration) -> Vec<SinkRecord> {
             match self.0.pop_front() {
                 Some(batch) => batch,
                 None => std::future::pending().await,
@@ -617,6 +640,7 @@ mod tests {
             batch_size: 10,
             tolerate_errors,
             dead_letter: None,
+            share: crate::budget::MemoryBudget::new(1 << 30).share("c", 0),
         }
     }
 

@@ -24,6 +24,7 @@ use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::{Reservation, Share};
 use crate::config::WorkerConfig;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::convert::Role;
@@ -60,7 +61,12 @@ pub struct SourcePipeline {
     pub(crate) record_stage: RecordStageConfig,
     /// `errors.tolerance=all`: a record the record stage fails on is logged and skipped.
     pub tolerate_errors: bool,
+    /// This task's share of the worker's memory budget.
+    pub share: Share,
 }
+
+/// A batch read, with the memory it holds.
+type Read = (SourceBatch, Reservation);
 
 struct Sequenced<T> {
     seq: u64,
@@ -69,6 +75,8 @@ struct Sequenced<T> {
 
 /// A batch ready to produce, with the position reached after it.
 struct EncodedBatch {
+    /// The memory its batches hold, released once the producer has taken them.
+    reservations: Vec<Reservation>,
     payload: Payload,
     position: SourcePosition,
 }
@@ -104,6 +112,7 @@ impl SourcePipeline {
         let producer = KafkaProducer::create(
             &self.worker,
             &self.producer_overrides,
+            self.share.limit() / 4,
             acks_tx,
             NewTopics {
                 partitions: self.topic_partitions,
@@ -124,7 +133,7 @@ impl SourcePipeline {
         cancel: CancellationToken,
     ) -> Result<()> {
         let failure = Failure::default();
-        let (read_tx, read_rx) = bounded::<SourceBatch>(QUEUE_CAPACITY_BATCHES);
+        let (read_tx, read_rx) = bounded::<Read>(QUEUE_CAPACITY_BATCHES);
         let (encoded_tx, encoded_rx) = bounded::<Sequenced<EncodedBatch>>(QUEUE_CAPACITY_BATCHES);
         let labels = [
             (m::LABEL_CONNECTOR, self.connector.to_string()),
@@ -134,10 +143,11 @@ impl SourcePipeline {
         let reader = {
             let (cancel, failure, labels) = (cancel.clone(), failure.clone(), labels.clone());
             let offsets = self.offsets.clone();
+            let share = self.share.clone();
             let name = format!("{}-{}-reader", self.connector, self.task_id);
-            thread::Builder::new()
-                .name(name)
-                .spawn(move || reader_stage(task, offsets, read_tx, cancel, failure, labels))?
+            thread::Builder::new().name(name).spawn(move || {
+                reader_stage(task, offsets, share, read_tx, cancel, failure, labels)
+            })?
         };
         let encoder = {
             let (cancel, failure) = (cancel.clone(), failure.clone());
@@ -211,6 +221,8 @@ impl SourcePipeline {
             if let Err(error) = producer.send(seq, &batch.payload, batch.position) {
                 return failure.set(error, &cancel);
             }
+            // librdkafka holds its own copy now (within its queue's bytes).
+            drop(batch.reservations);
             in_flight.set(producer.in_flight() as f64);
         }
         if let Err(error) = producer.flush() {
@@ -293,7 +305,7 @@ impl SourcePipeline {
     /// tasks have no dead-letter topic); otherwise the task fails naming the record.
     fn record_stage_thread(
         &self,
-        read_rx: Receiver<SourceBatch>,
+        read_rx: Receiver<Read>,
         encoded_tx: Sender<Sequenced<EncodedBatch>>,
         cancel: CancellationToken,
         failure: Failure,
@@ -307,7 +319,8 @@ impl SourcePipeline {
             (m::LABEL_TASK, self.task_id.to_string()),
         ];
         let skipped = metrics::counter!(m::SOURCE_RECORDS_SKIPPED_TOTAL, &labels);
-        for (seq, batch) in read_rx.iter().enumerate() {
+        for (seq, (batch, mut reservation)) in read_rx.iter().enumerate() {
+            reservation.moved_to(m::STAGE_PRODUCER);
             let mut records = Vec::with_capacity(batch.len());
             let result = stage.source_batch(&batch, &mut records, |row, failed| {
                 let error = Error::with_source(
@@ -334,6 +347,7 @@ impl SourcePipeline {
                 return failure.set(error, &cancel);
             }
             let encoded = EncodedBatch {
+                reservations: vec![reservation],
                 payload: Payload::Records(records),
                 position: batch.position,
             };
@@ -393,7 +407,8 @@ impl SourcePipeline {
 fn reader_stage(
     mut task: Box<dyn SourceTask>,
     offsets: Arc<dyn OffsetStore>,
-    read_tx: Sender<SourceBatch>,
+    share: Share,
+    read_tx: Sender<Read>,
     cancel: CancellationToken,
     failure: Failure,
     labels: [(&'static str, String); 2],
@@ -422,7 +437,10 @@ fn reader_stage(
         )
     });
     runtime.block_on(async {
-        let context = SourceTaskContext { offsets: offsets.clone() };
+        let context = SourceTaskContext {
+            offsets: offsets.clone(),
+            batch_max_bytes: share.batch_bytes(),
+        };
         let started = tokio::select! {
             _ = cancel.cancelled() => Ok(false),
             result = task.start(context) => result.map(|_| true),
@@ -454,7 +472,12 @@ fn reader_stage(
                             .map(|d| d.as_secs_f64())
                             .unwrap_or_default());
                     }
-                    let mut item = batch;
+                    // Reading waits here while the pipeline's share of the budget is spent.
+                    let reservation = tokio::select! {
+                        _ = cancel.cancelled() => break 'poll,
+                        reservation = share.reserve(batch.heap_bytes(), m::STAGE_ENCODER) => reservation,
+                    };
+                    let mut item = (batch, reservation);
                     loop {
                         match read_tx.send_timeout(item, Duration::from_millis(100)) {
                             Ok(()) => break,
@@ -499,7 +522,7 @@ pub const COALESCE_MAX_BYTES: usize = 1 << 20;
 /// are renumbered in order for the committer.
 fn encoder_stage(
     record_stage: &RecordStageConfig,
-    read_rx: Receiver<SourceBatch>,
+    read_rx: Receiver<Read>,
     encoded_tx: Sender<Sequenced<EncodedBatch>>,
     cancel: CancellationToken,
     failure: Failure,
@@ -508,9 +531,9 @@ fn encoder_stage(
     let mut encoder = JsonEncoder::new(schemas_enable, decimal_numeric);
     let mut capacity = 0usize;
     let mut seq = 0u64;
-    let mut held: Option<SourceBatch> = None;
+    let mut held: Option<Read> = None;
     loop {
-        let first = match held.take() {
+        let (first, reservation) = match held.take() {
             Some(batch) => batch,
             None => match read_rx.recv() {
                 Ok(batch) => batch,
@@ -524,8 +547,11 @@ fn encoder_stage(
         let mut nulls: Vec<bool> = Vec::new();
         let topic = first.topic.clone();
         let mut position = first.position.clone();
-        let mut next = Some(first);
-        while let Some(batch) = next.take() {
+        let mut reservations = Vec::new();
+        let mut next = Some((first, reservation));
+        while let Some((batch, mut reservation)) = next.take() {
+            reservation.moved_to(m::STAGE_PRODUCER);
+            reservations.push(reservation);
             let records_before = ends.len();
             let keyed = match (&mut keys, &batch.keys) {
                 (Some((key_buf, key_ends)), Some(batch_keys)) => {
@@ -562,10 +588,10 @@ fn encoder_stage(
                 break;
             }
             match read_rx.try_recv() {
-                Ok(batch) if batch.topic == topic && batch.keys.is_some() == keys.is_some() => {
-                    next = Some(batch)
+                Ok(read) if read.0.topic == topic && read.0.keys.is_some() == keys.is_some() => {
+                    next = Some(read)
                 }
-                Ok(batch) => held = Some(batch),
+                Ok(read) => held = Some(read),
                 Err(_) => {}
             }
             if held.is_some() {
@@ -574,6 +600,7 @@ fn encoder_stage(
         }
         capacity = capacity.max(buf.len()).min(2 * COALESCE_MAX_BYTES);
         let encoded = EncodedBatch {
+            reservations,
             payload: Payload::Rows {
                 topic,
                 buf,
@@ -742,6 +769,7 @@ mod tests {
             topic_partitions: -1,
             topic_replication: -1,
             tolerate_errors: false,
+            share: crate::budget::MemoryBudget::new(1 << 30).share("c", 0),
         }
     }
 

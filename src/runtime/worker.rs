@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::state::State;
+use crate::budget::{MemoryBudget, Share};
 use crate::config::CommonConfig;
 use crate::config::connector::SinkConnectorConfig;
 use crate::config::def::with_prefix;
@@ -63,11 +64,14 @@ pub struct Worker {
     offsets: Arc<dyn OffsetStore>,
     tasks: Mutex<Vec<RunningTask>>,
     events: Option<tokio::sync::mpsc::UnboundedSender<TaskEvent>>,
+    /// `sluice.memory.budget.bytes`, shared by every task's pipeline.
+    budget: Arc<MemoryBudget>,
 }
 
 impl Worker {
     pub fn new(config: Arc<WorkerConfig>, plugins: Plugins, offsets: Arc<dyn OffsetStore>) -> Self {
         Worker {
+            budget: MemoryBudget::new(config.memory_budget_bytes),
             config,
             plugins,
             offsets,
@@ -180,6 +184,7 @@ impl Worker {
                         topic_replication: replication,
                         record_stage: record_stage.clone(),
                         tolerate_errors: common.tolerate_errors,
+                        share: self.budget.share(&name, id),
                     };
                     Box::pin(pipeline.run(task, cancel.clone()))
                         as std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>
@@ -192,6 +197,7 @@ impl Worker {
                         self.config.clone(),
                         task.batch_records(),
                         record_stage.clone(),
+                        self.budget.share(&name, id),
                     )?;
                     Box::pin(pipeline.run(task, cancel.clone()))
                 }
@@ -322,6 +328,7 @@ fn sink_pipeline(
     worker: Arc<WorkerConfig>,
     task_batch_records: Option<usize>,
     record_stage: RecordStageConfig,
+    share: Share,
 ) -> Result<SinkPipeline> {
     let sink = SinkConnectorConfig::parse(connector)?;
     let consumer_overrides = with_prefix(&connector.config, "consumer.override.");
@@ -344,6 +351,7 @@ fn sink_pipeline(
         batch_size,
         tolerate_errors: common.tolerate_errors,
         dead_letter: sink.dead_letter,
+        share,
     })
 }
 

@@ -155,7 +155,14 @@ impl BinlogSourceTask {
                     .first()
                     .map(|&i| info.shape.names[i].clone())
             });
-            let limit = self.config.batch_max_rows.max(BATCH_ROWS);
+            // Rows per chunk: the row limit, fewer when the last chunk's rows say more would pass
+            // the batch byte limit.
+            let limit = match self.snapshot_row_bytes {
+                0 => self.config.batch_max_rows.max(BATCH_ROWS),
+                row => {
+                    (self.batch_bytes / row).clamp(1, self.config.batch_max_rows.max(BATCH_ROWS))
+                }
+            };
             let (sql, params) = match (&inc, state.last) {
                 (Some(c), Some(last)) => (
                     format!(
@@ -201,7 +208,8 @@ impl BinlogSourceTask {
             let inc_index = inc.as_deref().and_then(|c| info.shape.index_of(c));
             let mut values = Vec::with_capacity(rows.len() * width);
             let mut last = state.last;
-            for mut row in rows.iter().cloned() {
+            let rows_read = rows.len();
+            for mut row in rows {
                 for i in 0..width {
                     let value = row.take(i).unwrap_or(MyValue::NULL);
                     values.push(crate::source::schema::convert(
@@ -218,7 +226,11 @@ impl BinlogSourceTask {
                     last = Some(id);
                 }
             }
-            let complete = inc.is_none() || rows.len() < limit;
+            let complete = inc.is_none() || rows_read < limit;
+            let bytes: usize = values.iter().map(Value::heap_bytes).sum();
+            if let Some(row) = bytes.checked_div(rows_read) {
+                self.snapshot_row_bytes = row.max(1);
+            }
             if let Some(snapshot) = &mut self.snapshot {
                 snapshot.last = last;
             }

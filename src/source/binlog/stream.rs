@@ -3,7 +3,8 @@
 //! captured tables fill batches of one table each.
 //!
 //! - A batch is handed on when it holds `BATCH_ROWS` rows (at least `batch.max.rows`; a large
-//!   row event in parts, each with its row offset) or `BATCH_BYTES` of binlog, when another
+//!   row event in parts, each with its row offset) or `BATCH_BYTES` of binlog (less when the
+//!   pipeline's batch byte limit is lower), when another
 //!   table's rows come, at a transaction's end, a rotation or a heartbeat, and when the stream
 //!   pauses for `LINGER`.
 //! - Transactions: a GTID event (MySQL's, or MariaDB's) starts one, `COMMIT` or XID ends it; DDL
@@ -387,7 +388,9 @@ impl BinlogSourceTask {
                     match self.pending.as_mut() {
                         Some(pending) => {
                             pending.bytes += header.event_size() as usize;
-                            if pending.tombstones.len() >= limit || pending.bytes >= BATCH_BYTES {
+                            if pending.tombstones.len() >= limit
+                                || pending.bytes >= BATCH_BYTES.min(self.batch_bytes)
+                            {
                                 self.flush();
                             } else {
                                 self.position_dirty = true;

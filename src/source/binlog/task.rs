@@ -67,6 +67,10 @@ pub struct BinlogSourceTask {
     /// The position advanced without rows (other tables, DDL): store it at the next idle moment.
     pub(super) position_dirty: bool,
     pub(super) lag: metrics::Gauge,
+    /// The pipeline's batch byte limit (`SourceTaskContext::batch_max_bytes`).
+    pub(super) batch_bytes: usize,
+    /// Bytes per row of the last snapshot chunk, to size the next one within `batch_bytes`.
+    pub(super) snapshot_row_bytes: usize,
 }
 
 impl BinlogSourceTask {
@@ -90,6 +94,8 @@ impl BinlogSourceTask {
             crate::metrics::LABEL_CONNECTOR => connector.to_string()
         );
         Ok(BinlogSourceTask {
+            batch_bytes: usize::MAX,
+            snapshot_row_bytes: 0,
             partition: json!({"server": format!("{}:{}", url.host, url.port)}),
             connector,
             config,
@@ -203,6 +209,7 @@ impl BinlogSourceTask {
 #[async_trait]
 impl SourceTask for BinlogSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
+        self.batch_bytes = context.batch_max_bytes;
         let stored = context
             .offsets
             .offset(&self.connector, &self.partition)

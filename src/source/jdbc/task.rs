@@ -113,6 +113,8 @@ pub struct JdbcSourceTask {
     queriers: Vec<Querier>,
     conn: Option<Conn>,
     active: Option<ActiveQuery>,
+    /// The pipeline's batch byte limit (`SourceTaskContext::batch_max_bytes`).
+    batch_bytes: usize,
 }
 
 impl JdbcSourceTask {
@@ -147,6 +149,7 @@ impl JdbcSourceTask {
             .collect();
         JdbcSourceTask {
             connector,
+            batch_bytes: usize::MAX,
             config,
             queriers,
             conn: None,
@@ -352,7 +355,7 @@ impl JdbcSourceTask {
             Target::Table { table, .. } => Some(table.clone()),
             Target::Query(_) => None,
         };
-        let (tx, rx) = mpsc::channel(2);
+        let (tx, rx) = mpsc::channel(1);
         let batch_rows = self.config.batch_max_rows;
         let context = self.config.database.describe();
         let query = Query {
@@ -360,6 +363,7 @@ impl JdbcSourceTask {
             params,
             struct_name,
             batch_rows,
+            batch_bytes: self.batch_bytes,
             zone: self.config.zone,
             granularity: self.config.granularity,
             context,
@@ -541,6 +545,7 @@ impl JdbcSourceTask {
 #[async_trait]
 impl SourceTask for JdbcSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
+        self.batch_bytes = context.batch_max_bytes;
         for querier in &mut self.queriers {
             let mut stored = context
                 .offsets
@@ -658,14 +663,16 @@ struct Query {
     /// The value struct's name: the table's (query mode leaves it unnamed).
     struct_name: Option<String>,
     batch_rows: usize,
+    /// A chunk is handed on at `batch_rows` rows or this many bytes of values.
+    batch_bytes: usize,
     zone: DbZone,
     granularity: TimestampGranularity,
     /// The database, for error messages.
     context: String,
 }
 
-/// Streams one query's rows as chunks of `batch_rows` converted rows. Returns the connection
-/// for reuse when the result was read to its end.
+/// Streams one query's rows as chunks of `batch_rows` converted rows, or fewer when they reach
+/// `batch_bytes`. Returns the connection for reuse when the result was read to its end.
 async fn stream_query(
     mut conn: Conn,
     query: Query,
@@ -676,6 +683,7 @@ async fn stream_query(
         params,
         struct_name,
         batch_rows,
+        batch_bytes,
         zone,
         granularity,
         context,
@@ -717,23 +725,29 @@ async fn stream_query(
     if tx.send(Ok(Chunk::Shape(shape))).await.is_err() {
         return None;
     }
-    let mut values = Vec::with_capacity(batch_rows * width);
+    // Room for a full chunk of small rows; a chunk of big rows ends on bytes well before.
+    let capacity = (batch_rows * width).min(1 << 16);
+    let mut values = Vec::with_capacity(capacity);
+    let mut bytes = 0usize;
     loop {
         match result.next().await {
             Ok(Some(mut row)) => {
                 for i in 0..width {
                     let value = row.take(i).unwrap_or(MyValue::NULL);
                     match schema::convert(kinds[i], value, optional[i], &names[i], zone) {
-                        Ok(v) => values.push(v),
+                        Ok(v) => {
+                            bytes += v.heap_bytes();
+                            values.push(v);
+                        }
                         Err(error) => {
                             let _ = tx.send(Err(error)).await;
                             return None;
                         }
                     }
                 }
-                if values.len() >= batch_rows * width {
-                    let full =
-                        std::mem::replace(&mut values, Vec::with_capacity(batch_rows * width));
+                if values.len() >= batch_rows * width || bytes >= batch_bytes {
+                    let full = std::mem::replace(&mut values, Vec::with_capacity(capacity));
+                    bytes = 0;
                     if tx.send(Ok(Chunk::Rows(full))).await.is_err() {
                         return None;
                     }

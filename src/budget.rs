@@ -1,0 +1,300 @@
+//! The worker's memory budget (`sluice.memory.budget.bytes`): every batch waiting between two
+//! stages holds a [`Reservation`] of its bytes, taken before it is read on and released (by
+//! drop) once the next stage has handed it on. Each running pipeline gets an equal [`Share`];
+//! a pipeline that would go over its share (or the worker over the budget) pauses reading until
+//! it is back under three quarters of its share (hysteresis), so memory follows bytes, not rows.
+//!
+//! Nothing is ever dropped: a pipeline holding nothing may always take one batch, so a single
+//! record larger than the budget still passes, alone. The budget bounds the batches queued
+//! between stages; librdkafka's own queues are sized from the share by the Kafka stage.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+use crate::metrics as m;
+
+/// A batch's share of its pipeline's share: readers hand a batch on at this many bytes (or at
+/// their row limit, whichever comes first), so several batches fit in flight.
+const BATCHES_PER_SHARE: usize = 8;
+
+/// The smallest batch byte limit, so a tiny budget still moves rows in useful batches.
+const MIN_BATCH_BYTES: usize = 64 << 10;
+
+/// The worker-wide budget.
+pub struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+    pipelines: AtomicUsize,
+    released: Notify,
+    in_use: metrics::Gauge,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: u64) -> Arc<MemoryBudget> {
+        metrics::gauge!(m::MEMORY_BUDGET_BYTES).set(limit as f64);
+        Arc::new(MemoryBudget {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX).max(1),
+            used: AtomicUsize::new(0),
+            pipelines: AtomicUsize::new(0),
+            released: Notify::new(),
+            in_use: metrics::gauge!(m::MEMORY_IN_USE_BYTES),
+        })
+    }
+
+    /// A share for one more pipeline (a task), labelled for its metrics; the shares of the
+    /// others shrink to make room.
+    pub fn share(self: &Arc<Self>, connector: &str, task: u32) -> Share {
+        self.pipelines.fetch_add(1, Ordering::Relaxed);
+        let labels = [
+            (m::LABEL_CONNECTOR, connector.to_string()),
+            (m::LABEL_TASK, task.to_string()),
+        ];
+        Share(Arc::new(ShareState {
+            budget: self.clone(),
+            used: AtomicUsize::new(0),
+            paused: Mutex::new(false),
+            pauses: metrics::histogram!(m::PIPELINE_PAUSE_SECONDS, &labels),
+            labels,
+        }))
+    }
+
+    /// Bytes reserved now, by every pipeline.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// One pipeline's share of the budget. Cloned into each of its stages.
+#[derive(Clone)]
+pub struct Share(Arc<ShareState>);
+
+struct ShareState {
+    budget: Arc<MemoryBudget>,
+    used: AtomicUsize,
+    /// Over the share: waits until back under the low mark.
+    paused: Mutex<bool>,
+    pauses: metrics::Histogram,
+    labels: [(&'static str, String); 2],
+}
+
+impl Drop for ShareState {
+    fn drop(&mut self) {
+        self.budget.pipelines.fetch_sub(1, Ordering::Relaxed);
+        self.budget.released.notify_waiters();
+    }
+}
+
+impl Share {
+    /// This pipeline's share now: the budget split evenly over the running pipelines.
+    pub fn limit(&self) -> usize {
+        let budget = &self.0.budget;
+        budget.limit / budget.pipelines.load(Ordering::Relaxed).max(1)
+    }
+
+    /// The byte limit of one batch.
+    pub fn batch_bytes(&self) -> usize {
+        (self.limit() / BATCHES_PER_SHARE).max(MIN_BATCH_BYTES)
+    }
+
+    /// Bytes this pipeline holds now.
+    pub fn used(&self) -> usize {
+        self.0.used.load(Ordering::Relaxed)
+    }
+
+    /// Reserves `bytes`, waiting while the pipeline is over its share or the worker over the
+    /// budget. Granted at once when the pipeline holds nothing, whatever the size.
+    pub async fn reserve(&self, bytes: usize, stage: &'static str) -> Reservation {
+        let state = &self.0;
+        let budget = &state.budget;
+        let mut waited: Option<Instant> = None;
+        loop {
+            let released = budget.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if self.try_reserve(bytes) {
+                if let Some(started) = waited {
+                    state.pauses.record(started.elapsed().as_secs_f64());
+                }
+                return self.granted(bytes, stage);
+            }
+            waited.get_or_insert_with(Instant::now);
+            released.await;
+        }
+    }
+
+    fn try_reserve(&self, bytes: usize) -> bool {
+        let state = &self.0;
+        let budget = &state.budget;
+        let mut paused = state.paused.lock().expect("budget lock");
+        let used = state.used.load(Ordering::Acquire);
+        let limit = self.limit();
+        let fits = used == 0
+            || (used + bytes <= limit
+                && budget.used.load(Ordering::Acquire) + bytes <= budget.limit
+                && (!*paused || used <= limit / 4 * 3));
+        *paused = !fits;
+        if fits {
+            state.used.fetch_add(bytes, Ordering::AcqRel);
+            budget.used.fetch_add(bytes, Ordering::AcqRel);
+        }
+        fits
+    }
+
+    fn granted(&self, bytes: usize, stage: &'static str) -> Reservation {
+        let budget = &self.0.budget;
+        budget.in_use.set(budget.used() as f64);
+        let gauge = self.stage_gauge(stage);
+        gauge.increment(bytes as f64);
+        Reservation {
+            share: self.clone(),
+            bytes,
+            gauge,
+        }
+    }
+
+    fn stage_gauge(&self, stage: &'static str) -> metrics::Gauge {
+        let labels = &self.0.labels;
+        metrics::gauge!(
+            m::PIPELINE_BUFFERED_BYTES,
+            m::LABEL_CONNECTOR => labels[0].1.clone(),
+            m::LABEL_TASK => labels[1].1.clone(),
+            m::LABEL_STAGE => stage
+        )
+    }
+}
+
+/// Bytes held by one batch; released when dropped.
+pub struct Reservation {
+    share: Share,
+    bytes: usize,
+    gauge: metrics::Gauge,
+}
+
+impl Reservation {
+    /// The batch moved on to `stage` (for the per-stage gauge).
+    pub fn moved_to(&mut self, stage: &'static str) {
+        self.gauge.decrement(self.bytes as f64);
+        self.gauge = self.share.stage_gauge(stage);
+        self.gauge.increment(self.bytes as f64);
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let state = &self.share.0;
+        state.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        let budget = &state.budget;
+        budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        budget.in_use.set(budget.used() as f64);
+        self.gauge.decrement(self.bytes as f64);
+        budget.released.notify_waiters();
+    }
+}
+
+impl std::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reservation({} bytes)", self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pipeline_pauses_over_its_share_and_resumes_under_the_low_mark() {
+        let budget = MemoryBudget::new(1000);
+        let share = budget.share("c", 0);
+        assert_eq!(share.limit(), 1000);
+        let a = share.reserve(400, "read").await;
+        let b = share.reserve(400, "read").await;
+        // 400 more would pass 1000: it waits.
+        let waiting = {
+            let share = share.clone();
+            tokio::spawn(async move { share.reserve(400, "read").await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        // 400 held: under the share with 400 more, and under the low mark (750).
+        drop(a);
+        let c = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(share.used(), 800);
+        assert_eq!(budget.used(), 800);
+        drop((b, c));
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn hysteresis_holds_a_paused_pipeline_until_the_low_mark() {
+        let budget = MemoryBudget::new(1000);
+        let share = budget.share("c", 0);
+        let big = share.reserve(800, "read").await;
+        let small = share.reserve(150, "read").await;
+        // 100 does not fit: paused.
+        let waiting = {
+            let share = share.clone();
+            tokio::spawn(async move { share.reserve(100, "read").await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(small);
+        // 800 held: 100 more would fit, but 800 is above the low mark (750).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        drop(big);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_record_larger_than_the_budget_passes_alone() {
+        let budget = MemoryBudget::new(100);
+        let share = budget.share("c", 0);
+        let huge = share.reserve(10_000, "read").await;
+        assert_eq!(huge.bytes(), 10_000);
+        let waiting = {
+            let share = share.clone();
+            tokio::spawn(async move { share.reserve(1, "read").await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        drop(huge);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn pipelines_split_the_budget() {
+        let budget = MemoryBudget::new(1000);
+        let one = budget.share("a", 0);
+        let two = budget.share("b", 0);
+        assert_eq!(one.limit(), 500);
+        let _held = one.reserve(500, "read").await;
+        let waiting = {
+            let one = one.clone();
+            tokio::spawn(async move { one.reserve(1, "read").await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        // The other pipeline still has its own half.
+        let other = two.reserve(500, "read").await;
+        drop((other, two));
+        assert_eq!(one.limit(), 1000);
+        waiting.abort();
+    }
+}
