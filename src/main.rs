@@ -10,6 +10,19 @@ use sluice::telemetry::{self, LogFormat};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its `mimalloc.h`: the 16th option).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory goes back to the OS at once rather than after mimalloc's 10 ms delay: the
+/// pipelines free in one thread what another allocated, batch after batch, and with the delay
+/// the resident size ran ~60 MB past the memory budget on wide rows (BENCHMARKS.md), for no
+/// measurable throughput.
+#[allow(unsafe_code)] // The one FFI call: mimalloc has no safe API for its options.
+fn purge_freed_memory_at_once() {
+    // SAFETY: sets a process-wide allocator option; mimalloc reads options atomically.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
+
 /// Change-data-capture replication for MySQL/MariaDB: a drop-in replacement for Kafka Connect's
 /// JDBC source and sink connectors.
 #[derive(Debug, Parser)]
@@ -62,6 +75,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    purge_freed_memory_at_once();
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
     let plugins = Plugins::builtin();

@@ -91,8 +91,10 @@ pub(crate) fn worker_properties(
         &worker,
         format!(
             "bootstrap.servers={}\noffset.storage.topic={offsets_topic}\noffset.storage.replication.factor=1\n\
-             offset.storage.partitions=1\noffset.flush.interval.ms=100\n",
-            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+             offset.storage.partitions=1\noffset.flush.interval.ms=100\n{}\n",
+            env_or("SLUICE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            // Extra worker settings for one run, e.g. `sluice.memory.budget.bytes=16777216`.
+            env_or("SLUICE_BENCH_WORKER", "").replace(';', "\n")
         ),
     )?;
     Ok(worker)
