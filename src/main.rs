@@ -15,10 +15,13 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed memory goes back to the OS at once rather than after mimalloc's 10 ms delay: the
 /// pipelines free in one thread what another allocated, batch after batch, and with the delay
-/// the resident size ran ~60 MB past the memory budget on wide rows (BENCHMARKS.md), for no
-/// measurable throughput.
+/// the resident size ran ~60 MB past the memory budget on wide rows (BENCHMARKS.md). mimalloc's
+/// own `MIMALLOC_PURGE_DELAY`, when set, wins.
 #[allow(unsafe_code)] // The one FFI call: mimalloc has no safe API for its options.
 fn purge_freed_memory_at_once() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: sets a process-wide allocator option; mimalloc reads options atomically.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
 }
