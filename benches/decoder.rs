@@ -98,22 +98,10 @@ fn bench(c: &mut Criterion) {
             bytes.extend_from_slice(events.event(i).expect("the event encodes"));
             ends.push(bytes.len());
         }
-        let config = [
-            ("transforms", "unwrap,route"),
-            (
-                "transforms.unwrap.type",
-                "io.debezium.transforms.ExtractNewRecordState",
-            ),
-            (
-                "transforms.route.type",
-                "org.apache.kafka.connect.transforms.RegexRouter",
-            ),
-            ("transforms.route.regex", "bench\\.dbz\\.(.*)"),
-            ("transforms.route.replacement", "$1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let config = common::shape::DEBEZIUM_CHAIN
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut chain = Chain::from_config(&config).expect("the chain configures");
         let mut converter =
             JsonConverter::new(&Default::default()).expect("the converter configures");

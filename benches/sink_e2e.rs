@@ -299,19 +299,7 @@ fn main() -> Result<()> {
             rows,
             batch_size,
             &format!("bench-sink-{stamp}-dbz"),
-            &[
-                ("transforms", "unwrap,route"),
-                (
-                    "transforms.unwrap.type",
-                    "io.debezium.transforms.ExtractNewRecordState",
-                ),
-                (
-                    "transforms.route.type",
-                    "org.apache.kafka.connect.transforms.RegexRouter",
-                ),
-                ("transforms.route.regex", "bench\\.dbz\\.(.*)"),
-                ("transforms.route.replacement", "$1"),
-            ],
+            &common::shape::DEBEZIUM_CHAIN,
         )?;
         let count: i64 = runtime
             .block_on(conn.query_first(format!("SELECT COUNT(*) FROM `{table}`")))?

@@ -208,7 +208,23 @@ impl std::fmt::Debug for Reservation {
 mod tests {
     use std::time::Duration;
 
+    use tokio::task::JoinHandle;
+
     use super::*;
+
+    /// Reserves `bytes` in the background: the handle finishes once the reservation is granted.
+    fn reserve_later(share: &Share, bytes: usize) -> JoinHandle<Reservation> {
+        let share = share.clone();
+        tokio::spawn(async move { share.reserve(bytes, "read").await })
+    }
+
+    /// The reservation of a waiting [`reserve_later`], once granted.
+    async fn granted(waiting: JoinHandle<Reservation>) -> Reservation {
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the reservation is granted")
+            .unwrap()
+    }
 
     #[tokio::test]
     async fn a_pipeline_pauses_over_its_share_and_resumes_under_the_low_mark() {
@@ -218,18 +234,12 @@ mod tests {
         let a = share.reserve(400, "read").await;
         let b = share.reserve(400, "read").await;
         // 400 more would pass 1000: it waits.
-        let waiting = {
-            let share = share.clone();
-            tokio::spawn(async move { share.reserve(400, "read").await })
-        };
+        let waiting = reserve_later(&share, 400);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
         // 400 held: under the share with 400 more, and under the low mark (750).
         drop(a);
-        let c = tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .unwrap()
-            .unwrap();
+        let c = granted(waiting).await;
         assert_eq!(share.used(), 800);
         assert_eq!(budget.used(), 800);
         drop((b, c));
@@ -243,20 +253,14 @@ mod tests {
         let big = share.reserve(800, "read").await;
         let small = share.reserve(150, "read").await;
         // 100 does not fit: paused.
-        let waiting = {
-            let share = share.clone();
-            tokio::spawn(async move { share.reserve(100, "read").await })
-        };
+        let waiting = reserve_later(&share, 100);
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(small);
         // 800 held: 100 more would fit, but 800 is above the low mark (750).
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
         drop(big);
-        tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .unwrap()
-            .unwrap();
+        granted(waiting).await;
     }
 
     #[tokio::test]
@@ -265,17 +269,11 @@ mod tests {
         let share = budget.share("c", 0);
         let huge = share.reserve(10_000, "read").await;
         assert_eq!(huge.bytes(), 10_000);
-        let waiting = {
-            let share = share.clone();
-            tokio::spawn(async move { share.reserve(1, "read").await })
-        };
+        let waiting = reserve_later(&share, 1);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
         drop(huge);
-        tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .unwrap()
-            .unwrap();
+        granted(waiting).await;
     }
 
     #[tokio::test]
@@ -285,10 +283,7 @@ mod tests {
         let two = budget.share("b", 0);
         assert_eq!(one.limit(), 500);
         let _held = one.reserve(500, "read").await;
-        let waiting = {
-            let one = one.clone();
-            tokio::spawn(async move { one.reserve(1, "read").await })
-        };
+        let waiting = reserve_later(&one, 1);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished());
         // The other pipeline still has its own half.

@@ -246,6 +246,22 @@ fn datetime_text(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The transformations the sink benches read [`DebeziumEvents`] with: the rows out of the
+/// envelope, and `bench.dbz.<table>` routed to `<table>`.
+pub(crate) const DEBEZIUM_CHAIN: [(&str, &str); 5] = [
+    ("transforms", "unwrap,route"),
+    (
+        "transforms.unwrap.type",
+        "io.debezium.transforms.ExtractNewRecordState",
+    ),
+    (
+        "transforms.route.type",
+        "org.apache.kafka.connect.transforms.RegexRouter",
+    ),
+    ("transforms.route.regex", "bench\\.dbz\\.(.*)"),
+    ("transforms.route.replacement", "$1"),
+];
+
 /// Debezium change events (`op=c`, `after` = the shape's row `i`) as Debezium's MySQL connector
 /// writes them under JsonConverter with schemas: the sink benches' `--debezium` input.
 pub(crate) struct DebeziumEvents {

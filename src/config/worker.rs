@@ -18,12 +18,12 @@ pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 /// Connect's default `header.converter`.
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
-/// Prefixes of top-level worker keys that Connect also hands to its Kafka clients.
 /// Sluice's memory budget setting (see [`crate::budget`]).
 pub const MEMORY_BUDGET_BYTES: &str = "sluice.memory.budget.bytes";
 /// Its default: 64 MiB.
 const DEFAULT_MEMORY_BUDGET_BYTES: &str = "67108864";
 
+/// Prefixes of top-level worker keys that Connect also hands to its Kafka clients.
 const CLIENT_KEY_PREFIXES: &[&str] = &["security.", "sasl.", "ssl.", "client.dns.lookup"];
 
 /// Worker keys and defaults (Kafka's `WorkerConfig` and `DistributedConfig`).

@@ -5,3 +5,25 @@
 pub(crate) mod record;
 pub(crate) mod sink;
 pub mod source;
+
+/// For the pipelines' unit tests: a worker that never reaches a broker, and the record stage of
+/// a connector configured with `connector`.
+#[cfg(test)]
+fn test_stage(
+    connector: &[(&str, &str)],
+) -> (
+    std::sync::Arc<crate::config::WorkerConfig>,
+    record::RecordStageConfig,
+) {
+    let pairs = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let worker =
+        crate::config::WorkerConfig::from_map(pairs(&[("bootstrap.servers", "127.0.0.1:1")]))
+            .unwrap();
+    let stage = record::RecordStageConfig::new(&pairs(connector), &worker).unwrap();
+    (std::sync::Arc::new(worker), stage)
+}

@@ -619,22 +619,12 @@ mod tests {
     }
 
     fn pipeline(tolerate_errors: bool, connector: &[(&str, &str)]) -> SinkPipeline {
-        let worker = WorkerConfig::from_map(
-            [("bootstrap.servers", "127.0.0.1:1")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-        .unwrap();
-        let connector = connector
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let (worker, record_stage) = crate::pipeline::test_stage(connector);
         SinkPipeline {
             connector: "c".into(),
             task_id: 0,
-            record_stage: RecordStageConfig::new(&connector, &worker).unwrap(),
-            worker: Arc::new(worker),
+            record_stage,
+            worker,
             consumer_overrides: BTreeMap::new(),
             subscription: Subscription::Topics(vec!["t".into()]),
             batch_size: 10,

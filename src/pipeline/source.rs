@@ -748,22 +748,12 @@ mod tests {
     }
 
     fn pipeline(store: &Arc<MemoryOffsetStore>, connector: &[(&str, &str)]) -> SourcePipeline {
-        let worker = WorkerConfig::from_map(
-            [("bootstrap.servers", "127.0.0.1:1")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-        .unwrap();
-        let connector = connector
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let (worker, record_stage) = crate::pipeline::test_stage(connector);
         SourcePipeline {
             connector: "c".into(),
             task_id: 0,
-            record_stage: RecordStageConfig::new(&connector, &worker).unwrap(),
-            worker: Arc::new(worker),
+            record_stage,
+            worker,
             offsets: store.clone(),
             producer_overrides: BTreeMap::new(),
             topic_partitions: -1,

@@ -4,9 +4,8 @@
 //!
 //! - A batch is handed on when it holds `BATCH_ROWS` rows (at least `batch.max.rows`; a large
 //!   row event in parts, each with its row offset) or `BATCH_BYTES` of binlog (less when the
-//!   pipeline's batch byte limit is lower), when another
-//!   table's rows come, at a transaction's end, a rotation or a heartbeat, and when the stream
-//!   pauses for `LINGER`.
+//!   pipeline's batch byte limit is lower), when another table's rows come, at a transaction's
+//!   end, a rotation or a heartbeat, and when the stream pauses for `LINGER`.
 //! - Transactions: a GTID event (MySQL's, or MariaDB's) starts one, `COMMIT` or XID ends it; DDL
 //!   ends it too and drops the table descriptions, so tables are described again when next
 //!   seen.
