@@ -13,17 +13,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// mimalloc's `mi_option_purge_delay` (its `mimalloc.h`: the 16th option).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory goes back to the OS at once rather than after mimalloc's 10 ms delay: the
-/// pipelines free in one thread what another allocated, batch after batch, and with the delay
-/// the resident size ran ~60 MB past the memory budget on wide rows (BENCHMARKS.md). mimalloc's
-/// own `MIMALLOC_PURGE_DELAY`, when set, wins.
+/// How long mimalloc keeps freed memory before returning it to the OS: 100 ms, not its 10 ms.
+/// The pipelines free in one thread what another allocated, batch after batch. Returned at
+/// once (0 ms), the kernel faulted and zeroed the same pages again for every batch: half the
+/// sink's CPU on 30-column rows and 40 % of its throughput. 10 ms was no better; at 100 ms the
+/// sink is back to ~10 CPU-s per million wide rows (BENCHMARKS.md). mimalloc's own
+/// `MIMALLOC_PURGE_DELAY`, when set, wins.
+const PURGE_DELAY_MS: std::ffi::c_long = 100;
+
 #[allow(unsafe_code)] // The one FFI call: mimalloc has no safe API for its options.
-fn purge_freed_memory_at_once() {
+fn set_purge_delay() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
     // SAFETY: sets a process-wide allocator option; mimalloc reads options atomically.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
 /// Change-data-capture replication for MySQL/MariaDB: a drop-in replacement for Kafka Connect's
@@ -78,7 +82,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    purge_freed_memory_at_once();
+    set_purge_delay();
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
     let plugins = Plugins::builtin();

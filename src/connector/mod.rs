@@ -115,6 +115,9 @@ pub struct SourceTaskContext {
     /// or at the task's row limit, whichever comes first: the pipeline's share of the worker's
     /// memory budget holds several batches.
     pub batch_max_bytes: usize,
+    /// Emptied value vectors of batches already encoded: a reader takes its next batch's
+    /// `values` from here (`spare_rows.take(n)`) to reuse their memory.
+    pub spare_rows: crate::budget::Spares<crate::model::Value>,
 }
 
 /// A task that reads from a system into Kafka.

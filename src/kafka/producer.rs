@@ -62,6 +62,43 @@ impl Payload {
         }
     }
 
+    /// Memory the payload holds, its buffers' spare room included: what it costs the budget.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let vec = |capacity: usize, item: usize| capacity * item;
+        match self {
+            Payload::Rows {
+                buf,
+                ends,
+                keys,
+                nulls,
+                ..
+            } => {
+                buf.capacity()
+                    + vec(ends.capacity(), std::mem::size_of::<usize>())
+                    + keys.as_ref().map_or(0, |(keys, ends)| {
+                        keys.capacity() + vec(ends.capacity(), std::mem::size_of::<usize>())
+                    })
+                    + nulls.capacity()
+            }
+            Payload::Records(records) => {
+                vec(records.capacity(), std::mem::size_of::<ProducerRecord>())
+                    + records
+                        .iter()
+                        .map(|r| {
+                            r.key.as_ref().map_or(0, Vec::capacity)
+                                + r.value.as_ref().map_or(0, Vec::capacity)
+                                + r.headers
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        k.capacity() + v.as_ref().map_or(0, Vec::capacity)
+                                    })
+                                    .sum::<usize>()
+                        })
+                        .sum::<usize>()
+            }
+        }
+    }
+
     /// Value bytes, for the bytes-produced metric.
     pub(crate) fn value_bytes(&self) -> usize {
         match self {
@@ -181,6 +218,11 @@ impl KafkaProducer {
             &[
                 ("acks", "all"),
                 ("enable.idempotence", "true"),
+                // Connect's own worker default (`Worker::baseProducerConfigs`). With more in
+                // flight, librdkafka's idempotent producer polls its socket without waiting
+                // while a request is outstanding: a million `poll` calls per 200k wide rows,
+                // a third of the process's CPU.
+                ("max.in.flight.requests.per.connection", "1"),
                 ("linger.ms", "5"),
                 ("batch.num.messages", "10000"),
                 ("batch.size", "1000000"),

@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::budget::{Reservation, Share};
+use crate::budget::{Reservation, Share, Spares};
 use crate::config::WorkerConfig;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::convert::Role;
@@ -32,7 +32,7 @@ use crate::convert::json::encode::JsonEncoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::{Acked, BatchProducer, KafkaProducer, NewTopics, Payload};
 use crate::metrics as m;
-use crate::model::{SourceBatch, SourcePosition};
+use crate::model::{SourceBatch, SourcePosition, Value};
 use crate::offsets::OffsetStore;
 use crate::pipeline::record::RecordStageConfig;
 use crate::retry::RetryPolicy;
@@ -75,8 +75,8 @@ struct Sequenced<T> {
 
 /// A batch ready to produce, with the position reached after it.
 struct EncodedBatch {
-    /// The memory its batches hold, released once the producer has taken them.
-    reservations: Vec<Reservation>,
+    /// The memory it holds, released once the producer has taken it.
+    reservation: Reservation,
     payload: Payload,
     position: SourcePosition,
 }
@@ -112,7 +112,7 @@ impl SourcePipeline {
         let producer = KafkaProducer::create(
             &self.worker,
             &self.producer_overrides,
-            self.share.limit() / 4,
+            self.share.limit() / 8,
             acks_tx,
             NewTopics {
                 partitions: self.topic_partitions,
@@ -135,6 +135,12 @@ impl SourcePipeline {
         let failure = Failure::default();
         let (read_tx, read_rx) = bounded::<Read>(QUEUE_CAPACITY_BATCHES);
         let (encoded_tx, encoded_rx) = bounded::<Sequenced<EncodedBatch>>(QUEUE_CAPACITY_BATCHES);
+        // Emptied buffers flow back: value bytes from the producer to the encoder, row values
+        // from the encoder to the reader.
+        let batch_bytes = self.share.batch_bytes();
+        let spare_bytes = Spares::<u8>::new(SPARE_BUFFERS, batch_bytes);
+        let spare_rows =
+            Spares::<Value>::new(SPARE_BUFFERS, batch_bytes / std::mem::size_of::<Value>());
         let labels = [
             (m::LABEL_CONNECTOR, self.connector.to_string()),
             (m::LABEL_TASK, self.task_id.to_string()),
@@ -142,16 +148,21 @@ impl SourcePipeline {
 
         let reader = {
             let (cancel, failure, labels) = (cancel.clone(), failure.clone(), labels.clone());
-            let offsets = self.offsets.clone();
+            let context = SourceTaskContext {
+                offsets: self.offsets.clone(),
+                batch_max_bytes: self.share.batch_bytes(),
+                spare_rows: spare_rows.clone(),
+            };
             let share = self.share.clone();
             let name = format!("{}-{}-reader", self.connector, self.task_id);
             thread::Builder::new().name(name).spawn(move || {
-                reader_stage(task, offsets, share, read_tx, cancel, failure, labels)
+                reader_stage(task, context, share, read_tx, cancel, failure, labels)
             })?
         };
         let encoder = {
             let (cancel, failure) = (cancel.clone(), failure.clone());
             let this = self.clone();
+            let spares = (spare_rows, spare_bytes.clone());
             thread::Builder::new()
                 .name(format!("{}-{}-encoder", self.connector, self.task_id))
                 .spawn(move || {
@@ -160,7 +171,8 @@ impl SourcePipeline {
                     if stage.is_fast_json()
                         && stage.json_settings(Role::Key) == stage.json_settings(Role::Value)
                     {
-                        encoder_stage(&this.record_stage, read_rx, encoded_tx, cancel, failure)
+                        let queues = (read_rx, encoded_tx);
+                        encoder_stage(&this.record_stage, queues, spares, cancel, failure)
                     } else {
                         this.record_stage_thread(read_rx, encoded_tx, cancel, failure)
                     }
@@ -171,7 +183,8 @@ impl SourcePipeline {
             thread::Builder::new()
                 .name(format!("{}-{}-producer", self.connector, self.task_id))
                 .spawn(move || {
-                    Self::producer_stage(producer, encoded_rx, cancel, failure, labels)
+                    let queues = (encoded_rx, spare_bytes);
+                    Self::producer_stage(producer, queues, cancel, failure, labels)
                 })?
         };
 
@@ -195,10 +208,12 @@ impl SourcePipeline {
     }
 
     /// Produces encoded batches in order, then flushes. A batch that cannot be queued fails
-    /// the pipeline, and nothing after it is produced, so no later position is stored.
+    /// the pipeline, and nothing after it is produced, so no later position is stored. The
+    /// fast path's value buffers go back to the encoder on `spare` once librdkafka has copied
+    /// them.
     fn producer_stage(
         mut producer: Box<dyn BatchProducer>,
-        encoded_rx: Receiver<Sequenced<EncodedBatch>>,
+        (encoded_rx, spare): (Receiver<Sequenced<EncodedBatch>>, Spares<u8>),
         cancel: CancellationToken,
         failure: Failure,
         labels: [(&'static str, String); 2],
@@ -222,7 +237,10 @@ impl SourcePipeline {
                 return failure.set(error, &cancel);
             }
             // librdkafka holds its own copy now (within its queue's bytes).
-            drop(batch.reservations);
+            drop(batch.reservation);
+            if let Payload::Rows { buf, .. } = batch.payload {
+                spare.give(buf);
+            }
             in_flight.set(producer.in_flight() as f64);
         }
         if let Err(error) = producer.flush() {
@@ -346,9 +364,11 @@ impl SourcePipeline {
             if let Err(error) = result {
                 return failure.set(error, &cancel);
             }
+            let payload = Payload::Records(records);
+            reservation.resize(payload.heap_bytes());
             let encoded = EncodedBatch {
-                reservations: vec![reservation],
-                payload: Payload::Records(records),
+                reservation,
+                payload,
                 position: batch.position,
             };
             if encoded_tx
@@ -406,7 +426,7 @@ impl SourcePipeline {
 
 fn reader_stage(
     mut task: Box<dyn SourceTask>,
-    offsets: Arc<dyn OffsetStore>,
+    context: SourceTaskContext,
     share: Share,
     read_tx: Sender<Read>,
     cancel: CancellationToken,
@@ -437,10 +457,6 @@ fn reader_stage(
         )
     });
     runtime.block_on(async {
-        let context = SourceTaskContext {
-            offsets: offsets.clone(),
-            batch_max_bytes: share.batch_bytes(),
-        };
         let started = tokio::select! {
             _ = cancel.cancelled() => Ok(false),
             result = task.start(context) => result.map(|_| true),
@@ -516,14 +532,18 @@ fn reader_stage(
 /// Encoded bytes one produce unit may reach by coalescing queued batches of the same topic.
 pub const COALESCE_MAX_BYTES: usize = 1 << 20;
 
+/// Emptied buffers kept for reuse between two stages ([`Spares`]), each at most a batch's
+/// byte limit.
+const SPARE_BUFFERS: usize = 1;
+
 /// Encodes batches in order. Batches already waiting in the queue for the same topic are
 /// coalesced into one unit (up to [`COALESCE_MAX_BYTES`]) carrying the last one's position, so
 /// small `batch.max.rows` batches do not each pay the per-batch costs downstream. Output units
 /// are renumbered in order for the committer.
 fn encoder_stage(
     record_stage: &RecordStageConfig,
-    read_rx: Receiver<Read>,
-    encoded_tx: Sender<Sequenced<EncodedBatch>>,
+    (read_rx, encoded_tx): (Receiver<Read>, Sender<Sequenced<EncodedBatch>>),
+    (spare_rows, spare_bytes): (Spares<Value>, Spares<u8>),
     cancel: CancellationToken,
     failure: Failure,
 ) {
@@ -533,25 +553,23 @@ fn encoder_stage(
     let mut seq = 0u64;
     let mut held: Option<Read> = None;
     loop {
-        let (first, reservation) = match held.take() {
+        let (first, mut reservation) = match held.take() {
             Some(batch) => batch,
             None => match read_rx.recv() {
                 Ok(batch) => batch,
                 Err(_) => return,
             },
         };
-        let mut buf = Vec::with_capacity(capacity);
+        let mut buf = spare_bytes.take(capacity);
         let mut ends = Vec::with_capacity(first.len());
         let mut keys: Option<(Vec<u8>, Vec<usize>)> =
             first.keys.as_ref().map(|_| (Vec::new(), Vec::new()));
         let mut nulls: Vec<bool> = Vec::new();
         let topic = first.topic.clone();
         let mut position = first.position.clone();
-        let mut reservations = Vec::new();
-        let mut next = Some((first, reservation));
-        while let Some((batch, mut reservation)) = next.take() {
-            reservation.moved_to(m::STAGE_PRODUCER);
-            reservations.push(reservation);
+        reservation.moved_to(m::STAGE_PRODUCER);
+        let mut next = Some(first);
+        while let Some(batch) = next.take() {
             let records_before = ends.len();
             let keyed = match (&mut keys, &batch.keys) {
                 (Some((key_buf, key_ends)), Some(batch_keys)) => {
@@ -584,11 +602,15 @@ fn encoder_stage(
             if !batch.position.offset.is_null() {
                 position = batch.position;
             }
+            spare_rows.give(batch.values);
             if buf.len() >= COALESCE_MAX_BYTES {
                 break;
             }
             match read_rx.try_recv() {
-                Ok(read) if read.0.topic == topic && read.0.keys.is_some() == keys.is_some() => {
+                Ok((read, more))
+                    if read.topic == topic && read.keys.is_some() == keys.is_some() =>
+                {
+                    reservation.absorb(more);
                     next = Some(read)
                 }
                 Ok(read) => held = Some(read),
@@ -599,15 +621,18 @@ fn encoder_stage(
             }
         }
         capacity = capacity.max(buf.len()).min(2 * COALESCE_MAX_BYTES);
+        let payload = Payload::Rows {
+            topic,
+            buf,
+            ends,
+            keys,
+            nulls,
+        };
+        // The rows' values are freed (or spare); the batch now holds its encoded bytes.
+        reservation.resize(payload.heap_bytes());
         let encoded = EncodedBatch {
-            reservations,
-            payload: Payload::Rows {
-                topic,
-                buf,
-                ends,
-                keys,
-                nulls,
-            },
+            reservation,
+            payload,
             position,
         };
         if encoded_tx.send(Sequenced { seq, item: encoded }).is_err() {

@@ -206,7 +206,7 @@ impl BinlogSourceTask {
             };
             let width = info.width();
             let inc_index = inc.as_deref().and_then(|c| info.shape.index_of(c));
-            let mut values = Vec::with_capacity(rows.len() * width);
+            let mut values = self.spare_rows.take(rows.len() * width);
             let mut last = state.last;
             let rows_read = rows.len();
             for mut row in rows {

@@ -209,7 +209,7 @@ impl BinlogSourceTask {
             self.pending = Some(Pending {
                 table: info.clone(),
                 topic: self.topic(&info.table),
-                values: Vec::with_capacity(rows * info.width()),
+                values: self.spare_rows.take(rows * info.width()),
                 keys: Vec::new(),
                 tombstones: Vec::with_capacity(rows),
                 bytes: 0,

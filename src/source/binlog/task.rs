@@ -14,6 +14,7 @@ use super::gtid::Gtid;
 use super::position::{Position, SnapshotState, stored_snapshot};
 use super::rows::RowDecoder;
 use super::table::TableInfo;
+use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, Result};
 use crate::model::{SourceBatch, Value};
@@ -69,6 +70,8 @@ pub struct BinlogSourceTask {
     pub(super) lag: metrics::Gauge,
     /// The pipeline's batch byte limit (`SourceTaskContext::batch_max_bytes`).
     pub(super) batch_bytes: usize,
+    /// Where each batch's values vector comes from (`SourceTaskContext::spare_rows`).
+    pub(super) spare_rows: Spares<Value>,
     /// Bytes per row of the last snapshot chunk, to size the next one within `batch_bytes`.
     pub(super) snapshot_row_bytes: usize,
 }
@@ -95,6 +98,7 @@ impl BinlogSourceTask {
         );
         Ok(BinlogSourceTask {
             batch_bytes: usize::MAX,
+            spare_rows: Spares::default(),
             snapshot_row_bytes: 0,
             partition: json!({"server": format!("{}:{}", url.host, url.port)}),
             connector,
@@ -210,6 +214,7 @@ impl BinlogSourceTask {
 impl SourceTask for BinlogSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         self.batch_bytes = context.batch_max_bytes;
+        self.spare_rows = context.spare_rows;
         let stored = context
             .offsets
             .offset(&self.connector, &self.partition)

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::db::{DbZone, quote_mysql};
 use crate::error::{Error, ErrorKind, Result};
@@ -115,6 +116,8 @@ pub struct JdbcSourceTask {
     active: Option<ActiveQuery>,
     /// The pipeline's batch byte limit (`SourceTaskContext::batch_max_bytes`).
     batch_bytes: usize,
+    /// Where each chunk's values vector comes from (`SourceTaskContext::spare_rows`).
+    spare_rows: Spares<Value>,
 }
 
 impl JdbcSourceTask {
@@ -150,6 +153,7 @@ impl JdbcSourceTask {
         JdbcSourceTask {
             connector,
             batch_bytes: usize::MAX,
+            spare_rows: Spares::default(),
             config,
             queriers,
             conn: None,
@@ -364,6 +368,7 @@ impl JdbcSourceTask {
             struct_name,
             batch_rows,
             batch_bytes: self.batch_bytes,
+            spare_rows: self.spare_rows.clone(),
             zone: self.config.zone,
             granularity: self.config.granularity,
             context,
@@ -546,6 +551,7 @@ impl JdbcSourceTask {
 impl SourceTask for JdbcSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         self.batch_bytes = context.batch_max_bytes;
+        self.spare_rows = context.spare_rows;
         for querier in &mut self.queriers {
             let mut stored = context
                 .offsets
@@ -665,6 +671,8 @@ struct Query {
     batch_rows: usize,
     /// A chunk is handed on at `batch_rows` rows or this many bytes of values.
     batch_bytes: usize,
+    /// Where each chunk's values vector comes from.
+    spare_rows: Spares<Value>,
     zone: DbZone,
     granularity: TimestampGranularity,
     /// The database, for error messages.
@@ -684,6 +692,7 @@ async fn stream_query(
         struct_name,
         batch_rows,
         batch_bytes,
+        spare_rows,
         zone,
         granularity,
         context,
@@ -727,7 +736,7 @@ async fn stream_query(
     }
     // Room for a full chunk of small rows; a chunk of big rows ends on bytes well before.
     let capacity = (batch_rows * width).min(1 << 16);
-    let mut values = Vec::with_capacity(capacity);
+    let mut values = spare_rows.take(capacity);
     let mut bytes = 0usize;
     loop {
         match result.next().await {
@@ -746,7 +755,7 @@ async fn stream_query(
                     }
                 }
                 if values.len() >= batch_rows * width || bytes >= batch_bytes {
-                    let full = std::mem::replace(&mut values, Vec::with_capacity(capacity));
+                    let full = std::mem::replace(&mut values, spare_rows.take(capacity));
                     bytes = 0;
                     if tx.send(Ok(Chunk::Rows(full))).await.is_err() {
                         return None;
