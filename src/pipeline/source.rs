@@ -150,7 +150,7 @@ impl SourcePipeline {
             let (cancel, failure, labels) = (cancel.clone(), failure.clone(), labels.clone());
             let context = SourceTaskContext {
                 offsets: self.offsets.clone(),
-                batch_max_bytes: self.share.batch_bytes(),
+                batch_max_bytes: batch_bytes,
                 spare_rows: spare_rows.clone(),
             };
             let share = self.share.clone();
