@@ -218,13 +218,7 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        let state = &self.share.0;
-        state.used.fetch_sub(self.bytes, Ordering::AcqRel);
-        let budget = &state.budget;
-        budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
-        budget.in_use.set(budget.used() as f64);
-        self.gauge.decrement(self.bytes as f64);
-        budget.released.notify_waiters();
+        self.resize(0);
     }
 }
 
@@ -235,10 +229,11 @@ impl std::fmt::Debug for Reservation {
 }
 
 /// Emptied buffers a later stage hands back to an earlier one, so a pipeline reuses warm
-/// memory instead of allocating a fresh buffer per batch. mimalloc returns freed pages to the
-/// system at once, so every fresh buffer's pages are faulted in and zeroed again by the kernel:
-/// on 30-column rows that was a fifth of the reader's and the encoder's time. At most `count`
-/// buffers are kept, none above `max_capacity` elements; what does not fit is freed.
+/// memory instead of allocating a fresh buffer per batch. Once the allocator has returned a
+/// freed buffer's pages to the system, the kernel faults in and zeroes them again for the next
+/// one: on 30-column rows, with freed memory returned at once, that was a fifth of the reader's
+/// and the encoder's time (BENCHMARKS.md). At most `count` buffers are kept, none above
+/// `max_capacity` elements; what does not fit is freed.
 pub struct Spares<T> {
     tx: crossbeam_channel::Sender<Vec<T>>,
     rx: crossbeam_channel::Receiver<Vec<T>>,

@@ -64,7 +64,7 @@ impl Payload {
 
     /// Memory the payload holds, its buffers' spare room included: what it costs the budget.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let vec = |capacity: usize, item: usize| capacity * item;
+        const OFFSET: usize = std::mem::size_of::<usize>();
         match self {
             Payload::Rows {
                 buf,
@@ -74,14 +74,14 @@ impl Payload {
                 ..
             } => {
                 buf.capacity()
-                    + vec(ends.capacity(), std::mem::size_of::<usize>())
-                    + keys.as_ref().map_or(0, |(keys, ends)| {
-                        keys.capacity() + vec(ends.capacity(), std::mem::size_of::<usize>())
-                    })
+                    + ends.capacity() * OFFSET
+                    + keys
+                        .as_ref()
+                        .map_or(0, |(keys, ends)| keys.capacity() + ends.capacity() * OFFSET)
                     + nulls.capacity()
             }
             Payload::Records(records) => {
-                vec(records.capacity(), std::mem::size_of::<ProducerRecord>())
+                records.capacity() * std::mem::size_of::<ProducerRecord>()
                     + records
                         .iter()
                         .map(|r| {

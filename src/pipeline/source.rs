@@ -168,13 +168,13 @@ impl SourcePipeline {
                 .spawn(move || {
                     // The fast encoder writes keys with the value converter's settings.
                     let stage = &this.record_stage;
+                    let queues = (read_rx, encoded_tx);
                     if stage.is_fast_json()
                         && stage.json_settings(Role::Key) == stage.json_settings(Role::Value)
                     {
-                        let queues = (read_rx, encoded_tx);
                         encoder_stage(&this.record_stage, queues, spares, cancel, failure)
                     } else {
-                        this.record_stage_thread(read_rx, encoded_tx, cancel, failure)
+                        this.record_stage_thread(queues, spares.0, cancel, failure)
                     }
                 })?
         };
@@ -323,8 +323,8 @@ impl SourcePipeline {
     /// tasks have no dead-letter topic); otherwise the task fails naming the record.
     fn record_stage_thread(
         &self,
-        read_rx: Receiver<Read>,
-        encoded_tx: Sender<Sequenced<EncodedBatch>>,
+        (read_rx, encoded_tx): (Receiver<Read>, Sender<Sequenced<EncodedBatch>>),
+        spare_rows: Spares<Value>,
         cancel: CancellationToken,
         failure: Failure,
     ) {
@@ -364,6 +364,7 @@ impl SourcePipeline {
             if let Err(error) = result {
                 return failure.set(error, &cancel);
             }
+            spare_rows.give(batch.values);
             let payload = Payload::Records(records);
             reservation.resize(payload.heap_bytes());
             let encoded = EncodedBatch {
