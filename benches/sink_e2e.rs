@@ -212,8 +212,16 @@ async fn raw_upsert(
         .collect::<Vec<_>>()
         .join(",");
     let schema = shape.schema();
-    // Like Sluice (and both servers' limit): at most 65,535 placeholders a statement.
-    let per_statement = (65_535 / columns.len() as u64).min(batch_size);
+    // Like Sluice: at most 65,535 placeholders (both servers' limit) and about 8 MiB of values
+    // a statement (under max_allowed_packet).
+    let row_bytes: usize = shape
+        .row(1, generation)
+        .iter()
+        .map(|v| v.heap_bytes())
+        .sum();
+    let per_statement = (65_535 / columns.len() as u64)
+        .min(((8 << 20) / row_bytes).max(1) as u64)
+        .min(batch_size);
     let started = Instant::now();
     let mut id = 1;
     while id <= rows {
@@ -262,6 +270,11 @@ fn main() -> Result<()> {
         conn.query_drop(format!("USE `{database}`")).await?;
         anyhow::Ok(())
     })?;
+    if shape == Shape::Big {
+        // auto.create makes a Connect string TEXT and bytes VARBINARY(1024), as Confluent's
+        // MySQL dialect does, too small for 256 KiB: the table is made first, as a user would.
+        runtime.block_on(conn.query_drop(shape.source_ddl(&sluice_table)))?;
+    }
     eprintln!("producing {rows} messages (twice: inserts, then updates) …");
     let inserts = produce_topic(shape, rows, 0)?;
     let updates = produce_topic(shape, rows, 1)?;

@@ -14,7 +14,8 @@
 #             and polling capture
 #   worker    `sluice worker` start-up time and idle RSS
 # source, binlog and sink run the seed's `users` shape at every size of --sizes (default
-# 100000,1000000; add 10000000 when the disk allows) and the 30-column shape at the smallest.
+# 100000,1000000; add 10000000 when the disk allows), the 30-column shape at the smallest, and
+# the big-rows shape (2,000 rows of 256 KiB MEDIUMTEXT and MEDIUMBLOB values).
 # --rows N: only that size.
 #
 # Writes benches/results/<UTC stamp>-<commit>.json (every measurement with date, commit, machine
@@ -73,14 +74,17 @@ IFS=, read -r -a size_list <<< "$sizes"
 if wants source; then
   for n in "${size_list[@]}"; do run source_e2e -- --rows "$n"; done
   run source_e2e -- --rows "$smallest" --shape wide
+  run source_e2e -- --rows 2000 --shape big
 fi
 if wants binlog; then
   for n in "${size_list[@]}"; do run binlog_e2e -- --rows "$n"; done
   run binlog_e2e -- --rows "$smallest" --shape wide
+  run binlog_e2e -- --rows 2000 --shape big
 fi
 if wants sink; then
   for n in "${size_list[@]}"; do run sink_e2e -- --rows "$n"; done
   run sink_e2e -- --rows "$smallest" --shape wide
+  run sink_e2e -- --rows 2000 --shape big
 fi
 if wants pipeline; then
   run pipeline_e2e -- --rows "$smallest" --rates 1000,5000,10000 --seconds 10

@@ -1,5 +1,6 @@
-//! The table shapes the end-to-end benches run: the seed's `users` (5 columns) and a 30-column
-//! table of mixed types, so the results show how cost grows with the row's width.
+//! The table shapes the end-to-end benches run: the seed's `users` (5 columns), a 30-column
+//! table of mixed types, so the results show how cost grows with the row's width, and `big`, rows
+//! of 256 KiB MEDIUMTEXT and MEDIUMBLOB values, so they show what memory follows: bytes or rows.
 
 use std::sync::Arc;
 
@@ -14,7 +15,16 @@ pub(crate) enum Shape {
     Users,
     /// `id` and 29 more columns cycling INT, VARCHAR(32), DECIMAL(12,2), DOUBLE, DATETIME(3).
     Wide,
+    /// `id`, `body MEDIUMTEXT` and `data MEDIUMBLOB`, each value 256 KiB (a row is 512 KiB of
+    /// values, 600 KB as JsonConverter JSON, its bytes base64).
+    Big,
 }
+
+/// Bytes of each `big` row's text and of its blob.
+pub(crate) const BIG_VALUE_BYTES: usize = 256 << 10;
+
+/// Rows per INSERT when loading `big` rows: 16 MiB a statement, under max_allowed_packet.
+const BIG_ROWS_PER_INSERT: u64 = 32;
 
 /// The wide shape's column kinds, cycled over its 29 non-key columns.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +60,8 @@ impl Shape {
         {
             None | Some("users") => Ok(Shape::Users),
             Some("wide") | Some("wide30") => Ok(Shape::Wide),
-            Some(other) => bail!("--shape must be users or wide, not {other}"),
+            Some("big") => Ok(Shape::Big),
+            Some(other) => bail!("--shape must be users, wide or big, not {other}"),
         }
     }
 
@@ -59,6 +70,7 @@ impl Shape {
         match self {
             Shape::Users => "users",
             Shape::Wide => "wide30",
+            Shape::Big => "big",
         }
     }
 
@@ -67,6 +79,7 @@ impl Shape {
         match self {
             Shape::Users => 5,
             Shape::Wide => WIDE_COLUMNS + 1,
+            Shape::Big => 3,
         }
     }
 
@@ -79,6 +92,7 @@ impl Shape {
             Shape::Wide => std::iter::once("id".to_string())
                 .chain((1..=WIDE_COLUMNS).map(|c| format!("c{c:02}")))
                 .collect(),
+            Shape::Big => ["id", "body", "data"].map(String::from).to_vec(),
         }
     }
 
@@ -107,6 +121,10 @@ impl Shape {
                     columns.join(", ")
                 )
             }
+            Shape::Big => format!(
+                "CREATE TABLE IF NOT EXISTS `{table}` (id BIGINT PRIMARY KEY, body MEDIUMTEXT, \
+                 data MEDIUMBLOB)"
+            ),
         }
     }
 
@@ -118,6 +136,24 @@ impl Shape {
         rows: u64,
     ) -> Result<()> {
         use mysql_async::prelude::Queryable;
+        if self == Shape::Big {
+            // Bound parameters: 16 MiB of values a statement.
+            let mut id = 1u64;
+            while id <= rows {
+                let end = (id + BIG_ROWS_PER_INSERT - 1).min(rows);
+                let tuples = vec!["(?,?,?)"; (end - id + 1) as usize].join(",");
+                let mut params = Vec::new();
+                for i in id..=end {
+                    params.push(mysql_async::Value::Int(i as i64));
+                    params.push(mysql_async::Value::Bytes(big_text(i, 0).into_bytes()));
+                    params.push(mysql_async::Value::Bytes(big_blob(i, 0)));
+                }
+                conn.exec_drop(format!("INSERT INTO `{table}` VALUES {tuples}"), params)
+                    .await?;
+                id = end + 1;
+            }
+            return Ok(());
+        }
         let mut id = 1u64;
         while id <= rows {
             let end = (id + 999).min(rows);
@@ -164,6 +200,7 @@ impl Shape {
                 }
                 sql.push(')');
             }
+            Shape::Big => unreachable!("big rows are loaded with bound parameters"),
         }
     }
 
@@ -201,6 +238,16 @@ impl Shape {
                     fields.push(field(format!("c{c:02}"), schema));
                 }
             }
+            Shape::Big => {
+                fields.push(field(
+                    "body".into(),
+                    Schema::primitive(SchemaType::String, true),
+                ));
+                fields.push(field(
+                    "data".into(),
+                    Schema::primitive(SchemaType::Bytes, true),
+                ));
+            }
         }
         Arc::new(Schema::structure(Some(self.name().into()), fields, false))
     }
@@ -235,8 +282,36 @@ impl Shape {
                 }
                 values
             }
+            Shape::Big => vec![
+                Value::Int(i as i64),
+                Value::Text(Bytes::from(big_text(i, generation))),
+                Value::Bytes(Bytes::from(big_blob(i, generation))),
+            ],
         }
     }
+}
+
+/// Row `i`'s `body`: [`BIG_VALUE_BYTES`] of ASCII text that names the row and generation.
+fn big_text(i: u64, generation: u64) -> String {
+    let line = format!("row {i} generation {generation} of the big-rows bench. ");
+    let mut text = line.repeat(BIG_VALUE_BYTES / line.len() + 1);
+    text.truncate(BIG_VALUE_BYTES);
+    text
+}
+
+/// Row `i`'s `data`: [`BIG_VALUE_BYTES`] of bytes from a xorshift seeded by the row, every
+/// byte value included.
+fn big_blob(i: u64, generation: u64) -> Vec<u8> {
+    let mut state = (i << 8 | generation) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut data = Vec::with_capacity(BIG_VALUE_BYTES);
+    while data.len() < BIG_VALUE_BYTES {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        data.extend_from_slice(&state.to_le_bytes());
+    }
+    data.truncate(BIG_VALUE_BYTES);
+    data
 }
 
 /// `YYYY-MM-DD HH:MM:SS.mmm` (UTC) of epoch milliseconds.

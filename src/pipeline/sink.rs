@@ -31,6 +31,12 @@ use crate::pipeline::record::{RecordStage, RecordStageConfig};
 /// How long a batch waits for more records after its first one.
 const BATCH_LINGER: Duration = Duration::from_millis(20);
 
+/// librdkafka's fetches and prefetch queue each get this fraction of the task's share. Each
+/// fetch response stays in memory until every message in it has been handed on, so at a
+/// quarter of a 64 MiB share (16 MiB fetches) a sink of 600 KB messages peaked at 446 MB RSS
+/// with 49 MiB of the budget in use; at a sixteenth, 93 MB (BENCHMARKS.md, big rows).
+const CONSUMER_SHARE_FRACTION: usize = 16;
+
 /// Everything a sink task's runtime needs besides the task.
 #[derive(Clone)]
 pub(crate) struct SinkPipeline {
@@ -71,7 +77,7 @@ impl SinkPipeline {
         let consumer = KafkaConsumer::subscribe(
             &self.worker,
             &self.consumer_overrides,
-            self.share.limit() / 4,
+            self.share.limit() / CONSUMER_SHARE_FRACTION,
             &self.connector,
             self.task_id,
             &self.subscription,
