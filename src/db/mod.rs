@@ -59,11 +59,11 @@ pub enum Dialect {
     Postgres,
 }
 
-/// Prepared statements each connection keeps (mysql_async's default: 32). A sink's multi-row
-/// statements differ by their row count, and each keeps the server's description of every
-/// parameter: 32 of them held ~200 MB for 30-column rows (BENCHMARKS.md). The few statements a
-/// source repeats, and a sink's full-size batch, still hit.
-const STATEMENT_CACHE: usize = 8;
+/// Prepared statements each connection keeps (mysql_async's default: 32). Each keeps the
+/// server's description of every parameter; the sink caps a statement at 16,384 parameters and
+/// cuts its runs into a full size and powers of two below it, so a table's upserts take about a
+/// dozen statements, ~15 MB for 30-column rows (BENCHMARKS.md).
+const STATEMENT_CACHE: usize = 16;
 
 /// A parsed JDBC URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,10 @@ use crate::model::Data as Decoded;
 use crate::model::{Schema, SchemaType, SinkRecord, Value};
 use crate::retry::RetryPolicy;
 
-/// Parameters per statement: MySQL and PostgreSQL both cap a statement at 65,535.
-const MAX_PARAMS: usize = 65_535;
+/// Parameters per statement: MySQL and PostgreSQL both cap a statement at 65,535, and each
+/// prepared statement the connection caches keeps the server's description of every parameter
+/// (~300 bytes each with mysql_async): 16,384 bounds one cached statement near 5 MB.
+const MAX_PARAMS: usize = 16_384;
 /// Bytes of parameter data per statement, well under the default max_allowed_packet.
 const MAX_STATEMENT_BYTES: usize = 8 << 20;
 
@@ -527,7 +529,10 @@ fn plan_run<'a>(
     let max_rows = batch_size.min(MAX_PARAMS / width).max(1);
     match (run[0].op, insert_mode) {
         (Op::Delete, _) => {
-            for chunk in run.chunks(max_rows) {
+            let mut rest = run;
+            while !rest.is_empty() {
+                let (chunk, after) = rest.split_at(statement_rows(rest.len(), max_rows));
+                rest = after;
                 let sql = sql::delete(dialect, table, &columns[..layout.keys], chunk.len());
                 let params = chunk
                     .iter()
@@ -591,6 +596,7 @@ fn plan_run<'a>(
                     bytes += rows[end].values.iter().map(value_size).sum::<usize>();
                     end += 1;
                 }
+                let end = start + statement_rows(end - start, max_rows);
                 let chunk = &rows[start..end];
                 let sql = if upsert {
                     sql::upsert(dialect, table, &columns, layout.keys, chunk.len())
@@ -605,6 +611,18 @@ fn plan_run<'a>(
                 start = end;
             }
         }
+    }
+}
+
+/// Rows in the next statement, of `fit` that would fit: `max_rows` when they all fit, else the
+/// largest power of two that does. A run's statements then come in a dozen sizes at most, and
+/// each stays in the connection's statement cache instead of being prepared again per batch
+/// (batches cut by bytes vary in length).
+fn statement_rows(fit: usize, max_rows: usize) -> usize {
+    if fit >= max_rows {
+        max_rows
+    } else {
+        1 << fit.max(1).ilog2()
     }
 }
 
@@ -884,5 +902,32 @@ impl SinkTask for JdbcSinkTask {
             db.close().await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_come_in_a_full_size_and_powers_of_two() {
+        // 30-column rows: 546 rows a statement (16,380 parameters).
+        let max = MAX_PARAMS / 30;
+        assert_eq!(max, 546);
+        let mut sizes = Vec::new();
+        let mut left = 910;
+        while left > 0 {
+            let n = statement_rows(left, max);
+            sizes.push(n);
+            left -= n;
+        }
+        assert_eq!(sizes, [546, 256, 64, 32, 8, 4]);
+        assert_eq!(statement_rows(3000, 3000), 3000);
+        assert_eq!(statement_rows(1, 3000), 1);
+        assert_eq!(statement_rows(0, 3000), 1);
+        // Every length a byte-cut batch may have maps to one of 1 + log2(max) + 1 sizes.
+        let distinct: std::collections::BTreeSet<usize> =
+            (1..=5000).map(|n| statement_rows(n, max)).collect();
+        assert_eq!(distinct.len(), 11);
     }
 }
