@@ -30,6 +30,25 @@ fn set_purge_delay() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
+/// mysql_async's packet-buffer pool, which it sizes from these variables when first used: at its
+/// defaults (128 buffers of up to 4 MiB each) a sink writing 8 MiB statements of 256 KiB values
+/// kept ~100 MB of idle buffers (227 MB peak against 129 MB at 4 buffers of 1 MiB, same rate;
+/// BENCHMARKS.md, big rows). A variable the user set wins.
+const MYSQL_ASYNC_BUFFERS: [(&str, &str); 2] = [
+    ("MYSQL_ASYNC_BUFFER_POOL_CAP", "16"),
+    ("MYSQL_ASYNC_BUFFER_SIZE_CAP", "1048576"),
+];
+
+#[allow(unsafe_code)] // Setting the environment is unsafe once other threads may read it.
+fn set_mysql_buffer_pool() {
+    for (key, value) in MYSQL_ASYNC_BUFFERS {
+        if std::env::var_os(key).is_none() {
+            // SAFETY: called first thing in `main`, before any other thread exists.
+            unsafe { std::env::set_var(key, value) };
+        }
+    }
+}
+
 /// Change-data-capture replication for MySQL/MariaDB: a drop-in replacement for Kafka Connect's
 /// JDBC source and sink connectors.
 #[derive(Debug, Parser)]
@@ -83,6 +102,7 @@ enum Command {
 
 fn main() -> ExitCode {
     set_purge_delay();
+    set_mysql_buffer_pool();
     let cli = Cli::parse();
     telemetry::init(cli.log_format, &cli.log_level);
     let plugins = Plugins::builtin();
