@@ -32,7 +32,7 @@ fn set_purge_delay() {
 
 /// mysql_async's packet-buffer pool, which it sizes from these variables when first used: at its
 /// defaults (128 buffers of up to 4 MiB each) a sink writing 8 MiB statements of 256 KiB values
-/// kept ~100 MB of idle buffers (227 MB peak against 129 MB at 4 buffers of 1 MiB, same rate;
+/// kept ~100 MB of idle buffers (227 MB peak; 138 MB at these 16 buffers of 1 MiB, same rate;
 /// BENCHMARKS.md, big rows). A variable the user set wins.
 const MYSQL_ASYNC_BUFFERS: [(&str, &str); 2] = [
     ("MYSQL_ASYNC_BUFFER_POOL_CAP", "16"),

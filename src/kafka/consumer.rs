@@ -113,8 +113,8 @@ impl KafkaConsumer {
                 // prefetch queue is full, and a sink that writes faster than that drains it
                 // long before: the writer then idles. Java's consumer fetches again at once.
                 ("fetch.queue.backoff.ms", "10"),
-                // Prefetch within the task's share of the memory budget (librdkafka: 64 MiB
-                // per partition): enough for several `batch.size` batches.
+                // Fetch and prefetch within the task's share of the memory budget (librdkafka:
+                // 64 MiB per partition); the sink pipeline passes a sixteenth of its share.
                 ("queued.max.messages.kbytes", queued_kbytes.as_str()),
                 ("fetch.max.bytes", fetch_max.as_str()),
                 // A broker answers a waiting fetch when data arrives (Kafka) or only at this

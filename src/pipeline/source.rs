@@ -42,6 +42,10 @@ use crate::retry::RetryPolicy;
 const READ_RETRY: RetryPolicy =
     RetryPolicy::exponential(Duration::from_millis(100), Duration::from_secs(30));
 
+/// librdkafka's producer queue (`queue.buffering.max.kbytes`) gets this fraction of the task's
+/// share: it holds a copy of every message not yet acknowledged (BENCHMARKS.md, issue 22).
+const PRODUCER_SHARE_FRACTION: usize = 8;
+
 /// Batches each queue holds before its producer side blocks.
 pub const QUEUE_CAPACITY_BATCHES: usize = 4;
 
@@ -112,7 +116,7 @@ impl SourcePipeline {
         let producer = KafkaProducer::create(
             &self.worker,
             &self.producer_overrides,
-            self.share.limit() / 8,
+            self.share.limit() / PRODUCER_SHARE_FRACTION,
             acks_tx,
             NewTopics {
                 partitions: self.topic_partitions,
