@@ -18,7 +18,8 @@
 //!   restart);
 //! - `stream.rs`: the binlog stream and its event loop, which fills batches;
 //! - `table.rs`: a captured table's columns, key and Connect schemas, read from the catalog;
-//! - `rows.rs`: row events (table maps, row images) decoded into values;
+//! - `rows.rs`: row events (table maps, row images) decoded into values; `value.rs`: the
+//!   common column types read straight from their bytes;
 //! - `position.rs`: the position each batch carries (file, pos, GTIDs, event, row) and its
 //!   offset JSON; `resume.rs`: the task's offset and where its stream resumes;
 //! - `gtid.rs`: GTID positions, as MariaDB and MySQL write them.
@@ -31,5 +32,6 @@ mod snapshot;
 mod stream;
 mod table;
 mod task;
+mod value;
 
 pub use self::task::BinlogSourceTask;

@@ -367,20 +367,31 @@ impl BinlogSourceTask {
                     let info = decoder.info.clone();
                     let tombstone = image == Image::Before;
                     let zone = self.config.zone;
-                    decoder.for_each_row(&rows, image, skip_rows, zone, |n, row| {
-                        self.push_row(&info, row, tombstone);
-                        self.position.event = index;
-                        self.position.row = n + 1;
-                        // A large event is handed on in parts, each with its row offset.
-                        if self
-                            .pending
-                            .as_ref()
-                            .is_some_and(|p| p.tombstones.len() >= limit)
-                        {
-                            self.flush();
-                        }
-                        Ok(())
-                    })?;
+                    // Out of `self` while the rows are handed to it.
+                    let mut arena = std::mem::take(&mut self.arena);
+                    let read = decoder.for_each_row(
+                        &rows,
+                        image,
+                        skip_rows,
+                        zone,
+                        &mut arena,
+                        |n, row| {
+                            self.push_row(&info, row, tombstone);
+                            self.position.event = index;
+                            self.position.row = n + 1;
+                            // A large event is handed on in parts, each with its row offset.
+                            if self
+                                .pending
+                                .as_ref()
+                                .is_some_and(|p| p.tombstones.len() >= limit)
+                            {
+                                self.flush();
+                            }
+                            Ok(())
+                        },
+                    );
+                    self.arena = arena;
+                    read?;
                     self.skip = None;
                     self.position.event = self.event_index;
                     self.position.row = 0;

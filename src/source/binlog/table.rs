@@ -142,6 +142,15 @@ impl TableInfo {
         self.columns[i].unsigned
     }
 
+    /// Column `i`'s kind when converting its binlog value needs nothing from the table itself
+    /// (no ENUM/SET members, BINARY padding or MEDIUMINT sign), so it may be read by
+    /// [`FastColumn`](super::value::FastColumn).
+    pub(super) fn plain_kind(&self, i: usize) -> Option<ColumnKind> {
+        let meta = &self.columns[i];
+        let plain = meta.members.is_empty() && meta.binary_len.is_none() && !meta.signed_mediumint;
+        plain.then_some(self.shape.kinds[i])
+    }
+
     pub(super) fn optional(&self, i: usize) -> bool {
         self.shape.schema.fields[i].schema.optional
     }

@@ -14,6 +14,7 @@ use super::gtid::Gtid;
 use super::position::{Position, SnapshotState, stored_snapshot};
 use super::rows::RowDecoder;
 use super::table::TableInfo;
+use super::value::ValueArena;
 use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, Result};
@@ -72,6 +73,8 @@ pub struct BinlogSourceTask {
     pub(super) batch_bytes: usize,
     /// Where each batch's values vector comes from (`SourceTaskContext::spare_rows`).
     pub(super) spare_rows: Spares<Value>,
+    /// Where decoded strings and DECIMAL texts are kept.
+    pub(super) arena: ValueArena,
     /// Bytes per row of the last snapshot chunk, to size the next one within `batch_bytes`.
     pub(super) snapshot_row_bytes: usize,
 }
@@ -99,6 +102,7 @@ impl BinlogSourceTask {
         Ok(BinlogSourceTask {
             batch_bytes: usize::MAX,
             spare_rows: Spares::default(),
+            arena: ValueArena::default(),
             snapshot_row_bytes: 0,
             partition: json!({"server": format!("{}:{}", url.host, url.port)}),
             connector,
