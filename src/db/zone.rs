@@ -37,6 +37,7 @@ impl DbZone {
     pub fn wall_to_instant(&self, wall_micros: i64) -> i64 {
         let offset_secs = match self {
             DbZone::Fixed(offset) => offset.local_minus_utc(),
+            DbZone::Region(_) if self.is_utc() => 0,
             DbZone::Region(tz) => {
                 let Some(naive) = naive(wall_micros) else {
                     return wall_micros;

@@ -18,7 +18,7 @@ use mysql_async::consts::ColumnType;
 use mysql_common::io::ParseBuf;
 
 use super::table::TableInfo;
-use super::value::{FastColumn, ValueArena};
+use super::value::{FastColumn, Unread, ValueArena};
 use crate::db::DbZone;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Value;
@@ -219,7 +219,15 @@ impl RowDecoder {
             if let Some(fast) = column.fast {
                 let short = || self.unreadable(std::io::ErrorKind::UnexpectedEof.into());
                 match (row.as_mut(), column.target) {
-                    (Some(row), Some(t)) => row[t] = fast.read(buf, arena).ok_or_else(short)?,
+                    (Some(row), Some(t)) => {
+                        row[t] = match fast.read(buf, arena, zone) {
+                            Ok(value) => value,
+                            Err(Unread::Short) => return Err(short()),
+                            Err(Unread::ZeroDate(zero)) => {
+                                self.info.convert(t, Some(BinlogValue::Value(zero)), zone)?
+                            }
+                        }
+                    }
                     _ => fast.skip(buf).ok_or_else(short)?,
                 }
                 continue;

@@ -1,5 +1,5 @@
 //! The binlog values most tables are made of, read straight into the values polling mode reads:
-//! integers, DOUBLE/FLOAT, VARCHAR/VARBINARY/TEXT/BLOB and DECIMAL. mysql_common's general
+//! integers, DOUBLE/FLOAT, VARCHAR/VARBINARY/TEXT/BLOB, DECIMAL, DATETIME and TIMESTAMP. mysql_common's general
 //! decoder (`BinlogValue`) allocates for each string and twice for each DECIMAL (its digit
 //! groups, then its text); here a string or a DECIMAL's text is copied into a shared buffer
 //! ([`ValueArena`]), so a value costs a copy and a reference count. Every other column type,
@@ -7,9 +7,15 @@
 //! padding, MEDIUMINT, BIT), still goes through `BinlogValue` and `TableInfo::convert`.
 
 use bytes::{Bytes, BytesMut};
+use mysql_async::Value as MyValue;
 use mysql_async::consts::ColumnType;
+use mysql_common::binlog::misc::{
+    datetime_from_packed, my_datetime_packed_from_binary, my_timestamp_from_binary,
+};
 use mysql_common::io::ParseBuf;
 
+use crate::db::DbZone;
+use crate::db::time::micros_from_datetime;
 use crate::model::Value;
 use crate::source::schema::ColumnKind;
 
@@ -37,6 +43,31 @@ pub(super) enum FastColumn {
         precision: u8,
         scale: u8,
     },
+    /// DATETIME(fsp) (`DATETIME2`: packed fields, then the fraction), a wall-clock time in
+    /// `db.timezone`, into an instant.
+    DateTime {
+        fsp: u8,
+    },
+    /// TIMESTAMP(fsp) (`TIMESTAMP2`: big-endian epoch seconds, then the fraction), an instant.
+    Timestamp {
+        fsp: u8,
+    },
+}
+
+/// Why [`FastColumn::read`] gave no value.
+#[derive(Debug, PartialEq)]
+pub(super) enum Unread {
+    /// The row ends inside the value.
+    Short,
+    /// A zero date (`0000-00-00`, or a zero month or day), as mysql_common reads it: the
+    /// general conversion decides (NULL, or an error for a NOT NULL column).
+    ZeroDate(MyValue),
+}
+
+impl From<std::io::Error> for Unread {
+    fn from(_: std::io::Error) -> Unread {
+        Unread::Short
+    }
 }
 
 /// Digits per group of MySQL's binary DECIMAL, and the bytes a group of n digits takes.
@@ -82,6 +113,12 @@ impl FastColumn {
                 len_bytes @ 1..=4 => string(len_bytes),
                 _ => None,
             },
+            (MYSQL_TYPE_DATETIME2, ColumnKind::DateTime) => Some(FastColumn::DateTime {
+                fsp: *meta.first()?,
+            }),
+            (MYSQL_TYPE_TIMESTAMP2, ColumnKind::Timestamp) => Some(FastColumn::Timestamp {
+                fsp: *meta.first()?,
+            }),
             (MYSQL_TYPE_NEWDECIMAL, ColumnKind::Decimal) => {
                 let (precision, scale) = (*meta.first()?, *meta.get(1)?);
                 ((1..=MAX_PRECISION).contains(&precision)
@@ -93,11 +130,17 @@ impl FastColumn {
         }
     }
 
-    /// Reads one value; `None` when the row is too short.
-    pub(super) fn read(self, buf: &mut ParseBuf<'_>, arena: &mut ValueArena) -> Option<Value> {
-        Some(match self {
+    /// Reads one value (a DATETIME in `zone`).
+    pub(super) fn read(
+        self,
+        buf: &mut ParseBuf<'_>,
+        arena: &mut ValueArena,
+        zone: DbZone,
+    ) -> Result<Value, Unread> {
+        let mut eat = |n: usize| buf.checked_eat(n).ok_or(Unread::Short);
+        Ok(match self {
             FastColumn::Int { width, unsigned } => {
-                let bytes = buf.checked_eat(usize::from(width))?;
+                let bytes = eat(usize::from(width))?;
                 let mut le = [0u8; 8];
                 le[..bytes.len()].copy_from_slice(bytes);
                 let raw = u64::from_le_bytes(le);
@@ -108,25 +151,47 @@ impl FastColumn {
                     false => ((raw << bits) as i64) >> bits,
                 })
             }
-            FastColumn::Double => {
-                Value::Float(f64::from_le_bytes(buf.checked_eat(8)?.try_into().ok()?))
-            }
-            FastColumn::Float => Value::Float(f64::from(f32::from_le_bytes(
-                buf.checked_eat(4)?.try_into().ok()?,
-            ))),
+            FastColumn::Double => Value::Float(f64::from_le_bytes(fixed(eat(8)?))),
+            FastColumn::Float => Value::Float(f64::from(f32::from_le_bytes(fixed(eat(4)?)))),
             FastColumn::Text { len_bytes } => {
-                let bytes = string(buf, len_bytes)?;
+                let bytes = string(buf, len_bytes).ok_or(Unread::Short)?;
                 Value::Text(match std::str::from_utf8(bytes) {
                     Ok(_) => arena.put(bytes),
                     // As polling mode's conversion: invalid sequences become U+FFFD.
                     Err(_) => arena.put(String::from_utf8_lossy(bytes).as_bytes()),
                 })
             }
-            FastColumn::Bytes { len_bytes } => Value::Bytes(arena.put(string(buf, len_bytes)?)),
+            FastColumn::Bytes { len_bytes } => {
+                Value::Bytes(arena.put(string(buf, len_bytes).ok_or(Unread::Short)?))
+            }
             FastColumn::Decimal { precision, scale } => {
                 let mut text = DecimalText::new();
-                read_decimal(buf, usize::from(precision), usize::from(scale), &mut text)?;
+                read_decimal(buf, usize::from(precision), usize::from(scale), &mut text)
+                    .ok_or(Unread::Short)?;
                 Value::Decimal(arena.put(text.as_bytes()))
+            }
+            FastColumn::DateTime { fsp } => {
+                let bytes = eat(datetime_bytes(fsp))?;
+                let packed = my_datetime_packed_from_binary(bytes, u32::from(fsp))?;
+                match datetime_from_packed(packed) {
+                    MyValue::Date(y, m, d, h, mi, s, us) if y != 0 && m != 0 && d != 0 => {
+                        Value::Timestamp(
+                            zone.wall_to_instant(micros_from_datetime(y, m, d, h, mi, s, us)),
+                        )
+                    }
+                    zero => return Err(Unread::ZeroDate(zero)),
+                }
+            }
+            FastColumn::Timestamp { fsp } => {
+                let bytes = eat(4 + fraction_bytes(fsp))?;
+                let (seconds, micros) = my_timestamp_from_binary(bytes, fsp)?;
+                // Seconds are unsigned (to 2106); mysql_common reads them as i32.
+                let micros = i64::from(seconds as u32) * 1_000_000 + i64::from(micros);
+                if micros == 0 {
+                    // MySQL's zero TIMESTAMP.
+                    return Err(Unread::ZeroDate(MyValue::Date(0, 0, 0, 0, 0, 0, 0)));
+                }
+                Value::Timestamp(micros)
             }
         })
     }
@@ -144,9 +209,28 @@ impl FastColumn {
             FastColumn::Decimal { precision, scale } => {
                 decimal_bytes(usize::from(precision), usize::from(scale))
             }
+            FastColumn::DateTime { fsp } => datetime_bytes(fsp),
+            FastColumn::Timestamp { fsp } => 4 + fraction_bytes(fsp),
         };
         buf.checked_eat(n).map(drop)
     }
+}
+
+/// The bytes of a DATETIME2 of `fsp` fractional digits: 5, then the fraction.
+fn datetime_bytes(fsp: u8) -> usize {
+    5 + fraction_bytes(fsp)
+}
+
+/// The bytes of a DATETIME2/TIMESTAMP2/TIME2 fraction of `fsp` digits.
+fn fraction_bytes(fsp: u8) -> usize {
+    usize::from(fsp).div_ceil(2)
+}
+
+/// A fixed-size value's bytes (`bytes` has the size: it came from `checked_eat(N)`).
+fn fixed<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(bytes);
+    out
 }
 
 /// A string's bytes after its little-endian length of `len_bytes` bytes.
@@ -462,7 +546,9 @@ mod tests {
     fn integers_sign_extend_or_not() {
         let mut arena = ValueArena::default();
         let read = |column: FastColumn, bytes: &[u8], arena: &mut ValueArena| {
-            column.read(&mut ParseBuf(bytes), arena).unwrap()
+            column
+                .read(&mut ParseBuf(bytes), arena, DbZone::UTC)
+                .unwrap()
         };
         let int = |width, unsigned| FastColumn::Int { width, unsigned };
         assert_eq!(read(int(1, false), &[0xff], &mut arena), Value::Int(-1));
@@ -486,30 +572,89 @@ mod tests {
     }
 
     #[test]
+    fn datetimes_and_timestamps() {
+        let mut arena = ValueArena::default();
+        // 2024-02-29 12:34:56.789 as DATETIME(3): packed fields + 0x80_0000_0000, then
+        // hundreds of microseconds in two bytes.
+        let fields: u64 = ((2024 * 13 + 2) << 22) | (29 << 17) | (12 << 12) | (34 << 6) | 56;
+        let mut bin = (fields + 0x80_0000_0000).to_be_bytes()[3..].to_vec();
+        bin.extend_from_slice(&7890u16.to_be_bytes());
+        let datetime = FastColumn::DateTime { fsp: 3 };
+        let at = 1_709_210_096_789_000;
+        let read = |column: FastColumn, bin: &[u8], zone, arena: &mut ValueArena| {
+            let mut buf = ParseBuf(bin);
+            let value = column.read(&mut buf, arena, zone);
+            assert!(buf.is_empty(), "the whole value is read");
+            value
+        };
+        assert_eq!(
+            read(datetime, &bin, DbZone::UTC, &mut arena),
+            Ok(Value::Timestamp(at))
+        );
+        let seoul: DbZone = "Asia/Seoul".parse().unwrap();
+        assert_eq!(
+            read(datetime, &bin, seoul, &mut arena),
+            Ok(Value::Timestamp(at - 9 * 3_600_000_000))
+        );
+        let zero = [0x80, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            read(datetime, &zero, DbZone::UTC, &mut arena),
+            Err(Unread::ZeroDate(MyValue::Date(0, 0, 0, 0, 0, 0, 0)))
+        );
+        // TIMESTAMP(6): epoch seconds, then microseconds in three bytes.
+        let mut bin = 1_709_210_096u32.to_be_bytes().to_vec();
+        bin.extend_from_slice(&789_000u32.to_be_bytes()[1..]);
+        assert_eq!(
+            read(
+                FastColumn::Timestamp { fsp: 6 },
+                &bin,
+                DbZone::UTC,
+                &mut arena
+            ),
+            Ok(Value::Timestamp(at))
+        );
+        assert_eq!(
+            read(
+                FastColumn::Timestamp { fsp: 0 },
+                &[0; 4],
+                DbZone::UTC,
+                &mut arena
+            ),
+            Err(Unread::ZeroDate(MyValue::Date(0, 0, 0, 0, 0, 0, 0)))
+        );
+    }
+
+    #[test]
     fn strings_share_chunks_and_big_ones_stand_alone() {
         let mut arena = ValueArena::default();
         let text = FastColumn::Text { len_bytes: 1 };
-        let a = text.read(&mut ParseBuf(b"\x03abc"), &mut arena).unwrap();
-        let b = text.read(&mut ParseBuf(b"\x02de"), &mut arena).unwrap();
+        let a = text
+            .read(&mut ParseBuf(b"\x03abc"), &mut arena, DbZone::UTC)
+            .unwrap();
+        let b = text
+            .read(&mut ParseBuf(b"\x02de"), &mut arena, DbZone::UTC)
+            .unwrap();
         let (Value::Text(a), Value::Text(b)) = (a, b) else {
             panic!("text values")
         };
         assert_eq!((&a[..], &b[..]), (&b"abc"[..], &b"de"[..]));
         assert_eq!(a.as_ptr().wrapping_add(3), b.as_ptr(), "one chunk");
-        let invalid = text.read(&mut ParseBuf(b"\x02\xff!"), &mut arena).unwrap();
+        let invalid = text
+            .read(&mut ParseBuf(b"\x02\xff!"), &mut arena, DbZone::UTC)
+            .unwrap();
         assert_eq!(invalid, Value::Text(Bytes::from("\u{fffd}!")));
         let big = vec![7u8; ARENA_CHUNK + 1];
         let mut row = (big.len() as u32).to_le_bytes()[..3].to_vec();
         row.extend_from_slice(&big);
         let Value::Bytes(value) = FastColumn::Bytes { len_bytes: 3 }
-            .read(&mut ParseBuf(&row), &mut arena)
+            .read(&mut ParseBuf(&row), &mut arena, DbZone::UTC)
             .unwrap()
         else {
             panic!("bytes")
         };
         assert_eq!(&value[..], &big[..]);
         assert!(
-            text.read(&mut ParseBuf(b"\x05ab"), &mut arena).is_none(),
+            text.read(&mut ParseBuf(b"\x05ab"), &mut arena, DbZone::UTC) == Err(Unread::Short),
             "a short row is an error"
         );
     }
