@@ -141,7 +141,7 @@ impl SourcePipeline {
         let (encoded_tx, encoded_rx) = bounded::<Sequenced<EncodedBatch>>(QUEUE_CAPACITY_BATCHES);
         // Emptied buffers flow back: value bytes from the producer to the encoder, row values
         // from the encoder to the reader.
-        let batch_bytes = self.share.batch_bytes();
+        let batch_bytes = self.share.batch_bytes().min(MAX_BATCH_BYTES);
         let spare_bytes = Spares::<u8>::new(SPARE_BUFFERS, batch_bytes);
         let spare_rows =
             Spares::<Value>::new(SPARE_BUFFERS, batch_bytes / std::mem::size_of::<Value>());
@@ -536,6 +536,11 @@ fn reader_stage(
 
 /// Encoded bytes one produce unit may reach by coalescing queued batches of the same topic.
 pub const COALESCE_MAX_BYTES: usize = 1 << 20;
+
+/// A source batch's byte limit at most (of its values; its JSON is often twice that): a larger
+/// budget share fits more batches in flight rather than bigger ones. A batch of 3 KB rows
+/// encodes to ~10 MB, and up to [`QUEUE_CAPACITY_BATCHES`] of them wait in each queue.
+pub const MAX_BATCH_BYTES: usize = 4 << 20;
 
 /// Emptied buffers kept for reuse between two stages ([`Spares`]), each at most a batch's
 /// byte limit.

@@ -3,8 +3,8 @@
 //! captured tables fill batches of one table each.
 //!
 //! - A batch is handed on when it holds `BATCH_ROWS` rows (at least `batch.max.rows`; a large
-//!   row event in parts, each with its row offset) or `BATCH_BYTES` of binlog (less when the
-//!   pipeline's batch byte limit is lower), when another table's rows come, at a transaction's
+//!   row event in parts, each with its row offset) or the pipeline's batch byte limit of binlog
+//!   (`SourceTaskContext::batch_max_bytes`), when another table's rows come, at a transaction's
 //!   end, a rotation or a heartbeat, and when the stream pauses for `LINGER`.
 //! - Transactions: a GTID event (MySQL's, or MariaDB's) starts one, `COMMIT` or XID ends it; DDL
 //!   ends it too and drops the table descriptions, so tables are described again when next
@@ -27,8 +27,6 @@ use super::task::{BATCH_ROWS, BinlogSourceTask, Pending};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
 
-/// Binlog bytes per batch: a batch of wide rows is handed on before this much is read.
-const BATCH_BYTES: usize = 4 << 20;
 /// A partly filled batch is handed on after this long.
 const LINGER: Duration = Duration::from_millis(5);
 /// Heartbeat period requested from the server.
@@ -399,7 +397,7 @@ impl BinlogSourceTask {
                         Some(pending) => {
                             pending.bytes += header.event_size() as usize;
                             if pending.tombstones.len() >= limit
-                                || pending.bytes >= BATCH_BYTES.min(self.batch_bytes)
+                                || pending.bytes >= self.batch_bytes
                             {
                                 self.flush();
                             } else {
