@@ -538,8 +538,9 @@ fn reader_stage(
 pub const COALESCE_MAX_BYTES: usize = 1 << 20;
 
 /// A source batch's byte limit at most (of its values; its JSON is often twice that): a larger
-/// budget share fits more batches in flight rather than bigger ones. A batch of 3 KB rows
-/// encodes to ~10 MB, and up to [`QUEUE_CAPACITY_BATCHES`] of them wait in each queue.
+/// budget share fits more batches in flight rather than bigger ones. 4 MiB of 30-column rows
+/// (3 KB messages) encode to ~10 MB, and up to [`QUEUE_CAPACITY_BATCHES`] batches wait in each
+/// queue.
 pub const MAX_BATCH_BYTES: usize = 4 << 20;
 
 /// Emptied buffers kept for reuse between two stages ([`Spares`]), each at most a batch's
