@@ -1,7 +1,7 @@
 //! The binlog values most tables are made of, read straight into the values polling mode reads:
-//! integers, DOUBLE/FLOAT, VARCHAR/VARBINARY/TEXT/BLOB, DECIMAL, DATETIME and TIMESTAMP. mysql_common's general
-//! decoder (`BinlogValue`) allocates for each string and twice for each DECIMAL (its digit
-//! groups, then its text); here a string or a DECIMAL's text is copied into a shared buffer
+//! integers, DOUBLE/FLOAT, VARCHAR/VARBINARY/TEXT/BLOB, DECIMAL, DATETIME and TIMESTAMP.
+//! mysql_common's general decoder (`BinlogValue`) allocates for each string and twice for each
+//! DECIMAL (its digit groups, then its text); here a string or a DECIMAL's text is copied into a shared buffer
 //! ([`ValueArena`]), so a value costs a copy and a reference count. Every other column type,
 //! and every column whose conversion needs the table's own facts (ENUM/SET members, BINARY
 //! padding, MEDIUMINT, BIT), still goes through `BinlogValue` and `TableInfo::convert`.
@@ -113,12 +113,15 @@ impl FastColumn {
                 len_bytes @ 1..=4 => string(len_bytes),
                 _ => None,
             },
-            (MYSQL_TYPE_DATETIME2, ColumnKind::DateTime) => Some(FastColumn::DateTime {
-                fsp: *meta.first()?,
-            }),
-            (MYSQL_TYPE_TIMESTAMP2, ColumnKind::Timestamp) => Some(FastColumn::Timestamp {
-                fsp: *meta.first()?,
-            }),
+            // At most 6 fractional digits; other metadata is left to the general decoder.
+            (MYSQL_TYPE_DATETIME2, ColumnKind::DateTime) => meta
+                .first()
+                .filter(|&&fsp| fsp <= 6)
+                .map(|&fsp| FastColumn::DateTime { fsp }),
+            (MYSQL_TYPE_TIMESTAMP2, ColumnKind::Timestamp) => meta
+                .first()
+                .filter(|&&fsp| fsp <= 6)
+                .map(|&fsp| FastColumn::Timestamp { fsp }),
             (MYSQL_TYPE_NEWDECIMAL, ColumnKind::Decimal) => {
                 let (precision, scale) = (*meta.first()?, *meta.get(1)?);
                 ((1..=MAX_PRECISION).contains(&precision)
