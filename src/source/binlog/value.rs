@@ -1,8 +1,8 @@
 //! The binlog values most tables are made of, read straight into the values polling mode reads:
 //! integers, DOUBLE/FLOAT, VARCHAR/VARBINARY/TEXT/BLOB, DECIMAL, DATETIME and TIMESTAMP.
 //! mysql_common's general decoder (`BinlogValue`) allocates for each string and twice for each
-//! DECIMAL (its digit groups, then its text); here a string or a DECIMAL's text is copied into a shared buffer
-//! ([`ValueArena`]), so a value costs a copy and a reference count. Every other column type,
+//! DECIMAL (its digit groups, then its text); here a string is copied, and a DECIMAL's text
+//! written, into a shared buffer ([`ValueArena`]), so a value costs a copy and a reference count. Every other column type,
 //! and every column whose conversion needs the table's own facts (ENUM/SET members, BINARY
 //! padding, MEDIUMINT, BIT), still goes through `BinlogValue` and `TableInfo::convert`.
 
@@ -168,10 +168,11 @@ impl FastColumn {
                 Value::Bytes(arena.put(string(buf, len_bytes).ok_or(Unread::Short)?))
             }
             FastColumn::Decimal { precision, scale } => {
-                let mut text = DecimalText::new();
-                read_decimal(buf, usize::from(precision), usize::from(scale), &mut text)
-                    .ok_or(Unread::Short)?;
-                Value::Decimal(arena.put(text.as_bytes()))
+                let (precision, scale) = (usize::from(precision), usize::from(scale));
+                let text = arena.write(MAX_DECIMAL_TEXT, |out| {
+                    read_decimal(buf, precision, scale, out)
+                });
+                Value::Decimal(text.ok_or(Unread::Short)?)
             }
             FastColumn::DateTime { fsp } => {
                 let bytes = eat(datetime_bytes(fsp))?;
@@ -260,11 +261,30 @@ const ARENA_CHUNK: usize = 64 << 10;
 impl ValueArena {
     /// A copy of `bytes` in the arena.
     pub(super) fn put(&mut self, bytes: &[u8]) -> Bytes {
-        if self.chunk.capacity() - self.chunk.len() < bytes.len() {
-            self.chunk = BytesMut::with_capacity(ARENA_CHUNK.max(bytes.len()));
+        self.write(bytes.len(), |out| {
+            out.extend_from_slice(bytes);
+            Some(())
+        })
+        .expect("a copy is always written")
+    }
+
+    /// What `write` appends (at most `max` bytes, for room in the chunk), as one value; `None`,
+    /// and nothing kept, when it gives up.
+    fn write(
+        &mut self,
+        max: usize,
+        write: impl FnOnce(&mut BytesMut) -> Option<()>,
+    ) -> Option<Bytes> {
+        if self.chunk.capacity() - self.chunk.len() < max {
+            self.chunk = BytesMut::with_capacity(ARENA_CHUNK.max(max));
         }
-        self.chunk.extend_from_slice(bytes);
-        self.chunk.split().freeze()
+        match write(&mut self.chunk) {
+            Some(()) => Some(self.chunk.split().freeze()),
+            None => {
+                self.chunk.clear();
+                None
+            }
+        }
     }
 }
 
@@ -275,47 +295,15 @@ fn decimal_bytes(precision: usize, scale: usize) -> usize {
     side(precision - scale) + side(scale)
 }
 
-/// A DECIMAL's text: at most 65 digits, a sign and a point.
-struct DecimalText {
-    bytes: [u8; 80],
-    len: usize,
-}
+/// The longest DECIMAL text: 65 digits, a sign, a point and a `0` before it.
+const MAX_DECIMAL_TEXT: usize = 68;
 
-impl DecimalText {
-    fn new() -> Self {
-        DecimalText {
-            bytes: [0; 80],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, byte: u8) {
-        self.bytes[self.len] = byte;
-        self.len += 1;
-    }
-
-    /// `value` in decimal, left-padded with zeros to `width` digits (`width` 0: no padding).
-    fn push_digits(&mut self, value: u32, width: usize) {
-        let mut digits = [b'0'; 10];
-        let mut at = digits.len();
-        let mut rest = value;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        let start = at.min(digits.len() - width);
-        for &d in &digits[start..] {
-            self.push(d);
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
+/// `value` in decimal, left-padded with zeros to `width` digits (`width` 0: no padding).
+fn push_digits(out: &mut BytesMut, value: u32, width: usize) {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(value).as_bytes();
+    out.resize(out.len() + width.saturating_sub(digits.len()), b'0');
+    out.extend_from_slice(digits);
 }
 
 /// Reads a DECIMAL(precision, scale) in MySQL's binary format (groups of nine digits, big-endian,
@@ -327,7 +315,7 @@ fn read_decimal(
     buf: &mut ParseBuf<'_>,
     precision: usize,
     scale: usize,
-    text: &mut DecimalText,
+    text: &mut BytesMut,
 ) -> Option<()> {
     let integer = precision - scale;
     let mut bytes = [0u8; 32];
@@ -348,16 +336,16 @@ fn read_decimal(
         let raw = (i32::from_be_bytes(be) << shift) >> shift;
         (raw ^ mask) as u32
     };
-    let start = text.len;
+    let start = text.len();
     if negative {
-        text.push(b'-');
+        text.extend_from_slice(b"-");
     }
     let mut leading = true;
-    let mut put_integer = |text: &mut DecimalText, value: u32| {
+    let mut put_integer = |text: &mut BytesMut, value: u32| {
         if leading && value == 0 {
             return;
         }
-        text.push_digits(value, if leading { 0 } else { DIGITS_PER_GROUP });
+        push_digits(text, value, if leading { 0 } else { DIGITS_PER_GROUP });
         leading = false;
     };
     let head = integer % DIGITS_PER_GROUP;
@@ -372,20 +360,20 @@ fn read_decimal(
     if leading {
         if scale == 0 {
             // Zero: mysql_common drops the sign of a zero without a fraction.
-            text.len = start;
+            text.truncate(start);
         }
-        text.push(b'0');
+        text.extend_from_slice(b"0");
     }
     if scale > 0 {
-        text.push(b'.');
+        text.extend_from_slice(b".");
         for _ in 0..scale / DIGITS_PER_GROUP {
             let value = group(DIGITS_PER_GROUP);
-            text.push_digits(value, DIGITS_PER_GROUP);
+            push_digits(text, value, DIGITS_PER_GROUP);
         }
         let tail = scale % DIGITS_PER_GROUP;
         if tail > 0 {
             let value = group(tail);
-            text.push_digits(value, tail);
+            push_digits(text, value, tail);
         }
     }
     Some(())
@@ -404,11 +392,22 @@ mod tests {
     }
 
     fn ours(bin: &[u8], precision: usize, scale: usize) -> String {
-        let mut text = DecimalText::new();
+        let mut text = BytesMut::new();
         let mut buf = ParseBuf(bin);
         read_decimal(&mut buf, precision, scale, &mut text).unwrap();
         assert!(buf.is_empty(), "the whole value is read");
-        String::from_utf8(text.as_bytes().to_vec()).unwrap()
+        String::from_utf8(text.to_vec()).unwrap()
+    }
+
+    /// `text` as DECIMAL(precision, scale), in binary, reads as mysql_common reads it.
+    fn reads_as_mysql_common(text: &str, precision: usize, scale: usize) {
+        let bin = binary(text, precision, scale);
+        assert_eq!(bin.len(), decimal_bytes(precision, scale), "{text}");
+        assert_eq!(
+            ours(&bin, precision, scale),
+            reference(&bin, precision, scale),
+            "{text} as DECIMAL({precision},{scale})"
+        );
     }
 
     /// The binary form of `text` as DECIMAL(precision, scale), written from MySQL's format
@@ -499,13 +498,7 @@ mod tests {
             ("42", 2, 0),
         ];
         for &(text, precision, scale) in cases {
-            let bin = binary(text, precision, scale);
-            assert_eq!(bin.len(), decimal_bytes(precision, scale), "{text}");
-            assert_eq!(
-                ours(&bin, precision, scale),
-                reference(&bin, precision, scale),
-                "{text} as DECIMAL({precision},{scale})"
-            );
+            reads_as_mysql_common(text, precision, scale);
         }
     }
 
@@ -513,7 +506,7 @@ mod tests {
     fn decimals_over_every_precision_and_scale() {
         // A spread of digit patterns at every precision and scale.
         for precision in 1..=65usize {
-            for scale in (0..=precision.min(30)).step_by(1) {
+            for scale in 0..=precision.min(30) {
                 let integer = precision - scale;
                 for seed in [1u64, 7, 12345, 987654321, u64::MAX / 3] {
                     let digits = |n: usize, salt: u64| -> String {
@@ -532,14 +525,8 @@ mod tests {
                         0 => int,
                         _ => format!("{int}.{}", digits(scale, 99)),
                     };
-                    for text in [text.clone(), format!("-{text}")] {
-                        let bin = binary(&text, precision, scale);
-                        assert_eq!(
-                            ours(&bin, precision, scale),
-                            reference(&bin, precision, scale),
-                            "{text} as DECIMAL({precision},{scale})"
-                        );
-                    }
+                    reads_as_mysql_common(&text, precision, scale);
+                    reads_as_mysql_common(&format!("-{text}"), precision, scale);
                 }
             }
         }
