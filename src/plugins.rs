@@ -11,6 +11,10 @@ impl Plugins {
         let mut plugins = Plugins::new();
         plugins.register(Arc::new(crate::source::connector::JdbcSourceConnector));
         plugins.register(Arc::new(crate::sink::jdbc::JdbcSinkConnector));
+        plugins.register(Arc::new(crate::source::debezium::DebeziumConnector::MYSQL));
+        plugins.register(Arc::new(
+            crate::source::debezium::DebeziumConnector::MARIADB,
+        ));
         plugins
     }
 }

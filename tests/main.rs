@@ -6,6 +6,7 @@ mod binlog;
 mod binlog_restart;
 mod cli;
 mod console;
+mod debezium;
 mod distributed;
 mod grafana;
 mod memory_budget;

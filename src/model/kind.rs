@@ -22,8 +22,8 @@ pub(crate) enum Kind {
     Date,
     Time,
     Timestamp,
-    /// Array, map and nested struct values are not modelled: the encoder writes only null, the
-    /// decoder refuses the schema.
+    /// Array, map and nested struct values: the encoder writes them with its general writer
+    /// (`write_connect`), the decoder refuses the schema.
     Unsupported(SchemaType),
 }
 

@@ -219,6 +219,81 @@ pub struct BinlogSettings {
     /// Always pin the snapshot's position under a brief global read lock.
     pub snapshot_lock: bool,
     pub server_id: Option<u32>,
+    /// Debezium's change events instead of the JDBC source's records.
+    pub debezium: Option<std::sync::Arc<DebeziumSettings>>,
+}
+
+// Debezium's connectors (`io.debezium.connector.mysql.MySqlConnector`, `…mariadb.
+// MariaDbConnector`) run the binlog reader with Debezium's event shapes.
+
+/// Which Debezium connector is being replaced: it names the `source` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    MySql,
+    MariaDb,
+}
+
+impl Flavor {
+    /// `source.connector`.
+    pub fn connector(self) -> &'static str {
+        match self {
+            Flavor::MySql => "mysql",
+            Flavor::MariaDb => "mariadb",
+        }
+    }
+
+    /// The `source` struct's schema name.
+    pub fn source_schema_name(self) -> &'static str {
+        match self {
+            Flavor::MySql => "io.debezium.connector.mysql.Source",
+            Flavor::MariaDb => "io.debezium.connector.mariadb.Source",
+        }
+    }
+}
+
+/// `decimal.handling.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalMode {
+    Precise,
+    Double,
+    String,
+}
+
+/// `time.precision.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeMode {
+    /// `adaptive_time_microseconds`: `io.debezium.time.*` types at the column's precision.
+    AdaptiveMicros,
+    /// `connect`: Connect's Date/Time/Timestamp logical types (milliseconds).
+    Connect,
+}
+
+/// `binary.handling.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryMode {
+    Bytes,
+    Base64,
+    Base64UrlSafe,
+    Hex,
+}
+
+/// What shapes Debezium's events, from the connector's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebeziumSettings {
+    pub flavor: Flavor,
+    /// `topic.prefix`: topics, schema names, `source.name` and the offset partition.
+    pub prefix: String,
+    pub decimal: DecimalMode,
+    pub time: TimeMode,
+    /// `bigint.unsigned.handling.mode=precise`: BIGINT UNSIGNED as Decimal(20, 0).
+    pub bigint_precise: bool,
+    pub binary: BinaryMode,
+    /// `tombstones.on.delete`.
+    pub tombstones: bool,
+    /// `skipped.operations`: creates, updates, deletes not written.
+    pub skip_creates: bool,
+    pub skip_updates: bool,
+    pub skip_deletes: bool,
 }
 
 /// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's
@@ -404,6 +479,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         snapshot: parsed.string("sluice.binlog.snapshot") != Some("never"),
         snapshot_lock: parsed.string("sluice.binlog.snapshot.locking") == Some("global"),
         server_id: parsed.long("sluice.binlog.server.id").map(|id| id as u32),
+        debezium: None,
     });
     if binlog.is_some() && parsed.string("mode") != Some("incrementing") {
         errors.push(ConfigError::invalid(

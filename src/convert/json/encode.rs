@@ -105,9 +105,9 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Date => "Date (a Date)",
         Kind::Time => "Time (a Time)",
         Kind::Timestamp => "Timestamp (a Timestamp)",
-        Kind::Unsupported(SchemaType::Array) => "array (unsupported: only null)",
-        Kind::Unsupported(SchemaType::Map) => "map (unsupported: only null)",
-        Kind::Unsupported(_) => "struct (unsupported: only null)",
+        Kind::Unsupported(SchemaType::Array) => "array",
+        Kind::Unsupported(SchemaType::Map) => "map",
+        Kind::Unsupported(_) => "struct",
     }
 }
 
@@ -433,6 +433,22 @@ fn encode_record(
     } else {
         for (i, (field, value)) in plan.fields.iter().zip(row).enumerate() {
             out.extend_from_slice(&plan.keys[field.key_start as usize..field.key_end as usize]);
+            if let (Kind::Unsupported(_), false) = (field.kind, value.is_null()) {
+                // Nested structs, arrays and maps (Debezium's envelope): the general writer.
+                let schema = &plan.schema.fields[i].schema;
+                write_connect(out, schema, value, decimal_numeric, true, scratch).map_err(|e| {
+                    Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot convert field {:?} of {}: {}",
+                            plan.schema.fields[i].name,
+                            plan.schema.name.as_deref().unwrap_or("(unnamed)"),
+                            e.context()
+                        ),
+                    )
+                })?;
+                continue;
+            }
             if let Err(problem) = write_value(field, value, decimal_numeric, scratch, out) {
                 return Err(field_error(plan, i, value, problem));
             }

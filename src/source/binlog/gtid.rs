@@ -162,6 +162,21 @@ impl fmt::Display for Gtids {
     }
 }
 
+/// A transaction's GTID as Debezium's `source.gtid` shows it: MariaDB `domain-server-seq`,
+/// MySQL `uuid:gno`.
+impl fmt::Display for Gtid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Gtid::MariaDb {
+                domain,
+                server,
+                seq,
+            } => write!(f, "{domain}-{server}-{seq}"),
+            Gtid::MySql { uuid, gno } => write!(f, "{uuid}:{gno}"),
+        }
+    }
+}
+
 /// A MariaDB GTID event's body (event type 0xa2): sequence number u64, domain u32, flags.
 pub(super) fn mariadb_gtid(body: &[u8], server: u32) -> Option<Gtid> {
     let seq = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);

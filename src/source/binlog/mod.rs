@@ -24,6 +24,7 @@
 //!   offset JSON; `resume.rs`: the task's offset and where its stream resumes;
 //! - `gtid.rs`: GTID positions, as MariaDB and MySQL write them.
 
+mod envelope;
 mod gtid;
 mod position;
 mod resume;
@@ -34,4 +35,5 @@ mod table;
 mod task;
 mod value;
 
+pub use self::envelope::DEBEZIUM_VERSION;
 pub use self::task::BinlogSourceTask;

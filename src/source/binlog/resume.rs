@@ -14,13 +14,42 @@ use std::sync::Arc;
 impl BinlogSourceTask {
     /// The offset stored with a batch: the position, and the snapshot's progress while it runs.
     pub(super) fn offset_json(&self) -> Json {
-        let mut offset = self.position.to_json();
+        let mut offset = match self.debezium {
+            Some(_) => self.debezium_offset(),
+            None => self.position.to_json(),
+        };
         if let Some(snapshot) = &self.snapshot {
+            if self.debezium.is_some() {
+                offset["snapshot"] = json!("INITIAL");
+            }
             offset["snapshot_table"] = json!(snapshot.tables.get(snapshot.index));
             offset["snapshot_done"] = json!(snapshot.tables[..snapshot.index]);
             if let Some(last) = snapshot.last {
                 offset["snapshot_last"] = json!(last);
             }
+        }
+        offset
+    }
+
+    /// The position as Debezium stores it (`BinlogOffsetContext`): `file`, `pos` and `gtids`,
+    /// with `event`, `row`, `server_id` and `ts_sec` only when not zero. Its `event` counts every
+    /// event of the transaction read so far, as Debezium's does, so either can resume the other.
+    fn debezium_offset(&self) -> Json {
+        let mut offset = json!({"file": self.position.file, "pos": self.position.pos});
+        if let Some(gtids) = &self.position.gtids {
+            offset["gtids"] = json!(gtids.to_string());
+        }
+        if self.position.event > 0 {
+            offset["event"] = json!(self.position.event);
+        }
+        if self.position.row > 0 {
+            offset["row"] = json!(self.position.row);
+        }
+        if self.source.server_id > 0 {
+            offset["server_id"] = json!(self.source.server_id);
+        }
+        if self.source.ts_ms > 0 {
+            offset["ts_sec"] = json!(self.source.ts_ms / 1000);
         }
         offset
     }

@@ -129,17 +129,18 @@ impl RowDecoder {
         self.table_id == tme.table_id() && self.columns.len() == tme.columns_count() as usize
     }
 
-    /// Decodes the rows of `event` from row `skip` on, converting `image` of each into a row of
-    /// the table and handing it to `each` with its index in the event. Strings and DECIMAL
-    /// texts are kept in `arena`. Returns the number of rows in the event.
+    /// Decodes the rows of `event` from row `skip` on, converting the `wanted` images of each
+    /// into rows of the table and handing each to `each` with the row's index in the event and
+    /// which image it is (a row's before-image first). Strings and DECIMAL texts are kept in
+    /// `arena`. Returns the number of rows in the event.
     pub(super) fn for_each_row(
         &self,
         event: &RowsEventData<'_>,
-        image: Image,
+        wanted: &[Image],
         skip: u64,
         zone: DbZone,
         arena: &mut ValueArena,
-        mut each: impl FnMut(u64, &mut Vec<Value>) -> Result<()>,
+        mut each: impl FnMut(u64, Image, &mut Vec<Value>) -> Result<()>,
     ) -> Result<u64> {
         if matches!(event, RowsEventData::PartialUpdateRowsEvent(_)) {
             return Err(Error::new(
@@ -173,10 +174,10 @@ impl RowDecoder {
         let mut n = 0u64;
         while !buf.is_empty() {
             for (which, present) in &images {
-                let wanted = n >= skip && *which == image;
-                self.read_image(&mut buf, present, wanted.then_some(&mut row), zone, arena)?;
-                if wanted {
-                    each(n, &mut row)?;
+                let read = n >= skip && wanted.contains(which);
+                self.read_image(&mut buf, present, read.then_some(&mut row), zone, arena)?;
+                if read {
+                    each(n, *which, &mut row)?;
                 }
             }
             n += 1;

@@ -17,9 +17,12 @@ use mysql_async::Conn;
 use mysql_async::Value as MyValue;
 use mysql_async::prelude::Queryable;
 
+use super::envelope::{
+    ENVELOPE_WIDTH, EventShape, envelope_row, mark_snapshot, now_ns, snapshot_marker,
+};
 use super::position::{Position, SnapshotState, current_position, gtid_position};
 use super::table::TableInfo;
-use super::task::{BATCH_ROWS, BinlogSourceTask};
+use super::task::{BATCH_ROWS, BinlogSourceTask, HeldSnapshot};
 use crate::error::{Error, Result};
 use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
 
@@ -136,6 +139,13 @@ impl BinlogSourceTask {
                 return Ok(None);
             };
             let Some(table) = state.tables.get(state.index).cloned() else {
+                // Debezium's last snapshot record says so.
+                if let Some(mut held) = self.held.take() {
+                    if let Some(last) = held.batch.values.rchunks_exact_mut(ENVELOPE_WIDTH).next() {
+                        mark_snapshot(last, "last");
+                    }
+                    return Ok(Some(held.batch));
+                }
                 // Complete: the offset from now on is the stream position alone.
                 self.snapshot = None;
                 if let Some(mut conn) = self.meta.take() {
@@ -227,6 +237,7 @@ impl BinlogSourceTask {
                 }
             }
             let complete = inc.is_none() || rows_read < limit;
+            let first_chunk = state.last.is_none();
             let bytes: usize = values.iter().map(Value::heap_bytes).sum();
             if let Some(row) = bytes.checked_div(rows_read) {
                 self.snapshot_row_bytes = row.max(1);
@@ -241,6 +252,25 @@ impl BinlogSourceTask {
                 continue;
             }
             let topic = self.topic(&table);
+            if let Some(shape) = info.events.clone() {
+                let batch =
+                    self.snapshot_events(&shape, topic, values, width, &state, first_chunk)?;
+                let held = HeldSnapshot {
+                    batch,
+                    table_index: state.index,
+                    table_count: state.tables.len(),
+                };
+                match self.held.replace(held) {
+                    Some(mut previous) => {
+                        // The next batch is of another table: the previous one ends its table.
+                        if previous.table_index != state.index {
+                            end_of_table(&mut previous);
+                        }
+                        return Ok(Some(previous.batch));
+                    }
+                    None => continue,
+                }
+            }
             let rows_count = values.len() / width.max(1);
             let keys = self
                 .settings
@@ -260,6 +290,61 @@ impl BinlogSourceTask {
             self.apply_granularity(&info, &mut batch.values);
             return Ok(Some(batch));
         }
+    }
+
+    /// A chunk of snapshot rows as Debezium's `r` events, with `source.snapshot` markers for
+    /// what is known so far (a table's last row is marked when the next batch shows it).
+    fn snapshot_events(
+        &mut self,
+        shape: &EventShape,
+        topic: std::sync::Arc<str>,
+        mut values: Vec<Value>,
+        width: usize,
+        state: &SnapshotState,
+        first_chunk: bool,
+    ) -> Result<SourceBatch> {
+        let rows = values.len() / width.max(1);
+        let mut events = self.spare_rows.take(rows * ENVELOPE_WIDTH);
+        let mut keys = Vec::new();
+        let now = now_ns();
+        let mut source = self.source.clone();
+        source.ts_ms = now / 1_000_000;
+        source.db = shape.db.clone();
+        source.table = shape.table.clone();
+        source.server_id = 0;
+        source.gtid = None;
+        source.file = bytes::Bytes::from(self.position.file.clone());
+        source.pos = self.position.pos as i64;
+        source.row = 0;
+        source.thread = None;
+        let first_table = state.index == 0;
+        let last_table = state.index + 1 == state.tables.len();
+        let mut drain = values.drain(..);
+        for i in 0..rows {
+            let mut row: Vec<Value> = drain.by_ref().take(width).collect();
+            shape.convert(&mut row)?;
+            if shape.key.is_some() {
+                shape.push_key(&row, &mut keys);
+            }
+            source.snapshot =
+                snapshot_marker(first_table, last_table, first_chunk && i == 0, false);
+            envelope_row(&mut events, None, Some(row), source.value(), "r", now);
+        }
+        drop(drain);
+        Ok(SourceBatch {
+            topic,
+            schema: shape.envelope.clone(),
+            values: events,
+            keys: shape.key.clone().map(|schema| SourceKeys {
+                schema,
+                values: keys,
+            }),
+            tombstones: Vec::new(),
+            position: SourcePosition {
+                partition: self.partition.clone(),
+                offset: self.offset_json(),
+            },
+        })
     }
 
     fn advance_snapshot_table(&mut self) {
@@ -282,6 +367,25 @@ async fn global_read_lock(conn: &mut Conn, context: &str) -> Result<()> {
                 crate::db::mysql_error(error, context)
             ))
         })
+}
+
+/// Marks the last row of a held Debezium snapshot batch as its table's last.
+fn end_of_table(held: &mut HeldSnapshot) {
+    let first_table = held.table_index == 0;
+    let last_table = held.table_index + 1 == held.table_count;
+    if let Some(last) = held.batch.values.rchunks_exact_mut(ENVELOPE_WIDTH).next() {
+        let was_first = matches!(
+            last.get(2),
+            Some(Value::Struct(source)) if matches!(
+                source.get(4),
+                Some(Value::Text(t)) if &t[..] == b"first" || &t[..] == b"first_in_data_collection"
+            )
+        );
+        mark_snapshot(
+            last,
+            snapshot_marker(first_table, last_table, was_first, true),
+        );
+    }
 }
 
 fn key_values(info: &TableInfo, values: &[Value], rows: usize) -> SourceKeys {

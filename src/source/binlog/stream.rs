@@ -16,10 +16,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use mysql_async::binlog::events::{EventData, RowsEventData};
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, Conn};
 
+use super::envelope;
 use super::gtid::{self, Gtid, Gtids};
 use super::rows::{Image, RowDecoder};
 use super::table::TableInfo;
@@ -165,13 +167,13 @@ impl BinlogSourceTask {
     fn flush(&mut self) {
         if let Some(pending) = self.pending.take() {
             let rows = pending.tombstones.len();
-            let keys = self.settings.deletes.then(|| SourceKeys {
-                schema: pending.table.key_schema.clone(),
+            let keys = pending.key_schema.map(|schema| SourceKeys {
+                schema,
                 values: pending.keys,
             });
             let mut batch = SourceBatch {
                 topic: pending.topic,
-                schema: pending.table.shape.schema.clone(),
+                schema: pending.schema,
                 values: pending.values,
                 keys,
                 tombstones: if pending.tombstones.iter().any(|t| *t) {
@@ -184,7 +186,9 @@ impl BinlogSourceTask {
                     offset: self.offset_json(),
                 },
             };
-            self.apply_granularity(&pending.table, &mut batch.values);
+            if self.debezium.is_none() {
+                self.apply_granularity(&pending.table, &mut batch.values);
+            }
             debug_assert_eq!(batch.len(), rows);
             self.position_dirty = false;
             self.handed = self.position.clone();
@@ -192,9 +196,8 @@ impl BinlogSourceTask {
         }
     }
 
-    /// Adds one row (`None`: a delete's tombstone, keyed by `key_row`).
-    /// Moves one row (`row` is left empty) into the pending batch.
-    fn push_row(&mut self, info: &Arc<TableInfo>, row: &mut Vec<Value>, tombstone: bool) {
+    /// The pending batch of `info`'s table, handing on another table's first.
+    fn pending_for(&mut self, info: &Arc<TableInfo>) -> &mut Pending {
         if self
             .pending
             .as_ref()
@@ -204,24 +207,121 @@ impl BinlogSourceTask {
         }
         if self.pending.is_none() {
             let rows = self.config.batch_max_rows.max(BATCH_ROWS);
+            let (schema, key_schema, width) = match &info.events {
+                Some(shape) => (
+                    shape.envelope.clone(),
+                    shape.key.clone(),
+                    envelope::ENVELOPE_WIDTH,
+                ),
+                None => (
+                    info.shape.schema.clone(),
+                    self.settings.deletes.then(|| info.key_schema.clone()),
+                    info.width(),
+                ),
+            };
             self.pending = Some(Pending {
                 table: info.clone(),
                 topic: self.topic(&info.table),
-                values: self.spare_rows.take(rows * info.width()),
+                schema,
+                key_schema,
+                values: self.spare_rows.take(rows * width),
                 keys: Vec::new(),
                 tombstones: Vec::with_capacity(rows),
                 bytes: 0,
                 started: Instant::now(),
             });
         }
-        let pending = self.pending.as_mut().expect("a pending batch");
-        if self.settings.deletes {
+        self.pending.as_mut().expect("a pending batch")
+    }
+
+    /// Moves one row (`row` is left empty) into the pending batch (`tombstone`: a delete's
+    /// tombstone, keyed by the row).
+    fn push_row(&mut self, info: &Arc<TableInfo>, row: &mut Vec<Value>, tombstone: bool) {
+        let deletes = self.settings.deletes;
+        let pending = self.pending_for(info);
+        if deletes {
             for &i in &info.key_columns {
                 pending.keys.push(row[i].clone());
             }
         }
         pending.values.append(row);
         pending.tombstones.push(tombstone);
+    }
+
+    /// Adds one Debezium change event of a decoded row image (`row` is left empty): `c` for an
+    /// insert's after-image, `u` for an update's (with its `before`), `d` for a delete's
+    /// before-image, followed by a tombstone with `tombstones.on.delete`. An update that changes
+    /// the primary key is a delete of the old key and a create of the new one, as Debezium
+    /// writes it.
+    fn push_event(
+        &mut self,
+        info: &Arc<TableInfo>,
+        op: Op,
+        before: Option<Vec<Value>>,
+        row: &mut Vec<Value>,
+        n: u64,
+    ) -> Result<()> {
+        let shape = info.events.clone().expect("Debezium shapes");
+        let tombstones = self.debezium.as_ref().is_some_and(|d| d.tombstones);
+        let mut row = std::mem::take(row);
+        shape.convert(&mut row)?;
+        let mut before = before;
+        if let Some(before) = before.as_mut() {
+            shape.convert(before)?;
+        }
+        self.source.db = shape.db.clone();
+        self.source.table = shape.table.clone();
+        self.source.row = n as i64;
+        let source = self.source.value();
+        let now = envelope::now_ns();
+        let pending = self.pending_for(info);
+        let event = |pending: &mut Pending,
+                     before: Option<Vec<Value>>,
+                     after: Option<Vec<Value>>,
+                     op: &'static str| {
+            let keyed = before.as_ref().or(after.as_ref()).expect("an image");
+            let key_start = pending.keys.len();
+            if shape.key.is_some() {
+                shape.push_key(keyed, &mut pending.keys);
+            }
+            envelope::envelope_row(&mut pending.values, before, after, source.clone(), op, now);
+            pending.tombstones.push(false);
+            if op == "d" && tombstones {
+                if shape.key.is_some() {
+                    pending.keys.extend_from_within(key_start..);
+                }
+                pending
+                    .values
+                    .extend(std::iter::repeat_n(Value::Null, envelope::ENVELOPE_WIDTH));
+                pending.tombstones.push(true);
+            }
+        };
+        match (op, before) {
+            (Op::Create, _) => event(pending, None, Some(row), "c"),
+            (Op::Delete, _) => event(pending, Some(row), None, "d"),
+            (Op::Update, Some(before)) => {
+                let key_changed = shape
+                    .key_columns
+                    .iter()
+                    .any(|&i| before.get(i) != row.get(i));
+                if shape.key.is_some() && key_changed {
+                    event(pending, Some(before), None, "d");
+                    event(pending, None, Some(row), "c");
+                } else {
+                    event(pending, Some(before), Some(row), "u");
+                }
+            }
+            (Op::Update, None) => {
+                return Err(Error::new(
+                    ErrorKind::Conversion,
+                    format!(
+                        "an update of {} without its before-image (binlog_row_image must be FULL)",
+                        info.table
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads events until a batch is ready (or the linger time passes with rows pending).
@@ -291,6 +391,21 @@ impl BinlogSourceTask {
             let data = event.read_data().map_err(|e| {
                 Error::with_source(ErrorKind::Conversion, "unreadable binlog event", e)
             })?;
+            // Debezium's offsets count every event of a transaction read so far (its start
+            // included), not only row events.
+            if self.debezium.is_some()
+                && !matches!(
+                    data,
+                    Some(
+                        EventData::RowsEvent(_)
+                            | EventData::GtidEvent(_)
+                            | EventData::XidEvent(_)
+                            | EventData::RotateEvent(_)
+                    )
+                )
+            {
+                self.event_index += 1;
+            }
             match data {
                 Some(EventData::RotateEvent(rotate)) => {
                     self.flush();
@@ -314,6 +429,7 @@ impl BinlogSourceTask {
                     let sql = query.query();
                     let upper = sql.trim_start().to_ascii_uppercase();
                     if upper.starts_with("BEGIN") {
+                        self.source.thread = Some(i64::from(query.thread_id()));
                         // The transaction started at the event after the previous commit (or at
                         // its GTID event): `position.pos` already points there.
                     } else if upper.starts_with("COMMIT") {
@@ -337,18 +453,23 @@ impl BinlogSourceTask {
                         Some((events, rows)) if index == events => rows,
                         _ => 0,
                     };
-                    let (emit, image) = match &rows {
-                        RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => {
-                            (true, Image::After)
-                        }
-                        RowsEventData::UpdateRowsEvent(_)
-                        | RowsEventData::UpdateRowsEventV1(_)
-                        | RowsEventData::PartialUpdateRowsEvent(_) => {
-                            (self.settings.updates, Image::After)
-                        }
-                        RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => {
-                            (self.settings.deletes, Image::Before)
-                        }
+                    let op =
+                        match &rows {
+                            RowsEventData::WriteRowsEvent(_)
+                            | RowsEventData::WriteRowsEventV1(_) => Op::Create,
+                            RowsEventData::UpdateRowsEvent(_)
+                            | RowsEventData::UpdateRowsEventV1(_)
+                            | RowsEventData::PartialUpdateRowsEvent(_) => Op::Update,
+                            RowsEventData::DeleteRowsEvent(_)
+                            | RowsEventData::DeleteRowsEventV1(_) => Op::Delete,
+                        };
+                    let (emit, images): (bool, &[Image]) = match (&self.debezium, op) {
+                        (None, Op::Create) => (true, &[Image::After]),
+                        (None, Op::Update) => (self.settings.updates, &[Image::After]),
+                        (None, Op::Delete) => (self.settings.deletes, &[Image::Before]),
+                        (Some(d), Op::Create) => (!d.skip_creates, &[Image::After]),
+                        (Some(d), Op::Update) => (!d.skip_updates, &[Image::Before, Image::After]),
+                        (Some(d), Op::Delete) => (!d.skip_deletes, &[Image::Before]),
                     };
                     let decoder = match emit {
                         true => self.decoder(rows.table_id()).await?,
@@ -363,18 +484,38 @@ impl BinlogSourceTask {
                         continue;
                     };
                     let info = decoder.info.clone();
-                    let tombstone = image == Image::Before;
+                    let tombstone = op == Op::Delete;
                     let zone = self.config.zone;
+                    if self.debezium.is_some() {
+                        let source = &mut self.source;
+                        source.ts_ms = i64::from(header.timestamp()) * 1000;
+                        source.server_id = i64::from(header.server_id());
+                        source.pos = start as i64;
+                        if source.file != self.position.file.as_bytes() {
+                            source.file = Bytes::from(self.position.file.clone());
+                        }
+                        source.gtid = self.gtid.as_ref().map(|g| Bytes::from(g.to_string()));
+                    }
+                    // An update's before-image, until its after-image comes.
+                    let mut before = None;
                     // Out of `self` while the rows are handed to it.
                     let mut arena = std::mem::take(&mut self.arena);
                     let read = decoder.for_each_row(
                         &rows,
-                        image,
+                        images,
                         skip_rows,
                         zone,
                         &mut arena,
-                        |n, row| {
-                            self.push_row(&info, row, tombstone);
+                        |n, image, row| {
+                            if self.debezium.is_some() {
+                                if op == Op::Update && image == Image::Before {
+                                    before = Some(std::mem::take(row));
+                                    return Ok(());
+                                }
+                                self.push_event(&info, op, before.take(), row, n)?;
+                            } else {
+                                self.push_row(&info, row, tombstone);
+                            }
                             self.position.event = index;
                             self.position.row = n + 1;
                             // A large event is handed on in parts, each with its row offset.
@@ -420,7 +561,9 @@ impl BinlogSourceTask {
     }
 
     fn begin_transaction(&mut self, start: u64) {
-        self.event_index = 0;
+        // Debezium counts the event that starts the transaction.
+        self.event_index = u64::from(self.debezium.is_some());
+        self.source.thread = None;
         self.position.pos = start;
         // Resuming inside this transaction: the stored event and row stand until passed.
         if self.skip.is_none() {
@@ -442,6 +585,14 @@ impl BinlogSourceTask {
         }
         self.position_dirty = true;
     }
+}
+
+/// What a row event does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Create,
+    Update,
+    Delete,
 }
 
 /// The next event of the stream.

@@ -8,9 +8,11 @@ use mysql_async::binlog::value::BinlogValue;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value as MyValue};
 
+use super::envelope::{ColumnFacts, EventShape};
 use crate::db::{DbZone, quote_mysql};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, Value};
+use crate::source::config::DebeziumSettings;
 use crate::source::config::TimestampGranularity;
 use crate::source::schema::{self, ColumnKind, RowShape};
 
@@ -38,6 +40,8 @@ pub(super) struct TableInfo {
     pub(super) key_columns: Vec<usize>,
     /// The record key schema: a struct of the key columns.
     pub(super) key_schema: Arc<Schema>,
+    /// Debezium's event shapes, when the connector writes Debezium's change events.
+    pub(super) events: Option<Arc<EventShape>>,
 }
 
 impl TableInfo {
@@ -48,6 +52,7 @@ impl TableInfo {
         table: &str,
         incrementing: Option<&str>,
         granularity: TimestampGranularity,
+        debezium: Option<&DebeziumSettings>,
         context: &str,
     ) -> Result<TableInfo> {
         let db_error = |e| crate::db::mysql_error(e, context);
@@ -62,9 +67,20 @@ impl TableInfo {
             .ok_or_else(|| Error::internal("LIMIT 0 query returned no columns"))?;
         let shape = RowShape::from_columns(Some(table), &columns, granularity)?;
         drop(result);
-        let rows: Vec<(String, String, String, Option<u64>, String)> = conn
+        type Row = (
+            String,
+            String,
+            String,
+            Option<u64>,
+            String,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+        );
+        let rows: Vec<Row> = conn
             .exec(
-                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY \
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY, \
+                 DATETIME_PRECISION, NUMERIC_PRECISION, NUMERIC_SCALE \
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
                  ORDER BY ORDINAL_POSITION",
                 (database, table),
@@ -79,7 +95,10 @@ impl TableInfo {
         }
         let mut metas = Vec::with_capacity(rows.len());
         let mut key_columns = Vec::new();
-        for (i, (_, data_type, column_type, octets, key)) in rows.iter().enumerate() {
+        let mut facts = Vec::with_capacity(rows.len());
+        for (i, (_, data_type, column_type, octets, key, fsp, precision, scale)) in
+            rows.iter().enumerate()
+        {
             let data_type = data_type.to_ascii_lowercase();
             let mut meta = ColumnMeta {
                 unsigned: column_type.contains("unsigned"),
@@ -97,8 +116,30 @@ impl TableInfo {
             if key == "PRI" {
                 key_columns.push(i);
             }
+            facts.push(ColumnFacts {
+                name: shape.names[i].clone(),
+                optional: shape.schema.fields[i].schema.optional,
+                fsp: fsp.unwrap_or(0),
+                precision: *precision,
+                scale: *scale,
+                members: meta.members.clone(),
+                bits: (data_type == "bit").then_some(precision.unwrap_or(1)),
+                data_type,
+                column_type: column_type.to_ascii_lowercase(),
+            });
             metas.push(meta);
         }
+        // Debezium keys a table by its primary key alone.
+        let events = match debezium {
+            Some(settings) => Some(Arc::new(EventShape::new(
+                settings,
+                database,
+                table,
+                &facts,
+                key_columns.clone(),
+            )?)),
+            None => None,
+        };
         if key_columns.is_empty()
             && let Some(column) = incrementing.and_then(|c| shape.index_of(c))
         {
@@ -121,6 +162,7 @@ impl TableInfo {
             columns: metas,
             key_columns,
             key_schema,
+            events,
         })
     }
 

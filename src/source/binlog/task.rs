@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use mysql_async::{BinlogStream, Conn};
 use serde_json::{Value as Json, json};
 
+use super::envelope::SourceInfo;
 use super::gtid::Gtid;
 use super::position::{Position, SnapshotState, stored_snapshot};
 use super::rows::RowDecoder;
@@ -19,7 +20,7 @@ use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, Result};
 use crate::model::{SourceBatch, Value};
-use crate::source::config::{BinlogSettings, JdbcSourceConfig};
+use crate::source::config::{BinlogSettings, DebeziumSettings, JdbcSourceConfig};
 
 /// Rows per batch handed to the encoder (at least `batch.max.rows`).
 pub(super) const BATCH_ROWS: usize = 2000;
@@ -28,6 +29,10 @@ pub(super) const BATCH_ROWS: usize = 2000;
 pub(super) struct Pending {
     pub(super) table: Arc<TableInfo>,
     pub(super) topic: Arc<str>,
+    /// The records' value schema: the table's row, or its Debezium envelope.
+    pub(super) schema: Arc<crate::model::Schema>,
+    /// The records' key schema (`None`: null keys).
+    pub(super) key_schema: Option<Arc<crate::model::Schema>>,
     pub(super) values: Vec<Value>,
     pub(super) keys: Vec<Value>,
     pub(super) tombstones: Vec<bool>,
@@ -77,6 +82,21 @@ pub struct BinlogSourceTask {
     pub(super) arena: ValueArena,
     /// Bytes per row of the last snapshot chunk, to size the next one within `batch_bytes`.
     pub(super) snapshot_row_bytes: usize,
+    /// Debezium's change events (`None`: the JDBC source's records).
+    pub(super) debezium: Option<Arc<DebeziumSettings>>,
+    /// The `source` block of the next Debezium event: where the reader is.
+    pub(super) source: SourceInfo,
+    /// A Debezium snapshot batch held back until the next one shows whether its last row ends
+    /// its table or the snapshot (`source.snapshot` markers).
+    pub(super) held: Option<HeldSnapshot>,
+}
+
+/// A Debezium snapshot batch held back: its table's index, and whether its first row is the
+/// table's first.
+pub(super) struct HeldSnapshot {
+    pub(super) batch: SourceBatch,
+    pub(super) table_index: usize,
+    pub(super) table_count: usize,
 }
 
 impl BinlogSourceTask {
@@ -91,6 +111,7 @@ impl BinlogSourceTask {
             )
         })?;
         let url = &config.database.url;
+        let debezium = settings.debezium.clone();
         let server_id = settings.server_id.unwrap_or_else(|| {
             // Stable per connector, away from small ids real replicas use.
             100_000 + crate::model::hash::fnv1a(connector.as_bytes()) % 1_000_000_000
@@ -104,7 +125,14 @@ impl BinlogSourceTask {
             spare_rows: Spares::default(),
             arena: ValueArena::default(),
             snapshot_row_bytes: 0,
-            partition: json!({"server": format!("{}:{}", url.host, url.port)}),
+            partition: match &debezium {
+                // Debezium's partition: the logical server name.
+                Some(d) => json!({"server": d.prefix}),
+                None => json!({"server": format!("{}:{}", url.host, url.port)}),
+            },
+            source: debezium.as_deref().map(SourceInfo::new).unwrap_or_default(),
+            held: None,
+            debezium,
             connector,
             config,
             settings,
@@ -133,8 +161,15 @@ impl BinlogSourceTask {
         format!("database {}", self.config.database.describe())
     }
 
+    /// The topic of a table's records (an empty name: the topic of a batch without rows).
     pub(super) fn topic(&self, table: &str) -> Arc<str> {
-        format!("{}{table}", self.config.topic_prefix).into()
+        match &self.debezium {
+            Some(d) => {
+                super::envelope::sanitize_topic(&format!("{}.{}.{table}", d.prefix, self.database))
+                    .into()
+            }
+            None => format!("{}{table}", self.config.topic_prefix).into(),
+        }
     }
 
     pub(super) async fn meta_conn(&mut self) -> Result<&mut Conn> {
@@ -162,6 +197,7 @@ impl BinlogSourceTask {
         }
         let incrementing = self.config.incrementing_column.clone();
         let granularity = self.config.granularity;
+        let debezium = self.debezium.clone();
         let context = self.context();
         let db = database.to_string();
         let conn = self.meta_conn().await?;
@@ -171,6 +207,7 @@ impl BinlogSourceTask {
             table,
             incrementing.as_deref(),
             granularity,
+            debezium.as_deref(),
             &context,
         )
         .await
@@ -223,6 +260,27 @@ impl SourceTask for BinlogSourceTask {
             .offsets
             .offset(&self.connector, &self.partition)
             .await?;
+        // Debezium restarts a snapshot it did not finish from scratch (its offset says
+        // `snapshot` without Sluice's progress keys).
+        let unfinished_debezium_snapshot = self.debezium.is_some()
+            && stored.as_ref().is_some_and(|offset| {
+                offset
+                    .get("snapshot")
+                    .is_some_and(|s| s != &Json::Bool(false))
+                    && stored_snapshot(offset).is_none()
+            });
+        if unfinished_debezium_snapshot {
+            if !self.settings.snapshot {
+                return Err(Error::config(
+                    "the connector previously stopped while taking a snapshot, and snapshot.mode \
+                     does not take one: set snapshot.mode=initial, or reset its offsets",
+                ));
+            }
+            tracing::info!(message = "the stored offset is of an unfinished snapshot; taking it again", connector = %self.connector);
+            self.run_snapshot().await?;
+            self.handed = self.position.clone();
+            return Ok(());
+        }
         match stored.as_ref().and_then(Position::from_json) {
             Some(position) => {
                 self.position = position;

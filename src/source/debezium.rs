@@ -1,0 +1,568 @@
+//! Debezium's MySQL and MariaDB connectors (`io.debezium.connector.mysql.MySqlConnector`,
+//! `io.debezium.connector.mariadb.MariaDbConnector`), rebuilt on the binlog reader: Debezium's
+//! configuration keys, and its change events, topics and offsets (`binlog/envelope.rs`).
+//!
+//! Keys Debezium documents and Sluice does not support yet are refused by name (HTTP 400), as
+//! are values of supported keys that would change what Debezium writes in ways Sluice does not
+//! reproduce; README's Debezium section lists them.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use regex::Regex;
+
+use super::config::{
+    BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, JdbcSourceConfig, Mode,
+    TableFilter, TimeMode, TimestampGranularity,
+};
+use crate::config::{
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
+};
+use crate::connector::{ConnectorPlugin, ConnectorType, Task, TaskConfig, TaskContext};
+use crate::db::{DbZone, Dialect, JdbcUrl, MySqlSettings};
+use crate::error::{Error, Result};
+
+/// The keys Sluice reads, with Debezium's defaults.
+pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    use ConfigType::*;
+    let g = "Debezium";
+    ConfigDef::new()
+        .define(
+            ConfigKey::required("database.hostname", String)
+                .importance(Importance::High)
+                .group(g),
+        )
+        .define(ConfigKey::with_default("database.port", Int, "3306").group(g))
+        .define(
+            ConfigKey::required("database.user", String)
+                .importance(Importance::High)
+                .group(g),
+        )
+        .define(
+            ConfigKey::optional("database.password", Password)
+                .importance(Importance::High)
+                .group(g),
+        )
+        .define(
+            ConfigKey::required("database.server.id", Long)
+                .validator(Validator::Between(1, u32::MAX as i64))
+                .group(g)
+                .doc("The replica server id the binlog stream uses."),
+        )
+        .define(
+            ConfigKey::required("topic.prefix", String)
+                .validator(Validator::NonEmpty)
+                .group(g)
+                .doc("Names the topics, schemas, source.name and the offset partition."),
+        )
+        .define(ConfigKey::optional("database.include.list", List).group(g))
+        .define(ConfigKey::optional("table.include.list", List).group(g))
+        .define(ConfigKey::optional("table.exclude.list", List).group(g))
+        .define(
+            ConfigKey::with_default("snapshot.mode", String, "initial")
+                .validator(Validator::OneOf(&[
+                    "initial",
+                    "no_data",
+                    "schema_only",
+                    "never",
+                ]))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("snapshot.locking.mode", String, "minimal")
+                .validator(Validator::OneOf(&["minimal", "extended", "none"]))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("decimal.handling.mode", String, "precise")
+                .validator(Validator::OneOf(&["precise", "double", "string"]))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("time.precision.mode", String, "adaptive_time_microseconds")
+                .validator(Validator::OneOf(&["adaptive_time_microseconds", "connect"]))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("bigint.unsigned.handling.mode", String, "long")
+                .validator(Validator::OneOf(&["long", "precise"]))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("binary.handling.mode", String, "bytes")
+                .validator(Validator::OneOf(&[
+                    "bytes",
+                    "base64",
+                    "base64-url-safe",
+                    "hex",
+                ]))
+                .group(g),
+        )
+        .define(ConfigKey::with_default("tombstones.on.delete", Boolean, "true").group(g))
+        .define(ConfigKey::with_default("skipped.operations", List, "t").group(g))
+        .define(ConfigKey::with_default("include.schema.changes", Boolean, "true").group(g))
+        .define(ConfigKey::optional("schema.history.internal.kafka.topic", String).group(g))
+        .define(
+            ConfigKey::optional("schema.history.internal.kafka.bootstrap.servers", String).group(g),
+        )
+        .define(
+            ConfigKey::with_default("max.batch.size", Int, "2048")
+                .validator(Validator::AtLeast(1))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("poll.interval.ms", Long, "500")
+                .validator(Validator::AtLeast(0))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("connect.timeout.ms", Long, "30000")
+                .validator(Validator::AtLeast(0))
+                .group(g),
+        )
+});
+
+/// Keys Debezium documents whose default Sluice reproduces, but no other value: any other value
+/// is refused by name.
+const DEFAULT_ONLY: &[(&str, &str)] = &[
+    ("heartbeat.interval.ms", "0"),
+    ("provide.transaction.metadata", "false"),
+    ("include.query", "false"),
+    ("event.processing.failure.handling.mode", "fail"),
+    ("inconsistent.schema.handling.mode", "fail"),
+    ("topic.delimiter", "."),
+    (
+        "topic.naming.strategy",
+        "io.debezium.schema.DefaultTopicNamingStrategy",
+    ),
+    ("schema.name.adjustment.mode", "none"),
+    ("field.name.adjustment.mode", "none"),
+    ("table.ignore.builtin", "true"),
+    ("extended.headers.enabled", "false"),
+    ("read.only", "false"),
+    ("gtid.ignore.on.recovery", "false"),
+    (
+        "schema.history.internal",
+        "io.debezium.storage.kafka.history.KafkaSchemaHistory",
+    ),
+];
+
+/// Prefixes of Debezium's own keys: a key under one of them that Sluice does not read is
+/// refused rather than silently ignored.
+const DEBEZIUM_PREFIXES: &[&str] = &[
+    "database.",
+    "table.",
+    "column.",
+    "snapshot.",
+    "schema.history.internal",
+    "signal.",
+    "incremental.snapshot.",
+    "heartbeat.",
+    "gtid.",
+    "binlog.",
+    "message.key.columns",
+    "converters",
+    "custom.metric.tags",
+    "notification.",
+    "post.processors",
+    "datatype.propagate.source.type",
+    "column.propagate.source.type",
+    "max.queue.size",
+    "skip.messages.without.change",
+    "enable.time.adjuster",
+    "connect.keep.alive",
+    "min.row.count.to.stream.results",
+    "database.server.name",
+];
+
+/// Keys under [`DEBEZIUM_PREFIXES`] that Sluice accepts and deliberately does not use, because
+/// they have nothing to tune in Sluice's reader.
+const ACCEPTED_UNUSED: &[&str] = &[
+    "database.ssl.mode",
+    "schema.history.internal.store.only.captured.tables.ddl",
+    "schema.history.internal.store.only.captured.databases.ddl",
+    "schema.history.internal.skip.unparseable.ddl",
+];
+
+/// Every problem with a Debezium connector config.
+fn parse_all(config: &ConnectorConfig) -> (Option<JdbcSourceConfig>, Vec<ConfigError>) {
+    let (parsed, mut errors) = DEBEZIUM_CONFIG_DEF.parse_all(&config.config);
+    for (key, value) in &config.config {
+        if let Some((_, default)) = DEFAULT_ONLY.iter().find(|(k, _)| k == key) {
+            if !value.trim().eq_ignore_ascii_case(default) {
+                errors.push(ConfigError::invalid(
+                    key.clone(),
+                    value.clone(),
+                    format!("{default}: Sluice's Debezium connector does not support {key} yet"),
+                ));
+            }
+            continue;
+        }
+        let debeziums = DEBEZIUM_PREFIXES.iter().any(|p| key.starts_with(p));
+        if debeziums
+            && DEBEZIUM_CONFIG_DEF.key(key).is_none()
+            && !ACCEPTED_UNUSED.contains(&key.as_str())
+        {
+            errors.push(ConfigError::rule(
+                key.clone(),
+                format!("Sluice's Debezium connector does not support {key} yet"),
+            ));
+        }
+    }
+    if config.config.get("database.ssl.mode").is_some_and(|m| {
+        !matches!(
+            m.trim().to_ascii_lowercase().as_str(),
+            "disabled" | "disable" | "preferred"
+        )
+    }) {
+        errors.push(ConfigError::rule(
+            "database.ssl.mode",
+            "Sluice's Debezium connector does not support TLS to the database yet",
+        ));
+    }
+    if !errors.is_empty() {
+        return (None, errors);
+    }
+    match build(config, &parsed) {
+        Ok(config) => (Some(config), errors),
+        Err(mut more) => {
+            errors.append(&mut more);
+            (None, errors)
+        }
+    }
+}
+
+fn build(
+    config: &ConnectorConfig,
+    parsed: &Config,
+) -> std::result::Result<JdbcSourceConfig, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let class = config
+        .config
+        .get("connector.class")
+        .map_or("", String::as_str);
+    let flavor = if class.contains("mariadb") || class.contains("MariaDb") {
+        Flavor::MariaDb
+    } else {
+        Flavor::MySql
+    };
+    let prefix = parsed
+        .string("topic.prefix")
+        .unwrap_or_default()
+        .to_string();
+    if !prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        errors.push(ConfigError::invalid(
+            "topic.prefix",
+            prefix.clone(),
+            "only letters, digits, '.', '_' and '-'",
+        ));
+    }
+    // The reader captures one database: the include list must name it.
+    let databases = parsed.list("database.include.list");
+    let database = match databases {
+        [one]
+            if !one.is_empty()
+                && one
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$') =>
+        {
+            Some(one.clone())
+        }
+        _ => {
+            errors.push(ConfigError::invalid(
+                "database.include.list",
+                databases.join(","),
+                "the name of the one database to capture (Sluice's Debezium connector captures \
+                 one database per connector)",
+            ));
+            None
+        }
+    };
+    let regexes = |key: &str, errors: &mut Vec<ConfigError>| -> Vec<Regex> {
+        parsed
+            .list(key)
+            .iter()
+            .filter_map(|r| match Regex::new(&format!("(?i)^(?:{r})$")) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    errors.push(ConfigError::invalid(
+                        key,
+                        r.clone(),
+                        format!("a valid regular expression ({e})"),
+                    ));
+                    None
+                }
+            })
+            .collect()
+    };
+    let include = regexes("table.include.list", &mut errors);
+    let exclude = regexes("table.exclude.list", &mut errors);
+    if !include.is_empty() && !exclude.is_empty() {
+        errors.push(ConfigError::rule(
+            "table.exclude.list",
+            "table.include.list and table.exclude.list are mutually exclusive",
+        ));
+    }
+    let mut skip = (false, false, false);
+    for op in parsed.list("skipped.operations") {
+        match op.trim().to_ascii_lowercase().as_str() {
+            "c" => skip.0 = true,
+            "u" => skip.1 = true,
+            "d" => skip.2 = true,
+            "t" | "none" => {}
+            other => errors.push(ConfigError::invalid(
+                "skipped.operations",
+                other,
+                "a list of c, u, d, t or none",
+            )),
+        }
+    }
+    let skipped = parsed.list("skipped.operations");
+    if !skipped.iter().any(|o| o.trim().eq_ignore_ascii_case("t")) {
+        errors.push(ConfigError::invalid(
+            "skipped.operations",
+            skipped.join(","),
+            "a list including t: Sluice's Debezium connector does not write truncate events yet",
+        ));
+    }
+    let lower = |key: &str| parsed.string(key).unwrap_or_default().to_ascii_lowercase();
+    let settings = DebeziumSettings {
+        flavor,
+        prefix,
+        decimal: match lower("decimal.handling.mode").as_str() {
+            "double" => DecimalMode::Double,
+            "string" => DecimalMode::String,
+            _ => DecimalMode::Precise,
+        },
+        time: match lower("time.precision.mode").as_str() {
+            "connect" => TimeMode::Connect,
+            _ => TimeMode::AdaptiveMicros,
+        },
+        bigint_precise: lower("bigint.unsigned.handling.mode") == "precise",
+        binary: match lower("binary.handling.mode").as_str() {
+            "base64" => BinaryMode::Base64,
+            "base64-url-safe" => BinaryMode::Base64UrlSafe,
+            "hex" => BinaryMode::Hex,
+            _ => BinaryMode::Bytes,
+        },
+        tombstones: parsed.bool("tombstones.on.delete"),
+        skip_creates: skip.0,
+        skip_updates: skip.1,
+        skip_deletes: skip.2,
+    };
+    let (Some(database), true) = (database, errors.is_empty()) else {
+        return Err(errors);
+    };
+    let url = JdbcUrl {
+        dialect: Dialect::MySql,
+        host: parsed
+            .string("database.hostname")
+            .unwrap_or_default()
+            .to_string(),
+        port: parsed.long("database.port").unwrap_or(3306) as u16,
+        database: Some(database),
+        params: Default::default(),
+    };
+    let snapshot = lower("snapshot.mode") == "initial";
+    Ok(JdbcSourceConfig {
+        database: MySqlSettings::new(
+            url,
+            parsed.non_empty("database.user").map(str::to_string),
+            parsed.password("database.password").cloned(),
+            3,
+            Duration::from_secs(10),
+        ),
+        mode: Mode::Incrementing,
+        incrementing_column: None,
+        timestamp_columns: Vec::new(),
+        timestamp_initial_ms: None,
+        timestamp_delay: Duration::ZERO,
+        query: None,
+        query_suffix: String::new(),
+        tables: TableFilter {
+            whitelist: Vec::new(),
+            blacklist: Vec::new(),
+            include,
+            exclude,
+        },
+        table_types: vec!["TABLE".into()],
+        topic_prefix: String::new(),
+        poll_interval: Duration::from_millis(parsed.long("poll.interval.ms").unwrap_or(500) as u64),
+        table_poll_interval: Duration::from_secs(60),
+        batch_max_rows: parsed.long("max.batch.size").unwrap_or(2048).max(1) as usize,
+        validate_non_null: false,
+        // Debezium writes DATETIME as if it were UTC, and TIMESTAMP in UTC.
+        zone: DbZone::UTC,
+        binlog: Some(BinlogSettings {
+            updates: true,
+            deletes: true,
+            snapshot,
+            snapshot_lock: lower("snapshot.locking.mode") == "extended",
+            server_id: parsed.long("database.server.id").map(|id| id as u32),
+            debezium: Some(Arc::new(settings)),
+        }),
+        granularity: TimestampGranularity::ConnectLogical,
+        // Connect's topic creation keys, as for every source connector.
+        topic_partitions: config
+            .config
+            .get("topic.creation.default.partitions")
+            .and_then(|p| p.trim().parse().ok()),
+        topic_replication: config
+            .config
+            .get("topic.creation.default.replication.factor")
+            .and_then(|r| r.trim().parse().ok()),
+    })
+}
+
+fn parse(config: &ConnectorConfig) -> std::result::Result<JdbcSourceConfig, ConfigError> {
+    match parse_all(config) {
+        (Some(config), _) => Ok(config),
+        (None, mut errors) => Err(errors.swap_remove(0)),
+    }
+}
+
+/// Debezium's MySQL connector, or its MariaDB one.
+pub struct DebeziumConnector {
+    flavor: Flavor,
+}
+
+impl DebeziumConnector {
+    pub const MYSQL: DebeziumConnector = DebeziumConnector {
+        flavor: Flavor::MySql,
+    };
+    pub const MARIADB: DebeziumConnector = DebeziumConnector {
+        flavor: Flavor::MariaDb,
+    };
+}
+
+#[async_trait]
+impl ConnectorPlugin for DebeziumConnector {
+    fn class(&self) -> &'static str {
+        match self.flavor {
+            Flavor::MySql => "io.debezium.connector.mysql.MySqlConnector",
+            Flavor::MariaDb => "io.debezium.connector.mariadb.MariaDbConnector",
+        }
+    }
+
+    fn connector_type(&self) -> ConnectorType {
+        ConnectorType::Source
+    }
+
+    fn version(&self) -> &'static str {
+        super::binlog::DEBEZIUM_VERSION
+    }
+
+    fn config_def(&self) -> &ConfigDef {
+        &DEBEZIUM_CONFIG_DEF
+    }
+
+    fn validate(&self, config: &ConnectorConfig) -> Vec<ConfigError> {
+        parse_all(config).1
+    }
+
+    /// One task reads the binlog, as Debezium's (which fails with more).
+    async fn task_configs(
+        &self,
+        config: &ConnectorConfig,
+        max_tasks: usize,
+    ) -> Result<Vec<TaskConfig>> {
+        parse(config)?;
+        if max_tasks > 1 {
+            return Err(Error::config("Only a single connector task may be started"));
+        }
+        Ok(vec![config.config.clone()])
+    }
+
+    fn create_task(&self, context: TaskContext) -> Result<Task> {
+        let connector =
+            ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;
+        let config = Arc::new(parse(&connector)?);
+        Ok(Task::Source(Box::new(
+            super::binlog::BinlogSourceTask::new(context.connector.clone(), config)?,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Debezium's tutorial config (`inventory-connector`).
+    fn tutorial(extra: &[(&str, &str)]) -> ConnectorConfig {
+        let mut map: std::collections::BTreeMap<String, String> = [
+            (
+                "connector.class",
+                "io.debezium.connector.mysql.MySqlConnector",
+            ),
+            ("tasks.max", "1"),
+            ("database.hostname", "mysql"),
+            ("database.port", "3306"),
+            ("database.user", "debezium"),
+            ("database.password", "dbz"),
+            ("database.server.id", "184054"),
+            ("topic.prefix", "dbserver1"),
+            ("database.include.list", "inventory"),
+            (
+                "schema.history.internal.kafka.bootstrap.servers",
+                "kafka:9092",
+            ),
+            (
+                "schema.history.internal.kafka.topic",
+                "schema-changes.inventory",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            map.insert(k.to_string(), v.to_string());
+        }
+        ConnectorConfig::from_map(Some("inventory-connector".into()), map).unwrap()
+    }
+
+    #[test]
+    fn the_tutorial_config_parses() {
+        let config = parse(&tutorial(&[])).unwrap();
+        assert_eq!(config.database.url.database.as_deref(), Some("inventory"));
+        let binlog = config.binlog.unwrap();
+        assert_eq!(binlog.server_id, Some(184054));
+        assert!(binlog.snapshot);
+        let settings = binlog.debezium.unwrap();
+        assert_eq!(settings.prefix, "dbserver1");
+        assert_eq!(settings.flavor, Flavor::MySql);
+        assert!(settings.tombstones);
+        assert_eq!(settings.decimal, DecimalMode::Precise);
+    }
+
+    #[test]
+    fn unsupported_keys_are_refused_by_name() {
+        for (key, value) in [
+            ("column.include.list", "inventory.customers.id"),
+            ("signal.data.collection", "inventory.debezium_signal"),
+            ("heartbeat.interval.ms", "1000"),
+            ("provide.transaction.metadata", "true"),
+            ("message.key.columns", "inventory.customers:email"),
+            ("time.precision.mode", "adaptive"),
+            ("snapshot.mode", "when_needed"),
+        ] {
+            let errors = parse_all(&tutorial(&[(key, value)])).1;
+            assert!(
+                errors.iter().any(|e| e.key == key),
+                "{key}={value}: {errors:?}"
+            );
+        }
+        let errors = parse_all(&tutorial(&[("database.include.list", "a,b")])).1;
+        assert_eq!(errors[0].key, "database.include.list");
+    }
+
+    #[test]
+    fn table_filters_are_whole_name_case_insensitive() {
+        let config = parse(&tutorial(&[("table.include.list", "inventory.cust.*")])).unwrap();
+        assert!(config.tables.matches("inventory", "Customers"));
+        assert!(!config.tables.matches("inventory", "orders"));
+    }
+}

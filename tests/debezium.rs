@@ -1,0 +1,362 @@
+//! Debezium's MySQL connector config against real MariaDB (binlog on) and the broker: the
+//! snapshot's `r` events, then `c`/`u`/`d` and a tombstone, compared byte for byte with the
+//! change events Debezium itself writes (REFERENCE-DEBEZIUM §3.4, captured from Debezium
+//! 3.2.1), its offsets, and a resume from an offset shaped as Debezium writes it.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use serde_json::{Value as Json, json};
+
+use crate::support::{
+    Record, RunningWorker, TestDb, produce, read_topic, services, unique, worker_config,
+};
+
+/// Debezium's tutorial connector (`inventory-connector`) on `db`, with `prefix` as
+/// `topic.prefix`.
+fn connector(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> Json {
+    let s = services();
+    let mut config = json!({
+        "connector.class": "io.debezium.connector.mysql.MySqlConnector",
+        "tasks.max": "1",
+        "database.hostname": s.mariadb_host,
+        "database.port": s.mariadb_port.to_string(),
+        "database.user": s.mariadb_user,
+        "database.password": s.mariadb_password,
+        "database.server.id": (200_000 + std::process::id() % 100_000).to_string(),
+        "topic.prefix": prefix,
+        "database.include.list": db.name,
+        "schema.history.internal.kafka.bootstrap.servers": s.kafka_bootstrap,
+        "schema.history.internal.kafka.topic": format!("schema-changes.{}", db.name),
+        // One partition: the events of a topic are read back in the order they were written.
+        "topic.creation.default.partitions": "1",
+    });
+    for (k, v) in extra {
+        config[*k] = json!(v);
+    }
+    json!({"name": name, "config": config})
+}
+
+/// The table of Debezium's captured example (`customers`, GTIDs aside).
+const CUSTOMERS: &str = "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, \
+     first_name VARCHAR(255), last_name VARCHAR(255), email VARCHAR(255) NULL)";
+
+/// The value schema Debezium 3.2.1 wrote for `dbserver1.mydb.customers`
+/// (REFERENCE-DEBEZIUM §3.4), with the prefix and database of this test.
+fn golden_value_schema(prefix: &str, db: &str) -> String {
+    r#"{"type":"struct","fields":[{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"first_name"},{"type":"string","optional":true,"field":"last_name"},{"type":"string","optional":true,"field":"email"}],"optional":true,"name":"dbserver1.mydb.customers.Value","field":"before"},{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"first_name"},{"type":"string","optional":true,"field":"last_name"},{"type":"string","optional":true,"field":"email"}],"optional":true,"name":"dbserver1.mydb.customers.Value","field":"after"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"version"},{"type":"string","optional":false,"field":"connector"},{"type":"string","optional":false,"field":"name"},{"type":"int64","optional":false,"field":"ts_ms"},{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"default":"false","field":"snapshot"},{"type":"string","optional":false,"field":"db"},{"type":"string","optional":true,"field":"sequence"},{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"},{"type":"string","optional":true,"field":"table"},{"type":"int64","optional":false,"field":"server_id"},{"type":"string","optional":true,"field":"gtid"},{"type":"string","optional":false,"field":"file"},{"type":"int64","optional":false,"field":"pos"},{"type":"int32","optional":false,"field":"row"},{"type":"int64","optional":true,"field":"thread"},{"type":"string","optional":true,"field":"query"}],"optional":false,"name":"io.debezium.connector.mysql.Source","version":1,"field":"source"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],"optional":true,"name":"event.block","version":1,"field":"transaction"},{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"}],"optional":false,"name":"dbserver1.mydb.customers.Envelope","version":2}"#
+        .replace("dbserver1.mydb.", &format!("{prefix}.{db}."))
+}
+
+/// The key Debezium writes for customer `id`.
+fn golden_key(prefix: &str, db: &str, id: i64) -> String {
+    format!(
+        r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}}],"optional":false,"name":"{prefix}.{db}.customers.Key"}},"payload":{{"id":{id}}}}}"#
+    )
+}
+
+/// The value's text, split into its schema and its payload (both as written).
+fn split(record: &Record) -> (String, Json) {
+    let text = record.value_str();
+    let value: Json = serde_json::from_str(text).unwrap();
+    (
+        serde_json::to_string(&value["schema"]).unwrap(),
+        value["payload"].clone(),
+    )
+}
+
+/// The payload Debezium writes for an event, with this event's clock, position and source
+/// fields (which only the run decides) taken from `actual`: everything else must match.
+fn expected_payload(
+    actual: &Json,
+    before: Json,
+    after: Json,
+    op: &str,
+    snapshot: &str,
+    prefix: &str,
+    db: &str,
+) -> String {
+    let s = &actual["source"];
+    // Built as text in Debezium's field order: the bytes must match, not only the values.
+    format!(
+        r#"{{"before":{before},"after":{after},"source":{{"version":"3.1.3.Final","connector":"mysql","name":"{prefix}","ts_ms":{},"snapshot":"{snapshot}","db":"{db}","sequence":null,"ts_us":{},"ts_ns":{},"table":"customers","server_id":{},"gtid":{},"file":{},"pos":{},"row":{},"thread":{},"query":null}},"transaction":null,"op":"{op}","ts_ms":{},"ts_us":{},"ts_ns":{}}}"#,
+        s["ts_ms"],
+        s["ts_ms"].as_i64().unwrap() * 1000,
+        s["ts_ms"].as_i64().unwrap() * 1_000_000,
+        s["server_id"],
+        s["gtid"],
+        s["file"],
+        s["pos"],
+        s["row"],
+        s["thread"],
+        actual["ts_ms"],
+        actual["ts_us"],
+        actual["ts_ns"],
+    )
+}
+
+fn payload_text(record: &Record) -> String {
+    let text = record.value_str();
+    let start = text.find(",\"payload\":").unwrap() + ",\"payload\":".len();
+    text[start..text.len() - 1].to_string()
+}
+
+fn customer(id: i64, first: &str, last: &str, email: &str) -> Json {
+    json!({"id": id, "first_name": first, "last_name": last, "email": email})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tutorial_config_writes_debeziums_snapshot_and_change_events() {
+    let db = TestDb::new("dbz_events").await;
+    db.exec(CUSTOMERS).await;
+    db.exec(
+        "INSERT INTO customers VALUES (1001, 'Sally', 'Thomas', 'sally.thomas@acme.com'), \
+         (1002, 'George', 'Bailey', 'gbailey@foobar.com')",
+    )
+    .await;
+    let prefix = unique("dbserver1").replace('_', "-");
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let offsets_topic = unique("offsets");
+    let name = unique("inventory-connector");
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[connector(&name, &db, &prefix, &[])],
+    )
+    .await
+    .unwrap();
+
+    let snapshot = read_topic(&topic, 2, Duration::from_secs(30)).await;
+    assert_eq!(snapshot.len(), 2, "{snapshot:?}");
+    let golden = golden_value_schema(&prefix, &db.name);
+    for (record, (id, first, last, email, marker)) in snapshot.iter().zip([
+        (1001, "Sally", "Thomas", "sally.thomas@acme.com", "first"),
+        (1002, "George", "Bailey", "gbailey@foobar.com", "last"),
+    ]) {
+        assert_eq!(record.key_str(), golden_key(&prefix, &db.name, id));
+        let (schema, payload) = split(record);
+        assert_eq!(schema, golden);
+        assert_eq!(
+            payload_text(record),
+            expected_payload(
+                &payload,
+                Json::Null,
+                customer(id, first, last, email),
+                "r",
+                marker,
+                &prefix,
+                &db.name
+            )
+        );
+        // Snapshot records: no server, GTID or thread; the snapshot's binlog position.
+        assert_eq!(payload["source"]["server_id"], 0);
+        assert_eq!(payload["source"]["gtid"], Json::Null);
+        assert!(payload["source"]["file"].as_str().unwrap().contains('.'));
+    }
+
+    db.exec("INSERT INTO customers VALUES (1003, 'Edward', 'Walker', 'ed@walker.com')")
+        .await;
+    db.exec("UPDATE customers SET email = 'george@bailey.com' WHERE id = 1002")
+        .await;
+    db.exec("DELETE FROM customers WHERE id = 1001").await;
+    let records = read_topic(&topic, 6, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 6, "{records:?}");
+    let (create, update, delete, tombstone) = (&records[2], &records[3], &records[4], &records[5]);
+
+    let (schema, payload) = split(create);
+    assert_eq!(schema, golden);
+    assert_eq!(create.key_str(), golden_key(&prefix, &db.name, 1003));
+    let expected = expected_payload(
+        &payload,
+        Json::Null,
+        customer(1003, "Edward", "Walker", "ed@walker.com"),
+        "c",
+        "false",
+        &prefix,
+        &db.name,
+    );
+    assert_eq!(payload_text(create), expected);
+    // Streamed events carry the server, its GTID (MariaDB's domain-server-sequence) and the
+    // rows event's position.
+    let source = &payload["source"];
+    assert!(source["server_id"].as_i64().unwrap() > 0);
+    let gtid = source["gtid"].as_str().unwrap();
+    assert_eq!(gtid.split('-').count(), 3, "{gtid}");
+    assert!(source["pos"].as_i64().unwrap() > 4);
+    assert_eq!(source["row"], 0);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((now_ms - payload["ts_ms"].as_i64().unwrap()).abs() < 120_000);
+    assert_eq!(
+        payload["ts_ns"].as_i64().unwrap() / 1_000_000,
+        payload["ts_ms"].as_i64().unwrap()
+    );
+
+    let (_, payload) = split(update);
+    assert_eq!(update.key_str(), golden_key(&prefix, &db.name, 1002));
+    assert_eq!(
+        payload_text(update),
+        expected_payload(
+            &payload,
+            customer(1002, "George", "Bailey", "gbailey@foobar.com"),
+            customer(1002, "George", "Bailey", "george@bailey.com"),
+            "u",
+            "false",
+            &prefix,
+            &db.name,
+        )
+    );
+
+    let (_, payload) = split(delete);
+    assert_eq!(delete.key_str(), golden_key(&prefix, &db.name, 1001));
+    assert_eq!(
+        payload_text(delete),
+        expected_payload(
+            &payload,
+            customer(1001, "Sally", "Thomas", "sally.thomas@acme.com"),
+            Json::Null,
+            "d",
+            "false",
+            &prefix,
+            &db.name,
+        )
+    );
+    // The tombstone: same key, null value.
+    assert_eq!(tombstone.key_str(), golden_key(&prefix, &db.name, 1001));
+    assert_eq!(tombstone.value, None);
+
+    // Offsets in Debezium's format, under Debezium's partition.
+    let key = format!(r#"["{name}",{{"server":"{prefix}"}}]"#);
+    let mut stored = None;
+    for _ in 0..100 {
+        let offsets = read_topic(&offsets_topic, usize::MAX, Duration::from_secs(1)).await;
+        stored = offsets
+            .iter()
+            .rev()
+            .find(|r| r.key_str() == key)
+            .map(|r| serde_json::from_str::<Json>(r.value_str()).unwrap());
+        if stored.as_ref().is_some_and(|o| o.get("snapshot").is_none()) {
+            break;
+        }
+    }
+    let stored = stored.expect("an offset under Debezium's partition");
+    assert!(stored["file"].as_str().unwrap().contains('.'), "{stored}");
+    assert!(stored["pos"].as_u64().unwrap() > 4, "{stored}");
+    assert!(stored["gtids"].as_str().is_some(), "{stored}");
+    assert!(stored["ts_sec"].as_i64().is_some(), "{stored}");
+    assert!(stored["server_id"].as_i64().is_some(), "{stored}");
+    assert_eq!(stored.get("snapshot"), None, "{stored}");
+
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// Where the server's binlog is now: file, position and MariaDB's GTID position there.
+async fn master_position(db: &TestDb) -> (String, u64, String) {
+    let mut conn = db.conn().await;
+    let row: mysql_async::Row = conn
+        .query_first("SHOW MASTER STATUS")
+        .await
+        .unwrap()
+        .unwrap();
+    let file: String = row.get(0).unwrap();
+    let pos: u64 = row.get(1).unwrap();
+    let gtids: Option<String> = conn
+        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&file, pos))
+        .await
+        .unwrap();
+    (file, pos, gtids.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_from_an_offset_debezium_wrote() {
+    let db = TestDb::new("dbz_resume").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', 'a@a')")
+        .await;
+    // Debezium stopped after this transaction: its offset is the position after it.
+    let (file, pos, gtids) = master_position(&db).await;
+    db.exec("INSERT INTO customers VALUES (2, 'b', 'b', 'b@b')")
+        .await;
+    // Then inside a three-row insert, after its first row: Debezium's `event` counts the
+    // events of the transaction before the rows event (its start included), `row` the rows
+    // of that event already written.
+    let (tx_file, tx_pos, tx_gtids) = master_position(&db).await;
+    db.exec("INSERT INTO customers VALUES (3, 'c', 'c', 'c@c'), (4, 'd', 'd', 'd@d'), (5, 'e', 'e', 'e@e')")
+        .await;
+    let mut conn = db.conn().await;
+    let events: Vec<mysql_async::Row> = conn
+        .exec(
+            format!("SHOW BINLOG EVENTS IN '{tx_file}' FROM {tx_pos}"),
+            (),
+        )
+        .await
+        .unwrap();
+    drop(conn);
+    let event = events
+        .iter()
+        .position(|e| e.get::<String, _>(2).unwrap().starts_with("Write_rows"))
+        .expect("the insert's rows event");
+
+    for (offset, expected) in [
+        (
+            json!({"ts_sec": 1_700_000_000, "file": file, "pos": pos, "gtids": gtids, "server_id": 1}),
+            vec![2, 3, 4, 5],
+        ),
+        (
+            json!({"ts_sec": 1_700_000_000, "file": tx_file, "pos": tx_pos, "gtids": tx_gtids, "row": 1, "server_id": 1, "event": event}),
+            vec![4, 5],
+        ),
+    ] {
+        let prefix = unique("resume").replace('_', "-");
+        let topic = format!("{prefix}.{}.customers", db.name);
+        let offsets_topic = unique("offsets");
+        let name = unique("inventory-connector");
+        // The offset Debezium stored, produced into the offsets topic as Connect writes it.
+        let key = format!(r#"["{name}",{{"server":"{prefix}"}}]"#);
+        produce(&offsets_topic, &[(Some(&key), Some(&offset.to_string()))]).await;
+        let worker = RunningWorker::start(
+            &worker_config(&offsets_topic),
+            &[connector(&name, &db, &prefix, &[])],
+        )
+        .await
+        .unwrap();
+        let records = read_topic(&topic, expected.len(), Duration::from_secs(30)).await;
+        let ids: Vec<i64> = records
+            .iter()
+            .map(|r| {
+                let value: Json = serde_json::from_str(r.value_str()).unwrap();
+                assert_eq!(value["payload"]["op"], "c", "no snapshot after an offset");
+                value["payload"]["after"]["id"].as_i64().unwrap()
+            })
+            .collect();
+        assert_eq!(ids, expected, "resuming from {offset}");
+        // Nothing more arrives (no row read twice).
+        let again = read_topic(&topic, expected.len() + 1, Duration::from_secs(2)).await;
+        assert_eq!(again.len(), expected.len());
+        worker.stop().await;
+    }
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_debezium_keys_are_refused_by_name() {
+    let db = TestDb::new("dbz_keys").await;
+    let name = unique("dbz");
+    let config = connector(
+        &name,
+        &db,
+        "pfx",
+        &[("signal.data.collection", "x.debezium_signal")],
+    );
+    let error = RunningWorker::start(&worker_config(&unique("offsets")), &[config])
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains("signal.data.collection"),
+        "{error}"
+    );
+    db.drop_db().await;
+}
