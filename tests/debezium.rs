@@ -360,3 +360,237 @@ async fn unsupported_debezium_keys_are_refused_by_name() {
     );
     db.drop_db().await;
 }
+
+/// A field's schema in the after-image (`type`, `name`) and its value in the event.
+fn column(value: &Json, field: &str) -> (String, Option<String>, Json) {
+    let fields = value["schema"]["fields"][1]["fields"].as_array().unwrap();
+    let schema = fields.iter().find(|f| f["field"] == field).unwrap();
+    (
+        schema["type"].as_str().unwrap().to_string(),
+        schema["name"].as_str().map(str::to_string),
+        value["payload"]["after"][field].clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_column_type_maps_as_debezium_maps_it() {
+    use crate::binlog::{TYPES_ROWS, TYPES_TABLE};
+    let db = TestDb::new("dbz_types").await;
+    db.exec(TYPES_TABLE).await;
+    for row in TYPES_ROWS {
+        db.exec(row).await;
+    }
+    // TIME beyond ±596 h (2^31 ms) and DATETIME(6) microseconds.
+    db.exec("INSERT INTO types (id, t_time, t_datetime) VALUES (NULL, '838:59:59.000', '2020-01-01 00:00:00.000001')")
+        .await;
+    // Connect's Time holds no more than a day: the other modes read the first row alone.
+    let modes_db = TestDb::new("dbz_modes").await;
+    modes_db.exec(TYPES_TABLE).await;
+    modes_db.exec(TYPES_ROWS[0]).await;
+    let default_prefix = unique("types").replace('_', "-");
+    let modes_prefix = unique("modes").replace('_', "-");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[
+            connector(&unique("dbz-types"), &db, &default_prefix, &[]),
+            connector(
+                &unique("dbz-modes"),
+                &modes_db,
+                &modes_prefix,
+                &[
+                    ("decimal.handling.mode", "string"),
+                    ("time.precision.mode", "connect"),
+                    ("database.server.id", "4242"),
+                ],
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    let default_topic = format!("{default_prefix}.{}.types", db.name);
+    let snapshot = read_topic(&default_topic, 4, Duration::from_secs(30)).await;
+    assert_eq!(snapshot.len(), 4);
+    // The same rows again, read from the binlog: the same values as the snapshot's.
+    for row in TYPES_ROWS {
+        db.exec(row).await;
+    }
+    db.exec("INSERT INTO types (id, t_time, t_datetime) VALUES (NULL, '838:59:59.000', '2020-01-01 00:00:00.000001')")
+        .await;
+    let records = read_topic(&default_topic, 8, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 8);
+    let values: Vec<Json> = records
+        .iter()
+        .map(|r| serde_json::from_str(r.value_str()).unwrap())
+        .collect();
+    for (read, streamed) in values[..4].iter().zip(&values[4..]) {
+        assert_eq!(read["payload"]["op"], "r");
+        assert_eq!(streamed["payload"]["op"], "c");
+        assert_eq!(read["schema"], streamed["schema"]);
+        for (field, value) in read["payload"]["after"].as_object().unwrap() {
+            if field != "id" {
+                assert_eq!(
+                    &streamed["payload"]["after"][field], value,
+                    "column {field}"
+                );
+            }
+        }
+    }
+    // Debezium's type mapping (REFERENCE-DEBEZIUM §4) in the default modes.
+    let s = |t: &str| t.to_string();
+    let n = |t: &str| Some(t.to_string());
+    let expected: &[(&str, (String, Option<String>, Json))] = &[
+        ("t_tiny", (s("int8"), None, json!(-128))),
+        ("t_tiny_u", (s("int16"), None, json!(255))),
+        ("t_bool", (s("int8"), None, json!(1))),
+        ("t_small_u", (s("int32"), None, json!(65535))),
+        ("t_medium_u", (s("int32"), None, json!(16_777_215))),
+        ("t_int_u", (s("int64"), None, json!(4_294_967_295u64))),
+        (
+            "t_big_u",
+            (s("int64"), None, json!(9_223_372_036_854_775_807i64)),
+        ),
+        ("t_float", (s("float"), None, json!(1.5))),
+        // -12345678.90: unscaled -1234567890 as big-endian two's complement.
+        (
+            "t_dec",
+            (
+                s("bytes"),
+                n("org.apache.kafka.connect.data.Decimal"),
+                json!("tmn9Lg=="),
+            ),
+        ),
+        ("t_char", (s("string"), None, json!("ab"))),
+        (
+            "t_enum",
+            (s("string"), n("io.debezium.data.Enum"), json!("b")),
+        ),
+        (
+            "t_set",
+            (s("string"), n("io.debezium.data.EnumSet"), json!("x,y")),
+        ),
+        ("t_binary", (s("bytes"), None, json!("AP8AAA=="))),
+        ("t_bit1", (s("boolean"), None, json!(true))),
+        (
+            "t_bit8",
+            (s("bytes"), n("io.debezium.data.Bits"), json!("pQ==")),
+        ),
+        (
+            "t_date",
+            (s("int32"), n("io.debezium.time.Date"), json!(-165)),
+        ),
+        (
+            "t_time",
+            (
+                s("int64"),
+                n("io.debezium.time.MicroTime"),
+                json!(45_296_789_000i64),
+            ),
+        ),
+        (
+            "t_datetime",
+            (
+                s("int64"),
+                n("io.debezium.time.MicroTimestamp"),
+                json!(-315_619_199_876_544i64),
+            ),
+        ),
+        (
+            "t_timestamp",
+            (
+                s("string"),
+                n("io.debezium.time.ZonedTimestamp"),
+                json!("2038-01-19T03:14:07.999Z"),
+            ),
+        ),
+        (
+            "t_year",
+            (s("int32"), n("io.debezium.time.Year"), json!(2024)),
+        ),
+        (
+            "t_time_neg",
+            (
+                s("int64"),
+                n("io.debezium.time.MicroTime"),
+                json!(-3_723_456_000i64),
+            ),
+        ),
+        (
+            "t_ts6",
+            (
+                s("string"),
+                n("io.debezium.time.ZonedTimestamp"),
+                json!("2001-02-03T04:05:06.654321Z"),
+            ),
+        ),
+    ];
+    for (field, want) in expected {
+        assert_eq!(&column(&values[0], field), want, "column {field}");
+    }
+    let enum_schema = &values[0]["schema"]["fields"][1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "t_enum")
+        .unwrap()["parameters"];
+    assert_eq!(enum_schema, &json!({"allowed": "a,b"}));
+    // BIGINT UNSIGNED above 2^63 wraps in `long` mode, as Debezium's does.
+    assert_eq!(column(&values[1], "t_big_u").2, json!(-1));
+    assert_eq!(column(&values[3], "t_time").2, json!(3_020_399_000_000i64));
+    assert_eq!(
+        column(&values[3], "t_datetime").2,
+        json!(1_577_836_800_000_001i64)
+    );
+
+    // decimal.handling.mode=string, time.precision.mode=connect.
+    let modes = read_topic(
+        &format!("{modes_prefix}.{}.types", modes_db.name),
+        1,
+        Duration::from_secs(30),
+    )
+    .await;
+    let value: Json = serde_json::from_str(modes[0].value_str()).unwrap();
+    let expected: &[(&str, (String, Option<String>, Json))] = &[
+        ("t_dec", (s("string"), None, json!("-12345678.90"))),
+        (
+            "t_date",
+            (
+                s("int32"),
+                n("org.apache.kafka.connect.data.Date"),
+                json!(-165),
+            ),
+        ),
+        (
+            "t_time",
+            (
+                s("int32"),
+                n("org.apache.kafka.connect.data.Time"),
+                json!(45_296_789),
+            ),
+        ),
+        (
+            "t_datetime",
+            (
+                s("int64"),
+                n("org.apache.kafka.connect.data.Timestamp"),
+                json!(-315_619_199_877i64),
+            ),
+        ),
+        (
+            "t_timestamp",
+            (
+                s("string"),
+                n("io.debezium.time.ZonedTimestamp"),
+                json!("2038-01-19T03:14:07.999Z"),
+            ),
+        ),
+    ];
+    for (field, want) in expected {
+        assert_eq!(
+            &column(&value, field),
+            want,
+            "column {field} (string/connect)"
+        );
+    }
+    worker.stop().await;
+    db.drop_db().await;
+}
