@@ -362,7 +362,9 @@ async fn unsupported_debezium_keys_are_refused_by_name() {
 }
 
 /// A field's schema in the after-image (`type`, `name`) and its value in the event.
-fn column(value: &Json, field: &str) -> (String, Option<String>, Json) {
+type Column = (String, Option<String>, Json);
+
+fn column(value: &Json, field: &str) -> Column {
     let fields = value["schema"]["fields"][1]["fields"].as_array().unwrap();
     let schema = fields.iter().find(|f| f["field"] == field).unwrap();
     (
@@ -438,7 +440,7 @@ async fn every_column_type_maps_as_debezium_maps_it() {
     // Debezium's type mapping (REFERENCE-DEBEZIUM §4) in the default modes.
     let s = |t: &str| t.to_string();
     let n = |t: &str| Some(t.to_string());
-    let expected: &[(&str, (String, Option<String>, Json))] = &[
+    let expected: &[(&str, Column)] = &[
         ("t_tiny", (s("int8"), None, json!(-128))),
         ("t_tiny_u", (s("int16"), None, json!(255))),
         ("t_bool", (s("int8"), None, json!(1))),
@@ -549,7 +551,7 @@ async fn every_column_type_maps_as_debezium_maps_it() {
     )
     .await;
     let value: Json = serde_json::from_str(modes[0].value_str()).unwrap();
-    let expected: &[(&str, (String, Option<String>, Json))] = &[
+    let expected: &[(&str, Column)] = &[
         ("t_dec", (s("string"), None, json!("-12345678.90"))),
         (
             "t_date",
