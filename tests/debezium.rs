@@ -341,23 +341,43 @@ async fn resumes_from_an_offset_debezium_wrote() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unsupported_debezium_keys_are_refused_by_name() {
+async fn unsupported_debezium_keys_get_a_400_naming_them() {
+    use crate::rest_api::{call, start};
     let db = TestDb::new("dbz_keys").await;
-    let name = unique("dbz");
-    let config = connector(
-        &name,
-        &db,
-        "pfx",
-        &[("signal.data.collection", "x.debezium_signal")],
+    let (daemon, base) = start(&unique("dbzkeys")).await;
+    for (key, value) in [
+        ("signal.data.collection", "x.debezium_signal"),
+        ("heartbeat.interval.ms", "1000"),
+        ("column.exclude.list", "x.t.c"),
+    ] {
+        let config = connector(&unique("dbz"), &db, "pfx", &[(key, value)]);
+        let (status, body) = call(
+            "POST",
+            &format!("{base}/connectors"),
+            Some(&config.to_string()),
+        );
+        assert_eq!(status, 400, "{key}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(&format!("{key}: ")), "{message}");
+    }
+    // The tutorial config itself is accepted, and Debezium's class is listed.
+    let config = connector(&unique("dbz"), &db, "pfx", &[]);
+    let (status, _) = call(
+        "POST",
+        &format!("{base}/connectors"),
+        Some(&config.to_string()),
     );
-    let error = RunningWorker::start(&worker_config(&unique("offsets")), &[config])
-        .await
-        .err()
-        .expect("refused");
+    assert_eq!(status, 201);
+    let (_, plugins) = call("GET", &format!("{base}/connector-plugins"), None);
     assert!(
-        error.to_string().contains("signal.data.collection"),
-        "{error}"
+        plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["class"] == "io.debezium.connector.mysql.MySqlConnector"),
+        "{plugins}"
     );
+    daemon.stop().await.unwrap();
     db.drop_db().await;
 }
 

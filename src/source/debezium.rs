@@ -481,6 +481,18 @@ impl ConnectorPlugin for DebeziumConnector {
         let connector =
             ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;
         let config = Arc::new(parse(&connector)?);
+        let get = |key: &str| {
+            connector
+                .config
+                .get(key)
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        if get("include.schema.changes").is_none_or(|v| v == "true") {
+            tracing::warn!(message = "include.schema.changes: Sluice does not write schema-change events yet", connector = %context.connector);
+        }
+        if let Some(topic) = connector.config.get("schema.history.internal.kafka.topic") {
+            tracing::warn!(message = "Sluice does not write the schema history topic yet; rows are read with their table's current definition", connector = %context.connector, topic = %topic);
+        }
         Ok(Task::Source(Box::new(
             super::binlog::BinlogSourceTask::new(context.connector.clone(), config)?,
         )))
