@@ -196,7 +196,9 @@ async fn seed_commands_work_with_curl() {
         plugins,
         json!([
             {"class": "io.confluent.connect.jdbc.JdbcSinkConnector", "type": "sink", "version": "0.1.0-sluice"},
-            {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source", "version": "0.1.0-sluice"}
+            {"class": "io.confluent.connect.jdbc.JdbcSourceConnector", "type": "source", "version": "0.1.0-sluice"},
+            {"class": "io.debezium.connector.mariadb.MariaDbConnector", "type": "source", "version": "3.1.3.Final"},
+            {"class": "io.debezium.connector.mysql.MySqlConnector", "type": "source", "version": "3.1.3.Final"}
         ])
     );
 

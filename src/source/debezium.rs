@@ -61,12 +61,7 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(ConfigKey::optional("table.exclude.list", List).group(g))
         .define(
             ConfigKey::with_default("snapshot.mode", String, "initial")
-                .validator(Validator::OneOf(&[
-                    "initial",
-                    "no_data",
-                    "schema_only",
-                    "never",
-                ]))
+                .validator(Validator::OneOf(&["initial", "no_data", "schema_only"]))
                 .group(g),
         )
         .define(
@@ -560,6 +555,7 @@ mod tests {
             ("message.key.columns", "inventory.customers:email"),
             ("time.precision.mode", "adaptive"),
             ("snapshot.mode", "when_needed"),
+            ("snapshot.mode", "never"),
         ] {
             let errors = parse_all(&tutorial(&[(key, value)])).1;
             assert!(
