@@ -212,7 +212,14 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
     let host = env_or("SLUICE_MARIADB_HOST", "127.0.0.1");
     let port = env_or("SLUICE_MARIADB_PORT", "3307");
     // Resume exactly at the burst: the offset Sluice would have stored there.
-    let key = format!(r#"["bench-binlog",{{"server":"{host}:{port}"}}]"#);
+    // `SLUICE_BENCH_FORMAT=debezium`: Debezium's MySQL connector and change events instead.
+    let debezium = env_or("SLUICE_BENCH_FORMAT", "") == "debezium";
+    let server = if debezium {
+        prefix.trim_end_matches('_').to_string()
+    } else {
+        format!("{host}:{port}")
+    };
+    let key = format!(r#"["bench-binlog",{{"server":"{server}"}}]"#);
     let value = format!(
         r#"{{"file":"{}","pos":{},"event":0,"row":0}}"#,
         burst.file, burst.start
@@ -224,8 +231,24 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
     producer.flush(Duration::from_secs(30))?;
     let worker = worker_properties(&dir, &offsets_topic)?;
     let connector = dir.join("source.json");
-    std::fs::write(
-        &connector,
+    let config = if debezium {
+        serde_json::json!({
+            "name": "bench-binlog",
+            "config": {
+                "connector.class": "io.debezium.connector.mysql.MySqlConnector",
+                "database.hostname": host,
+                "database.port": port,
+                "database.user": env_or("SLUICE_MARIADB_USER", "sluice"),
+                "database.password": env_or("SLUICE_MARIADB_PASSWORD", "sluice"),
+                "database.server.id": "77001",
+                "topic.prefix": server,
+                "database.include.list": burst.database,
+                "table.include.list": format!("{}.{}", burst.database, burst.table),
+                "include.schema.changes": "false",
+                "topic.creation.default.partitions": TOPIC_PARTITIONS.to_string(),
+            }
+        })
+    } else {
         serde_json::json!({
             "name": "bench-binlog",
             "config": {
@@ -241,8 +264,8 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
                 "sluice.capture": "binlog",
             }
         })
-        .to_string(),
-    )?;
+    };
+    std::fs::write(&connector, config.to_string())?;
     let offsets: BaseConsumer = kafka().set("group.id", format!("bench-{stamp}")).create()?;
     let metadata = offsets.fetch_metadata(Some(&offsets_topic), Duration::from_secs(10))?;
     let mut list = TopicPartitionList::new();
@@ -250,7 +273,11 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
         list.add_partition_offset(&offsets_topic, partition.id(), Offset::Beginning)?;
     }
     offsets.assign(&list)?;
-    let topic = format!("{prefix}{}", burst.table);
+    let topic = if debezium {
+        format!("{server}.{}.{}", burst.database, burst.table)
+    } else {
+        format!("{prefix}{}", burst.table)
+    };
     let run = run_standalone(
         &worker,
         &[&connector],
