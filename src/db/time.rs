@@ -35,6 +35,28 @@ pub fn micros_from_datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32
         + i64::from(us)
 }
 
+/// `yyyy-MM-ddTHH:mm:ss`, then the first `digits` (at most 6) digits of the microseconds after
+/// a `.`, of a wall-clock time given as microseconds since 1970-01-01T00:00.
+pub fn iso_datetime(micros: i64, digits: usize) -> String {
+    let secs = micros.div_euclid(1_000_000);
+    let us = micros.rem_euclid(1_000_000);
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let mut text = format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    );
+    let digits = digits.min(6);
+    if digits > 0 {
+        let fraction = format!("{us:06}");
+        text.push('.');
+        text.push_str(&fraction[..digits]);
+    }
+    text
+}
+
 /// The mysql_async DATETIME value of epoch microseconds, for binding.
 pub fn datetime_from_micros(micros: i64) -> MyValue {
     let secs = micros.div_euclid(1_000_000);

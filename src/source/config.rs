@@ -386,6 +386,29 @@ impl JdbcSourceConfig {
     }
 }
 
+/// Compiles the regexes of list `key`, each as `pattern` writes it (flags, anchors), recording
+/// each invalid one in `errors` under the text the user wrote.
+pub(crate) fn regexes(
+    key: &str,
+    raw: &[String],
+    pattern: impl Fn(&str) -> String,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<Regex> {
+    raw.iter()
+        .filter_map(|r| match Regex::new(&pattern(r)) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                errors.push(ConfigError::invalid(
+                    key,
+                    r.clone(),
+                    format!("a valid regular expression ({e})"),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
 fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     let mut errors = Vec::new();
     let url = parsed.string("connection.url").unwrap_or_default();
@@ -455,23 +478,18 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
             "query cannot be combined with table.whitelist, table.blacklist or table.include.list",
         ));
     }
-    let regexes = |key: &str, raw: &[String], errors: &mut Vec<ConfigError>| -> Vec<Regex> {
-        raw.iter()
-            .filter_map(|r| match Regex::new(r) {
-                Ok(re) => Some(re),
-                Err(e) => {
-                    errors.push(ConfigError::invalid(
-                        key,
-                        r.clone(),
-                        format!("a valid regular expression ({e})"),
-                    ));
-                    None
-                }
-            })
-            .collect()
-    };
-    let include = regexes("table.include.list", &include_raw, &mut errors);
-    let exclude = regexes("table.exclude.list", &exclude_raw, &mut errors);
+    let include = regexes(
+        "table.include.list",
+        &include_raw,
+        str::to_string,
+        &mut errors,
+    );
+    let exclude = regexes(
+        "table.exclude.list",
+        &exclude_raw,
+        str::to_string,
+        &mut errors,
+    );
     let zone = crate::db::db_timezone(parsed, &mut errors);
     let binlog = (parsed.string("sluice.capture") == Some("binlog")).then(|| BinlogSettings {
         updates: parsed.bool("sluice.binlog.updates"),

@@ -10,11 +10,10 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use regex::Regex;
 
 use super::config::{
     BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, JdbcSourceConfig, Mode,
-    TableFilter, TimeMode, TimestampGranularity,
+    TableFilter, TimeMode, TimestampGranularity, regexes,
 };
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
@@ -181,7 +180,10 @@ const ACCEPTED_UNUSED: &[&str] = &[
 ];
 
 /// Every problem with a Debezium connector config.
-fn parse_all(config: &ConnectorConfig) -> (Option<JdbcSourceConfig>, Vec<ConfigError>) {
+fn parse_all(
+    config: &ConnectorConfig,
+    flavor: Flavor,
+) -> (Option<JdbcSourceConfig>, Vec<ConfigError>) {
     let (parsed, mut errors) = DEBEZIUM_CONFIG_DEF.parse_all(&config.config);
     for (key, value) in &config.config {
         if let Some((_, default)) = DEFAULT_ONLY.iter().find(|(k, _)| k == key) {
@@ -219,7 +221,7 @@ fn parse_all(config: &ConnectorConfig) -> (Option<JdbcSourceConfig>, Vec<ConfigE
     if !errors.is_empty() {
         return (None, errors);
     }
-    match build(config, &parsed) {
+    match build(config, &parsed, flavor) {
         Ok(config) => (Some(config), errors),
         Err(mut more) => {
             errors.append(&mut more);
@@ -231,17 +233,9 @@ fn parse_all(config: &ConnectorConfig) -> (Option<JdbcSourceConfig>, Vec<ConfigE
 fn build(
     config: &ConnectorConfig,
     parsed: &Config,
+    flavor: Flavor,
 ) -> std::result::Result<JdbcSourceConfig, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let class = config
-        .config
-        .get("connector.class")
-        .map_or("", String::as_str);
-    let flavor = if class.contains("mariadb") || class.contains("MariaDb") {
-        Flavor::MariaDb
-    } else {
-        Flavor::MySql
-    };
     let prefix = parsed
         .string("topic.prefix")
         .unwrap_or_default()
@@ -277,25 +271,20 @@ fn build(
             None
         }
     };
-    let regexes = |key: &str, errors: &mut Vec<ConfigError>| -> Vec<Regex> {
-        parsed
-            .list(key)
-            .iter()
-            .filter_map(|r| match Regex::new(&format!("(?i)^(?:{r})$")) {
-                Ok(re) => Some(re),
-                Err(e) => {
-                    errors.push(ConfigError::invalid(
-                        key,
-                        r.clone(),
-                        format!("a valid regular expression ({e})"),
-                    ));
-                    None
-                }
-            })
-            .collect()
-    };
-    let include = regexes("table.include.list", &mut errors);
-    let exclude = regexes("table.exclude.list", &mut errors);
+    // Debezium's filters: case-insensitive, matching the whole name.
+    let whole = |r: &str| format!("(?i)^(?:{r})$");
+    let include = regexes(
+        "table.include.list",
+        parsed.list("table.include.list"),
+        whole,
+        &mut errors,
+    );
+    let exclude = regexes(
+        "table.exclude.list",
+        parsed.list("table.exclude.list"),
+        whole,
+        &mut errors,
+    );
     if !include.is_empty() && !exclude.is_empty() {
         errors.push(ConfigError::rule(
             "table.exclude.list",
@@ -413,8 +402,11 @@ fn build(
     })
 }
 
-fn parse(config: &ConnectorConfig) -> std::result::Result<JdbcSourceConfig, ConfigError> {
-    match parse_all(config) {
+fn parse(
+    config: &ConnectorConfig,
+    flavor: Flavor,
+) -> std::result::Result<JdbcSourceConfig, ConfigError> {
+    match parse_all(config, flavor) {
         (Some(config), _) => Ok(config),
         (None, mut errors) => Err(errors.swap_remove(0)),
     }
@@ -456,7 +448,7 @@ impl ConnectorPlugin for DebeziumConnector {
     }
 
     fn validate(&self, config: &ConnectorConfig) -> Vec<ConfigError> {
-        parse_all(config).1
+        parse_all(config, self.flavor).1
     }
 
     /// One task reads the binlog, as Debezium's (which fails with more).
@@ -465,7 +457,7 @@ impl ConnectorPlugin for DebeziumConnector {
         config: &ConnectorConfig,
         max_tasks: usize,
     ) -> Result<Vec<TaskConfig>> {
-        parse(config)?;
+        parse(config, self.flavor)?;
         if max_tasks > 1 {
             return Err(Error::config("Only a single connector task may be started"));
         }
@@ -475,7 +467,7 @@ impl ConnectorPlugin for DebeziumConnector {
     fn create_task(&self, context: TaskContext) -> Result<Task> {
         let connector =
             ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;
-        let config = Arc::new(parse(&connector)?);
+        let config = Arc::new(parse(&connector, self.flavor)?);
         let get = |key: &str| {
             connector
                 .config
@@ -533,7 +525,7 @@ mod tests {
 
     #[test]
     fn the_tutorial_config_parses() {
-        let config = parse(&tutorial(&[])).unwrap();
+        let config = parse(&tutorial(&[]), Flavor::MySql).unwrap();
         assert_eq!(config.database.url.database.as_deref(), Some("inventory"));
         let binlog = config.binlog.unwrap();
         assert_eq!(binlog.server_id, Some(184054));
@@ -557,19 +549,27 @@ mod tests {
             ("snapshot.mode", "when_needed"),
             ("snapshot.mode", "never"),
         ] {
-            let errors = parse_all(&tutorial(&[(key, value)])).1;
+            let errors = parse_all(&tutorial(&[(key, value)]), Flavor::MySql).1;
             assert!(
                 errors.iter().any(|e| e.key == key),
                 "{key}={value}: {errors:?}"
             );
         }
-        let errors = parse_all(&tutorial(&[("database.include.list", "a,b")])).1;
+        let errors = parse_all(
+            &tutorial(&[("database.include.list", "a,b")]),
+            Flavor::MySql,
+        )
+        .1;
         assert_eq!(errors[0].key, "database.include.list");
     }
 
     #[test]
     fn table_filters_are_whole_name_case_insensitive() {
-        let config = parse(&tutorial(&[("table.include.list", "inventory.cust.*")])).unwrap();
+        let config = parse(
+            &tutorial(&[("table.include.list", "inventory.cust.*")]),
+            Flavor::MySql,
+        )
+        .unwrap();
         assert!(config.tables.matches("inventory", "Customers"));
         assert!(!config.tables.matches("inventory", "orders"));
     }

@@ -11,7 +11,7 @@ use mysql_async::{Column, Value as MyValue};
 
 use super::config::TimestampGranularity;
 use crate::db::DbZone;
-use crate::db::time::{civil_from_days, days_from_civil, micros_from_datetime};
+use crate::db::time::{days_from_civil, iso_datetime, micros_from_datetime};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 
@@ -236,17 +236,7 @@ pub fn apply_granularity(granularity: TimestampGranularity, zone: DbZone, value:
         MicrosString => Value::Text(Bytes::from(micros.to_string())),
         NanosString => Value::Text(Bytes::from((i128::from(micros) * 1000).to_string())),
         NanosIsoDatetimeString | MicrosIsoDatetimeString => {
-            let wall = zone.instant_to_wall(micros);
-            let secs = wall.div_euclid(1_000_000);
-            let us = wall.rem_euclid(1_000_000);
-            let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-            let sod = secs.rem_euclid(86_400);
-            let mut text = format!(
-                "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{us:06}",
-                sod / 3600,
-                sod % 3600 / 60,
-                sod % 60
-            );
+            let mut text = iso_datetime(zone.instant_to_wall(micros), 6);
             if granularity == NanosIsoDatetimeString {
                 text.push_str("000");
             }
@@ -354,7 +344,7 @@ fn zero_date(optional: bool, column: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::time::datetime_from_micros;
+    use crate::db::time::{civil_from_days, datetime_from_micros};
 
     #[test]
     fn civil_dates_round_trip() {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::db::time::civil_from_days;
+use crate::db::time::{civil_from_days, iso_datetime};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 use crate::source::config::{BinaryMode, DebeziumSettings, DecimalMode, Flavor, TimeMode};
@@ -518,22 +518,7 @@ fn convert(conv: Conv, value: Value) -> Option<Value> {
 /// `yyyy-MM-ddTHH:mm:ss[.f{fsp}]Z` in UTC (Debezium's ZonedTimestamp, fraction padded to the
 /// column's precision since 2.2).
 fn zoned(micros: i64, fsp: u32) -> String {
-    let secs = micros.div_euclid(1_000_000);
-    let us = micros.rem_euclid(1_000_000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let mut text = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    );
-    let fsp = fsp.min(6) as usize;
-    if fsp > 0 {
-        let digits = format!("{us:06}");
-        text.push('.');
-        text.push_str(&digits[..fsp]);
-    }
+    let mut text = iso_datetime(micros, fsp as usize);
     text.push('Z');
     text
 }
