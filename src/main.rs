@@ -64,9 +64,11 @@ struct Cli {
     )]
     log_format: LogFormat,
 
-    /// Log level or filter (tracing EnvFilter syntax); RUST_LOG overrides it.
-    #[arg(long, global = true, default_value = "info", env = "SLUICE_LOG_LEVEL")]
-    log_level: String,
+    /// Log level or filter (tracing EnvFilter syntax); RUST_LOG overrides it. Defaults to
+    /// `info` for the workers; the console tools report their own errors, so by default they
+    /// log warnings only and leave librdkafka's connection chatter out of their output.
+    #[arg(long, global = true, env = "SLUICE_LOG_LEVEL")]
+    log_level: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -104,7 +106,11 @@ fn main() -> ExitCode {
     set_purge_delay();
     set_mysql_buffer_pool();
     let cli = Cli::parse();
-    telemetry::init(cli.log_format, &cli.log_level);
+    let default_level = match cli.command {
+        Command::Worker { .. } | Command::Standalone { .. } => "info",
+        _ => "warn,librdkafka=off",
+    };
+    telemetry::init(cli.log_format, cli.log_level.as_deref().unwrap_or(default_level));
     let plugins = Plugins::builtin();
     match cli.command {
         Command::ConsumerGroups(args) => sluice::tools::consumer_groups::run(args),
