@@ -110,7 +110,10 @@ fn main() -> ExitCode {
         Command::Worker { .. } | Command::Standalone { .. } => "info",
         _ => "warn,librdkafka=off",
     };
-    telemetry::init(cli.log_format, cli.log_level.as_deref().unwrap_or(default_level));
+    telemetry::init(
+        cli.log_format,
+        cli.log_level.as_deref().unwrap_or(default_level),
+    );
     let plugins = Plugins::builtin();
     match cli.command {
         Command::ConsumerGroups(args) => sluice::tools::consumer_groups::run(args),

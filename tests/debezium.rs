@@ -616,3 +616,139 @@ async fn every_column_type_maps_as_debezium_maps_it() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// The rows of `customers` in `db`, every column as text.
+async fn customers_of(db: &TestDb, columns: &str) -> Vec<Vec<Option<String>>> {
+    let mut conn = db.conn().await;
+    let rows: Vec<mysql_async::Row> = conn
+        .query(format!("SELECT {columns} FROM customers ORDER BY id"))
+        .await
+        .unwrap_or_default();
+    rows.into_iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    row.get::<Option<String>, _>(i).unwrap_or_else(|| {
+                        row.get::<Option<i64>, _>(i).unwrap().map(|v| v.to_string())
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Debezium → Kafka → JDBC sink in one worker, as people run it: the sink reads the Debezium
+/// topic through `ExtractNewRecordState` (tombstones kept) and `RegexRouter` (topic → table),
+/// with `delete.enabled` and `auto.evolve`. Inserts, updates, deletes, a primary-key change and
+/// an `ALTER TABLE ADD COLUMN` with rows on both sides of it: the replica equals the source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debezium_to_jdbc_sink_keeps_a_replica_through_an_alter() {
+    let source = TestDb::new("dbz_pipe_src").await;
+    let replica = TestDb::new("dbz_pipe_dst").await;
+    source.exec(CUSTOMERS).await;
+    source
+        .exec(
+            "INSERT INTO customers VALUES (1, 'Sally', 'Thomas', 'sally@acme.com'), \
+             (2, 'George', 'Bailey', NULL), (3, 'Edward', 'Walker', 'ed@walker.com')",
+        )
+        .await;
+    let prefix = unique("pipe").replace('_', "-");
+    let topic = format!("{prefix}.{}.customers", source.name);
+    crate::support::create_topic(&topic, 1).await;
+    let source_name = unique("dbz-source");
+    let sink = crate::sink_jdbc::mariadb_sink(
+        &unique("dbz-sink"),
+        &replica,
+        &topic,
+        &[
+            ("pk.mode", "record_key"),
+            ("insert.mode", "upsert"),
+            ("delete.enabled", "true"),
+            ("transforms", "unwrap,route"),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState",
+            ),
+            ("transforms.unwrap.drop.tombstones", "false"),
+            (
+                "transforms.route.type",
+                "org.apache.kafka.connect.transforms.RegexRouter",
+            ),
+            ("transforms.route.regex", "([^.]+)\\.([^.]+)\\.([^.]+)"),
+            ("transforms.route.replacement", "$3"),
+        ],
+    );
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(&source_name, &source, &prefix, &[]), sink],
+    )
+    .await
+    .unwrap();
+
+    let same = |columns: &'static str| {
+        let (source, replica) = (&source, &replica);
+        move || async move {
+            customers_of(source, columns).await == customers_of(replica, columns).await
+        }
+    };
+    let columns = "id, first_name, last_name, email";
+    crate::support::eventually(
+        "the snapshot in the replica",
+        Duration::from_secs(60),
+        same(columns),
+    )
+    .await;
+
+    source
+        .exec("INSERT INTO customers VALUES (4, 'Anne', 'Kretchmar', 'annek@noanswer.org')")
+        .await;
+    source
+        .exec("UPDATE customers SET email = 'george@bailey.com' WHERE id = 2")
+        .await;
+    source.exec("DELETE FROM customers WHERE id = 1").await;
+    // A primary-key change: Debezium writes a delete (and its tombstone) and a create.
+    source
+        .exec("UPDATE customers SET id = 30 WHERE id = 3")
+        .await;
+    crate::support::eventually(
+        "the changes in the replica",
+        Duration::from_secs(60),
+        same(columns),
+    )
+    .await;
+
+    // A new column, rows written before and after it, an update that fills it.
+    source
+        .exec("INSERT INTO customers VALUES (5, 'Before', 'Alter', NULL)")
+        .await;
+    source
+        .exec("ALTER TABLE customers ADD COLUMN phone VARCHAR(32) NULL")
+        .await;
+    source
+        .exec("INSERT INTO customers VALUES (6, 'After', 'Alter', 'after@alter.com', '555-0100')")
+        .await;
+    source
+        .exec("UPDATE customers SET phone = '555-0101' WHERE id = 2")
+        .await;
+    source.exec("DELETE FROM customers WHERE id = 4").await;
+    let columns = "id, first_name, last_name, email, phone";
+    crate::support::eventually(
+        "the altered table in the replica",
+        Duration::from_secs(60),
+        same(columns),
+    )
+    .await;
+    let replica_rows = customers_of(&replica, columns).await;
+    assert_eq!(
+        replica_rows
+            .iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["2", "5", "6", "30"]
+    );
+    assert_eq!(replica_rows[0][4].as_deref(), Some("555-0101"));
+    assert_eq!(replica_rows[2][4].as_deref(), Some("555-0100"));
+    worker.stop().await;
+    source.drop_db().await;
+    replica.drop_db().await;
+}
