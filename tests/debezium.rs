@@ -752,3 +752,150 @@ async fn debezium_to_jdbc_sink_keeps_a_replica_through_an_alter() {
     source.drop_db().await;
     replica.drop_db().await;
 }
+
+/// The table a topic of Debezium change events (schemas off) describes: each event in topic
+/// order, `r`/`c`/`u` setting the row to `after.v`, `d` removing it.
+async fn replay(topic: &str) -> std::collections::BTreeMap<i64, String> {
+    let records = crate::support::read_until_idle(topic, Duration::from_secs(2)).await;
+    let mut table = std::collections::BTreeMap::new();
+    for record in records.iter().filter(|r| r.value.is_some()) {
+        let event: Json = serde_json::from_str(record.value_str()).unwrap();
+        match event["op"].as_str().unwrap() {
+            "d" => table.remove(&event["before"]["id"].as_i64().unwrap()),
+            _ => table.insert(
+                event["after"]["id"].as_i64().unwrap(),
+                event["after"]["v"].as_str().unwrap().to_string(),
+            ),
+        };
+    }
+    table
+}
+
+/// Table `t` of `db`: id → v.
+async fn table_of(db: &TestDb) -> std::collections::BTreeMap<i64, String> {
+    let mut conn = db.conn().await;
+    conn.query::<(i64, String), _>("SELECT id, v FROM t")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// kill -9 of the worker process during the snapshot, then twice while changes stream: the
+/// unfinished snapshot goes on, the stream resumes from the last committed offset, and
+/// the table the topic describes equals the source table (nothing lost; repeats allowed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_lost_when_the_worker_is_killed_in_the_snapshot_and_the_stream() {
+    use crate::distributed::WorkerProcess;
+    use crate::rest_api::call;
+    use crate::support::{eventually, topic_end};
+    const ROWS: i64 = 100_000;
+    let db = TestDb::new("dbz_kill").await;
+    db.exec("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64) NOT NULL)")
+        .await;
+    db.exec(&format!(
+        "INSERT INTO t (v) SELECT CONCAT('s', seq) FROM seq_1_to_{ROWS}"
+    ))
+    .await;
+    let prefix = unique("kill").replace('_', "-");
+    let topic = format!("{prefix}.{}.t", db.name);
+    let name = unique("dbz-kill");
+    let body = connector(
+        &name,
+        &db,
+        &prefix,
+        &[
+            ("key.converter.schemas.enable", "false"),
+            ("value.converter.schemas.enable", "false"),
+            ("max.batch.size", "512"),
+        ],
+    );
+    let (topics, dir, port) = (
+        unique("dbzkill"),
+        tempfile::tempdir().unwrap(),
+        crate::support::free_port(),
+    );
+    let start = || async {
+        let worker = WorkerProcess::start(&dir, "w", &topics, port);
+        worker.healthy().await;
+        worker
+    };
+    let mut worker = start().await;
+    let (status, created) = call(
+        "POST",
+        &format!("{}/connectors", worker.base),
+        Some(&body.to_string()),
+    );
+    assert_eq!(status, 201, "{created}");
+
+    // Killed in the snapshot.
+    eventually(
+        "the snapshot to be under way",
+        Duration::from_secs(60),
+        || async { topic_end(&topic).await >= 2_000 },
+    )
+    .await;
+    worker.kill();
+    let written = topic_end(&topic).await;
+    assert!(
+        written < ROWS,
+        "the snapshot ended before the kill ({written} records): this test needs a bigger table"
+    );
+    worker = start().await;
+    // The snapshot goes on from its last committed row, and completes.
+    let snapshot = table_of(&db).await;
+    eventually(
+        "the snapshot to complete",
+        Duration::from_secs(180),
+        || async { replay(&topic).await == snapshot },
+    )
+    .await;
+
+    // Killed twice while changes stream: 300 transactions, each inserting 5 rows, updating one
+    // snapshot row and deleting another.
+    let writer = {
+        let mut conn = db.conn().await;
+        tokio::spawn(async move {
+            for n in 1..=300i64 {
+                let mut tx = conn
+                    .start_transaction(mysql_async::TxOpts::default())
+                    .await
+                    .unwrap();
+                tx.query_drop(format!(
+                    "INSERT INTO t (v) VALUES ('i{n}a'), ('i{n}b'), ('i{n}c'), ('i{n}d'), ('i{n}e')"
+                ))
+                .await
+                .unwrap();
+                tx.exec_drop("UPDATE t SET v = ? WHERE id = ?", (format!("u{n}"), n))
+                    .await
+                    .unwrap();
+                tx.exec_drop("DELETE FROM t WHERE id = ?", (ROWS - n,))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        })
+    };
+    for _ in 0..2 {
+        let before = topic_end(&topic).await;
+        eventually("changes to stream", Duration::from_secs(60), || async {
+            topic_end(&topic).await >= before + 200
+        })
+        .await;
+        worker.kill();
+        worker = start().await;
+    }
+    writer.await.unwrap();
+
+    let source = table_of(&db).await;
+    assert_eq!(source.len() as i64, ROWS + 300 * 5 - 300);
+    eventually(
+        "the topic to describe the table",
+        Duration::from_secs(180),
+        || async { replay(&topic).await == source },
+    )
+    .await;
+    drop(worker);
+    db.drop_db().await;
+}

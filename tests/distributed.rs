@@ -14,15 +14,20 @@ use crate::support::{TestDb, eventually, read_topic, services, unique};
 /// A `sluice worker` process with its REST address; killed (SIGKILL) when dropped, printing the
 /// end of its log if the test failed. `SLUICE_TEST_WORKER_LOG` sets its `RUST_LOG`, and
 /// `SLUICE_TEST_WORKER_PROPS` (`key=value;…`) adds worker properties (e.g. `consumer.debug=cgrp`).
-struct WorkerProcess {
+pub(crate) struct WorkerProcess {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     id: String,
     log: PathBuf,
 }
 
 impl WorkerProcess {
-    fn start(dir: &tempfile::TempDir, name: &str, topics: &str, port: u16) -> WorkerProcess {
+    pub(crate) fn start(
+        dir: &tempfile::TempDir,
+        name: &str,
+        topics: &str,
+        port: u16,
+    ) -> WorkerProcess {
         let s = services();
         let properties = dir.path().join(format!("{name}.properties"));
         std::fs::write(
@@ -62,7 +67,7 @@ impl WorkerProcess {
         }
     }
 
-    async fn healthy(&self) {
+    pub(crate) async fn healthy(&self) {
         let url = format!("{}/health", self.base);
         eventually("the worker to start", Duration::from_secs(60), || async {
             call("GET", &url, None).0 == 200
@@ -74,7 +79,7 @@ impl WorkerProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -198,7 +198,22 @@ impl Record {
 
 /// Reads every partition of `topic` from the beginning until `count` records arrived (or
 /// `timeout` passed), without a consumer group. Records are ordered by (partition, offset).
+/// Every record of `topic`: read until none arrives for `idle`. (The test broker's high
+/// watermark can lag the last batch written, so it cannot say where the topic ends.)
+pub async fn read_until_idle(topic: &str, idle: Duration) -> Vec<Record> {
+    read_topic_until(topic, usize::MAX, Duration::from_secs(300), Some(idle)).await
+}
+
 pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Record> {
+    read_topic_until(topic, count, timeout, None).await
+}
+
+async fn read_topic_until(
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+    idle: Option<Duration>,
+) -> Vec<Record> {
     use rdkafka::Message;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Headers;
@@ -233,9 +248,14 @@ pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Rec
         }
         consumer.assign(&list).unwrap();
         let mut records = Vec::new();
+        let mut last_seen = std::time::Instant::now();
         while records.len() < count && std::time::Instant::now() < deadline {
+            if idle.is_some_and(|idle| last_seen.elapsed() > idle) {
+                break;
+            }
             if let Some(message) = consumer.poll(Duration::from_millis(100)) {
                 let message = message.unwrap();
+                last_seen = std::time::Instant::now();
                 records.push(Record {
                     partition: message.partition(),
                     offset: message.offset(),
@@ -254,6 +274,31 @@ pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Rec
         }
         records.sort_by_key(|r| (r.partition, r.offset));
         records
+    })
+    .await
+    .unwrap()
+}
+
+/// How many records `topic` holds (the sum of its partitions' high watermarks; 0 when it does
+/// not exist yet).
+pub async fn topic_end(topic: &str) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = services().kafka_config().create().unwrap();
+        let Ok(metadata) = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)) else {
+            return 0;
+        };
+        metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .map(|p| {
+                consumer
+                    .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                    .map_or(0, |(_, high)| high)
+            })
+            .sum()
     })
     .await
     .unwrap()
