@@ -294,6 +294,10 @@ pub struct DebeziumSettings {
     pub skip_creates: bool,
     pub skip_updates: bool,
     pub skip_deletes: bool,
+    /// `signal.data.collection`: the signal table (database, table) read from the binlog.
+    pub signal_table: Option<(String, String)>,
+    /// `incremental.snapshot.chunk.size`: rows per incremental snapshot chunk.
+    pub chunk_size: usize,
 }
 
 /// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's

@@ -100,6 +100,22 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::optional("schema.history.internal.kafka.bootstrap.servers", String).group(g),
         )
+        .define(ConfigKey::optional("signal.data.collection", String).group(g))
+        .define(ConfigKey::with_default("signal.enabled.channels", List, "source").group(g))
+        .define(
+            ConfigKey::with_default("incremental.snapshot.chunk.size", Int, "1024")
+                .validator(Validator::AtLeast(1))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default(
+                "incremental.snapshot.watermarking.strategy",
+                String,
+                "insert_insert",
+            )
+            .validator(Validator::OneOf(&["insert_insert"]))
+            .group(g),
+        )
         .define(
             ConfigKey::with_default("max.batch.size", Int, "2048")
                 .validator(Validator::AtLeast(1))
@@ -291,6 +307,42 @@ fn build(
             "table.include.list and table.exclude.list are mutually exclusive",
         ));
     }
+    // The signal table: in the captured database, and captured (Debezium adds it to the table
+    // filter) so that its rows are read from the binlog.
+    let mut include = include;
+    let signal_table = parsed.non_empty("signal.data.collection").and_then(|name| {
+        match (name.split_once('.'), &database) {
+            (Some((db, table)), Some(captured)) if db == captured && !table.is_empty() => {
+                if !include.is_empty() {
+                    include.extend(regexes(
+                        "signal.data.collection",
+                        &[regex::escape(name)],
+                        whole,
+                        &mut errors,
+                    ));
+                }
+                Some((db.to_string(), table.to_string()))
+            }
+            _ => {
+                errors.push(ConfigError::invalid(
+                    "signal.data.collection",
+                    name,
+                    "<database>.<table> in the captured database",
+                ));
+                None
+            }
+        }
+    });
+    for channel in parsed.list("signal.enabled.channels") {
+        if !channel.trim().eq_ignore_ascii_case("source") {
+            errors.push(ConfigError::invalid(
+                "signal.enabled.channels",
+                parsed.list("signal.enabled.channels").join(","),
+                "source: Sluice reads signals from the signal table only",
+            ));
+            break;
+        }
+    }
     let mut skip = (false, false, false);
     for op in parsed.list("skipped.operations") {
         match op.trim().to_ascii_lowercase().as_str() {
@@ -337,6 +389,11 @@ fn build(
         skip_creates: skip.0,
         skip_updates: skip.1,
         skip_deletes: skip.2,
+        signal_table,
+        chunk_size: parsed
+            .long("incremental.snapshot.chunk.size")
+            .unwrap_or(1024)
+            .max(1) as usize,
     };
     let (Some(database), true) = (database, errors.is_empty()) else {
         return Err(errors);
@@ -541,7 +598,12 @@ mod tests {
     fn unsupported_keys_are_refused_by_name() {
         for (key, value) in [
             ("column.include.list", "inventory.customers.id"),
-            ("signal.data.collection", "inventory.debezium_signal"),
+            ("signal.data.collection", "other.debezium_signal"),
+            ("signal.enabled.channels", "source,kafka"),
+            (
+                "incremental.snapshot.watermarking.strategy",
+                "insert_delete",
+            ),
             ("heartbeat.interval.ms", "1000"),
             ("provide.transaction.metadata", "true"),
             ("message.key.columns", "inventory.customers:email"),
@@ -561,6 +623,27 @@ mod tests {
         )
         .1;
         assert_eq!(errors[0].key, "database.include.list");
+    }
+
+    #[test]
+    fn the_signal_table_is_captured_with_the_included_tables() {
+        let config = parse(
+            &tutorial(&[
+                ("table.include.list", "inventory.customers"),
+                ("signal.data.collection", "inventory.debezium_signal"),
+                ("incremental.snapshot.chunk.size", "500"),
+            ]),
+            Flavor::MySql,
+        )
+        .unwrap();
+        assert!(config.tables.matches("inventory", "debezium_signal"));
+        assert!(!config.tables.matches("inventory", "orders"));
+        let settings = config.binlog.unwrap().debezium.unwrap();
+        assert_eq!(
+            settings.signal_table,
+            Some(("inventory".into(), "debezium_signal".into()))
+        );
+        assert_eq!(settings.chunk_size, 500);
     }
 
     #[test]

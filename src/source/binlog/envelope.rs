@@ -551,6 +551,8 @@ mod tests {
             skip_creates: false,
             skip_updates: false,
             skip_deletes: false,
+            signal_table: None,
+            chunk_size: 1024,
         }
     }
 

@@ -15,7 +15,8 @@
 //! - `task.rs`: the task and its `SourceTask` wiring: `start` reads the stored offset, `poll`
 //!   runs the snapshot, then the stream;
 //! - `snapshot.rs`: the initial consistent snapshot (locking, chunked keyset reads, progress and
-//!   restart);
+//!   restart); `incremental.rs`: Debezium's incremental snapshots, chunks read between
+//!   watermarks while the stream goes on;
 //! - `stream.rs`: the binlog stream and its event loop, which fills batches;
 //! - `table.rs`: a captured table's columns, key and Connect schemas, read from the catalog;
 //! - `rows.rs`: row events (table maps, row images) decoded into values; `value.rs`: the
@@ -26,6 +27,7 @@
 
 mod envelope;
 mod gtid;
+mod incremental;
 mod position;
 mod resume;
 mod rows;

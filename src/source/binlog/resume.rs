@@ -28,6 +28,9 @@ impl BinlogSourceTask {
                 offset["snapshot_last"] = json!(last);
             }
         }
+        if let Some(incremental) = &self.incremental {
+            incremental.store(&self.database, &mut offset);
+        }
         offset
     }
 

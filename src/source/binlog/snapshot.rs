@@ -40,7 +40,7 @@ impl BinlogSourceTask {
     }
 
     /// Selected tables, in name order.
-    async fn list_tables(&mut self) -> Result<Vec<String>> {
+    pub(super) async fn list_tables(&mut self) -> Result<Vec<String>> {
         let database = self.database.clone();
         let context = self.context();
         let conn = self.meta_conn().await?;

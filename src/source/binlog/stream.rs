@@ -164,7 +164,7 @@ impl BinlogSourceTask {
         }
     }
 
-    fn flush(&mut self) {
+    pub(super) fn flush(&mut self) {
         if let Some(pending) = self.pending.take() {
             let rows = pending.tombstones.len();
             let keys = pending.key_schema.map(|schema| SourceKeys {
@@ -197,7 +197,7 @@ impl BinlogSourceTask {
     }
 
     /// The pending batch of `info`'s table, handing on another table's first.
-    fn pending_for(&mut self, info: &Arc<TableInfo>) -> &mut Pending {
+    pub(super) fn pending_for(&mut self, info: &Arc<TableInfo>) -> &mut Pending {
         if self
             .pending
             .as_ref()
@@ -263,6 +263,13 @@ impl BinlogSourceTask {
     ) -> Result<()> {
         let shape = info.events.clone().expect("Debezium shapes");
         let tombstones = self.debezium.as_ref().is_some_and(|d| d.tombstones);
+        if let Some(incremental) = &mut self.incremental {
+            // A change read while a chunk's window is open: the chunk's copy is older.
+            incremental.changed(&info.table, row, &info.key_columns);
+            if let Some(before) = &before {
+                incremental.changed(&info.table, before, &info.key_columns);
+            }
+        }
         let mut row = std::mem::take(row);
         shape.convert(&mut row)?;
         let mut before = before;
@@ -330,6 +337,9 @@ impl BinlogSourceTask {
         loop {
             if !self.ready.is_empty() {
                 return Ok(());
+            }
+            if self.incremental.as_ref().is_some_and(|i| !i.in_flight()) {
+                self.next_chunk().await?;
             }
             // Rows pending, or a position not yet stored: hand them on as soon as the stream
             // pauses (a burst's end is stored at once, not at the next heartbeat).
@@ -485,6 +495,8 @@ impl BinlogSourceTask {
                     };
                     let info = decoder.info.clone();
                     let tombstone = op == Op::Delete;
+                    let signal_table = op == Op::Create && self.is_signal_table(&info.table);
+                    let mut signals = Vec::new();
                     let zone = self.config.zone;
                     if self.debezium.is_some() {
                         let source = &mut self.source;
@@ -507,6 +519,10 @@ impl BinlogSourceTask {
                         zone,
                         &mut arena,
                         |n, image, row| {
+                            if signal_table && let Some(signal) = super::incremental::signal_of(row)
+                            {
+                                signals.push(signal);
+                            }
                             if self.debezium.is_some() {
                                 if op == Op::Update && image == Image::Before {
                                     before = Some(std::mem::take(row));
@@ -534,6 +550,9 @@ impl BinlogSourceTask {
                     self.skip = None;
                     self.position.event = self.event_index;
                     self.position.row = 0;
+                    for signal in signals {
+                        self.signal(signal).await?;
+                    }
                     match self.pending.as_mut() {
                         Some(pending) => {
                             pending.bytes += header.event_size() as usize;

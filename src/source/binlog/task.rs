@@ -89,6 +89,8 @@ pub struct BinlogSourceTask {
     /// A Debezium snapshot batch held back until the next one shows whether its last row ends
     /// its table or the snapshot (`source.snapshot` markers).
     pub(super) held: Option<HeldSnapshot>,
+    /// A Debezium incremental snapshot in progress.
+    pub(super) incremental: Option<super::incremental::Incremental>,
 }
 
 /// A Debezium snapshot batch held back: its table's index, and whether its first row is the
@@ -132,6 +134,7 @@ impl BinlogSourceTask {
             },
             source: debezium.as_deref().map(SourceInfo::new).unwrap_or_default(),
             held: None,
+            incremental: None,
             debezium,
             connector,
             config,
@@ -284,6 +287,11 @@ impl SourceTask for BinlogSourceTask {
         match stored.as_ref().and_then(Position::from_json) {
             Some(position) => {
                 self.position = position;
+                if self.debezium.is_some() {
+                    self.incremental = stored
+                        .as_ref()
+                        .and_then(super::incremental::Incremental::from_offset);
+                }
                 if let Some(state) = stored.as_ref().and_then(stored_snapshot) {
                     self.resume_snapshot(state).await?;
                 }
