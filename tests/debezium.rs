@@ -347,7 +347,7 @@ async fn unsupported_debezium_keys_get_a_400_naming_them() {
     let (daemon, base) = start(&unique("dbzkeys")).await;
     for (key, value) in [
         ("signal.data.collection", "x.debezium_signal"),
-        ("heartbeat.interval.ms", "1000"),
+        ("heartbeat.action.query", "SELECT 1"),
         ("column.exclude.list", "x.t.c"),
     ] {
         let config = connector(&unique("dbz"), &db, "pfx", &[(key, value)]);
@@ -1004,6 +1004,75 @@ async fn incremental_snapshot_while_changes_stream() {
         incremental > (ROWS as usize) * 9 / 10 && incremental <= ROWS as usize,
         "{incremental} incremental snapshot events"
     );
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// `heartbeat.interval.ms`: while the captured table is idle and another table changes,
+/// heartbeats go to `__debezium-heartbeat.<prefix>` with Debezium's key and value, and the
+/// stored offset moves past the other table's changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_while_the_captured_tables_are_idle() {
+    let db = TestDb::new("dbz_beat").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("CREATE TABLE other (id INT PRIMARY KEY)").await;
+    let prefix = unique("beat").replace('_', "-");
+    let offsets_topic = unique("offsets");
+    let name = unique("dbz-beat");
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[connector(
+            &name,
+            &db,
+            &prefix,
+            &[
+                ("table.include.list", &format!("{}.customers", db.name)),
+                ("heartbeat.interval.ms", "200"),
+            ],
+        )],
+    )
+    .await
+    .unwrap();
+    let beats = read_topic(
+        &format!("__debezium-heartbeat.{prefix}"),
+        3,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(beats.len(), 3, "{beats:?}");
+    for beat in &beats {
+        assert_eq!(
+            beat.key_str(),
+            format!(
+                r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"serverName"}}],"optional":false,"name":"io.debezium.connector.common.ServerNameKey","version":1}},"payload":{{"serverName":"{prefix}"}}}}"#
+            )
+        );
+        let (schema, payload) = split(beat);
+        assert_eq!(
+            schema,
+            r#"{"type":"struct","fields":[{"type":"int64","optional":false,"field":"ts_ms"}],"optional":false,"name":"io.debezium.connector.common.Heartbeat","version":1}"#
+        );
+        assert!(payload["ts_ms"].as_i64().unwrap() >= started, "{payload}");
+    }
+    // Changes of a table not captured: the stored offset moves past them.
+    db.exec("INSERT INTO other VALUES (1), (2)").await;
+    let (file, pos, _) = master_position(&db).await;
+    crate::support::eventually("the offset to move", Duration::from_secs(30), || async {
+        read_topic(&offsets_topic, 1_000, Duration::from_secs(1))
+            .await
+            .iter()
+            .filter(|r| r.key_str().contains(&name))
+            .next_back()
+            .is_some_and(|r| {
+                let offset: Json = serde_json::from_str(r.value_str()).unwrap();
+                offset["file"] == file.as_str() && offset["pos"].as_u64() >= Some(pos)
+            })
+    })
+    .await;
     worker.stop().await;
     db.drop_db().await;
 }

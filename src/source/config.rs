@@ -294,6 +294,9 @@ pub struct DebeziumSettings {
     pub skip_creates: bool,
     pub skip_updates: bool,
     pub skip_deletes: bool,
+    /// `heartbeat.interval.ms` (when above 0) and the heartbeat topic
+    /// (`<heartbeat.topics.prefix>.<topic.prefix>`).
+    pub heartbeat: Option<(std::time::Duration, String)>,
     /// `signal.data.collection`: the signal table (database, table) read from the binlog.
     pub signal_table: Option<(String, String)>,
     /// `incremental.snapshot.chunk.size`: rows per incremental snapshot chunk.

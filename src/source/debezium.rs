@@ -100,6 +100,15 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::optional("schema.history.internal.kafka.bootstrap.servers", String).group(g),
         )
+        .define(
+            ConfigKey::with_default("heartbeat.interval.ms", Int, "0")
+                .validator(Validator::AtLeast(0))
+                .group(g),
+        )
+        .define(
+            ConfigKey::with_default("heartbeat.topics.prefix", String, "__debezium-heartbeat")
+                .group(g),
+        )
         .define(ConfigKey::optional("signal.data.collection", String).group(g))
         .define(ConfigKey::with_default("signal.enabled.channels", List, "source").group(g))
         .define(
@@ -136,7 +145,6 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 /// Keys Debezium documents whose default Sluice reproduces, but no other value: any other value
 /// is refused by name.
 const DEFAULT_ONLY: &[(&str, &str)] = &[
-    ("heartbeat.interval.ms", "0"),
     ("provide.transaction.metadata", "false"),
     ("include.query", "false"),
     ("event.processing.failure.handling.mode", "fail"),
@@ -389,6 +397,19 @@ fn build(
         skip_creates: skip.0,
         skip_updates: skip.1,
         skip_deletes: skip.2,
+        heartbeat: match parsed.long("heartbeat.interval.ms").unwrap_or(0) {
+            0 => None,
+            ms => Some((
+                Duration::from_millis(ms.max(0) as u64),
+                format!(
+                    "{}.{}",
+                    parsed
+                        .string("heartbeat.topics.prefix")
+                        .unwrap_or("__debezium-heartbeat"),
+                    parsed.string("topic.prefix").unwrap_or_default()
+                ),
+            )),
+        },
         signal_table,
         chunk_size: parsed
             .long("incremental.snapshot.chunk.size")
@@ -604,7 +625,7 @@ mod tests {
                 "incremental.snapshot.watermarking.strategy",
                 "insert_delete",
             ),
-            ("heartbeat.interval.ms", "1000"),
+            ("heartbeat.action.query", "SELECT 1"),
             ("provide.transaction.metadata", "true"),
             ("message.key.columns", "inventory.customers:email"),
             ("time.precision.mode", "adaptive"),

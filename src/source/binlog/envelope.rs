@@ -392,6 +392,27 @@ pub(super) fn source_schema(flavor: Flavor) -> Schema {
     schema
 }
 
+/// Debezium's heartbeat record: key `io.debezium.connector.common.ServerNameKey` (version 1,
+/// `serverName`), value `io.debezium.connector.common.Heartbeat` (version 1, `ts_ms`).
+pub(super) fn heartbeat_schemas() -> (Arc<Schema>, Arc<Schema>) {
+    use SchemaType::*;
+    let named = |name: &str, field: Field| {
+        let mut schema = Schema::structure(Some(name.into()), vec![field], false);
+        schema.version = Some(1);
+        Arc::new(schema)
+    };
+    (
+        named(
+            "io.debezium.connector.common.ServerNameKey",
+            self::field("serverName", String, false),
+        ),
+        named(
+            "io.debezium.connector.common.Heartbeat",
+            self::field("ts_ms", Int64, false),
+        ),
+    )
+}
+
 /// `event.block` (version 1): the optional `transaction` field.
 fn transaction_schema() -> Schema {
     use SchemaType::*;
@@ -551,6 +572,7 @@ mod tests {
             skip_creates: false,
             skip_updates: false,
             skip_deletes: false,
+            heartbeat: None,
             signal_table: None,
             chunk_size: 1024,
         }

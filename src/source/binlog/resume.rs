@@ -74,6 +74,29 @@ impl BinlogSourceTask {
         }
     }
 
+    /// A Debezium heartbeat on `topic`: it stores the position as [`Self::position_batch`]
+    /// does, so the offset moves while the captured tables are idle.
+    pub(super) fn heartbeat_batch(&mut self, topic: &str) -> SourceBatch {
+        let (key, value) = super::envelope::heartbeat_schemas();
+        let prefix = self
+            .debezium
+            .as_ref()
+            .map(|d| d.prefix.clone())
+            .unwrap_or_default();
+        SourceBatch {
+            topic: topic.into(),
+            schema: value,
+            values: vec![crate::model::Value::Int(
+                super::envelope::now_ns() / 1_000_000,
+            )],
+            keys: Some(crate::model::SourceKeys {
+                schema: key,
+                values: vec![crate::model::Value::Text(prefix.into())],
+            }),
+            ..self.position_batch()
+        }
+    }
+
     /// Settles where a new stream starts: the server's current position when there is none
     /// yet, and the GTID position of a stored one that has none.
     pub(super) async fn resume_point(&mut self, conn: &mut Conn, context: &str) -> Result<()> {

@@ -341,6 +341,18 @@ impl BinlogSourceTask {
             if self.incremental.as_ref().is_some_and(|i| !i.in_flight()) {
                 self.next_chunk().await?;
             }
+            // Debezium's heartbeat, checked after every event (the server's own heartbeat
+            // events come every second while it has nothing to send).
+            if let Some((interval, topic)) =
+                self.debezium.as_ref().and_then(|d| d.heartbeat.clone())
+                && self.last_heartbeat.elapsed() >= interval
+            {
+                self.last_heartbeat = Instant::now();
+                self.flush();
+                let batch = self.heartbeat_batch(&topic);
+                self.ready.push_back(batch);
+                continue;
+            }
             // Rows pending, or a position not yet stored: hand them on as soon as the stream
             // pauses (a burst's end is stored at once, not at the next heartbeat).
             let wait = match &self.pending {

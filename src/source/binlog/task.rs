@@ -91,6 +91,8 @@ pub struct BinlogSourceTask {
     pub(super) held: Option<HeldSnapshot>,
     /// A Debezium incremental snapshot in progress.
     pub(super) incremental: Option<super::incremental::Incremental>,
+    /// When the last Debezium heartbeat was written.
+    pub(super) last_heartbeat: Instant,
 }
 
 /// A Debezium snapshot batch held back: its table's index, and whether its first row is the
@@ -135,6 +137,7 @@ impl BinlogSourceTask {
             source: debezium.as_deref().map(SourceInfo::new).unwrap_or_default(),
             held: None,
             incremental: None,
+            last_heartbeat: Instant::now(),
             debezium,
             connector,
             config,
