@@ -1065,8 +1065,7 @@ async fn heartbeats_while_the_captured_tables_are_idle() {
         read_topic(&offsets_topic, 1_000, Duration::from_secs(1))
             .await
             .iter()
-            .filter(|r| r.key_str().contains(&name))
-            .next_back()
+            .rfind(|r| r.key_str().contains(&name))
             .is_some_and(|r| {
                 let offset: Json = serde_json::from_str(r.value_str()).unwrap();
                 offset["file"] == file.as_str() && offset["pos"].as_u64() >= Some(pos)
