@@ -1075,3 +1075,105 @@ async fn heartbeats_while_the_captured_tables_are_idle() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// `provide.transaction.metadata=true`: a transaction over two tables gives a `BEGIN` and an
+/// `END` record on `<prefix>.transaction` (Debezium's key and value schemas, the END with its
+/// event counts per table), and each change event's `transaction` block counts in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_metadata_brackets_each_transaction() {
+    let db = TestDb::new("dbz_tx").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("CREATE TABLE orders (id INT PRIMARY KEY, qty INT)")
+        .await;
+    let prefix = unique("tx").replace('_', "-");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(
+            &unique("dbz-tx"),
+            &db,
+            &prefix,
+            &[("provide.transaction.metadata", "true")],
+        )],
+    )
+    .await
+    .unwrap();
+    let customers = format!("{prefix}.{}.customers", db.name);
+    let orders = format!("{prefix}.{}.orders", db.name);
+    // The stream is live once a change arrives.
+    crate::support::eventually("the stream to be live", Duration::from_secs(60), || async {
+        db.exec("INSERT INTO orders VALUES (1, 1) ON DUPLICATE KEY UPDATE qty = qty + 1")
+            .await;
+        !read_topic(&orders, 1, Duration::from_secs(1))
+            .await
+            .is_empty()
+    })
+    .await;
+    let before = read_topic(
+        &format!("{prefix}.transaction"),
+        1_000,
+        Duration::from_secs(2),
+    )
+    .await
+    .len();
+    db.exec(
+        "BEGIN; INSERT INTO customers VALUES (1, 'a', 'a', NULL), (2, 'b', 'b', NULL); \
+         UPDATE orders SET qty = 10 WHERE id = 1; COMMIT",
+    )
+    .await;
+    let metadata = read_topic(
+        &format!("{prefix}.transaction"),
+        before + 2,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(metadata.len(), before + 2, "{metadata:?}");
+    let (begin, end) = (&metadata[before], &metadata[before + 1]);
+    let (schema, begin_payload) = split(begin);
+    assert_eq!(
+        schema,
+        r#"{"type":"struct","fields":[{"type":"string","optional":false,"field":"status"},{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":true,"field":"event_count"},{"type":"array","items":{"type":"struct","fields":[{"type":"string","optional":false,"field":"data_collection"},{"type":"int64","optional":false,"field":"event_count"}],"optional":true,"name":"event.collection","version":1},"optional":true,"field":"data_collections"},{"type":"int64","optional":false,"field":"ts_ms"}],"optional":false,"name":"io.debezium.connector.common.TransactionMetadataValue","version":1}"#
+    );
+    let id = begin_payload["id"].as_str().unwrap().to_string();
+    // MariaDB's GTID: domain-server-sequence.
+    assert_eq!(id.split('-').count(), 3, "{id}");
+    assert_eq!(
+        begin.key_str(),
+        format!(
+            r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"id"}}],"optional":false,"name":"io.debezium.connector.common.TransactionMetadataKey","version":1}},"payload":{{"id":"{id}"}}}}"#
+        )
+    );
+    assert_eq!(begin_payload["status"], "BEGIN");
+    assert_eq!(begin_payload["event_count"], Json::Null);
+    assert_eq!(begin_payload["data_collections"], Json::Null);
+    let (_, end_payload) = split(end);
+    assert_eq!(end_payload["status"], "END");
+    assert_eq!(end_payload["id"], id.as_str());
+    assert_eq!(end_payload["event_count"], 3);
+    assert_eq!(
+        end_payload["data_collections"],
+        json!([
+            {"data_collection": format!("{}.customers", db.name), "event_count": 2},
+            {"data_collection": format!("{}.orders", db.name), "event_count": 1},
+        ])
+    );
+    // The change events' blocks.
+    let created = read_topic(&customers, 2, Duration::from_secs(30)).await;
+    let blocks: Vec<Json> = created
+        .iter()
+        .map(|r| split(r).1["transaction"].clone())
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            json!({"id": id, "total_order": 1, "data_collection_order": 1}),
+            json!({"id": id, "total_order": 2, "data_collection_order": 2}),
+        ]
+    );
+    let updated = read_topic(&orders, 1_000, Duration::from_secs(2)).await;
+    assert_eq!(
+        split(updated.last().unwrap()).1["transaction"],
+        json!({"id": id, "total_order": 3, "data_collection_order": 1})
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

@@ -297,6 +297,9 @@ pub struct DebeziumSettings {
     /// `heartbeat.interval.ms` (when above 0) and the heartbeat topic
     /// (`<heartbeat.topics.prefix>.<topic.prefix>`).
     pub heartbeat: Option<(std::time::Duration, String)>,
+    /// `provide.transaction.metadata`, and its topic (`<topic.prefix>.<topic.transaction>`).
+    pub transaction_metadata: bool,
+    pub transaction_topic: String,
     /// `signal.data.collection`: the signal table (database, table) read from the binlog.
     pub signal_table: Option<(String, String)>,
     /// `incremental.snapshot.chunk.size`: rows per incremental snapshot chunk.

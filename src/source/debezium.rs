@@ -109,6 +109,8 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
             ConfigKey::with_default("heartbeat.topics.prefix", String, "__debezium-heartbeat")
                 .group(g),
         )
+        .define(ConfigKey::with_default("provide.transaction.metadata", Boolean, "false").group(g))
+        .define(ConfigKey::with_default("topic.transaction", String, "transaction").group(g))
         .define(ConfigKey::optional("signal.data.collection", String).group(g))
         .define(ConfigKey::with_default("signal.enabled.channels", List, "source").group(g))
         .define(
@@ -145,7 +147,6 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 /// Keys Debezium documents whose default Sluice reproduces, but no other value: any other value
 /// is refused by name.
 const DEFAULT_ONLY: &[(&str, &str)] = &[
-    ("provide.transaction.metadata", "false"),
     ("include.query", "false"),
     ("event.processing.failure.handling.mode", "fail"),
     ("inconsistent.schema.handling.mode", "fail"),
@@ -410,6 +411,12 @@ fn build(
                 ),
             )),
         },
+        transaction_metadata: parsed.bool("provide.transaction.metadata"),
+        transaction_topic: format!(
+            "{}.{}",
+            parsed.string("topic.prefix").unwrap_or_default(),
+            parsed.string("topic.transaction").unwrap_or("transaction")
+        ),
         signal_table,
         chunk_size: parsed
             .long("incremental.snapshot.chunk.size")
@@ -626,7 +633,6 @@ mod tests {
                 "insert_delete",
             ),
             ("heartbeat.action.query", "SELECT 1"),
-            ("provide.transaction.metadata", "true"),
             ("message.key.columns", "inventory.customers:email"),
             ("time.precision.mode", "adaptive"),
             ("snapshot.mode", "when_needed"),

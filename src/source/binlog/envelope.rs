@@ -217,6 +217,9 @@ impl EventShape {
     }
 }
 
+/// The index of `transaction` among an event's envelope values.
+pub(super) const TRANSACTION_FIELD: usize = 3;
+
 /// One event's envelope values: `before`/`after` are converted rows (moved in), or `None`.
 pub(super) fn envelope_row(
     out: &mut Vec<Value>,
@@ -573,6 +576,8 @@ mod tests {
             skip_updates: false,
             skip_deletes: false,
             heartbeat: None,
+            transaction_metadata: false,
+            transaction_topic: String::new(),
             signal_table: None,
             chunk_size: 1024,
         }

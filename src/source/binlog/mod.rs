@@ -16,7 +16,7 @@
 //!   runs the snapshot, then the stream;
 //! - `snapshot.rs`: the initial consistent snapshot (locking, chunked keyset reads, progress and
 //!   restart); `incremental.rs`: Debezium's incremental snapshots, chunks read between
-//!   watermarks while the stream goes on;
+//!   watermarks while the stream goes on; `transaction.rs`: Debezium's transaction metadata;
 //! - `stream.rs`: the binlog stream and its event loop, which fills batches;
 //! - `table.rs`: a captured table's columns, key and Connect schemas, read from the catalog;
 //! - `rows.rs`: row events (table maps, row images) decoded into values; `value.rs`: the
@@ -35,6 +35,7 @@ mod snapshot;
 mod stream;
 mod table;
 mod task;
+mod transaction;
 mod value;
 
 pub use self::envelope::DEBEZIUM_VERSION;

@@ -31,6 +31,9 @@ impl BinlogSourceTask {
         if let Some(incremental) = &self.incremental {
             incremental.store(&self.database, &mut offset);
         }
+        if let Some(transaction) = &self.transaction {
+            transaction.store(&mut offset);
+        }
         offset
     }
 

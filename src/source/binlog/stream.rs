@@ -263,6 +263,7 @@ impl BinlogSourceTask {
     ) -> Result<()> {
         let shape = info.events.clone().expect("Debezium shapes");
         let tombstones = self.debezium.as_ref().is_some_and(|d| d.tombstones);
+        let collection = format!("{}.{}", self.database, info.table);
         if let Some(incremental) = &mut self.incremental {
             // A change read while a chunk's window is open: the chunk's copy is older.
             incremental.changed(&info.table, row, &info.key_columns);
@@ -281,17 +282,23 @@ impl BinlogSourceTask {
         self.source.row = n as i64;
         let source = self.source.value();
         let now = envelope::now_ns();
+        let mut transaction = self.transaction.take();
         let pending = self.pending_for(info);
-        let event = |pending: &mut Pending,
-                     before: Option<Vec<Value>>,
-                     after: Option<Vec<Value>>,
-                     op: &'static str| {
+        let mut event = |pending: &mut Pending,
+                         before: Option<Vec<Value>>,
+                         after: Option<Vec<Value>>,
+                         op: &'static str| {
             let keyed = before.as_ref().or(after.as_ref()).expect("an image");
             let key_start = pending.keys.len();
             if shape.key.is_some() {
                 shape.push_key(keyed, &mut pending.keys);
             }
+            let start = pending.values.len();
             envelope::envelope_row(&mut pending.values, before, after, source.clone(), op, now);
+            if let Some(transaction) = transaction.as_mut() {
+                pending.values[start + envelope::TRANSACTION_FIELD] =
+                    transaction.next_block(&collection);
+            }
             pending.tombstones.push(false);
             if op == "d" && tombstones {
                 if shape.key.is_some() {
@@ -319,6 +326,7 @@ impl BinlogSourceTask {
                 }
             }
             (Op::Update, None) => {
+                self.transaction = transaction;
                 return Err(Error::new(
                     ErrorKind::Conversion,
                     format!(
@@ -328,6 +336,7 @@ impl BinlogSourceTask {
                 ));
             }
         }
+        self.transaction = transaction;
         Ok(())
     }
 
@@ -394,6 +403,7 @@ impl BinlogSourceTask {
             }
             // Heartbeats and the fake first Rotate carry timestamp 0.
             if header.timestamp() > 0 {
+                self.event_ts_ms = i64::from(header.timestamp()) * 1000;
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0.0, |d| d.as_secs_f64());
@@ -475,6 +485,9 @@ impl BinlogSourceTask {
                         Some((events, rows)) if index == events => rows,
                         _ => 0,
                     };
+                    if self.transaction.is_none() && self.transaction_metadata() {
+                        self.begin_metadata(self.position.pos);
+                    }
                     let op =
                         match &rows {
                             RowsEventData::WriteRowsEvent(_)
@@ -615,6 +628,7 @@ impl BinlogSourceTask {
             Gtids::add(&mut self.position.gtids, &gtid);
         }
         self.position_dirty = true;
+        self.end_metadata();
     }
 }
 

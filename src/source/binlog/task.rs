@@ -93,6 +93,10 @@ pub struct BinlogSourceTask {
     pub(super) incremental: Option<super::incremental::Incremental>,
     /// When the last Debezium heartbeat was written.
     pub(super) last_heartbeat: Instant,
+    /// The transaction being read, with Debezium's transaction metadata on.
+    pub(super) transaction: Option<super::transaction::Transaction>,
+    /// The source time of the last binlog event read (ms).
+    pub(super) event_ts_ms: i64,
 }
 
 /// A Debezium snapshot batch held back: its table's index, and whether its first row is the
@@ -138,6 +142,8 @@ impl BinlogSourceTask {
             held: None,
             incremental: None,
             last_heartbeat: Instant::now(),
+            transaction: None,
+            event_ts_ms: 0,
             debezium,
             connector,
             config,
@@ -294,6 +300,11 @@ impl SourceTask for BinlogSourceTask {
                     self.incremental = stored
                         .as_ref()
                         .and_then(super::incremental::Incremental::from_offset);
+                }
+                if self.transaction_metadata() {
+                    self.transaction = stored
+                        .as_ref()
+                        .and_then(super::transaction::Transaction::from_offset);
                 }
                 if let Some(state) = stored.as_ref().and_then(stored_snapshot) {
                     self.resume_snapshot(state).await?;

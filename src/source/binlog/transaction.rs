@@ -1,0 +1,218 @@
+//! Debezium's transaction metadata (`provide.transaction.metadata=true`): a `BEGIN` record on
+//! `<topic.prefix>.transaction` before a transaction's first row event, an `END` record with
+//! its event counts at its commit, and each change event's `transaction` block
+//! (`id`, `total_order`, `data_collection_order`, both 1-based).
+//!
+//! The id is the transaction's GTID (MariaDB's `domain-server-sequence`, MySQL's `uuid:n`), or
+//! `file=<file>,pos=<pos>` without GTIDs. Inside a transaction the offset carries
+//! `transaction_id` and `transaction_data_collection_order_<db.table>` as Debezium's does, so a
+//! restart inside it goes on counting.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Value as Json, json};
+
+use super::task::BinlogSourceTask;
+use crate::model::{Field, Schema, SchemaType, SourceBatch, SourceKeys, Value};
+
+/// The transaction being read.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Transaction {
+    pub(super) id: String,
+    /// Change events written so far.
+    total: i64,
+    /// Change events per table (`db.table`), in order of first appearance.
+    collections: Vec<(String, i64)>,
+}
+
+const ORDER_PREFIX: &str = "transaction_data_collection_order_";
+
+impl Transaction {
+    /// The `transaction` block of the next change event of `collection`.
+    pub(super) fn next_block(&mut self, collection: &str) -> Value {
+        self.total += 1;
+        let order = match self.collections.iter_mut().find(|(c, _)| c == collection) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.collections.push((collection.to_string(), 1));
+                1
+            }
+        };
+        Value::Struct(vec![
+            Value::Text(Bytes::from(self.id.clone())),
+            Value::Int(self.total),
+            Value::Int(order),
+        ])
+    }
+
+    /// Adds its progress to an offset.
+    pub(super) fn store(&self, offset: &mut Json) {
+        offset["transaction_id"] = json!(self.id);
+        for (collection, n) in &self.collections {
+            offset[format!("{ORDER_PREFIX}{collection}")] = json!(n);
+        }
+    }
+
+    /// The transaction a stored offset was inside.
+    pub(super) fn from_offset(stored: &Json) -> Option<Transaction> {
+        let id = stored.get("transaction_id")?.as_str()?.to_string();
+        let collections: Vec<(String, i64)> = stored
+            .as_object()?
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(ORDER_PREFIX)?.to_string(), v.as_i64()?)))
+            .collect();
+        Some(Transaction {
+            id,
+            total: collections.iter().map(|(_, n)| n).sum(),
+            collections,
+        })
+    }
+}
+
+/// `io.debezium.connector.common.TransactionMetadataKey` and `…Value` (version 1), with the
+/// optional `event.collection` struct of `data_collections`.
+fn schemas() -> (Arc<Schema>, Arc<Schema>) {
+    use SchemaType::*;
+    let field = |name: &str, ty: SchemaType, optional: bool| Field {
+        name: name.into(),
+        schema: Schema::primitive(ty, optional),
+    };
+    let versioned = |mut schema: Schema| {
+        schema.version = Some(1);
+        schema
+    };
+    let key = versioned(Schema::structure(
+        Some("io.debezium.connector.common.TransactionMetadataKey".into()),
+        vec![field("id", String, false)],
+        false,
+    ));
+    let collection = versioned(Schema::structure(
+        Some("event.collection".into()),
+        vec![
+            field("data_collection", String, false),
+            field("event_count", Int64, false),
+        ],
+        true,
+    ));
+    let value = versioned(Schema::structure(
+        Some("io.debezium.connector.common.TransactionMetadataValue".into()),
+        vec![
+            field("status", String, false),
+            field("id", String, false),
+            field("event_count", Int64, true),
+            Field {
+                name: "data_collections".into(),
+                schema: Schema::array(collection, true),
+            },
+            field("ts_ms", Int64, false),
+        ],
+        false,
+    ));
+    (Arc::new(key), Arc::new(value))
+}
+
+impl BinlogSourceTask {
+    /// Whether the connector writes transaction metadata.
+    pub(super) fn transaction_metadata(&self) -> bool {
+        self.debezium
+            .as_ref()
+            .is_some_and(|d| d.transaction_metadata)
+    }
+
+    /// A transaction's first row event: its `BEGIN` record (after the rows before it).
+    pub(super) fn begin_metadata(&mut self, start: u64) {
+        let id = match &self.gtid {
+            Some(gtid) => gtid.to_string(),
+            None => format!("file={},pos={start}", self.position.file),
+        };
+        self.flush();
+        let batch = self.metadata_batch(&id, "BEGIN", None);
+        self.ready.push_back(batch);
+        self.transaction = Some(Transaction {
+            id,
+            total: 0,
+            collections: Vec::new(),
+        });
+    }
+
+    /// A transaction's commit (its position already past it): its `END` record with the event
+    /// counts.
+    pub(super) fn end_metadata(&mut self) {
+        if let Some(transaction) = self.transaction.take() {
+            self.flush();
+            let batch = self.metadata_batch(&transaction.id, "END", Some(&transaction));
+            self.ready.push_back(batch);
+        }
+    }
+
+    fn metadata_batch(
+        &mut self,
+        id: &str,
+        status: &'static str,
+        end: Option<&Transaction>,
+    ) -> SourceBatch {
+        let (key, value) = schemas();
+        let prefix = self
+            .debezium
+            .as_ref()
+            .map(|d| d.transaction_topic.clone())
+            .unwrap_or_default();
+        let text = |s: &str| Value::Text(Bytes::from(s.to_string()));
+        let values = vec![
+            Value::Text(Bytes::from_static(status.as_bytes())),
+            text(id),
+            end.map_or(Value::Null, |t| Value::Int(t.total)),
+            end.map_or(Value::Null, |t| {
+                Value::Array(
+                    t.collections
+                        .iter()
+                        .map(|(c, n)| Value::Struct(vec![text(c), Value::Int(*n)]))
+                        .collect(),
+                )
+            }),
+            Value::Int(self.event_ts_ms),
+        ];
+        SourceBatch {
+            topic: prefix.into(),
+            schema: value,
+            values,
+            keys: Some(SourceKeys {
+                schema: key,
+                values: vec![text(id)],
+            }),
+            ..self.position_batch()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_count_per_transaction_and_per_table_and_survive_the_offset() {
+        let mut tx = Transaction {
+            id: "0-1-7".into(),
+            total: 0,
+            collections: Vec::new(),
+        };
+        tx.next_block("db.a");
+        tx.next_block("db.b");
+        assert_eq!(
+            tx.next_block("db.a"),
+            Value::Struct(vec![
+                Value::Text("0-1-7".into()),
+                Value::Int(3),
+                Value::Int(2)
+            ])
+        );
+        let mut offset = json!({"file": "binlog.000001", "pos": 4});
+        tx.store(&mut offset);
+        assert_eq!(offset["transaction_data_collection_order_db.a"], 2);
+        assert_eq!(Transaction::from_offset(&offset), Some(tx));
+    }
+}
