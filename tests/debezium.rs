@@ -1177,3 +1177,59 @@ async fn transaction_metadata_brackets_each_transaction() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// `column.exclude.list`, `column.mask.with.<n>.chars` and `column.truncate.to.<n>.chars`, in
+/// the snapshot and the stream: the excluded column is gone from the schema and the values, the
+/// masked one is asterisks, the truncated one is cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_filters_masks_and_truncations_apply() {
+    let db = TestDb::new("dbz_cols").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'Sally', 'Thomas', 'sally@acme.com')")
+        .await;
+    let prefix = unique("cols").replace('_', "-");
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let table = format!("{}.customers", db.name);
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(
+            &unique("dbz-cols"),
+            &db,
+            &prefix,
+            &[
+                ("column.exclude.list", &format!("{table}.email")),
+                ("column.mask.with.5.chars", &format!("{table}.last_name")),
+                ("column.truncate.to.3.chars", &format!("{table}.first_name")),
+            ],
+        )],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
+        1
+    );
+    db.exec("INSERT INTO customers VALUES (2, 'Al', NULL, 'al@acme.com')")
+        .await;
+    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 2);
+    let (schema, snapshot) = split(&records[0]);
+    let after_fields: Vec<String> =
+        serde_json::from_str::<Json>(&schema).unwrap()["fields"][1]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap().to_string())
+            .collect();
+    assert_eq!(after_fields, ["id", "first_name", "last_name"]);
+    assert_eq!(
+        snapshot["after"],
+        json!({"id": 1, "first_name": "Sal", "last_name": "*****"})
+    );
+    assert_eq!(
+        split(&records[1]).1["after"],
+        json!({"id": 2, "first_name": "Al", "last_name": null})
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

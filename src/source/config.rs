@@ -277,6 +277,27 @@ pub enum BinaryMode {
     Hex,
 }
 
+/// A compiled regex, compared by its pattern (so settings stay comparable).
+#[derive(Debug, Clone)]
+pub struct Pattern(pub Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Pattern {
+    /// Whether it matches the whole of `name`.
+    pub fn matches_whole(&self, name: &str) -> bool {
+        self.0
+            .find(name)
+            .is_some_and(|m| m.start() == 0 && m.end() == name.len())
+    }
+}
+
 /// What shapes Debezium's events, from the connector's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebeziumSettings {
@@ -297,6 +318,14 @@ pub struct DebeziumSettings {
     /// `heartbeat.interval.ms` (when above 0) and the heartbeat topic
     /// (`<heartbeat.topics.prefix>.<topic.prefix>`).
     pub heartbeat: Option<(std::time::Duration, String)>,
+    /// `column.include.list` / `column.exclude.list`: whole-name, case-insensitive regexes on
+    /// `<db>.<table>.<column>`.
+    pub column_include: Vec<Pattern>,
+    pub column_exclude: Vec<Pattern>,
+    /// `column.mask.with.<n>.chars`: columns whose text is replaced by `n` asterisks.
+    pub column_masks: Vec<(Pattern, usize)>,
+    /// `column.truncate.to.<n>.chars`: columns whose text is cut to `n` characters.
+    pub column_truncates: Vec<(Pattern, usize)>,
     /// `provide.transaction.metadata`, and its topic (`<topic.prefix>.<topic.transaction>`).
     pub transaction_metadata: bool,
     pub transaction_topic: String,

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::config::{
     BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, JdbcSourceConfig, Mode,
-    TableFilter, TimeMode, TimestampGranularity, regexes,
+    Pattern, TableFilter, TimeMode, TimestampGranularity, regexes,
 };
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
@@ -111,6 +111,8 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
         .define(ConfigKey::with_default("provide.transaction.metadata", Boolean, "false").group(g))
         .define(ConfigKey::with_default("topic.transaction", String, "transaction").group(g))
+        .define(ConfigKey::optional("column.include.list", List).group(g))
+        .define(ConfigKey::optional("column.exclude.list", List).group(g))
         .define(ConfigKey::optional("signal.data.collection", String).group(g))
         .define(ConfigKey::with_default("signal.enabled.channels", List, "source").group(g))
         .define(
@@ -204,6 +206,16 @@ const ACCEPTED_UNUSED: &[&str] = &[
     "schema.history.internal.skip.unparseable.ddl",
 ];
 
+/// `column.mask.with.<n>.chars` (`true`) or `column.truncate.to.<n>.chars` (`false`), and `n`.
+fn column_edit(key: &str) -> Option<(bool, usize)> {
+    let (mask, rest) = match key.strip_prefix("column.mask.with.") {
+        Some(rest) => (true, rest),
+        None => (false, key.strip_prefix("column.truncate.to.")?),
+    };
+    let n = rest.strip_suffix(".chars")?.parse().ok()?;
+    Some((mask, n))
+}
+
 /// Every problem with a Debezium connector config.
 fn parse_all(
     config: &ConnectorConfig,
@@ -224,6 +236,7 @@ fn parse_all(
         let debeziums = DEBEZIUM_PREFIXES.iter().any(|p| key.starts_with(p));
         if debeziums
             && DEBEZIUM_CONFIG_DEF.key(key).is_none()
+            && column_edit(key).is_none()
             && !ACCEPTED_UNUSED.contains(&key.as_str())
         {
             errors.push(ConfigError::rule(
@@ -352,6 +365,45 @@ fn build(
             break;
         }
     }
+    // Column filters, masks and truncations: whole-name regexes on `<db>.<table>.<column>`.
+    let patterns = |key: &str, raw: &[String], errors: &mut Vec<ConfigError>| {
+        regexes(key, raw, whole, errors)
+            .into_iter()
+            .map(Pattern)
+            .collect::<Vec<_>>()
+    };
+    let column_include = patterns(
+        "column.include.list",
+        parsed.list("column.include.list"),
+        &mut errors,
+    );
+    let column_exclude = patterns(
+        "column.exclude.list",
+        parsed.list("column.exclude.list"),
+        &mut errors,
+    );
+    if !column_include.is_empty() && !column_exclude.is_empty() {
+        errors.push(ConfigError::rule(
+            "column.exclude.list",
+            "column.include.list and column.exclude.list are mutually exclusive",
+        ));
+    }
+    let (mut column_masks, mut column_truncates) = (Vec::new(), Vec::new());
+    for (key, value) in &config.config {
+        if let Some((mask, n)) = column_edit(key) {
+            let list: Vec<String> = value
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            for pattern in patterns(key, &list, &mut errors) {
+                match mask {
+                    true => column_masks.push((pattern, n)),
+                    false => column_truncates.push((pattern, n)),
+                }
+            }
+        }
+    }
     let mut skip = (false, false, false);
     for op in parsed.list("skipped.operations") {
         match op.trim().to_ascii_lowercase().as_str() {
@@ -411,6 +463,10 @@ fn build(
                 ),
             )),
         },
+        column_include,
+        column_exclude,
+        column_masks,
+        column_truncates,
         transaction_metadata: parsed.bool("provide.transaction.metadata"),
         transaction_topic: format!(
             "{}.{}",
@@ -625,7 +681,10 @@ mod tests {
     #[test]
     fn unsupported_keys_are_refused_by_name() {
         for (key, value) in [
-            ("column.include.list", "inventory.customers.id"),
+            (
+                "column.mask.hash.SHA-256.with.salt.abc",
+                "inventory.customers.email",
+            ),
             ("signal.data.collection", "other.debezium_signal"),
             ("signal.enabled.channels", "source,kafka"),
             (

@@ -71,6 +71,14 @@ enum Conv {
     Binary(BinaryMode),
 }
 
+/// A text edit of one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    None,
+    Mask(usize),
+    Truncate(usize),
+}
+
 /// A captured table's event shapes.
 #[derive(Debug)]
 pub(super) struct EventShape {
@@ -79,6 +87,10 @@ pub(super) struct EventShape {
     pub(super) key: Option<Arc<Schema>>,
     pub(super) key_columns: Vec<usize>,
     convs: Vec<Conv>,
+    /// Masks and truncations (`column.mask.with.<n>.chars`, `column.truncate.to.<n>.chars`).
+    edits: Vec<Edit>,
+    /// The columns written, when `column.include.list`/`column.exclude.list` leave some out.
+    kept: Option<Vec<usize>>,
     /// `source.db` and `source.table`.
     pub(super) db: Bytes,
     pub(super) table: Bytes,
@@ -117,7 +129,40 @@ impl EventShape {
         let topic = sanitize_topic(&format!("{}.{db}.{table}", settings.prefix));
         let mut fields = Vec::with_capacity(columns.len());
         let mut convs = Vec::with_capacity(columns.len());
-        for column in columns {
+        let mut edits = Vec::with_capacity(columns.len());
+        let mut kept = Vec::with_capacity(columns.len());
+        for (i, column) in columns.iter().enumerate() {
+            let name = format!("{db}.{table}.{}", column.name);
+            let included = (settings.column_include.is_empty()
+                || settings
+                    .column_include
+                    .iter()
+                    .any(|p| p.matches_whole(&name)))
+                && !settings
+                    .column_exclude
+                    .iter()
+                    .any(|p| p.matches_whole(&name));
+            if included {
+                kept.push(i);
+            } else if key_columns.contains(&i) {
+                return Err(Error::config(format!(
+                    "column.include.list/column.exclude.list leave out {name}, a primary-key \
+                     column: Sluice's Debezium connector keeps primary-key columns"
+                )));
+            }
+            let mask = settings
+                .column_masks
+                .iter()
+                .find(|(p, _)| p.matches_whole(&name));
+            let cut = settings
+                .column_truncates
+                .iter()
+                .find(|(p, _)| p.matches_whole(&name));
+            edits.push(match (mask, cut) {
+                (Some((_, n)), _) => Edit::Mask(*n),
+                (None, Some((_, n))) => Edit::Truncate(*n),
+                (None, None) => Edit::None,
+            });
             let (schema, conv) = column_schema(settings, column).ok_or_else(|| {
                 Error::new(
                     ErrorKind::Conversion,
@@ -148,7 +193,20 @@ impl EventShape {
                 false,
             ))
         });
-        let value = Schema::structure(Some(format!("{topic}.Value")), fields, true);
+        let kept = (kept.len() < columns.len()).then_some(kept);
+        let value_fields = match &kept {
+            Some(kept) => kept.iter().map(|&i| fields[i].clone()).collect(),
+            None => fields,
+        };
+        let value = Schema::structure(Some(format!("{topic}.Value")), value_fields, true);
+        // Key positions in the written row.
+        let key_columns = match &kept {
+            Some(kept) => key_columns
+                .iter()
+                .filter_map(|k| kept.iter().position(|i| i == k))
+                .collect(),
+            None => key_columns,
+        };
         let mut envelope = Schema::structure(
             Some(format!("{topic}.Envelope")),
             vec![
@@ -184,13 +242,47 @@ impl EventShape {
             key,
             key_columns,
             convs,
+            edits,
+            kept,
             db: Bytes::from(db.to_string()),
             table: Bytes::from(table.to_string()),
         })
     }
 
-    /// Converts a decoded row into Debezium's values, in place.
-    pub(super) fn convert(&self, row: &mut [Value]) -> Result<()> {
+    /// Converts a decoded row into Debezium's values, in place: the column filters leave
+    /// columns out, masks and truncations edit text.
+    pub(super) fn convert(&self, row: &mut Vec<Value>) -> Result<()> {
+        self.convert_values(row)?;
+        for (value, edit) in row.iter_mut().zip(&self.edits) {
+            match (edit, value) {
+                (Edit::Mask(n), value @ Value::Text(_)) => {
+                    *value = Value::Text(Bytes::from("*".repeat(*n)));
+                }
+                (Edit::Truncate(n), Value::Text(text)) => {
+                    let s = String::from_utf8_lossy(text);
+                    if s.chars().count() > *n {
+                        *text = Bytes::from(s.chars().take(*n).collect::<String>());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(kept) = &self.kept {
+            let mut i = 0;
+            let mut next = kept.iter().peekable();
+            row.retain(|_| {
+                let keep = next.peek() == Some(&&i);
+                if keep {
+                    next.next();
+                }
+                i += 1;
+                keep
+            });
+        }
+        Ok(())
+    }
+
+    fn convert_values(&self, row: &mut [Value]) -> Result<()> {
         for (i, (value, conv)) in row.iter_mut().zip(&self.convs).enumerate() {
             if *conv == Conv::Same || value.is_null() {
                 continue;
@@ -576,6 +668,10 @@ mod tests {
             skip_updates: false,
             skip_deletes: false,
             heartbeat: None,
+            column_include: Vec::new(),
+            column_exclude: Vec::new(),
+            column_masks: Vec::new(),
+            column_truncates: Vec::new(),
             transaction_metadata: false,
             transaction_topic: String::new(),
             signal_table: None,
@@ -616,6 +712,40 @@ mod tests {
             schema_json(shape.key.as_ref().unwrap()),
             r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"dbserver1.mydb.customers.Key"}"#
         );
+    }
+
+    #[test]
+    fn column_filters_masks_and_truncations() {
+        let pattern = |p: &str| crate::source::config::Pattern(regex::Regex::new(p).unwrap());
+        let filtered = DebeziumSettings {
+            column_exclude: vec![pattern("(?i)^(?:mydb.customers.email)$")],
+            column_masks: vec![(pattern("(?i)^(?:mydb.customers.last_name)$"), 4)],
+            column_truncates: vec![(pattern("(?i)^(?:mydb.customers.first_name)$"), 2)],
+            ..settings()
+        };
+        let columns = [
+            column("email", "varchar", true),
+            column("id", "int", false),
+            column("first_name", "varchar", true),
+            column("last_name", "varchar", true),
+        ];
+        let shape = EventShape::new(&filtered, "mydb", "customers", &columns, vec![1]).unwrap();
+        let value = &shape.envelope.fields[1].schema;
+        let names: Vec<&str> = value.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["id", "first_name", "last_name"]);
+        let text = |s: &str| Value::Text(Bytes::from(s.to_string()));
+        let mut row = vec![text("a@b.c"), Value::Int(7), text("Émilie"), text("Thomas")];
+        shape.convert(&mut row).unwrap();
+        assert_eq!(row, [Value::Int(7), text("Ém"), text("****")]);
+        let mut keys = Vec::new();
+        shape.push_key(&row, &mut keys);
+        assert_eq!(keys, [Value::Int(7)]);
+        // A primary-key column cannot be left out.
+        let included = DebeziumSettings {
+            column_include: vec![pattern("(?i)^(?:mydb.customers.email)$")],
+            ..settings()
+        };
+        assert!(EventShape::new(&included, "mydb", "customers", &columns, vec![1]).is_err());
     }
 
     #[test]
