@@ -1233,3 +1233,127 @@ async fn column_filters_masks_and_truncations_apply() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// The `op` and `after.id` of each record of `topic` (tombstones left out).
+async fn ops(topic: &str) -> Vec<(String, i64)> {
+    crate::support::read_until_idle(topic, Duration::from_secs(3))
+        .await
+        .iter()
+        .filter(|r| r.value.is_some())
+        .map(|r| {
+            let payload = split(r).1;
+            (
+                payload["op"].as_str().unwrap().to_string(),
+                payload["after"]["id"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+/// `snapshot.mode` `when_needed` (a stored position gone from the server takes a new
+/// snapshot), `initial_only` (a snapshot and no stream) and `always` (a snapshot at every
+/// start, then the stream).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_modes_when_needed_initial_only_and_always() {
+    let db = TestDb::new("dbz_modes").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', NULL), (2, 'b', 'b', NULL)")
+        .await;
+    let r =
+        |ids: &[i64]| -> Vec<(String, i64)> { ids.iter().map(|&i| ("r".to_string(), i)).collect() };
+
+    // when_needed: an offset at a binlog file the server does not have.
+    let prefix = unique("needed").replace('_', "-");
+    let (offsets_topic, name) = (unique("offsets"), unique("dbz-needed"));
+    let key = format!(r#"["{name}",{{"server":"{prefix}"}}]"#);
+    let gone = r#"{"file":"binlog.999999","pos":4}"#;
+    produce(&offsets_topic, &[(Some(&key), Some(gone))]).await;
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[connector(
+            &name,
+            &db,
+            &prefix,
+            &[("snapshot.mode", "when_needed")],
+        )],
+    )
+    .await
+    .unwrap();
+    let topic = format!("{prefix}.{}.customers", db.name);
+    assert_eq!(
+        read_topic(&topic, 2, Duration::from_secs(30)).await.len(),
+        2
+    );
+    db.exec("INSERT INTO customers VALUES (3, 'c', 'c', NULL)")
+        .await;
+    assert_eq!(
+        read_topic(&topic, 3, Duration::from_secs(30)).await.len(),
+        3
+    );
+    assert_eq!(
+        ops(&topic).await,
+        [r(&[1, 2]), vec![("c".into(), 3)]].concat()
+    );
+    worker.stop().await;
+
+    // initial_only: the snapshot, and nothing streamed after it.
+    let prefix = unique("only").replace('_', "-");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(
+            &unique("dbz-only"),
+            &db,
+            &prefix,
+            &[("snapshot.mode", "initial_only")],
+        )],
+    )
+    .await
+    .unwrap();
+    let topic = format!("{prefix}.{}.customers", db.name);
+    assert_eq!(
+        read_topic(&topic, 3, Duration::from_secs(30)).await.len(),
+        3
+    );
+    db.exec("INSERT INTO customers VALUES (4, 'd', 'd', NULL)")
+        .await;
+    assert_eq!(ops(&topic).await, r(&[1, 2, 3]));
+    worker.stop().await;
+
+    // always: a new snapshot at the next start, then the stream.
+    let prefix = unique("always").replace('_', "-");
+    let (offsets_topic, name) = (unique("offsets"), unique("dbz-always"));
+    let config = connector(&name, &db, &prefix, &[("snapshot.mode", "always")]);
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        std::slice::from_ref(&config),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_topic(&topic, 4, Duration::from_secs(30)).await.len(),
+        4
+    );
+    worker.stop().await;
+    db.exec("INSERT INTO customers VALUES (5, 'e', 'e', NULL)")
+        .await;
+    let worker = RunningWorker::start(&worker_config(&offsets_topic), &[config])
+        .await
+        .unwrap();
+    assert_eq!(
+        read_topic(&topic, 9, Duration::from_secs(30)).await.len(),
+        9
+    );
+    db.exec("INSERT INTO customers VALUES (6, 'f', 'f', NULL)")
+        .await;
+    assert_eq!(
+        read_topic(&topic, 10, Duration::from_secs(30)).await.len(),
+        10
+    );
+    assert_eq!(
+        ops(&topic).await,
+        [r(&[1, 2, 3, 4]), r(&[1, 2, 3, 4, 5]), vec![("c".into(), 6)]].concat()
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

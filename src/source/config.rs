@@ -277,6 +277,21 @@ pub enum BinaryMode {
     Hex,
 }
 
+/// Debezium's `snapshot.mode` values Sluice runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotMode {
+    /// A snapshot when there is no offset (or an unfinished one), then the stream.
+    Initial,
+    /// As `initial`, then no stream.
+    InitialOnly,
+    /// `no_data` (`schema_only`): no data snapshot; the stream starts at the current position.
+    NoData,
+    /// As `initial`, and a new snapshot when the stored position is gone from the server.
+    WhenNeeded,
+    /// A snapshot at every start, then the stream from its position.
+    Always,
+}
+
 /// A compiled regex, compared by its pattern (so settings stay comparable).
 #[derive(Debug, Clone)]
 pub struct Pattern(pub Regex);
@@ -326,6 +341,8 @@ pub struct DebeziumSettings {
     pub column_masks: Vec<(Pattern, usize)>,
     /// `column.truncate.to.<n>.chars`: columns whose text is cut to `n` characters.
     pub column_truncates: Vec<(Pattern, usize)>,
+    /// `snapshot.mode`.
+    pub snapshot_mode: SnapshotMode,
     /// `provide.transaction.metadata`, and its topic (`<topic.prefix>.<topic.transaction>`).
     pub transaction_metadata: bool,
     pub transaction_topic: String,

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 
 use super::config::{
     BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, JdbcSourceConfig, Mode,
-    Pattern, TableFilter, TimeMode, TimestampGranularity, regexes,
+    Pattern, SnapshotMode, TableFilter, TimeMode, TimestampGranularity, regexes,
 };
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
@@ -60,7 +60,14 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(ConfigKey::optional("table.exclude.list", List).group(g))
         .define(
             ConfigKey::with_default("snapshot.mode", String, "initial")
-                .validator(Validator::OneOf(&["initial", "no_data", "schema_only"]))
+                .validator(Validator::OneOf(&[
+                    "initial",
+                    "initial_only",
+                    "when_needed",
+                    "always",
+                    "no_data",
+                    "schema_only",
+                ]))
                 .group(g),
         )
         .define(
@@ -463,6 +470,13 @@ fn build(
                 ),
             )),
         },
+        snapshot_mode: match lower("snapshot.mode").as_str() {
+            "initial_only" => SnapshotMode::InitialOnly,
+            "when_needed" => SnapshotMode::WhenNeeded,
+            "always" => SnapshotMode::Always,
+            "no_data" | "schema_only" => SnapshotMode::NoData,
+            _ => SnapshotMode::Initial,
+        },
         column_include,
         column_exclude,
         column_masks,
@@ -492,7 +506,7 @@ fn build(
         database: Some(database),
         params: Default::default(),
     };
-    let snapshot = lower("snapshot.mode") == "initial";
+    let snapshot = settings.snapshot_mode != SnapshotMode::NoData;
     Ok(JdbcSourceConfig {
         database: MySqlSettings::new(
             url,
@@ -694,7 +708,7 @@ mod tests {
             ("heartbeat.action.query", "SELECT 1"),
             ("message.key.columns", "inventory.customers:email"),
             ("time.precision.mode", "adaptive"),
-            ("snapshot.mode", "when_needed"),
+            ("snapshot.mode", "recovery"),
             ("snapshot.mode", "never"),
         ] {
             let errors = parse_all(&tutorial(&[(key, value)]), Flavor::MySql).1;

@@ -668,6 +668,7 @@ mod tests {
             skip_updates: false,
             skip_deletes: false,
             heartbeat: None,
+            snapshot_mode: crate::source::config::SnapshotMode::Initial,
             column_include: Vec::new(),
             column_exclude: Vec::new(),
             column_masks: Vec::new(),

@@ -138,8 +138,15 @@ impl BinlogSourceTask {
 
     /// A stream failure: a position the server no longer has (error 1236) fails the task
     /// with what to do; anything else is transient (the reader reconnects).
-    fn stream_error(&self, error: Error) -> Error {
-        if crate::db::mysql_code(&error) == Some(crate::db::ER_MASTER_FATAL_ERROR_READING_BINLOG) {
+    fn stream_error(&mut self, error: Error) -> Error {
+        let gone =
+            crate::db::mysql_code(&error) == Some(crate::db::ER_MASTER_FATAL_ERROR_READING_BINLOG);
+        if gone && self.snapshot_mode() == Some(crate::source::config::SnapshotMode::WhenNeeded) {
+            tracing::warn!(message = "the stored binlog position is no longer on the server; snapshot.mode=when_needed takes a new snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, error = %error.trace());
+            self.resnapshot = true;
+            return error.transient();
+        }
+        if gone {
             let trace = error.trace();
             let gtids = self
                 .position

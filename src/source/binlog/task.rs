@@ -20,7 +20,7 @@ use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, Result};
 use crate::model::{SourceBatch, Value};
-use crate::source::config::{BinlogSettings, DebeziumSettings, JdbcSourceConfig};
+use crate::source::config::{BinlogSettings, DebeziumSettings, JdbcSourceConfig, SnapshotMode};
 
 /// Rows per batch handed to the encoder (at least `batch.max.rows`).
 pub(super) const BATCH_ROWS: usize = 2000;
@@ -97,6 +97,8 @@ pub struct BinlogSourceTask {
     pub(super) transaction: Option<super::transaction::Transaction>,
     /// The source time of the last binlog event read (ms).
     pub(super) event_ts_ms: i64,
+    /// `snapshot.mode=when_needed` found the stored position gone: snapshot again.
+    pub(super) resnapshot: bool,
 }
 
 /// A Debezium snapshot batch held back: its table's index, and whether its first row is the
@@ -144,6 +146,7 @@ impl BinlogSourceTask {
             last_heartbeat: Instant::now(),
             transaction: None,
             event_ts_ms: 0,
+            resnapshot: false,
             debezium,
             connector,
             config,
@@ -243,6 +246,11 @@ impl BinlogSourceTask {
         }
     }
 
+    /// Debezium's `snapshot.mode` (`None`: the JDBC source).
+    pub(super) fn snapshot_mode(&self) -> Option<SnapshotMode> {
+        self.debezium.as_ref().map(|d| d.snapshot_mode)
+    }
+
     pub(super) fn apply_granularity(&self, info: &TableInfo, values: &mut [Value]) {
         use crate::source::config::TimestampGranularity;
         if self.config.granularity == TimestampGranularity::ConnectLogical {
@@ -268,10 +276,13 @@ impl SourceTask for BinlogSourceTask {
     async fn start(&mut self, context: SourceTaskContext) -> Result<()> {
         self.batch_bytes = context.batch_max_bytes;
         self.spare_rows = context.spare_rows;
-        let stored = context
+        let mut stored = context
             .offsets
             .offset(&self.connector, &self.partition)
             .await?;
+        if self.snapshot_mode() == Some(SnapshotMode::Always) && stored.take().is_some() {
+            tracing::info!(message = "snapshot.mode=always: taking a new snapshot", connector = %self.connector);
+        }
         // Debezium restarts a snapshot it did not finish from scratch (its offset says
         // `snapshot` without Sluice's progress keys).
         let unfinished_debezium_snapshot = self.debezium.is_some()
@@ -319,6 +330,15 @@ impl SourceTask for BinlogSourceTask {
     }
 
     async fn poll(&mut self) -> Result<Option<SourceBatch>> {
+        if self.resnapshot {
+            // when_needed: the stored position is gone; a new snapshot, then its position.
+            self.resnapshot = false;
+            self.stream = None;
+            self.pending = None;
+            self.snapshot = None;
+            self.run_snapshot().await?;
+            self.handed = self.position.clone();
+        }
         if self.snapshot.is_some() {
             if self.meta.is_none() {
                 // The snapshot's connection was lost: a new consistent snapshot goes on from
@@ -329,6 +349,11 @@ impl SourceTask for BinlogSourceTask {
         }
         if let Some(batch) = self.ready.pop_front() {
             return Ok(Some(batch));
+        }
+        if self.snapshot_mode() == Some(SnapshotMode::InitialOnly) {
+            // initial_only: the snapshot is all there is.
+            tokio::time::sleep(self.config.poll_interval).await;
+            return Ok(None);
         }
         if self.stream.is_none() {
             // After a lost connection: resume after the last batch handed on.
