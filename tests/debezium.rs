@@ -1357,3 +1357,63 @@ async fn snapshot_modes_when_needed_initial_only_and_always() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// Keys of tables without a primary key (their first unique index of NOT NULL columns) and
+/// with `message.key.columns` (the listed columns instead of the primary key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_unique_indexes_and_message_key_columns() {
+    let db = TestDb::new("dbz_keys2").await;
+    db.exec("CREATE TABLE nopk (a INT NULL, b INT NOT NULL, c VARCHAR(8), UNIQUE KEY ua (a), UNIQUE KEY ub (b))")
+        .await;
+    db.exec("CREATE TABLE keyless (a INT, c VARCHAR(8))").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO nopk VALUES (1, 10, 'x')").await;
+    db.exec("INSERT INTO keyless VALUES (1, 'x')").await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', 'a@a')")
+        .await;
+    let prefix = unique("keys").replace('_', "-");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(
+            &unique("dbz-keys"),
+            &db,
+            &prefix,
+            &[(
+                "message.key.columns",
+                &format!("{}.customers:last_name,email", db.name),
+            )],
+        )],
+    )
+    .await
+    .unwrap();
+    let key = |table: &str| {
+        let prefix = prefix.clone();
+        let db = db.name.clone();
+        let table = table.to_string();
+        async move {
+            let records = read_topic(
+                &format!("{prefix}.{db}.{table}"),
+                1,
+                Duration::from_secs(30),
+            )
+            .await;
+            assert_eq!(records.len(), 1, "{table}");
+            records[0]
+                .key
+                .clone()
+                .map(|k| String::from_utf8(k).unwrap())
+        }
+    };
+    // `ua` allows NULL: `ub` keys the table.
+    assert_eq!(
+        key("nopk").await.as_deref(),
+        Some(format!(r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"b"}}],"optional":false,"name":"{prefix}.{}.nopk.Key"}},"payload":{{"b":10}}}}"#, db.name).as_str())
+    );
+    assert_eq!(key("keyless").await, None);
+    assert_eq!(
+        key("customers").await.as_deref(),
+        Some(format!(r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"last_name"}},{{"type":"string","optional":false,"field":"email"}}],"optional":false,"name":"{prefix}.{}.customers.Key"}},"payload":{{"last_name":"a","email":"a@a"}}}}"#, db.name).as_str())
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

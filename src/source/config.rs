@@ -343,6 +343,9 @@ pub struct DebeziumSettings {
     pub column_truncates: Vec<(Pattern, usize)>,
     /// `snapshot.mode`.
     pub snapshot_mode: SnapshotMode,
+    /// `message.key.columns`: tables (whole-name regexes on `<db>.<table>`) keyed by these
+    /// columns instead of their primary key.
+    pub message_key_columns: Vec<(Pattern, Vec<String>)>,
     /// `provide.transaction.metadata`, and its topic (`<topic.prefix>.<topic.transaction>`).
     pub transaction_metadata: bool,
     pub transaction_topic: String,

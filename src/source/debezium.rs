@@ -118,6 +118,7 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
         .define(ConfigKey::with_default("provide.transaction.metadata", Boolean, "false").group(g))
         .define(ConfigKey::with_default("topic.transaction", String, "transaction").group(g))
+        .define(ConfigKey::optional("message.key.columns", String).group(g))
         .define(ConfigKey::optional("column.include.list", List).group(g))
         .define(ConfigKey::optional("column.exclude.list", List).group(g))
         .define(ConfigKey::optional("signal.data.collection", String).group(g))
@@ -395,6 +396,36 @@ fn build(
             "column.include.list and column.exclude.list are mutually exclusive",
         ));
     }
+    // `<table regex>:<column>,<column>;…`
+    let mut message_key_columns = Vec::new();
+    for entry in parsed
+        .non_empty("message.key.columns")
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let Some((table, columns)) = entry.rsplit_once(':') else {
+            errors.push(ConfigError::invalid(
+                "message.key.columns",
+                entry,
+                "<db>.<table regex>:<column>,<column>;…",
+            ));
+            continue;
+        };
+        let columns: Vec<String> = columns
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        for pattern in patterns(
+            "message.key.columns",
+            &[table.trim().to_string()],
+            &mut errors,
+        ) {
+            message_key_columns.push((pattern, columns.clone()));
+        }
+    }
     let (mut column_masks, mut column_truncates) = (Vec::new(), Vec::new());
     for (key, value) in &config.config {
         if let Some((mask, n)) = column_edit(key) {
@@ -477,6 +508,7 @@ fn build(
             "no_data" | "schema_only" => SnapshotMode::NoData,
             _ => SnapshotMode::Initial,
         },
+        message_key_columns,
         column_include,
         column_exclude,
         column_masks,
@@ -706,7 +738,7 @@ mod tests {
                 "insert_delete",
             ),
             ("heartbeat.action.query", "SELECT 1"),
-            ("message.key.columns", "inventory.customers:email"),
+            ("message.key.columns", "inventory.customers"),
             ("time.precision.mode", "adaptive"),
             ("snapshot.mode", "recovery"),
             ("snapshot.mode", "never"),

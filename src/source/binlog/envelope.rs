@@ -669,6 +669,7 @@ mod tests {
             skip_deletes: false,
             heartbeat: None,
             snapshot_mode: crate::source::config::SnapshotMode::Initial,
+            message_key_columns: Vec::new(),
             column_include: Vec::new(),
             column_exclude: Vec::new(),
             column_masks: Vec::new(),

@@ -44,6 +44,47 @@ pub(super) struct TableInfo {
     pub(super) events: Option<Arc<EventShape>>,
 }
 
+/// The columns of the table's first unique index (by name) whose columns are all NOT NULL, in
+/// table order; none when there is no such index.
+async fn unique_key(
+    conn: &mut Conn,
+    database: &str,
+    table: &str,
+    shape: &RowShape,
+    context: &str,
+) -> Result<Vec<usize>> {
+    let rows: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s \
+             JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA \
+             AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME \
+             WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 \
+             ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX",
+            (database, table),
+        )
+        .await
+        .map_err(|e| crate::db::mysql_error(e, context))?;
+    let mut indexes: Vec<(String, Vec<usize>, bool)> = Vec::new();
+    for (index, column, nullable) in rows {
+        if indexes.last().is_none_or(|(name, _, _)| *name != index) {
+            indexes.push((index.clone(), Vec::new(), true));
+        }
+        let entry = indexes.last_mut().expect("an index");
+        match shape.index_of(&column) {
+            Some(i) if nullable.eq_ignore_ascii_case("NO") => entry.1.push(i),
+            _ => entry.2 = false,
+        }
+    }
+    Ok(indexes
+        .into_iter()
+        .find(|(_, columns, usable)| *usable && !columns.is_empty())
+        .map(|(_, mut columns, _)| {
+            columns.sort_unstable();
+            columns
+        })
+        .unwrap_or_default())
+}
+
 impl TableInfo {
     /// Reads the table's shape and column facts.
     pub(super) async fn load(
@@ -129,15 +170,39 @@ impl TableInfo {
             });
             metas.push(meta);
         }
-        // Debezium keys a table by its primary key alone.
+        // Debezium keys a table by `message.key.columns`, else its primary key, else its first
+        // unique index of NOT NULL columns.
         let events = match debezium {
-            Some(settings) => Some(Arc::new(EventShape::new(
-                settings,
-                database,
-                table,
-                &facts,
-                key_columns.clone(),
-            )?)),
+            Some(settings) => {
+                let qualified = format!("{database}.{table}");
+                let custom = settings
+                    .message_key_columns
+                    .iter()
+                    .find(|(p, _)| p.matches_whole(&qualified));
+                if key_columns.is_empty() {
+                    // Snapshot chunks and incremental snapshots go by a unique NOT NULL key
+                    // (never by `message.key.columns`, which need be neither).
+                    key_columns = unique_key(conn, database, table, &shape, context).await?;
+                }
+                let key = match custom {
+                    Some((_, columns)) => {
+                        let mut key = Vec::new();
+                        for name in columns {
+                            key.push(shape.index_of(name).ok_or_else(|| {
+                                Error::config(format!(
+                                    "message.key.columns names {name}, which {qualified} does not have"
+                                ))
+                            })?);
+                        }
+                        key.sort_unstable();
+                        key
+                    }
+                    None => key_columns.clone(),
+                };
+                Some(Arc::new(EventShape::new(
+                    settings, database, table, &facts, key,
+                )?))
+            }
             None => None,
         };
         if key_columns.is_empty()
