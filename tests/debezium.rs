@@ -348,7 +348,7 @@ async fn unsupported_debezium_keys_get_a_400_naming_them() {
     for (key, value) in [
         ("signal.data.collection", "x.debezium_signal"),
         ("heartbeat.action.query", "SELECT 1"),
-        ("column.exclude.list", "x.t.c"),
+        ("column.mask.hash.SHA-256.with.salt.x", "x.t.c"),
     ] {
         let config = connector(&unique("dbz"), &db, "pfx", &[(key, value)]);
         let (status, body) = call(

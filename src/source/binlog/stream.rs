@@ -270,7 +270,16 @@ impl BinlogSourceTask {
     ) -> Result<()> {
         let shape = info.events.clone().expect("Debezium shapes");
         let tombstones = self.debezium.as_ref().is_some_and(|d| d.tombstones);
-        let collection = format!("{}.{}", self.database, info.table);
+        // Transaction metadata: the transaction's first change event is preceded by its BEGIN
+        // (Debezium's `TransactionMonitor`: transactions without captured changes get none).
+        if self.transaction.is_none() && self.transaction_metadata() {
+            self.begin_metadata(self.position.pos);
+        }
+        // Its data collection (only then: this runs for every row).
+        let collection = self
+            .transaction
+            .as_ref()
+            .map(|_| format!("{}.{}", self.database, info.table));
         if let Some(incremental) = &mut self.incremental {
             // A change read while a chunk's window is open: the chunk's copy is older.
             incremental.changed(&info.table, row, &info.key_columns);
@@ -302,9 +311,11 @@ impl BinlogSourceTask {
             }
             let start = pending.values.len();
             envelope::envelope_row(&mut pending.values, before, after, source.clone(), op, now);
-            if let Some(transaction) = transaction.as_mut() {
+            if let (Some(transaction), Some(collection)) =
+                (transaction.as_mut(), collection.as_deref())
+            {
                 pending.values[start + envelope::TRANSACTION_FIELD] =
-                    transaction.next_block(&collection);
+                    transaction.next_block(collection);
             }
             pending.tombstones.push(false);
             if op == "d" && tombstones {
@@ -360,9 +371,10 @@ impl BinlogSourceTask {
             // Debezium's heartbeat, checked after every event (the server's own heartbeat
             // events come every second while it has nothing to send).
             if let Some((interval, topic)) =
-                self.debezium.as_ref().and_then(|d| d.heartbeat.clone())
-                && self.last_heartbeat.elapsed() >= interval
+                self.debezium.as_ref().and_then(|d| d.heartbeat.as_ref())
+                && self.last_heartbeat.elapsed() >= *interval
             {
+                let topic = topic.clone();
                 self.last_heartbeat = Instant::now();
                 self.flush();
                 let batch = self.heartbeat_batch(&topic);
@@ -492,9 +504,6 @@ impl BinlogSourceTask {
                         Some((events, rows)) if index == events => rows,
                         _ => 0,
                     };
-                    if self.transaction.is_none() && self.transaction_metadata() {
-                        self.begin_metadata(self.position.pos);
-                    }
                     let op =
                         match &rows {
                             RowsEventData::WriteRowsEvent(_)

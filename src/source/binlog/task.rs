@@ -336,6 +336,8 @@ impl SourceTask for BinlogSourceTask {
             self.stream = None;
             self.pending = None;
             self.snapshot = None;
+            self.incremental = None;
+            self.transaction = None;
             self.run_snapshot().await?;
             self.handed = self.position.clone();
         }

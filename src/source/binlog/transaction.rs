@@ -1,6 +1,6 @@
 //! Debezium's transaction metadata (`provide.transaction.metadata=true`): a `BEGIN` record on
-//! `<topic.prefix>.transaction` before a transaction's first row event, an `END` record with
-//! its event counts at its commit, and each change event's `transaction` block
+//! `<topic.prefix>.transaction` before a transaction's first change event, an `END` record with
+//! its event counts at its commit (transactions without captured changes get neither), and each change event's `transaction` block
 //! (`id`, `total_order`, `data_collection_order`, both 1-based).
 //!
 //! The id is the transaction's GTID (MariaDB's `domain-server-sequence`, MySQL's `uuid:n`), or
@@ -123,7 +123,7 @@ impl BinlogSourceTask {
             .is_some_and(|d| d.transaction_metadata)
     }
 
-    /// A transaction's first row event: its `BEGIN` record (after the rows before it).
+    /// A transaction's first change event: its `BEGIN` record (after the rows before it).
     pub(super) fn begin_metadata(&mut self, start: u64) {
         let id = match &self.gtid {
             Some(gtid) => gtid.to_string(),
