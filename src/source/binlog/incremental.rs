@@ -414,15 +414,7 @@ impl BinlogSourceTask {
                     .map(|&i| row.as_ref(i).cloned().unwrap_or(MyValue::NULL))
                     .collect();
                 let mut values = Vec::with_capacity(width);
-                for i in 0..width {
-                    values.push(crate::source::schema::convert(
-                        info.shape.kinds[i],
-                        row.take(i).unwrap_or(MyValue::NULL),
-                        info.optional(i),
-                        &info.shape.names[i],
-                        zone,
-                    )?);
-                }
+                info.push_selected(&mut row, zone, &mut values)?;
                 chunk
                     .index
                     .insert(key_text(&values, &info.key_columns), chunk.rows.len());

@@ -220,16 +220,7 @@ impl BinlogSourceTask {
             let mut last = state.last;
             let rows_read = rows.len();
             for mut row in rows {
-                for i in 0..width {
-                    let value = row.take(i).unwrap_or(MyValue::NULL);
-                    values.push(crate::source::schema::convert(
-                        info.shape.kinds[i],
-                        value,
-                        info.shape.schema.fields[i].schema.optional,
-                        &info.shape.names[i],
-                        zone,
-                    )?);
-                }
+                info.push_selected(&mut row, zone, &mut values)?;
                 if let Some(i) = inc_index
                     && let Value::Int(id) = values[values.len() - width + i]
                 {

@@ -262,6 +262,26 @@ impl TableInfo {
         self.shape.schema.fields[i].schema.optional
     }
 
+    /// Appends the values of a row selected with `SELECT *` (the snapshots' reads), as polling
+    /// mode reads them.
+    pub(super) fn push_selected(
+        &self,
+        row: &mut mysql_async::Row,
+        zone: DbZone,
+        out: &mut Vec<Value>,
+    ) -> Result<()> {
+        for i in 0..self.width() {
+            out.push(crate::source::schema::convert(
+                self.shape.kinds[i],
+                row.take(i).unwrap_or(MyValue::NULL),
+                self.optional(i),
+                &self.shape.names[i],
+                zone,
+            )?);
+        }
+        Ok(())
+    }
+
     /// Converts one binlog value of column `i` into the value polling mode reads for it.
     pub(super) fn convert(
         &self,
