@@ -441,11 +441,18 @@ fn int64_field(name: &str, optional: bool) -> Field {
     }
 }
 
-fn field(name: &str, ty: SchemaType, optional: bool) -> Field {
+pub(super) fn field(name: &str, ty: SchemaType, optional: bool) -> Field {
     Field {
         name: name.into(),
         schema: Schema::primitive(ty, optional),
     }
+}
+
+/// A named struct schema of version 1, as Debezium's own records have.
+pub(super) fn struct_v1(name: &str, fields: Vec<Field>, optional: bool) -> Schema {
+    let mut schema = Schema::structure(Some(name.into()), fields, optional);
+    schema.version = Some(1);
+    schema
 }
 
 /// `io.debezium.connector.mysql.Source` (version 1), fields in Debezium's order.
@@ -457,8 +464,8 @@ pub(super) fn source_schema(flavor: Flavor) -> Schema {
         "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental".into(),
     ));
     snapshot.default = Some(Box::new(Value::Text(bytes::Bytes::from_static(b"false"))));
-    let mut schema = Schema::structure(
-        Some(flavor.source_schema_name().into()),
+    struct_v1(
+        flavor.source_schema_name(),
         vec![
             field("version", String, false),
             field("connector", String, false),
@@ -482,46 +489,39 @@ pub(super) fn source_schema(flavor: Flavor) -> Schema {
             field("query", String, true),
         ],
         false,
-    );
-    schema.version = Some(1);
-    schema
+    )
 }
 
 /// Debezium's heartbeat record: key `io.debezium.connector.common.ServerNameKey` (version 1,
 /// `serverName`), value `io.debezium.connector.common.Heartbeat` (version 1, `ts_ms`).
 pub(super) fn heartbeat_schemas() -> (Arc<Schema>, Arc<Schema>) {
     use SchemaType::*;
-    let named = |name: &str, field: Field| {
-        let mut schema = Schema::structure(Some(name.into()), vec![field], false);
-        schema.version = Some(1);
-        Arc::new(schema)
-    };
     (
-        named(
+        Arc::new(struct_v1(
             "io.debezium.connector.common.ServerNameKey",
-            self::field("serverName", String, false),
-        ),
-        named(
+            vec![field("serverName", String, false)],
+            false,
+        )),
+        Arc::new(struct_v1(
             "io.debezium.connector.common.Heartbeat",
-            self::field("ts_ms", Int64, false),
-        ),
+            vec![field("ts_ms", Int64, false)],
+            false,
+        )),
     )
 }
 
 /// `event.block` (version 1): the optional `transaction` field.
 fn transaction_schema() -> Schema {
     use SchemaType::*;
-    let mut schema = Schema::structure(
-        Some("event.block".into()),
+    struct_v1(
+        "event.block",
         vec![
             field("id", String, false),
             field("total_order", Int64, false),
             field("data_collection_order", Int64, false),
         ],
         true,
-    );
-    schema.version = Some(1);
-    schema
+    )
 }
 
 /// A column's schema and conversion under Debezium's type mapping (`BinlogValueConverters`);

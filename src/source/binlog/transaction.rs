@@ -13,6 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{Value as Json, json};
 
+use super::envelope::{field, struct_v1};
 use super::task::BinlogSourceTask;
 use crate::model::{Field, Schema, SchemaType, SourceBatch, SourceKeys, Value};
 
@@ -77,29 +78,21 @@ impl Transaction {
 /// optional `event.collection` struct of `data_collections`.
 fn schemas() -> (Arc<Schema>, Arc<Schema>) {
     use SchemaType::*;
-    let field = |name: &str, ty: SchemaType, optional: bool| Field {
-        name: name.into(),
-        schema: Schema::primitive(ty, optional),
-    };
-    let versioned = |mut schema: Schema| {
-        schema.version = Some(1);
-        schema
-    };
-    let key = versioned(Schema::structure(
-        Some("io.debezium.connector.common.TransactionMetadataKey".into()),
+    let key = struct_v1(
+        "io.debezium.connector.common.TransactionMetadataKey",
         vec![field("id", String, false)],
         false,
-    ));
-    let collection = versioned(Schema::structure(
-        Some("event.collection".into()),
+    );
+    let collection = struct_v1(
+        "event.collection",
         vec![
             field("data_collection", String, false),
             field("event_count", Int64, false),
         ],
         true,
-    ));
-    let value = versioned(Schema::structure(
-        Some("io.debezium.connector.common.TransactionMetadataValue".into()),
+    );
+    let value = struct_v1(
+        "io.debezium.connector.common.TransactionMetadataValue",
         vec![
             field("status", String, false),
             field("id", String, false),
@@ -111,7 +104,7 @@ fn schemas() -> (Arc<Schema>, Arc<Schema>) {
             field("ts_ms", Int64, false),
         ],
         false,
-    ));
+    );
     (Arc::new(key), Arc::new(value))
 }
 
