@@ -184,16 +184,19 @@ pub struct TableFilter {
     pub exclude: Vec<Regex>,
 }
 
+/// Whether `re` matches the whole of `name` (Connect's and Debezium's filters).
+pub fn matches_whole(re: &Regex, name: &str) -> bool {
+    re.find(name)
+        .is_some_and(|m| m.start() == 0 && m.end() == name.len())
+}
+
 impl TableFilter {
     /// Whether `db.table` is selected. Whitelist/blacklist entries match the table name or the
     /// qualified name; include/exclude regexes must match the whole qualified name.
     pub fn matches(&self, database: &str, table: &str) -> bool {
         let qualified = format!("{database}.{table}");
         let named = |list: &[String]| list.iter().any(|t| t == table || *t == qualified);
-        let full = |re: &Regex| {
-            re.find(&qualified)
-                .is_some_and(|m| m.len() == qualified.len())
-        };
+        let full = |re: &Regex| matches_whole(re, &qualified);
         if !self.whitelist.is_empty() {
             return named(&self.whitelist);
         }
@@ -307,9 +310,7 @@ impl Eq for Pattern {}
 impl Pattern {
     /// Whether it matches the whole of `name`.
     pub fn matches_whole(&self, name: &str) -> bool {
-        self.0
-            .find(name)
-            .is_some_and(|m| m.start() == 0 && m.end() == name.len())
+        matches_whole(&self.0, name)
     }
 }
 
