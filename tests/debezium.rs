@@ -900,6 +900,18 @@ async fn nothing_lost_when_the_worker_is_killed_in_the_snapshot_and_the_stream()
     db.drop_db().await;
 }
 
+/// Runs `change` until its event reaches `topic`: a connector without an initial snapshot
+/// streams from the position it reads at start, which a change made earlier may precede.
+async fn until_streaming(db: &TestDb, change: &str, topic: &str) {
+    crate::support::eventually("the stream to be live", Duration::from_secs(60), || async {
+        db.exec(change).await;
+        !read_topic(topic, 1, Duration::from_secs(1))
+            .await
+            .is_empty()
+    })
+    .await;
+}
+
 /// Debezium's signal table, as its documentation creates it.
 const SIGNAL_TABLE: &str = "CREATE TABLE debezium_signal (id VARCHAR(42) PRIMARY KEY, \
      type VARCHAR(32) NOT NULL, data VARCHAR(2048) NULL)";
@@ -941,14 +953,7 @@ async fn incremental_snapshot_while_changes_stream() {
     .await
     .unwrap();
     // No initial snapshot: the stream is live once a change arrives.
-    crate::support::eventually("the stream to be live", Duration::from_secs(60), || async {
-        db.exec("UPDATE t SET v = CONCAT(v, '+') WHERE id = 1")
-            .await;
-        !read_topic(&topic, 1, Duration::from_secs(1))
-            .await
-            .is_empty()
-    })
-    .await;
+    until_streaming(&db, "UPDATE t SET v = CONCAT(v, '+') WHERE id = 1", &topic).await;
 
     db.exec(&format!(
         "INSERT INTO debezium_signal VALUES ('ad-hoc-1', 'execute-snapshot', \
@@ -1100,13 +1105,11 @@ async fn transaction_metadata_brackets_each_transaction() {
     let customers = format!("{prefix}.{}.customers", db.name);
     let orders = format!("{prefix}.{}.orders", db.name);
     // The stream is live once a change arrives.
-    crate::support::eventually("the stream to be live", Duration::from_secs(60), || async {
-        db.exec("INSERT INTO orders VALUES (1, 1) ON DUPLICATE KEY UPDATE qty = qty + 1")
-            .await;
-        !read_topic(&orders, 1, Duration::from_secs(1))
-            .await
-            .is_empty()
-    })
+    until_streaming(
+        &db,
+        "INSERT INTO orders VALUES (1, 1) ON DUPLICATE KEY UPDATE qty = qty + 1",
+        &orders,
+    )
     .await;
     let before = read_topic(
         &format!("{prefix}.transaction"),
