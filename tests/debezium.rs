@@ -41,6 +41,11 @@ fn connector(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> J
 const CUSTOMERS: &str = "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, \
      first_name VARCHAR(255), last_name VARCHAR(255), email VARCHAR(255) NULL)";
 
+/// The history record Debezium's snapshot writes for `customers` on MariaDB (its record
+/// layout from REFERENCE-DEBEZIUM §5.2; `SHOW CREATE TABLE` gives `int(11)` and
+/// `varchar(255) DEFAULT NULL`), with @PREFIX@, @DB@ and @FILE@ to fill in.
+const DEBEZIUM_CUSTOMERS_HISTORY: &str = r#"{"source":{"server":"@PREFIX@"},"position":{"ts_sec":1700000000,"file":"@FILE@","pos":4,"snapshot":true},"ts_ms":1700000000000,"databaseName":"@DB@","ddl":"CREATE TABLE `customers` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `first_name` varchar(255) DEFAULT NULL,\n  `last_name` varchar(255) DEFAULT NULL,\n  `email` varchar(255) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4","tableChanges":[{"type":"CREATE","id":"\"@DB@\".\"customers\"","table":{"defaultCharsetName":"utf8mb4","primaryKeyColumnNames":["id"],"columns":[{"name":"id","jdbcType":4,"typeName":"INT","typeExpression":"INT","charsetName":null,"length":11,"position":1,"optional":false,"autoIncremented":true,"generated":true,"comment":null,"hasDefaultValue":false,"enumValues":[]},{"name":"first_name","jdbcType":12,"typeName":"VARCHAR","typeExpression":"VARCHAR","charsetName":"utf8mb4","length":255,"position":2,"optional":true,"autoIncremented":false,"generated":false,"comment":null,"hasDefaultValue":true,"enumValues":[]},{"name":"last_name","jdbcType":12,"typeName":"VARCHAR","typeExpression":"VARCHAR","charsetName":"utf8mb4","length":255,"position":3,"optional":true,"autoIncremented":false,"generated":false,"comment":null,"hasDefaultValue":true,"enumValues":[]},{"name":"email","jdbcType":12,"typeName":"VARCHAR","typeExpression":"VARCHAR","charsetName":"utf8mb4","length":255,"position":4,"optional":true,"autoIncremented":false,"generated":false,"comment":null,"hasDefaultValue":true,"enumValues":[]}],"attributes":[]},"comment":null}]}"#;
+
 /// The value schema Debezium 3.2.1 wrote for `dbserver1.mydb.customers`
 /// (REFERENCE-DEBEZIUM §3.4), with the prefix and database of this test.
 fn golden_value_schema(prefix: &str, db: &str) -> String {
@@ -298,15 +303,23 @@ async fn resumes_from_an_offset_debezium_wrote() {
         .iter()
         .position(|e| e.get::<String, _>(2).unwrap().starts_with("Write_rows"))
         .expect("the insert's rows event");
+    // A column added after those rows: they were written without it, and only the schema
+    // history (Debezium's own records, below) says so.
+    db.exec("ALTER TABLE customers ADD COLUMN note VARCHAR(10)")
+        .await;
+    db.exec("INSERT INTO customers VALUES (6, 'f', 'f', 'f@f', 'n6')")
+        .await;
+    let history_topic = format!("schema-changes.{}", db.name);
+    crate::support::create_topic(&history_topic, 1).await;
 
     for (offset, expected) in [
         (
             json!({"ts_sec": 1_700_000_000, "file": file, "pos": pos, "gtids": gtids, "server_id": 1}),
-            vec![2, 3, 4, 5],
+            vec![2, 3, 4, 5, 6],
         ),
         (
             json!({"ts_sec": 1_700_000_000, "file": tx_file, "pos": tx_pos, "gtids": tx_gtids, "row": 1, "server_id": 1, "event": event}),
-            vec![4, 5],
+            vec![4, 5, 6],
         ),
     ] {
         let prefix = unique("resume").replace('_', "-");
@@ -316,6 +329,12 @@ async fn resumes_from_an_offset_debezium_wrote() {
         // The offset Debezium stored, produced into the offsets topic as Connect writes it.
         let key = format!(r#"["{name}",{{"server":"{prefix}"}}]"#);
         produce(&offsets_topic, &[(Some(&key), Some(&offset.to_string()))]).await;
+        // The schema history Debezium's snapshot wrote for this connector, before the offset.
+        let record = DEBEZIUM_CUSTOMERS_HISTORY
+            .replace("@PREFIX@", &prefix)
+            .replace("@DB@", &db.name)
+            .replace("@FILE@", &file);
+        produce(&history_topic, &[(None, Some(&record))]).await;
         let worker = RunningWorker::start(
             &worker_config(&offsets_topic),
             &[connector(&name, &db, &prefix, &[])],
@@ -328,10 +347,39 @@ async fn resumes_from_an_offset_debezium_wrote() {
             .map(|r| {
                 let value: Json = serde_json::from_str(r.value_str()).unwrap();
                 assert_eq!(value["payload"]["op"], "c", "no snapshot after an offset");
-                value["payload"]["after"]["id"].as_i64().unwrap()
+                let after = &value["payload"]["after"];
+                let id = after["id"].as_i64().unwrap();
+                // Rows written before the ALTER have the columns they were written with.
+                let columns: Vec<&String> = after.as_object().unwrap().keys().collect();
+                if id < 6 {
+                    assert_eq!(
+                        columns,
+                        ["id", "first_name", "last_name", "email"],
+                        "{after}"
+                    );
+                } else {
+                    assert_eq!(after["note"], "n6", "{after}");
+                }
+                id
             })
             .collect();
         assert_eq!(ids, expected, "resuming from {offset}");
+        // The ALTER, read from the binlog, is a schema-change event with the new structure.
+        let changes = read_topic(&prefix, 1, Duration::from_secs(10)).await;
+        let change = split(&changes[0]).1;
+        assert_eq!(
+            change["ddl"],
+            "ALTER TABLE customers ADD COLUMN note VARCHAR(10)"
+        );
+        assert_eq!(change["tableChanges"][0]["type"], "ALTER");
+        assert_eq!(
+            change["tableChanges"][0]["table"]["columns"][4],
+            json!({"name": "note", "jdbcType": 12, "nativeType": null, "typeName": "VARCHAR",
+                "typeExpression": "VARCHAR", "charsetName": "utf8mb4", "length": 10,
+                "scale": null, "position": 5, "optional": true, "autoIncremented": false,
+                "generated": false, "comment": null, "defaultValueExpression": null,
+                "enumValues": null})
+        );
         // Nothing more arrives (no row read twice).
         let again = read_topic(&topic, expected.len() + 1, Duration::from_secs(2)).await;
         assert_eq!(again.len(), expected.len());

@@ -118,6 +118,9 @@ pub struct SourceTaskContext {
     /// Emptied value vectors of batches already encoded: a reader takes its next batch's
     /// `values` from here (`spare_rows.take(n)`) to reuse their memory.
     pub spare_rows: crate::budget::Spares<crate::model::Value>,
+    /// The worker's settings, for a task that keeps its own topics (Debezium's schema history
+    /// is on the worker's Kafka cluster unless its config names another).
+    pub worker: Arc<crate::config::WorkerConfig>,
 }
 
 /// A task that reads from a system into Kafka.

@@ -156,6 +156,7 @@ impl SourcePipeline {
                 offsets: self.offsets.clone(),
                 batch_max_bytes: batch_bytes,
                 spare_rows: spare_rows.clone(),
+                worker: self.worker.clone(),
             };
             let share = self.share.clone();
             let name = format!("{}-{}-reader", self.connector, self.task_id);

@@ -293,6 +293,9 @@ pub enum SnapshotMode {
     WhenNeeded,
     /// A snapshot at every start, then the stream from its position.
     Always,
+    /// The schema history is rebuilt from the tables' current structures at the stored
+    /// offset (for a lost or damaged history topic), then the stream goes on from there.
+    Recovery,
 }
 
 /// A compiled regex, compared by its pattern (so settings stay comparable).
@@ -354,6 +357,18 @@ pub struct DebeziumSettings {
     pub signal_table: Option<(String, String)>,
     /// `incremental.snapshot.chunk.size`: rows per incremental snapshot chunk.
     pub chunk_size: usize,
+    /// `include.schema.changes`: schema-change events on the `<topic.prefix>` topic.
+    pub schema_changes: bool,
+    /// `schema.history.internal.kafka.topic` and `….bootstrap.servers`: the schema history.
+    pub history: Option<HistoryTopic>,
+}
+
+/// Where Debezium's schema history is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryTopic {
+    pub topic: String,
+    /// The history's Kafka cluster (`None`: the worker's).
+    pub bootstrap_servers: Option<String>,
 }
 
 /// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's

@@ -12,8 +12,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::config::{
-    BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, JdbcSourceConfig, Mode,
-    Pattern, SnapshotMode, TableFilter, TimeMode, TimestampGranularity, regexes,
+    BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, HistoryTopic,
+    JdbcSourceConfig, Mode, Pattern, SnapshotMode, TableFilter, TimeMode, TimestampGranularity,
+    regexes,
 };
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
@@ -67,6 +68,7 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                     "always",
                     "no_data",
                     "schema_only",
+                    "recovery",
                 ]))
                 .group(g),
         )
@@ -506,6 +508,7 @@ fn build(
             "when_needed" => SnapshotMode::WhenNeeded,
             "always" => SnapshotMode::Always,
             "no_data" | "schema_only" => SnapshotMode::NoData,
+            "recovery" => SnapshotMode::Recovery,
             _ => SnapshotMode::Initial,
         },
         message_key_columns,
@@ -524,6 +527,15 @@ fn build(
             .long("incremental.snapshot.chunk.size")
             .unwrap_or(1024)
             .max(1) as usize,
+        schema_changes: parsed.bool("include.schema.changes"),
+        history: parsed
+            .non_empty("schema.history.internal.kafka.topic")
+            .map(|topic| HistoryTopic {
+                topic: topic.to_string(),
+                bootstrap_servers: parsed
+                    .non_empty("schema.history.internal.kafka.bootstrap.servers")
+                    .map(str::to_string),
+            }),
     };
     let (Some(database), true) = (database, errors.is_empty()) else {
         return Err(errors);
@@ -538,7 +550,10 @@ fn build(
         database: Some(database),
         params: Default::default(),
     };
-    let snapshot = settings.snapshot_mode != SnapshotMode::NoData;
+    let snapshot = !matches!(
+        settings.snapshot_mode,
+        SnapshotMode::NoData | SnapshotMode::Recovery
+    );
     Ok(JdbcSourceConfig {
         database: MySqlSettings::new(
             url,
@@ -655,18 +670,6 @@ impl ConnectorPlugin for DebeziumConnector {
         let connector =
             ConnectorConfig::from_map(Some(context.connector.to_string()), context.config.clone())?;
         let config = Arc::new(parse(&connector, self.flavor)?);
-        let get = |key: &str| {
-            connector
-                .config
-                .get(key)
-                .map(|v| v.trim().to_ascii_lowercase())
-        };
-        if get("include.schema.changes").is_none_or(|v| v == "true") {
-            tracing::warn!(message = "include.schema.changes: Sluice does not write schema-change events yet", connector = %context.connector);
-        }
-        if let Some(topic) = connector.config.get("schema.history.internal.kafka.topic") {
-            tracing::warn!(message = "Sluice does not write the schema history topic yet; rows are read with their table's current definition", connector = %context.connector, topic = %topic);
-        }
         Ok(Task::Source(Box::new(
             super::binlog::BinlogSourceTask::new(context.connector.clone(), config)?,
         )))
@@ -740,7 +743,6 @@ mod tests {
             ("heartbeat.action.query", "SELECT 1"),
             ("message.key.columns", "inventory.customers"),
             ("time.precision.mode", "adaptive"),
-            ("snapshot.mode", "recovery"),
             ("snapshot.mode", "never"),
         ] {
             let errors = parse_all(&tutorial(&[(key, value)]), Flavor::MySql).1;

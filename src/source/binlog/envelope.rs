@@ -678,6 +678,8 @@ mod tests {
             transaction_topic: String::new(),
             signal_table: None,
             chunk_size: 1024,
+            schema_changes: false,
+            history: None,
         }
     }
 

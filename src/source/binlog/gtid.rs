@@ -97,6 +97,23 @@ impl Gtids {
         }
     }
 
+    /// Whether every transaction `other` names is in this position too (MariaDB: each of its
+    /// domains at the same or a later sequence number; MySQL: a subset).
+    pub(super) fn contains(&self, other: &Gtids) -> bool {
+        match (self, other) {
+            (Gtids::MariaDb(mine), Gtids::MariaDb(theirs)) => theirs
+                .iter()
+                .all(|(domain, (_, seq))| mine.get(domain).is_some_and(|(_, s)| s >= seq)),
+            (Gtids::MySql(mine), Gtids::MySql(theirs)) => theirs.iter().all(|(uuid, wanted)| {
+                let have = mine.get(uuid).map(Vec::as_slice).unwrap_or_default();
+                wanted
+                    .iter()
+                    .all(|&(s, e)| have.iter().any(|&(hs, he)| hs <= s && e <= he))
+            }),
+            _ => false,
+        }
+    }
+
     /// The set as `mysql_async` sends it in `COM_BINLOG_DUMP_GTID` (MySQL only).
     pub(super) fn mysql_sids(&self) -> Option<Vec<mysql_async::Sid<'static>>> {
         let Gtids::MySql(set) = self else {

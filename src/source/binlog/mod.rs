@@ -25,8 +25,10 @@
 //!   offset JSON; `resume.rs`: the task's offset and where its stream resumes;
 //! - `gtid.rs`: GTID positions, as MariaDB and MySQL write them.
 
+mod ddl;
 mod envelope;
 mod gtid;
+mod history;
 mod incremental;
 mod position;
 mod resume;

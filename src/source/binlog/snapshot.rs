@@ -115,18 +115,23 @@ impl BinlogSourceTask {
             }
         };
         // A resumed snapshot keeps the stored stream position and its progress.
-        let state = match self.snapshot.take() {
-            Some(state) => state,
+        let (state, fresh) = match self.snapshot.take() {
+            Some(state) => (state, false),
             None => {
                 self.position = position;
-                SnapshotState {
+                let state = SnapshotState {
                     tables: self.list_tables().await?,
                     index: 0,
                     last: None,
-                }
+                };
+                (state, true)
             }
         };
         self.snapshot = Some(state);
+        if fresh {
+            // The tables' structures at the snapshot's position, in the schema history.
+            self.record_tables(&mut conn, true).await?;
+        }
         tracing::info!(message = "binlog snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, global_lock = locked, tables = ?self.snapshot.as_ref().map(|s| &s.tables));
         self.meta = Some(conn);
         Ok(())

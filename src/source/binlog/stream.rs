@@ -487,12 +487,24 @@ impl BinlogSourceTask {
                         self.end_transaction(end);
                     } else {
                         // DDL: everything before it is written with the old shapes; the
-                        // tables are described again when next seen.
+                        // tables are described again when next seen (from the schema
+                        // history's structures, which the DDL updates).
                         self.flush();
                         self.tables.clear();
                         self.ignored.clear();
                         self.decoders.clear();
+                        if self.debezium.is_some() {
+                            let source = &mut self.source;
+                            source.ts_ms = i64::from(header.timestamp()) * 1000;
+                            source.server_id = i64::from(header.server_id());
+                            source.pos = start as i64;
+                            source.file = Bytes::from(self.position.file.clone());
+                            source.gtid = self.gtid.as_ref().map(|g| Bytes::from(g.to_string()));
+                        }
                         self.end_transaction(end);
+                        let sql = sql.into_owned();
+                        let schema = query.schema().into_owned();
+                        self.read_ddl(&sql, &schema).await?;
                     }
                 }
                 Some(EventData::XidEvent(_)) => self.end_transaction(end),

@@ -85,17 +85,41 @@ async fn unique_key(
         .unwrap_or_default())
 }
 
-impl TableInfo {
-    /// Reads the table's shape and column facts.
-    pub(super) async fn load(
+/// A column's facts from the catalog (`information_schema.COLUMNS`).
+#[derive(Debug, Clone)]
+pub(super) struct CatalogColumn {
+    /// `DATA_TYPE`, lower case (`int`, `datetime`, `enum`…).
+    pub(super) data_type: String,
+    /// `COLUMN_TYPE`, lower case (`int(10) unsigned`, `enum('a','b')`…).
+    pub(super) column_type: String,
+    /// `CHARACTER_OCTET_LENGTH`.
+    pub(super) octets: Option<u64>,
+    /// Part of the primary key.
+    pub(super) primary: bool,
+    /// `DATETIME_PRECISION`, `NUMERIC_PRECISION`, `NUMERIC_SCALE`.
+    pub(super) fsp: Option<u32>,
+    pub(super) precision: Option<u32>,
+    pub(super) scale: Option<u32>,
+}
+
+/// What a table is, as the binlog reader needs it: the result columns of `SELECT * … LIMIT 0`
+/// (what polling mode derives its schema from) and each column's catalog facts. Read from the
+/// server ([`Description::read`]), or rebuilt from a schema-history structure
+/// (`history::TableDef::description`).
+#[derive(Debug, Clone)]
+pub(super) struct Description {
+    pub(super) columns: Vec<mysql_async::Column>,
+    pub(super) catalog: Vec<CatalogColumn>,
+}
+
+impl Description {
+    /// Reads the table's current description from the server.
+    pub(super) async fn read(
         conn: &mut Conn,
         database: &str,
         table: &str,
-        incrementing: Option<&str>,
-        granularity: TimestampGranularity,
-        debezium: Option<&DebeziumSettings>,
         context: &str,
-    ) -> Result<TableInfo> {
+    ) -> Result<Description> {
         let db_error = |e| crate::db::mysql_error(e, context);
         let sql = format!(
             "SELECT * FROM {}.{} LIMIT 0",
@@ -105,11 +129,10 @@ impl TableInfo {
         let result = conn.exec_iter(sql.as_str(), ()).await.map_err(db_error)?;
         let columns = result
             .columns()
-            .ok_or_else(|| Error::internal("LIMIT 0 query returned no columns"))?;
-        let shape = RowShape::from_columns(Some(table), &columns, granularity)?;
+            .ok_or_else(|| Error::internal("LIMIT 0 query returned no columns"))?
+            .to_vec();
         drop(result);
         type Row = (
-            String,
             String,
             String,
             Option<u64>,
@@ -120,7 +143,7 @@ impl TableInfo {
         );
         let rows: Vec<Row> = conn
             .exec(
-                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY, \
+                "SELECT DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY, \
                  DATETIME_PRECISION, NUMERIC_PRECISION, NUMERIC_SCALE \
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
                  ORDER BY ORDINAL_POSITION",
@@ -128,19 +151,60 @@ impl TableInfo {
             )
             .await
             .map_err(db_error)?;
-        if rows.len() != shape.names.len() {
+        if rows.len() != columns.len() {
             return Err(Error::new(
                 ErrorKind::Database,
                 format!("table {database}.{table} changed while being described"),
             ));
         }
+        let catalog = rows
+            .into_iter()
+            .map(
+                |(data_type, column_type, octets, key, fsp, precision, scale)| CatalogColumn {
+                    data_type: data_type.to_ascii_lowercase(),
+                    column_type: column_type.to_ascii_lowercase(),
+                    octets,
+                    primary: key == "PRI",
+                    fsp,
+                    precision,
+                    scale,
+                },
+            )
+            .collect();
+        Ok(Description { columns, catalog })
+    }
+}
+
+impl TableInfo {
+    /// The table of `description` (`conn` finds a unique key when a Debezium table has no
+    /// primary key).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn build(
+        conn: &mut Conn,
+        database: &str,
+        table: &str,
+        description: &Description,
+        incrementing: Option<&str>,
+        granularity: TimestampGranularity,
+        debezium: Option<&DebeziumSettings>,
+        context: &str,
+    ) -> Result<TableInfo> {
+        let shape = RowShape::from_columns(Some(table), &description.columns, granularity)?;
+        let rows = &description.catalog;
         let mut metas = Vec::with_capacity(rows.len());
         let mut key_columns = Vec::new();
         let mut facts = Vec::with_capacity(rows.len());
-        for (i, (_, data_type, column_type, octets, key, fsp, precision, scale)) in
-            rows.iter().enumerate()
-        {
-            let data_type = data_type.to_ascii_lowercase();
+        for (i, column) in rows.iter().enumerate() {
+            let CatalogColumn {
+                data_type,
+                column_type,
+                octets,
+                primary,
+                fsp,
+                precision,
+                scale,
+            } = column;
+            let data_type = data_type.clone();
             let mut meta = ColumnMeta {
                 unsigned: column_type.contains("unsigned"),
                 ..ColumnMeta::default()
@@ -154,7 +218,7 @@ impl TableInfo {
                 "mediumint" => meta.signed_mediumint = !column_type.contains("unsigned"),
                 _ => {}
             }
-            if key == "PRI" {
+            if *primary {
                 key_columns.push(i);
             }
             facts.push(ColumnFacts {
@@ -166,7 +230,7 @@ impl TableInfo {
                 members: meta.members.clone(),
                 bits: (data_type == "bit").then_some(precision.unwrap_or(1)),
                 data_type,
-                column_type: column_type.to_ascii_lowercase(),
+                column_type: column_type.clone(),
             });
             metas.push(meta);
         }
@@ -404,7 +468,7 @@ fn epoch_micros(text: &[u8]) -> Option<i64> {
 }
 
 /// The members of `enum('a','b')` / `set('x','y')`, unquoted.
-fn members(column_type: &str) -> Vec<String> {
+pub(super) fn members(column_type: &str) -> Vec<String> {
     let Some(start) = column_type.find('(') else {
         return Vec::new();
     };

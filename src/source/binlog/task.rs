@@ -14,7 +14,7 @@ use super::envelope::SourceInfo;
 use super::gtid::Gtid;
 use super::position::{Position, SnapshotState, stored_snapshot};
 use super::rows::RowDecoder;
-use super::table::TableInfo;
+use super::table::{Description, TableInfo};
 use super::value::ValueArena;
 use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
@@ -99,6 +99,8 @@ pub struct BinlogSourceTask {
     pub(super) event_ts_ms: i64,
     /// `snapshot.mode=when_needed` found the stored position gone: snapshot again.
     pub(super) resnapshot: bool,
+    /// Debezium's schema history: the tables' structures at the position being read.
+    pub(super) history: Option<super::history::History>,
 }
 
 /// A Debezium snapshot batch held back: its table's index, and whether its first row is the
@@ -147,6 +149,7 @@ impl BinlogSourceTask {
             transaction: None,
             event_ts_ms: 0,
             resnapshot: false,
+            history: None,
             debezium,
             connector,
             config,
@@ -215,18 +218,33 @@ impl BinlogSourceTask {
         let debezium = self.debezium.clone();
         let context = self.context();
         let db = database.to_string();
+        // The structure the schema history gives at this position, else the current one.
+        let recorded = self
+            .history_table(table)
+            .map(|def| def.description())
+            .transpose()?;
         let conn = self.meta_conn().await?;
-        match TableInfo::load(
-            conn,
-            &db,
-            table,
-            incrementing.as_deref(),
-            granularity,
-            debezium.as_deref(),
-            &context,
-        )
-        .await
-        {
+        let description = match recorded {
+            Some(description) => Ok(description),
+            None => Description::read(conn, &db, table, &context).await,
+        };
+        let loaded = match description {
+            Ok(description) => {
+                TableInfo::build(
+                    conn,
+                    &db,
+                    table,
+                    &description,
+                    incrementing.as_deref(),
+                    granularity,
+                    debezium.as_deref(),
+                    &context,
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        };
+        match loaded {
             Ok(info) => {
                 let info = Arc::new(info);
                 self.tables.insert(key, info.clone());
@@ -292,6 +310,36 @@ impl SourceTask for BinlogSourceTask {
                     .is_some_and(|s| s != &Json::Bool(false))
                     && stored_snapshot(offset).is_none()
             });
+        let known = self
+            .open_history(
+                &context.worker,
+                stored.as_ref().filter(|_| !unfinished_debezium_snapshot),
+            )
+            .await?;
+        if !known {
+            match self.snapshot_mode() {
+                // The history is rebuilt at the stored offset (below).
+                Some(SnapshotMode::Recovery) => {}
+                Some(SnapshotMode::WhenNeeded) => {
+                    tracing::warn!(message = "the schema history has no record of this connector; snapshot.mode=when_needed takes a new snapshot", connector = %self.connector);
+                    stored = None;
+                }
+                _ => {
+                    return Err(Error::config(format!(
+                        "the schema history topic ({}) has no record of this connector, but it \
+                         has a stored offset: the tables' structures at that offset are unknown. \
+                         Set snapshot.mode=recovery to rebuild the history from the tables' \
+                         current structures, or reset the connector's offsets to take a new \
+                         snapshot",
+                        self.debezium
+                            .as_ref()
+                            .and_then(|d| d.history.as_ref())
+                            .map(|h| h.topic.as_str())
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+        }
         if unfinished_debezium_snapshot {
             if !self.settings.snapshot {
                 return Err(Error::config(
@@ -321,9 +369,22 @@ impl SourceTask for BinlogSourceTask {
                     self.resume_snapshot(state).await?;
                 }
                 tracing::info!(message = "resuming the binlog from the stored offset", connector = %self.connector, offset = %stored.unwrap_or_default());
+                if self.snapshot_mode() == Some(SnapshotMode::Recovery) {
+                    // recovery: the history is rebuilt at the stored offset.
+                    let mut conn = self.config.database.connect().await?;
+                    self.record_tables(&mut conn, false).await?;
+                }
             }
             None if self.settings.snapshot => self.run_snapshot().await?,
-            None => {}
+            None => {
+                if self.history.is_some() {
+                    // no_data/recovery: the structures at the position the stream starts from.
+                    let context = self.context();
+                    let mut conn = self.config.database.connect().await?;
+                    self.position = super::position::current_position(&mut conn, &context).await?;
+                    self.record_tables(&mut conn, false).await?;
+                }
+            }
         }
         self.handed = self.position.clone();
         Ok(())
@@ -342,6 +403,10 @@ impl SourceTask for BinlogSourceTask {
             self.handed = self.position.clone();
         }
         if self.snapshot.is_some() {
+            // The snapshot's schema-change events first.
+            if let Some(batch) = self.ready.pop_front() {
+                return Ok(Some(batch));
+            }
             if self.meta.is_none() {
                 // The snapshot's connection was lost: a new consistent snapshot goes on from
                 // the stored progress (rows since then may come twice, none is missed).
