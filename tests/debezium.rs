@@ -1468,3 +1468,187 @@ async fn keys_from_unique_indexes_and_message_key_columns() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// The `after` column names of each change event of `records` (tombstones left out).
+fn after_columns(records: &[Record]) -> Vec<(i64, Vec<String>)> {
+    records
+        .iter()
+        .filter(|r| r.value.is_some())
+        .map(|r| {
+            let after = split(r).1["after"].clone();
+            let columns = after.as_object().unwrap().keys().cloned().collect();
+            (after["id"].as_i64().unwrap(), columns)
+        })
+        .collect()
+}
+
+/// The schema history: rows written while the connector was stopped, before DDL it had not
+/// read, decode with the columns they were written with — the history topic gives the
+/// structure at the stored offset, and the table maps show where a table changed again
+/// before its first DDL was read. Each DDL is a schema-change event on `<topic.prefix>` and a
+/// record in the history topic, in Debezium's formats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_history_decodes_rows_with_the_columns_they_were_written_with() {
+    let db = TestDb::new("dbz_history").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', 'a@a')")
+        .await;
+    let prefix = unique("history").replace('_', "-");
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let history_topic = format!("schema-changes.{}", db.name);
+    let offsets_topic = unique("offsets");
+    let config = connector(&unique("dbz-history"), &db, &prefix, &[]);
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        std::slice::from_ref(&config),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
+        1
+    );
+    db.exec("INSERT INTO customers VALUES (2, 'b', 'b', 'b@b')")
+        .await;
+    assert_eq!(
+        read_topic(&topic, 2, Duration::from_secs(30)).await.len(),
+        2
+    );
+    worker.stop().await;
+
+    // While the connector is stopped: a row, a column added, a row, a column dropped, a row.
+    db.exec("INSERT INTO customers VALUES (3, 'c', 'c', 'c@c')")
+        .await;
+    db.exec("ALTER TABLE customers ADD COLUMN note VARCHAR(10) NOT NULL DEFAULT 'none'")
+        .await;
+    db.exec("INSERT INTO customers VALUES (4, 'd', 'd', 'd@d', 'n4')")
+        .await;
+    db.exec("ALTER TABLE customers DROP COLUMN email").await;
+    db.exec("INSERT INTO customers VALUES (5, 'e', 'e', 'n5')")
+        .await;
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        std::slice::from_ref(&config),
+    )
+    .await
+    .unwrap();
+    let records = read_topic(&topic, 5, Duration::from_secs(30)).await;
+    let columns = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let old = columns(&["id", "first_name", "last_name", "email"]);
+    assert_eq!(
+        after_columns(&records),
+        [
+            (1, old.clone()),
+            (2, old.clone()),
+            (3, old.clone()),
+            (
+                4,
+                columns(&["id", "first_name", "last_name", "email", "note"])
+            ),
+            (5, columns(&["id", "first_name", "last_name", "note"])),
+        ]
+    );
+    let (schema, payload) = split(&records[3]);
+    assert_eq!(payload["after"]["email"], "d@d");
+    assert_eq!(payload["after"]["note"], "n4");
+    assert!(
+        schema.contains(r#"{"type":"string","optional":false,"field":"note"}"#),
+        "{schema}"
+    );
+    assert!(
+        !split(&records[2]).0.contains("note"),
+        "row 3 has no note column"
+    );
+    worker.stop().await;
+
+    // Schema-change events: the snapshot's CREATE, then each ALTER as it was read.
+    let changes = crate::support::read_until_idle(&prefix, Duration::from_secs(3)).await;
+    let changes: Vec<Json> = changes.iter().map(|r| split(r).1).collect();
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    assert_eq!(changes[0]["source"]["snapshot"], "true");
+    assert!(
+        changes[0]["ddl"]
+            .as_str()
+            .unwrap()
+            .starts_with("CREATE TABLE `customers`"),
+        "{}",
+        changes[0]["ddl"]
+    );
+    assert_eq!(
+        changes[1]["ddl"],
+        "ALTER TABLE customers ADD COLUMN note VARCHAR(10) NOT NULL DEFAULT 'none'"
+    );
+    assert_eq!(changes[2]["ddl"], "ALTER TABLE customers DROP COLUMN email");
+    assert_eq!(changes[2]["source"]["snapshot"], "false");
+    assert_eq!(changes[2]["source"]["table"], "customers");
+    assert_eq!(changes[2]["databaseName"], db.name);
+    assert_eq!(
+        changes[2]["tableChanges"][0]["id"],
+        format!("\"{}\".\"customers\"", db.name)
+    );
+    let names: Vec<&str> = changes[2]["tableChanges"][0]["table"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "first_name", "last_name", "note"]);
+    assert_eq!(
+        changes[2]["tableChanges"][0]["table"]["columns"][3],
+        json!({"name": "note", "jdbcType": 12, "nativeType": null, "typeName": "VARCHAR",
+            "typeExpression": "VARCHAR", "charsetName": "utf8mb4", "length": 10, "scale": null,
+            "position": 4, "optional": false, "autoIncremented": false, "generated": false,
+            "comment": null, "defaultValueExpression": "none", "enumValues": null})
+    );
+
+    // The history topic: the same three, as Debezium's `HistoryRecord`s, each with the offset
+    // it was read at.
+    let history: Vec<Json> =
+        crate::support::read_until_idle(&history_topic, Duration::from_secs(3))
+            .await
+            .iter()
+            .map(|r| serde_json::from_str(r.value_str()).unwrap())
+            .filter(|r: &Json| r["source"] == json!({"server": prefix}))
+            .collect();
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert_eq!(history[0]["position"]["snapshot"], true);
+    assert_eq!(
+        history[0]["tableChanges"][0]["table"]["columns"][0],
+        json!({"name": "id", "jdbcType": 4, "typeName": "INT", "typeExpression": "INT",
+            "charsetName": null, "length": 11, "position": 1, "optional": false,
+            "autoIncremented": true, "generated": true, "comment": null,
+            "hasDefaultValue": false, "enumValues": []})
+    );
+    assert_eq!(history[2]["ddl"], "ALTER TABLE customers DROP COLUMN email");
+    let keys: Vec<&String> = history[2].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "source",
+            "position",
+            "ts_ms",
+            "databaseName",
+            "ddl",
+            "tableChanges"
+        ]
+    );
+    assert!(
+        history[2]["position"]["gtids"].is_string(),
+        "{}",
+        history[2]
+    );
+
+    // Restarted again, after both DDLs: the history's latest structure.
+    db.exec("INSERT INTO customers VALUES (6, 'f', 'f', 'n6')")
+        .await;
+    let worker = RunningWorker::start(&worker_config(&offsets_topic), &[config])
+        .await
+        .unwrap();
+    let records = read_topic(&topic, 6, Duration::from_secs(30)).await;
+    assert_eq!(
+        after_columns(&records[5..]),
+        [(6, columns(&["id", "first_name", "last_name", "note"]))]
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

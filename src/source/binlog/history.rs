@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use mysql_async::binlog::events::{OptionalMetaExtractor, OptionalMetadataField, TableMapEvent};
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn};
@@ -24,7 +25,7 @@ use serde_json::{Value as Json, json};
 use super::ddl::{Ddl, TableChange};
 use super::envelope::{field, source_schema, struct_v1};
 use super::gtid::Gtids;
-use super::table::{CatalogColumn, Description};
+use super::table::{CatalogColumn, Description, TableInfo};
 use super::task::BinlogSourceTask;
 use crate::db::quote_mysql;
 use crate::error::{Error, ErrorKind, Result};
@@ -391,10 +392,7 @@ pub(super) async fn describe(
             comment: None,
             has_default_value,
             default_value_expression,
-            enum_values: members
-                .iter()
-                .map(|m| format!("'{}'", m.replace('\'', "''")))
-                .collect(),
+            enum_values: members.iter().map(|m| quote(m)).collect(),
             name,
         });
     }
@@ -602,6 +600,225 @@ impl HistoryRecord {
     }
 }
 
+/// The structure a table map shows, when its column names differ from `def`'s (the structure
+/// recorded at the last DDL read, which the catalog gave when the DDL was read: a later DDL of
+/// the same table, not read yet, is already in it). A column the table map names keeps `def`'s
+/// description; one `def` lacks is described from the table map's type, metadata and
+/// signedness. `None` when the names agree, or the binlog does not name its columns.
+pub(super) fn reconcile(def: &TableDef, tme: &TableMapEvent<'_>) -> Result<Option<TableDef>> {
+    let bad = |e: std::io::Error| {
+        Error::with_source(ErrorKind::Conversion, "unreadable table map metadata", e)
+    };
+    let count = tme.columns_count() as usize;
+    let extractor = OptionalMetaExtractor::new(tme.iter_optional_meta()).map_err(bad)?;
+    let names: Vec<std::string::String> = extractor
+        .iter_column_name()
+        .map(|n| n.map(|n| n.name().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .map_err(bad)?;
+    let same = names.len() == def.columns.len()
+        && names
+            .iter()
+            .zip(&def.columns)
+            .all(|(n, c)| n.eq_ignore_ascii_case(&c.name));
+    if names.len() != count || same {
+        return Ok(None);
+    }
+    let mut enums: Vec<Vec<std::string::String>> = Vec::new();
+    let mut sets: Vec<Vec<std::string::String>> = Vec::new();
+    for field in tme.iter_optional_meta() {
+        match field.map_err(bad)? {
+            // One field for all ENUM columns (and one for all SET columns), in order.
+            OptionalMetadataField::EnumStrValue(all) => {
+                for column in all.iter_values() {
+                    let column = column.map_err(bad)?;
+                    enums.push(column.values().iter().map(|v| quote(&v.value())).collect());
+                }
+            }
+            OptionalMetadataField::SetStrValue(all) => {
+                for column in all.iter_values() {
+                    let column = column.map_err(bad)?;
+                    sets.push(column.values().iter().map(|v| quote(&v.value())).collect());
+                }
+            }
+            _ => {}
+        }
+    }
+    let (mut enums, mut sets) = (enums.into_iter(), sets.into_iter());
+    let mut signedness = extractor.iter_signedness();
+    let mut charsets = extractor.iter_charset();
+    let primary: Vec<usize> = extractor
+        .iter_primary_key()
+        .filter_map(|i| i.ok().map(|i| i as usize))
+        .collect();
+    let nulls = tme.null_bitmask();
+    let mut columns = Vec::with_capacity(count);
+    for (i, name) in names.iter().enumerate() {
+        let ty = tme.get_column_type(i).ok().flatten().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Conversion,
+                format!("column {name} of {} has an unknown type", tme.table_name()),
+            )
+        })?;
+        let meta = tme.get_column_metadata(i).unwrap_or(&[]);
+        let unsigned = ty.is_numeric_type() && signedness.next().unwrap_or(false);
+        let charset = if ty.is_character_type() {
+            charsets.next().and_then(|c| c.ok())
+        } else {
+            None
+        };
+        let optional = nulls.get(i).is_some_and(|b| *b);
+        let mut column = match def
+            .columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+        {
+            Some(known) => known.clone(),
+            None => {
+                let enum_values = match ty {
+                    ColumnType::MYSQL_TYPE_ENUM => enums.next().unwrap_or_default(),
+                    ColumnType::MYSQL_TYPE_SET => sets.next().unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                table_map_column(name, ty, meta, unsigned, charset, enum_values)
+            }
+        };
+        if column.enum_values.is_empty() {
+            // Keep the ENUM/SET member lists in step with the table map's.
+            match ty {
+                ColumnType::MYSQL_TYPE_ENUM => {
+                    enums.next();
+                }
+                ColumnType::MYSQL_TYPE_SET => {
+                    sets.next();
+                }
+                _ => {}
+            }
+        }
+        column.position = i as i32 + 1;
+        column.optional = optional;
+        columns.push(column);
+    }
+    let primary_key_column_names = if primary.is_empty() {
+        def.primary_key_column_names
+            .iter()
+            .filter(|k| names.iter().any(|n| n.eq_ignore_ascii_case(k)))
+            .cloned()
+            .collect()
+    } else {
+        primary
+            .iter()
+            .filter_map(|&i| names.get(i).cloned())
+            .collect()
+    };
+    Ok(Some(TableDef {
+        default_charset_name: def.default_charset_name.clone(),
+        primary_key_column_names,
+        columns,
+        attributes: Vec::new(),
+    }))
+}
+
+/// An ENUM/SET member as Debezium's history holds it: quoted.
+fn quote(member: &str) -> std::string::String {
+    format!("'{}'", member.replace('\'', "''"))
+}
+
+/// A column described from its table-map type and metadata alone.
+fn table_map_column(
+    name: &str,
+    ty: ColumnType,
+    meta: &[u8],
+    unsigned: bool,
+    charset: Option<u16>,
+    enum_values: Vec<std::string::String>,
+) -> ColumnDef {
+    use ColumnType::*;
+    let binary = charset == Some(BINARY_CHARSET);
+    let byte = |i: usize| meta.get(i).copied().map(i32::from);
+    let (type_name, length, scale): (&str, Option<i32>, Option<i32>) = match ty {
+        MYSQL_TYPE_TINY => ("TINYINT", None, None),
+        MYSQL_TYPE_SHORT => ("SMALLINT", None, None),
+        MYSQL_TYPE_INT24 => ("MEDIUMINT", None, None),
+        MYSQL_TYPE_LONG => ("INT", None, None),
+        MYSQL_TYPE_LONGLONG => ("BIGINT", None, None),
+        MYSQL_TYPE_FLOAT => ("FLOAT", None, None),
+        MYSQL_TYPE_DOUBLE => ("DOUBLE", None, None),
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => ("DECIMAL", byte(0), byte(1)),
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => ("DATE", None, None),
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => ("TIME", byte(0).filter(|f| *f > 0), None),
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => {
+            ("DATETIME", byte(0).filter(|f| *f > 0), None)
+        }
+        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => {
+            ("TIMESTAMP", byte(0).filter(|f| *f > 0), None)
+        }
+        MYSQL_TYPE_YEAR => ("YEAR", None, None),
+        MYSQL_TYPE_BIT => (
+            "BIT",
+            Some(byte(1).unwrap_or(0) * 8 + byte(0).unwrap_or(0)),
+            None,
+        ),
+        MYSQL_TYPE_ENUM => ("ENUM", Some(1), None),
+        MYSQL_TYPE_SET => ("SET", Some(2 * enum_values.len() as i32 - 1), None),
+        MYSQL_TYPE_STRING => {
+            // Metadata: the real type (with the length's high bits) and the length in bytes.
+            let high = byte(0).unwrap_or(0);
+            let len = (((high & 0x30) ^ 0x30) << 4) | byte(1).unwrap_or(0);
+            (if binary { "BINARY" } else { "CHAR" }, Some(len), None)
+        }
+        MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => (
+            if binary { "VARBINARY" } else { "VARCHAR" },
+            Some(byte(0).unwrap_or(0) | (byte(1).unwrap_or(0) << 8)),
+            None,
+        ),
+        MYSQL_TYPE_JSON => ("JSON", None, None),
+        MYSQL_TYPE_GEOMETRY => ("GEOMETRY", None, None),
+        // BLOB/TEXT: the metadata is the length's size in bytes.
+        _ => (
+            match (byte(0).unwrap_or(2), binary) {
+                (1, true) => "TINYBLOB",
+                (1, false) => "TINYTEXT",
+                (3, true) => "MEDIUMBLOB",
+                (3, false) => "MEDIUMTEXT",
+                (4, true) => "LONGBLOB",
+                (4, false) => "LONGTEXT",
+                (_, true) => "BLOB",
+                (_, false) => "TEXT",
+            },
+            None,
+            None,
+        ),
+    };
+    let mut type_name = type_name.to_string();
+    if unsigned {
+        type_name.push_str(" UNSIGNED");
+    }
+    let data_type = type_name
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    ColumnDef {
+        name: name.to_string(),
+        jdbc_type: jdbc_type(&data_type),
+        native_type: None,
+        type_expression: Some(type_name.clone()),
+        type_name,
+        charset_name: None,
+        length,
+        scale,
+        position: 0,
+        optional: true,
+        auto_incremented: false,
+        generated: false,
+        comment: None,
+        has_default_value: false,
+        default_value_expression: None,
+        enum_values,
+    }
+}
+
 /// The schema history of a running task.
 pub(super) struct History {
     log: Option<AppendLog>,
@@ -803,6 +1020,31 @@ impl BinlogSourceTask {
         };
         self.history = Some(History { log, schemas });
         Ok(known)
+    }
+
+    /// The table as `tme` shows it, when its recorded structure names other columns (see
+    /// [`reconcile`]); the new structure stands for the table until the next DDL.
+    pub(super) async fn reconciled(
+        &mut self,
+        table: &str,
+        tme: &TableMapEvent<'_>,
+    ) -> Result<Option<Arc<TableInfo>>> {
+        let Some(def) = self.history_table(table) else {
+            return Ok(None);
+        };
+        let Some(def) = reconcile(&def, tme)? else {
+            return Ok(None);
+        };
+        tracing::info!(message = "a table map names other columns than the table's recorded structure (the table changed again after the DDL being read); reading with the table map's columns", connector = %self.connector, table, columns = ?def.columns.iter().map(|c| &c.name).collect::<Vec<_>>());
+        let info = Arc::new(self.build_table(table, &def.description()?).await?);
+        if let Some(history) = self.history.as_mut() {
+            history
+                .schemas
+                .tables
+                .insert(table.to_string(), Arc::new(def));
+        }
+        self.tables.insert(table.to_string(), info.clone());
+        Ok(Some(info))
     }
 
     /// The history's structure of `table`, when the history knows it.

@@ -67,6 +67,10 @@ impl BinlogSourceTask {
         let Some(info) = self.table(&database, &table).await? else {
             return Ok(None);
         };
+        let info = match self.reconciled(&table, &tme).await? {
+            Some(reconciled) => reconciled,
+            None => info,
+        };
         let decoder = Arc::new(RowDecoder::new(&tme, info)?);
         self.decoders.insert(table_id, decoder.clone());
         Ok(Some(decoder))

@@ -213,36 +213,21 @@ impl BinlogSourceTask {
         if self.ignored.contains(&key) {
             return Ok(None);
         }
-        let incrementing = self.config.incrementing_column.clone();
-        let granularity = self.config.granularity;
-        let debezium = self.debezium.clone();
-        let context = self.context();
-        let db = database.to_string();
         // The structure the schema history gives at this position, else the current one.
-        let recorded = self
-            .history_table(table)
-            .map(|def| def.description())
-            .transpose()?;
-        let conn = self.meta_conn().await?;
-        let description = match recorded {
-            Some(description) => Ok(description),
-            None => Description::read(conn, &db, table, &context).await,
-        };
-        let loaded = match description {
-            Ok(description) => {
-                TableInfo::build(
-                    conn,
-                    &db,
-                    table,
-                    &description,
-                    incrementing.as_deref(),
-                    granularity,
-                    debezium.as_deref(),
-                    &context,
-                )
-                .await
+        let loaded = match self.history_table(table).map(|def| def.description()) {
+            Some(description) => match description {
+                Ok(description) => self.build_table(table, &description).await,
+                Err(error) => Err(error),
+            },
+            None => {
+                let context = self.context();
+                let db = database.to_string();
+                let conn = self.meta_conn().await?;
+                match Description::read(conn, &db, table, &context).await {
+                    Ok(description) => self.build_table(table, &description).await,
+                    Err(error) => Err(error),
+                }
             }
-            Err(error) => Err(error),
         };
         match loaded {
             Ok(info) => {
@@ -262,6 +247,31 @@ impl BinlogSourceTask {
                 Err(error)
             }
         }
+    }
+
+    /// The table of the connector's database that `description` describes.
+    pub(super) async fn build_table(
+        &mut self,
+        table: &str,
+        description: &Description,
+    ) -> Result<TableInfo> {
+        let incrementing = self.config.incrementing_column.clone();
+        let granularity = self.config.granularity;
+        let debezium = self.debezium.clone();
+        let context = self.context();
+        let db = self.database.clone();
+        let conn = self.meta_conn().await?;
+        TableInfo::build(
+            conn,
+            &db,
+            table,
+            description,
+            incrementing.as_deref(),
+            granularity,
+            debezium.as_deref(),
+            &context,
+        )
+        .await
     }
 
     /// Debezium's `snapshot.mode` (`None`: the JDBC source).
