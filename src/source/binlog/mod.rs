@@ -17,7 +17,9 @@
 //! - `snapshot.rs`: the initial consistent snapshot (locking, chunked keyset reads, progress and
 //!   restart); `incremental.rs`: Debezium's incremental snapshots, chunks read between
 //!   watermarks while the stream goes on; `transaction.rs`: Debezium's transaction metadata;
-//! - `stream.rs`: the binlog stream and its event loop, which fills batches;
+//! - `stream.rs`: the binlog stream and its event loop, which fills batches; `ddl.rs`: which
+//!   tables a DDL statement changes; `history.rs`: Debezium's schema history (the tables'
+//!   structures at each DDL, in the history topic and as schema-change events);
 //! - `table.rs`: a captured table's columns, key and Connect schemas, read from the catalog;
 //! - `rows.rs`: row events (table maps, row images) decoded into values; `value.rs`: the
 //!   common column types read straight from their bytes;
