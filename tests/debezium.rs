@@ -1652,3 +1652,77 @@ async fn schema_history_decodes_rows_with_the_columns_they_were_written_with() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// A stored offset whose schema history has no record of the connector: the task fails and
+/// says what to do, as Debezium's does; with `snapshot.mode=recovery` the history is rebuilt
+/// from the tables' current structures at the stored offset and the stream goes on from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_offset_without_history_needs_recovery() {
+    let db = TestDb::new("dbz_recovery").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', 'a@a')")
+        .await;
+    let (file, pos, gtids) = master_position(&db).await;
+    db.exec("INSERT INTO customers VALUES (2, 'b', 'b', 'b@b')")
+        .await;
+    let prefix = unique("recovery").replace('_', "-");
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let (offsets_topic, name) = (unique("offsets"), unique("dbz-recovery"));
+    let key = format!(r#"["{name}",{{"server":"{prefix}"}}]"#);
+    let offset = json!({"file": file, "pos": pos, "gtids": gtids});
+    produce(&offsets_topic, &[(Some(&key), Some(&offset.to_string()))]).await;
+
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[connector(&name, &db, &prefix, &[])],
+    )
+    .await
+    .unwrap();
+    let mut trace = String::new();
+    for _ in 0..150 {
+        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
+            worker.worker.task_states(&name).into_iter().next()
+        {
+            trace = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        trace.contains("no record of this connector") && trace.contains("snapshot.mode=recovery"),
+        "{trace}"
+    );
+    worker.stop().await;
+
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[connector(
+            &name,
+            &db,
+            &prefix,
+            &[("snapshot.mode", "recovery")],
+        )],
+    )
+    .await
+    .unwrap();
+    let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
+    let payload = split(&records[0]).1;
+    assert_eq!(
+        (payload["op"].as_str(), payload["after"]["id"].as_i64()),
+        (Some("c"), Some(2))
+    );
+    let history: Vec<Json> = crate::support::read_until_idle(
+        &format!("schema-changes.{}", db.name),
+        Duration::from_secs(3),
+    )
+    .await
+    .iter()
+    .map(|r| serde_json::from_str(r.value_str()).unwrap())
+    .filter(|r: &Json| r["source"] == json!({"server": prefix}))
+    .collect();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["position"]["pos"], pos);
+    assert_eq!(history[0]["tableChanges"][0]["type"], "CREATE");
+    worker.stop().await;
+    db.drop_db().await;
+}

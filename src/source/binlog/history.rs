@@ -1227,6 +1227,12 @@ impl BinlogSourceTask {
         let (key_schema, schema) = schema_change_schemas(settings.flavor);
         let mut source = self.source.clone();
         source.snapshot = if snapshot { "true" } else { "false" };
+        if snapshot {
+            // The snapshot's position (the stream's DDL events set theirs as they are read).
+            source.file = bytes::Bytes::from(self.position.file.clone());
+            source.pos = self.position.pos as i64;
+            source.ts_ms = super::envelope::now_ns() / 1_000_000;
+        }
         source.db = bytes::Bytes::from(self.database.clone());
         source.table = bytes::Bytes::from(table.to_string());
         source.row = 0;
@@ -1316,6 +1322,20 @@ mod tests {
             &json!({"file": "my-binlog.000002", "pos": 342}),
         );
         assert!(other.get("t_user").is_none());
+    }
+
+    #[test]
+    fn ddl_is_recorded_without_leading_comments_or_its_semicolon() {
+        assert_eq!(
+            ddl_text("  /* ApplicationName=DBeaver */ ALTER TABLE t ADD c INT ;\n"),
+            "ALTER TABLE t ADD c INT"
+        );
+        assert_eq!(
+            ddl_text("/*!40000 ALTER TABLE t DISABLE KEYS */"),
+            "/*!40000 ALTER TABLE t DISABLE KEYS */"
+        );
+        assert!(sql_is_rename("RENAME TABLE a TO b"));
+        assert!(!sql_is_rename("ALTER TABLE a RENAME TO b"));
     }
 
     #[test]
