@@ -1726,3 +1726,82 @@ async fn a_stored_offset_without_history_needs_recovery() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// An ad-hoc blocking snapshot (`execute-snapshot` with `"type": "blocking"`): the stream
+/// stops after the signal's transaction, the listed tables are read as `r` events with the
+/// snapshot's markers, then the stream goes on from where it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_snapshot_through_the_signal_table() {
+    let db = TestDb::new("dbz_blocking").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("CREATE TABLE other (id INT PRIMARY KEY)").await;
+    db.exec("CREATE TABLE ping (id INT PRIMARY KEY, n INT)")
+        .await;
+    db.exec("INSERT INTO ping VALUES (1, 0)").await;
+    db.exec(SIGNAL_TABLE).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', NULL), (2, 'b', 'b', NULL)")
+        .await;
+    db.exec("INSERT INTO other VALUES (1)").await;
+    let prefix = unique("blocking").replace('_', "-");
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let offsets_topic = unique("offsets");
+    let worker = RunningWorker::start(
+        &worker_config(&offsets_topic),
+        &[connector(
+            &unique("dbz-blocking"),
+            &db,
+            &prefix,
+            &[
+                ("snapshot.mode", "no_data"),
+                (
+                    "signal.data.collection",
+                    &format!("{}.debezium_signal", db.name),
+                ),
+            ],
+        )],
+    )
+    .await
+    .unwrap();
+    let ping = format!("{prefix}.{}.ping", db.name);
+    until_streaming(&db, "UPDATE ping SET n = n + 1", &ping).await;
+    db.exec(&format!(
+        "INSERT INTO debezium_signal VALUES ('ad-hoc-b', 'execute-snapshot', \
+         '{{\"data-collections\": [\"{}.customers\"], \"type\": \"blocking\"}}')",
+        db.name
+    ))
+    .await;
+    let snapshot_rows = |records: &[Record]| {
+        records
+            .iter()
+            .filter(|r| r.value.is_some())
+            .map(|r| {
+                let payload = split(r).1;
+                (
+                    payload["op"].as_str().unwrap().to_string(),
+                    payload["after"]["id"].as_i64().unwrap(),
+                    payload["source"]["snapshot"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
+    let row = |op: &str, id: i64, marker: &str| (op.to_string(), id, marker.to_string());
+    assert_eq!(
+        snapshot_rows(&records),
+        [row("r", 1, "first"), row("r", 2, "last")]
+    );
+    // Then the stream goes on.
+    db.exec("INSERT INTO customers VALUES (4, 'd', 'd', NULL)")
+        .await;
+    let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
+    assert_eq!(snapshot_rows(&records[2..]), [row("c", 4, "false")]);
+    // Only the listed table was read again.
+    let other = format!("{prefix}.{}.other", db.name);
+    assert!(
+        read_topic(&other, 1, Duration::from_secs(2))
+            .await
+            .is_empty()
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

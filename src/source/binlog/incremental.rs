@@ -246,9 +246,12 @@ impl BinlogSourceTask {
                 return Ok(());
             }
         };
-        let kind = data["type"].as_str().unwrap_or("incremental");
-        if !kind.eq_ignore_ascii_case("incremental") {
-            tracing::error!(message = "execute-snapshot signal of a type Sluice does not run; ignored (only incremental snapshots are supported)", connector = %self.connector, signal = %id, r#type = kind);
+        let kind = data["type"]
+            .as_str()
+            .unwrap_or("incremental")
+            .to_ascii_lowercase();
+        if kind != "incremental" && kind != "blocking" {
+            tracing::error!(message = "execute-snapshot signal of a type Sluice does not run; ignored (incremental and blocking snapshots are)", connector = %self.connector, signal = %id, r#type = kind);
             return Ok(());
         }
         if data
@@ -284,6 +287,14 @@ impl BinlogSourceTask {
                     .any(|re| re.is_match(&format!("{database}.{t}")))
             })
             .collect();
+        if kind == "blocking" {
+            tracing::info!(message = "blocking snapshot requested", connector = %self.connector, signal = %id, tables = ?tables);
+            if !tables.is_empty() {
+                let (waiting, _) = self.blocking.get_or_insert_with(Default::default);
+                waiting.extend(tables);
+            }
+            return Ok(());
+        }
         tracing::info!(message = "incremental snapshot requested", connector = %self.connector, signal = %id, tables = ?tables);
         let incremental = self.incremental.get_or_insert_with(Incremental::default);
         for table in tables {

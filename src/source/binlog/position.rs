@@ -70,6 +70,9 @@ pub(super) struct SnapshotState {
     pub(super) index: usize,
     /// The incrementing value of the last row written of `tables[index]`.
     pub(super) last: Option<i64>,
+    /// An ad-hoc blocking snapshot (Debezium's `execute-snapshot` of type `blocking`): of the
+    /// listed tables only, while the stream waits at its position.
+    pub(super) blocking: bool,
 }
 
 /// The snapshot progress a stored offset carries (`None` when no snapshot was running): the
@@ -92,6 +95,10 @@ pub(super) fn stored_snapshot(stored: &Json) -> Option<SnapshotState> {
         tables,
         index: done.len(),
         last: stored.get("snapshot_last").and_then(Json::as_i64),
+        blocking: stored
+            .get("sluice_snapshot_blocking")
+            .and_then(Json::as_bool)
+            .unwrap_or(false),
     })
 }
 

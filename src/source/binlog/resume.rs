@@ -20,7 +20,14 @@ impl BinlogSourceTask {
         };
         if let Some(snapshot) = &self.snapshot {
             if self.debezium.is_some() {
-                offset["snapshot"] = json!("INITIAL");
+                offset["snapshot"] = json!(if snapshot.blocking {
+                    "BLOCKING"
+                } else {
+                    "INITIAL"
+                });
+            }
+            if snapshot.blocking {
+                offset["sluice_snapshot_blocking"] = json!(true);
             }
             offset["snapshot_table"] = json!(snapshot.tables.get(snapshot.index));
             offset["snapshot_done"] = json!(snapshot.tables[..snapshot.index]);

@@ -30,9 +30,13 @@ impl BinlogSourceTask {
     /// Restarts the snapshot from the progress stored with the offset: the tables done and the
     /// one being read come first, then every other selected table.
     pub(super) async fn resume_snapshot(&mut self, mut state: SnapshotState) -> Result<()> {
-        for t in self.list_tables().await? {
-            if !state.tables.contains(&t) {
-                state.tables.push(t);
+        // A blocking snapshot went on to the tables it listed, which the offset no longer
+        // holds beyond the one being read: it ends with that one.
+        if !state.blocking {
+            for t in self.list_tables().await? {
+                if !state.tables.contains(&t) {
+                    state.tables.push(t);
+                }
             }
         }
         self.snapshot = Some(state);
@@ -123,6 +127,7 @@ impl BinlogSourceTask {
                     tables: self.list_tables().await?,
                     index: 0,
                     last: None,
+                    blocking: false,
                 };
                 (state, true)
             }
@@ -135,6 +140,26 @@ impl BinlogSourceTask {
         tracing::info!(message = "binlog snapshot", connector = %self.connector, file = %self.position.file, pos = self.position.pos, global_lock = locked, tables = ?self.snapshot.as_ref().map(|s| &s.tables));
         self.meta = Some(conn);
         Ok(())
+    }
+
+    /// Starts an ad-hoc blocking snapshot of `tables` (Debezium's `execute-snapshot` of type
+    /// `blocking`), at a transaction's end: the stream stops at its position, the tables are
+    /// read as the initial snapshot reads them (`r` events with its markers, in a new
+    /// consistent snapshot), then the stream goes on from where it stopped (changes made
+    /// meanwhile follow the snapshot's rows, as in Debezium).
+    pub(super) async fn start_blocking_snapshot(&mut self, tables: Vec<String>) -> Result<()> {
+        tracing::info!(message = "blocking snapshot", connector = %self.connector, tables = ?tables, file = %self.position.file, pos = self.position.pos);
+        if let Some(stream) = self.stream.take() {
+            stream.close().await.ok();
+        }
+        self.snapshot = Some(SnapshotState {
+            tables,
+            index: 0,
+            last: None,
+            blocking: true,
+        });
+        // An existing snapshot state keeps the stream's position.
+        self.run_snapshot().await
     }
 
     /// The next snapshot batch, or `None` when the snapshot is complete.

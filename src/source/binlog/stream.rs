@@ -661,6 +661,13 @@ impl BinlogSourceTask {
         }
         self.position_dirty = true;
         self.end_metadata();
+        if let Some((_, ready)) = &mut self.blocking {
+            // The signal's transaction is complete: the blocking snapshot starts at the next
+            // poll, after a batch that stores this position.
+            *ready = true;
+            let batch = self.position_batch();
+            self.ready.push_back(batch);
+        }
     }
 }
 

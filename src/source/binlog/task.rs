@@ -99,6 +99,9 @@ pub struct BinlogSourceTask {
     pub(super) event_ts_ms: i64,
     /// `snapshot.mode=when_needed` found the stored position gone: snapshot again.
     pub(super) resnapshot: bool,
+    /// A blocking snapshot requested by a signal: its tables, and whether the transaction
+    /// that carried the signal has ended (it starts then).
+    pub(super) blocking: Option<(Vec<String>, bool)>,
     /// Debezium's schema history: the tables' structures at the position being read.
     pub(super) history: Option<super::history::History>,
 }
@@ -150,6 +153,7 @@ impl BinlogSourceTask {
             event_ts_ms: 0,
             resnapshot: false,
             history: None,
+            blocking: None,
             debezium,
             connector,
             config,
@@ -426,6 +430,10 @@ impl SourceTask for BinlogSourceTask {
         }
         if let Some(batch) = self.ready.pop_front() {
             return Ok(Some(batch));
+        }
+        if let Some((tables, true)) = self.blocking.take() {
+            self.start_blocking_snapshot(tables).await?;
+            return self.snapshot_batch().await;
         }
         if self.snapshot_mode() == Some(SnapshotMode::InitialOnly) {
             // initial_only: the snapshot is all there is.
