@@ -1114,21 +1114,25 @@ impl BinlogSourceTask {
         if self.history.is_none() {
             return Ok(());
         }
-        let changes = match super::ddl::classify(sql, database) {
-            Ddl::Tables(changes) => changes,
-            Ddl::Database(name) if name == self.database => Vec::new(),
+        let ours = self.database.clone();
+        // Statements on the connector's database, and its tables' changes.
+        let changes: Vec<_> = match super::ddl::classify(sql, database) {
+            Ddl::Database(name) if name == ours => Vec::new(),
+            Ddl::Tables(changes) => {
+                let changes: Vec<_> = changes
+                    .into_iter()
+                    .filter(|(db, _, change)| {
+                        *db == ours
+                            || matches!(change, TableChange::Rename { from } if from.0 == ours)
+                    })
+                    .collect();
+                if changes.is_empty() {
+                    return Ok(());
+                }
+                changes
+            }
             Ddl::Database(_) | Ddl::Truncate | Ddl::Other => return Ok(()),
         };
-        let ours = self.database.clone();
-        let changes: Vec<_> = changes
-            .into_iter()
-            .filter(|(db, _, change)| {
-                *db == ours || matches!(change, TableChange::Rename { from } if from.0 == ours)
-            })
-            .collect();
-        if changes.is_empty() && !matches!(super::ddl::classify(sql, database), Ddl::Database(_)) {
-            return Ok(());
-        }
         let context = self.context();
         let mut records = Vec::new();
         let mut tables = Vec::new();
