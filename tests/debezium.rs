@@ -1805,3 +1805,57 @@ async fn blocking_snapshot_through_the_signal_table() {
     worker.stop().await;
     db.drop_db().await;
 }
+
+/// Truncate events: with `t` left out of `skipped.operations`, a `TRUNCATE` of a captured
+/// table is one record on its topic with a null key, `before`/`after` null and `op: "t"`; by
+/// default (`skipped.operations=t`) there is none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncate_events_when_not_skipped() {
+    let db = TestDb::new("dbz_truncate").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', NULL)")
+        .await;
+    let mut topics = Vec::new();
+    let mut workers = Vec::new();
+    for skipped in ["none", "t"] {
+        let prefix = unique("truncate").replace('_', "-");
+        topics.push(format!("{prefix}.{}.customers", db.name));
+        workers.push(
+            RunningWorker::start(
+                &worker_config(&unique("offsets")),
+                &[connector(
+                    &unique("dbz-truncate"),
+                    &db,
+                    &prefix,
+                    &[("skipped.operations", skipped)],
+                )],
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    for topic in &topics {
+        assert_eq!(read_topic(topic, 1, Duration::from_secs(30)).await.len(), 1);
+    }
+    db.exec("TRUNCATE TABLE customers").await;
+    db.exec("INSERT INTO customers VALUES (2, 'b', 'b', NULL)")
+        .await;
+    let records = read_topic(&topics[0], 3, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 3);
+    assert!(records[1].key.is_none(), "a truncate event has a null key");
+    let (schema, payload) = split(&records[1]);
+    assert_eq!(payload["op"], "t");
+    assert_eq!(payload["before"], Json::Null);
+    assert_eq!(payload["after"], Json::Null);
+    assert_eq!(payload["source"]["table"], "customers");
+    assert!(schema.contains(".customers.Envelope"), "{schema}");
+    assert_eq!(split(&records[2]).1["after"]["id"], 2);
+    // Skipped by default: the insert follows the snapshot directly.
+    let records = read_topic(&topics[1], 2, Duration::from_secs(30)).await;
+    let ops: Vec<Json> = records.iter().map(|r| split(r).1["op"].clone()).collect();
+    assert_eq!(ops, [json!("r"), json!("c")]);
+    for worker in workers {
+        worker.stop().await;
+    }
+    db.drop_db().await;
+}

@@ -334,6 +334,8 @@ pub struct DebeziumSettings {
     pub skip_creates: bool,
     pub skip_updates: bool,
     pub skip_deletes: bool,
+    /// `t` in `skipped.operations` (Debezium's default): no truncate events.
+    pub skip_truncates: bool,
     /// `heartbeat.interval.ms` (when above 0) and the heartbeat topic
     /// (`<heartbeat.topics.prefix>.<topic.prefix>`).
     pub heartbeat: Option<(std::time::Duration, String)>,

@@ -444,27 +444,20 @@ fn build(
             }
         }
     }
-    let mut skip = (false, false, false);
+    let mut skip = (false, false, false, false);
     for op in parsed.list("skipped.operations") {
         match op.trim().to_ascii_lowercase().as_str() {
             "c" => skip.0 = true,
             "u" => skip.1 = true,
             "d" => skip.2 = true,
-            "t" | "none" => {}
+            "t" => skip.3 = true,
+            "none" => {}
             other => errors.push(ConfigError::invalid(
                 "skipped.operations",
                 other,
                 "a list of c, u, d, t or none",
             )),
         }
-    }
-    let skipped = parsed.list("skipped.operations");
-    if !skipped.iter().any(|o| o.trim().eq_ignore_ascii_case("t")) {
-        errors.push(ConfigError::invalid(
-            "skipped.operations",
-            skipped.join(","),
-            "a list including t: Sluice's Debezium connector does not write truncate events yet",
-        ));
     }
     let lower = |key: &str| parsed.string(key).unwrap_or_default().to_ascii_lowercase();
     let settings = DebeziumSettings {
@@ -490,6 +483,7 @@ fn build(
         skip_creates: skip.0,
         skip_updates: skip.1,
         skip_deletes: skip.2,
+        skip_truncates: skip.3,
         heartbeat: match parsed.long("heartbeat.interval.ms").unwrap_or(0) {
             0 => None,
             ms => Some((

@@ -23,9 +23,9 @@ pub(super) enum Ddl {
     Tables(Vec<(String, String, TableChange)>),
     /// `CREATE/ALTER/DROP DATABASE` (or `SCHEMA`) of this database.
     Database(String),
-    /// `TRUNCATE TABLE`: no schema change (Debezium writes it to neither the history nor the
-    /// schema-change topic).
-    Truncate,
+    /// `TRUNCATE [TABLE] (database, table)`: no schema change (Debezium writes it to neither
+    /// the history nor the schema-change topic), but a truncate event when enabled.
+    Truncate(String, String),
     /// Views, routines, triggers, events, users, grants, `SET`, … : no table structure changes
     /// (Debezium filters these too).
     Other,
@@ -317,7 +317,10 @@ pub(super) fn classify(sql: &str, database: &str) -> Ddl {
         return Ddl::Tables(changes);
     }
     if r.eat("TRUNCATE") {
-        return Ddl::Truncate;
+        r.eat("TABLE");
+        return r
+            .table_name()
+            .map_or(Ddl::Other, |(db, table)| Ddl::Truncate(db, table));
     }
     Ddl::Other
 }
@@ -426,7 +429,14 @@ mod tests {
             Ddl::Database("x".into())
         );
         assert_eq!(classify("DROP SCHEMA x", "db"), Ddl::Database("x".into()));
-        assert_eq!(classify("TRUNCATE TABLE t", "db"), Ddl::Truncate);
+        assert_eq!(
+            classify("TRUNCATE TABLE t", "db"),
+            Ddl::Truncate("db".into(), "t".into())
+        );
+        assert_eq!(
+            classify("truncate `db2`.`t`", "db"),
+            Ddl::Truncate("db2".into(), "t".into())
+        );
         assert_eq!(
             classify("CREATE TEMPORARY TABLE t (a INT)", "db"),
             Ddl::Other

@@ -679,6 +679,7 @@ mod tests {
             signal_table: None,
             chunk_size: 1024,
             schema_changes: false,
+            skip_truncates: true,
             history: None,
         }
     }

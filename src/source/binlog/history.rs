@@ -1131,7 +1131,7 @@ impl BinlogSourceTask {
                 }
                 changes
             }
-            Ddl::Database(_) | Ddl::Truncate | Ddl::Other => return Ok(()),
+            Ddl::Database(_) | Ddl::Truncate(..) | Ddl::Other => return Ok(()),
         };
         let context = self.context();
         let mut records = Vec::new();

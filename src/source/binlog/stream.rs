@@ -509,6 +509,7 @@ impl BinlogSourceTask {
                         let sql = sql.into_owned();
                         let schema = query.schema().into_owned();
                         self.read_ddl(&sql, &schema).await?;
+                        self.truncate_event(&sql, &schema).await?;
                     }
                 }
                 Some(EventData::XidEvent(_)) => self.end_transaction(end),
@@ -634,6 +635,45 @@ impl BinlogSourceTask {
                 _ => {}
             }
         }
+    }
+
+    /// Debezium's truncate event (`t` not in `skipped.operations`) for a `TRUNCATE` of a
+    /// captured table: on the table's topic, with a null key, `before` and `after` null and
+    /// `op: "t"`.
+    async fn truncate_event(&mut self, sql: &str, database: &str) -> Result<()> {
+        if self.debezium.as_ref().is_none_or(|d| d.skip_truncates) {
+            return Ok(());
+        }
+        let super::ddl::Ddl::Truncate(db, table) = super::ddl::classify(sql, database) else {
+            return Ok(());
+        };
+        let Some(info) = self.table(&db, &table).await? else {
+            return Ok(());
+        };
+        let Some(shape) = info.events.clone() else {
+            return Ok(());
+        };
+        self.source.db = shape.db.clone();
+        self.source.table = shape.table.clone();
+        self.source.row = 0;
+        let mut values = Vec::with_capacity(envelope::ENVELOPE_WIDTH);
+        envelope::envelope_row(
+            &mut values,
+            None,
+            None,
+            self.source.value(),
+            "t",
+            envelope::now_ns(),
+        );
+        let batch = SourceBatch {
+            topic: self.topic(&table),
+            schema: shape.envelope.clone(),
+            values,
+            keys: None,
+            ..self.position_batch()
+        };
+        self.ready.push_back(batch);
+        Ok(())
     }
 
     fn begin_transaction(&mut self, start: u64) {
