@@ -1236,8 +1236,12 @@ async fn transaction_metadata_brackets_each_transaction() {
 async fn column_filters_masks_and_truncations_apply() {
     let db = TestDb::new("dbz_cols").await;
     db.exec(CUSTOMERS).await;
-    db.exec("INSERT INTO customers VALUES (1, 'Sally', 'Thomas', 'sally@acme.com')")
+    db.exec("ALTER TABLE customers ADD COLUMN code VARCHAR(10), ADD COLUMN bio TEXT")
         .await;
+    db.exec(
+        "INSERT INTO customers VALUES (1, 'Sally', 'Thomas', 'sally@acme.com', 'hello', 'hello')",
+    )
+    .await;
     let prefix = unique("cols").replace('_', "-");
     let topic = format!("{prefix}.{}.customers", db.name);
     let table = format!("{}.customers", db.name);
@@ -1251,6 +1255,14 @@ async fn column_filters_masks_and_truncations_apply() {
                 ("column.exclude.list", &format!("{table}.email")),
                 ("column.mask.with.5.chars", &format!("{table}.last_name")),
                 ("column.truncate.to.3.chars", &format!("{table}.first_name")),
+                (
+                    "column.mask.hash.SHA-256.with.salt.salt",
+                    &format!("{table}.code"),
+                ),
+                (
+                    "column.mask.hash.v2.SHA-256.with.salt.salt",
+                    &format!("{table}.bio"),
+                ),
             ],
         )],
     )
@@ -1260,26 +1272,39 @@ async fn column_filters_masks_and_truncations_apply() {
         read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
         1
     );
-    db.exec("INSERT INTO customers VALUES (2, 'Al', NULL, 'al@acme.com')")
+    db.exec("INSERT INTO customers VALUES (2, 'Al', NULL, 'al@acme.com', 'world', NULL)")
         .await;
     let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
     assert_eq!(records.len(), 2);
     let (schema, snapshot) = split(&records[0]);
-    let after_fields: Vec<String> =
+    let after_fields: Vec<Json> =
         serde_json::from_str::<Json>(&schema).unwrap()["fields"][1]["fields"]
             .as_array()
             .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap().to_string())
-            .collect();
-    assert_eq!(after_fields, ["id", "first_name", "last_name"]);
+            .clone();
+    let names: Vec<&str> = after_fields
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "first_name", "last_name", "code", "bio"]);
+    // Debezium's column mappers mark the fields they change.
+    assert_eq!(
+        after_fields[1]["parameters"],
+        json!({"truncateLength": "3"})
+    );
+    assert_eq!(after_fields[2]["parameters"], json!({"masked": "true"}));
+    assert_eq!(after_fields[3]["parameters"], json!({"masked": "true"}));
+    assert_eq!(after_fields[4]["parameters"], json!({"masked": "true"}));
+    // Hashes: Debezium's MaskStringsTest value for SHA-256, salt `salt`, V1 ("hello"), cut to
+    // VARCHAR(10); V2 hashes the UTF-8 bytes, and TEXT is not cut.
     assert_eq!(
         snapshot["after"],
-        json!({"id": 1, "first_name": "Sal", "last_name": "*****"})
+        json!({"id": 1, "first_name": "Sal", "last_name": "*****", "code": "af5843a0f0",
+            "bio": "cd31b3b98ece60cb739c0bf770b2de892ae0ad133f645513c3d83f08757a843a"})
     );
     assert_eq!(
         split(&records[1]).1["after"],
-        json!({"id": 2, "first_name": "Al", "last_name": null})
+        json!({"id": 2, "first_name": "Al", "last_name": null, "code": "4588e1f2dc", "bio": null})
     );
     worker.stop().await;
     db.drop_db().await;

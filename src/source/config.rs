@@ -347,6 +347,9 @@ pub struct DebeziumSettings {
     pub column_masks: Vec<(Pattern, usize)>,
     /// `column.truncate.to.<n>.chars`: columns whose text is cut to `n` characters.
     pub column_truncates: Vec<(Pattern, usize)>,
+    /// `column.mask.hash.[v2.]<algorithm>.with.salt.<salt>`: columns whose text is replaced by
+    /// the hex digest of the salt and the value.
+    pub column_hashes: Vec<(Pattern, ColumnHash)>,
     /// `snapshot.mode`.
     pub snapshot_mode: SnapshotMode,
     /// `message.key.columns`: tables (whole-name regexes on `<db>.<table>`) keyed by these
@@ -363,6 +366,103 @@ pub struct DebeziumSettings {
     pub schema_changes: bool,
     /// `schema.history.internal.kafka.topic` and `….bootstrap.servers`: the schema history.
     pub history: Option<HistoryTopic>,
+}
+
+/// A `column.mask.hash.*` digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnHash {
+    pub algorithm: HashAlgorithm,
+    pub salt: String,
+    /// `v2`: the value's UTF-8 bytes are hashed; otherwise (Debezium's default, V1) the bytes
+    /// Java's `ObjectOutputStream` writes for the string.
+    pub v2: bool,
+}
+
+/// The `MessageDigest` algorithms `column.mask.hash.*` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    Md5,
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// A Java `MessageDigest` name (`SHA-256`, `MD5`…).
+    pub fn from_java(name: &str) -> Option<HashAlgorithm> {
+        match name.to_ascii_uppercase().as_str() {
+            "MD5" => Some(HashAlgorithm::Md5),
+            "SHA" | "SHA1" | "SHA-1" => Some(HashAlgorithm::Sha1),
+            "SHA-256" | "SHA256" => Some(HashAlgorithm::Sha256),
+            "SHA-384" | "SHA384" => Some(HashAlgorithm::Sha384),
+            "SHA-512" | "SHA512" => Some(HashAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+}
+
+impl ColumnHash {
+    /// The lowercase hex digest of the salt followed by `value`'s bytes, as Debezium's
+    /// `MaskStrings.HashValueConverter` computes it.
+    pub fn hex(&self, value: &str) -> String {
+        use sha2::Digest;
+        let bytes = if self.v2 {
+            value.as_bytes().to_vec()
+        } else {
+            java_serialized_string(value)
+        };
+        fn digest<D: Digest>(salt: &[u8], bytes: &[u8]) -> Vec<u8> {
+            let mut hasher = D::new();
+            hasher.update(salt);
+            hasher.update(bytes);
+            hasher.finalize().to_vec()
+        }
+        let salt = self.salt.as_bytes();
+        let hash = match self.algorithm {
+            HashAlgorithm::Md5 => digest::<md5::Md5>(salt, &bytes),
+            HashAlgorithm::Sha1 => digest::<sha1::Sha1>(salt, &bytes),
+            HashAlgorithm::Sha256 => digest::<sha2::Sha256>(salt, &bytes),
+            HashAlgorithm::Sha384 => digest::<sha2::Sha384>(salt, &bytes),
+            HashAlgorithm::Sha512 => digest::<sha2::Sha512>(salt, &bytes),
+        };
+        hash.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The bytes Java's `ObjectOutputStream.writeObject(String)` writes: the stream header, then
+/// `TC_STRING` and a 16-bit length (`TC_LONGSTRING` and a 64-bit one past 65,535 bytes) and
+/// the string in modified UTF-8 (NUL as two bytes, characters beyond the BMP as two 3-byte
+/// surrogates).
+fn java_serialized_string(value: &str) -> Vec<u8> {
+    let mut text = Vec::with_capacity(value.len() + 8);
+    for unit in value.encode_utf16() {
+        match unit {
+            0x0001..=0x007f => text.push(unit as u8),
+            0x0000 | 0x0080..=0x07ff => {
+                text.push(0xc0 | (unit >> 6) as u8);
+                text.push(0x80 | (unit & 0x3f) as u8);
+            }
+            _ => {
+                text.push(0xe0 | (unit >> 12) as u8);
+                text.push(0x80 | ((unit >> 6) & 0x3f) as u8);
+                text.push(0x80 | (unit & 0x3f) as u8);
+            }
+        }
+    }
+    let mut out = vec![0xac, 0xed, 0x00, 0x05];
+    match u16::try_from(text.len()) {
+        Ok(len) => {
+            out.push(0x74);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+        Err(_) => {
+            out.push(0x7c);
+            out.extend_from_slice(&(text.len() as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&text);
+    out
 }
 
 /// Where Debezium's schema history is kept.
@@ -781,5 +881,37 @@ mod tests {
         assert!(!f.matches("db", "users_tmp"));
         assert!(!f.matches("db", "orders"));
         assert!(!f.matches("xdb", "users"));
+    }
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::*;
+
+    /// Debezium's `MaskStringsTest` values (salt `salt`, V1).
+    #[test]
+    fn column_hashes_match_debeziums() {
+        let hash = |algorithm, v2| ColumnHash {
+            algorithm,
+            salt: "salt".into(),
+            v2,
+        };
+        assert_eq!(
+            hash(HashAlgorithm::Sha256, false).hex("hello"),
+            "af5843a0f0e728ab0332c8888b6e1190bfb79e584f0d40538de8f10df6ef29c6"
+        );
+        assert_eq!(
+            hash(HashAlgorithm::Sha256, false).hex("world"),
+            "4588e1f2dcdc7fefc1515d3acd5acb9033478eace68286f383c337b9ff4464a3"
+        );
+        // V2 hashes the value's own bytes: SHA-256("salthello").
+        assert_eq!(
+            hash(HashAlgorithm::Sha256, true).hex("hello"),
+            "cd31b3b98ece60cb739c0bf770b2de892ae0ad133f645513c3d83f08757a843a"
+        );
+        assert_eq!(
+            java_serialized_string("a\0é"),
+            [0xac, 0xed, 0, 5, 0x74, 0, 5, b'a', 0xc0, 0x80, 0xc3, 0xa9]
+        );
     }
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::config::{
-    BinaryMode, BinlogSettings, DebeziumSettings, DecimalMode, Flavor, HistoryTopic,
-    JdbcSourceConfig, Mode, Pattern, SnapshotMode, TableFilter, TimeMode, TimestampGranularity,
-    regexes,
+    BinaryMode, BinlogSettings, ColumnHash, DebeziumSettings, DecimalMode, Flavor, HashAlgorithm,
+    HistoryTopic, JdbcSourceConfig, Mode, Pattern, SnapshotMode, TableFilter, TimeMode,
+    TimestampGranularity, regexes,
 };
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
@@ -226,6 +226,18 @@ fn column_edit(key: &str) -> Option<(bool, usize)> {
     Some((mask, n))
 }
 
+/// `column.mask.hash.[v2.]<algorithm>.with.salt.<salt>`: whether V2, the algorithm name and
+/// the salt.
+fn column_hash_key(key: &str) -> Option<(bool, &str, &str)> {
+    let rest = key.strip_prefix("column.mask.hash.")?;
+    let (v2, rest) = match rest.strip_prefix("v2.") {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let (algorithm, salt) = rest.split_once(".with.salt.")?;
+    Some((v2, algorithm, salt))
+}
+
 /// Every problem with a Debezium connector config.
 fn parse_all(
     config: &ConnectorConfig,
@@ -247,6 +259,7 @@ fn parse_all(
         if debeziums
             && DEBEZIUM_CONFIG_DEF.key(key).is_none()
             && column_edit(key).is_none()
+            && column_hash_key(key).is_none()
             && !ACCEPTED_UNUSED.contains(&key.as_str())
         {
             errors.push(ConfigError::rule(
@@ -429,7 +442,34 @@ fn build(
         }
     }
     let (mut column_masks, mut column_truncates) = (Vec::new(), Vec::new());
+    let mut column_hashes = Vec::new();
     for (key, value) in &config.config {
+        if let Some((v2, algorithm, salt)) = column_hash_key(key) {
+            let Some(algorithm) = HashAlgorithm::from_java(algorithm) else {
+                errors.push(ConfigError::rule(
+                    key.clone(),
+                    format!(
+                        "{algorithm} is not a hash algorithm Sluice computes (MD5, SHA-1, \
+                         SHA-256, SHA-384, SHA-512)"
+                    ),
+                ));
+                continue;
+            };
+            let list: Vec<String> = value
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let hash = ColumnHash {
+                algorithm,
+                salt: salt.to_string(),
+                v2,
+            };
+            for pattern in patterns(key, &list, &mut errors) {
+                column_hashes.push((pattern, hash.clone()));
+            }
+            continue;
+        }
         if let Some((mask, n)) = column_edit(key) {
             let list: Vec<String> = value
                 .split(',')
@@ -510,6 +550,7 @@ fn build(
         column_exclude,
         column_masks,
         column_truncates,
+        column_hashes,
         transaction_metadata: parsed.bool("provide.transaction.metadata"),
         transaction_topic: format!(
             "{}.{}",
@@ -725,7 +766,7 @@ mod tests {
     fn unsupported_keys_are_refused_by_name() {
         for (key, value) in [
             (
-                "column.mask.hash.SHA-256.with.salt.abc",
+                "column.mask.hash.WHIRLPOOL.with.salt.abc",
                 "inventory.customers.email",
             ),
             ("signal.data.collection", "other.debezium_signal"),

@@ -72,11 +72,13 @@ enum Conv {
 }
 
 /// A text edit of one column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Edit {
     None,
     Mask(usize),
     Truncate(usize),
+    /// The digest's hex, cut to the column's length (when it has one).
+    Hash(crate::source::config::ColumnHash, Option<usize>),
 }
 
 /// A captured table's event shapes.
@@ -158,12 +160,26 @@ impl EventShape {
                 .column_truncates
                 .iter()
                 .find(|(p, _)| p.matches_whole(&name));
-            edits.push(match (mask, cut) {
-                (Some((_, n)), _) => Edit::Mask(*n),
-                (None, Some((_, n))) => Edit::Truncate(*n),
-                (None, None) => Edit::None,
-            });
-            let (schema, conv) = column_schema(settings, column).ok_or_else(|| {
+            let hash = settings
+                .column_hashes
+                .iter()
+                .find(|(p, _)| p.matches_whole(&name));
+            // The column's declared character length (CHAR/VARCHAR), as Debezium's
+            // `Column.length()`; TEXT has none.
+            let length = matches!(column.data_type.as_str(), "char" | "varchar")
+                .then(|| {
+                    let open = column.column_type.find('(')?;
+                    let close = column.column_type[open..].find(')')? + open;
+                    column.column_type[open + 1..close].parse::<usize>().ok()
+                })
+                .flatten();
+            let edit = match (mask, hash, cut) {
+                (Some((_, n)), _, _) => Edit::Mask(*n),
+                (None, Some((_, hash)), _) => Edit::Hash(hash.clone(), length),
+                (None, None, Some((_, n))) => Edit::Truncate(*n),
+                (None, None, None) => Edit::None,
+            };
+            let (mut schema, conv) = column_schema(settings, column).ok_or_else(|| {
                 Error::new(
                     ErrorKind::Conversion,
                     format!(
@@ -173,6 +189,20 @@ impl EventShape {
                     ),
                 )
             })?;
+            // Debezium's column mappers mark the field: `masked` for masks and hashes,
+            // `truncateLength` where a truncation can cut (no length, or a longer one).
+            match &edit {
+                Edit::Mask(_) | Edit::Hash(..) => {
+                    schema.parameters.push(("masked".into(), "true".into()));
+                }
+                Edit::Truncate(n) if length.is_none_or(|l| l > *n) => {
+                    schema
+                        .parameters
+                        .push(("truncateLength".into(), n.to_string()));
+                }
+                _ => {}
+            }
+            edits.push(edit);
             fields.push(Field {
                 name: column.name.clone(),
                 schema,
@@ -257,6 +287,13 @@ impl EventShape {
             match (edit, value) {
                 (Edit::Mask(n), value @ Value::Text(_)) => {
                     *value = Value::Text(Bytes::from("*".repeat(*n)));
+                }
+                (Edit::Hash(hash, length), Value::Text(text)) => {
+                    let mut hex = hash.hex(&String::from_utf8_lossy(text));
+                    if let Some(length) = length {
+                        hex.truncate(*length);
+                    }
+                    *text = Bytes::from(hex);
                 }
                 (Edit::Truncate(n), Value::Text(text)) => {
                     let s = String::from_utf8_lossy(text);
@@ -680,6 +717,7 @@ mod tests {
             chunk_size: 1024,
             schema_changes: false,
             skip_truncates: true,
+            column_hashes: Vec::new(),
             history: None,
         }
     }
