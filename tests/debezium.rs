@@ -1884,3 +1884,51 @@ async fn truncate_events_when_not_skipped() {
     }
     db.drop_db().await;
 }
+
+/// `snapshot.mode=never`: no snapshot; the stream starts at the oldest binlog the server has,
+/// so rows inserted before the connector existed arrive as `c` events (on a private server,
+/// whose binlog holds only this test's statements).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_mode_never_reads_the_whole_binlog() {
+    use crate::support::{PRIVATE_MARIADB_PASSWORD, PRIVATE_MARIADB_USER, PrivateMariaDb};
+    let server = PrivateMariaDb::start().await;
+    server.exec(None, "CREATE DATABASE app").await;
+    server.exec(Some("app"), CUSTOMERS).await;
+    server
+        .exec(
+            Some("app"),
+            "INSERT INTO customers VALUES (1, 'a', 'a', NULL), (2, 'b', 'b', NULL)",
+        )
+        .await;
+    let prefix = unique("never").replace('_', "-");
+    let config = json!({"name": unique("dbz-never"), "config": {
+        "connector.class": "io.debezium.connector.mysql.MySqlConnector",
+        "database.hostname": "127.0.0.1",
+        "database.port": server.port.to_string(),
+        "database.user": PRIVATE_MARIADB_USER,
+        "database.password": PRIVATE_MARIADB_PASSWORD,
+        "database.server.id": "184321",
+        "topic.prefix": prefix,
+        "database.include.list": "app",
+        "snapshot.mode": "never",
+        "schema.history.internal.kafka.topic": unique("history-never"),
+        "topic.creation.default.partitions": "1",
+    }});
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[config])
+        .await
+        .unwrap();
+    let topic = format!("{prefix}.app.customers");
+    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
+    let ops: Vec<(String, i64)> = records
+        .iter()
+        .map(|r| {
+            let payload = split(r).1;
+            (
+                payload["op"].as_str().unwrap().to_string(),
+                payload["after"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ops, [("c".to_string(), 1), ("c".to_string(), 2)]);
+    worker.stop().await;
+}

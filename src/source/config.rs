@@ -289,6 +289,8 @@ pub enum SnapshotMode {
     InitialOnly,
     /// `no_data` (`schema_only`): no data snapshot; the stream starts at the current position.
     NoData,
+    /// `never`: no snapshot; the stream starts at the oldest binlog the server has.
+    Never,
     /// As `initial`, and a new snapshot when the stored position is gone from the server.
     WhenNeeded,
     /// A snapshot at every start, then the stream from its position.

@@ -69,6 +69,7 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                     "no_data",
                     "schema_only",
                     "recovery",
+                    "never",
                 ]))
                 .group(g),
         )
@@ -543,6 +544,7 @@ fn build(
             "always" => SnapshotMode::Always,
             "no_data" | "schema_only" => SnapshotMode::NoData,
             "recovery" => SnapshotMode::Recovery,
+            "never" => SnapshotMode::Never,
             _ => SnapshotMode::Initial,
         },
         message_key_columns,
@@ -587,7 +589,7 @@ fn build(
     };
     let snapshot = !matches!(
         settings.snapshot_mode,
-        SnapshotMode::NoData | SnapshotMode::Recovery
+        SnapshotMode::NoData | SnapshotMode::Recovery | SnapshotMode::Never
     );
     Ok(JdbcSourceConfig {
         database: MySqlSettings::new(
@@ -778,7 +780,7 @@ mod tests {
             ("heartbeat.action.query", "SELECT 1"),
             ("message.key.columns", "inventory.customers"),
             ("time.precision.mode", "adaptive"),
-            ("snapshot.mode", "never"),
+            ("snapshot.mode", "configuration_based"),
         ] {
             let errors = parse_all(&tutorial(&[(key, value)]), Flavor::MySql).1;
             assert!(

@@ -126,6 +126,23 @@ pub(super) async fn current_position(conn: &mut Conn, context: &str) -> Result<P
     Ok(position)
 }
 
+/// The start of the oldest binlog file the server has (`SHOW BINARY LOGS`), with its GTID
+/// position.
+pub(super) async fn oldest_position(conn: &mut Conn, context: &str) -> Result<Position> {
+    let row: Option<mysql_async::Row> = conn
+        .query_first("SHOW BINARY LOGS")
+        .await
+        .map_err(|e| crate::db::mysql_error(e, context))?;
+    let row = row.ok_or_else(|| Error::config("the server's binary log is off (log_bin)"))?;
+    let mut position = Position {
+        file: row.get(0).unwrap_or_default(),
+        pos: 4,
+        ..Position::default()
+    };
+    position.gtids = gtid_position(conn, &position).await;
+    Ok(position)
+}
+
 /// MariaDB's GTID position at a binlog position (`BINLOG_GTID_POS`): `None` on MySQL, or when
 /// the binlog holds no GTIDs.
 pub(super) async fn gtid_position(conn: &mut Conn, position: &Position) -> Option<Gtids> {

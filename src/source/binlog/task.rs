@@ -391,9 +391,15 @@ impl SourceTask for BinlogSourceTask {
             }
             None if self.settings.snapshot => self.run_snapshot().await?,
             None => {
-                if self.history.is_some() {
+                let context = self.context();
+                if self.snapshot_mode() == Some(SnapshotMode::Never) {
+                    // never: the whole binlog the server still has.
+                    let mut conn = self.config.database.connect().await?;
+                    self.position = super::position::oldest_position(&mut conn, &context).await?;
+                    tracing::info!(message = "snapshot.mode=never: reading from the oldest binlog", connector = %self.connector, file = %self.position.file);
+                    self.record_tables(&mut conn, false).await?;
+                } else if self.history.is_some() {
                     // no_data/recovery: the structures at the position the stream starts from.
-                    let context = self.context();
                     let mut conn = self.config.database.connect().await?;
                     self.position = super::position::current_position(&mut conn, &context).await?;
                     self.record_tables(&mut conn, false).await?;
