@@ -413,12 +413,10 @@ impl TableDef {
         let mut catalog = Vec::with_capacity(self.columns.len());
         for c in &self.columns {
             let type_name = c.type_name.to_ascii_lowercase();
-            let unsigned = type_name.contains("unsigned");
-            let data_type = type_name
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            let unsigned = type_name.contains("unsigned") || type_name.contains("zerofill");
+            let (data_type, boolean) = data_type_of(&type_name);
+            // BOOL/BOOLEAN is TINYINT(1).
+            let length = if boolean { Some(1) } else { c.length };
             let mut flags = ColumnFlags::empty();
             if !c.optional {
                 flags |= ColumnFlags::NOT_NULL_FLAG;
@@ -426,7 +424,7 @@ impl TableDef {
             if unsigned {
                 flags |= ColumnFlags::UNSIGNED_FLAG;
             }
-            let length = c.length.and_then(|l| u32::try_from(l).ok());
+            let length = length.and_then(|l| u32::try_from(l).ok());
             let scale = c.scale.and_then(|s| u32::try_from(s).ok());
             let binary = matches!(
                 data_type.as_str(),
@@ -523,7 +521,7 @@ impl TableDef {
                     .map(|v| format!("'{}'", unquote(v).replace('\'', "''")))
                     .collect();
                 column_type_text.push_str(&format!("({})", quoted.join(",")));
-            } else if let Some(length) = c.length {
+            } else if let Some(length) = length {
                 match c.scale {
                     Some(scale) => column_type_text.push_str(&format!("({length},{scale})")),
                     None => column_type_text.push_str(&format!("({length})")),
@@ -554,6 +552,50 @@ impl TableDef {
         }
         Ok(Description { columns, catalog })
     }
+}
+
+/// The catalog's `DATA_TYPE` of a history's `typeName`, as Debezium's parser writes the type's
+/// keywords (`INT UNSIGNED`, `INTEGER`, `DOUBLE PRECISION`, `NATIONAL VARCHAR`, `BOOLEAN`…),
+/// and whether it is a BOOL/BOOLEAN (a TINYINT(1)).
+fn data_type_of(type_name: &str) -> (String, bool) {
+    let words: Vec<&str> = type_name
+        .split_whitespace()
+        .filter(|w| {
+            !matches!(
+                *w,
+                "unsigned"
+                    | "signed"
+                    | "zerofill"
+                    | "precision"
+                    | "binary"
+                    | "national"
+                    | "varying"
+            )
+        })
+        .collect();
+    let first = words.first().copied().unwrap_or_default();
+    let data_type = match first {
+        "bool" | "boolean" => return ("tinyint".into(), true),
+        "integer" | "int4" => "int",
+        "int1" => "tinyint",
+        "int2" => "smallint",
+        "int3" | "middleint" => "mediumint",
+        "int8" => "bigint",
+        "dec" | "fixed" | "numeric" => "decimal",
+        "real" | "float8" => "double",
+        "float4" => "float",
+        "character" | "nchar" => {
+            if type_name.contains("varying") {
+                "varchar"
+            } else {
+                "char"
+            }
+        }
+        "nvarchar" | "varcharacter" => "varchar",
+        "serial" => "bigint",
+        other => other,
+    };
+    (data_type.to_string(), false)
 }
 
 /// An ENUM/SET member as a history holds it: Debezium's parser keeps the quotes (`'a'`).
@@ -1326,6 +1368,73 @@ mod tests {
             &json!({"file": "my-binlog.000002", "pos": 342}),
         );
         assert!(other.get("t_user").is_none());
+    }
+
+    /// Type names as Debezium's DDL parser writes them map to the column types the server
+    /// reports for such columns.
+    #[test]
+    fn debezium_type_names_describe_their_columns() {
+        let column = |name: &str, type_name: &str, length: Option<i32>, scale: Option<i32>| {
+            let mut c: ColumnDef = serde_json::from_value(json!({
+                "name": name, "jdbcType": 4, "typeName": type_name, "position": 1,
+                "optional": true}))
+            .unwrap();
+            c.length = length;
+            c.scale = scale;
+            c
+        };
+        let mut e = column("e", "ENUM", Some(1), None);
+        e.enum_values = vec!["'a'".into(), "'it''s'".into()];
+        let def = TableDef {
+            default_charset_name: None,
+            primary_key_column_names: vec!["i".into()],
+            columns: vec![
+                column("i", "INTEGER UNSIGNED", Some(10), None),
+                column("b", "BOOLEAN", None, None),
+                column("d", "DOUBLE PRECISION", None, None),
+                column("n", "NATIONAL VARCHAR", Some(10), None),
+                column("m", "DECIMAL", Some(10), Some(2)),
+                e,
+                column("t", "DATETIME", Some(6), None),
+            ],
+            attributes: Vec::new(),
+        };
+        let d = def.description().unwrap();
+        let types: Vec<ColumnType> = d.columns.iter().map(|c| c.column_type()).collect();
+        use ColumnType::*;
+        assert_eq!(
+            types,
+            [
+                MYSQL_TYPE_LONG,
+                MYSQL_TYPE_TINY,
+                MYSQL_TYPE_DOUBLE,
+                MYSQL_TYPE_VAR_STRING,
+                MYSQL_TYPE_NEWDECIMAL,
+                MYSQL_TYPE_STRING,
+                MYSQL_TYPE_DATETIME
+            ]
+        );
+        assert!(d.columns[0].flags().contains(ColumnFlags::UNSIGNED_FLAG));
+        assert_eq!(d.columns[1].column_length(), 1, "BOOLEAN is TINYINT(1)");
+        assert!(d.columns[5].flags().contains(ColumnFlags::ENUM_FLAG));
+        let data_types: Vec<&str> = d.catalog.iter().map(|c| c.data_type.as_str()).collect();
+        assert_eq!(
+            data_types,
+            [
+                "int", "tinyint", "double", "varchar", "decimal", "enum", "datetime"
+            ]
+        );
+        assert!(d.catalog[0].primary);
+        assert_eq!(
+            (d.catalog[4].precision, d.catalog[4].scale),
+            (Some(10), Some(2))
+        );
+        assert_eq!(d.catalog[5].column_type, "enum('a','it''s')");
+        assert_eq!(
+            super::super::table::members(&d.catalog[5].column_type),
+            ["a", "it's"]
+        );
+        assert_eq!(d.catalog[6].fsp, Some(6));
     }
 
     #[test]
