@@ -453,10 +453,15 @@ async fn every_column_type_maps_as_debezium_maps_it() {
     // TIME beyond ±596 h (2^31 ms) and DATETIME(6) microseconds.
     db.exec("INSERT INTO types (id, t_time, t_datetime) VALUES (NULL, '838:59:59.000', '2020-01-01 00:00:00.000001')")
         .await;
-    // Connect's Time holds no more than a day: the other modes read the first row alone.
+    // Connect's Time holds a time of day only (a TIME outside 0–24 h fails the event, as
+    // Connect's `Time.fromLogical` fails Debezium's): the other modes read the first row
+    // alone, with its negative TIME made positive.
     let modes_db = TestDb::new("dbz_modes").await;
     modes_db.exec(TYPES_TABLE).await;
     modes_db.exec(TYPES_ROWS[0]).await;
+    modes_db
+        .exec("UPDATE types SET t_time_neg = '01:02:03.456'")
+        .await;
     let default_prefix = unique("types").replace('_', "-");
     let modes_prefix = unique("modes").replace('_', "-");
     let worker = RunningWorker::start(
@@ -1931,4 +1936,76 @@ async fn snapshot_mode_never_reads_the_whole_binlog() {
         .collect();
     assert_eq!(ops, [("c".to_string(), 1), ("c".to_string(), 2)]);
     worker.stop().await;
+}
+
+/// `event.processing.failure.handling.mode`: a row event that cannot be read (a TIME beyond
+/// 24 h under `time.precision.mode=connect`) fails the task by default, and is skipped with a
+/// warning under `warn`, the stream going on after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_events_fail_or_are_skipped_as_configured() {
+    let db = TestDb::new("dbz_failure").await;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY, d TIME)").await;
+    db.exec("INSERT INTO t VALUES (1, '01:00:00')").await;
+    let mut names = Vec::new();
+    let mut topics = Vec::new();
+    let mut workers = Vec::new();
+    for mode in ["fail", "warn"] {
+        let prefix = unique("failure").replace('_', "-");
+        let name = unique("dbz-failure");
+        topics.push(format!("{prefix}.{}.t", db.name));
+        workers.push(
+            RunningWorker::start(
+                &worker_config(&unique("offsets")),
+                &[connector(
+                    &name,
+                    &db,
+                    &prefix,
+                    &[
+                        ("time.precision.mode", "connect"),
+                        ("event.processing.failure.handling.mode", mode),
+                    ],
+                )],
+            )
+            .await
+            .unwrap(),
+        );
+        names.push(name);
+    }
+    for topic in &topics {
+        assert_eq!(read_topic(topic, 1, Duration::from_secs(30)).await.len(), 1);
+    }
+    db.exec("INSERT INTO t VALUES (2, '30:00:00')").await;
+    db.exec("INSERT INTO t VALUES (3, '02:00:00')").await;
+    // warn: the bad row's event is skipped, the next one arrives.
+    let records = read_topic(&topics[1], 2, Duration::from_secs(30)).await;
+    let ids: Vec<Json> = records
+        .iter()
+        .map(|r| split(r).1["after"]["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(1), json!(3)]);
+    // fail: the task fails, naming the column.
+    let mut trace = String::new();
+    for _ in 0..150 {
+        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
+            workers[0].worker.task_states(&names[0]).into_iter().next()
+        {
+            trace = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        trace.contains("column 1") && trace.contains("time.precision.mode=connect"),
+        "{trace}"
+    );
+    assert_eq!(
+        read_topic(&topics[0], 2, Duration::from_secs(2))
+            .await
+            .len(),
+        1
+    );
+    for worker in workers {
+        worker.stop().await;
+    }
+    db.drop_db().await;
 }

@@ -332,6 +332,8 @@ pub struct DebeziumSettings {
     pub binary: BinaryMode,
     /// `tombstones.on.delete`.
     pub tombstones: bool,
+    /// `event.processing.failure.handling.mode`.
+    pub event_failure: EventFailure,
     /// `skipped.operations`: creates, updates, deletes not written.
     pub skip_creates: bool,
     pub skip_updates: bool,
@@ -368,6 +370,17 @@ pub struct DebeziumSettings {
     pub schema_changes: bool,
     /// `schema.history.internal.kafka.topic` and `….bootstrap.servers`: the schema history.
     pub history: Option<HistoryTopic>,
+}
+
+/// What a binlog event whose rows cannot be read does (`event.processing.failure.handling.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFailure {
+    /// The task fails with the error (Debezium's default).
+    Fail,
+    /// The event is skipped, with a warning naming it and its position.
+    Warn,
+    /// The event is skipped (`skip`, `ignore`), logged at debug level.
+    Skip,
 }
 
 /// A `column.mask.hash.*` digest.

@@ -12,9 +12,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::config::{
-    BinaryMode, BinlogSettings, ColumnHash, DebeziumSettings, DecimalMode, Flavor, HashAlgorithm,
-    HistoryTopic, JdbcSourceConfig, Mode, Pattern, SnapshotMode, TableFilter, TimeMode,
-    TimestampGranularity, regexes,
+    BinaryMode, BinlogSettings, ColumnHash, DebeziumSettings, DecimalMode, EventFailure, Flavor,
+    HashAlgorithm, HistoryTopic, JdbcSourceConfig, Mode, Pattern, SnapshotMode, TableFilter,
+    TimeMode, TimestampGranularity, regexes,
 };
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
@@ -104,6 +104,12 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                 .group(g),
         )
         .define(ConfigKey::with_default("tombstones.on.delete", Boolean, "true").group(g))
+        .define(
+            ConfigKey::with_default("event.processing.failure.handling.mode", String, "fail")
+                .validator(Validator::OneOf(&["fail", "warn", "skip", "ignore"]))
+                .group(g)
+                .doc("What a change event that cannot be read does: fail the task, or be skipped (warn: with a log line)."),
+        )
         .define(ConfigKey::with_default("skipped.operations", List, "t").group(g))
         .define(ConfigKey::with_default("include.schema.changes", Boolean, "true").group(g))
         .define(ConfigKey::optional("schema.history.internal.kafka.topic", String).group(g))
@@ -161,7 +167,6 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 /// is refused by name.
 const DEFAULT_ONLY: &[(&str, &str)] = &[
     ("include.query", "false"),
-    ("event.processing.failure.handling.mode", "fail"),
     ("inconsistent.schema.handling.mode", "fail"),
     ("topic.delimiter", "."),
     (
@@ -521,6 +526,11 @@ fn build(
             _ => BinaryMode::Bytes,
         },
         tombstones: parsed.bool("tombstones.on.delete"),
+        event_failure: match lower("event.processing.failure.handling.mode").as_str() {
+            "warn" => EventFailure::Warn,
+            "skip" | "ignore" => EventFailure::Skip,
+            _ => EventFailure::Fail,
+        },
         skip_creates: skip.0,
         skip_updates: skip.1,
         skip_deletes: skip.2,

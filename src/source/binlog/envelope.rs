@@ -69,6 +69,9 @@ enum Conv {
     /// BIGINT UNSIGNED in `precise` mode: the unsigned value as a decimal.
     UnsignedDecimal,
     Binary(BinaryMode),
+    /// TIME under `time.precision.mode=connect`: Connect's Time holds a time of day only
+    /// (0 to 24 h, as its `Time.fromLogical` checks); a value outside fails.
+    TimeOfDay,
 }
 
 /// A text edit of one column.
@@ -325,10 +328,17 @@ impl EventShape {
                 continue;
             }
             *value = convert(*conv, std::mem::replace(value, Value::Null)).ok_or_else(|| {
+                let what = match conv {
+                    Conv::TimeOfDay => {
+                        " (a TIME outside 00:00–24:00, which Connect's Time cannot hold under \
+                         time.precision.mode=connect)"
+                    }
+                    _ => "",
+                };
                 Error::new(
                     ErrorKind::Conversion,
                     format!(
-                        "{}.{}: column {i} holds a value its type cannot carry",
+                        "{}.{}: column {i} holds a value its type cannot carry{what}",
                         String::from_utf8_lossy(&self.db),
                         String::from_utf8_lossy(&self.table)
                     ),
@@ -624,7 +634,7 @@ fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema
         "date" if connect => named(Int32, logical::DATE, Conv::Same),
         "date" => named(Int32, "io.debezium.time.Date", Conv::Days),
         "year" => named(Int32, "io.debezium.time.Year", Conv::Year),
-        "time" if connect => named(Int32, logical::TIME, Conv::Same),
+        "time" if connect => named(Int32, logical::TIME, Conv::TimeOfDay),
         "time" => named(Int64, "io.debezium.time.MicroTime", Conv::Micros),
         "datetime" if connect => named(Int64, logical::TIMESTAMP, Conv::Same),
         "datetime" if c.fsp <= 3 => named(Int64, "io.debezium.time.Timestamp", Conv::Millis),
@@ -641,6 +651,8 @@ fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema
 fn convert(conv: Conv, value: Value) -> Option<Value> {
     Some(match (conv, value) {
         (Conv::Same, v) => v,
+        (Conv::TimeOfDay, Value::Time(us)) if (0..=86_400_000_000).contains(&us) => Value::Time(us),
+        (Conv::TimeOfDay, _) => return None,
         (Conv::Boolean, Value::Int(v)) => Value::Boolean(v != 0),
         (Conv::Boolean, Value::Bytes(b)) => Value::Boolean(b.iter().any(|&x| x != 0)),
         (Conv::Boolean, Value::Boolean(v)) => Value::Boolean(v),
@@ -716,6 +728,7 @@ mod tests {
             signal_table: None,
             chunk_size: 1024,
             schema_changes: false,
+            event_failure: crate::source::config::EventFailure::Fail,
             skip_truncates: true,
             column_hashes: Vec::new(),
             history: None,

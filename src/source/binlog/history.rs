@@ -558,22 +558,12 @@ impl TableDef {
 /// keywords (`INT UNSIGNED`, `INTEGER`, `DOUBLE PRECISION`, `NATIONAL VARCHAR`, `BOOLEAN`…),
 /// and whether it is a BOOL/BOOLEAN (a TINYINT(1)).
 fn data_type_of(type_name: &str) -> (String, bool) {
-    let words: Vec<&str> = type_name
-        .split_whitespace()
-        .filter(|w| {
-            !matches!(
-                *w,
-                "unsigned"
-                    | "signed"
-                    | "zerofill"
-                    | "precision"
-                    | "binary"
-                    | "national"
-                    | "varying"
-            )
-        })
-        .collect();
-    let first = words.first().copied().unwrap_or_default();
+    // The type is the first keyword (after NATIONAL); UNSIGNED, PRECISION, BINARY… modify it.
+    let mut words = type_name.split_whitespace();
+    let mut first = words.next().unwrap_or_default();
+    if first == "national" {
+        first = words.next().unwrap_or_default();
+    }
     let data_type = match first {
         "bool" | "boolean" => return ("tinyint".into(), true),
         "integer" | "int4" => "int",
@@ -1393,6 +1383,7 @@ mod tests {
                 column("b", "BOOLEAN", None, None),
                 column("d", "DOUBLE PRECISION", None, None),
                 column("n", "NATIONAL VARCHAR", Some(10), None),
+                column("x", "BINARY", Some(4), None),
                 column("m", "DECIMAL", Some(10), Some(2)),
                 e,
                 column("t", "DATETIME", Some(6), None),
@@ -1409,6 +1400,7 @@ mod tests {
                 MYSQL_TYPE_TINY,
                 MYSQL_TYPE_DOUBLE,
                 MYSQL_TYPE_VAR_STRING,
+                MYSQL_TYPE_STRING,
                 MYSQL_TYPE_NEWDECIMAL,
                 MYSQL_TYPE_STRING,
                 MYSQL_TYPE_DATETIME
@@ -1416,25 +1408,27 @@ mod tests {
         );
         assert!(d.columns[0].flags().contains(ColumnFlags::UNSIGNED_FLAG));
         assert_eq!(d.columns[1].column_length(), 1, "BOOLEAN is TINYINT(1)");
-        assert!(d.columns[5].flags().contains(ColumnFlags::ENUM_FLAG));
+        assert!(d.columns[6].flags().contains(ColumnFlags::ENUM_FLAG));
+        assert_eq!(d.columns[4].character_set(), BINARY_CHARSET);
+        assert_eq!(d.catalog[4].octets, Some(4));
         let data_types: Vec<&str> = d.catalog.iter().map(|c| c.data_type.as_str()).collect();
         assert_eq!(
             data_types,
             [
-                "int", "tinyint", "double", "varchar", "decimal", "enum", "datetime"
+                "int", "tinyint", "double", "varchar", "binary", "decimal", "enum", "datetime"
             ]
         );
         assert!(d.catalog[0].primary);
         assert_eq!(
-            (d.catalog[4].precision, d.catalog[4].scale),
+            (d.catalog[5].precision, d.catalog[5].scale),
             (Some(10), Some(2))
         );
-        assert_eq!(d.catalog[5].column_type, "enum('a','it''s')");
+        assert_eq!(d.catalog[6].column_type, "enum('a','it''s')");
         assert_eq!(
-            super::super::table::members(&d.catalog[5].column_type),
+            super::super::table::members(&d.catalog[6].column_type),
             ["a", "it's"]
         );
-        assert_eq!(d.catalog[6].fsp, Some(6));
+        assert_eq!(d.catalog[7].fsp, Some(6));
     }
 
     #[test]

@@ -604,7 +604,22 @@ impl BinlogSourceTask {
                         },
                     );
                     self.arena = arena;
-                    read?;
+                    if let Err(error) = read {
+                        // event.processing.failure.handling.mode: skip the event (its rows read
+                        // before the failure stay), or fail.
+                        use crate::source::config::EventFailure;
+                        let mode = self.debezium.as_ref().map(|d| d.event_failure);
+                        let unreadable = error.kind() == ErrorKind::Conversion;
+                        match mode {
+                            Some(EventFailure::Warn) if unreadable => {
+                                tracing::warn!(message = "skipping a binlog event whose rows cannot be read (event.processing.failure.handling.mode=warn)", connector = %self.connector, table = %info.table, file = %self.position.file, pos = start, error = %error.trace());
+                            }
+                            Some(EventFailure::Skip) if unreadable => {
+                                tracing::debug!(message = "skipping a binlog event whose rows cannot be read", connector = %self.connector, table = %info.table, file = %self.position.file, pos = start, error = %error.trace());
+                            }
+                            _ => return Err(error),
+                        }
+                    }
                     self.skip = None;
                     self.position.event = self.event_index;
                     self.position.row = 0;
