@@ -396,7 +396,8 @@ async fn unsupported_debezium_keys_get_a_400_naming_them() {
     for (key, value) in [
         ("signal.data.collection", "x.debezium_signal"),
         ("heartbeat.action.query", "SELECT 1"),
-        ("column.mask.hash.SHA-256.with.salt.x", "x.t.c"),
+        ("column.mask.hash.WHIRLPOOL.with.salt.x", "x.t.c"),
+        ("gtid.source.includes", "a-b-c"),
     ] {
         let config = connector(&unique("dbz"), &db, "pfx", &[(key, value)]);
         let (status, body) = call(

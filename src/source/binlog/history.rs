@@ -1166,6 +1166,7 @@ impl BinlogSourceTask {
             Ddl::Database(_) | Ddl::Truncate(..) | Ddl::Other => return Ok(()),
         };
         let context = self.context();
+        let queued = self.ready.len();
         let mut records = Vec::new();
         let mut tables = Vec::new();
         let position = self.offset_json();
@@ -1234,7 +1235,7 @@ impl BinlogSourceTask {
             let record = HistoryRecord::new(&prefix, position.clone(), &ours, &ddl, changes);
             self.apply_schema_change(record, &table, false).await?;
         }
-        if self.ready.is_empty() {
+        if self.ready.len() == queued {
             // A stream that reconnects resumes after the DDL, never before it: the rows
             // before it are not read again with the structure after it.
             let batch = self.position_batch();
