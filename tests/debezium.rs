@@ -2010,3 +2010,61 @@ async fn unreadable_events_fail_or_are_skipped_as_configured() {
     }
     db.drop_db().await;
 }
+
+/// With `c` in `skipped.operations` the signal table's inserts are still read: their signals
+/// act (here a blocking snapshot), though no create event is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_act_when_creates_are_skipped() {
+    let db = TestDb::new("dbz_sigskip").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("CREATE TABLE ping (id INT PRIMARY KEY, n INT)")
+        .await;
+    db.exec("INSERT INTO ping VALUES (1, 0)").await;
+    db.exec(SIGNAL_TABLE).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', NULL)")
+        .await;
+    let prefix = unique("sigskip").replace('_', "-");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(
+            &unique("dbz-sigskip"),
+            &db,
+            &prefix,
+            &[
+                ("snapshot.mode", "no_data"),
+                ("skipped.operations", "c,t"),
+                (
+                    "signal.data.collection",
+                    &format!("{}.debezium_signal", db.name),
+                ),
+            ],
+        )],
+    )
+    .await
+    .unwrap();
+    let ping = format!("{prefix}.{}.ping", db.name);
+    until_streaming(&db, "UPDATE ping SET n = n + 1", &ping).await;
+    db.exec(&format!(
+        "INSERT INTO debezium_signal VALUES ('ad-hoc-s', 'execute-snapshot', \
+         '{{\"data-collections\": [\"{}.customers\"], \"type\": \"blocking\"}}')",
+        db.name
+    ))
+    .await;
+    let topic = format!("{prefix}.{}.customers", db.name);
+    let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 1);
+    let payload = split(&records[0]).1;
+    assert_eq!(
+        (payload["op"].as_str(), payload["after"]["id"].as_i64()),
+        (Some("r"), Some(1))
+    );
+    // The signal's own insert wrote no create event.
+    let signals = format!("{prefix}.{}.debezium_signal", db.name);
+    assert!(
+        read_topic(&signals, 1, Duration::from_secs(2))
+            .await
+            .is_empty()
+    );
+    worker.stop().await;
+    db.drop_db().await;
+}

@@ -539,7 +539,23 @@ impl BinlogSourceTask {
                         (Some(d), Op::Update) => (!d.skip_updates, &[Image::Before, Image::After]),
                         (Some(d), Op::Delete) => (!d.skip_deletes, &[Image::Before]),
                     };
-                    let decoder = match emit {
+                    // The signal table's inserts are read even when creates are skipped (its
+                    // signals act; its events are not written).
+                    let signals_only = !emit
+                        && op == Op::Create
+                        && self
+                            .debezium
+                            .as_ref()
+                            .is_some_and(|d| d.signal_table.is_some())
+                        && self
+                            .stream
+                            .as_ref()
+                            .and_then(|s| s.get_tme(rows.table_id()))
+                            .is_some_and(|tme| {
+                                tme.database_name() == self.database
+                                    && self.is_signal_table(&tme.table_name())
+                            });
+                    let decoder = match emit || signals_only {
                         true => self.decoder(rows.table_id()).await?,
                         false => None,
                     };
@@ -581,7 +597,9 @@ impl BinlogSourceTask {
                             {
                                 signals.push(signal);
                             }
-                            if self.debezium.is_some() {
+                            if signals_only {
+                                // Only the signal is wanted.
+                            } else if self.debezium.is_some() {
                                 if op == Op::Update && image == Image::Before {
                                     before = Some(std::mem::take(row));
                                     return Ok(());
