@@ -1583,7 +1583,7 @@ async fn schema_history_decodes_rows_with_the_columns_they_were_written_with() {
     assert_eq!(payload["after"]["email"], "d@d");
     assert_eq!(payload["after"]["note"], "n4");
     assert!(
-        schema.contains(r#"{"type":"string","optional":false,"field":"note"}"#),
+        schema.contains(r#"{"type":"string","optional":false,"default":"none","field":"note"}"#),
         "{schema}"
     );
     assert!(
@@ -2065,6 +2065,71 @@ async fn signals_act_when_creates_are_skipped() {
             .await
             .is_empty()
     );
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// Column defaults become the fields' schema `default`s, converted as Debezium converts them
+/// (`DATETIME DEFAULT CURRENT_TIMESTAMP` → 0, `TIMESTAMP … CURRENT_TIMESTAMP` → the epoch as a
+/// `ZonedTimestamp`, REFERENCE-DEBEZIUM §4), and JsonConverter writes a null value of such a
+/// field as its default (`replace.null.with.default`, true by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_defaults_are_schema_defaults() {
+    let db = TestDb::new("dbz_defaults").await;
+    db.exec(
+        "CREATE TABLE d (id INT PRIMARY KEY, d_int INT NOT NULL DEFAULT 7, \
+         d_str VARCHAR(5) DEFAULT 'x', d_dec DECIMAL(5,2) DEFAULT 1.5, \
+         d_dt DATETIME DEFAULT CURRENT_TIMESTAMP, d_dt2 DATETIME DEFAULT '2020-01-02 03:04:05', \
+         d_ts TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP, d_bit BIT(1) DEFAULT b'1', \
+         d_date DATE DEFAULT '2020-01-02', d_enum ENUM('a','b') DEFAULT 'b', \
+         d_none VARCHAR(5) DEFAULT NULL, d_blob BLOB)",
+    )
+    .await;
+    db.exec("INSERT INTO d (id, d_str) VALUES (1, NULL)").await;
+    let prefix = unique("defaults").replace('_', "-");
+    let worker = RunningWorker::start(
+        &worker_config(&unique("offsets")),
+        &[connector(&unique("dbz-defaults"), &db, &prefix, &[])],
+    )
+    .await
+    .unwrap();
+    let topic = format!("{prefix}.{}.d", db.name);
+    let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
+    let (schema, payload) = split(&records[0]);
+    let schema: Json = serde_json::from_str(&schema).unwrap();
+    let defaults: Vec<(String, Json)> = schema["fields"][1]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap().to_string(),
+                f["default"].clone(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("id", Json::Null),
+        ("d_int", json!(7)),
+        ("d_str", json!("x")),
+        ("d_dec", json!("AJY=")),
+        ("d_dt", json!(0)),
+        ("d_dt2", json!(1_577_934_245_000i64)),
+        ("d_ts", json!("1970-01-01T00:00:00Z")),
+        ("d_bit", json!(true)),
+        ("d_date", json!(18263)),
+        ("d_enum", json!("b")),
+        ("d_none", Json::Null),
+        ("d_blob", Json::Null),
+    ];
+    let expected: Vec<(String, Json)> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    assert_eq!(defaults, expected);
+    // The null d_str is written as its default, as JsonConverter writes it.
+    assert_eq!(payload["after"]["d_str"], "x");
+    assert_eq!(payload["after"]["d_none"], Json::Null);
     worker.stop().await;
     db.drop_db().await;
 }

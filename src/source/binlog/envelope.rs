@@ -40,6 +40,8 @@ pub(super) struct ColumnFacts {
     pub(super) members: Vec<String>,
     /// BIT(n) width.
     pub(super) bits: Option<u32>,
+    /// The column's default as Debezium's parser records it (`None`: none, or NULL).
+    pub(super) default: Option<String>,
 }
 
 /// How a decoded value becomes Debezium's.
@@ -192,6 +194,16 @@ impl EventShape {
                     ),
                 )
             })?;
+            // The column's default, as Debezium's `MySqlDefaultValueConverter` gives it (for the
+            // types whose default it converts unambiguously), in the field's representation.
+            if let Some(default) = column
+                .default
+                .as_deref()
+                .and_then(|d| default_value(column, d))
+                .and_then(|v| convert(conv, v))
+            {
+                schema.default = Some(Box::new(default));
+            }
             // Debezium's column mappers mark the field: `masked` for masks and hashes,
             // `truncateLength` where a truncation can cut (no length, or a longer one).
             match &edit {
@@ -376,6 +388,83 @@ pub(super) fn envelope_row(
     out.push(Value::Int(now_ns.div_euclid(1_000_000)));
     out.push(Value::Int(now_ns.div_euclid(1_000)));
     out.push(Value::Int(now_ns));
+}
+
+/// A column default's value as the reader decodes the column's values (before the Debezium
+/// conversion): integers, floats, decimals (at the column's scale), text, ENUM/SET, BIT(1),
+/// DATE and DATETIME literals, and TIMESTAMP's CURRENT_TIMESTAMP (the epoch). `None` for the
+/// rest (no default is written).
+fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
+    let expr = expr.trim();
+    let date = |text: &str| -> Option<(i64, u32, u32)> {
+        let mut parts = text.splitn(3, '-');
+        let y = parts.next()?.parse().ok()?;
+        let m = parts.next()?.parse().ok()?;
+        let d = parts.next()?.parse().ok()?;
+        (m >= 1 && d >= 1).then_some((y, m, d))
+    };
+    match c.data_type.as_str() {
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
+            expr.parse::<i64>().ok().map(Value::Int)
+        }
+        "float" | "double" | "real" => expr.parse::<f64>().ok().map(Value::Float),
+        "decimal" | "numeric" => {
+            let scale = c.scale.unwrap_or(0) as usize;
+            let (negative, digits) = match expr.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, expr.strip_prefix('+').unwrap_or(expr)),
+            };
+            let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+            if int.is_empty() && frac.is_empty()
+                || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+                || frac.len() > scale
+            {
+                return None;
+            }
+            let int = if int.is_empty() { "0" } else { int };
+            let mut text = format!("{}{int}", if negative { "-" } else { "" });
+            if scale > 0 {
+                text.push('.');
+                text.push_str(frac);
+                text.extend(std::iter::repeat_n('0', scale - frac.len()));
+            }
+            Some(Value::Decimal(Bytes::from(text)))
+        }
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
+            Some(Value::Text(Bytes::from(expr.to_string())))
+        }
+        "bit" if c.bits.unwrap_or(1) <= 1 => {
+            let bit = expr.trim_start_matches("b'").trim_end_matches('\'');
+            match bit {
+                "1" => Some(Value::Int(1)),
+                "0" => Some(Value::Int(0)),
+                _ => None,
+            }
+        }
+        "date" => {
+            let (y, m, d) = date(expr)?;
+            let days = crate::db::time::days_from_civil(y, m, d);
+            Some(Value::Date(i32::try_from(days).ok()?))
+        }
+        "datetime" => {
+            let (day, time) = expr.split_once(' ').unwrap_or((expr, "00:00:00"));
+            let (y, m, d) = date(day)?;
+            let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+            let mut hms = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+            let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
+            if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let micros: i64 = format!("{frac:0<6}").parse().ok()?;
+            let days = crate::db::time::days_from_civil(y, m, d);
+            Some(Value::Timestamp(
+                ((days * 24 + h) * 60 + mi) * 60_000_000 + s * 1_000_000 + micros,
+            ))
+        }
+        // CURRENT_TIMESTAMP: the epoch (a literal TIMESTAMP default is in the server's zone).
+        "timestamp" if expr == "1970-01-01 00:00:00" => Some(Value::Timestamp(0)),
+        _ => None,
+    }
 }
 
 /// The wall clock in nanoseconds since the epoch.
@@ -740,6 +829,7 @@ mod tests {
             name: name.into(),
             data_type: data_type.into(),
             column_type: data_type.into(),
+            default: None,
             optional,
             ..ColumnFacts::default()
         }

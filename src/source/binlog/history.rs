@@ -350,21 +350,8 @@ pub(super) async fn describe(
         }
         let auto_incremented = extra.contains("auto_increment");
         let optional = nullable.eq_ignore_ascii_case("YES");
-        // MariaDB reports a column without a default as SQL NULL, one defaulting to NULL as the
-        // text `NULL`, a string literal quoted. Debezium: a nullable column has a (null)
-        // default; CURRENT_TIMESTAMP defaults read as the epoch.
-        let default_value_expression = default.as_deref().and_then(|d| {
-            let lower = d.to_ascii_lowercase();
-            if lower == "null" {
-                None
-            } else if lower.starts_with("current_timestamp") || lower.starts_with("now(") {
-                Some("1970-01-01 00:00:00".to_string())
-            } else if let Some(inner) = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')) {
-                Some(inner.to_string())
-            } else {
-                Some(d.to_string())
-            }
-        });
+        // Debezium: a nullable column has a (null) default.
+        let default_value_expression = super::table::default_expression(default.as_deref());
         let primary_column = key == "PRI";
         let has_default_value = if primary_column {
             default_value_expression.is_some()
@@ -548,6 +535,7 @@ impl TableDef {
                     "decimal" | "numeric" => Some(scale.unwrap_or(0)),
                     _ => None,
                 },
+                default: c.default_value_expression.clone(),
             });
         }
         Ok(Description { columns, catalog })

@@ -100,6 +100,26 @@ pub(super) struct CatalogColumn {
     pub(super) fsp: Option<u32>,
     pub(super) precision: Option<u32>,
     pub(super) scale: Option<u32>,
+    /// The default, as [`default_expression`] gives it.
+    pub(super) default: Option<String>,
+}
+
+/// A column's default as Debezium's DDL parser records it (`defaultValueExpression`), from the
+/// catalog's `COLUMN_DEFAULT`: MariaDB reports a column without a default as SQL NULL, one
+/// defaulting to NULL as the text `NULL` (both: none), a string literal quoted (unquoted here),
+/// and CURRENT_TIMESTAMP as `current_timestamp()` (Debezium's epoch, `1970-01-01 00:00:00`).
+pub(super) fn default_expression(column_default: Option<&str>) -> Option<String> {
+    let d = column_default?;
+    let lower = d.to_ascii_lowercase();
+    if lower == "null" {
+        None
+    } else if lower.starts_with("current_timestamp") || lower.starts_with("now(") {
+        Some("1970-01-01 00:00:00".to_string())
+    } else if let Some(inner) = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')) {
+        Some(inner.replace("''", "'"))
+    } else {
+        Some(d.to_string())
+    }
 }
 
 /// What a table is, as the binlog reader needs it: the result columns of `SELECT * … LIMIT 0`
@@ -140,11 +160,12 @@ impl Description {
             Option<u32>,
             Option<u32>,
             Option<u32>,
+            Option<String>,
         );
         let rows: Vec<Row> = conn
             .exec(
                 "SELECT DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY, \
-                 DATETIME_PRECISION, NUMERIC_PRECISION, NUMERIC_SCALE \
+                 DATETIME_PRECISION, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_DEFAULT \
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
                  ORDER BY ORDINAL_POSITION",
                 (database, table),
@@ -160,14 +181,17 @@ impl Description {
         let catalog = rows
             .into_iter()
             .map(
-                |(data_type, column_type, octets, key, fsp, precision, scale)| CatalogColumn {
-                    data_type: data_type.to_ascii_lowercase(),
-                    column_type: column_type.to_ascii_lowercase(),
-                    octets,
-                    primary: key == "PRI",
-                    fsp,
-                    precision,
-                    scale,
+                |(data_type, column_type, octets, key, fsp, precision, scale, default)| {
+                    CatalogColumn {
+                        data_type: data_type.to_ascii_lowercase(),
+                        column_type: column_type.to_ascii_lowercase(),
+                        octets,
+                        primary: key == "PRI",
+                        fsp,
+                        precision,
+                        scale,
+                        default: default_expression(default.as_deref()),
+                    }
                 },
             )
             .collect();
@@ -203,6 +227,7 @@ impl TableInfo {
                 fsp,
                 precision,
                 scale,
+                default,
             } = column;
             let data_type = data_type.clone();
             let mut meta = ColumnMeta {
@@ -231,6 +256,7 @@ impl TableInfo {
                 bits: (data_type == "bit").then_some(precision.unwrap_or(1)),
                 data_type,
                 column_type: column_type.clone(),
+                default: default.clone(),
             });
             metas.push(meta);
         }
