@@ -397,7 +397,7 @@ async fn unsupported_debezium_keys_get_a_400_naming_them() {
         ("signal.data.collection", "x.debezium_signal"),
         ("heartbeat.action.query", "SELECT 1"),
         ("column.mask.hash.WHIRLPOOL.with.salt.x", "x.t.c"),
-        ("gtid.source.includes", "a-b-c"),
+        ("signal.kafka.topic", "signals"),
     ] {
         let config = connector(&unique("dbz"), &db, "pfx", &[(key, value)]);
         let (status, body) = call(
@@ -2131,5 +2131,68 @@ async fn column_defaults_are_schema_defaults() {
     assert_eq!(payload["after"]["d_str"], "x");
     assert_eq!(payload["after"]["d_none"], Json::Null);
     worker.stop().await;
+    db.drop_db().await;
+}
+
+/// `gtid.source.includes` / `gtid.source.excludes`: the row events of transactions whose GTID
+/// source (MariaDB's `<domain>-<server>`) is left out are not written; the others are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gtid_source_filters_drop_other_sources_rows() {
+    let db = TestDb::new("dbz_gtidsrc").await;
+    db.exec(CUSTOMERS).await;
+    db.exec("INSERT INTO customers VALUES (1, 'a', 'a', NULL)")
+        .await;
+    let mut conn = db.conn().await;
+    let (server, domain): (u32, u32) = conn
+        .query_first("SELECT @@server_id, @@gtid_domain_id")
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    let source = format!("{domain}-{server}");
+    let mut topics = Vec::new();
+    let mut workers = Vec::new();
+    for (key, value) in [
+        ("gtid.source.includes", source.clone()),
+        ("gtid.source.excludes", source.clone()),
+        ("gtid.source.includes", "99-99".to_string()),
+    ] {
+        let prefix = unique("gtidsrc").replace('_', "-");
+        topics.push(format!("{prefix}.{}.customers", db.name));
+        workers.push(
+            RunningWorker::start(
+                &worker_config(&unique("offsets")),
+                &[connector(
+                    &unique("dbz-gtidsrc"),
+                    &db,
+                    &prefix,
+                    &[(key, &value)],
+                )],
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    for topic in &topics {
+        assert_eq!(read_topic(topic, 1, Duration::from_secs(30)).await.len(), 1);
+    }
+    db.exec("INSERT INTO customers VALUES (2, 'b', 'b', NULL)")
+        .await;
+    assert_eq!(
+        read_topic(&topics[0], 2, Duration::from_secs(30))
+            .await
+            .len(),
+        2
+    );
+    for topic in &topics[1..] {
+        assert_eq!(
+            read_topic(topic, 2, Duration::from_secs(3)).await.len(),
+            1,
+            "{topic}"
+        );
+    }
+    for worker in workers {
+        worker.stop().await;
+    }
     db.drop_db().await;
 }

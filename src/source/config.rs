@@ -334,6 +334,10 @@ pub struct DebeziumSettings {
     pub tombstones: bool,
     /// `event.processing.failure.handling.mode`.
     pub event_failure: EventFailure,
+    /// `gtid.source.includes` / `gtid.source.excludes` with `gtid.source.filter.dml.events`
+    /// (whole-name regexes on a GTID's source: MySQL's server UUID, MariaDB's
+    /// `<domain>-<server>`): the row events of transactions from other sources are not written.
+    pub gtid_sources: Option<(Vec<Pattern>, Vec<Pattern>)>,
     /// `skipped.operations`: creates, updates, deletes not written.
     pub skip_creates: bool,
     pub skip_updates: bool,

@@ -104,6 +104,9 @@ pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                 .group(g),
         )
         .define(ConfigKey::with_default("tombstones.on.delete", Boolean, "true").group(g))
+        .define(ConfigKey::optional("gtid.source.includes", List).group(g))
+        .define(ConfigKey::optional("gtid.source.excludes", List).group(g))
+        .define(ConfigKey::with_default("gtid.source.filter.dml.events", Boolean, "true").group(g))
         .define(
             ConfigKey::with_default("event.processing.failure.handling.mode", String, "fail")
                 .validator(Validator::OneOf(&["fail", "warn", "skip", "ignore"]))
@@ -411,6 +414,22 @@ fn build(
         parsed.list("column.exclude.list"),
         &mut errors,
     );
+    let gtid_include = patterns(
+        "gtid.source.includes",
+        parsed.list("gtid.source.includes"),
+        &mut errors,
+    );
+    let gtid_exclude = patterns(
+        "gtid.source.excludes",
+        parsed.list("gtid.source.excludes"),
+        &mut errors,
+    );
+    if !gtid_include.is_empty() && !gtid_exclude.is_empty() {
+        errors.push(ConfigError::rule(
+            "gtid.source.excludes",
+            "gtid.source.includes and gtid.source.excludes are mutually exclusive",
+        ));
+    }
     if !column_include.is_empty() && !column_exclude.is_empty() {
         errors.push(ConfigError::rule(
             "column.exclude.list",
@@ -526,6 +545,9 @@ fn build(
             _ => BinaryMode::Bytes,
         },
         tombstones: parsed.bool("tombstones.on.delete"),
+        gtid_sources: (parsed.bool("gtid.source.filter.dml.events")
+            && !(gtid_include.is_empty() && gtid_exclude.is_empty()))
+        .then_some((gtid_include, gtid_exclude)),
         event_failure: match lower("event.processing.failure.handling.mode").as_str() {
             "warn" => EventFailure::Warn,
             "skip" | "ignore" => EventFailure::Skip,

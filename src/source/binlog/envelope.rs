@@ -818,6 +818,7 @@ mod tests {
             chunk_size: 1024,
             schema_changes: false,
             event_failure: crate::source::config::EventFailure::Fail,
+            gtid_sources: None,
             skip_truncates: true,
             column_hashes: Vec::new(),
             history: None,

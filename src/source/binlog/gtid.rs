@@ -181,6 +181,17 @@ impl fmt::Display for Gtids {
 
 /// A transaction's GTID as Debezium's `source.gtid` shows it: MariaDB `domain-server-seq`,
 /// MySQL `uuid:gno`.
+impl Gtid {
+    /// Where the transaction comes from, as `gtid.source.includes` names it: MySQL's server
+    /// UUID, MariaDB's `<domain>-<server>`.
+    pub(super) fn source(&self) -> String {
+        match self {
+            Gtid::MariaDb { domain, server, .. } => format!("{domain}-{server}"),
+            Gtid::MySql { uuid, .. } => uuid.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Gtid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

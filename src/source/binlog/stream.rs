@@ -555,6 +555,20 @@ impl BinlogSourceTask {
                                 tme.database_name() == self.database
                                     && self.is_signal_table(&tme.table_name())
                             });
+                    // gtid.source.includes/excludes: rows of transactions from other sources
+                    // are not written.
+                    let other_source = self
+                        .debezium
+                        .as_ref()
+                        .and_then(|d| d.gtid_sources.as_ref())
+                        .zip(self.gtid.as_ref())
+                        .is_some_and(|((include, exclude), gtid)| {
+                            let source = gtid.source();
+                            (!include.is_empty()
+                                && !include.iter().any(|p| p.matches_whole(&source)))
+                                || exclude.iter().any(|p| p.matches_whole(&source))
+                        });
+                    let emit = emit && !other_source;
                     let decoder = match emit || signals_only {
                         true => self.decoder(rows.table_id()).await?,
                         false => None,
