@@ -432,16 +432,7 @@ async fn a_purged_position_fails_the_task_with_what_to_do() {
     )
     .await
     .unwrap();
-    let mut trace = String::new();
-    for _ in 0..100 {
-        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
-            worker.worker.task_states(&name).into_iter().next()
-        {
-            trace = t;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let trace = worker.failure_trace(&name, Duration::from_secs(20)).await;
     assert!(
         trace.contains("mariadb-bin.999999") && trace.contains("offsets"),
         "{trace}"

@@ -321,16 +321,9 @@ async fn without_column_names_in_the_binlog_columns_match_by_position() {
     let worker = RunningWorker::start(&worker_config(&offsets), &[binlog])
         .await
         .unwrap();
-    let mut trace = String::new();
-    for _ in 0..150 {
-        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
-            worker.worker.task_states(&binlog_name).into_iter().next()
-        {
-            trace = t;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let trace = worker
+        .failure_trace(&binlog_name, Duration::from_secs(30))
+        .await;
     assert!(
         trace.contains("app.types") && trace.contains("binlog_row_metadata=FULL"),
         "{trace}"

@@ -1709,16 +1709,7 @@ async fn a_stored_offset_without_history_needs_recovery() {
     )
     .await
     .unwrap();
-    let mut trace = String::new();
-    for _ in 0..150 {
-        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
-            worker.worker.task_states(&name).into_iter().next()
-        {
-            trace = t;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let trace = worker.failure_trace(&name, Duration::from_secs(30)).await;
     assert!(
         trace.contains("no record of this connector") && trace.contains("snapshot.mode=recovery"),
         "{trace}"
@@ -1758,6 +1749,16 @@ async fn a_stored_offset_without_history_needs_recovery() {
     db.drop_db().await;
 }
 
+/// Inserts an `execute-snapshot` signal `id` of type `blocking` for `db.customers`.
+async fn blocking_snapshot_of_customers(db: &TestDb, id: &str) {
+    db.exec(&format!(
+        "INSERT INTO debezium_signal VALUES ('{id}', 'execute-snapshot', \
+         '{{\"data-collections\": [\"{}.customers\"], \"type\": \"blocking\"}}')",
+        db.name
+    ))
+    .await;
+}
+
 /// An ad-hoc blocking snapshot (`execute-snapshot` with `"type": "blocking"`): the stream
 /// stops after the signal's transaction, the listed tables are read as `r` events with the
 /// snapshot's markers, then the stream goes on from where it stopped.
@@ -1795,12 +1796,7 @@ async fn blocking_snapshot_through_the_signal_table() {
     .unwrap();
     let ping = format!("{prefix}.{}.ping", db.name);
     until_streaming(&db, "UPDATE ping SET n = n + 1", &ping).await;
-    db.exec(&format!(
-        "INSERT INTO debezium_signal VALUES ('ad-hoc-b', 'execute-snapshot', \
-         '{{\"data-collections\": [\"{}.customers\"], \"type\": \"blocking\"}}')",
-        db.name
-    ))
-    .await;
+    blocking_snapshot_of_customers(&db, "ad-hoc-b").await;
     let snapshot_rows = |records: &[Record]| {
         records
             .iter()
@@ -1985,16 +1981,9 @@ async fn unreadable_events_fail_or_are_skipped_as_configured() {
         .collect();
     assert_eq!(ids, [json!(1), json!(3)]);
     // fail: the task fails, naming the column.
-    let mut trace = String::new();
-    for _ in 0..150 {
-        if let Some((_, sluice::runtime::worker::TaskState::Failed(t))) =
-            workers[0].worker.task_states(&names[0]).into_iter().next()
-        {
-            trace = t;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let trace = workers[0]
+        .failure_trace(&names[0], Duration::from_secs(30))
+        .await;
     assert!(
         trace.contains("column 1") && trace.contains("time.precision.mode=connect"),
         "{trace}"
@@ -2044,12 +2033,7 @@ async fn signals_act_when_creates_are_skipped() {
     .unwrap();
     let ping = format!("{prefix}.{}.ping", db.name);
     until_streaming(&db, "UPDATE ping SET n = n + 1", &ping).await;
-    db.exec(&format!(
-        "INSERT INTO debezium_signal VALUES ('ad-hoc-s', 'execute-snapshot', \
-         '{{\"data-collections\": [\"{}.customers\"], \"type\": \"blocking\"}}')",
-        db.name
-    ))
-    .await;
+    blocking_snapshot_of_customers(&db, "ad-hoc-s").await;
     let topic = format!("{prefix}.{}.customers", db.name);
     let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
     assert_eq!(records.len(), 1);

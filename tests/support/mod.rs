@@ -354,6 +354,21 @@ impl RunningWorker {
     pub async fn stop(self) {
         self.worker.stop_all(Duration::from_secs(30)).await;
     }
+
+    /// The trace of `connector`'s first task once it has failed, polled every 200 ms for up to
+    /// `timeout` (empty if it has not failed by then).
+    pub async fn failure_trace(&self, connector: &str, timeout: Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some((_, sluice::runtime::worker::TaskState::Failed(trace))) =
+                self.worker.task_states(connector).into_iter().next()
+            {
+                return trace;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        String::new()
+    }
 }
 
 /// Produces `(key, value)` records in order (one partition topics keep that order), awaiting each.

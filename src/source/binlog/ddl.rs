@@ -182,6 +182,12 @@ impl Reader<'_> {
         Some(name)
     }
 
+    /// `[IF [NOT] EXISTS] name` of a `CREATE`/`DROP DATABASE`.
+    fn database(&mut self) -> Ddl {
+        self.if_exists();
+        self.identifier().map_or(Ddl::Other, Ddl::Database)
+    }
+
     /// A table name, qualified by its database or not.
     fn table_name(&mut self) -> Option<(String, String)> {
         let first = self.identifier()?;
@@ -225,8 +231,7 @@ pub(super) fn classify(sql: &str, database: &str) -> Ddl {
         r.eat("OR");
         r.eat("REPLACE");
         if r.eat("DATABASE") || r.eat("SCHEMA") {
-            r.if_exists();
-            return r.identifier().map_or(Ddl::Other, Ddl::Database);
+            return r.database();
         }
         // `CREATE [TEMPORARY] TABLE` (temporary tables are not written to a ROW binlog).
         if r.eat("TEMPORARY") {
@@ -280,8 +285,7 @@ pub(super) fn classify(sql: &str, database: &str) -> Ddl {
     }
     if r.eat("DROP") {
         if r.eat("DATABASE") || r.eat("SCHEMA") {
-            r.if_exists();
-            return r.identifier().map_or(Ddl::Other, Ddl::Database);
+            return r.database();
         }
         if r.eat("TEMPORARY") {
             return Ddl::Other;
