@@ -5,6 +5,7 @@
 //! batch, not per row); strings and byte strings are [`Bytes`] slices, so a reader can hand out
 //! views of its network buffers without copying.
 
+pub(crate) mod arena;
 pub mod hash;
 pub(crate) mod kind;
 pub(crate) mod numeric;

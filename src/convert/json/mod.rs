@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 use super::Converter;
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::arena::ValueArena;
 use crate::model::record::Part;
 use crate::model::{Field, LogicalType, Schema, SchemaType, Value};
 
@@ -40,6 +41,8 @@ pub struct JsonConverter {
     /// The schemas of the last few records, by their raw JSON text: a record whose bytes start
     /// with one of them skips the envelope parse (see [`JsonConverter::recent_schema`]).
     recent: Vec<(Box<[u8]>, Arc<Schema>)>,
+    /// Where read strings are kept.
+    arena: ValueArena,
 }
 
 /// Schemas [`JsonConverter::recent_schema`] compares against: a sink task reads a few topics.
@@ -104,6 +107,7 @@ impl JsonConverter {
             schema_json: Vec::new(),
             schemas: HashMap::new(),
             recent: Vec::new(),
+            arena: ValueArena::default(),
         })
     }
 
@@ -206,7 +210,12 @@ impl Converter for JsonConverter {
             return Ok(Part::new(None, schemaless(&json)));
         }
         if let Some((schema, payload)) = self.recent_schema(bytes)
-            && let Some(value) = payload::read(&schema, payload, self.replace_null_with_default)
+            && let Some(value) = payload::read(
+                &schema,
+                payload,
+                self.replace_null_with_default,
+                &mut self.arena,
+            )
         {
             return Ok(Part::new(Some(schema), value));
         }
@@ -237,9 +246,12 @@ impl Converter for JsonConverter {
         };
         self.remember(text, &schema);
         let payload = envelope.payload.get();
-        if let Some(value) =
-            payload::read(&schema, payload.as_bytes(), self.replace_null_with_default)
-        {
+        if let Some(value) = payload::read(
+            &schema,
+            payload.as_bytes(),
+            self.replace_null_with_default,
+            &mut self.arena,
+        ) {
             return Ok(Part::new(Some(schema), value));
         }
         let payload: Json = serde_json::from_str(payload).map_err(serialization)?;

@@ -1,12 +1,14 @@
 //! JsonConverter's payload read straight into a [`Value`] as its schema says, without the
 //! `serde_json::Value` in between: structs fill their fields by name, integers, booleans and
-//! strings are read in place, and everything else goes through [`to_value`] one leaf at a time.
+//! strings are read in place (strings copied into a [`ValueArena`], not an allocation each),
+//! and everything else goes through [`to_value`] one leaf at a time.
 //!
 //! Contract: when [`read`] succeeds, its value is exactly what `to_value(schema, &json)` gives
 //! for the same payload. It may fail where `to_value` would not (a duplicate member whose first
 //! value is invalid, a number written as `1e2`): the caller then falls back to `to_value`,
 //! which also words the error as Connect does. So this module never decides an error.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::Deserialize;
@@ -14,22 +16,28 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 use serde_json::Value as Json;
 
 use super::to_value;
+use crate::model::arena::ValueArena;
 use crate::model::{LogicalType, Schema, SchemaType, Value};
 
-/// Reads a payload (the JSON text of `"payload"`) as `schema` says; `None` when the caller must
-/// take the general path.
+/// Reads a payload (the JSON text of `"payload"`) as `schema` says, its strings kept in
+/// `arena`; `None` when the caller must take the general path.
 pub(super) fn read(
     schema: &Schema,
     payload: &[u8],
     replace_null_with_default: bool,
+    arena: &mut ValueArena,
 ) -> Option<Value> {
     let mut de = serde_json::Deserializer::from_slice(payload);
+    let cell = RefCell::new(std::mem::take(arena));
     let value = Seed {
         schema,
         replace_null_with_default,
+        arena: &cell,
     }
     .deserialize(&mut de)
-    .ok()?;
+    .ok();
+    *arena = cell.into_inner();
+    let value = value?;
     de.end().ok()?;
     Some(value)
 }
@@ -39,6 +47,7 @@ pub(super) fn read(
 struct Seed<'s> {
     schema: &'s Schema,
     replace_null_with_default: bool,
+    arena: &'s RefCell<ValueArena>,
 }
 
 /// Any failure: the caller falls back, so its text does not matter.
@@ -100,7 +109,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
                     .ok_or_else(|| fail("out of range"))
             }
             (None, SchemaType::Boolean) => bool::deserialize(deserializer).map(Value::Boolean),
-            (None, SchemaType::String) => deserializer.deserialize_str(Text),
+            (None, SchemaType::String) => deserializer.deserialize_str(Text(self.arena)),
             _ => {
                 let json = Json::deserialize(deserializer)?;
                 to_value(schema, &json, self.replace_null_with_default).map_err(fail)
@@ -124,6 +133,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
         let Seed {
             schema,
             replace_null_with_default,
+            arena,
         } = self.0;
         let fields = &schema.fields;
         let mut values: Vec<Option<Value>> = Vec::with_capacity(fields.len());
@@ -134,6 +144,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
                     values[i] = Some(map.next_value_seed(Seed {
                         schema: &fields[i].schema,
                         replace_null_with_default,
+                        arena,
                     })?)
                 }
                 None => {
@@ -206,10 +217,10 @@ impl<'de> Visitor<'de> for Integer {
     }
 }
 
-/// A string as [`Value::Text`].
-struct Text;
+/// A string as [`Value::Text`], its bytes in the arena.
+struct Text<'s>(&'s RefCell<ValueArena>);
 
-impl<'de> Visitor<'de> for Text {
+impl<'de> Visitor<'de> for Text<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -217,7 +228,7 @@ impl<'de> Visitor<'de> for Text {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::text(s))
+        Ok(Value::Text(self.0.borrow_mut().put(s.as_bytes())))
     }
 }
 
@@ -228,7 +239,8 @@ mod tests {
 
     fn same_as_to_value(schema: &Schema, payload: &str) {
         let general = to_value(schema, &serde_json::from_str(payload).unwrap(), true).unwrap();
-        let direct = read(schema, payload.as_bytes(), true).expect("read directly");
+        let direct = read(schema, payload.as_bytes(), true, &mut ValueArena::default())
+            .expect("read directly");
         assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{payload}");
     }
 
@@ -289,11 +301,17 @@ mod tests {
             r#"{"id":1} x"#,
         ] {
             assert!(
-                read(&schema, payload.as_bytes(), true).is_none(),
+                read(
+                    &schema,
+                    payload.as_bytes(),
+                    true,
+                    &mut ValueArena::default()
+                )
+                .is_none(),
                 "{payload}"
             );
         }
         let required = Schema::primitive(SchemaType::Int32, false);
-        assert!(read(&required, b"null", true).is_none());
+        assert!(read(&required, b"null", true, &mut ValueArena::default()).is_none());
     }
 }

@@ -18,10 +18,11 @@ use mysql_async::consts::ColumnType;
 use mysql_common::io::ParseBuf;
 
 use super::table::TableInfo;
-use super::value::{FastColumn, Unread, ValueArena};
+use super::value::{FastColumn, Unread};
 use crate::db::DbZone;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Value;
+use crate::model::arena::ValueArena;
 
 /// One column of the table map.
 #[derive(Debug)]

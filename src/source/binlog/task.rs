@@ -15,10 +15,10 @@ use super::gtid::Gtid;
 use super::position::{Position, SnapshotState, stored_snapshot};
 use super::rows::RowDecoder;
 use super::table::{Description, TableInfo};
-use super::value::ValueArena;
 use crate::budget::Spares;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::error::{Error, Result};
+use crate::model::arena::ValueArena;
 use crate::model::{SourceBatch, Value};
 use crate::source::config::{BinlogSettings, DebeziumSettings, JdbcSourceConfig, SnapshotMode};
 

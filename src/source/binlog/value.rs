@@ -6,7 +6,7 @@
 //! and every column whose conversion needs the table's own facts (ENUM/SET members, BINARY
 //! padding, MEDIUMINT, BIT), still goes through `BinlogValue` and `TableInfo::convert`.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use mysql_async::Value as MyValue;
 use mysql_async::consts::ColumnType;
 use mysql_common::binlog::misc::{
@@ -17,6 +17,7 @@ use mysql_common::io::ParseBuf;
 use crate::db::DbZone;
 use crate::db::time::micros_from_datetime;
 use crate::model::Value;
+use crate::model::arena::ValueArena;
 use crate::source::schema::ColumnKind;
 
 /// A column read without mysql_common's general decoder, and how.
@@ -245,49 +246,6 @@ fn string<'a>(buf: &mut ParseBuf<'a>, len_bytes: u8) -> Option<&'a [u8]> {
     buf.checked_eat(usize::try_from(u64::from_le_bytes(le)).ok()?)
 }
 
-/// Where decoded strings and DECIMAL texts are kept: chunks shared by many values, so a value
-/// costs a copy and a reference count rather than an allocation of its own. A chunk is freed
-/// when the last value in it is; the values of one chunk are read one after the other, so they
-/// sit in one batch or two consecutive ones, and a chunk outlives its batch by one batch at
-/// most. A value larger than a chunk gets an allocation of its own size.
-#[derive(Debug, Default)]
-pub(super) struct ValueArena {
-    chunk: BytesMut,
-}
-
-/// Bytes of one [`ValueArena`] chunk.
-const ARENA_CHUNK: usize = 64 << 10;
-
-impl ValueArena {
-    /// A copy of `bytes` in the arena.
-    pub(super) fn put(&mut self, bytes: &[u8]) -> Bytes {
-        self.write(bytes.len(), |out| {
-            out.extend_from_slice(bytes);
-            Some(())
-        })
-        .expect("a copy is always written")
-    }
-
-    /// What `write` appends (at most `max` bytes, for room in the chunk), as one value; `None`,
-    /// and nothing kept, when it gives up.
-    fn write(
-        &mut self,
-        max: usize,
-        write: impl FnOnce(&mut BytesMut) -> Option<()>,
-    ) -> Option<Bytes> {
-        if self.chunk.capacity() - self.chunk.len() < max {
-            self.chunk = BytesMut::with_capacity(ARENA_CHUNK.max(max));
-        }
-        match write(&mut self.chunk) {
-            Some(()) => Some(self.chunk.split().freeze()),
-            None => {
-                self.chunk.clear();
-                None
-            }
-        }
-    }
-}
-
 /// The bytes of a DECIMAL(precision, scale) in MySQL's binary format.
 fn decimal_bytes(precision: usize, scale: usize) -> usize {
     let side =
@@ -382,6 +340,8 @@ fn read_decimal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::arena::ARENA_CHUNK;
+    use bytes::Bytes;
     use mysql_common::binlog::decimal::Decimal;
 
     /// The text mysql_common's decoder gives for `bin`.
