@@ -306,6 +306,11 @@ fn main() -> Result<()> {
     let debezium = if std::env::args().any(|a| a == "--debezium") {
         let table = format!("dbz_{stamp}");
         let topic = produce_debezium_topic(shape, rows, &table)?;
+        let consume_started = Instant::now();
+        let consumed = read_all(&topic, rows)?;
+        let raw_consume = consume_started.elapsed().as_secs_f64();
+        let event_bytes: usize = consumed.iter().map(Vec::len).sum();
+        drop(consumed);
         let run = run_sluice(
             &url,
             &topic,
@@ -322,7 +327,7 @@ fn main() -> Result<()> {
             bail!("the Debezium run wrote {count} of {rows} rows");
         }
         runtime.block_on(conn.query_drop(format!("DROP TABLE `{table}`")))?;
-        Some(run)
+        Some((run, raw_consume, event_bytes))
     } else {
         None
     };
@@ -386,15 +391,19 @@ fn main() -> Result<()> {
                 "bytes_per_message": bytes as f64 / n})
         );
     }
-    if let Some(run) = debezium {
+    if let Some((run, raw_consume_events, event_bytes)) = debezium {
         let steady = run.records as f64 / run.seconds;
         let plain = fresh.records as f64 / fresh.seconds;
         println!(
-            "| topic → sink, Debezium events via ExtractNewRecordState + RegexRouter, fresh table ({}) | {rows} | {batch_size} | {:.0} | plain fresh {:.0} | ratio to plain {:.2} | {:.1} MB | {:.1} CPU s/M |",
+            "| topic → sink, Debezium events via ExtractNewRecordState + RegexRouter, fresh table ({}) | {rows} | {batch_size} | {:.0} | plain fresh {:.0} | ratio to plain {:.2} | raw consume of the events {:.0} ({:.0} B/event; plain {:.0} B) | ratio to it {:.2} | {:.1} MB | {:.1} CPU s/M |",
             shape.name(),
             steady,
             plain,
             steady / plain,
+            n / raw_consume_events,
+            event_bytes as f64 / n,
+            bytes as f64 / n,
+            steady / (n / raw_consume_events),
             run.peak_rss_kb as f64 / 1024.0,
             run.cpu_seconds / n * 1e6,
         );
@@ -404,6 +413,9 @@ fn main() -> Result<()> {
                 "shape": shape.name(), "rows": rows, "batch_size": batch_size,
                 "sluice_rows_per_second": steady, "plain_sink_rows_per_second": plain,
                 "ratio_to_plain": steady / plain,
+                "raw_consume_events_per_second": n / raw_consume_events,
+                "bytes_per_event": event_bytes as f64 / n,
+                "ratio_to_raw_consume": steady / (n / raw_consume_events),
                 "sluice_peak_rss_mb": run.peak_rss_kb as f64 / 1024.0,
                 "sluice_cpu_seconds_per_million_rows": run.cpu_seconds / n * 1e6})
         );

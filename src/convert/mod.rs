@@ -20,13 +20,19 @@ pub mod json;
 pub mod simple;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::config::def::with_prefix;
 use std::sync::LazyLock;
 
 use crate::config::{ConfigDef, ConfigError, ConfigKey, ConfigType, Validator, WorkerConfig};
 use crate::error::Result;
+use crate::model::Schema;
 use crate::model::record::Part;
+
+/// For a value schema, which of its top-level fields the caller reads (`None`: all); see
+/// [`Converter::to_connect_fields`].
+pub type FieldsRead<'a> = dyn FnMut(&Arc<Schema>) -> Option<Arc<[bool]>> + 'a;
 
 /// Connect data ↔ bytes. The methods keep Connect's names.
 #[allow(clippy::wrong_self_convention)]
@@ -36,6 +42,21 @@ pub trait Converter: Send {
 
     /// Connect's `toConnectData` (and `toConnectHeader`).
     fn to_connect(&mut self, topic: &str, bytes: Option<&[u8]>) -> Result<Part>;
+
+    /// [`Converter::to_connect`] for a caller that reads only some top-level fields of a struct
+    /// value: `fields_read` answers, for the value's schema, which
+    /// ([`Transformation::value_fields_read`](crate::transform::Transformation::value_fields_read);
+    /// `None`, all). The converter may leave the others [`Value::Null`](crate::model::Value),
+    /// unchecked against their schema; the default reads everything.
+    fn to_connect_fields(
+        &mut self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+        fields_read: &mut FieldsRead<'_>,
+    ) -> Result<Part> {
+        let _ = fields_read;
+        self.to_connect(topic, bytes)
+    }
 }
 
 /// Which role a converter is configured for.

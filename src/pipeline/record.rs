@@ -17,7 +17,7 @@ use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::ProducerRecord;
 use crate::model::record::{Header, Part, Record};
-use crate::model::{Data, SchemaType, SinkRecord, SourceBatch, Value};
+use crate::model::{Data, Schema, SchemaType, SinkRecord, SourceBatch, Value};
 use crate::transform::{Chain, TransformFailure};
 
 /// Every error in the record-stage keys of a (resolved) connector config: transformations,
@@ -88,6 +88,7 @@ impl RecordStageConfig {
             key_schemas: self.json_settings(Role::Key).0,
             value_schemas: self.json_settings(Role::Value).0,
             classes: ConverterClasses::from(&self.converters),
+            fields_read: FieldsRead::default(),
         })
     }
 }
@@ -120,6 +121,31 @@ pub(crate) struct RecordStage {
     key_schemas: bool,
     value_schemas: bool,
     classes: ConverterClasses,
+    fields_read: FieldsRead,
+}
+
+/// The chain's [`Chain::value_fields_read`] per value schema, as the value converter asks for
+/// it on every record: the last few schemas, by pointer (the converters share theirs).
+#[derive(Default)]
+struct FieldsRead(Vec<(Arc<Schema>, Option<ReadFlags>)>);
+
+/// One flag per field of a struct schema.
+type ReadFlags = Arc<[bool]>;
+
+impl FieldsRead {
+    const SCHEMAS: usize = 16;
+
+    fn get(&mut self, chain: &Chain, schema: &Arc<Schema>) -> Option<ReadFlags> {
+        if let Some((_, read)) = self.0.iter().find(|(s, _)| Arc::ptr_eq(s, schema)) {
+            return read.clone();
+        }
+        let read: Option<ReadFlags> = chain.value_fields_read(schema).map(Into::into);
+        if self.0.len() >= Self::SCHEMAS {
+            self.0.remove(0);
+        }
+        self.0.push((schema.clone(), read.clone()));
+        read
+    }
 }
 
 impl RecordStage {
@@ -216,9 +242,12 @@ impl RecordStage {
             .key
             .to_connect(&topic, record.key.as_deref())
             .map_err(classes.fail(FailureStage::KeyConverter))?;
+        let (chain, cache) = (&self.chain, &mut self.fields_read);
         let value = self
             .value
-            .to_connect(&topic, record.value.as_deref())
+            .to_connect_fields(&topic, record.value.as_deref(), &mut |schema| {
+                cache.get(chain, schema)
+            })
             .map_err(classes.fail(FailureStage::ValueConverter))?;
         let mut headers = Vec::with_capacity(record.headers.len());
         for (name, bytes) in &record.headers {
@@ -368,5 +397,91 @@ mod tests {
         let stage = RecordStageConfig::new(&connector, &worker).unwrap();
         assert!(!stage.is_fast_json());
         assert_eq!(stage.json_settings(Role::Value), (true, false));
+    }
+
+    /// A Debezium change event as JsonConverter writes it, `source` given as `source_json`.
+    fn change_event(source_json: &str) -> Bytes {
+        let row = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"name"}],"optional":true,"name":"db.inv.t.Value","field":"%"}"#;
+        let schema = format!(
+            r#"{{"type":"struct","fields":[{},{},{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"db"}},{{"type":"int64","optional":false,"field":"ts_ms"}}],"optional":false,"name":"io.debezium.connector.mysql.Source","field":"source"}},{{"type":"string","optional":false,"field":"op"}}],"optional":false,"name":"db.inv.t.Envelope"}}"#,
+            row.replace('%', "before"),
+            row.replace('%', "after")
+        );
+        Bytes::from(format!(
+            r#"{{"schema":{schema},"payload":{{"before":null,"after":{{"id":2,"name":"b"}},"source":{source_json},"op":"c"}}}}"#
+        ))
+    }
+
+    fn sink_record(value: Bytes) -> SinkRecord {
+        SinkRecord {
+            topic: "db.inv.t".into(),
+            partition: 0,
+            offset: 0,
+            timestamp_ms: None,
+            key: None,
+            value: Some(value),
+            headers: Vec::new(),
+            key_data: None,
+            value_data: None,
+        }
+    }
+
+    /// With `ExtractNewRecordState` first, the value converter reads the envelope's `before` and
+    /// `after` (and what `add.fields` names), not `source`: a second event whose `source` the
+    /// converter would refuse still unwraps, unless `add.fields` reads `source`.
+    #[test]
+    fn extract_new_record_state_first_reads_only_the_row_and_what_it_adds() {
+        let worker = WorkerConfig::from_map(Default::default()).unwrap();
+        let config = |add_fields: &str| -> BTreeMap<String, String> {
+            [
+                ("transforms", "unwrap"),
+                (
+                    "transforms.unwrap.type",
+                    "io.debezium.transforms.ExtractNewRecordState",
+                ),
+                ("transforms.unwrap.add.fields", add_fields),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let good = change_event(r#"{"db":"inv","ts_ms":1700000000000}"#);
+        let bad_source = change_event(r#"{"db":7,"ts_ms":"later"}"#);
+
+        let mut stage = RecordStageConfig::new(&config(""), &worker)
+            .unwrap()
+            .build()
+            .unwrap();
+        for bytes in [good.clone(), bad_source.clone()] {
+            let mut record = sink_record(bytes);
+            assert!(stage.sink_record(&mut record).unwrap());
+            let data = record.value_data.expect("a row");
+            assert_eq!(data.schema.name.as_deref(), Some("db.inv.t.Value"));
+            assert!(!data.schema.optional);
+            assert_eq!(data.values, vec![Value::Int(2), Value::text("b")]);
+        }
+
+        let mut stage = RecordStageConfig::new(&config("op,source.ts_ms"), &worker)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut record = sink_record(good);
+        assert!(stage.sink_record(&mut record).unwrap());
+        let data = record.value_data.expect("a row");
+        let names: Vec<&str> = data.schema.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "__op", "__source_ts_ms"]);
+        assert_eq!(
+            data.values,
+            vec![
+                Value::Int(2),
+                Value::text("b"),
+                Value::text("c"),
+                Value::Int(1_700_000_000_000)
+            ]
+        );
+        let failure = stage
+            .sink_record(&mut sink_record(bad_source))
+            .expect_err("source is read, and is not its schema");
+        assert_eq!(failure.stage, FailureStage::ValueConverter);
     }
 }

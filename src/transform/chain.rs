@@ -10,6 +10,7 @@ use super::{Predicate, Transformation};
 use crate::config::def::with_prefix;
 use crate::config::{ConfigDef, ConfigError, ConfigKey, ConfigType};
 use crate::error::Error;
+use crate::model::Schema;
 use crate::model::record::Record;
 
 /// One configured stage: a transformation, applied when its predicate (if any) agrees.
@@ -118,6 +119,20 @@ impl Chain {
     /// Whether no transformation is configured.
     pub fn is_empty(&self) -> bool {
         self.stages.is_empty()
+    }
+
+    /// The top-level fields of a struct value of `schema` the chain reads: those its first
+    /// transformation reads ([`Transformation::value_fields_read`]) when it runs on every record
+    /// (no predicate); `None` for all of them.
+    pub fn value_fields_read(&self, schema: &Schema) -> Option<Vec<bool>> {
+        match self.stages.first() {
+            Some(Stage {
+                transform,
+                predicate: None,
+                ..
+            }) => transform.value_fields_read(schema),
+            _ => None,
+        }
     }
 
     /// Builds the chain of a (resolved) connector config; the first error names its key.

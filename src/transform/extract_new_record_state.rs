@@ -836,6 +836,27 @@ fn exclude(part: &Part, drop: &[String]) -> Result<Part> {
 }
 
 impl Transformation for ExtractNewRecordState {
+    /// An envelope's `before` and `after`, and the fields `add.fields` and `add.headers` read
+    /// from: `source`, `transaction` and the rest are neither passed on nor read.
+    fn value_fields_read(&self, schema: &Schema) -> Option<Vec<bool>> {
+        if schema.ty != SchemaType::Struct || !is_envelope(schema) {
+            return None;
+        }
+        let mut read = vec![false; schema.fields.len()];
+        let names = ["before", "after"].into_iter().chain(
+            self.add_fields
+                .iter()
+                .chain(&self.add_headers)
+                .map(|r| r.parent.as_deref().unwrap_or(&r.field)),
+        );
+        for name in names {
+            if let Some((index, _)) = schema.field(name) {
+                read[index] = true;
+            }
+        }
+        Some(read)
+    }
+
     fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
         if record.is_tombstone() {
             return Ok(self.tombstone(record));
@@ -1766,5 +1787,56 @@ mod tests {
             Chain::from_config(&bad).err().unwrap().key,
             "transforms.unwrap.delete.handling.mode"
         );
+    }
+
+    /// What the converter may leave unread: all but `before`, `after` and what `add.fields` /
+    /// `add.headers` read; nothing when the transformation has a predicate (a record it skips
+    /// passes on whole) or the value is not a change event.
+    #[test]
+    fn reads_the_rows_and_the_added_fields_only() {
+        let names = |read: Option<Vec<bool>>| -> Option<Vec<&str>> {
+            read.map(|read| {
+                ENVELOPE
+                    .fields
+                    .iter()
+                    .zip(read)
+                    .filter(|(_, r)| *r)
+                    .map(|(f, _)| f.name.as_str())
+                    .collect()
+            })
+        };
+        let chain = |pairs: &[(&str, &str)]| {
+            let mut config: BTreeMap<String, String> = [
+                ("transforms", "unwrap"),
+                ("transforms.unwrap.type", "ExtractNewRecordState"),
+            ]
+            .iter()
+            .chain(pairs)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            config.insert("predicates.p.type".into(), "RecordIsTombstone".into());
+            Chain::from_config(&config).unwrap()
+        };
+        assert_eq!(
+            names(chain(&[]).value_fields_read(&ENVELOPE)),
+            Some(vec!["before", "after"])
+        );
+        assert_eq!(
+            names(
+                chain(&[
+                    ("transforms.unwrap.add.fields", "op,source.ts_ms"),
+                    ("transforms.unwrap.add.headers", "ts_ms"),
+                ])
+                .value_fields_read(&ENVELOPE)
+            ),
+            Some(vec!["before", "after", "source", "op", "ts_ms"])
+        );
+        let predicated = chain(&[
+            ("predicates", "p"),
+            ("transforms.unwrap.predicate", "p"),
+            ("transforms.unwrap.negate", "true"),
+        ]);
+        assert_eq!(predicated.value_fields_read(&ENVELOPE), None);
+        assert_eq!(chain(&[]).value_fields_read(&customers_value()), None);
     }
 }

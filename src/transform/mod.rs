@@ -19,6 +19,10 @@
 //!   produces carry over unchanged.
 //! - The [`Chain`] is what the pipelines call; with no `transforms` it is empty and the
 //!   pipelines keep their zero-copy fast paths.
+//! - A transformation that reads only some top-level fields of a struct value, and passes none
+//!   of the others on (`ExtractNewRecordState` keeps the row and drops `source`), says which
+//!   through [`Transformation::value_fields_read`]. When it is first in the chain without a
+//!   predicate, the sink's converter reads only those fields and leaves the others null.
 //!
 //! The concrete transformations live one per file below; [`registry`] names them with Connect's
 //! class strings.
@@ -50,12 +54,21 @@ mod tests;
 pub use chain::{Chain, TransformFailure};
 
 use crate::error::Result;
+use crate::model::Schema;
 use crate::model::record::Record;
 
 /// One Single Message Transform (Connect's `Transformation<R>`).
 pub trait Transformation: Send {
     /// Transforms one record; `Ok(None)` drops it.
     fn apply(&mut self, record: Record) -> Result<Option<Record>>;
+
+    /// For a struct value of `schema`: which of its top-level fields `apply` reads, by index,
+    /// when it reads only some and passes none of the others on, in its output or its errors.
+    /// The converter may then leave the others [`Value::Null`](crate::model::Value::Null),
+    /// unchecked against their schema. `None` (the default): it reads the whole value.
+    fn value_fields_read(&self, _schema: &Schema) -> Option<Vec<bool>> {
+        None
+    }
 }
 
 /// A condition on a record (Connect's `Predicate<R>`).

@@ -191,7 +191,16 @@ impl Converter for JsonConverter {
         Ok(Some(out))
     }
 
-    fn to_connect(&mut self, _topic: &str, bytes: Option<&[u8]>) -> Result<Part> {
+    fn to_connect(&mut self, topic: &str, bytes: Option<&[u8]>) -> Result<Part> {
+        self.to_connect_fields(topic, bytes, &mut |_| None)
+    }
+
+    fn to_connect_fields(
+        &mut self,
+        _topic: &str,
+        bytes: Option<&[u8]>,
+        fields_read: &mut crate::convert::FieldsRead<'_>,
+    ) -> Result<Part> {
         let Some(bytes) = bytes else {
             return Ok(Part::NULL);
         };
@@ -213,6 +222,7 @@ impl Converter for JsonConverter {
             && let Some(value) = payload::read(
                 &schema,
                 payload,
+                fields_read(&schema).as_deref(),
                 self.replace_null_with_default,
                 &mut self.arena,
             )
@@ -249,6 +259,7 @@ impl Converter for JsonConverter {
         if let Some(value) = payload::read(
             &schema,
             payload.as_bytes(),
+            fields_read(&schema).as_deref(),
             self.replace_null_with_default,
             &mut self.arena,
         ) {

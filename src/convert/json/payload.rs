@@ -20,10 +20,13 @@ use crate::model::arena::ValueArena;
 use crate::model::{LogicalType, Schema, SchemaType, Value};
 
 /// Reads a payload (the JSON text of `"payload"`) as `schema` says, its strings kept in
-/// `arena`; `None` when the caller must take the general path.
+/// `arena`; `None` when the caller must take the general path. With `fields_read` (one flag per
+/// field of a struct `schema`), the top-level members not flagged are skipped as JSON, neither
+/// read nor checked against their schema, and left null.
 pub(super) fn read(
     schema: &Schema,
     payload: &[u8],
+    fields_read: Option<&[bool]>,
     replace_null_with_default: bool,
     arena: &mut ValueArena,
 ) -> Option<Value> {
@@ -31,6 +34,7 @@ pub(super) fn read(
     let cell = RefCell::new(std::mem::take(arena));
     let value = Seed {
         schema,
+        fields_read: fields_read.filter(|read| read.len() == schema.fields.len()),
         replace_null_with_default,
         arena: &cell,
     }
@@ -46,6 +50,8 @@ pub(super) fn read(
 #[derive(Clone, Copy)]
 struct Seed<'s> {
     schema: &'s Schema,
+    /// For a struct, which of its fields to read (all when `None`).
+    fields_read: Option<&'s [bool]>,
     replace_null_with_default: bool,
     arena: &'s RefCell<ValueArena>,
 }
@@ -118,6 +124,9 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 }
 
+/// The widest struct read here; wider ones take the general path.
+const MAX_FIELDS: usize = 256;
+
 /// A struct's members matched to its fields by name; a member the schema does not name is
 /// skipped, a field without a member is read as null (its default, when it has one).
 struct StructVisitor<'s>(Seed<'s>);
@@ -132,36 +141,40 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let Seed {
             schema,
+            fields_read,
             replace_null_with_default,
             arena,
         } = self.0;
         let fields = &schema.fields;
-        let mut values: Vec<Option<Value>> = Vec::with_capacity(fields.len());
-        values.resize_with(fields.len(), || None);
+        // Which fields had a member, a bit each (wider structs take the general path).
+        let mut seen = [0u64; MAX_FIELDS / 64];
+        if fields.len() > MAX_FIELDS {
+            return Err(fail("too many fields"));
+        }
+        let read = |i: usize| fields_read.is_none_or(|read| read[i]);
+        let mut values = vec![Value::Null; fields.len()];
         while let Some(index) = map.next_key_seed(FieldIndex(fields))? {
             match index {
-                Some(i) => {
-                    values[i] = Some(map.next_value_seed(Seed {
+                Some(i) if read(i) => {
+                    seen[i / 64] |= 1 << (i % 64);
+                    values[i] = map.next_value_seed(Seed {
                         schema: &fields[i].schema,
+                        fields_read: None,
                         replace_null_with_default,
                         arena,
-                    })?)
+                    })?;
                 }
-                None => {
+                _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        let values = values
-            .into_iter()
-            .zip(fields)
-            .map(|(value, field)| match value {
-                Some(value) => Ok(value),
-                None => {
-                    to_value(&field.schema, &Json::Null, replace_null_with_default).map_err(fail)
-                }
-            })
-            .collect::<Result<_, _>>()?;
+        for (i, field) in fields.iter().enumerate() {
+            if seen[i / 64] & (1 << (i % 64)) == 0 && read(i) {
+                values[i] = to_value(&field.schema, &Json::Null, replace_null_with_default)
+                    .map_err(fail)?;
+            }
+        }
         Ok(Value::Struct(values))
     }
 }
@@ -239,8 +252,14 @@ mod tests {
 
     fn same_as_to_value(schema: &Schema, payload: &str) {
         let general = to_value(schema, &serde_json::from_str(payload).unwrap(), true).unwrap();
-        let direct = read(schema, payload.as_bytes(), true, &mut ValueArena::default())
-            .expect("read directly");
+        let direct = read(
+            schema,
+            payload.as_bytes(),
+            None,
+            true,
+            &mut ValueArena::default(),
+        )
+        .expect("read directly");
         assert_eq!(format!("{direct:?}"), format!("{general:?}"), "{payload}");
     }
 
@@ -304,6 +323,7 @@ mod tests {
                 read(
                     &schema,
                     payload.as_bytes(),
+                    None,
                     true,
                     &mut ValueArena::default()
                 )
@@ -312,6 +332,53 @@ mod tests {
             );
         }
         let required = Schema::primitive(SchemaType::Int32, false);
-        assert!(read(&required, b"null", true, &mut ValueArena::default()).is_none());
+        assert!(read(&required, b"null", None, true, &mut ValueArena::default()).is_none());
+    }
+
+    /// Members outside `fields_read` are skipped unread (their type unchecked) and left null;
+    /// the fields read are as the general path reads them, defaults included.
+    #[test]
+    fn reads_only_the_fields_asked_for() {
+        let schema = row();
+        let mut read_only = vec![false; schema.fields.len()];
+        read_only[0] = true; // id
+        read_only[3] = true; // d, missing: its default
+        let payload = br#"{"id":5,"s":{"not":"a string"},"b":"x","n":[1],"f":1.5}"#;
+        let value = read(
+            &schema,
+            payload,
+            Some(&read_only),
+            true,
+            &mut ValueArena::default(),
+        )
+        .expect("read");
+        let mut expected = vec![Value::Null; schema.fields.len()];
+        expected[0] = Value::Int(5);
+        expected[3] = Value::Int(7);
+        assert_eq!(
+            format!("{value:?}"),
+            format!("{:?}", Value::Struct(expected))
+        );
+        // A flag list that does not fit the schema is ignored.
+        let all = read(
+            &schema,
+            payload,
+            Some(&[true]),
+            true,
+            &mut ValueArena::default(),
+        );
+        assert!(all.is_none(), "s is not a string: the general path decides");
+        // Skipped members must still be JSON.
+        let broken = br#"{"id":5,"s":{"not" "json"}}"#;
+        assert!(
+            read(
+                &schema,
+                broken,
+                Some(&read_only),
+                true,
+                &mut ValueArena::default()
+            )
+            .is_none()
+        );
     }
 }
