@@ -388,27 +388,6 @@ pub struct SinkRecord {
     pub value_data: Option<Data>,
 }
 
-impl SinkRecord {
-    /// Bytes the record holds: the consumed bytes and the converted values (what a batch of
-    /// them costs the memory budget once converted).
-    pub fn held_bytes(&self) -> usize {
-        let raw = |b: &Option<Bytes>| b.as_ref().map_or(0, Bytes::len);
-        let data = |d: &Option<Data>| {
-            d.as_ref()
-                .map_or(0, |d| d.values.iter().map(Value::heap_bytes).sum())
-        };
-        raw(&self.key)
-            + raw(&self.value)
-            + self
-                .headers
-                .iter()
-                .map(|(k, v)| k.len() + raw(v))
-                .sum::<usize>()
-            + data(&self.key_data)
-            + data(&self.value_data)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,7 +64,7 @@ struct Batch {
     failed: Vec<Failed>,
     next_offsets: NextOffsets,
     /// The memory the batch holds, released once it is written.
-    reservation: Reservation,
+    _reservation: Reservation,
 }
 
 impl SinkPipeline {
@@ -206,7 +206,7 @@ impl SinkPipeline {
                 records,
                 mut failed,
                 next_offsets,
-                reservation: _reservation,
+                _reservation,
             } = batch;
             depth.set(batches_rx.len() as f64);
             batch_records.record((records.len() + failed.len()) as f64);
@@ -448,7 +448,7 @@ async fn convert_batches(
             records: Vec::with_capacity(raw.len()),
             failed: Vec::new(),
             next_offsets,
-            reservation,
+            _reservation: reservation,
         };
         let mut fatal = None;
         for mut record in raw {
@@ -467,15 +467,6 @@ async fn convert_batches(
                 }
             }
         }
-        // The reader reserved twice the consumed bytes; what the batch holds now is known (an
-        // unwrapped Debezium event keeps a fraction of its envelope).
-        let held = batch
-            .records
-            .iter()
-            .chain(batch.failed.iter().map(|f| &f.record))
-            .map(SinkRecord::held_bytes)
-            .sum();
-        batch.reservation.resize(held);
         let message = match fatal {
             Some(error) => Err(error),
             None => Ok(batch),
