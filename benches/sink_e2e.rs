@@ -294,15 +294,6 @@ fn main() -> Result<()> {
         &format!("bench-sink-{stamp}-a"),
         &[],
     )?;
-    let update = run_sluice(
-        &url,
-        &updates,
-        &sluice_table,
-        rows,
-        batch_size,
-        &format!("bench-sink-{stamp}-b"),
-        &[],
-    )?;
     let debezium = if std::env::args().any(|a| a == "--debezium") {
         let table = format!("dbz_{stamp}");
         let topic = produce_debezium_topic(shape, rows, &table)?;
@@ -331,6 +322,15 @@ fn main() -> Result<()> {
     } else {
         None
     };
+    let update = run_sluice(
+        &url,
+        &updates,
+        &sluice_table,
+        rows,
+        batch_size,
+        &format!("bench-sink-{stamp}-b"),
+        &[],
+    )?;
     // The baseline's table is the one auto.create made, emptied.
     runtime
         .block_on(conn.query_drop(format!("CREATE TABLE `{raw_table}` LIKE `{sluice_table}`")))?;

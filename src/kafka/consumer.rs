@@ -77,6 +77,16 @@ pub(crate) fn group_id(connector: &str) -> String {
 }
 
 /// A sink task's consumer.
+/// What librdkafka may hold for one consumer, outside the memory budget's reservations.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConsumerMemory {
+    /// One fetch response (`fetch.max.bytes`, 1–50 MiB).
+    pub fetch_bytes: usize,
+    /// The prefetch queue (`queued.max.messages.kbytes`, 1–64 MiB): librdkafka fetches again
+    /// only while the queue holds less.
+    pub prefetch_bytes: usize,
+}
+
 pub(crate) struct KafkaConsumer {
     consumer: Arc<StreamConsumer>,
     connector: Arc<str>,
@@ -85,19 +95,20 @@ pub(crate) struct KafkaConsumer {
 }
 
 impl KafkaConsumer {
-    /// A consumer in `connect-<connector>`, subscribed; `fetch_bytes` sizes its fetches and
-    /// prefetch queue (`fetch.max.bytes` 1–50 MiB, `queued.max.messages.kbytes` 1–16 MiB per
-    /// partition, unless set).
+    /// A consumer in `connect-<connector>`, subscribed, fetching within `memory` (unless the
+    /// worker or the connector sets `fetch.max.bytes` / `queued.max.messages.kbytes`).
     pub(crate) fn subscribe(
         worker: &WorkerConfig,
         overrides: &BTreeMap<String, String>,
-        fetch_bytes: usize,
+        memory: ConsumerMemory,
         connector: &Arc<str>,
         task_id: u32,
         subscription: &Subscription,
     ) -> Result<KafkaConsumer> {
-        let fetch_max = fetch_bytes.clamp(1 << 20, 50 << 20).to_string();
-        let queued_kbytes = (fetch_bytes / 1024).clamp(1024, 16384).to_string();
+        let fetch_max = memory.fetch_bytes.clamp(1 << 20, 50 << 20).to_string();
+        let queued_kbytes = (memory.prefetch_bytes / 1024)
+            .clamp(1024, 65536)
+            .to_string();
         let consumer: StreamConsumer = client_config(
             worker,
             ClientRole::Consumer,
@@ -114,7 +125,7 @@ impl KafkaConsumer {
                 // long before: the writer then idles. Java's consumer fetches again at once.
                 ("fetch.queue.backoff.ms", "10"),
                 // Fetch and prefetch within the task's share of the memory budget (librdkafka:
-                // 64 MiB per partition); the sink pipeline passes a sixteenth of its share.
+                // 50 MiB fetches, a 64 MiB queue).
                 ("queued.max.messages.kbytes", queued_kbytes.as_str()),
                 ("fetch.max.bytes", fetch_max.as_str()),
                 // A broker answers a waiting fetch when data arrives (Kafka) or only at this

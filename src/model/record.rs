@@ -102,6 +102,12 @@ impl Record {
         }
     }
 
+    /// The record with its key or value replaced (Connect's `newRecord` for one side).
+    pub fn with_part(mut self, side: Side, schema: Option<Arc<Schema>>, value: Value) -> Record {
+        *self.part_mut(side) = Part { schema, value };
+        self
+    }
+
     /// Whether the value is null (Connect's tombstone).
     pub fn is_tombstone(&self) -> bool {
         self.value.value.is_null()

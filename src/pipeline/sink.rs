@@ -21,7 +21,7 @@ use crate::convert::Role;
 use crate::convert::json::decode::JsonDecoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::consumer::{
-    DeadLetterProducer, DeadLetterWriter, FailedRecord, KafkaConsumer, NextOffsets,
+    ConsumerMemory, DeadLetterProducer, DeadLetterWriter, FailedRecord, KafkaConsumer, NextOffsets,
     OffsetCommitter, RecordReader,
 };
 use crate::metrics as m;
@@ -31,11 +31,19 @@ use crate::pipeline::record::{RecordStage, RecordStageConfig};
 /// How long a batch waits for more records after its first one.
 const BATCH_LINGER: Duration = Duration::from_millis(20);
 
-/// librdkafka's fetches and prefetch queue each get this fraction of the task's share. Each
-/// fetch response stays in memory until every message in it has been handed on, so at a
-/// quarter of a 64 MiB share (16 MiB fetches) a sink of 600 KB messages peaked at 446 MB RSS
-/// with 49 MiB of the budget in use; at a sixteenth, 93 MB (BENCHMARKS.md, big rows).
-const CONSUMER_SHARE_FRACTION: usize = 16;
+/// librdkafka's fetches get this fraction of the task's share. Each fetch response stays in
+/// memory until every message in it has been handed on, so at a quarter of a 64 MiB share
+/// (16 MiB fetches) a sink of 600 KB messages peaked at 446 MB RSS with 49 MiB of the budget in
+/// use; at a sixteenth, 93–122 MB (BENCHMARKS.md, big rows).
+const FETCH_SHARE_FRACTION: usize = 16;
+
+/// librdkafka's prefetch queue holds this many of the pipeline's largest batches
+/// ([`Share::batch_bytes`]). The reader takes a whole batch from the queue at once, and
+/// librdkafka fetches again only once the queue is under its limit: a queue smaller than a
+/// batch leaves the reader waiting on fetch round trips within every batch (the Debezium sink
+/// read 145–149k events/s from a 4 MiB queue and outran its writer from an 8 MiB one; 16 MiB
+/// was no faster and held more, BENCHMARKS.md).
+const PREFETCH_BATCHES: usize = 1;
 
 /// Everything a sink task's runtime needs besides the task.
 #[derive(Clone)]
@@ -77,7 +85,7 @@ impl SinkPipeline {
         let consumer = KafkaConsumer::subscribe(
             &self.worker,
             &self.consumer_overrides,
-            self.share.limit() / CONSUMER_SHARE_FRACTION,
+            consumer_memory(&self.share),
             &self.connector,
             self.task_id,
             &self.subscription,
@@ -478,6 +486,14 @@ async fn convert_batches(
     }
 }
 
+/// What the task's consumer may hold, from its share of the budget.
+fn consumer_memory(share: &Share) -> ConsumerMemory {
+    ConsumerMemory {
+        fetch_bytes: share.limit() / FETCH_SHARE_FRACTION,
+        prefetch_bytes: share.batch_bytes() * PREFETCH_BATCHES,
+    }
+}
+
 /// The next offset to commit for every partition in `records`.
 fn next_offsets(records: &[SinkRecord]) -> NextOffsets {
     let mut next: BTreeMap<(&str, i32), (Arc<str>, i64)> = BTreeMap::new();
@@ -736,6 +752,17 @@ mod tests {
             error.trace()
         );
         assert_eq!(lines(&events), ["put Int(0)", "commit t-0 1"]);
+    }
+
+    #[test]
+    fn the_prefetch_queue_holds_a_whole_batch_and_fetches_stay_small() {
+        for budget in [1u64 << 20, 64 << 20, 1 << 30] {
+            let budget = crate::budget::MemoryBudget::new(budget);
+            let share = budget.share("c", 0);
+            let memory = consumer_memory(&share);
+            assert!(memory.prefetch_bytes >= share.batch_bytes(), "{memory:?}");
+            assert!(memory.fetch_bytes <= share.limit() / 16, "{memory:?}");
+        }
     }
 
     #[tokio::test]

@@ -53,16 +53,6 @@ pub fn config_def() -> &'static ConfigDef {
     &DEF
 }
 
-/// `Cast$Key`.
-pub fn build_key(config: &Config) -> Result<Cast, ConfigError> {
-    Cast::new(config, Side::Key)
-}
-
-/// `Cast$Value`.
-pub fn build_value(config: &Config) -> Result<Cast, ConfigError> {
-    Cast::new(config, Side::Value)
-}
-
 /// What `spec` asks for.
 #[derive(Debug, Clone, PartialEq)]
 enum Spec {
@@ -189,7 +179,8 @@ fn parse_spec(mappings: &[String]) -> Result<Spec, ConfigError> {
 }
 
 impl Cast {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `Cast$Key` or `Cast$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(Cast {
             side,
             spec: parse_spec(config.list(SPEC))?,
@@ -600,15 +591,12 @@ mod tests {
 
     fn cast(side: Side, spec: &str) -> Cast {
         let config = parse(&[(SPEC, spec)]).unwrap();
-        match side {
-            Side::Key => build_key(&config).unwrap(),
-            Side::Value => build_value(&config).unwrap(),
-        }
+        Cast::new(&config, side).unwrap()
     }
 
     fn spec_error(spec: &str) -> String {
         let config = parse(&[(SPEC, spec)]).unwrap();
-        let e = build_value(&config).err().unwrap();
+        let e = Cast::new(&config, Side::Value).err().unwrap();
         assert_eq!(e.key, SPEC);
         e.message()
     }
@@ -1207,7 +1195,7 @@ mod tests {
         for (replace, value) in [("true", Value::text("42")), ("false", Value::Null)] {
             let config =
                 parse(&[(SPEC, "a:string"), ("replace.null.with.default", replace)]).unwrap();
-            let mut t = build_value(&config).unwrap();
+            let mut t = Cast::new(&config, Side::Value).unwrap();
             let out = apply(
                 &mut t,
                 record(

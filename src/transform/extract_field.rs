@@ -267,16 +267,9 @@ pub struct ExtractField {
     cache: SchemaCache<Option<Arc<Schema>>>,
 }
 
-pub fn build_key(config: &Config) -> Result<ExtractField, ConfigError> {
-    ExtractField::new(config, Side::Key)
-}
-
-pub fn build_value(config: &Config) -> Result<ExtractField, ConfigError> {
-    ExtractField::new(config, Side::Value)
-}
-
 impl ExtractField {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `ExtractField$Key` or `ExtractField$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let original = config.string("field").unwrap_or_default().to_string();
         let path = FieldPath::parse(&original, syntax_is_v2(config)?)?;
         Ok(ExtractField {
@@ -290,7 +283,7 @@ impl ExtractField {
 }
 
 impl Transformation for ExtractField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
+    fn apply(&mut self, record: Record) -> Result<Option<Record>> {
         let part = record.part(self.side);
         let (schema, value) = match &part.schema {
             None => match require_map_or_null(&part.value, PURPOSE)? {
@@ -316,10 +309,7 @@ impl Transformation for ExtractField {
                 (Some(field), value)
             }
         };
-        let part = record.part_mut(self.side);
-        part.schema = schema;
-        part.value = value;
-        Ok(Some(record))
+        Ok(Some(record.with_part(self.side, schema, value)))
     }
 }
 
@@ -329,14 +319,11 @@ mod tests {
     use super::*;
     use crate::model::record::Part;
     use crate::transform::util;
-
-    fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        crate::transform::util::parse_pairs(config_def(), pairs)
-    }
+    use crate::transform::util::parse_pairs;
 
     /// Kafka's ExtractFieldTest works on the key.
     fn key_xform(pairs: &[(&str, &str)]) -> ExtractField {
-        build_key(&config(pairs).unwrap()).unwrap()
+        ExtractField::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Key).unwrap()
     }
 
     fn record(key: Part) -> Record {
@@ -629,24 +616,36 @@ mod tests {
 
     #[test]
     fn config_errors() {
-        let error = config(&[]).unwrap_err();
+        let error = parse_pairs(config_def(), &[]).unwrap_err();
         assert_eq!(
             error.message(),
             "Missing required configuration \"field\" which has no default value."
         );
-        let error =
-            build_value(&config(&[("field", "a"), ("field.syntax.version", "v3")]).unwrap())
-                .err()
-                .unwrap();
+        let error = ExtractField::new(
+            &parse_pairs(
+                config_def(),
+                &[("field", "a"), ("field.syntax.version", "v3")],
+            )
+            .unwrap(),
+            Side::Value,
+        )
+        .err()
+        .unwrap();
         assert_eq!(error.key, "field.syntax.version");
         assert_eq!(
             error.message(),
             "Invalid value v3 for configuration field.syntax.version: String must be one of (case insensitive): V1, V2"
         );
-        let error =
-            build_value(&config(&[("field", "foo.`bar"), ("field.syntax.version", "V2")]).unwrap())
-                .err()
-                .unwrap();
+        let error = ExtractField::new(
+            &parse_pairs(
+                config_def(),
+                &[("field", "foo.`bar"), ("field.syntax.version", "V2")],
+            )
+            .unwrap(),
+            Side::Value,
+        )
+        .err()
+        .unwrap();
         assert_eq!(error.key, "field");
         assert!(error.message().starts_with("Incomplete backtick pair"));
     }

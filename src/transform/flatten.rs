@@ -38,16 +38,6 @@ pub fn config_def() -> &'static ConfigDef {
     &DEF
 }
 
-/// `Flatten$Key`.
-pub fn build_key(config: &Config) -> Result<Flatten, ConfigError> {
-    Flatten::new(config, Side::Key)
-}
-
-/// `Flatten$Value`.
-pub fn build_value(config: &Config) -> Result<Flatten, ConfigError> {
-    Flatten::new(config, Side::Value)
-}
-
 /// Flattens the key or the value.
 pub struct Flatten {
     side: Side,
@@ -56,7 +46,8 @@ pub struct Flatten {
 }
 
 impl Flatten {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `Flatten$Key` or `Flatten$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(Flatten {
             side,
             delimiter: config.string(DELIMITER).unwrap_or(".").to_string(),
@@ -265,10 +256,7 @@ mod tests {
 
     fn flatten(side: Side, pairs: &[(&str, &str)]) -> Flatten {
         let config = crate::transform::util::parse_pairs(config_def(), pairs).unwrap();
-        match side {
-            Side::Key => build_key(&config).unwrap(),
-            Side::Value => build_value(&config).unwrap(),
-        }
+        Flatten::new(&config, side).unwrap()
     }
 
     fn prim(ty: SchemaType) -> Schema {

@@ -36,21 +36,14 @@ pub struct HoistField {
     cache: SchemaCache<Arc<Schema>>,
 }
 
-pub fn build_key(config: &Config) -> Result<HoistField, ConfigError> {
-    Ok(HoistField::new(config, Side::Key))
-}
-
-pub fn build_value(config: &Config) -> Result<HoistField, ConfigError> {
-    Ok(HoistField::new(config, Side::Value))
-}
-
 impl HoistField {
-    fn new(config: &Config, side: Side) -> Self {
-        HoistField {
+    /// `HoistField$Key` or `HoistField$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+        Ok(HoistField {
             side,
             field: config.string("field").unwrap_or_default().to_string(),
             cache: SchemaCache::new(),
-        }
+        })
     }
 }
 
@@ -91,7 +84,7 @@ mod tests {
 
     fn key_xform(field: &str) -> HoistField {
         let raw = BTreeMap::from([("field".to_string(), field.to_string())]);
-        build_key(&config_def().parse(&raw).unwrap()).unwrap()
+        HoistField::new(&config_def().parse(&raw).unwrap(), Side::Key).unwrap()
     }
 
     fn record(key: Part) -> Record {

@@ -149,16 +149,9 @@ pub struct InsertField {
     cache: SchemaCache<Arc<Schema>>,
 }
 
-pub fn build_key(config: &Config) -> Result<InsertField, ConfigError> {
-    InsertField::new(config, Side::Key)
-}
-
-pub fn build_value(config: &Config) -> Result<InsertField, ConfigError> {
-    InsertField::new(config, Side::Value)
-}
-
 impl InsertField {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `InsertField$Key` or `InsertField$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let specs = Specs {
             topic: Spec::parse(config.string("topic.field")),
             partition: Spec::parse(config.string("partition.field")),
@@ -235,7 +228,7 @@ impl InsertField {
 }
 
 impl Transformation for InsertField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
+    fn apply(&mut self, record: Record) -> Result<Option<Record>> {
         let part = record.part(self.side);
         if part.value.is_null() {
             return Ok(Some(record));
@@ -271,10 +264,7 @@ impl Transformation for InsertField {
                 (Some(updated), Value::Struct(out))
             }
         };
-        let part = record.part_mut(self.side);
-        part.schema = schema;
-        part.value = value;
-        Ok(Some(record))
+        Ok(Some(record.with_part(self.side, schema, value)))
     }
 }
 
@@ -284,10 +274,7 @@ mod tests {
     use super::*;
     use crate::model::Field;
     use crate::model::record::Part;
-
-    fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        crate::transform::util::parse_pairs(config_def(), pairs)
-    }
+    use crate::transform::util::parse_pairs;
 
     /// The configuration most of Kafka's InsertFieldTest cases use.
     const ALL: &[(&str, &str)] = &[
@@ -299,7 +286,7 @@ mod tests {
     ];
 
     fn value_xform(pairs: &[(&str, &str)]) -> InsertField {
-        build_value(&config(pairs).unwrap()).unwrap()
+        InsertField::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Value).unwrap()
     }
 
     fn field(name: &str, schema: Schema) -> Field {
@@ -497,7 +484,8 @@ mod tests {
     /// `InsertFieldTest.insertKeyFieldsIntoTombstoneEvent` and `insertIntoNullKeyLeavesRecordUnchanged`.
     #[test]
     fn key_fields_into_tombstone_event() {
-        let mut xform = build_key(&config(ALL).unwrap()).unwrap();
+        let mut xform =
+            InsertField::new(&parse_pairs(config_def(), ALL).unwrap(), Side::Key).unwrap();
         let mut record = source_record(Some(0), None, Value::Null, None);
         record.key = Part::new(None, map(&[("magic", Value::Int(42))]));
         let out = xform.apply(record.clone()).unwrap().unwrap();
@@ -624,18 +612,26 @@ mod tests {
 
     #[test]
     fn config_errors() {
-        let error = build_value(&config(&[]).unwrap()).err().unwrap();
-        assert_eq!(error.message(), "No field insertion configured");
-        let error = build_value(&config(&[("static.field", "s")]).unwrap())
+        let error = InsertField::new(&parse_pairs(config_def(), &[]).unwrap(), Side::Value)
             .err()
             .unwrap();
+        assert_eq!(error.message(), "No field insertion configured");
+        let error = InsertField::new(
+            &parse_pairs(config_def(), &[("static.field", "s")]).unwrap(),
+            Side::Value,
+        )
+        .err()
+        .unwrap();
         assert_eq!(error.key, "static.value");
         assert_eq!(
             error.message(),
             "Invalid value null for configuration static.value: No value specified for static field: s"
         );
-        let error =
-            config(&[("topic.field", "t"), ("replace.null.with.default", "maybe")]).unwrap_err();
+        let error = parse_pairs(
+            config_def(),
+            &[("topic.field", "t"), ("replace.null.with.default", "maybe")],
+        )
+        .unwrap_err();
         assert_eq!(error.key, "replace.null.with.default");
     }
 }

@@ -272,16 +272,9 @@ pub struct MaskField {
     replace_null_with_default: bool,
 }
 
-pub fn build_key(config: &Config) -> Result<MaskField, ConfigError> {
-    MaskField::new(config, Side::Key)
-}
-
-pub fn build_value(config: &Config) -> Result<MaskField, ConfigError> {
-    MaskField::new(config, Side::Value)
-}
-
 impl MaskField {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `MaskField$Key` or `MaskField$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let mut fields = non_empty_list(config, "fields")?;
         let mut seen = HashSet::new();
         fields.retain(|f| seen.insert(f.clone()));
@@ -345,17 +338,14 @@ mod tests {
     use crate::model::logical;
     use crate::model::record::Part;
     use crate::transform::util;
-
-    fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        crate::transform::util::parse_pairs(config_def(), pairs)
-    }
+    use crate::transform::util::parse_pairs;
 
     fn xform(fields: &str, replacement: Option<&str>) -> MaskField {
         let mut pairs = vec![("fields", fields)];
         if let Some(r) = replacement {
             pairs.push(("replacement", r));
         }
-        build_value(&config(&pairs).unwrap()).unwrap()
+        MaskField::new(&parse_pairs(config_def(), &pairs).unwrap(), Side::Value).unwrap()
     }
 
     fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {
@@ -735,8 +725,13 @@ mod tests {
             ("true", Value::Int(0), Value::Int(42)),
             ("false", Value::Null, Value::Null),
         ] {
-            let mut xform = build_value(
-                &config(&[("fields", "a"), ("replace.null.with.default", replace)]).unwrap(),
+            let mut xform = MaskField::new(
+                &parse_pairs(
+                    config_def(),
+                    &[("fields", "a"), ("replace.null.with.default", replace)],
+                )
+                .unwrap(),
+                Side::Value,
             )
             .unwrap();
             let out = xform
@@ -753,16 +748,20 @@ mod tests {
     /// `MaskFieldTest.testEmptyStringReplacementValue` and the required non-empty `fields`.
     #[test]
     fn config_errors() {
-        let error = config(&[("fields", "short"), ("replacement", "")]).unwrap_err();
+        let error =
+            parse_pairs(config_def(), &[("fields", "short"), ("replacement", "")]).unwrap_err();
         assert_eq!(
             error.message(),
             "Invalid value  for configuration replacement: String must be non-empty"
         );
-        let error = config(&[]).unwrap_err();
+        let error = parse_pairs(config_def(), &[]).unwrap_err();
         assert_eq!(error.key, "fields");
-        let error = build_value(&config(&[("fields", "")]).unwrap())
-            .err()
-            .unwrap();
+        let error = MaskField::new(
+            &parse_pairs(config_def(), &[("fields", "")]).unwrap(),
+            Side::Value,
+        )
+        .err()
+        .unwrap();
         assert_eq!(
             error.message(),
             "Invalid value [] for configuration fields: Empty list"

@@ -35,6 +35,19 @@ pub(crate) fn no_keys() -> &'static ConfigDef {
 }
 
 macro_rules! transform {
+    ($class:literal, $module:ident :: $ty:ident, $side:ident) => {
+        TransformPlugin {
+            class: $class,
+            version: KAFKA_VERSION,
+            config_def: super::$module::config_def,
+            build: |config| {
+                Ok(Box::new(super::$module::$ty::new(
+                    config,
+                    crate::model::record::Side::$side,
+                )?))
+            },
+        }
+    };
     ($class:literal, $module:ident :: $build:ident) => {
         TransformPlugin {
             class: $class,
@@ -62,11 +75,13 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     ),
     transform!(
         "org.apache.kafka.connect.transforms.Cast$Key",
-        cast::build_key
+        cast::Cast,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.Cast$Value",
-        cast::build_value
+        cast::Cast,
+        Value
     ),
     TransformPlugin {
         class: "org.apache.kafka.connect.transforms.DropHeaders",
@@ -76,20 +91,24 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     },
     transform!(
         "org.apache.kafka.connect.transforms.ExtractField$Key",
-        extract_field::build_key
+        extract_field::ExtractField,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.ExtractField$Value",
-        extract_field::build_value
+        extract_field::ExtractField,
+        Value
     ),
     transform!("org.apache.kafka.connect.transforms.Filter", filter::build),
     transform!(
         "org.apache.kafka.connect.transforms.Flatten$Key",
-        flatten::build_key
+        flatten::Flatten,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.Flatten$Value",
-        flatten::build_value
+        flatten::Flatten,
+        Value
     ),
     TransformPlugin {
         class: "org.apache.kafka.connect.transforms.HeaderFrom$Key",
@@ -105,19 +124,23 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     },
     transform!(
         "org.apache.kafka.connect.transforms.HoistField$Key",
-        hoist_field::build_key
+        hoist_field::HoistField,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.HoistField$Value",
-        hoist_field::build_value
+        hoist_field::HoistField,
+        Value
     ),
     transform!(
         "org.apache.kafka.connect.transforms.InsertField$Key",
-        insert_field::build_key
+        insert_field::InsertField,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.InsertField$Value",
-        insert_field::build_value
+        insert_field::InsertField,
+        Value
     ),
     TransformPlugin {
         class: "org.apache.kafka.connect.transforms.InsertHeader",
@@ -127,11 +150,13 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     },
     transform!(
         "org.apache.kafka.connect.transforms.MaskField$Key",
-        mask_field::build_key
+        mask_field::MaskField,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.MaskField$Value",
-        mask_field::build_value
+        mask_field::MaskField,
+        Value
     ),
     TransformPlugin {
         class: "org.apache.kafka.connect.transforms.RegexRouter",
@@ -141,27 +166,33 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
     },
     transform!(
         "org.apache.kafka.connect.transforms.ReplaceField$Key",
-        replace_field::build_key
+        replace_field::ReplaceField,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.ReplaceField$Value",
-        replace_field::build_value
+        replace_field::ReplaceField,
+        Value
     ),
     transform!(
         "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key",
-        set_schema_metadata::build_key
+        set_schema_metadata::SetSchemaMetadata,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
-        set_schema_metadata::build_value
+        set_schema_metadata::SetSchemaMetadata,
+        Value
     ),
     transform!(
         "org.apache.kafka.connect.transforms.TimestampConverter$Key",
-        timestamp_converter::build_key
+        timestamp_converter::TimestampConverter,
+        Key
     ),
     transform!(
         "org.apache.kafka.connect.transforms.TimestampConverter$Value",
-        timestamp_converter::build_value
+        timestamp_converter::TimestampConverter,
+        Value
     ),
     TransformPlugin {
         class: "org.apache.kafka.connect.transforms.TimestampRouter",

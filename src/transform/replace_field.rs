@@ -115,16 +115,9 @@ pub struct ReplaceField {
     cache: SchemaCache<Derived>,
 }
 
-pub fn build_key(config: &Config) -> Result<ReplaceField, ConfigError> {
-    ReplaceField::new(config, Side::Key)
-}
-
-pub fn build_value(config: &Config) -> Result<ReplaceField, ConfigError> {
-    ReplaceField::new(config, Side::Value)
-}
-
 impl ReplaceField {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `ReplaceField$Key` or `ReplaceField$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(ReplaceField {
             side,
             exclude: list_or_alias(config, "exclude", "blacklist")
@@ -173,7 +166,7 @@ impl Filter<'_> {
 }
 
 impl Transformation for ReplaceField {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
+    fn apply(&mut self, record: Record) -> Result<Option<Record>> {
         let part = record.part(self.side);
         if part.value.is_null() {
             return Ok(Some(record));
@@ -220,10 +213,7 @@ impl Transformation for ReplaceField {
                 (Some(updated.clone()), Value::Struct(out))
             }
         };
-        let part = record.part_mut(self.side);
-        part.schema = schema;
-        part.value = value;
-        Ok(Some(record))
+        Ok(Some(record.with_part(self.side, schema, value)))
     }
 }
 
@@ -233,13 +223,10 @@ mod tests {
     use super::*;
     use crate::model::record::Part;
     use crate::model::{Field, SchemaType};
-
-    fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        crate::transform::util::parse_pairs(config_def(), pairs)
-    }
+    use crate::transform::util::parse_pairs;
 
     fn value_xform(pairs: &[(&str, &str)]) -> ReplaceField {
-        build_value(&config(pairs).unwrap()).unwrap()
+        ReplaceField::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Value).unwrap()
     }
 
     fn field(name: &str, ty: SchemaType) -> Field {
@@ -420,7 +407,8 @@ mod tests {
                 )
             );
 
-            let mut xform = build_key(&config(&pairs).unwrap()).unwrap();
+            let mut xform =
+                ReplaceField::new(&parse_pairs(config_def(), &pairs).unwrap(), Side::Key).unwrap();
             let mut r = record(None, Value::Null);
             r.key = Part::new(Some(schema), Value::Struct(vec![Value::Null]));
             let out = xform.apply(r).unwrap().unwrap();
@@ -456,16 +444,25 @@ mod tests {
 
     #[test]
     fn rename_mappings_follow_java_split() {
-        let error = build_value(&config(&[("renames", "abc:xyz, a:b:c")]).unwrap())
-            .err()
-            .unwrap();
+        let error = ReplaceField::new(
+            &parse_pairs(config_def(), &[("renames", "abc:xyz, a:b:c")]).unwrap(),
+            Side::Value,
+        )
+        .err()
+        .unwrap();
         assert_eq!(error.key, "renames");
         assert_eq!(
             error.message(),
             "Invalid value [abc:xyz, a:b:c] for configuration renames: Invalid rename mapping: a:b:c"
         );
         // `a:` splits into one part; `:b` renames the empty name.
-        assert!(build_value(&config(&[("renames", "a:")]).unwrap()).is_err());
+        assert!(
+            ReplaceField::new(
+                &parse_pairs(config_def(), &[("renames", "a:")]).unwrap(),
+                Side::Value
+            )
+            .is_err()
+        );
         let mut xform = value_xform(&[("renames", ":b")]);
         let out = xform
             .apply(record(None, map(&[("", Value::Int(1))])))

@@ -46,16 +46,9 @@ pub struct SetSchemaMetadata {
     cache: SchemaCache<Arc<Schema>>,
 }
 
-pub fn build_key(config: &Config) -> Result<SetSchemaMetadata, ConfigError> {
-    SetSchemaMetadata::new(config, Side::Key)
-}
-
-pub fn build_value(config: &Config) -> Result<SetSchemaMetadata, ConfigError> {
-    SetSchemaMetadata::new(config, Side::Value)
-}
-
 impl SetSchemaMetadata {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `SetSchemaMetadata$Key` or `SetSchemaMetadata$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let name = config.string("schema.name").map(str::to_string);
         let version = config
             .long("schema.version")
@@ -90,7 +83,7 @@ fn with_metadata(name: Option<&str>, version: Option<i32>, schema: &Schema) -> R
 }
 
 impl Transformation for SetSchemaMetadata {
-    fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
+    fn apply(&mut self, record: Record) -> Result<Option<Record>> {
         let part = record.part(self.side);
         if part.schema.is_none() && part.value.is_null() {
             return Ok(Some(record));
@@ -111,10 +104,7 @@ impl Transformation for SetSchemaMetadata {
             ),
             other => other.clone(),
         };
-        let part = record.part_mut(self.side);
-        part.schema = Some(updated);
-        part.value = value;
-        Ok(Some(record))
+        Ok(Some(record.with_part(self.side, Some(updated), value)))
     }
 }
 
@@ -123,13 +113,10 @@ mod tests {
 
     use super::*;
     use crate::model::record::Part;
-
-    fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        crate::transform::util::parse_pairs(config_def(), pairs)
-    }
+    use crate::transform::util::parse_pairs;
 
     fn value_xform(pairs: &[(&str, &str)]) -> SetSchemaMetadata {
-        build_value(&config(pairs).unwrap()).unwrap()
+        SetSchemaMetadata::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Value).unwrap()
     }
 
     fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {
@@ -247,7 +234,11 @@ mod tests {
     /// The reference's verified case: non-struct schemas fail as in Kafka.
     #[test]
     fn non_struct_schema_fails() {
-        let mut xform = build_key(&config(&[("schema.name", "foo")]).unwrap()).unwrap();
+        let mut xform = SetSchemaMetadata::new(
+            &parse_pairs(config_def(), &[("schema.name", "foo")]).unwrap(),
+            Side::Key,
+        )
+        .unwrap();
         let mut r = record(None, Value::Null);
         r.key = Part::new(
             Some(Arc::new(Schema::decimal(2, None, false))),
@@ -261,12 +252,14 @@ mod tests {
 
     #[test]
     fn config_errors() {
-        let error = build_value(&config(&[]).unwrap()).err().unwrap();
+        let error = SetSchemaMetadata::new(&parse_pairs(config_def(), &[]).unwrap(), Side::Value)
+            .err()
+            .unwrap();
         assert_eq!(
             error.message(),
             "Neither schema name nor version configured"
         );
-        let error = config(&[("schema.version", "x")]).unwrap_err();
+        let error = parse_pairs(config_def(), &[("schema.version", "x")]).unwrap_err();
         assert_eq!(
             error.message(),
             "Invalid value x for configuration schema.version: Not a number of type INT"

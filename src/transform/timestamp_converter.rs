@@ -69,16 +69,6 @@ pub fn config_def() -> &'static ConfigDef {
     &DEF
 }
 
-/// `TimestampConverter$Key`.
-pub fn build_key(config: &Config) -> Result<TimestampConverter, ConfigError> {
-    TimestampConverter::new(config, Side::Key)
-}
-
-/// `TimestampConverter$Value`.
-pub fn build_value(config: &Config) -> Result<TimestampConverter, ConfigError> {
-    TimestampConverter::new(config, Side::Value)
-}
-
 /// A timestamp representation (Kafka's translators).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -185,7 +175,8 @@ pub(crate) fn compile_format(
 }
 
 impl TimestampConverter {
-    fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    /// `TimestampConverter$Key` or `TimestampConverter$Value`.
+    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let target = config.string(TARGET_TYPE).unwrap_or_default();
         util::one_of_exact(TARGET_TYPE, target, &TYPES)?;
         let target = match target {
@@ -428,7 +419,10 @@ mod tests {
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TimestampConverter, ConfigError> {
-        build_value(&crate::transform::util::parse_pairs(config_def(), pairs)?)
+        TimestampConverter::new(
+            &crate::transform::util::parse_pairs(config_def(), pairs)?,
+            Side::Value,
+        )
     }
 
     fn converter(pairs: &[(&str, &str)]) -> TimestampConverter {
@@ -811,7 +805,7 @@ mod tests {
                 "Timestamp".to_string(),
             )]))
             .unwrap();
-        let mut t = build_key(&config).unwrap();
+        let mut t = TimestampConverter::new(&config, Side::Key).unwrap();
         let mut record = Record::new("topic", Part::NULL);
         record.key = Part::new(None, date_plus_time());
         let out = t.apply(record).unwrap().unwrap();

@@ -114,13 +114,10 @@ mod tests {
 
     use super::*;
     use crate::model::{Field, SchemaType};
-
-    fn config(pairs: &[(&str, &str)]) -> std::result::Result<Config, ConfigError> {
-        crate::transform::util::parse_pairs(config_def(), pairs)
-    }
+    use crate::transform::util::parse_pairs;
 
     fn xform(pairs: &[(&str, &str)]) -> ValueToKey {
-        build(&config(pairs).unwrap()).unwrap()
+        build(&parse_pairs(config_def(), pairs).unwrap()).unwrap()
     }
 
     fn int32(name: &str) -> Field {
@@ -273,12 +270,14 @@ mod tests {
 
     #[test]
     fn fields_must_be_a_non_empty_list() {
-        let error = config(&[]).unwrap_err();
+        let error = parse_pairs(config_def(), &[]).unwrap_err();
         assert_eq!(
             error.message(),
             "Missing required configuration \"fields\" which has no default value."
         );
-        let error = build(&config(&[("fields", "")]).unwrap()).err().unwrap();
+        let error = build(&parse_pairs(config_def(), &[("fields", "")]).unwrap())
+            .err()
+            .unwrap();
         assert_eq!(error.key, "fields");
         assert_eq!(
             error.message(),
