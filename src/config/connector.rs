@@ -256,6 +256,26 @@ impl ConnectorConfig {
         ConnectorConfig::from_map(name, map)
     }
 
+    /// For unit tests: `base` with `changes` applied, an empty value removing its key.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(
+        name: &str,
+        base: &[(&str, &str)],
+        changes: &[(&str, &str)],
+    ) -> ConnectorConfig {
+        let mut map: BTreeMap<String, String> = base
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in changes {
+            match v.is_empty() {
+                true => map.remove(*k),
+                false => map.insert(k.to_string(), v.to_string()),
+            };
+        }
+        ConnectorConfig::from_map(Some(name.into()), map).unwrap()
+    }
+
     /// From a name (if given apart from the map) and the config map. The map's `name` must
     /// match when both are given.
     pub fn from_map(

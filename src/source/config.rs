@@ -793,31 +793,22 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
 mod tests {
     use super::*;
 
+    const SEED: &[(&str, &str)] = &[
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSourceConnector",
+        ),
+        ("connection.url", "jdbc:mysql://localhost:3306/mydb"),
+        ("connection.user", "root"),
+        ("connection.password", "1234"),
+        ("mode", "incrementing"),
+        ("incrementing.column.name", "id"),
+        ("table.whitelist", "users"),
+        ("topic.prefix", "my_topic_"),
+    ];
+
     fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-        let mut map: std::collections::BTreeMap<String, String> = [
-            (
-                "connector.class",
-                "io.confluent.connect.jdbc.JdbcSourceConnector",
-            ),
-            ("connection.url", "jdbc:mysql://localhost:3306/mydb"),
-            ("connection.user", "root"),
-            ("connection.password", "1234"),
-            ("mode", "incrementing"),
-            ("incrementing.column.name", "id"),
-            ("table.whitelist", "users"),
-            ("topic.prefix", "my_topic_"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        for (k, v) in pairs {
-            if v.is_empty() {
-                map.remove(*k);
-            } else {
-                map.insert(k.to_string(), v.to_string());
-            }
-        }
-        ConnectorConfig::from_map(Some("c".into()), map).unwrap()
+        ConnectorConfig::from_pairs("c", SEED, pairs)
     }
 
     #[test]

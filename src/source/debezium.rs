@@ -749,37 +749,32 @@ impl ConnectorPlugin for DebeziumConnector {
 mod tests {
     use super::*;
 
+    const TUTORIAL: &[(&str, &str)] = &[
+        (
+            "connector.class",
+            "io.debezium.connector.mysql.MySqlConnector",
+        ),
+        ("tasks.max", "1"),
+        ("database.hostname", "mysql"),
+        ("database.port", "3306"),
+        ("database.user", "debezium"),
+        ("database.password", "dbz"),
+        ("database.server.id", "184054"),
+        ("topic.prefix", "dbserver1"),
+        ("database.include.list", "inventory"),
+        (
+            "schema.history.internal.kafka.bootstrap.servers",
+            "kafka:9092",
+        ),
+        (
+            "schema.history.internal.kafka.topic",
+            "schema-changes.inventory",
+        ),
+    ];
+
     /// Debezium's tutorial config (`inventory-connector`).
     fn tutorial(extra: &[(&str, &str)]) -> ConnectorConfig {
-        let mut map: std::collections::BTreeMap<String, String> = [
-            (
-                "connector.class",
-                "io.debezium.connector.mysql.MySqlConnector",
-            ),
-            ("tasks.max", "1"),
-            ("database.hostname", "mysql"),
-            ("database.port", "3306"),
-            ("database.user", "debezium"),
-            ("database.password", "dbz"),
-            ("database.server.id", "184054"),
-            ("topic.prefix", "dbserver1"),
-            ("database.include.list", "inventory"),
-            (
-                "schema.history.internal.kafka.bootstrap.servers",
-                "kafka:9092",
-            ),
-            (
-                "schema.history.internal.kafka.topic",
-                "schema-changes.inventory",
-            ),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        for (k, v) in extra {
-            map.insert(k.to_string(), v.to_string());
-        }
-        ConnectorConfig::from_map(Some("inventory-connector".into()), map).unwrap()
+        ConnectorConfig::from_pairs("inventory-connector", TUTORIAL, extra)
     }
 
     #[test]

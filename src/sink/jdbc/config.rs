@@ -277,32 +277,23 @@ mod tests {
     use super::*;
     use crate::config::connector::Subscription;
 
+    const SEED: &[(&str, &str)] = &[
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSinkConnector",
+        ),
+        ("connection.url", "jdbc:mysql://localhost:3306/mydb"),
+        ("connection.user", "root"),
+        ("connection.password", "1234"),
+        ("auto.create", "true"),
+        ("auto.evolve", "true"),
+        ("delete.enabled", "false"),
+        ("tasks.max", "1"),
+        ("topics", "my_topic_users"),
+    ];
+
     fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
-        let mut map: std::collections::BTreeMap<String, String> = [
-            (
-                "connector.class",
-                "io.confluent.connect.jdbc.JdbcSinkConnector",
-            ),
-            ("connection.url", "jdbc:mysql://localhost:3306/mydb"),
-            ("connection.user", "root"),
-            ("connection.password", "1234"),
-            ("auto.create", "true"),
-            ("auto.evolve", "true"),
-            ("delete.enabled", "false"),
-            ("tasks.max", "1"),
-            ("topics", "my_topic_users"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        for (k, v) in pairs {
-            if v.is_empty() {
-                map.remove(*k);
-            } else {
-                map.insert(k.to_string(), v.to_string());
-            }
-        }
-        ConnectorConfig::from_map(Some("sink".into()), map).unwrap()
+        ConnectorConfig::from_pairs("sink", SEED, pairs)
     }
 
     #[test]
