@@ -76,7 +76,6 @@ pub(crate) fn group_id(connector: &str) -> String {
     format!("connect-{connector}")
 }
 
-/// A sink task's consumer.
 /// What librdkafka may hold for one consumer, outside the memory budget's reservations.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ConsumerMemory {
@@ -87,6 +86,7 @@ pub(crate) struct ConsumerMemory {
     pub prefetch_bytes: usize,
 }
 
+/// A sink task's consumer.
 pub(crate) struct KafkaConsumer {
     consumer: Arc<StreamConsumer>,
     connector: Arc<str>,
