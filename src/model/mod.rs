@@ -113,6 +113,14 @@ pub struct Field {
 }
 
 impl Schema {
+    /// The schema with a default value.
+    pub fn with_default(self, value: Value) -> Self {
+        Schema {
+            default: Some(Box::new(value)),
+            ..self
+        }
+    }
+
     /// A primitive schema.
     pub fn primitive(ty: SchemaType, optional: bool) -> Self {
         Schema {

@@ -548,10 +548,7 @@ mod tests {
     /// `ExtractFieldTest.testUnsetOptionalField` (both parameterisations), also nested.
     #[test]
     fn unset_optional_field() {
-        let with_default = Schema {
-            default: Some(Box::new(Value::Int(42))),
-            ..Schema::primitive(SchemaType::Int32, true)
-        };
+        let with_default = Schema::primitive(SchemaType::Int32, true).with_default(Value::Int(42));
         let schema = Arc::new(Schema::structure(
             None,
             vec![util::field("optional_with_default", with_default.clone())],

@@ -1553,10 +1553,8 @@ mod tests {
     fn rewrite_reads_null_fields_as_their_default_other_modes_keep_null() {
         // DBZ-5166 and DBZ-7094: InsertField (rewrite) applies the default, ExtractField not.
         let mut row = customers_value();
-        row.fields[3].schema = Schema {
-            default: Some(Box::new(Value::text("none@example.com"))),
-            ..opt(SchemaType::String)
-        };
+        row.fields[3].schema =
+            opt(SchemaType::String).with_default(Value::text("none@example.com"));
         let envelope = envelope_of(row);
         let after = Value::Struct(vec![
             Value::Int(1005),

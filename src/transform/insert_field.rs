@@ -514,10 +514,7 @@ mod tests {
             let mut pairs = ALL.to_vec();
             pairs.push(("replace.null.with.default", replace));
             let mut xform = value_xform(&pairs);
-            let magic = Schema {
-                default: Some(Box::new(Value::Int(42))),
-                ..Schema::primitive(SchemaType::Int64, true)
-            };
+            let magic = Schema::primitive(SchemaType::Int64, true).with_default(Value::Int(42));
             let schema = Arc::new(Schema {
                 version: Some(1),
                 doc: Some("doc".into()),

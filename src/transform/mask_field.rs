@@ -709,10 +709,7 @@ mod tests {
     /// without replacing, it stays null.
     #[test]
     fn replace_null_with_default() {
-        let with_default = Schema {
-            default: Some(Box::new(Value::Int(42))),
-            ..Schema::primitive(SchemaType::Int32, true)
-        };
+        let with_default = Schema::primitive(SchemaType::Int32, true).with_default(Value::Int(42));
         let schema = Arc::new(Schema::structure(
             None,
             vec![

@@ -377,10 +377,8 @@ mod tests {
                 ("renames", "abc:optional_with_default"),
                 ("replace.null.with.default", replace),
             ];
-            let with_default = Schema {
-                default: Some(Box::new(Value::Int(42))),
-                ..Schema::primitive(SchemaType::Int32, true)
-            };
+            let with_default =
+                Schema::primitive(SchemaType::Int32, true).with_default(Value::Int(42));
             let schema = Arc::new(Schema::structure(
                 None,
                 vec![util::field("abc", with_default.clone())],

@@ -195,10 +195,7 @@ mod tests {
     /// default unless `replace.null.with.default=false`.
     #[test]
     fn struct_defaults() {
-        let with_default = Schema {
-            default: Some(Box::new(Value::Int(5))),
-            ..Schema::primitive(SchemaType::Int32, true)
-        };
+        let with_default = Schema::primitive(SchemaType::Int32, true).with_default(Value::Int(5));
         let schema = Arc::new(Schema::structure(
             None,
             vec![util::field("a", with_default)],

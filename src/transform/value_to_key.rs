@@ -210,10 +210,7 @@ mod tests {
     /// Key fields follow `fields` order; defaults apply per `replace.null.with.default`.
     #[test]
     fn fields_order_and_defaults() {
-        let with_default = Schema {
-            default: Some(Box::new(Value::Int(7))),
-            ..Schema::primitive(SchemaType::Int64, true)
-        };
+        let with_default = Schema::primitive(SchemaType::Int64, true).with_default(Value::Int(7));
         let value_schema = Arc::new(Schema::structure(
             None,
             vec![int32("a"), util::field("d", with_default.clone())],
