@@ -36,32 +36,16 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Produces N encoded messages (generation `g` of every row) to a new single-partition topic.
+/// Produces N encoded messages (generation `g` of every row) to a new topic (auto-created with
+/// the broker's default partition count).
 fn produce_topic(shape: Shape, rows: u64, generation: u64) -> Result<String> {
     let topic = format!("bench_sink_{}_{rows}_{generation}", std::process::id());
-    let producer: ThreadedProducer<DefaultProducerContext> = kafka()
-        .set("linger.ms", "5")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "200000")
-        .create()?;
     let schema = shape.schema();
     let mut encoder = JsonEncoder::new(true, false);
-    let mut buf = Vec::new();
-    for i in 1..=rows {
-        buf.clear();
-        encoder.encode_row(&schema, &shape.row(i, generation), &mut buf)?;
-        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(&buf[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(120))?;
+    produce(&topic, rows, |i, buf| {
+        encoder.encode_row(&schema, &shape.row(i, generation), buf)?;
+        Ok(())
+    })?;
     Ok(topic)
 }
 
@@ -69,27 +53,38 @@ fn produce_topic(shape: Shape, rows: u64, generation: u64) -> Result<String> {
 /// `bench.dbz.<table>`.
 fn produce_debezium_topic(shape: Shape, rows: u64, table: &str) -> Result<String> {
     let topic = format!("bench.dbz.{table}");
+    let mut events = common::shape::DebeziumEvents::new(shape, &topic, table)?;
+    produce(&topic, rows, |i, buf| {
+        buf.extend_from_slice(events.event(i)?);
+        Ok(())
+    })?;
+    Ok(topic)
+}
+
+/// Produces messages 1..=rows, each written into an emptied buffer by `message`, waiting while
+/// the producer's queue is full.
+fn produce(
+    topic: &str,
+    rows: u64,
+    mut message: impl FnMut(u64, &mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
     let producer: ThreadedProducer<DefaultProducerContext> = kafka()
         .set("linger.ms", "5")
         .set("batch.num.messages", "10000")
         .set("queue.buffering.max.messages", "200000")
         .create()?;
-    let mut events = common::shape::DebeziumEvents::new(shape, &topic, table)?;
+    let mut buf = Vec::new();
     for i in 1..=rows {
-        let buf = events.event(i)?;
-        let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(buf);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
+        buf.clear();
+        message(i, &mut buf)?;
+        let mut record = BaseRecord::<(), [u8]>::to(topic).payload(&buf[..]);
+        while let Err((_, back)) = producer.send(record) {
+            record = back;
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
     producer.flush(Duration::from_secs(120))?;
-    Ok(topic)
+    Ok(())
 }
 
 /// The group's committed offsets summed over every partition of `topic` (the records it covers).
