@@ -611,6 +611,13 @@ mod tests {
         );
     }
 
+    /// The error building `ExtractField$Value` from `pairs`, which parse.
+    fn build_error(pairs: &[(&str, &str)]) -> ConfigError {
+        ExtractField::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Value)
+            .err()
+            .unwrap()
+    }
+
     #[test]
     fn config_errors() {
         let error = parse_pairs(config_def(), &[]).unwrap_err();
@@ -618,31 +625,13 @@ mod tests {
             error.message(),
             "Missing required configuration \"field\" which has no default value."
         );
-        let error = ExtractField::new(
-            &parse_pairs(
-                config_def(),
-                &[("field", "a"), ("field.syntax.version", "v3")],
-            )
-            .unwrap(),
-            Side::Value,
-        )
-        .err()
-        .unwrap();
+        let error = build_error(&[("field", "a"), ("field.syntax.version", "v3")]);
         assert_eq!(error.key, "field.syntax.version");
         assert_eq!(
             error.message(),
             "Invalid value v3 for configuration field.syntax.version: String must be one of (case insensitive): V1, V2"
         );
-        let error = ExtractField::new(
-            &parse_pairs(
-                config_def(),
-                &[("field", "foo.`bar"), ("field.syntax.version", "V2")],
-            )
-            .unwrap(),
-            Side::Value,
-        )
-        .err()
-        .unwrap();
+        let error = build_error(&[("field", "foo.`bar"), ("field.syntax.version", "V2")]);
         assert_eq!(error.key, "field");
         assert!(error.message().starts_with("Incomplete backtick pair"));
     }
