@@ -153,7 +153,11 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
         }
         let read = |i: usize| fields_read.is_none_or(|read| read[i]);
         let mut values = vec![Value::Null; fields.len()];
-        while let Some(index) = map.next_key_seed(FieldIndex(fields))? {
+        let mut expected = 0;
+        while let Some(index) = map.next_key_seed(FieldIndex { fields, expected })? {
+            if let Some(i) = index {
+                expected = i + 1;
+            }
             match index {
                 Some(i) if read(i) => {
                     seen[i / 64] |= 1 << (i % 64);
@@ -179,8 +183,13 @@ impl<'de> Visitor<'de> for StructVisitor<'_> {
     }
 }
 
-/// The index of the field a member names, if any.
-struct FieldIndex<'s>(&'s [crate::model::Field]);
+/// The index of the field a member names, if any. Members usually come in the schema's field
+/// order (JsonConverter and Debezium write them so), so the field after the previous member's is
+/// tried first.
+struct FieldIndex<'s> {
+    fields: &'s [crate::model::Field],
+    expected: usize,
+}
 
 impl<'de> DeserializeSeed<'de> for FieldIndex<'_> {
     type Value = Option<usize>;
@@ -198,7 +207,10 @@ impl<'de> Visitor<'de> for FieldIndex<'_> {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().position(|field| field.name == name))
+        match self.fields.get(self.expected) {
+            Some(field) if field.name == name => Ok(Some(self.expected)),
+            _ => Ok(self.fields.iter().position(|field| field.name == name)),
+        }
     }
 }
 
@@ -299,6 +311,7 @@ mod tests {
             r#"{"id":1,"s":"a\"b\u00e9","b":true,"d":null,"f":1.5,"n":"AMk=","ts":1700000000123,"day":19000}"#,
             r#"{"day":-1,"ts":null,"id":18446744073709551,"extra":{"x":[1,2]},"s":null}"#,
             r#"{"id":-9223372036854775808,"f":1e300,"n":null}"#,
+            r#"{"id":2,"b":false,"s":"back","extra":1,"d":3,"id2":0,"f":2}"#,
             "null",
         ] {
             same_as_to_value(&schema, payload);
