@@ -24,7 +24,7 @@ const BATCHES_PER_SHARE: usize = 8;
 const MIN_BATCH_BYTES: usize = 64 << 10;
 
 /// The worker-wide budget.
-pub struct MemoryBudget {
+pub(crate) struct MemoryBudget {
     limit: usize,
     used: AtomicUsize,
     pipelines: AtomicUsize,
@@ -33,7 +33,7 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
-    pub fn new(limit: u64) -> Arc<MemoryBudget> {
+    pub(crate) fn new(limit: u64) -> Arc<MemoryBudget> {
         metrics::gauge!(m::MEMORY_BUDGET_BYTES).set(limit as f64);
         Arc::new(MemoryBudget {
             limit: usize::try_from(limit).unwrap_or(usize::MAX).max(1),
@@ -46,7 +46,7 @@ impl MemoryBudget {
 
     /// A share for one more pipeline (a task), labelled for its metrics; the shares of the
     /// others shrink to make room.
-    pub fn share(self: &Arc<Self>, connector: &str, task: u32) -> Share {
+    pub(crate) fn share(self: &Arc<Self>, connector: &str, task: u32) -> Share {
         self.pipelines.fetch_add(1, Ordering::Relaxed);
         let labels = [
             (m::LABEL_CONNECTOR, connector.to_string()),
@@ -62,14 +62,14 @@ impl MemoryBudget {
     }
 
     /// Bytes reserved now, by every pipeline.
-    pub fn used(&self) -> usize {
+    pub(crate) fn used(&self) -> usize {
         self.used.load(Ordering::Relaxed)
     }
 }
 
 /// One pipeline's share of the budget. Cloned into each of its stages.
 #[derive(Clone)]
-pub struct Share(Arc<ShareState>);
+pub(crate) struct Share(Arc<ShareState>);
 
 struct ShareState {
     budget: Arc<MemoryBudget>,
@@ -89,24 +89,25 @@ impl Drop for ShareState {
 
 impl Share {
     /// This pipeline's share now: the budget split evenly over the running pipelines.
-    pub fn limit(&self) -> usize {
+    pub(crate) fn limit(&self) -> usize {
         let budget = &self.0.budget;
         budget.limit / budget.pipelines.load(Ordering::Relaxed).max(1)
     }
 
     /// The byte limit of one batch.
-    pub fn batch_bytes(&self) -> usize {
+    pub(crate) fn batch_bytes(&self) -> usize {
         (self.limit() / BATCHES_PER_SHARE).max(MIN_BATCH_BYTES)
     }
 
     /// Bytes this pipeline holds now.
-    pub fn used(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
         self.0.used.load(Ordering::Relaxed)
     }
 
     /// Reserves `bytes`, waiting while the pipeline is over its share or the worker over the
     /// budget. Granted at once when the pipeline holds nothing, whatever the size.
-    pub async fn reserve(&self, bytes: usize, stage: &'static str) -> Reservation {
+    pub(crate) async fn reserve(&self, bytes: usize, stage: &'static str) -> Reservation {
         let state = &self.0;
         let budget = &state.budget;
         let mut waited: Option<Instant> = None;
@@ -167,7 +168,7 @@ impl Share {
 }
 
 /// Bytes held by one batch; released when dropped.
-pub struct Reservation {
+pub(crate) struct Reservation {
     share: Share,
     bytes: usize,
     gauge: metrics::Gauge,
@@ -175,18 +176,19 @@ pub struct Reservation {
 
 impl Reservation {
     /// The batch moved on to `stage` (for the per-stage gauge).
-    pub fn moved_to(&mut self, stage: &'static str) {
+    pub(crate) fn moved_to(&mut self, stage: &'static str) {
         self.gauge.decrement(self.bytes as f64);
         self.gauge = self.share.stage_gauge(stage);
         self.gauge.increment(self.bytes as f64);
     }
 
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// Takes over `other`'s bytes: one reservation for batches merged into one.
-    pub fn absorb(&mut self, mut other: Reservation) {
+    pub(crate) fn absorb(&mut self, mut other: Reservation) {
         let bytes = std::mem::take(&mut other.bytes);
         other.gauge.decrement(bytes as f64);
         self.gauge.increment(bytes as f64);
@@ -196,7 +198,7 @@ impl Reservation {
     /// The batch now holds `bytes` (it changed form, e.g. rows encoded into JSON). Never waits:
     /// the memory is already taken, and a pipeline over its share pauses on its next
     /// [`Share::reserve`].
-    pub fn resize(&mut self, bytes: usize) {
+    pub(crate) fn resize(&mut self, bytes: usize) {
         let state = &self.share.0;
         let budget = &state.budget;
         if bytes >= self.bytes {

@@ -14,24 +14,24 @@
 //! - [`runtime`]: connector lifecycle and the standalone runner.
 //! - [`error`]: the error type; [`retry`]: the one retry policy.
 
-pub mod budget;
+pub(crate) mod budget;
 pub mod config;
 pub mod connector;
 pub mod convert;
 pub mod daemon;
-pub mod db;
-pub mod error;
+pub(crate) mod db;
+pub(crate) mod error;
 pub mod kafka;
 pub mod metrics;
 pub mod model;
 pub mod offsets;
-pub mod pipeline;
+pub(crate) mod pipeline;
 mod plugins;
 pub(crate) mod rest;
 pub(crate) mod retry;
 pub mod runtime;
 pub mod sink;
-pub mod source;
+pub(crate) mod source;
 pub mod telemetry;
 pub mod tools;
 pub mod transform;

@@ -14,7 +14,7 @@ use super::properties;
 use crate::error::{Error, Result};
 
 /// Keys every connector accepts (Kafka's `ConnectorConfig`).
-pub static CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+pub(crate) static CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     ConfigDef::new()
         .define(
@@ -69,7 +69,7 @@ pub static CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 
 /// Keys every sink connector accepts (Kafka's `SinkConnectorConfig`): what it consumes and
 /// where failing records go. Their defaults live here only.
-pub static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+pub(crate) static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     ConfigDef::new()
         .define(
@@ -108,14 +108,14 @@ pub static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 
 /// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subscription {
+pub(crate) enum Subscription {
     Topics(Vec<String>),
     Regex(String),
 }
 
 /// The dead-letter queue of a sink connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetterQueue {
+pub(crate) struct DeadLetterQueue {
     pub topic: String,
     pub replication_factor: i16,
     pub context_headers: bool,
@@ -123,7 +123,7 @@ pub struct DeadLetterQueue {
 
 /// The settings every sink connector shares, parsed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SinkConnectorConfig {
+pub(crate) struct SinkConnectorConfig {
     pub subscription: Subscription,
     /// `errors.deadletterqueue.topic.name` and its settings, when a topic is named.
     pub dead_letter: Option<DeadLetterQueue>,
@@ -132,13 +132,13 @@ pub struct SinkConnectorConfig {
 impl SinkConnectorConfig {
     /// Parses and checks the sink keys of `config`: exactly one of `topics` / `topics.regex`,
     /// a valid regex.
-    pub fn parse(config: &ConnectorConfig) -> std::result::Result<Self, ConfigError> {
+    pub(crate) fn parse(config: &ConnectorConfig) -> std::result::Result<Self, ConfigError> {
         SinkConnectorConfig::from_parsed(&SINK_CONNECTOR_CONFIG_DEF.parse(&config.config)?)
     }
 
     /// The same from a configuration already parsed with a definition that includes
     /// [`SINK_CONNECTOR_CONFIG_DEF`] (a sink plugin's own).
-    pub fn from_parsed(parsed: &Config) -> std::result::Result<Self, ConfigError> {
+    pub(crate) fn from_parsed(parsed: &Config) -> std::result::Result<Self, ConfigError> {
         let topics = parsed.list("topics").to_vec();
         let regex = parsed.non_empty("topics.regex").map(str::to_string);
         let subscription = match (topics.is_empty(), regex) {
@@ -323,7 +323,7 @@ impl ConnectorConfig {
 
 /// A connector name must be non-empty, without `/`, whitespace or control characters (it is
 /// used in REST paths, consumer group names and offset keys).
-pub fn validate_name(name: &str) -> std::result::Result<(), ConfigError> {
+pub(crate) fn validate_name(name: &str) -> std::result::Result<(), ConfigError> {
     let expected = "a non-empty name without '/', whitespace or control characters";
     if name.is_empty()
         || name.contains('/')

@@ -494,7 +494,10 @@ impl Config {
 
 /// The keys of `map` that start with `prefix`, with it removed (Kafka's
 /// `originalsWithPrefix`: `producer.override.`, `listeners.https.`, …).
-pub fn with_prefix(map: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+pub(crate) fn with_prefix(
+    map: &BTreeMap<String, String>,
+    prefix: &str,
+) -> BTreeMap<String, String> {
     map.iter()
         .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone())))
         .collect()

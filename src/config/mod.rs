@@ -1,12 +1,12 @@
 //! Configuration that users already have: Kafka Connect worker `.properties` files and
 //! connector JSON or `.properties`, with Connect's key names, defaults and error messages.
 
-pub mod connector;
-pub mod def;
-pub mod properties;
-pub mod provider;
-pub mod secret;
-pub mod worker;
+pub(crate) mod connector;
+pub(crate) mod def;
+pub(crate) mod properties;
+pub(crate) mod provider;
+pub(crate) mod secret;
+pub(crate) mod worker;
 
 pub use connector::{CommonConfig, ConnectorConfig};
 pub use def::{

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Parses `.properties` text.
-pub fn parse(text: &str, origin: &str) -> Result<BTreeMap<String, String>> {
+pub(crate) fn parse(text: &str, origin: &str) -> Result<BTreeMap<String, String>> {
     let map = java_properties::read(text.as_bytes()).map_err(|error| {
         let line = error
             .line_number()
@@ -24,13 +24,13 @@ pub fn parse(text: &str, origin: &str) -> Result<BTreeMap<String, String>> {
 }
 
 /// Reads and parses a `.properties` file.
-pub fn read(path: &Path) -> Result<BTreeMap<String, String>> {
+pub(crate) fn read(path: &Path) -> Result<BTreeMap<String, String>> {
     let text = read_text(path)?;
     parse(&text, &path.display().to_string())
 }
 
 /// Reads a whole text file with an error that names it.
-pub fn read_text(path: &Path) -> Result<String> {
+pub(crate) fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|error| {
         Error::with_source(
             ErrorKind::Config,

@@ -295,7 +295,10 @@ impl ConfigProviders {
 
 /// A validation error about a resolved value, told with the raw `${…}` text instead wherever
 /// the key's raw value held a reference (so a resolved secret never reaches a message).
-pub fn unresolve_error(raw: &BTreeMap<String, String>, mut error: ConfigError) -> ConfigError {
+pub(crate) fn unresolve_error(
+    raw: &BTreeMap<String, String>,
+    mut error: ConfigError,
+) -> ConfigError {
     if let (Some(raw_value), super::def::ConfigErrorKind::Invalid { value, .. }) =
         (raw.get(&error.key), &mut error.kind)
         && ConfigProviders::has_reference(raw_value)

@@ -19,7 +19,7 @@ pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 /// Sluice's memory budget setting (see [`crate::budget`]).
-pub const MEMORY_BUDGET_BYTES: &str = "sluice.memory.budget.bytes";
+pub(crate) const MEMORY_BUDGET_BYTES: &str = "sluice.memory.budget.bytes";
 /// Its default: 64 MiB.
 const DEFAULT_MEMORY_BUDGET_BYTES: &str = "67108864";
 
@@ -27,7 +27,7 @@ const DEFAULT_MEMORY_BUDGET_BYTES: &str = "67108864";
 const CLIENT_KEY_PREFIXES: &[&str] = &["security.", "sasl.", "ssl.", "client.dns.lookup"];
 
 /// Worker keys and defaults (Kafka's `WorkerConfig` and `DistributedConfig`).
-pub static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+pub(crate) static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     ConfigDef::new()
         .define(

@@ -14,7 +14,7 @@ use crate::model::record::Part;
 use crate::model::{Schema, SchemaType, Value};
 
 /// Connect's default header converter.
-pub struct SimpleHeaderConverter;
+pub(crate) struct SimpleHeaderConverter;
 
 impl Converter for SimpleHeaderConverter {
     fn from_connect(&mut self, _topic: &str, part: &Part) -> Result<Option<Vec<u8>>> {
@@ -41,7 +41,7 @@ impl Converter for SimpleHeaderConverter {
 }
 
 /// `Values.convertToString`: a top-level string as it is, nested strings quoted.
-pub fn convert_to_string(schema: Option<&Schema>, value: &Value, nested: bool) -> String {
+pub(crate) fn convert_to_string(schema: Option<&Schema>, value: &Value, nested: bool) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Text(t) if nested => {
@@ -129,7 +129,7 @@ fn integer(v: i64) -> Part {
 /// `Values.parseString`: booleans, integers (smallest type), floats (FLOAT32 when exact as a
 /// float), dates and times in Connect's ISO forms, JSON-like lists and maps; anything else is a
 /// string.
-pub fn parse_string(text: &str) -> Part {
+pub(crate) fn parse_string(text: &str) -> Part {
     let trimmed = text.trim();
     if text.is_empty() {
         return Part::new(primitive(SchemaType::String), Value::text(""));

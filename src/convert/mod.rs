@@ -15,9 +15,9 @@
 //! `json` also holds the zero-copy JsonConverter encoder and decoder the pipelines use when no
 //! transformation is configured (the fast paths); [`json::JsonConverter`] is the general one.
 
-pub mod header;
+pub(crate) mod header;
 pub mod json;
-pub mod simple;
+pub(crate) mod simple;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -79,13 +79,13 @@ impl Encoding {
 
 /// `org.apache.kafka.connect.storage.StringConverter`: `value.toString()` in
 /// `converter.encoding` (UTF-8), read back as an optional string.
-pub struct StringConverter {
+pub(crate) struct StringConverter {
     serialize: Encoding,
     deserialize: Encoding,
 }
 
 impl StringConverter {
-    pub fn new(config: &BTreeMap<String, String>, _role: Role) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &BTreeMap<String, String>, _role: Role) -> Result<Self, ConfigError> {
         let base = match config.get("converter.encoding") {
             Some(name) => Encoding::parse("converter.encoding", name)?,
             None => Encoding::Utf8,
@@ -122,7 +122,7 @@ impl Converter for StringConverter {
 
 /// Java's `toString()` of a Connect value: numbers and booleans as Java prints them, a struct
 /// as `Struct{a=1,b=x}` (null fields left out), lists as `[a, b]`, maps as `{k=v, k2=v2}`.
-pub fn java_string(schema: Option<&Schema>, value: &Value) -> String {
+pub(crate) fn java_string(schema: Option<&Schema>, value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Boolean(b) => b.to_string(),
@@ -173,7 +173,7 @@ fn java_date(value: &Value) -> String {
 }
 
 /// `org.apache.kafka.connect.converters.ByteArrayConverter`: bytes as they are.
-pub struct ByteArrayConverter;
+pub(crate) struct ByteArrayConverter;
 
 impl Converter for ByteArrayConverter {
     fn from_connect(&mut self, _topic: &str, part: &Part) -> Result<Option<Vec<u8>>> {
@@ -205,7 +205,7 @@ impl Converter for ByteArrayConverter {
 
 /// The number and boolean converters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Number {
+pub(crate) enum Number {
     Short,
     Integer,
     Long,

@@ -13,12 +13,12 @@ use crate::config::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::{RetryPolicy, retry};
 
-pub mod time;
+pub(crate) mod time;
 mod zone;
-pub use zone::DbZone;
+pub(crate) use zone::DbZone;
 
 /// The connection keys the JDBC source and sink share (Confluent's names and defaults).
-pub fn connection_config_def(group: &'static str) -> ConfigDef {
+pub(crate) fn connection_config_def(group: &'static str) -> ConfigDef {
     use ConfigType::*;
     ConfigDef::new()
         .define(
@@ -42,7 +42,7 @@ pub fn connection_config_def(group: &'static str) -> ConfigDef {
 }
 
 /// `db.timezone` (source and sink), recording an invalid zone in `errors` (then UTC).
-pub fn db_timezone(parsed: &crate::config::Config, errors: &mut Vec<ConfigError>) -> DbZone {
+pub(crate) fn db_timezone(parsed: &crate::config::Config, errors: &mut Vec<ConfigError>) -> DbZone {
     let text = parsed.string("db.timezone").unwrap_or("UTC");
     text.parse::<DbZone>().unwrap_or_else(|message| {
         errors.push(ConfigError::invalid("db.timezone", text, message));
@@ -246,7 +246,7 @@ impl MySqlSettings {
 
 /// Wraps a mysql_async error, classifying lost connections, deadlocks and lock timeouts as
 /// transient.
-pub fn mysql_error(error: mysql_async::Error, context: &str) -> Error {
+pub(crate) fn mysql_error(error: mysql_async::Error, context: &str) -> Error {
     let transient = match &error {
         mysql_async::Error::Io(_) => true,
         // The server closed the connection (restart, KILL): a new one may succeed.
@@ -270,7 +270,7 @@ pub fn mysql_error(error: mysql_async::Error, context: &str) -> Error {
 }
 
 /// The MySQL/MariaDB server error code behind `error` (`ER_*`), if a server error caused it.
-pub fn mysql_code(error: &Error) -> Option<u16> {
+pub(crate) fn mysql_code(error: &Error) -> Option<u16> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = cause {
         if let Some(mysql_async::Error::Server(server)) =
@@ -285,10 +285,10 @@ pub fn mysql_code(error: &Error) -> Option<u16> {
 
 /// `ER_MASTER_FATAL_ERROR_READING_BINLOG`: the requested binlog position is gone (purged, or
 /// never on this server).
-pub const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
+pub(crate) const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 
 /// Quotes a MySQL identifier with backticks (doubling any backtick inside).
-pub fn quote_mysql(identifier: &str) -> String {
+pub(crate) fn quote_mysql(identifier: &str) -> String {
     let mut out = String::with_capacity(identifier.len() + 2);
     out.push('`');
     for c in identifier.chars() {

@@ -4,7 +4,7 @@
 use mysql_async::Value as MyValue;
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -15,7 +15,7 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// The civil date of a day count since 1970-01-01.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -29,7 +29,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Microseconds since the epoch (UTC) of a DATETIME/TIMESTAMP wire value.
-pub fn micros_from_datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> i64 {
+pub(crate) fn micros_from_datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> i64 {
     let days = days_from_civil(i64::from(y), u32::from(mo), u32::from(d));
     ((days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * 1_000_000)
         + i64::from(us)
@@ -37,7 +37,7 @@ pub fn micros_from_datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32
 
 /// `yyyy-MM-ddTHH:mm:ss`, then the first `digits` (at most 6) digits of the microseconds after
 /// a `.`, of a wall-clock time given as microseconds since 1970-01-01T00:00.
-pub fn iso_datetime(micros: i64, digits: usize) -> String {
+pub(crate) fn iso_datetime(micros: i64, digits: usize) -> String {
     let secs = micros.div_euclid(1_000_000);
     let us = micros.rem_euclid(1_000_000);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
@@ -58,7 +58,7 @@ pub fn iso_datetime(micros: i64, digits: usize) -> String {
 }
 
 /// The mysql_async DATETIME value of epoch microseconds, for binding.
-pub fn datetime_from_micros(micros: i64) -> MyValue {
+pub(crate) fn datetime_from_micros(micros: i64) -> MyValue {
     let secs = micros.div_euclid(1_000_000);
     let us = micros.rem_euclid(1_000_000) as u32;
     let days = secs.div_euclid(86_400);

@@ -12,16 +12,16 @@ use chrono_tz::Tz;
 /// A time zone as Java's `ZoneId.of` accepts it: a region (`Asia/Seoul`), `UTC`/`GMT`/`Z`, or
 /// a fixed offset (`+09:00`, `-0530`, `UTC+9`, `GMT-03:00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbZone {
+pub(crate) enum DbZone {
     Region(Tz),
     Fixed(FixedOffset),
 }
 
 impl DbZone {
-    pub const UTC: DbZone = DbZone::Region(Tz::UTC);
+    pub(crate) const UTC: DbZone = DbZone::Region(Tz::UTC);
 
     /// Whether wall-clock times equal UTC times at every instant.
-    pub fn is_utc(&self) -> bool {
+    pub(crate) fn is_utc(&self) -> bool {
         match self {
             DbZone::Region(tz) => matches!(
                 tz,
@@ -34,7 +34,7 @@ impl DbZone {
     /// Epoch microseconds of a wall-clock time (given as epoch microseconds of the same
     /// wall-clock time in UTC). In a DST gap the time moves forward by the gap's length; in an
     /// overlap the earlier instant wins, as `java.time.ZonedDateTime.of` resolves them.
-    pub fn wall_to_instant(&self, wall_micros: i64) -> i64 {
+    pub(crate) fn wall_to_instant(&self, wall_micros: i64) -> i64 {
         let offset_secs = match self {
             DbZone::Fixed(offset) => offset.local_minus_utc(),
             DbZone::Region(_) if self.is_utc() => 0,
@@ -59,12 +59,12 @@ impl DbZone {
 
     /// The wall-clock time in this zone of an instant, as epoch microseconds of the same
     /// wall-clock time in UTC.
-    pub fn instant_to_wall(&self, micros: i64) -> i64 {
+    pub(crate) fn instant_to_wall(&self, micros: i64) -> i64 {
         micros + i64::from(self.offset_at(micros)) * 1_000_000
     }
 
     /// The zone's UTC offset in seconds at an instant.
-    pub fn offset_at(&self, micros: i64) -> i32 {
+    pub(crate) fn offset_at(&self, micros: i64) -> i32 {
         match self {
             DbZone::Fixed(offset) => offset.local_minus_utc(),
             DbZone::Region(tz) => match naive(micros) {

@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An append-only topic.
-pub struct AppendLog {
+pub(crate) struct AppendLog {
     topic: String,
     producer: FutureProducer,
 }
@@ -29,7 +29,7 @@ impl AppendLog {
     /// Creates the topic when missing and returns it with every record value in it, in order.
     /// `bootstrap_servers` names another cluster than the worker's (with the worker's client
     /// security settings).
-    pub async fn open(
+    pub(crate) async fn open(
         worker: &WorkerConfig,
         bootstrap_servers: Option<&str>,
         topic: &str,
@@ -96,12 +96,8 @@ impl AppendLog {
         ))
     }
 
-    pub fn topic(&self) -> &str {
-        &self.topic
-    }
-
     /// Appends one record (no key) and waits until the broker acknowledges it.
-    pub async fn append(&self, value: &[u8]) -> Result<()> {
+    pub(crate) async fn append(&self, value: &[u8]) -> Result<()> {
         let record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(&self.topic).partition(0).payload(value);
         self.producer

@@ -3,7 +3,7 @@
 //! and dropped (with a debug log) where librdkafka has no equivalent.
 
 pub mod admin;
-pub mod append;
+pub(crate) mod append;
 pub(crate) mod consumer;
 pub mod log;
 pub(crate) mod producer;

@@ -6,7 +6,7 @@
 //! views of its network buffers without copying.
 
 pub(crate) mod arena;
-pub mod hash;
+pub(crate) mod hash;
 pub(crate) mod kind;
 pub(crate) mod numeric;
 pub mod record;

@@ -11,12 +11,12 @@ use crate::error::Result;
 
 /// Offsets held in memory, keyed by the serialized Connect key.
 #[derive(Default)]
-pub struct MemoryOffsetStore {
+pub(crate) struct MemoryOffsetStore {
     entries: Mutex<BTreeMap<String, (String, Json, Json)>>,
 }
 
 impl MemoryOffsetStore {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         MemoryOffsetStore::default()
     }
 }

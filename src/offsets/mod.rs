@@ -1,7 +1,8 @@
 //! Source offsets: the contract for reading and storing them, keyed exactly like Kafka
 //! Connect's `connect-offsets` records (key `["<connector>",{partition}]`, value `{offset}`).
 
-pub mod memory;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod topic;
 
 use async_trait::async_trait;

@@ -4,7 +4,7 @@
 
 pub(crate) mod record;
 pub(crate) mod sink;
-pub mod source;
+pub(crate) mod source;
 
 /// For the pipelines' unit tests: a worker that never reaches a broker, and the record stage of
 /// a connector configured with `connector`.

@@ -47,11 +47,11 @@ const READ_RETRY: RetryPolicy =
 const PRODUCER_SHARE_FRACTION: usize = 8;
 
 /// Batches each queue holds before its producer side blocks.
-pub const QUEUE_CAPACITY_BATCHES: usize = 4;
+pub(crate) const QUEUE_CAPACITY_BATCHES: usize = 4;
 
 /// Everything a source pipeline needs besides the task.
 #[derive(Clone)]
-pub struct SourcePipeline {
+pub(crate) struct SourcePipeline {
     pub connector: Arc<str>,
     pub task_id: u32,
     pub worker: Arc<WorkerConfig>,
@@ -107,7 +107,11 @@ impl SourcePipeline {
     /// Runs `task` until `cancel` fires or a stage fails, then drains: the reader stops, queued
     /// batches are encoded and produced, acknowledged positions are stored. Returns the first
     /// failure, if any.
-    pub async fn run(self, task: Box<dyn SourceTask>, cancel: CancellationToken) -> Result<()> {
+    pub(crate) async fn run(
+        self,
+        task: Box<dyn SourceTask>,
+        cancel: CancellationToken,
+    ) -> Result<()> {
         let (acks_tx, acks_rx) = mpsc::unbounded_channel::<Acked>();
         let labels = [
             (m::LABEL_CONNECTOR, self.connector.to_string()),
@@ -536,13 +540,13 @@ fn reader_stage(
 }
 
 /// Encoded bytes one produce unit may reach by coalescing queued batches of the same topic.
-pub const COALESCE_MAX_BYTES: usize = 1 << 20;
+pub(crate) const COALESCE_MAX_BYTES: usize = 1 << 20;
 
 /// A source batch's byte limit at most (of its values; its JSON is often twice that): a larger
 /// budget share fits more batches in flight rather than bigger ones. 4 MiB of 30-column rows
 /// (3 KB messages) encode to ~10 MB, and up to [`QUEUE_CAPACITY_BATCHES`] batches wait in each
 /// queue.
-pub const MAX_BATCH_BYTES: usize = 4 << 20;
+pub(crate) const MAX_BATCH_BYTES: usize = 4 << 20;
 
 /// Emptied buffers kept for reuse between two stages ([`Spares`]), each at most a batch's
 /// byte limit.

@@ -11,13 +11,13 @@ use std::time::{Duration, SystemTime};
 use super::herder::Herder;
 
 /// Connect's REST request timeout (`RestServer.DEFAULT_REST_REQUEST_TIMEOUT_MS`).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The stages, named as Connect's `DistributedHerder` names them in its time-out messages.
-pub mod stage {
-    pub const AWAITING_STARTUP: &str = "awaiting startup";
-    pub const READING_CONFIG_TOPIC: &str = "reading to the end of the config topic";
-    pub const ENSURING_MEMBERSHIP: &str = "ensuring membership in the cluster";
+pub(crate) mod stage {
+    pub(crate) const AWAITING_STARTUP: &str = "awaiting startup";
+    pub(crate) const READING_CONFIG_TOPIC: &str = "reading to the end of the config topic";
+    pub(crate) const ENSURING_MEMBERSHIP: &str = "ensuring membership in the cluster";
 }
 
 #[derive(Clone)]

@@ -11,7 +11,7 @@ use crate::config::{
 };
 use crate::db::{DbZone, Dialect, JdbcUrl, MySqlSettings};
 
-pub const MODES: &[&str] = &[
+pub(crate) const MODES: &[&str] = &[
     "bulk",
     "incrementing",
     "timestamp",
@@ -19,7 +19,7 @@ pub const MODES: &[&str] = &[
 ];
 
 /// The source's keys (Confluent kafka-connect-jdbc 10.x names and defaults).
-pub static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+pub(crate) static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     crate::db::connection_config_def("Database")
         .define(ConfigKey::with_default("table.whitelist", List, "").group("Database"))
@@ -158,7 +158,7 @@ pub static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 
 /// The capture mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Bulk,
     Incrementing,
     Timestamp,
@@ -166,18 +166,18 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn uses_incrementing(self) -> bool {
+    pub(crate) fn uses_incrementing(self) -> bool {
         matches!(self, Mode::Incrementing | Mode::TimestampIncrementing)
     }
 
-    pub fn uses_timestamp(self) -> bool {
+    pub(crate) fn uses_timestamp(self) -> bool {
         matches!(self, Mode::Timestamp | Mode::TimestampIncrementing)
     }
 }
 
 /// Which tables a connector reads.
 #[derive(Debug, Clone, Default)]
-pub struct TableFilter {
+pub(crate) struct TableFilter {
     pub whitelist: Vec<String>,
     pub blacklist: Vec<String>,
     pub include: Vec<Regex>,
@@ -185,7 +185,7 @@ pub struct TableFilter {
 }
 
 /// Whether `re` matches the whole of `name` (Connect's and Debezium's filters).
-pub fn matches_whole(re: &Regex, name: &str) -> bool {
+pub(crate) fn matches_whole(re: &Regex, name: &str) -> bool {
     re.find(name)
         .is_some_and(|m| m.start() == 0 && m.end() == name.len())
 }
@@ -193,7 +193,7 @@ pub fn matches_whole(re: &Regex, name: &str) -> bool {
 impl TableFilter {
     /// Whether `db.table` is selected. Whitelist/blacklist entries match the table name or the
     /// qualified name; include/exclude regexes must match the whole qualified name.
-    pub fn matches(&self, database: &str, table: &str) -> bool {
+    pub(crate) fn matches(&self, database: &str, table: &str) -> bool {
         let qualified = format!("{database}.{table}");
         let named = |list: &[String]| list.iter().any(|t| t == table || *t == qualified);
         let full = |re: &Regex| matches_whole(re, &qualified);
@@ -212,7 +212,7 @@ impl TableFilter {
 
 /// The binlog reader's settings (`sluice.binlog.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BinlogSettings {
+pub(crate) struct BinlogSettings {
     /// Write updates (after-image).
     pub updates: bool,
     /// Write deletes as tombstones (and keys on every record).
@@ -231,14 +231,14 @@ pub struct BinlogSettings {
 
 /// Which Debezium connector is being replaced: it names the `source` block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     MySql,
     MariaDb,
 }
 
 impl Flavor {
     /// `source.connector`.
-    pub fn connector(self) -> &'static str {
+    pub(crate) fn connector(self) -> &'static str {
         match self {
             Flavor::MySql => "mysql",
             Flavor::MariaDb => "mariadb",
@@ -246,7 +246,7 @@ impl Flavor {
     }
 
     /// The `source` struct's schema name.
-    pub fn source_schema_name(self) -> &'static str {
+    pub(crate) fn source_schema_name(self) -> &'static str {
         match self {
             Flavor::MySql => "io.debezium.connector.mysql.Source",
             Flavor::MariaDb => "io.debezium.connector.mariadb.Source",
@@ -256,7 +256,7 @@ impl Flavor {
 
 /// `decimal.handling.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecimalMode {
+pub(crate) enum DecimalMode {
     Precise,
     Double,
     String,
@@ -264,7 +264,7 @@ pub enum DecimalMode {
 
 /// `time.precision.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeMode {
+pub(crate) enum TimeMode {
     /// `adaptive_time_microseconds`: `io.debezium.time.*` types at the column's precision.
     AdaptiveMicros,
     /// `connect`: Connect's Date/Time/Timestamp logical types (milliseconds).
@@ -273,7 +273,7 @@ pub enum TimeMode {
 
 /// `binary.handling.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinaryMode {
+pub(crate) enum BinaryMode {
     Bytes,
     Base64,
     Base64UrlSafe,
@@ -282,7 +282,7 @@ pub enum BinaryMode {
 
 /// Debezium's `snapshot.mode` values Sluice runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnapshotMode {
+pub(crate) enum SnapshotMode {
     /// A snapshot when there is no offset (or an unfinished one), then the stream.
     Initial,
     /// As `initial`, then no stream.
@@ -302,7 +302,7 @@ pub enum SnapshotMode {
 
 /// A compiled regex, compared by its pattern (so settings stay comparable).
 #[derive(Debug, Clone)]
-pub struct Pattern(pub Regex);
+pub(crate) struct Pattern(pub Regex);
 
 impl PartialEq for Pattern {
     fn eq(&self, other: &Self) -> bool {
@@ -314,14 +314,14 @@ impl Eq for Pattern {}
 
 impl Pattern {
     /// Whether it matches the whole of `name`.
-    pub fn matches_whole(&self, name: &str) -> bool {
+    pub(crate) fn matches_whole(&self, name: &str) -> bool {
         matches_whole(&self.0, name)
     }
 }
 
 /// What shapes Debezium's events, from the connector's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DebeziumSettings {
+pub(crate) struct DebeziumSettings {
     pub flavor: Flavor,
     /// `topic.prefix`: topics, schema names, `source.name` and the offset partition.
     pub prefix: String,
@@ -378,7 +378,7 @@ pub struct DebeziumSettings {
 
 /// What a binlog event whose rows cannot be read does (`event.processing.failure.handling.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventFailure {
+pub(crate) enum EventFailure {
     /// The task fails with the error (Debezium's default).
     Fail,
     /// The event is skipped, with a warning naming it and its position.
@@ -389,7 +389,7 @@ pub enum EventFailure {
 
 /// A `column.mask.hash.*` digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnHash {
+pub(crate) struct ColumnHash {
     pub algorithm: HashAlgorithm,
     pub salt: String,
     /// `v2`: the value's UTF-8 bytes are hashed; otherwise (Debezium's default, V1) the bytes
@@ -399,7 +399,7 @@ pub struct ColumnHash {
 
 /// The `MessageDigest` algorithms `column.mask.hash.*` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HashAlgorithm {
+pub(crate) enum HashAlgorithm {
     Md5,
     Sha1,
     Sha256,
@@ -409,7 +409,7 @@ pub enum HashAlgorithm {
 
 impl HashAlgorithm {
     /// A Java `MessageDigest` name (`SHA-256`, `MD5`…).
-    pub fn from_java(name: &str) -> Option<HashAlgorithm> {
+    pub(crate) fn from_java(name: &str) -> Option<HashAlgorithm> {
         match name.to_ascii_uppercase().as_str() {
             "MD5" => Some(HashAlgorithm::Md5),
             "SHA" | "SHA1" | "SHA-1" => Some(HashAlgorithm::Sha1),
@@ -424,7 +424,7 @@ impl HashAlgorithm {
 impl ColumnHash {
     /// The lowercase hex digest of the salt followed by `value`'s bytes, as Debezium's
     /// `MaskStrings.HashValueConverter` computes it.
-    pub fn hex(&self, value: &str) -> String {
+    pub(crate) fn hex(&self, value: &str) -> String {
         use sha2::Digest;
         let bytes = if self.v2 {
             value.as_bytes().to_vec()
@@ -486,7 +486,7 @@ fn java_serialized_string(value: &str) -> Vec<u8> {
 
 /// Where Debezium's schema history is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryTopic {
+pub(crate) struct HistoryTopic {
     pub topic: String,
     /// The history's Kafka cluster (`None`: the worker's).
     pub bootstrap_servers: Option<String>,
@@ -495,7 +495,7 @@ pub struct HistoryTopic {
 /// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's
 /// `TimestampGranularity`). Every form but `connect_logical` keeps sub-millisecond digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimestampGranularity {
+pub(crate) enum TimestampGranularity {
     /// The `org.apache.kafka.connect.data.Timestamp` logical type: epoch milliseconds.
     #[default]
     ConnectLogical,
@@ -514,7 +514,7 @@ pub enum TimestampGranularity {
 }
 
 impl TimestampGranularity {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         use TimestampGranularity::*;
         Some(match text.to_ascii_lowercase().as_str() {
             "connect_logical" => ConnectLogical,
@@ -531,7 +531,7 @@ impl TimestampGranularity {
 
 /// A parsed and validated source configuration.
 #[derive(Debug, Clone)]
-pub struct JdbcSourceConfig {
+pub(crate) struct JdbcSourceConfig {
     pub database: MySqlSettings,
     pub mode: Mode,
     pub incrementing_column: Option<String>,
@@ -553,13 +553,11 @@ pub struct JdbcSourceConfig {
     /// `sluice.capture=binlog`: the binlog reader instead of polling.
     pub binlog: Option<BinlogSettings>,
     pub granularity: TimestampGranularity,
-    pub topic_partitions: Option<i32>,
-    pub topic_replication: Option<i16>,
 }
 
 impl JdbcSourceConfig {
     /// Parses and validates every rule, returning all problems.
-    pub fn parse_all(config: &ConnectorConfig) -> (Option<Self>, Vec<ConfigError>) {
+    pub(crate) fn parse_all(config: &ConnectorConfig) -> (Option<Self>, Vec<ConfigError>) {
         let (parsed, mut errors) = SOURCE_CONFIG_DEF.parse_all(&config.config);
         if !errors.is_empty() {
             return (None, errors);
@@ -574,7 +572,7 @@ impl JdbcSourceConfig {
     }
 
     /// Parses, failing on the first problem.
-    pub fn parse(config: &ConnectorConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(config: &ConnectorConfig) -> Result<Self, ConfigError> {
         match JdbcSourceConfig::parse_all(config) {
             (Some(config), _) => Ok(config),
             (None, mut errors) => Err(errors.swap_remove(0)),
@@ -780,12 +778,6 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         zone,
         granularity,
         binlog,
-        topic_partitions: parsed
-            .long("topic.creation.default.partitions")
-            .map(|p| p as i32),
-        topic_replication: parsed
-            .long("topic.creation.default.replication.factor")
-            .map(|r| r as i16),
     })
 }
 

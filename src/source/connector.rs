@@ -15,18 +15,18 @@ use crate::connector::{ConnectorPlugin, ConnectorType, Task, TaskConfig, TaskCon
 use crate::error::{Error, ErrorKind, Result};
 
 /// The task config key holding the task's tables, as a JSON array of names.
-pub const TABLES_KEY: &str = "tables";
+pub(crate) const TABLES_KEY: &str = "tables";
 
 /// The JDBC source connector plugin.
-pub struct JdbcSourceConnector;
+pub(crate) struct JdbcSourceConnector;
 
 impl JdbcSourceConnector {
-    pub const CLASS: &'static str = "io.confluent.connect.jdbc.JdbcSourceConnector";
+    pub(crate) const CLASS: &'static str = "io.confluent.connect.jdbc.JdbcSourceConnector";
 }
 
 /// Splits `items` into `groups` contiguous groups, the first ones one larger, as Connect's
 /// `ConnectorUtils.groupPartitions` does.
-pub fn group_partitions<T: Clone>(items: &[T], groups: usize) -> Vec<Vec<T>> {
+pub(crate) fn group_partitions<T: Clone>(items: &[T], groups: usize) -> Vec<Vec<T>> {
     let groups = groups.max(1);
     let per_group = items.len() / groups;
     let leftover = items.len() - groups * per_group;
@@ -42,7 +42,7 @@ pub fn group_partitions<T: Clone>(items: &[T], groups: usize) -> Vec<Vec<T>> {
 
 /// Lists the connector's tables in the URL's database, filtered by the configured lists, and
 /// checks that every whitelisted table exists.
-pub async fn list_tables(config: &JdbcSourceConfig) -> Result<Vec<String>> {
+pub(crate) async fn list_tables(config: &JdbcSourceConfig) -> Result<Vec<String>> {
     let mut conn = config.database.connect().await?;
     let database = config.database.url.database.clone().unwrap_or_default();
     let types: Vec<&str> = config

@@ -24,7 +24,7 @@ use crate::db::{DbZone, Dialect, JdbcUrl, MySqlSettings};
 use crate::error::{Error, Result};
 
 /// The keys Sluice reads, with Debezium's defaults.
-pub static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+pub(crate) static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     let g = "Debezium";
     ConfigDef::new()
@@ -661,15 +661,6 @@ fn build(
             debezium: Some(Arc::new(settings)),
         }),
         granularity: TimestampGranularity::ConnectLogical,
-        // Connect's topic creation keys, as for every source connector.
-        topic_partitions: config
-            .config
-            .get("topic.creation.default.partitions")
-            .and_then(|p| p.trim().parse().ok()),
-        topic_replication: config
-            .config
-            .get("topic.creation.default.replication.factor")
-            .and_then(|r| r.trim().parse().ok()),
     })
 }
 
@@ -684,15 +675,15 @@ fn parse(
 }
 
 /// Debezium's MySQL connector, or its MariaDB one.
-pub struct DebeziumConnector {
+pub(crate) struct DebeziumConnector {
     flavor: Flavor,
 }
 
 impl DebeziumConnector {
-    pub const MYSQL: DebeziumConnector = DebeziumConnector {
+    pub(crate) const MYSQL: DebeziumConnector = DebeziumConnector {
         flavor: Flavor::MySql,
     };
-    pub const MARIADB: DebeziumConnector = DebeziumConnector {
+    pub(crate) const MARIADB: DebeziumConnector = DebeziumConnector {
         flavor: Flavor::MariaDb,
     };
 }

@@ -7,9 +7,9 @@
 //! - [`debezium`]: Debezium's MySQL/MariaDB connectors, on the binlog reader with Debezium's
 //!   change events.
 
-pub mod binlog;
-pub mod config;
-pub mod connector;
-pub mod debezium;
-pub mod jdbc;
-pub mod schema;
+pub(crate) mod binlog;
+pub(crate) mod config;
+pub(crate) mod connector;
+pub(crate) mod debezium;
+pub(crate) mod jdbc;
+pub(crate) mod schema;

@@ -20,7 +20,7 @@ const BINARY_CHARSET: u16 = 63;
 
 /// How a column's wire value becomes a [`Value`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnKind {
+pub(crate) enum ColumnKind {
     Int,
     /// BIT(1) / TINYINT(1): int8 from the value's bytes or integer.
     Bit,
@@ -41,14 +41,14 @@ pub enum ColumnKind {
 
 impl ColumnKind {
     /// Whether `timestamp.granularity` applies to the column.
-    pub fn is_timestamp(self) -> bool {
+    pub(crate) fn is_timestamp(self) -> bool {
         matches!(self, ColumnKind::Timestamp | ColumnKind::DateTime)
     }
 }
 
 /// A table's (or query's) row shape: the Connect value schema and per-column conversions.
 #[derive(Debug, Clone)]
-pub struct RowShape {
+pub(crate) struct RowShape {
     pub schema: Arc<Schema>,
     pub kinds: Vec<ColumnKind>,
     pub names: Vec<String>,
@@ -57,7 +57,7 @@ pub struct RowShape {
 impl RowShape {
     /// Builds the shape from result-set metadata. `struct_name` is the table name (Connect
     /// names the value struct after the table; query mode leaves it unnamed).
-    pub fn from_columns(
+    pub(crate) fn from_columns(
         struct_name: Option<&str>,
         columns: &[Column],
         granularity: TimestampGranularity,
@@ -92,12 +92,12 @@ impl RowShape {
     }
 
     /// Whether two shapes produce identical schemas.
-    pub fn same_as(&self, other: &RowShape) -> bool {
+    pub(crate) fn same_as(&self, other: &RowShape) -> bool {
         self.schema == other.schema && self.kinds == other.kinds
     }
 
     /// The index of a column by name (case-insensitive, as MySQL compares column names).
-    pub fn index_of(&self, column: &str) -> Option<usize> {
+    pub(crate) fn index_of(&self, column: &str) -> Option<usize> {
         self.names
             .iter()
             .position(|n| n.eq_ignore_ascii_case(column))
@@ -223,7 +223,11 @@ fn timestamp_schema(granularity: TimestampGranularity, optional: bool) -> Schema
 
 /// Rewrites an instant (`Value::Timestamp`) into its `timestamp.granularity` form:
 /// epoch nanos/micros as int64 or decimal string, or an ISO date-time in `zone`.
-pub fn apply_granularity(granularity: TimestampGranularity, zone: DbZone, value: &mut Value) {
+pub(crate) fn apply_granularity(
+    granularity: TimestampGranularity,
+    zone: DbZone,
+    value: &mut Value,
+) {
     use TimestampGranularity::*;
     let Value::Timestamp(micros) = *value else {
         return;
@@ -257,7 +261,7 @@ fn text(bytes: Vec<u8>) -> Bytes {
 }
 
 /// Converts one wire value of a column into a [`Value`].
-pub fn convert(
+pub(crate) fn convert(
     kind: ColumnKind,
     value: MyValue,
     optional: bool,

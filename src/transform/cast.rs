@@ -49,7 +49,7 @@ static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(util::REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &DEF
 }
 
@@ -63,7 +63,7 @@ enum Spec {
 }
 
 /// Casts the key or the value.
-pub struct Cast {
+pub(crate) struct Cast {
     side: Side,
     spec: Spec,
     replace_null_with_default: bool,
@@ -180,7 +180,7 @@ fn parse_spec(mappings: &[String]) -> Result<Spec, ConfigError> {
 
 impl Cast {
     /// `Cast$Key` or `Cast$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(Cast {
             side,
             spec: parse_spec(config.list(SPEC))?,

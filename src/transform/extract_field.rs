@@ -46,7 +46,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
@@ -259,7 +259,7 @@ fn get<'v>(entries: &'v [(Value, Value)], key: &str) -> Option<&'v Value> {
 }
 
 /// `ExtractField$Key` / `ExtractField$Value`.
-pub struct ExtractField {
+pub(crate) struct ExtractField {
     side: Side,
     original: String,
     path: FieldPath,
@@ -269,7 +269,7 @@ pub struct ExtractField {
 
 impl ExtractField {
     /// `ExtractField$Key` or `ExtractField$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let original = config.string("field").unwrap_or_default().to_string();
         let path = FieldPath::parse(&original, syntax_is_v2(config)?)?;
         Ok(ExtractField {

@@ -182,7 +182,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
@@ -492,7 +492,7 @@ static STRING_SCHEMA: LazyLock<Arc<Schema>> =
     LazyLock::new(|| Arc::new(Schema::primitive(SchemaType::String, false)));
 
 /// Replaces a Debezium change event by its row state.
-pub struct ExtractNewRecordState {
+pub(crate) struct ExtractNewRecordState {
     keep_tombstones: bool,
     deletes: Deletes,
     /// Whether creates and updates get `__deleted: "false"`.
@@ -538,7 +538,7 @@ fn field_refs(config: &Config, key: &str, prefix: &str) -> Result<Vec<FieldRef>,
         .collect()
 }
 
-pub fn build(config: &Config) -> Result<ExtractNewRecordState, ConfigError> {
+pub(crate) fn build(config: &Config) -> Result<ExtractNewRecordState, ConfigError> {
     // Debezium reads its string settings untrimmed from the connector's own keys.
     let raw = |key: &str| config.originals().get(key).map(String::as_str);
     let legacy = parse_mode(

@@ -8,14 +8,14 @@ use crate::model::record::Record;
 
 use super::Transformation;
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     super::registry::no_keys()
 }
 
 /// Drops every record.
-pub struct Filter;
+pub(crate) struct Filter;
 
-pub fn build(_: &Config) -> Result<Filter, ConfigError> {
+pub(crate) fn build(_: &Config) -> Result<Filter, ConfigError> {
     Ok(Filter)
 }
 

@@ -34,12 +34,12 @@ static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     )
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &DEF
 }
 
 /// Flattens the key or the value.
-pub struct Flatten {
+pub(crate) struct Flatten {
     side: Side,
     delimiter: String,
     schemas: SchemaCache<Arc<Schema>>,
@@ -47,7 +47,7 @@ pub struct Flatten {
 
 impl Flatten {
     /// `Flatten$Key` or `Flatten$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(Flatten {
             side,
             delimiter: config.string(DELIMITER).unwrap_or(".").to_string(),

@@ -61,15 +61,15 @@ static HEADER_FROM: LazyLock<ConfigDef> =
         .define(util::REPLACE_NULL_WITH_DEFAULT)
     });
 
-pub fn insert_header_def() -> &'static ConfigDef {
+pub(crate) fn insert_header_def() -> &'static ConfigDef {
     &INSERT_HEADER
 }
 
-pub fn drop_headers_def() -> &'static ConfigDef {
+pub(crate) fn drop_headers_def() -> &'static ConfigDef {
     &DROP_HEADERS
 }
 
-pub fn header_from_def() -> &'static ConfigDef {
+pub(crate) fn header_from_def() -> &'static ConfigDef {
     &HEADER_FROM
 }
 
@@ -86,12 +86,12 @@ fn non_empty(config: &Config, key: &str) -> Result<Vec<String>, ConfigError> {
 // InsertHeader
 
 /// Appends the configured header.
-pub struct InsertHeader {
+pub(crate) struct InsertHeader {
     header: Header,
 }
 
 /// `InsertHeader`.
-pub fn insert_header(config: &Config) -> Result<InsertHeader, ConfigError> {
+pub(crate) fn insert_header(config: &Config) -> Result<InsertHeader, ConfigError> {
     let (schema, value) = parse_string(config.string(VALUE_LITERAL).unwrap_or_default());
     Ok(InsertHeader {
         header: Header {
@@ -113,12 +113,12 @@ impl Transformation for InsertHeader {
 // DropHeaders
 
 /// Removes the configured headers.
-pub struct DropHeaders {
+pub(crate) struct DropHeaders {
     headers: Vec<String>,
 }
 
 /// `DropHeaders`.
-pub fn drop_headers(config: &Config) -> Result<DropHeaders, ConfigError> {
+pub(crate) fn drop_headers(config: &Config) -> Result<DropHeaders, ConfigError> {
     Ok(DropHeaders {
         headers: non_empty(config, HEADERS)?,
     })
@@ -135,17 +135,17 @@ impl Transformation for DropHeaders {
 // HeaderFrom
 
 /// `HeaderFrom$Key`.
-pub fn header_from_key(config: &Config) -> Result<HeaderFrom, ConfigError> {
+pub(crate) fn header_from_key(config: &Config) -> Result<HeaderFrom, ConfigError> {
     HeaderFrom::new(config, Side::Key)
 }
 
 /// `HeaderFrom$Value`.
-pub fn header_from_value(config: &Config) -> Result<HeaderFrom, ConfigError> {
+pub(crate) fn header_from_value(config: &Config) -> Result<HeaderFrom, ConfigError> {
     HeaderFrom::new(config, Side::Value)
 }
 
 /// Copies or moves fields of the key or value into headers.
-pub struct HeaderFrom {
+pub(crate) struct HeaderFrom {
     side: Side,
     fields: Vec<String>,
     headers: Vec<String>,

@@ -25,12 +25,12 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     )
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
 /// `HoistField$Key` / `HoistField$Value`.
-pub struct HoistField {
+pub(crate) struct HoistField {
     side: Side,
     field: String,
     cache: SchemaCache<Arc<Schema>>,
@@ -38,7 +38,7 @@ pub struct HoistField {
 
 impl HoistField {
     /// `HoistField$Key` or `HoistField$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(HoistField {
             side,
             field: config.string("field").unwrap_or_default().to_string(),

@@ -52,7 +52,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
@@ -142,7 +142,7 @@ fn offset_unavailable(record: &Record) -> crate::error::Error {
 }
 
 /// `InsertField$Key` / `InsertField$Value`.
-pub struct InsertField {
+pub(crate) struct InsertField {
     side: Side,
     specs: Specs,
     replace_null_with_default: bool,
@@ -151,7 +151,7 @@ pub struct InsertField {
 
 impl InsertField {
     /// `InsertField$Key` or `InsertField$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let specs = Specs {
             topic: Spec::parse(config.string("topic.field")),
             partition: Spec::parse(config.string("partition.field")),

@@ -40,7 +40,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
@@ -263,7 +263,7 @@ fn mask_with_replacement(
 }
 
 /// `MaskField$Key` / `MaskField$Value`.
-pub struct MaskField {
+pub(crate) struct MaskField {
     side: Side,
     /// The listed fields, once each, in order.
     fields: Vec<String>,
@@ -274,7 +274,7 @@ pub struct MaskField {
 
 impl MaskField {
     /// `MaskField$Key` or `MaskField$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let mut fields = non_empty_list(config, "fields")?;
         let mut seen = HashSet::new();
         fields.retain(|f| seen.insert(f.clone()));

@@ -28,25 +28,25 @@
 //! class strings.
 
 mod chain;
-pub mod registry;
+pub(crate) mod registry;
 pub(crate) mod util;
 
-pub mod cast;
-pub mod extract_field;
-pub mod extract_new_record_state;
-pub mod filter;
-pub mod flatten;
-pub mod headers;
-pub mod hoist_field;
-pub mod insert_field;
+pub(crate) mod cast;
+pub(crate) mod extract_field;
+pub(crate) mod extract_new_record_state;
+pub(crate) mod filter;
+pub(crate) mod flatten;
+pub(crate) mod headers;
+pub(crate) mod hoist_field;
+pub(crate) mod insert_field;
 pub(crate) mod java_date;
-pub mod mask_field;
-pub mod predicates;
-pub mod replace_field;
-pub mod router;
-pub mod set_schema_metadata;
-pub mod timestamp_converter;
-pub mod value_to_key;
+pub(crate) mod mask_field;
+pub(crate) mod predicates;
+pub(crate) mod replace_field;
+pub(crate) mod router;
+pub(crate) mod set_schema_metadata;
+pub(crate) mod timestamp_converter;
+pub(crate) mod value_to_key;
 
 #[cfg(test)]
 mod tests;

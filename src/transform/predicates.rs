@@ -26,11 +26,11 @@ static HAS_HEADER_KEY: LazyLock<ConfigDef> = LazyLock::new(|| {
     )
 });
 
-pub fn topic_name_matches_def() -> &'static ConfigDef {
+pub(crate) fn topic_name_matches_def() -> &'static ConfigDef {
     &TOPIC_NAME_MATCHES
 }
 
-pub fn has_header_key_def() -> &'static ConfigDef {
+pub(crate) fn has_header_key_def() -> &'static ConfigDef {
     &HAS_HEADER_KEY
 }
 
@@ -41,12 +41,12 @@ pub(crate) fn whole_match(key: &str, pattern: &str) -> Result<Regex, ConfigError
 }
 
 /// Matches records whose topic name matches `pattern` in full.
-pub struct TopicNameMatches {
+pub(crate) struct TopicNameMatches {
     pattern: Regex,
 }
 
 impl TopicNameMatches {
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
         let pattern = config.string("pattern").unwrap_or_default();
         Ok(TopicNameMatches {
             pattern: whole_match("pattern", pattern)?,
@@ -61,12 +61,12 @@ impl Predicate for TopicNameMatches {
 }
 
 /// Matches records with at least one header called `name`.
-pub struct HasHeaderKey {
+pub(crate) struct HasHeaderKey {
     name: String,
 }
 
 impl HasHeaderKey {
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config) -> Result<Self, ConfigError> {
         Ok(HasHeaderKey {
             name: config.string("name").unwrap_or_default().to_string(),
         })
@@ -80,7 +80,7 @@ impl Predicate for HasHeaderKey {
 }
 
 /// Matches tombstones (records whose value is null).
-pub struct RecordIsTombstone;
+pub(crate) struct RecordIsTombstone;
 
 impl Predicate for RecordIsTombstone {
     fn test(&self, record: &Record) -> bool {

@@ -10,10 +10,10 @@ use super::{Predicate, Transformation};
 use crate::config::{Config, ConfigDef, ConfigError};
 
 /// The version Connect's built-in plugins report (`GET /connector-plugins`).
-pub const KAFKA_VERSION: &str = "3.9.0";
+pub(crate) const KAFKA_VERSION: &str = "3.9.0";
 
 /// A transformation class.
-pub struct TransformPlugin {
+pub(crate) struct TransformPlugin {
     pub class: &'static str,
     pub version: &'static str,
     pub config_def: fn() -> &'static ConfigDef,
@@ -21,7 +21,7 @@ pub struct TransformPlugin {
 }
 
 /// A predicate class.
-pub struct PredicatePlugin {
+pub(crate) struct PredicatePlugin {
     pub class: &'static str,
     pub version: &'static str,
     pub config_def: fn() -> &'static ConfigDef,
@@ -67,7 +67,7 @@ macro_rules! transform {
 }
 
 /// Every transformation, sorted by class.
-pub static TRANSFORMATIONS: &[TransformPlugin] = &[
+pub(crate) static TRANSFORMATIONS: &[TransformPlugin] = &[
     transform!(
         "io.debezium.transforms.ExtractNewRecordState",
         "2.7.3.Final",
@@ -207,7 +207,7 @@ pub static TRANSFORMATIONS: &[TransformPlugin] = &[
 ];
 
 /// Every predicate, sorted by class.
-pub static PREDICATES: &[PredicatePlugin] = &[
+pub(crate) static PREDICATES: &[PredicatePlugin] = &[
     PredicatePlugin {
         class: "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
         version: KAFKA_VERSION,
@@ -238,11 +238,11 @@ fn names(class: &str, name: &str) -> bool {
 }
 
 /// The transformation called `name`.
-pub fn transformation(name: &str) -> Option<&'static TransformPlugin> {
+pub(crate) fn transformation(name: &str) -> Option<&'static TransformPlugin> {
     TRANSFORMATIONS.iter().find(|p| names(p.class, name))
 }
 
 /// The predicate called `name`.
-pub fn predicate(name: &str) -> Option<&'static PredicatePlugin> {
+pub(crate) fn predicate(name: &str) -> Option<&'static PredicatePlugin> {
     PREDICATES.iter().find(|p| names(p.class, name))
 }

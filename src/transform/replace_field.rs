@@ -48,7 +48,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
@@ -106,7 +106,7 @@ fn list_or_alias(config: &Config, key: &str, alias: &str) -> Vec<String> {
 type Derived = Arc<(Arc<Schema>, Vec<usize>)>;
 
 /// `ReplaceField$Key` / `ReplaceField$Value`.
-pub struct ReplaceField {
+pub(crate) struct ReplaceField {
     side: Side,
     exclude: HashSet<String>,
     include: HashSet<String>,
@@ -117,7 +117,7 @@ pub struct ReplaceField {
 
 impl ReplaceField {
     /// `ReplaceField$Key` or `ReplaceField$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(ReplaceField {
             side,
             exclude: list_or_alias(config, "exclude", "blacklist")

@@ -61,11 +61,11 @@ static TIMESTAMP_ROUTER: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
 });
 
-pub fn regex_router_def() -> &'static ConfigDef {
+pub(crate) fn regex_router_def() -> &'static ConfigDef {
     &REGEX_ROUTER
 }
 
-pub fn timestamp_router_def() -> &'static ConfigDef {
+pub(crate) fn timestamp_router_def() -> &'static ConfigDef {
     &TIMESTAMP_ROUTER
 }
 
@@ -73,7 +73,7 @@ pub fn timestamp_router_def() -> &'static ConfigDef {
 // RegexRouter
 
 /// Renames topics that match a regex.
-pub struct RegexRouter {
+pub(crate) struct RegexRouter {
     whole: Regex,
     first: Regex,
     /// The replacement in the regex crate's syntax, or Java's error for it.
@@ -83,7 +83,7 @@ pub struct RegexRouter {
 }
 
 /// `RegexRouter`.
-pub fn regex_router(config: &Config) -> Result<RegexRouter, ConfigError> {
+pub(crate) fn regex_router(config: &Config) -> Result<RegexRouter, ConfigError> {
     let pattern = config.string(REGEX).unwrap_or_default();
     let whole = whole_match(REGEX, pattern)?;
     let first = Regex::new(pattern)
@@ -183,14 +183,14 @@ impl Transformation for RegexRouter {
 // TimestampRouter
 
 /// Routes records to a topic named after their topic and timestamp.
-pub struct TimestampRouter {
+pub(crate) struct TimestampRouter {
     topic_format: String,
     timestamp_format: DatePattern,
 }
 
 /// `TimestampRouter`. An unusable `timestamp.format` is refused here, where Kafka fails on the
 /// first record.
-pub fn timestamp_router(config: &Config) -> Result<TimestampRouter, ConfigError> {
+pub(crate) fn timestamp_router(config: &Config) -> Result<TimestampRouter, ConfigError> {
     let pattern = config.string(TIMESTAMP_FORMAT).unwrap_or("yyyyMMdd");
     let timestamp_format = DatePattern::new(pattern).map_err(|e| match e {
         PatternError::Java(message) => ConfigError::invalid(TIMESTAMP_FORMAT, pattern, message),

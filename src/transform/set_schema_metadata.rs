@@ -33,12 +33,12 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
 /// `SetSchemaMetadata$Key` / `SetSchemaMetadata$Value`.
-pub struct SetSchemaMetadata {
+pub(crate) struct SetSchemaMetadata {
     side: Side,
     name: Option<String>,
     version: Option<i32>,
@@ -48,7 +48,7 @@ pub struct SetSchemaMetadata {
 
 impl SetSchemaMetadata {
     /// `SetSchemaMetadata$Key` or `SetSchemaMetadata$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let name = config.string("schema.name").map(str::to_string);
         let version = config
             .long("schema.version")

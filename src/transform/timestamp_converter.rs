@@ -65,7 +65,7 @@ static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(util::REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &DEF
 }
 
@@ -143,7 +143,7 @@ enum Precision {
 }
 
 /// Converts timestamps in the key or the value.
-pub struct TimestampConverter {
+pub(crate) struct TimestampConverter {
     side: Side,
     field: String,
     target: Kind,
@@ -176,7 +176,7 @@ pub(crate) fn compile_format(
 
 impl TimestampConverter {
     /// `TimestampConverter$Key` or `TimestampConverter$Value`.
-    pub fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let target = config.string(TARGET_TYPE).unwrap_or_default();
         util::one_of_exact(TARGET_TYPE, target, &TYPES)?;
         let target = match target {

@@ -29,7 +29,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(REPLACE_NULL_WITH_DEFAULT)
 });
 
-pub fn config_def() -> &'static ConfigDef {
+pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
@@ -37,13 +37,13 @@ pub fn config_def() -> &'static ConfigDef {
 type Derived = Arc<(Arc<Schema>, Vec<usize>)>;
 
 /// `ValueToKey`.
-pub struct ValueToKey {
+pub(crate) struct ValueToKey {
     fields: Vec<String>,
     replace_null_with_default: bool,
     cache: SchemaCache<Derived>,
 }
 
-pub fn build(config: &Config) -> Result<ValueToKey, ConfigError> {
+pub(crate) fn build(config: &Config) -> Result<ValueToKey, ConfigError> {
     Ok(ValueToKey {
         fields: non_empty_list(config, "fields")?,
         replace_null_with_default: config.bool("replace.null.with.default"),

@@ -88,7 +88,7 @@ pub struct Herder {
 }
 
 /// A 404 for a connector that does not exist, with Connect's message.
-pub fn not_found(name: &str) -> Error {
+pub(crate) fn not_found(name: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("Connector {name} not found"))
 }
 

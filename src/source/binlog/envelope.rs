@@ -19,7 +19,7 @@ use crate::model::{Field, Schema, SchemaType, Value, logical};
 use crate::source::config::{BinaryMode, DebeziumSettings, DecimalMode, Flavor, TimeMode};
 
 /// The Debezium release whose event format this reproduces (`source.version`).
-pub const DEBEZIUM_VERSION: &str = "3.1.3.Final";
+pub(crate) const DEBEZIUM_VERSION: &str = "3.1.3.Final";
 
 /// A column as the catalog describes it: what Debezium's type mapping needs beyond the
 /// value the reader decodes.

@@ -42,5 +42,5 @@ mod task;
 mod transaction;
 mod value;
 
-pub use self::envelope::DEBEZIUM_VERSION;
-pub use self::task::BinlogSourceTask;
+pub(crate) use self::envelope::DEBEZIUM_VERSION;
+pub(crate) use self::task::BinlogSourceTask;

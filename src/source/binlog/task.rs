@@ -42,7 +42,7 @@ pub(super) struct Pending {
 }
 
 /// A running binlog source task.
-pub struct BinlogSourceTask {
+pub(crate) struct BinlogSourceTask {
     pub(super) connector: Arc<str>,
     pub(super) config: Arc<JdbcSourceConfig>,
     pub(super) settings: BinlogSettings,
@@ -115,7 +115,7 @@ pub(super) struct HeldSnapshot {
 }
 
 impl BinlogSourceTask {
-    pub fn new(connector: Arc<str>, config: Arc<JdbcSourceConfig>) -> Result<Self> {
+    pub(crate) fn new(connector: Arc<str>, config: Arc<JdbcSourceConfig>) -> Result<Self> {
         let settings = config
             .binlog
             .clone()

@@ -24,14 +24,14 @@ use crate::source::schema::{self, RowShape};
 
 /// What a querier reads.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     Table { database: String, table: String },
     Query(String),
 }
 
 /// The offset state of one querier, as stored in `connect-offsets`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Offset {
+pub(crate) struct Offset {
     pub incrementing: Option<i64>,
     /// Microseconds since the epoch.
     pub timestamp_micros: Option<i64>,
@@ -40,7 +40,7 @@ pub struct Offset {
 impl Offset {
     /// Connect's offset map (`TimestampIncrementingOffset.toMap`), keys in the order Connect's
     /// HashMap writes them.
-    pub fn to_json(self) -> Json {
+    pub(crate) fn to_json(self) -> Json {
         let mut map = serde_json::Map::new();
         if let Some(ts) = self.timestamp_micros {
             map.insert(
@@ -58,7 +58,7 @@ impl Offset {
     }
 
     /// Reads Connect's offset map.
-    pub fn from_json(json: &Json) -> Offset {
+    pub(crate) fn from_json(json: &Json) -> Offset {
         let incrementing = json.get("incrementing").and_then(Json::as_i64);
         let timestamp_micros = json.get("timestamp").and_then(Json::as_i64).map(|ms| {
             let nanos = json.get("timestamp_nanos").and_then(Json::as_i64);
@@ -108,7 +108,7 @@ struct ActiveQuery {
 }
 
 /// A running JDBC source task.
-pub struct JdbcSourceTask {
+pub(crate) struct JdbcSourceTask {
     connector: Arc<str>,
     config: Arc<JdbcSourceConfig>,
     queriers: Vec<Querier>,
@@ -121,7 +121,11 @@ pub struct JdbcSourceTask {
 }
 
 impl JdbcSourceTask {
-    pub fn new(connector: Arc<str>, config: Arc<JdbcSourceConfig>, targets: Vec<Target>) -> Self {
+    pub(crate) fn new(
+        connector: Arc<str>,
+        config: Arc<JdbcSourceConfig>,
+        targets: Vec<Target>,
+    ) -> Self {
         let now = Instant::now();
         let queriers = targets
             .into_iter()
