@@ -236,7 +236,7 @@ impl std::fmt::Debug for Reservation {
 /// one: on 30-column rows, with freed memory returned at once, that was a fifth of the reader's
 /// and the encoder's time (BENCHMARKS.md). At most `count` buffers are kept, none above
 /// `max_capacity` elements; what does not fit is freed.
-pub struct Spares<T> {
+pub(crate) struct Spares<T> {
     tx: crossbeam_channel::Sender<Vec<T>>,
     rx: crossbeam_channel::Receiver<Vec<T>>,
     max_capacity: usize,
@@ -260,7 +260,7 @@ impl<T> Default for Spares<T> {
 }
 
 impl<T> Spares<T> {
-    pub fn new(count: usize, max_capacity: usize) -> Spares<T> {
+    pub(crate) fn new(count: usize, max_capacity: usize) -> Spares<T> {
         let (tx, rx) = crossbeam_channel::bounded(count);
         Spares {
             tx,
@@ -270,14 +270,14 @@ impl<T> Spares<T> {
     }
 
     /// An empty buffer with room for at least `capacity` elements: a spare when one is kept.
-    pub fn take(&self, capacity: usize) -> Vec<T> {
+    pub(crate) fn take(&self, capacity: usize) -> Vec<T> {
         let mut buffer = self.rx.try_recv().unwrap_or_default();
         buffer.reserve(capacity);
         buffer
     }
 
     /// Empties `buffer` and keeps it for a later [`Spares::take`], if there is room.
-    pub fn give(&self, mut buffer: Vec<T>) {
+    pub(crate) fn give(&self, mut buffer: Vec<T>) {
         if buffer.capacity() > 0 && buffer.capacity() <= self.max_capacity {
             buffer.clear();
             let _ = self.tx.try_send(buffer);

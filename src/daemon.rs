@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::WorkerConfig;
-use crate::config::worker::Protocol;
 use crate::connector::Plugins;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::log::LogClients;
@@ -25,12 +24,8 @@ use crate::runtime::startup::{Startup, stage};
 use crate::runtime::store::{ConfigStore, StatusStore};
 use crate::runtime::worker::Worker;
 
-/// The worker id Connect reports in statuses: the advertised REST host and port.
-pub fn worker_id(config: &WorkerConfig) -> String {
-    worker_id_at(config, None)
-}
-
-/// [`worker_id`], with the port the REST listener actually bound (for `listeners=…:0`).
+/// The worker id Connect reports in statuses: the advertised REST host and port, with the port
+/// the REST listener actually bound (for `listeners=…:0`).
 fn worker_id_at(config: &WorkerConfig, bound_port: Option<u16>) -> String {
     let listener = config.rest_listener();
     let host = config
@@ -60,8 +55,6 @@ fn worker_id_at(config: &WorkerConfig, bound_port: Option<u16>) -> String {
 pub struct Daemon {
     /// The first REST listener's address.
     pub addr: SocketAddr,
-    /// Every REST listener, in the order `listeners` names them.
-    pub listeners: Vec<(Protocol, SocketAddr)>,
     /// The worker's start-up; its herder once ready.
     pub startup: Startup,
     shutdown: tokio_util::sync::CancellationToken,
@@ -80,12 +73,7 @@ impl Daemon {
         crate::convert::Converters::resolve(&Default::default(), &config)?;
         let config = Arc::new(config);
         let server = RestServer::bind(&config)?;
-        let listeners: Vec<(Protocol, SocketAddr)> = server
-            .listeners
-            .iter()
-            .map(|l| (l.protocol, l.addr))
-            .collect();
-        let (protocol, addr) = listeners[0];
+        let (protocol, addr) = (server.listeners[0].protocol, server.listeners[0].addr);
         let id = worker_id_at(&config, Some(addr.port()));
         let startup = Startup::new();
         let (cluster_tx, cluster_rx) = tokio::sync::watch::channel(None);
@@ -152,7 +140,6 @@ impl Daemon {
         });
         Ok(Daemon {
             addr,
-            listeners,
             startup,
             shutdown,
             task,
@@ -166,18 +153,13 @@ impl Daemon {
     }
 
     /// Waits until the worker stops (after [`Daemon::stop`] or a startup failure).
-    pub async fn wait(self) -> Result<()> {
+    pub(crate) async fn wait(self) -> Result<()> {
         self.task
             .await
             .map_err(|e| Error::with_source(ErrorKind::Internal, "worker task panicked", e))?
     }
 
-    /// Resolves when the worker stopped by itself (a startup failure) — for `select!`.
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    pub fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
+    pub(crate) fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
         self.shutdown.clone()
     }
 }

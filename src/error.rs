@@ -32,23 +32,6 @@ pub enum ErrorKind {
     Internal,
 }
 
-impl ErrorKind {
-    /// A short lowercase name, used as a metrics label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Config => "config",
-            ErrorKind::Database => "database",
-            ErrorKind::Kafka => "kafka",
-            ErrorKind::Conversion => "conversion",
-            ErrorKind::Io => "io",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::Shutdown => "shutdown",
-            ErrorKind::Internal => "internal",
-        }
-    }
-}
-
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The crate's error: kind, context message and optional source.
@@ -71,7 +54,7 @@ impl Error {
     }
 
     /// A new error wrapping `source`.
-    pub fn with_source(
+    pub(crate) fn with_source(
         kind: ErrorKind,
         context: impl Into<Cow<'static, str>>,
         source: impl Into<BoxError>,
@@ -85,23 +68,23 @@ impl Error {
     }
 
     /// Marks the error as transient: retrying the same operation may succeed.
-    pub fn transient(mut self) -> Self {
+    pub(crate) fn transient(mut self) -> Self {
         self.transient = true;
         self
     }
 
     /// The error's kind.
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         self.kind
     }
 
     /// The context message, without the source chain.
-    pub fn context(&self) -> &str {
+    pub(crate) fn context(&self) -> &str {
         &self.context
     }
 
     /// Whether retrying may succeed (lost connection, deadlock, broker unavailable…).
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         self.transient
     }
 
@@ -119,12 +102,12 @@ impl Error {
     }
 
     /// Shorthand for a configuration error.
-    pub fn config(context: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn config(context: impl Into<Cow<'static, str>>) -> Self {
         Error::new(ErrorKind::Config, context)
     }
 
     /// Shorthand for an internal error.
-    pub fn internal(context: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn internal(context: impl Into<Cow<'static, str>>) -> Self {
         Error::new(ErrorKind::Internal, context)
     }
 }

@@ -4,85 +4,86 @@
 //! every series; grafana/dashboard.json charts them.
 
 /// Records read from the source by the reader stage (labels: connector, task, table).
-pub const SOURCE_RECORDS_READ_TOTAL: &str = "sluice_source_records_read_total";
+pub(crate) const SOURCE_RECORDS_READ_TOTAL: &str = "sluice_source_records_read_total";
 /// Records acknowledged by Kafka (labels: connector, task, table).
-pub const SOURCE_RECORDS_WRITTEN_TOTAL: &str = "sluice_source_records_written_total";
+pub(crate) const SOURCE_RECORDS_WRITTEN_TOTAL: &str = "sluice_source_records_written_total";
 /// Records Kafka did not acknowledge; the first such failure fails the task (labels: connector,
 /// task).
-pub const SOURCE_RECORDS_FAILED_TOTAL: &str = "sluice_source_records_failed_total";
+pub(crate) const SOURCE_RECORDS_FAILED_TOTAL: &str = "sluice_source_records_failed_total";
 /// Source records the record stage failed on and skipped with `errors.tolerance=all` (labels:
 /// connector, task).
-pub const SOURCE_RECORDS_SKIPPED_TOTAL: &str = "sluice_source_records_skipped_total";
+pub(crate) const SOURCE_RECORDS_SKIPPED_TOTAL: &str = "sluice_source_records_skipped_total";
 /// Encoded record bytes handed to the producer (labels: connector, task, table).
-pub const SOURCE_BYTES_TOTAL: &str = "sluice_source_bytes_total";
+pub(crate) const SOURCE_BYTES_TOTAL: &str = "sluice_source_bytes_total";
 /// Rows per batch read by the reader stage (labels: connector, task, table).
-pub const SOURCE_BATCH_ROWS: &str = "sluice_source_batch_rows";
+pub(crate) const SOURCE_BATCH_ROWS: &str = "sluice_source_batch_rows";
 /// Batches waiting in a stage's input queue (labels: connector, task, stage).
-pub const PIPELINE_QUEUE_DEPTH: &str = "sluice_pipeline_queue_depth";
+pub(crate) const PIPELINE_QUEUE_DEPTH: &str = "sluice_pipeline_queue_depth";
 /// Bytes of the batches a pipeline holds in a stage's input queue, reserved from the worker's
 /// memory budget (labels: connector, task, stage).
-pub const PIPELINE_BUFFERED_BYTES: &str = "sluice_pipeline_buffered_bytes";
+pub(crate) const PIPELINE_BUFFERED_BYTES: &str = "sluice_pipeline_buffered_bytes";
 /// Each time a pipeline's reading paused because its share of the memory budget was spent:
 /// how long, until it was back under the low mark (labels: connector, task).
-pub const PIPELINE_PAUSE_SECONDS: &str = "sluice_pipeline_pause_seconds";
+pub(crate) const PIPELINE_PAUSE_SECONDS: &str = "sluice_pipeline_pause_seconds";
 /// The worker's memory budget, `sluice.memory.budget.bytes`.
-pub const MEMORY_BUDGET_BYTES: &str = "sluice_worker_memory_budget_bytes";
+pub(crate) const MEMORY_BUDGET_BYTES: &str = "sluice_worker_memory_budget_bytes";
 /// Bytes reserved from the memory budget by every pipeline of the worker.
-pub const MEMORY_IN_USE_BYTES: &str = "sluice_worker_memory_in_use_bytes";
+pub(crate) const MEMORY_IN_USE_BYTES: &str = "sluice_worker_memory_in_use_bytes";
 /// Records handed to the producer and not yet acknowledged.
-pub const PRODUCER_IN_FLIGHT: &str = "sluice_producer_in_flight_records";
+pub(crate) const PRODUCER_IN_FLIGHT: &str = "sluice_producer_in_flight_records";
 /// Times the producer stage found librdkafka's queue full and waited (backpressure).
-pub const PRODUCER_QUEUE_FULL_TOTAL: &str = "sluice_producer_queue_full_total";
+pub(crate) const PRODUCER_QUEUE_FULL_TOTAL: &str = "sluice_producer_queue_full_total";
 /// Offset flushes to the offsets topic.
-pub const OFFSET_COMMITS_TOTAL: &str = "sluice_offset_commits_total";
+pub(crate) const OFFSET_COMMITS_TOTAL: &str = "sluice_offset_commits_total";
 /// Offset flush latency.
-pub const OFFSET_COMMIT_SECONDS: &str = "sluice_offset_commit_seconds";
+pub(crate) const OFFSET_COMMIT_SECONDS: &str = "sluice_offset_commit_seconds";
 /// Unix time (seconds) at which a source task last read a non-empty batch of a table. Source
 /// lag (time since the newest row was read) is `time() - sluice_source_last_read_timestamp_seconds`
 /// in PromQL, so it keeps growing while nothing is read (labels: connector, task, table).
-pub const SOURCE_LAST_READ_TIMESTAMP_SECONDS: &str = "sluice_source_last_read_timestamp_seconds";
+pub(crate) const SOURCE_LAST_READ_TIMESTAMP_SECONDS: &str =
+    "sluice_source_last_read_timestamp_seconds";
 /// Binlog capture: seconds between the server writing the last event read and reading it
 /// (replication lag), updated on every event and heartbeat.
-pub const BINLOG_LAG_SECONDS: &str = "sluice_source_binlog_lag_seconds";
+pub(crate) const BINLOG_LAG_SECONDS: &str = "sluice_source_binlog_lag_seconds";
 
 /// Records consumed by a sink task (labels: connector, task, topic).
-pub const SINK_RECORDS_READ_TOTAL: &str = "sluice_sink_records_read_total";
+pub(crate) const SINK_RECORDS_READ_TOTAL: &str = "sluice_sink_records_read_total";
 /// Records a sink task made durable in the target (labels: connector, task, topic).
-pub const SINK_RECORDS_WRITTEN_TOTAL: &str = "sluice_sink_records_written_total";
+pub(crate) const SINK_RECORDS_WRITTEN_TOTAL: &str = "sluice_sink_records_written_total";
 /// Records that failed conversion or writing (tolerated: logged and sent to the dead-letter
 /// topic) (labels: connector, task, topic).
-pub const SINK_RECORDS_FAILED_TOTAL: &str = "sluice_sink_records_failed_total";
+pub(crate) const SINK_RECORDS_FAILED_TOTAL: &str = "sluice_sink_records_failed_total";
 /// Failed records written to the dead-letter topic and acknowledged by Kafka (labels:
 /// connector, task, topic).
-pub const SINK_DEAD_LETTER_RECORDS_TOTAL: &str = "sluice_sink_dead_letter_records_total";
+pub(crate) const SINK_DEAD_LETTER_RECORDS_TOTAL: &str = "sluice_sink_dead_letter_records_total";
 /// Key and value bytes consumed by a sink task (labels: connector, task, topic).
-pub const SINK_BYTES_TOTAL: &str = "sluice_sink_bytes_total";
+pub(crate) const SINK_BYTES_TOTAL: &str = "sluice_sink_bytes_total";
 /// Records per batch handed to a sink task (failed conversions included).
-pub const SINK_BATCH_RECORDS: &str = "sluice_sink_batch_records";
+pub(crate) const SINK_BATCH_RECORDS: &str = "sluice_sink_batch_records";
 /// Time to write one batch (one transaction), retries included.
-pub const SINK_PUT_SECONDS: &str = "sluice_sink_put_seconds";
+pub(crate) const SINK_PUT_SECONDS: &str = "sluice_sink_put_seconds";
 /// Time to commit the consumer group's offsets after a batch.
-pub const SINK_COMMIT_SECONDS: &str = "sluice_sink_commit_seconds";
+pub(crate) const SINK_COMMIT_SECONDS: &str = "sluice_sink_commit_seconds";
 
-pub const LABEL_CONNECTOR: &str = "connector";
-pub const LABEL_TASK: &str = "task";
-pub const LABEL_STAGE: &str = "stage";
+pub(crate) const LABEL_CONNECTOR: &str = "connector";
+pub(crate) const LABEL_TASK: &str = "task";
+pub(crate) const LABEL_STAGE: &str = "stage";
 /// A source's table (`database.table`, `query` in query mode).
-pub const LABEL_TABLE: &str = "table";
+pub(crate) const LABEL_TABLE: &str = "table";
 /// A sink's topic.
-pub const LABEL_TOPIC: &str = "topic";
+pub(crate) const LABEL_TOPIC: &str = "topic";
 /// `stage` of the reader → encoder queue.
-pub const STAGE_ENCODER: &str = "encoder";
+pub(crate) const STAGE_ENCODER: &str = "encoder";
 /// `stage` of the encoder → producer queue.
-pub const STAGE_PRODUCER: &str = "producer";
+pub(crate) const STAGE_PRODUCER: &str = "producer";
 /// `stage` of a sink's consumer → converter queue (raw batches).
-pub const STAGE_CONVERT: &str = "convert";
+pub(crate) const STAGE_CONVERT: &str = "convert";
 /// `stage` of a sink's gatherer → put queue (batches read and converted, waiting for the task).
-pub const STAGE_PUT: &str = "put";
+pub(crate) const STAGE_PUT: &str = "put";
 
 /// The `table` label of a source batch from its source partition: `{"table": "db.t"}` → `db.t`,
 /// a query → `query`, a partition of another shape → empty (no `table` label).
-pub fn source_table(partition: &serde_json::Value) -> &str {
+pub(crate) fn source_table(partition: &serde_json::Value) -> &str {
     match partition.get("table").and_then(serde_json::Value::as_str) {
         Some(table) => table,
         None if partition.get("query").is_some() => "query",
@@ -92,7 +93,7 @@ pub fn source_table(partition: &serde_json::Value) -> &str {
 
 /// Metric handles of one task per value of one more label (a source's tables, a sink's
 /// topics), made on first use so the hot path looks them up without touching the registry.
-pub struct ByLabel<T> {
+pub(crate) struct ByLabel<T> {
     base: [(&'static str, String); 2],
     label: &'static str,
     make: fn(&[(&'static str, String); 3]) -> T,
@@ -102,7 +103,7 @@ pub struct ByLabel<T> {
 impl<T> ByLabel<T> {
     /// `base` is the task's `connector` and `task` labels; `make` registers the handles of one
     /// label value.
-    pub fn new(
+    pub(crate) fn new(
         base: [(&'static str, String); 2],
         label: &'static str,
         make: fn(&[(&'static str, String); 3]) -> T,
@@ -116,7 +117,7 @@ impl<T> ByLabel<T> {
     }
 
     /// The handles for `value`, registered on first use.
-    pub fn get(&mut self, value: &str) -> &T {
+    pub(crate) fn get(&mut self, value: &str) -> &T {
         if !self.handles.contains_key(value) {
             let [connector, task] = self.base.clone();
             let labels = [connector, task, (self.label, value.to_string())];
@@ -128,15 +129,13 @@ impl<T> ByLabel<T> {
 
 /// A task's state: 1 for its current state, 0 for the others (`state` label: RUNNING, FAILED,
 /// UNASSIGNED, PAUSED).
-pub const TASK_STATE: &str = "sluice_task_state";
-/// Connectors on this worker, by state (RUNNING, PAUSED, STOPPED, FAILED).
-pub const CONNECTORS: &str = "sluice_worker_connectors";
+pub(crate) const TASK_STATE: &str = "sluice_task_state";
 
 /// Connect's names of the states a task is reported in.
 const TASK_STATES: [&str; 4] = ["RUNNING", "FAILED", "UNASSIGNED", "PAUSED"];
 
 /// Sets the task state gauges of one task by Connect state name.
-pub fn task_state_name(connector: &str, task: u32, current: &str) {
+pub(crate) fn task_state_name(connector: &str, task: u32, current: &str) {
     for state in TASK_STATES {
         metrics::gauge!(
             TASK_STATE,

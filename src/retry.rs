@@ -19,13 +19,13 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct RetryPolicy {
     /// Retries after the first attempt; `None`: until the caller stops.
-    pub max_retries: Option<u32>,
+    pub(crate) max_retries: Option<u32>,
     /// The delay before the first retry.
-    pub initial_delay: Duration,
+    pub(crate) initial_delay: Duration,
     /// The longest delay.
-    pub max_delay: Duration,
+    pub(crate) max_delay: Duration,
     /// Each delay is the previous one times this (1: fixed delays).
-    pub multiplier: u32,
+    pub(crate) multiplier: u32,
 }
 
 impl RetryPolicy {

@@ -116,17 +116,17 @@ pub(crate) enum Subscription {
 /// The dead-letter queue of a sink connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DeadLetterQueue {
-    pub topic: String,
-    pub replication_factor: i16,
-    pub context_headers: bool,
+    pub(crate) topic: String,
+    pub(crate) replication_factor: i16,
+    pub(crate) context_headers: bool,
 }
 
 /// The settings every sink connector shares, parsed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SinkConnectorConfig {
-    pub subscription: Subscription,
+    pub(crate) subscription: Subscription,
     /// `errors.deadletterqueue.topic.name` and its settings, when a topic is named.
-    pub dead_letter: Option<DeadLetterQueue>,
+    pub(crate) dead_letter: Option<DeadLetterQueue>,
 }
 
 impl SinkConnectorConfig {
@@ -185,17 +185,17 @@ impl SinkConnectorConfig {
 /// A connector's name and its configuration map (which also holds `name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorConfig {
-    pub name: String,
-    pub config: BTreeMap<String, String>,
+    pub(crate) name: String,
+    pub(crate) config: BTreeMap<String, String>,
 }
 
 /// Settings common to every connector, parsed.
 #[derive(Debug, Clone)]
 pub struct CommonConfig {
-    pub class: String,
-    pub tasks_max: usize,
+    pub(crate) class: String,
+    pub(crate) tasks_max: usize,
     /// `errors.tolerance=all`.
-    pub tolerate_errors: bool,
+    pub(crate) tolerate_errors: bool,
 }
 
 impl ConnectorConfig {
@@ -301,12 +301,12 @@ impl ConnectorConfig {
     }
 
     /// The `connector.class` value, if any.
-    pub fn class(&self) -> Option<&str> {
+    pub(crate) fn class(&self) -> Option<&str> {
         self.config.get("connector.class").map(|s| s.trim())
     }
 
     /// Parses the keys common to every connector.
-    pub fn common(&self) -> std::result::Result<CommonConfig, ConfigError> {
+    pub(crate) fn common(&self) -> std::result::Result<CommonConfig, ConfigError> {
         let parsed: Config = CONNECTOR_CONFIG_DEF.parse(&self.config)?;
         Ok(CommonConfig {
             class: parsed

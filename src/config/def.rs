@@ -11,13 +11,12 @@ use super::secret::Password;
 
 /// The type of a configuration value (Kafka's `ConfigDef.Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigType {
+pub(crate) enum ConfigType {
     Boolean,
     String,
     Int,
     Short,
     Long,
-    Double,
     List,
     Class,
     Password,
@@ -25,14 +24,13 @@ pub enum ConfigType {
 
 impl ConfigType {
     /// Kafka's upper-case name of the type, as shown by the validate endpoint.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ConfigType::Boolean => "BOOLEAN",
             ConfigType::String => "STRING",
             ConfigType::Int => "INT",
             ConfigType::Short => "SHORT",
             ConfigType::Long => "LONG",
-            ConfigType::Double => "DOUBLE",
             ConfigType::List => "LIST",
             ConfigType::Class => "CLASS",
             ConfigType::Password => "PASSWORD",
@@ -42,7 +40,7 @@ impl ConfigType {
 
 /// How important a key is (Kafka's `ConfigDef.Importance`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Importance {
+pub(crate) enum Importance {
     High,
     Medium,
     Low,
@@ -50,7 +48,7 @@ pub enum Importance {
 
 impl Importance {
     /// Kafka's upper-case name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Importance::High => "HIGH",
             Importance::Medium => "MEDIUM",
@@ -61,7 +59,7 @@ impl Importance {
 
 /// Value constraints, checked after type parsing.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Validator {
+pub(crate) enum Validator {
     None,
     /// Numeric value `>= min`.
     AtLeast(i64),
@@ -75,23 +73,23 @@ pub enum Validator {
 
 /// One key's definition.
 #[derive(Debug, Clone)]
-pub struct ConfigKey {
-    pub name: &'static str,
-    pub ty: ConfigType,
+pub(crate) struct ConfigKey {
+    pub(crate) name: &'static str,
+    pub(crate) ty: ConfigType,
     /// `None`: required. `Some("")` for a list means the empty list.
-    pub default: Option<&'static str>,
+    pub(crate) default: Option<&'static str>,
     /// A default of `null` in Kafka: the key is optional and has no value unless set.
-    pub nullable: bool,
-    pub validator: Validator,
-    pub importance: Importance,
-    pub documentation: &'static str,
-    pub group: Option<&'static str>,
-    pub display_name: &'static str,
+    pub(crate) nullable: bool,
+    pub(crate) validator: Validator,
+    pub(crate) importance: Importance,
+    pub(crate) documentation: &'static str,
+    pub(crate) group: Option<&'static str>,
+    pub(crate) display_name: &'static str,
 }
 
 impl ConfigKey {
     /// A key that must be given.
-    pub const fn required(name: &'static str, ty: ConfigType) -> Self {
+    pub(crate) const fn required(name: &'static str, ty: ConfigType) -> Self {
         ConfigKey {
             name,
             ty,
@@ -106,7 +104,11 @@ impl ConfigKey {
     }
 
     /// A key with a default value (parsed like a user value).
-    pub const fn with_default(name: &'static str, ty: ConfigType, default: &'static str) -> Self {
+    pub(crate) const fn with_default(
+        name: &'static str,
+        ty: ConfigType,
+        default: &'static str,
+    ) -> Self {
         ConfigKey {
             default: Some(default),
             importance: Importance::Medium,
@@ -115,7 +117,7 @@ impl ConfigKey {
     }
 
     /// A key whose default is Kafka's `null`: no value unless the user sets one.
-    pub const fn optional(name: &'static str, ty: ConfigType) -> Self {
+    pub(crate) const fn optional(name: &'static str, ty: ConfigType) -> Self {
         ConfigKey {
             nullable: true,
             importance: Importance::Medium,
@@ -123,53 +125,52 @@ impl ConfigKey {
         }
     }
 
-    pub const fn validator(mut self, validator: Validator) -> Self {
+    pub(crate) const fn validator(mut self, validator: Validator) -> Self {
         self.validator = validator;
         self
     }
 
-    pub const fn importance(mut self, importance: Importance) -> Self {
+    pub(crate) const fn importance(mut self, importance: Importance) -> Self {
         self.importance = importance;
         self
     }
 
-    pub const fn doc(mut self, documentation: &'static str) -> Self {
+    pub(crate) const fn doc(mut self, documentation: &'static str) -> Self {
         self.documentation = documentation;
         self
     }
 
-    pub const fn group(mut self, group: &'static str) -> Self {
+    pub(crate) const fn group(mut self, group: &'static str) -> Self {
         self.group = Some(group);
         self
     }
 
-    pub const fn display(mut self, display_name: &'static str) -> Self {
+    pub(crate) const fn display(mut self, display_name: &'static str) -> Self {
         self.display_name = display_name;
         self
     }
 
     /// Whether the key has neither a default nor a null default.
-    pub fn is_required(&self) -> bool {
+    pub(crate) fn is_required(&self) -> bool {
         self.default.is_none() && !self.nullable
     }
 }
 
 /// A parsed, typed value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ConfigValue {
+pub(crate) enum ConfigValue {
     Boolean(bool),
     String(String),
     Int(i32),
     Short(i16),
     Long(i64),
-    Double(f64),
     List(Vec<String>),
     Password(Password),
 }
 
 /// What is wrong with a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigErrorKind {
+pub(crate) enum ConfigErrorKind {
     /// A required key is absent.
     Missing,
     /// The value could not be parsed or failed its validator.
@@ -182,19 +183,19 @@ pub enum ConfigErrorKind {
 /// are shown as `[hidden]`, as Kafka does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    pub key: String,
-    pub kind: ConfigErrorKind,
+    pub(crate) key: String,
+    pub(crate) kind: ConfigErrorKind,
 }
 
 impl ConfigError {
-    pub fn missing(key: impl Into<String>) -> Self {
+    pub(crate) fn missing(key: impl Into<String>) -> Self {
         ConfigError {
             key: key.into(),
             kind: ConfigErrorKind::Missing,
         }
     }
 
-    pub fn invalid(
+    pub(crate) fn invalid(
         key: impl Into<String>,
         value: impl Into<String>,
         expected: impl Into<String>,
@@ -208,7 +209,7 @@ impl ConfigError {
         }
     }
 
-    pub fn rule(key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn rule(key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
             key: key.into(),
             kind: ConfigErrorKind::Rule(message.into()),
@@ -216,7 +217,7 @@ impl ConfigError {
     }
 
     /// The message without the key, as the validate endpoint lists it under the key.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match &self.kind {
             ConfigErrorKind::Missing => format!(
                 "Missing required configuration \"{}\" which has no default value.",
@@ -252,41 +253,41 @@ impl From<ConfigError> for crate::error::Error {
 
 /// A set of key definitions.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigDef {
+pub(crate) struct ConfigDef {
     keys: Vec<ConfigKey>,
 }
 
 impl ConfigDef {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ConfigDef::default()
     }
 
     /// Adds a key. A later definition of the same name replaces the earlier one.
-    pub fn define(mut self, key: ConfigKey) -> Self {
+    pub(crate) fn define(mut self, key: ConfigKey) -> Self {
         self.keys.retain(|k| k.name != key.name);
         self.keys.push(key);
         self
     }
 
     /// Adds every key of `other`.
-    pub fn merge(mut self, other: &ConfigDef) -> Self {
+    pub(crate) fn merge(mut self, other: &ConfigDef) -> Self {
         for key in &other.keys {
             self = self.define(key.clone());
         }
         self
     }
 
-    pub fn keys(&self) -> &[ConfigKey] {
+    pub(crate) fn keys(&self) -> &[ConfigKey] {
         &self.keys
     }
 
-    pub fn key(&self, name: &str) -> Option<&ConfigKey> {
+    pub(crate) fn key(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)
     }
 
     /// Parses every defined key from `raw`, collecting every error (as the validate endpoint
     /// reports all of them at once). Unknown keys are kept in [`Config::originals`].
-    pub fn parse_all(&self, raw: &BTreeMap<String, String>) -> (Config, Vec<ConfigError>) {
+    pub(crate) fn parse_all(&self, raw: &BTreeMap<String, String>) -> (Config, Vec<ConfigError>) {
         let mut values = BTreeMap::new();
         let mut errors = Vec::new();
         for key in &self.keys {
@@ -317,7 +318,7 @@ impl ConfigDef {
     }
 
     /// Parses `raw`, failing on the first error.
-    pub fn parse(&self, raw: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+    pub(crate) fn parse(&self, raw: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
         let (config, mut errors) = self.parse_all(raw);
         if errors.is_empty() {
             Ok(config)
@@ -360,11 +361,6 @@ fn parse_value(key: &ConfigKey, text: &str) -> Result<ConfigValue, ConfigError> 
             trimmed
                 .parse()
                 .map_err(|_| invalid("Not a number of type LONG"))?,
-        ),
-        ConfigType::Double => ConfigValue::Double(
-            trimmed
-                .parse()
-                .map_err(|_| invalid("Not a number of type DOUBLE"))?,
         ),
         ConfigType::List => ConfigValue::List(if trimmed.is_empty() {
             Vec::new()
@@ -423,18 +419,18 @@ fn validate(key: &ConfigKey, text: &str, value: &ConfigValue) -> Result<(), Conf
 
 /// Parsed values for the defined keys, plus every original key (defined or not).
 #[derive(Debug, Clone, Default)]
-pub struct Config {
+pub(crate) struct Config {
     values: BTreeMap<&'static str, ConfigValue>,
     originals: BTreeMap<String, String>,
 }
 
 impl Config {
     /// The value of a defined key, or `None` when it has a null default and was not set.
-    pub fn get(&self, key: &str) -> Option<&ConfigValue> {
+    pub(crate) fn get(&self, key: &str) -> Option<&ConfigValue> {
         self.values.get(key)
     }
 
-    pub fn string(&self, key: &str) -> Option<&str> {
+    pub(crate) fn string(&self, key: &str) -> Option<&str> {
         match self.values.get(key) {
             Some(ConfigValue::String(s)) => Some(s),
             _ => None,
@@ -442,16 +438,16 @@ impl Config {
     }
 
     /// A string value that is set and non-empty.
-    pub fn non_empty(&self, key: &str) -> Option<&str> {
+    pub(crate) fn non_empty(&self, key: &str) -> Option<&str> {
         self.string(key).filter(|s| !s.is_empty())
     }
 
-    pub fn bool(&self, key: &str) -> bool {
+    pub(crate) fn bool(&self, key: &str) -> bool {
         matches!(self.values.get(key), Some(ConfigValue::Boolean(true)))
     }
 
     /// An INT, SHORT or LONG value as i64.
-    pub fn long(&self, key: &str) -> Option<i64> {
+    pub(crate) fn long(&self, key: &str) -> Option<i64> {
         match self.values.get(key) {
             Some(ConfigValue::Int(v)) => Some(i64::from(*v)),
             Some(ConfigValue::Short(v)) => Some(i64::from(*v)),
@@ -460,21 +456,14 @@ impl Config {
         }
     }
 
-    pub fn double(&self, key: &str) -> Option<f64> {
-        match self.values.get(key) {
-            Some(ConfigValue::Double(v)) => Some(*v),
-            _ => None,
-        }
-    }
-
-    pub fn list(&self, key: &str) -> &[String] {
+    pub(crate) fn list(&self, key: &str) -> &[String] {
         match self.values.get(key) {
             Some(ConfigValue::List(v)) => v,
             _ => &[],
         }
     }
 
-    pub fn password(&self, key: &str) -> Option<&Password> {
+    pub(crate) fn password(&self, key: &str) -> Option<&Password> {
         match self.values.get(key) {
             Some(ConfigValue::Password(p)) => Some(p),
             _ => None,
@@ -482,12 +471,12 @@ impl Config {
     }
 
     /// Every key as the user gave it, defined or not.
-    pub fn originals(&self) -> &BTreeMap<String, String> {
+    pub(crate) fn originals(&self) -> &BTreeMap<String, String> {
         &self.originals
     }
 
     /// Original keys that start with `prefix`, with the prefix removed.
-    pub fn originals_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
+    pub(crate) fn originals_with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
         with_prefix(&self.originals, prefix)
     }
 }

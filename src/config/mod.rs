@@ -9,9 +9,9 @@ pub(crate) mod secret;
 pub(crate) mod worker;
 
 pub use connector::{CommonConfig, ConnectorConfig};
-pub use def::{
-    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConfigValue, Importance, Validator,
+pub(crate) use def::{
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator,
 };
-pub use provider::ConfigProviders;
-pub use secret::{Password, redact_url};
+pub(crate) use provider::ConfigProviders;
+pub(crate) use secret::{Password, redact_url};
 pub use worker::WorkerConfig;

@@ -108,7 +108,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// The providers a worker declares (`config.providers`).
 #[derive(Debug, Clone, Default)]
-pub struct ConfigProviders {
+pub(crate) struct ConfigProviders {
     providers: BTreeMap<String, Provider>,
 }
 
@@ -118,7 +118,7 @@ type Unresolved = String;
 impl ConfigProviders {
     /// The providers declared in worker properties: `config.providers`, and for each name its
     /// `config.providers.<name>.class` and `config.providers.<name>.param.*`.
-    pub fn from_worker(raw: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+    pub(crate) fn from_worker(raw: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let mut providers = BTreeMap::new();
         let names = raw.get(PREFIX).map(String::as_str).unwrap_or("");
         for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -160,7 +160,7 @@ impl ConfigProviders {
     }
 
     /// `config` with every reference resolved ([`ConfigProviders::resolve`]).
-    pub fn resolve_connector(
+    pub(crate) fn resolve_connector(
         &self,
         config: &super::ConnectorConfig,
     ) -> Result<super::ConnectorConfig, ConfigError> {
@@ -171,13 +171,13 @@ impl ConfigProviders {
     }
 
     /// Whether `value` holds a `${provider:…}` reference.
-    pub fn has_reference(value: &str) -> bool {
+    pub(crate) fn has_reference(value: &str) -> bool {
         value.contains("${") && REFERENCE.is_match(value)
     }
 
     /// `config` with every reference replaced by its value. The first reference that cannot be
     /// resolved is an error naming the key and the reference.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         config: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, String>, ConfigError> {
@@ -190,7 +190,7 @@ impl ConfigProviders {
 
     /// `config` resolved as far as it can be, and why each key that could not be resolved
     /// failed (such keys keep their raw text).
-    pub fn resolve_all(
+    pub(crate) fn resolve_all(
         &self,
         config: &BTreeMap<String, String>,
     ) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
@@ -284,7 +284,7 @@ impl ConfigProviders {
     /// Puts the raw text back into a task configuration planned from a resolved connector
     /// configuration: every key whose raw connector value holds a reference gets that raw value
     /// (Kafka's `AbstractHerder.reverseTransform`), so resolved secrets are never stored.
-    pub fn unresolve(raw: &BTreeMap<String, String>, task: &mut BTreeMap<String, String>) {
+    pub(crate) fn unresolve(raw: &BTreeMap<String, String>, task: &mut BTreeMap<String, String>) {
         for (key, value) in task.iter_mut() {
             if let Some(raw_value) = raw.get(key).filter(|v| Self::has_reference(v)) {
                 value.clone_from(raw_value);

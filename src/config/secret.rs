@@ -5,22 +5,22 @@ use std::fmt;
 
 /// A secret string value (Kafka's `Password` type).
 #[derive(Clone, PartialEq, Eq, Default)]
-pub struct Password(String);
+pub(crate) struct Password(String);
 
 impl Password {
     /// What Kafka Connect shows instead of a password.
-    pub const HIDDEN: &'static str = "[hidden]";
+    pub(crate) const HIDDEN: &'static str = "[hidden]";
 
-    pub fn new(value: String) -> Self {
+    pub(crate) fn new(value: String) -> Self {
         Password(value)
     }
 
     /// The secret itself. Call only where it is handed to a client library.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -39,7 +39,7 @@ impl fmt::Display for Password {
 
 /// Replaces the password in a URL's userinfo (`scheme://user:password@host`) and in `password=`
 /// query parameters with `[hidden]`, for logs and API responses.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let mut out = url.to_string();
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;

@@ -14,9 +14,10 @@ use super::provider::ConfigProviders;
 use crate::error::Result;
 
 /// Kafka Connect's JSON converter, the only converter Sluice implements.
-pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+pub(crate) const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 /// Connect's default `header.converter`.
-pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+pub(crate) const SIMPLE_HEADER_CONVERTER: &str =
+    "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 
 /// Sluice's memory budget setting (see [`crate::budget`]).
 pub(crate) const MEMORY_BUDGET_BYTES: &str = "sluice.memory.budget.bytes";
@@ -162,22 +163,22 @@ pub(crate) static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 /// A converter as the worker configures it for keys, values or headers. Which classes exist is
 /// the record stage's business (`convert::ConverterSpec` checks it at start).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConverterConfig {
+pub(crate) struct ConverterConfig {
     /// The converter class, as given.
-    pub class: String,
+    pub(crate) class: String,
     /// The `<role>.converter.*` keys, prefix stripped.
-    pub config: BTreeMap<String, String>,
+    pub(crate) config: BTreeMap<String, String>,
 }
 
 /// The REST API's listener protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     Http,
     Https,
 }
 
 impl Protocol {
-    pub fn scheme(self) -> &'static str {
+    pub(crate) fn scheme(self) -> &'static str {
         match self {
             Protocol::Http => "http",
             Protocol::Https => "https",
@@ -187,15 +188,15 @@ impl Protocol {
 
 /// A listener of the REST API (`listeners=http://host:port,https://host:port`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listener {
-    pub protocol: Protocol,
-    pub host: String,
-    pub port: u16,
+pub(crate) struct Listener {
+    pub(crate) protocol: Protocol,
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
 impl Listener {
     /// The address to bind (an empty host binds every interface, as in Connect).
-    pub fn bind_addr(&self) -> std::result::Result<SocketAddr, std::net::AddrParseError> {
+    pub(crate) fn bind_addr(&self) -> std::result::Result<SocketAddr, std::net::AddrParseError> {
         let host = if self.host.is_empty() {
             "0.0.0.0"
         } else if self.host == "localhost" {
@@ -210,39 +211,39 @@ impl Listener {
 /// The parsed worker configuration.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    pub bootstrap_servers: String,
-    pub group_id: String,
-    pub key_converter: ConverterConfig,
-    pub value_converter: ConverterConfig,
-    pub header_converter: ConverterConfig,
-    pub offset_storage_topic: String,
-    pub offset_storage_partitions: i32,
-    pub offset_storage_replication_factor: i16,
-    pub config_storage_topic: String,
-    pub config_storage_replication_factor: i16,
-    pub status_storage_topic: String,
-    pub status_storage_partitions: i32,
-    pub status_storage_replication_factor: i16,
-    pub offset_flush_interval_ms: u64,
-    pub offset_flush_timeout_ms: u64,
-    pub task_shutdown_graceful_timeout_ms: u64,
+    pub(crate) bootstrap_servers: String,
+    pub(crate) group_id: String,
+    pub(crate) key_converter: ConverterConfig,
+    pub(crate) value_converter: ConverterConfig,
+    pub(crate) header_converter: ConverterConfig,
+    pub(crate) offset_storage_topic: String,
+    pub(crate) offset_storage_partitions: i32,
+    pub(crate) offset_storage_replication_factor: i16,
+    pub(crate) config_storage_topic: String,
+    pub(crate) config_storage_replication_factor: i16,
+    pub(crate) status_storage_topic: String,
+    pub(crate) status_storage_partitions: i32,
+    pub(crate) status_storage_replication_factor: i16,
+    pub(crate) offset_flush_interval_ms: u64,
+    pub(crate) offset_flush_timeout_ms: u64,
+    pub(crate) task_shutdown_graceful_timeout_ms: u64,
     /// `sluice.memory.budget.bytes`.
-    pub memory_budget_bytes: u64,
-    pub listeners: Vec<Listener>,
+    pub(crate) memory_budget_bytes: u64,
+    pub(crate) listeners: Vec<Listener>,
     /// Properties for every Kafka client: top-level security keys plus `bootstrap.servers`.
-    pub client: BTreeMap<String, String>,
+    pub(crate) client: BTreeMap<String, String>,
     /// `producer.*` overrides, prefix removed.
-    pub producer: BTreeMap<String, String>,
+    pub(crate) producer: BTreeMap<String, String>,
     /// `consumer.*` overrides, prefix removed.
-    pub consumer: BTreeMap<String, String>,
+    pub(crate) consumer: BTreeMap<String, String>,
     /// `admin.*` overrides, prefix removed.
-    pub admin: BTreeMap<String, String>,
+    pub(crate) admin: BTreeMap<String, String>,
     /// Every key as given (config provider references resolved), including ones Sluice does
     /// not interpret.
-    pub originals: BTreeMap<String, String>,
+    pub(crate) originals: BTreeMap<String, String>,
     /// The declared config providers, which resolve `${provider:path:key}` references in
     /// connector configurations.
-    pub config_providers: ConfigProviders,
+    pub(crate) config_providers: ConfigProviders,
 }
 
 impl WorkerConfig {
@@ -325,14 +326,14 @@ impl WorkerConfig {
     }
 
     /// The first REST listener, which names the worker (`worker_id`, `Location` headers).
-    pub fn rest_listener(&self) -> &Listener {
+    pub(crate) fn rest_listener(&self) -> &Listener {
         &self.listeners[0]
     }
 
     /// The TLS settings of the HTTPS listeners, as Connect takes them
     /// (`valuesWithPrefixAllOrNothing("listeners.https.")`): when any `listeners.https.ssl.*`
     /// key is set, those alone (prefix removed); otherwise the top-level `ssl.*` keys.
-    pub fn rest_ssl(&self) -> BTreeMap<String, String> {
+    pub(crate) fn rest_ssl(&self) -> BTreeMap<String, String> {
         let prefixed = super::def::with_prefix(&self.originals, "listeners.https.");
         if !prefixed.is_empty() {
             return prefixed;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::config::{ConfigDef, ConfigError, ConnectorConfig, WorkerConfig};
+use crate::config::{ConfigDef, ConfigError, ConnectorConfig};
 use crate::error::Result;
 use crate::model::{SinkRecord, SourceBatch};
 use crate::offsets::OffsetReader;
@@ -28,13 +28,13 @@ use crate::offsets::OffsetReader;
 /// Whether a connector reads from a system into Kafka or writes from Kafka into a system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ConnectorType {
+pub(crate) enum ConnectorType {
     Source,
     Sink,
 }
 
 impl ConnectorType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConnectorType::Source => "source",
             ConnectorType::Sink => "sink",
@@ -44,11 +44,11 @@ impl ConnectorType {
 
 /// A task's configuration: the connector's keys plus what the connector assigned to the task
 /// (for the JDBC source, `tables`).
-pub type TaskConfig = BTreeMap<String, String>;
+pub(crate) type TaskConfig = BTreeMap<String, String>;
 
 /// A connector implementation, registered in [`Plugins`].
 #[async_trait]
-pub trait ConnectorPlugin: Send + Sync + 'static {
+pub(crate) trait ConnectorPlugin: Send + Sync + 'static {
     /// The fully qualified class name users put in `connector.class`.
     fn class(&self) -> &'static str;
 
@@ -93,39 +93,37 @@ pub trait ConnectorPlugin: Send + Sync + 'static {
 }
 
 /// A created task.
-pub enum Task {
+pub(crate) enum Task {
     Source(Box<dyn SourceTask>),
     Sink(Box<dyn SinkTask>),
 }
 
 /// What a task is given when it is created.
 #[derive(Clone)]
-pub struct TaskContext {
-    pub connector: Arc<str>,
-    pub task_id: u32,
-    pub config: TaskConfig,
-    pub worker: Arc<WorkerConfig>,
+pub(crate) struct TaskContext {
+    pub(crate) connector: Arc<str>,
+    pub(crate) config: TaskConfig,
 }
 
 /// What a source task may use while it starts.
-pub struct SourceTaskContext {
+pub(crate) struct SourceTaskContext {
     /// Committed offsets of this connector, to resume from.
-    pub offsets: Arc<dyn OffsetReader>,
+    pub(crate) offsets: Arc<dyn OffsetReader>,
     /// A batch is handed on at this many bytes of values (see [`crate::model::Value::heap_bytes`])
     /// or at the task's row limit, whichever comes first: the pipeline's share of the worker's
     /// memory budget holds several batches.
-    pub batch_max_bytes: usize,
+    pub(crate) batch_max_bytes: usize,
     /// Emptied value vectors of batches already encoded: a reader takes its next batch's
     /// `values` from here (`spare_rows.take(n)`) to reuse their memory.
-    pub spare_rows: crate::budget::Spares<crate::model::Value>,
+    pub(crate) spare_rows: crate::budget::Spares<crate::model::Value>,
     /// The worker's settings, for a task that keeps its own topics (Debezium's schema history
     /// is on the worker's Kafka cluster unless its config names another).
-    pub worker: Arc<crate::config::WorkerConfig>,
+    pub(crate) worker: Arc<crate::config::WorkerConfig>,
 }
 
 /// A task that reads from a system into Kafka.
 #[async_trait]
-pub trait SourceTask: Send {
+pub(crate) trait SourceTask: Send {
     /// Connects and loads the committed positions. Called once, before any poll.
     async fn start(&mut self, context: SourceTaskContext) -> Result<()>;
 
@@ -136,31 +134,26 @@ pub trait SourceTask: Send {
     /// but not yet returned are read again from the last stored position on the next start.
     async fn poll(&mut self) -> Result<Option<SourceBatch>>;
 
-    /// Called after `position`'s batch and all earlier ones are acknowledged and stored.
-    async fn committed(&mut self, _position: &crate::model::SourcePosition) -> Result<()> {
-        Ok(())
-    }
-
     /// Releases connections. Called once; errors are logged.
     async fn stop(&mut self) -> Result<()>;
 }
 
 /// What a sink task may use while it starts.
-pub struct SinkTaskContext {
+pub(crate) struct SinkTaskContext {
     /// `errors.tolerance=all`: report failing records instead of failing the task.
-    pub tolerate_errors: bool,
+    pub(crate) tolerate_errors: bool,
     /// `key.converter.schemas.enable`: when false, keys reach the task unconverted
     /// (`key_data` is `None`, `key` holds the plain JSON) for it to read against a schema of its
     /// own, such as its table's columns.
-    pub key_schemas: bool,
+    pub(crate) key_schemas: bool,
     /// `value.converter.schemas.enable`: when false, values reach the task unconverted
     /// (`value_data` is `None`, `value` holds the plain JSON).
-    pub value_schemas: bool,
+    pub(crate) value_schemas: bool,
 }
 
 /// Where a record failed, named as Connect names the stage in dead-letter headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureStage {
+pub(crate) enum FailureStage {
     KeyConverter,
     ValueConverter,
     HeaderConverter,
@@ -170,7 +163,7 @@ pub enum FailureStage {
 
 impl FailureStage {
     /// Connect's `Stage` name (`__connect.errors.stage`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FailureStage::KeyConverter => "KEY_CONVERTER",
             FailureStage::ValueConverter => "VALUE_CONVERTER",
@@ -183,16 +176,16 @@ impl FailureStage {
 
 /// A record that could not be converted or written, with `errors.tolerance=all`.
 #[derive(Debug)]
-pub struct RecordFailure {
+pub(crate) struct RecordFailure {
     /// The record's index in the batch it arrived in.
-    pub index: usize,
-    pub stage: FailureStage,
-    pub error: crate::error::Error,
+    pub(crate) index: usize,
+    pub(crate) stage: FailureStage,
+    pub(crate) error: crate::error::Error,
 }
 
 /// A task that writes from Kafka into a system.
 #[async_trait]
-pub trait SinkTask: Send {
+pub(crate) trait SinkTask: Send {
     /// Connects to the target. Called once, before any put.
     async fn start(&mut self, context: SinkTaskContext) -> Result<()>;
 
@@ -224,11 +217,11 @@ pub trait SinkTask: Send {
 
 /// A plugin as listed by `GET /connector-plugins`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PluginInfo {
-    pub class: String,
+pub(crate) struct PluginInfo {
+    pub(crate) class: String,
     #[serde(rename = "type")]
-    pub connector_type: ConnectorType,
-    pub version: String,
+    pub(crate) connector_type: ConnectorType,
+    pub(crate) version: String,
 }
 
 /// A registry of connector plugins. The ones this build provides ([`Plugins::builtin`]) are
@@ -245,12 +238,12 @@ impl Plugins {
     }
 
     /// Adds a plugin.
-    pub fn register(&mut self, plugin: Arc<dyn ConnectorPlugin>) {
+    pub(crate) fn register(&mut self, plugin: Arc<dyn ConnectorPlugin>) {
         self.plugins.push(plugin);
     }
 
     /// Plugins sorted by class name.
-    pub fn list(&self) -> Vec<PluginInfo> {
+    pub(crate) fn list(&self) -> Vec<PluginInfo> {
         let mut list: Vec<_> = self
             .plugins
             .iter()
@@ -265,7 +258,10 @@ impl Plugins {
     }
 
     /// Finds a plugin by full class name, simple class name or alias (as Connect does).
-    pub fn find(&self, class: &str) -> std::result::Result<Arc<dyn ConnectorPlugin>, ConfigError> {
+    pub(crate) fn find(
+        &self,
+        class: &str,
+    ) -> std::result::Result<Arc<dyn ConnectorPlugin>, ConfigError> {
         let class = class.trim();
         self.plugins
             .iter()

@@ -32,7 +32,7 @@ use crate::model::record::Part;
 
 /// For a value schema, which of its top-level fields the caller reads (`None`: all); see
 /// [`Converter::to_connect_fields`].
-pub type FieldsRead<'a> = dyn FnMut(&Arc<Schema>) -> Option<Arc<[bool]>> + 'a;
+pub(crate) type FieldsRead<'a> = dyn FnMut(&Arc<Schema>) -> Option<Arc<[bool]>> + 'a;
 
 /// Connect data ↔ bytes. The methods keep Connect's names.
 #[allow(clippy::wrong_self_convention)]
@@ -61,7 +61,7 @@ pub trait Converter: Send {
 
 /// Which role a converter is configured for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Key,
     Value,
     Header,
@@ -69,7 +69,7 @@ pub enum Role {
 
 impl Role {
     /// The config key that names the class: `key.converter`, …
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Role::Key => "key.converter",
             Role::Value => "value.converter",
@@ -80,7 +80,7 @@ impl Role {
 
 /// What a plugin can serve as (`GET /connector-plugins?connectorsOnly=false` types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Serves {
+pub(crate) enum Serves {
     /// `converter` and `header_converter`.
     Both,
     /// `header_converter` only.
@@ -88,23 +88,23 @@ pub enum Serves {
 }
 
 /// Builds a converter from its sub-keys for a role.
-pub type BuildConverter =
+pub(crate) type BuildConverter =
     fn(&BTreeMap<String, String>, Role) -> Result<Box<dyn Converter>, ConfigError>;
 
 /// A converter class.
-pub struct ConverterPlugin {
-    pub class: &'static str,
-    pub serves: Serves,
+pub(crate) struct ConverterPlugin {
+    pub(crate) class: &'static str,
+    pub(crate) serves: Serves,
     /// Its keys, as `GET /connector-plugins/{class}/config` lists them.
-    pub config_def: fn() -> &'static ConfigDef,
+    pub(crate) config_def: fn() -> &'static ConfigDef,
     /// Builds it from its sub-keys (prefix stripped); errors name the sub-key.
-    pub build: BuildConverter,
+    pub(crate) build: BuildConverter,
 }
 
-pub use crate::config::worker::{JSON_CONVERTER, SIMPLE_HEADER_CONVERTER};
+pub(crate) use crate::config::worker::{JSON_CONVERTER, SIMPLE_HEADER_CONVERTER};
 
 /// Every converter, sorted by class.
-pub static CONVERTERS: &[ConverterPlugin] = &[
+pub(crate) static CONVERTERS: &[ConverterPlugin] = &[
     ConverterPlugin {
         class: "org.apache.kafka.connect.converters.BooleanConverter",
         serves: Serves::Both,
@@ -227,7 +227,7 @@ fn json_def() -> &'static ConfigDef {
 }
 
 /// The converter called `name`: its class, or its simple name (`JsonConverter`).
-pub fn plugin(name: &str) -> Option<&'static ConverterPlugin> {
+pub(crate) fn plugin(name: &str) -> Option<&'static ConverterPlugin> {
     let name = name.trim();
     CONVERTERS
         .iter()
@@ -236,10 +236,10 @@ pub fn plugin(name: &str) -> Option<&'static ConverterPlugin> {
 
 /// A converter as configured for one role of one connector: its class and sub-keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConverterSpec {
-    pub role: Role,
-    pub class: &'static str,
-    pub config: BTreeMap<String, String>,
+pub(crate) struct ConverterSpec {
+    pub(crate) role: Role,
+    pub(crate) class: &'static str,
+    pub(crate) config: BTreeMap<String, String>,
 }
 
 impl ConverterSpec {
@@ -247,7 +247,7 @@ impl ConverterSpec {
     /// names one; otherwise the worker's class and keys, which the connector's own
     /// `<role>.converter.*` keys amend (Sluice has always honoured a connector-level
     /// `value.converter.schemas.enable` alone; Connect would ignore it).
-    pub fn resolve(
+    pub(crate) fn resolve(
         role: Role,
         connector: &BTreeMap<String, String>,
         worker: &WorkerConfig,
@@ -276,7 +276,7 @@ impl ConverterSpec {
 
     /// A spec for `class` (a class name or alias), checked: an unknown class, or
     /// `SimpleHeaderConverter` as a key or value converter, is an error naming the role's key.
-    pub fn named(
+    pub(crate) fn named(
         role: Role,
         class: &str,
         config: BTreeMap<String, String>,
@@ -302,7 +302,7 @@ impl ConverterSpec {
     }
 
     /// A new converter; errors name the connector-level key (`value.converter.decimal.format`).
-    pub fn build(&self) -> Result<Box<dyn Converter>, ConfigError> {
+    pub(crate) fn build(&self) -> Result<Box<dyn Converter>, ConfigError> {
         let plugin = plugin(self.class).ok_or_else(|| ConfigError::missing(self.role.key()))?;
         (plugin.build)(&self.config, self.role).map_err(|mut e| {
             e.key = format!("{}.{}", self.role.key(), e.key);
@@ -311,22 +311,22 @@ impl ConverterSpec {
     }
 
     /// Whether this is JsonConverter, which the fast paths implement.
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.class == JSON_CONVERTER
     }
 }
 
 /// The key, value and header converters of one connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Converters {
-    pub key: ConverterSpec,
-    pub value: ConverterSpec,
-    pub header: ConverterSpec,
+pub(crate) struct Converters {
+    pub(crate) key: ConverterSpec,
+    pub(crate) value: ConverterSpec,
+    pub(crate) header: ConverterSpec,
 }
 
 impl Converters {
     /// Resolves all three for a (resolved) connector config.
-    pub fn resolve(
+    pub(crate) fn resolve(
         connector: &BTreeMap<String, String>,
         worker: &WorkerConfig,
     ) -> Result<Converters, ConfigError> {

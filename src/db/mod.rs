@@ -52,7 +52,7 @@ pub(crate) fn db_timezone(parsed: &crate::config::Config, errors: &mut Vec<Confi
 
 /// Which SQL dialect a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
+pub(crate) enum Dialect {
     /// MySQL and MariaDB (`jdbc:mysql:`, `jdbc:mariadb:`).
     MySql,
     /// PostgreSQL (`jdbc:postgresql:`).
@@ -67,19 +67,19 @@ const STATEMENT_CACHE: usize = 16;
 
 /// A parsed JDBC URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JdbcUrl {
-    pub dialect: Dialect,
-    pub host: String,
-    pub port: u16,
+pub(crate) struct JdbcUrl {
+    pub(crate) dialect: Dialect,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// The database (MySQL catalog) in the path, if any.
-    pub database: Option<String>,
+    pub(crate) database: Option<String>,
     /// Query parameters (`?user=…&password=…&useSSL=false`).
-    pub params: BTreeMap<String, String>,
+    pub(crate) params: BTreeMap<String, String>,
 }
 
 impl JdbcUrl {
     /// Parses `jdbc:<subprotocol>://host[:port][/database][?k=v&…]` (the first host of a list).
-    pub fn parse(key: &str, url: &str) -> std::result::Result<Self, ConfigError> {
+    pub(crate) fn parse(key: &str, url: &str) -> std::result::Result<Self, ConfigError> {
         let bad = |why: &str| ConfigError::invalid(key, redact_url(url), why.to_string());
         let rest = url
             .trim()
@@ -137,12 +137,12 @@ impl JdbcUrl {
 
 /// Everything needed to open connections to a MySQL/MariaDB server.
 #[derive(Clone)]
-pub struct MySqlSettings {
-    pub url: JdbcUrl,
-    pub user: Option<String>,
-    pub password: Option<Password>,
-    pub attempts: u32,
-    pub backoff: Duration,
+pub(crate) struct MySqlSettings {
+    pub(crate) url: JdbcUrl,
+    pub(crate) user: Option<String>,
+    pub(crate) password: Option<Password>,
+    pub(crate) attempts: u32,
+    pub(crate) backoff: Duration,
 }
 
 impl std::fmt::Debug for MySqlSettings {
@@ -158,7 +158,7 @@ impl std::fmt::Debug for MySqlSettings {
 
 impl MySqlSettings {
     /// `connection.user`/`connection.password` win over the URL's `user`/`password`.
-    pub fn new(
+    pub(crate) fn new(
         url: JdbcUrl,
         user: Option<String>,
         password: Option<Password>,
@@ -181,7 +181,7 @@ impl MySqlSettings {
     }
 
     /// A short description for messages: `host:port/database` (never the password).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}:{}/{}",
             self.url.host,
@@ -192,7 +192,7 @@ impl MySqlSettings {
 
     /// Connection options. Prepared statements are cached per connection, at most
     /// [`STATEMENT_CACHE`] of them.
-    pub fn opts(&self) -> mysql_async::Opts {
+    pub(crate) fn opts(&self) -> mysql_async::Opts {
         mysql_async::OptsBuilder::default()
             .ip_or_hostname(self.url.host.clone())
             .tcp_port(self.url.port)
@@ -211,7 +211,7 @@ impl MySqlSettings {
 
     /// Opens a connection, trying `attempts` times `backoff` apart while the errors are
     /// transient.
-    pub async fn connect(&self) -> Result<mysql_async::Conn> {
+    pub(crate) async fn connect(&self) -> Result<mysql_async::Conn> {
         retry(
             RetryPolicy::fixed(self.backoff, self.attempts.saturating_sub(1)),
             || async {
@@ -239,7 +239,7 @@ impl MySqlSettings {
     }
 
     /// Wraps a driver error with the server's address and a transient flag.
-    pub fn error(&self, error: mysql_async::Error) -> Error {
+    pub(crate) fn error(&self, error: mysql_async::Error) -> Error {
         mysql_error(error, &format!("database {}", self.describe()))
     }
 }

@@ -10,7 +10,7 @@ use crate::config::WorkerConfig;
 use crate::error::{Error, ErrorKind, Result};
 
 /// An admin client with the worker's settings (`admin.*` overrides included).
-pub fn admin_client(worker: &WorkerConfig) -> Result<AdminClient<DefaultClientContext>> {
+pub(crate) fn admin_client(worker: &WorkerConfig) -> Result<AdminClient<DefaultClientContext>> {
     super::client_config(worker, super::ClientRole::Admin, &[], &Default::default())
         .create()
         .map_err(|e| super::kafka_error(e, "cannot create the Kafka admin client"))

@@ -98,10 +98,10 @@ pub(crate) trait OffsetCommitter: Send {
 /// A record that failed, with where and why: its stage, the failing class (Connect's
 /// `__connect.errors.class.name`) and the error.
 pub(crate) struct FailedRecord {
-    pub record: SinkRecord,
-    pub stage: FailureStage,
-    pub class: &'static str,
-    pub error: Error,
+    pub(crate) record: SinkRecord,
+    pub(crate) stage: FailureStage,
+    pub(crate) class: &'static str,
+    pub(crate) error: Error,
 }
 
 /// Writes failed records to the dead-letter topic.
@@ -120,10 +120,10 @@ pub(crate) fn group_id(connector: &str) -> String {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ConsumerMemory {
     /// One fetch response (`fetch.max.bytes`, 1–50 MiB).
-    pub fetch_bytes: usize,
+    pub(crate) fetch_bytes: usize,
     /// The prefetch queue (`queued.max.messages.kbytes`, 1–64 MiB): librdkafka fetches again
     /// only while the queue holds less.
-    pub prefetch_bytes: usize,
+    pub(crate) prefetch_bytes: usize,
 }
 
 /// A sink task's consumer.

@@ -37,13 +37,13 @@ const READ_TO_END_TIMEOUT: Duration = Duration::from_secs(60);
 const TAIL_BATCH: usize = 1000;
 
 /// One record read back: key and value (`None` for a tombstone).
-pub type LogRecord = (Vec<u8>, Option<Vec<u8>>);
+pub(crate) type LogRecord = (Vec<u8>, Option<Vec<u8>>);
 
 /// One record read back with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailRecord {
-    pub partition: i32,
-    pub offset: i64,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
     pub key: Vec<u8>,
     /// `None` for a tombstone.
     pub value: Option<Vec<u8>>,
@@ -51,9 +51,9 @@ pub struct TailRecord {
 
 /// Where a written record landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Position {
-    pub partition: i32,
-    pub offset: i64,
+pub(crate) struct Position {
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
 }
 
 /// Receives the records a tail reads after the initial read, in offset order per partition.
@@ -189,7 +189,7 @@ impl LogClients {
     }
 
     /// The cluster's id (`None` when the broker does not say within 10 s).
-    pub async fn cluster_id(&self) -> Option<String> {
+    pub(crate) async fn cluster_id(&self) -> Option<String> {
         let consumer = self.consumer.clone();
         tokio::task::spawn_blocking(move || {
             consumer.client().fetch_cluster_id(Duration::from_secs(10))
@@ -301,7 +301,7 @@ impl LogClients {
 }
 
 impl KafkaLog {
-    pub fn topic(&self) -> &str {
+    pub(crate) fn topic(&self) -> &str {
         &self.topic
     }
 
@@ -311,7 +311,7 @@ impl KafkaLog {
     }
 
     /// Like [`KafkaLog::send`], returning where the record landed.
-    pub async fn write(&self, key: &str, value: Option<&[u8]>) -> Result<Position> {
+    pub(crate) async fn write(&self, key: &str, value: Option<&[u8]>) -> Result<Position> {
         let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(&self.topic).key(key);
         if let Some(value) = value {
             record = record.payload(value);

@@ -67,7 +67,7 @@ fn translate(key: &str, value: &str) -> Option<(String, String)> {
 
 /// Which Kafka client a configuration is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientRole {
+pub(crate) enum ClientRole {
     Producer,
     Consumer,
     Admin,
@@ -76,7 +76,7 @@ pub enum ClientRole {
 /// A client configuration: the worker's common client settings, then Sluice's defaults for the
 /// role, then the worker's `producer.`/`consumer.`/`admin.` overrides, then `overrides`
 /// (connector-level `producer.override.*` and the like).
-pub fn client_config(
+pub(crate) fn client_config(
     worker: &WorkerConfig,
     role: ClientRole,
     defaults: &[(&str, &str)],
@@ -105,7 +105,7 @@ pub fn client_config(
 }
 
 /// Wraps a Kafka client error; retriable broker errors are transient.
-pub fn kafka_error(error: rdkafka::error::KafkaError, context: impl Into<String>) -> Error {
+pub(crate) fn kafka_error(error: rdkafka::error::KafkaError, context: impl Into<String>) -> Error {
     let transient = error.rdkafka_error_code().is_some_and(is_retriable);
     let error = Error::with_source(ErrorKind::Kafka, context.into(), error);
     if transient { error.transient() } else { error }

@@ -29,12 +29,12 @@ use crate::model::SourcePosition;
 /// A record ready for the producer.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ProducerRecord {
-    pub topic: Arc<str>,
-    pub partition: Option<i32>,
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
-    pub timestamp: Option<i64>,
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) value: Option<Vec<u8>>,
+    pub(crate) headers: Vec<(String, Option<Vec<u8>>)>,
+    pub(crate) timestamp: Option<i64>,
 }
 
 /// A batch's records.
@@ -113,10 +113,10 @@ impl Payload {
 
 /// A batch acknowledged by Kafka: every record, or with the first error.
 pub(crate) struct Acked {
-    pub seq: u64,
-    pub position: SourcePosition,
-    pub records: usize,
-    pub error: Option<Error>,
+    pub(crate) seq: u64,
+    pub(crate) position: SourcePosition,
+    pub(crate) records: usize,
+    pub(crate) error: Option<Error>,
 }
 
 /// Produces batches.
@@ -178,8 +178,8 @@ fn complete(acks: &mpsc::UnboundedSender<Acked>, ack: &BatchAck) {
 /// default).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NewTopics {
-    pub partitions: i32,
-    pub replication_factor: i32,
+    pub(crate) partitions: i32,
+    pub(crate) replication_factor: i32,
 }
 
 /// librdkafka's producer: idempotent, `acks=all`, batching for throughput. A topic is created

@@ -18,14 +18,14 @@ use serde_json::Value as Json;
 
 /// Connect's logical type names (all version 1).
 pub mod logical {
-    pub const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+    pub(crate) const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
     pub const DATE: &str = "org.apache.kafka.connect.data.Date";
-    pub const TIME: &str = "org.apache.kafka.connect.data.Time";
+    pub(crate) const TIME: &str = "org.apache.kafka.connect.data.Time";
     pub const TIMESTAMP: &str = "org.apache.kafka.connect.data.Timestamp";
     /// Decimal's scale parameter.
-    pub const SCALE: &str = "scale";
+    pub(crate) const SCALE: &str = "scale";
     /// The precision parameter the JDBC connectors add to Decimal.
-    pub const PRECISION: &str = "connect.decimal.precision";
+    pub(crate) const PRECISION: &str = "connect.decimal.precision";
 }
 
 /// Connect's schema types (`Schema.Type`).
@@ -47,7 +47,7 @@ pub enum SchemaType {
 
 impl SchemaType {
     /// The name JsonConverter writes in `"type"`.
-    pub fn json_name(self) -> &'static str {
+    pub(crate) fn json_name(self) -> &'static str {
         match self {
             SchemaType::Int8 => "int8",
             SchemaType::Int16 => "int16",
@@ -65,7 +65,7 @@ impl SchemaType {
     }
 
     /// The inverse of [`SchemaType::json_name`].
-    pub fn from_json_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_json_name(name: &str) -> Option<Self> {
         Some(match name {
             "int8" => SchemaType::Int8,
             "int16" => SchemaType::Int16,
@@ -88,21 +88,21 @@ impl SchemaType {
 /// fields, and the key and value schemas of maps and arrays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
-    pub ty: SchemaType,
-    pub optional: bool,
-    pub name: Option<String>,
-    pub version: Option<i32>,
-    pub doc: Option<String>,
+    pub(crate) ty: SchemaType,
+    pub(crate) optional: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) version: Option<i32>,
+    pub(crate) doc: Option<String>,
     /// In insertion order, as Connect's `SchemaBuilder` keeps them.
-    pub parameters: Vec<(String, String)>,
+    pub(crate) parameters: Vec<(String, String)>,
     /// Struct fields, in order.
     pub fields: Vec<Field>,
     /// A map's key schema.
-    pub key_schema: Option<Box<Schema>>,
+    pub(crate) key_schema: Option<Box<Schema>>,
     /// A map's value schema, or an array's element schema.
-    pub value_schema: Option<Box<Schema>>,
+    pub(crate) value_schema: Option<Box<Schema>>,
     /// The default value (Connect's `defaultValue`), used for a null or missing value.
-    pub default: Option<Box<Value>>,
+    pub(crate) default: Option<Box<Value>>,
 }
 
 /// A struct field.
@@ -113,8 +113,9 @@ pub struct Field {
 }
 
 impl Schema {
+    #[cfg(test)]
     /// The schema with a default value.
-    pub fn with_default(self, value: Value) -> Self {
+    pub(crate) fn with_default(self, value: Value) -> Self {
         Schema {
             default: Some(Box::new(value)),
             ..self
@@ -138,7 +139,7 @@ impl Schema {
     }
 
     /// An array of `items`.
-    pub fn array(items: Schema, optional: bool) -> Self {
+    pub(crate) fn array(items: Schema, optional: bool) -> Self {
         Schema {
             value_schema: Some(Box::new(items)),
             ..Schema::primitive(SchemaType::Array, optional)
@@ -146,7 +147,7 @@ impl Schema {
     }
 
     /// A map from `keys` to `values`.
-    pub fn map(keys: Schema, values: Schema, optional: bool) -> Self {
+    pub(crate) fn map(keys: Schema, values: Schema, optional: bool) -> Self {
         Schema {
             key_schema: Some(Box::new(keys)),
             value_schema: Some(Box::new(values)),
@@ -155,12 +156,13 @@ impl Schema {
     }
 
     /// The struct field called `name`, with its index.
-    pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
+    pub(crate) fn field(&self, name: &str) -> Option<(usize, &Field)> {
         self.fields.iter().enumerate().find(|(_, f)| f.name == name)
     }
 
+    #[cfg(test)]
     /// The same schema, optional.
-    pub fn into_optional(mut self) -> Self {
+    pub(crate) fn into_optional(mut self) -> Self {
         self.optional = true;
         self
     }
@@ -198,7 +200,7 @@ impl Schema {
     }
 
     /// The value of a parameter.
-    pub fn parameter(&self, key: &str) -> Option<&str> {
+    pub(crate) fn parameter(&self, key: &str) -> Option<&str> {
         self.parameters
             .iter()
             .find(|(k, _)| k == key)
@@ -206,7 +208,7 @@ impl Schema {
     }
 
     /// Which logical type this is, if any.
-    pub fn logical_type(&self) -> Option<LogicalType> {
+    pub(crate) fn logical_type(&self) -> Option<LogicalType> {
         match self.name.as_deref()? {
             logical::DECIMAL => Some(LogicalType::Decimal {
                 scale: self
@@ -224,7 +226,7 @@ impl Schema {
 
 /// Connect's logical types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogicalType {
+pub(crate) enum LogicalType {
     Decimal { scale: i32 },
     Date,
     Time,
@@ -279,24 +281,24 @@ impl Value {
     }
 
     /// Text from a `str`.
-    pub fn text(s: &str) -> Value {
+    pub(crate) fn text(s: &str) -> Value {
         Value::Text(Bytes::copy_from_slice(s.as_bytes()))
     }
 
     /// The text of a [`Value::Text`], when it is UTF-8.
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Value::Text(b) => std::str::from_utf8(b).ok(),
             _ => None,
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
     /// The value of a schemaless map's text key.
-    pub fn map_get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn map_get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Map(entries) => entries
                 .iter()
@@ -335,22 +337,22 @@ pub struct SourceBatch {
 /// The record keys of a [`SourceBatch`]: a struct schema and `rows × fields` values.
 #[derive(Debug, Clone)]
 pub struct SourceKeys {
-    pub schema: Arc<Schema>,
-    pub values: Vec<Value>,
+    pub(crate) schema: Arc<Schema>,
+    pub(crate) values: Vec<Value>,
 }
 
 impl SourceBatch {
     /// The number of columns per row.
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.schema.fields.len()
     }
 
     /// The number of rows.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.values.len().checked_div(self.width()).unwrap_or(0)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
@@ -364,7 +366,7 @@ impl SourceBatch {
     }
 
     /// The rows, as slices of `width()` values.
-    pub fn rows(&self) -> std::slice::ChunksExact<'_, Value> {
+    pub(crate) fn rows(&self) -> std::slice::ChunksExact<'_, Value> {
         self.values.chunks_exact(self.width().max(1))
     }
 }
@@ -373,27 +375,27 @@ impl SourceBatch {
 /// primitive schema, the one value).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Data {
-    pub schema: Arc<Schema>,
-    pub values: Vec<Value>,
+    pub(crate) schema: Arc<Schema>,
+    pub(crate) values: Vec<Value>,
 }
 
 /// A record as consumed from Kafka, with its converted key and value.
 #[derive(Debug, Clone)]
-pub struct SinkRecord {
-    pub topic: Arc<str>,
-    pub partition: i32,
-    pub offset: i64,
+pub(crate) struct SinkRecord {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
     /// Milliseconds since the epoch, when the broker gave one.
-    pub timestamp_ms: Option<i64>,
-    pub key: Option<Bytes>,
+    pub(crate) timestamp_ms: Option<i64>,
+    pub(crate) key: Option<Bytes>,
     /// `None` for a tombstone.
-    pub value: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
     /// The record's headers, in order.
-    pub headers: Vec<(String, Option<Bytes>)>,
+    pub(crate) headers: Vec<(String, Option<Bytes>)>,
     /// The converted key (when the task asked for keys and the record has one).
-    pub key_data: Option<Data>,
+    pub(crate) key_data: Option<Data>,
     /// The converted value; `None` for a tombstone (or a JSON null payload).
-    pub value_data: Option<Data>,
+    pub(crate) value_data: Option<Data>,
 }
 
 #[cfg(test)]

@@ -13,22 +13,22 @@ use super::{Schema, Value};
 
 /// One record header: its key, and its value with an optional schema.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Header {
-    pub key: String,
-    pub schema: Option<Arc<Schema>>,
-    pub value: Value,
+pub(crate) struct Header {
+    pub(crate) key: String,
+    pub(crate) schema: Option<Arc<Schema>>,
+    pub(crate) value: Value,
 }
 
 /// A record's key or value with its schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
-    pub schema: Option<Arc<Schema>>,
-    pub value: Value,
+    pub(crate) schema: Option<Arc<Schema>>,
+    pub(crate) value: Value,
 }
 
 impl Part {
     /// A null part without a schema.
-    pub const NULL: Part = Part {
+    pub(crate) const NULL: Part = Part {
         schema: None,
         value: Value::Null,
     };
@@ -40,36 +40,26 @@ impl Part {
 
 /// Which half of a record a `$Key` / `$Value` transformation works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     Key,
     Value,
-}
-
-impl Side {
-    /// `key` or `value`, as Connect's error messages name them.
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Key => "key",
-            Side::Value => "value",
-        }
-    }
 }
 
 /// A Connect record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub topic: Arc<str>,
+    pub(crate) topic: Arc<str>,
     /// The Kafka partition, when known (sink records) or chosen (`None`: the producer's
     /// partitioner decides).
-    pub partition: Option<i32>,
+    pub(crate) partition: Option<i32>,
     /// The Kafka offset of a consumed (sink) record; `None` for source records.
-    pub offset: Option<i64>,
-    pub key: Part,
-    pub value: Part,
+    pub(crate) offset: Option<i64>,
+    pub(crate) key: Part,
+    pub(crate) value: Part,
     /// Milliseconds since the epoch.
-    pub timestamp: Option<i64>,
+    pub(crate) timestamp: Option<i64>,
     /// In order; a key may repeat.
-    pub headers: Vec<Header>,
+    pub(crate) headers: Vec<Header>,
 }
 
 impl Record {
@@ -87,7 +77,7 @@ impl Record {
     }
 
     /// The key or the value.
-    pub fn part(&self, side: Side) -> &Part {
+    pub(crate) fn part(&self, side: Side) -> &Part {
         match side {
             Side::Key => &self.key,
             Side::Value => &self.value,
@@ -95,7 +85,7 @@ impl Record {
     }
 
     /// The key or the value, to change it.
-    pub fn part_mut(&mut self, side: Side) -> &mut Part {
+    pub(crate) fn part_mut(&mut self, side: Side) -> &mut Part {
         match side {
             Side::Key => &mut self.key,
             Side::Value => &mut self.value,
@@ -103,18 +93,18 @@ impl Record {
     }
 
     /// The record with its key or value replaced (Connect's `newRecord` for one side).
-    pub fn with_part(mut self, side: Side, schema: Option<Arc<Schema>>, value: Value) -> Record {
+    pub(crate) fn with_part(
+        mut self,
+        side: Side,
+        schema: Option<Arc<Schema>>,
+        value: Value,
+    ) -> Record {
         *self.part_mut(side) = Part { schema, value };
         self
     }
 
     /// Whether the value is null (Connect's tombstone).
-    pub fn is_tombstone(&self) -> bool {
+    pub(crate) fn is_tombstone(&self) -> bool {
         self.value.value.is_null()
-    }
-
-    /// The last header with `key` (Connect's `Headers.lastWithName`).
-    pub fn last_header(&self, key: &str) -> Option<&Header> {
-        self.headers.iter().rev().find(|h| h.key == key)
     }
 }

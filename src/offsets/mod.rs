@@ -29,7 +29,7 @@ pub trait OffsetStore: OffsetReader {
 }
 
 /// The record key Connect writes for a source partition: `["<connector>",{partition}]`.
-pub fn offset_key(connector: &str, partition: &Json) -> String {
+pub(crate) fn offset_key(connector: &str, partition: &Json) -> String {
     serde_json::to_string(&Json::Array(vec![
         Json::String(connector.to_string()),
         partition.clone(),
@@ -38,7 +38,7 @@ pub fn offset_key(connector: &str, partition: &Json) -> String {
 }
 
 /// Parses a Connect offsets-topic key back into (connector, partition).
-pub fn parse_offset_key(key: &[u8]) -> Option<(String, Json)> {
+pub(crate) fn parse_offset_key(key: &[u8]) -> Option<(String, Json)> {
     let Json::Array(mut items) = serde_json::from_slice(key).ok()? else {
         return None;
     };

@@ -73,7 +73,7 @@ impl KafkaOffsetStore {
     }
 
     /// Like [`KafkaOffsetStore::open`], sharing the worker's clients.
-    pub async fn open_with(clients: &LogClients, worker: &WorkerConfig) -> Result<Self> {
+    pub(crate) async fn open_with(clients: &LogClients, worker: &WorkerConfig) -> Result<Self> {
         let entries: Arc<RwLock<OffsetMap>> = Arc::default();
         let sink_entries = entries.clone();
         let (log, records, tail) = clients

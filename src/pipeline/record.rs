@@ -40,7 +40,7 @@ pub(crate) fn config_errors(
 #[derive(Clone)]
 pub(crate) struct RecordStageConfig {
     connector: Arc<BTreeMap<String, String>>,
-    pub converters: Converters,
+    pub(crate) converters: Converters,
     transforms: bool,
 }
 
@@ -97,9 +97,9 @@ impl RecordStageConfig {
 /// `__connect.errors.class.name`) and the error.
 #[derive(Debug)]
 pub(crate) struct StageFailure {
-    pub stage: FailureStage,
-    pub class: &'static str,
-    pub error: Error,
+    pub(crate) stage: FailureStage,
+    pub(crate) class: &'static str,
+    pub(crate) error: Error,
 }
 
 impl From<TransformFailure> for StageFailure {

@@ -48,19 +48,19 @@ const PREFETCH_BATCHES: usize = 1;
 /// Everything a sink task's runtime needs besides the task.
 #[derive(Clone)]
 pub(crate) struct SinkPipeline {
-    pub connector: Arc<str>,
-    pub task_id: u32,
-    pub worker: Arc<WorkerConfig>,
+    pub(crate) connector: Arc<str>,
+    pub(crate) task_id: u32,
+    pub(crate) worker: Arc<WorkerConfig>,
     /// Connector-level `consumer.override.*` settings.
-    pub consumer_overrides: BTreeMap<String, String>,
-    pub subscription: Subscription,
-    pub batch_size: usize,
-    pub tolerate_errors: bool,
-    pub dead_letter: Option<DeadLetterQueue>,
+    pub(crate) consumer_overrides: BTreeMap<String, String>,
+    pub(crate) subscription: Subscription,
+    pub(crate) batch_size: usize,
+    pub(crate) tolerate_errors: bool,
+    pub(crate) dead_letter: Option<DeadLetterQueue>,
     /// The connector's converters and transformations.
-    pub record_stage: RecordStageConfig,
+    pub(crate) record_stage: RecordStageConfig,
     /// This task's share of the worker's memory budget.
-    pub share: Share,
+    pub(crate) share: Share,
 }
 
 type Failed = FailedRecord;

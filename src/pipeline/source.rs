@@ -52,21 +52,21 @@ pub(crate) const QUEUE_CAPACITY_BATCHES: usize = 4;
 /// Everything a source pipeline needs besides the task.
 #[derive(Clone)]
 pub(crate) struct SourcePipeline {
-    pub connector: Arc<str>,
-    pub task_id: u32,
-    pub worker: Arc<WorkerConfig>,
-    pub offsets: Arc<dyn OffsetStore>,
+    pub(crate) connector: Arc<str>,
+    pub(crate) task_id: u32,
+    pub(crate) worker: Arc<WorkerConfig>,
+    pub(crate) offsets: Arc<dyn OffsetStore>,
     /// Connector-level `producer.override.*` settings.
-    pub producer_overrides: BTreeMap<String, String>,
+    pub(crate) producer_overrides: BTreeMap<String, String>,
     /// Partitions and replication factor for topics the pipeline creates (-1: broker default).
-    pub topic_partitions: i32,
-    pub topic_replication: i32,
+    pub(crate) topic_partitions: i32,
+    pub(crate) topic_replication: i32,
     /// The connector's transformations and converters.
     pub(crate) record_stage: RecordStageConfig,
     /// `errors.tolerance=all`: a record the record stage fails on is logged and skipped.
-    pub tolerate_errors: bool,
+    pub(crate) tolerate_errors: bool,
     /// This task's share of the worker's memory budget.
-    pub share: Share,
+    pub(crate) share: Share,
 }
 
 /// A batch read, with the memory it holds.

@@ -36,18 +36,18 @@ const BODY_LIMIT: usize = 1024 * 1024;
 pub(crate) struct RestState {
     /// The herder, once the worker has read its topics, joined its group, been assigned its
     /// slots and restored its connectors; requests that need it wait for it.
-    pub startup: Startup,
-    pub plugins: crate::connector::Plugins,
+    pub(crate) startup: Startup,
+    pub(crate) plugins: crate::connector::Plugins,
     /// Resolve `${provider:path:key}` references for validation.
-    pub config_providers: ConfigProviders,
+    pub(crate) config_providers: ConfigProviders,
     /// The worker's configuration (its converters, for validation).
-    pub worker: std::sync::Arc<crate::config::WorkerConfig>,
+    pub(crate) worker: std::sync::Arc<crate::config::WorkerConfig>,
     /// Renders `/metrics`; `None` when no recorder is installed.
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub(crate) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The Kafka cluster's id: `None` until the worker has asked Kafka, then what Kafka said.
-    pub kafka_cluster_id: tokio::sync::watch::Receiver<Option<Option<String>>>,
+    pub(crate) kafka_cluster_id: tokio::sync::watch::Receiver<Option<Option<String>>>,
     /// `http://host:port`, for `Location` headers.
-    pub advertised_url: String,
+    pub(crate) advertised_url: String,
 }
 
 /// A REST error: Connect's `ErrorMessage`.

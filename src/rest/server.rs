@@ -19,15 +19,15 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// A bound listener, ready to serve.
 pub(crate) struct Bound {
-    pub protocol: Protocol,
-    pub addr: SocketAddr,
+    pub(crate) protocol: Protocol,
+    pub(crate) addr: SocketAddr,
     socket: std::net::TcpListener,
 }
 
 /// The REST API's listeners and their security, checked and bound before anything else
 /// starts, so a bad setting fails the worker at once.
 pub(crate) struct RestServer {
-    pub listeners: Vec<Bound>,
+    pub(crate) listeners: Vec<Bound>,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     credentials: Option<Credentials>,
     cors: Option<CorsLayer>,

@@ -92,7 +92,7 @@ fn stride(base: u64, tasks: u64, slots: u64) -> u64 {
 
 /// A change of the slots this worker holds.
 #[derive(Debug)]
-pub enum Change {
+pub(crate) enum Change {
     /// The worker now holds exactly these slots.
     Assigned(BTreeSet<i32>),
     /// The worker is giving these slots up: stop their tasks, then signal `done` (the worker

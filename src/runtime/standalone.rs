@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConnectorConfig, WorkerConfig};
-use crate::connector::{ConnectorPlugin, Plugins};
+use crate::connector::Plugins;
 use crate::error::{Error, Result};
 
-/// A connector file, loaded and validated, with its plugin.
+/// A connector file, loaded and validated.
 pub struct LoadedConnector {
-    pub config: ConnectorConfig,
-    pub plugin: Arc<dyn ConnectorPlugin>,
+    pub(crate) config: ConnectorConfig,
 }
 
 /// Loads and validates the worker file and every connector file before anything starts, so a
@@ -64,7 +63,7 @@ pub fn load(
                 error,
             )));
         }
-        connectors.push(LoadedConnector { config, plugin });
+        connectors.push(LoadedConnector { config });
     }
     Ok((worker, connectors))
 }
@@ -109,7 +108,7 @@ pub async fn run(
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

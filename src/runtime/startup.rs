@@ -53,7 +53,7 @@ impl Startup {
     }
 
     /// The worker entered `stage`.
-    pub fn stage(&self, stage: &'static str) {
+    pub(crate) fn stage(&self, stage: &'static str) {
         self.phase.send_replace(Phase::Starting {
             stage,
             since: SystemTime::now(),
@@ -62,7 +62,7 @@ impl Startup {
 
     /// The worker has read its topics, joined its group, been assigned its slots and restored
     /// its connectors: requests are served from now on.
-    pub fn ready(&self, herder: Arc<Herder>) {
+    pub(crate) fn ready(&self, herder: Arc<Herder>) {
         self.phase.send_replace(Phase::Ready(herder));
     }
 
@@ -76,7 +76,7 @@ impl Startup {
 
     /// The herder once the worker is ready; after `timeout`, Connect's time-out message naming
     /// the stage the worker is in.
-    pub async fn herder(&self, timeout: Duration) -> Result<Arc<Herder>, String> {
+    pub(crate) async fn herder(&self, timeout: Duration) -> Result<Arc<Herder>, String> {
         let mut phase = self.phase.subscribe();
         let ready = phase.wait_for(|p| matches!(p, Phase::Ready(_)));
         if let Ok(Ok(phase)) = tokio::time::timeout(timeout, ready).await

@@ -3,7 +3,7 @@
 
 /// Connect's connector and task states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
+pub(crate) enum State {
     /// Not running anywhere (not yet assigned, or stopped by its worker).
     Unassigned,
     Running,
@@ -19,7 +19,7 @@ pub enum State {
 
 impl State {
     /// Connect's name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Unassigned => "UNASSIGNED",
             State::Running => "RUNNING",
@@ -32,7 +32,7 @@ impl State {
 
     /// A state read from the status topic; a name this version does not know (another
     /// worker's, such as Connect's internal `DESTROYED`) reads as unassigned.
-    pub fn parse(name: &str) -> State {
+    pub(crate) fn parse(name: &str) -> State {
         match name {
             "RUNNING" => State::Running,
             "PAUSED" => State::Paused,

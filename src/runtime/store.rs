@@ -28,14 +28,14 @@ use crate::kafka::log::{KafkaLog, LogClients, Position, Tail, TailRecord};
 
 /// What a connector should be doing (Connect's `TargetState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetState {
+pub(crate) enum TargetState {
     Started,
     Paused,
     Stopped,
 }
 
 impl TargetState {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             TargetState::Started => "STARTED",
             TargetState::Paused => "PAUSED",
@@ -55,7 +55,7 @@ impl TargetState {
 
 /// One change to the cluster's configuration, as read from or written to the config topic.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ConfigChange {
+pub(crate) enum ConfigChange {
     /// A connector's configuration; `None` deletes the connector.
     Connector {
         name: String,
@@ -197,7 +197,7 @@ impl ConfigReader {
 }
 
 /// The config topic.
-pub struct ConfigStore {
+pub(crate) struct ConfigStore {
     log: KafkaLog,
     tail: Tail,
     updates: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<TailRecord>>>>,
@@ -206,7 +206,7 @@ pub struct ConfigStore {
 impl ConfigStore {
     /// Opens (creating when absent) the config topic; returns it with every record in it. Later
     /// records arrive on [`ConfigStore::updates`].
-    pub async fn open(
+    pub(crate) async fn open(
         clients: &LogClients,
         worker: &WorkerConfig,
     ) -> Result<(ConfigStore, Vec<TailRecord>)> {
@@ -231,13 +231,13 @@ impl ConfigStore {
     }
 
     /// The records written after opening (by any worker, this one included), once.
-    pub fn updates(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<TailRecord>>> {
+    pub(crate) fn updates(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<TailRecord>>> {
         self.updates.lock().expect("updates lock").take()
     }
 
     /// Waits until every record written before the call is on [`ConfigStore::updates`];
     /// returns the offset of the last one (`None`: the topic is empty).
-    pub async fn sync(&self) -> Result<Option<i64>> {
+    pub(crate) async fn sync(&self) -> Result<Option<i64>> {
         let next = self.tail.sync().await?;
         Ok(next
             .values()
@@ -248,7 +248,7 @@ impl ConfigStore {
     }
 
     /// Writes `changes` in order; returns the offset of the last record written.
-    pub async fn write(&self, changes: &[ConfigChange]) -> Result<Option<i64>> {
+    pub(crate) async fn write(&self, changes: &[ConfigChange]) -> Result<Option<i64>> {
         let mut last = None;
         for change in changes {
             for (key, value) in encode(change) {
@@ -316,10 +316,10 @@ fn encode(change: &ConfigChange) -> Vec<(String, Option<String>)> {
 
 /// A status record as last read or written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusRecord {
-    pub state: String,
-    pub trace: Option<String>,
-    pub worker_id: String,
+pub(crate) struct StatusRecord {
+    pub(crate) state: String,
+    pub(crate) trace: Option<String>,
+    pub(crate) worker_id: String,
 }
 
 /// A record with where it was read (a tombstone keeps its place, so older records read later
@@ -407,7 +407,7 @@ fn parse_status(value: Option<&[u8]>) -> Option<Option<StatusRecord>> {
 }
 
 /// The status topic: written for this worker's connectors and tasks, read for every worker's.
-pub struct StatusStore {
+pub(crate) struct StatusStore {
     log: KafkaLog,
     worker_id: String,
     view: Arc<RwLock<StatusView>>,
@@ -415,7 +415,7 @@ pub struct StatusStore {
 }
 
 impl StatusStore {
-    pub async fn open(
+    pub(crate) async fn open(
         clients: &LogClients,
         worker: &WorkerConfig,
         worker_id: &str,
@@ -455,10 +455,6 @@ impl StatusStore {
         })
     }
 
-    pub fn worker_id(&self) -> &str {
-        &self.worker_id
-    }
-
     /// Writes a record and applies it to the view at once (the tail reads it back later).
     async fn put(&self, key: String, record: Option<StatusRecord>) -> Result<()> {
         let value = record.as_ref().map(|r| {
@@ -486,7 +482,12 @@ impl StatusStore {
         }
     }
 
-    pub async fn put_connector(&self, name: &str, state: State, trace: Option<&str>) -> Result<()> {
+    pub(crate) async fn put_connector(
+        &self,
+        name: &str,
+        state: State,
+        trace: Option<&str>,
+    ) -> Result<()> {
         self.put(
             format!("status-connector-{name}"),
             Some(self.mine(state, trace)),
@@ -494,7 +495,7 @@ impl StatusStore {
         .await
     }
 
-    pub async fn put_task(
+    pub(crate) async fn put_task(
         &self,
         name: &str,
         task: u32,
@@ -510,7 +511,7 @@ impl StatusStore {
 
     /// Tombstones for a deleted connector's statuses (every task status known, and the first
     /// `tasks`).
-    pub async fn remove(&self, name: &str, tasks: usize) -> Result<()> {
+    pub(crate) async fn remove(&self, name: &str, tasks: usize) -> Result<()> {
         self.put(format!("status-connector-{name}"), None).await?;
         let mut ids: Vec<u32> = self.tasks(name).into_iter().map(|(id, _)| id).collect();
         ids.extend(0..tasks as u32);
@@ -523,7 +524,7 @@ impl StatusStore {
     }
 
     /// The connector's last reported status.
-    pub fn connector(&self, name: &str) -> Option<StatusRecord> {
+    pub(crate) fn connector(&self, name: &str) -> Option<StatusRecord> {
         self.view
             .read()
             .expect("status lock")
@@ -533,7 +534,7 @@ impl StatusStore {
     }
 
     /// The task's last reported status.
-    pub fn task(&self, name: &str, task: u32) -> Option<StatusRecord> {
+    pub(crate) fn task(&self, name: &str, task: u32) -> Option<StatusRecord> {
         self.view
             .read()
             .expect("status lock")
@@ -543,7 +544,7 @@ impl StatusStore {
     }
 
     /// Every task status reported for the connector.
-    pub fn tasks(&self, name: &str) -> Vec<(u32, StatusRecord)> {
+    pub(crate) fn tasks(&self, name: &str) -> Vec<(u32, StatusRecord)> {
         let view = self.view.read().expect("status lock");
         let mut tasks: Vec<(u32, StatusRecord)> = view
             .tasks

@@ -40,7 +40,7 @@ struct RunningTask {
 
 impl TaskState {
     /// The state Connect reports for it.
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         match self {
             TaskState::Running => State::Running,
             TaskState::Failed(_) => State::Failed,
@@ -51,10 +51,10 @@ impl TaskState {
 
 /// A task's state change, for the status topic.
 #[derive(Debug, Clone)]
-pub struct TaskEvent {
-    pub connector: String,
-    pub task: u32,
-    pub state: TaskState,
+pub(crate) struct TaskEvent {
+    pub(crate) connector: String,
+    pub(crate) task: u32,
+    pub(crate) state: TaskState,
 }
 
 /// Runs connectors' tasks in this process.
@@ -81,20 +81,23 @@ impl Worker {
     }
 
     /// Reports every task state change on `events`.
-    pub fn with_events(mut self, events: tokio::sync::mpsc::UnboundedSender<TaskEvent>) -> Self {
+    pub(crate) fn with_events(
+        mut self,
+        events: tokio::sync::mpsc::UnboundedSender<TaskEvent>,
+    ) -> Self {
         self.events = Some(events);
         self
     }
 
-    pub fn config(&self) -> &Arc<WorkerConfig> {
+    pub(crate) fn config(&self) -> &Arc<WorkerConfig> {
         &self.config
     }
 
-    pub fn plugins(&self) -> &Plugins {
+    pub(crate) fn plugins(&self) -> &Plugins {
         &self.plugins
     }
 
-    pub fn offsets(&self) -> &Arc<dyn OffsetStore> {
+    pub(crate) fn offsets(&self) -> &Arc<dyn OffsetStore> {
         &self.offsets
     }
 
@@ -116,14 +119,17 @@ impl Worker {
     /// `config` with its `${provider:path:key}` references resolved by the worker's config
     /// providers. Only what is handed to a plugin or task is resolved; what is stored and shown
     /// stays raw.
-    pub fn resolve(&self, config: &ConnectorConfig) -> Result<ConnectorConfig> {
+    pub(crate) fn resolve(&self, config: &ConnectorConfig) -> Result<ConnectorConfig> {
         Ok(self.config.config_providers.resolve_connector(config)?)
     }
 
     /// Validates `connector` and asks its plugin for the task configurations (from the resolved
     /// configuration; the returned configurations hold the raw `${…}` text again wherever the
     /// connector's did).
-    pub async fn task_configs(&self, connector: &ConnectorConfig) -> Result<Vec<TaskConfig>> {
+    pub(crate) async fn task_configs(
+        &self,
+        connector: &ConnectorConfig,
+    ) -> Result<Vec<TaskConfig>> {
         let resolved = self.resolve(connector)?;
         let common = resolved.common()?;
         let plugin = self.plugins.find(&common.class)?;
@@ -143,7 +149,7 @@ impl Worker {
     }
 
     /// Starts the given tasks of `connector`.
-    pub fn start_tasks(
+    pub(crate) fn start_tasks(
         &self,
         connector: &ConnectorConfig,
         task_configs: impl IntoIterator<Item = (u32, TaskConfig)>,
@@ -166,9 +172,7 @@ impl Worker {
                 .unwrap_or(-1);
             let task = plugin.create_task(TaskContext {
                 connector: name.clone(),
-                task_id: id,
                 config,
-                worker: self.config.clone(),
             })?;
             let cancel = CancellationToken::new();
             let state = Arc::new(Mutex::new(TaskState::Running));
@@ -246,23 +250,9 @@ impl Worker {
         Ok(())
     }
 
-    /// Stops the tasks of `connector` (all of them, or only `only`), each draining within
-    /// `deadline`; returns once they have stopped.
-    pub async fn stop_tasks(&self, connector: &str, only: Option<u32>, deadline: Duration) {
-        let tasks: Vec<RunningTask> = {
-            let mut all = self.tasks.lock().expect("tasks lock");
-            let (stop, keep) = std::mem::take(&mut *all)
-                .into_iter()
-                .partition(|t| t.connector == connector && only.is_none_or(|id| t.id == id));
-            *all = keep;
-            stop
-        };
-        Self::drain(tasks, deadline).await;
-    }
-
     /// Stops the given tasks (`(connector, id)` pairs), draining them together within
     /// `deadline`; returns once they have stopped.
-    pub async fn stop_task_list(&self, which: &[(String, u32)], deadline: Duration) {
+    pub(crate) async fn stop_task_list(&self, which: &[(String, u32)], deadline: Duration) {
         if which.is_empty() {
             return;
         }

@@ -178,10 +178,10 @@ impl Mode {
 /// Which tables a connector reads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TableFilter {
-    pub whitelist: Vec<String>,
-    pub blacklist: Vec<String>,
-    pub include: Vec<Regex>,
-    pub exclude: Vec<Regex>,
+    pub(crate) whitelist: Vec<String>,
+    pub(crate) blacklist: Vec<String>,
+    pub(crate) include: Vec<Regex>,
+    pub(crate) exclude: Vec<Regex>,
 }
 
 /// Whether `re` matches the whole of `name` (Connect's and Debezium's filters).
@@ -214,16 +214,16 @@ impl TableFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BinlogSettings {
     /// Write updates (after-image).
-    pub updates: bool,
+    pub(crate) updates: bool,
     /// Write deletes as tombstones (and keys on every record).
-    pub deletes: bool,
+    pub(crate) deletes: bool,
     /// Read the existing rows before streaming, when there is no stored offset.
-    pub snapshot: bool,
+    pub(crate) snapshot: bool,
     /// Always pin the snapshot's position under a brief global read lock.
-    pub snapshot_lock: bool,
-    pub server_id: Option<u32>,
+    pub(crate) snapshot_lock: bool,
+    pub(crate) server_id: Option<u32>,
     /// Debezium's change events instead of the JDBC source's records.
-    pub debezium: Option<std::sync::Arc<DebeziumSettings>>,
+    pub(crate) debezium: Option<std::sync::Arc<DebeziumSettings>>,
 }
 
 // Debezium's connectors (`io.debezium.connector.mysql.MySqlConnector`, `…mariadb.
@@ -322,58 +322,58 @@ impl Pattern {
 /// What shapes Debezium's events, from the connector's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DebeziumSettings {
-    pub flavor: Flavor,
+    pub(crate) flavor: Flavor,
     /// `topic.prefix`: topics, schema names, `source.name` and the offset partition.
-    pub prefix: String,
-    pub decimal: DecimalMode,
-    pub time: TimeMode,
+    pub(crate) prefix: String,
+    pub(crate) decimal: DecimalMode,
+    pub(crate) time: TimeMode,
     /// `bigint.unsigned.handling.mode=precise`: BIGINT UNSIGNED as Decimal(20, 0).
-    pub bigint_precise: bool,
-    pub binary: BinaryMode,
+    pub(crate) bigint_precise: bool,
+    pub(crate) binary: BinaryMode,
     /// `tombstones.on.delete`.
-    pub tombstones: bool,
+    pub(crate) tombstones: bool,
     /// `event.processing.failure.handling.mode`.
-    pub event_failure: EventFailure,
+    pub(crate) event_failure: EventFailure,
     /// `gtid.source.includes` / `gtid.source.excludes` with `gtid.source.filter.dml.events`
     /// (whole-name regexes on a GTID's source: MySQL's server UUID, MariaDB's
     /// `<domain>-<server>`): the row events of transactions from other sources are not written.
-    pub gtid_sources: Option<(Vec<Pattern>, Vec<Pattern>)>,
+    pub(crate) gtid_sources: Option<(Vec<Pattern>, Vec<Pattern>)>,
     /// `skipped.operations`: creates, updates, deletes not written.
-    pub skip_creates: bool,
-    pub skip_updates: bool,
-    pub skip_deletes: bool,
+    pub(crate) skip_creates: bool,
+    pub(crate) skip_updates: bool,
+    pub(crate) skip_deletes: bool,
     /// `t` in `skipped.operations` (Debezium's default): no truncate events.
-    pub skip_truncates: bool,
+    pub(crate) skip_truncates: bool,
     /// `heartbeat.interval.ms` (when above 0) and the heartbeat topic
     /// (`<heartbeat.topics.prefix>.<topic.prefix>`).
-    pub heartbeat: Option<(std::time::Duration, String)>,
+    pub(crate) heartbeat: Option<(std::time::Duration, String)>,
     /// `column.include.list` / `column.exclude.list`: whole-name, case-insensitive regexes on
     /// `<db>.<table>.<column>`.
-    pub column_include: Vec<Pattern>,
-    pub column_exclude: Vec<Pattern>,
+    pub(crate) column_include: Vec<Pattern>,
+    pub(crate) column_exclude: Vec<Pattern>,
     /// `column.mask.with.<n>.chars`: columns whose text is replaced by `n` asterisks.
-    pub column_masks: Vec<(Pattern, usize)>,
+    pub(crate) column_masks: Vec<(Pattern, usize)>,
     /// `column.truncate.to.<n>.chars`: columns whose text is cut to `n` characters.
-    pub column_truncates: Vec<(Pattern, usize)>,
+    pub(crate) column_truncates: Vec<(Pattern, usize)>,
     /// `column.mask.hash.[v2.]<algorithm>.with.salt.<salt>`: columns whose text is replaced by
     /// the hex digest of the salt and the value.
-    pub column_hashes: Vec<(Pattern, ColumnHash)>,
+    pub(crate) column_hashes: Vec<(Pattern, ColumnHash)>,
     /// `snapshot.mode`.
-    pub snapshot_mode: SnapshotMode,
+    pub(crate) snapshot_mode: SnapshotMode,
     /// `message.key.columns`: tables (whole-name regexes on `<db>.<table>`) keyed by these
     /// columns instead of their primary key.
-    pub message_key_columns: Vec<(Pattern, Vec<String>)>,
+    pub(crate) message_key_columns: Vec<(Pattern, Vec<String>)>,
     /// `provide.transaction.metadata`, and its topic (`<topic.prefix>.<topic.transaction>`).
-    pub transaction_metadata: bool,
-    pub transaction_topic: String,
+    pub(crate) transaction_metadata: bool,
+    pub(crate) transaction_topic: String,
     /// `signal.data.collection`: the signal table (database, table) read from the binlog.
-    pub signal_table: Option<(String, String)>,
+    pub(crate) signal_table: Option<(String, String)>,
     /// `incremental.snapshot.chunk.size`: rows per incremental snapshot chunk.
-    pub chunk_size: usize,
+    pub(crate) chunk_size: usize,
     /// `include.schema.changes`: schema-change events on the `<topic.prefix>` topic.
-    pub schema_changes: bool,
+    pub(crate) schema_changes: bool,
     /// `schema.history.internal.kafka.topic` and `….bootstrap.servers`: the schema history.
-    pub history: Option<HistoryTopic>,
+    pub(crate) history: Option<HistoryTopic>,
 }
 
 /// What a binlog event whose rows cannot be read does (`event.processing.failure.handling.mode`).
@@ -390,11 +390,11 @@ pub(crate) enum EventFailure {
 /// A `column.mask.hash.*` digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ColumnHash {
-    pub algorithm: HashAlgorithm,
-    pub salt: String,
+    pub(crate) algorithm: HashAlgorithm,
+    pub(crate) salt: String,
     /// `v2`: the value's UTF-8 bytes are hashed; otherwise (Debezium's default, V1) the bytes
     /// Java's `ObjectOutputStream` writes for the string.
-    pub v2: bool,
+    pub(crate) v2: bool,
 }
 
 /// The `MessageDigest` algorithms `column.mask.hash.*` accepts.
@@ -487,9 +487,9 @@ fn java_serialized_string(value: &str) -> Vec<u8> {
 /// Where Debezium's schema history is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HistoryTopic {
-    pub topic: String,
+    pub(crate) topic: String,
     /// The history's Kafka cluster (`None`: the worker's).
-    pub bootstrap_servers: Option<String>,
+    pub(crate) bootstrap_servers: Option<String>,
 }
 
 /// `timestamp.granularity`: how DATETIME/TIMESTAMP columns are written (Connect's
@@ -532,27 +532,27 @@ impl TimestampGranularity {
 /// A parsed and validated source configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct JdbcSourceConfig {
-    pub database: MySqlSettings,
-    pub mode: Mode,
-    pub incrementing_column: Option<String>,
-    pub timestamp_columns: Vec<String>,
-    pub timestamp_initial_ms: Option<i64>,
-    pub timestamp_delay: Duration,
-    pub query: Option<String>,
-    pub query_suffix: String,
-    pub tables: TableFilter,
-    pub table_types: Vec<String>,
-    pub topic_prefix: String,
-    pub poll_interval: Duration,
+    pub(crate) database: MySqlSettings,
+    pub(crate) mode: Mode,
+    pub(crate) incrementing_column: Option<String>,
+    pub(crate) timestamp_columns: Vec<String>,
+    pub(crate) timestamp_initial_ms: Option<i64>,
+    pub(crate) timestamp_delay: Duration,
+    pub(crate) query: Option<String>,
+    pub(crate) query_suffix: String,
+    pub(crate) tables: TableFilter,
+    pub(crate) table_types: Vec<String>,
+    pub(crate) topic_prefix: String,
+    pub(crate) poll_interval: Duration,
     /// `table.poll.interval.ms`: how often the table list is refreshed.
-    pub table_poll_interval: Duration,
-    pub batch_max_rows: usize,
-    pub validate_non_null: bool,
+    pub(crate) table_poll_interval: Duration,
+    pub(crate) batch_max_rows: usize,
+    pub(crate) validate_non_null: bool,
     /// `db.timezone`: the wall clock of DATETIME columns.
-    pub zone: DbZone,
+    pub(crate) zone: DbZone,
     /// `sluice.capture=binlog`: the binlog reader instead of polling.
-    pub binlog: Option<BinlogSettings>,
-    pub granularity: TimestampGranularity,
+    pub(crate) binlog: Option<BinlogSettings>,
+    pub(crate) granularity: TimestampGranularity,
 }
 
 impl JdbcSourceConfig {

@@ -49,9 +49,9 @@ impl ColumnKind {
 /// A table's (or query's) row shape: the Connect value schema and per-column conversions.
 #[derive(Debug, Clone)]
 pub(crate) struct RowShape {
-    pub schema: Arc<Schema>,
-    pub kinds: Vec<ColumnKind>,
-    pub names: Vec<String>,
+    pub(crate) schema: Arc<Schema>,
+    pub(crate) kinds: Vec<ColumnKind>,
+    pub(crate) names: Vec<String>,
 }
 
 impl RowShape {

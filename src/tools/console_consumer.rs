@@ -46,24 +46,24 @@ const DEFAULT_FORMATTERS: &[&str] = &[
 pub struct Args {
     /// REQUIRED: The server(s) to connect to.
     #[arg(long, value_name = "server to connect to")]
-    pub bootstrap_server: String,
+    pub(crate) bootstrap_server: String,
     /// The topic to consume from.
     #[arg(long, value_name = "topic")]
-    pub topic: Option<String>,
+    pub(crate) topic: Option<String>,
     /// Regular expression specifying list of topics to include for consumption.
     #[arg(long, alias = "whitelist", value_name = "Java regex (String)")]
-    pub include: Option<String>,
+    pub(crate) include: Option<String>,
     /// The partition to consume from. Consumption starts from the end of the partition unless
     /// '--offset' is specified.
     #[arg(long, value_name = "partition", allow_negative_numbers = true)]
-    pub partition: Option<i32>,
+    pub(crate) partition: Option<i32>,
     /// The offset to consume from (a non-negative number), or 'earliest' which means from
     /// beginning, or 'latest' which means from end.
     #[arg(long, value_name = "consume offset", allow_negative_numbers = true)]
-    pub offset: Option<String>,
+    pub(crate) offset: Option<String>,
     /// Consumer config properties in the form key=value (repeatable).
     #[arg(long, alias = "command-property", value_name = "consumer_prop")]
-    pub consumer_property: Vec<String>,
+    pub(crate) consumer_property: Vec<String>,
     /// Consumer config properties file. Note that --consumer-property takes precedence over
     /// this config.
     #[arg(
@@ -71,47 +71,47 @@ pub struct Args {
         alias = "command-config",
         value_name = "config file"
     )]
-    pub consumer_config: Option<PathBuf>,
+    pub(crate) consumer_config: Option<PathBuf>,
     /// The name of a class to use for formatting kafka messages for display (only the default
     /// formatter is available).
     #[arg(long, value_name = "class")]
-    pub formatter: Option<String>,
+    pub(crate) formatter: Option<String>,
     /// The properties to initialize the message formatter: print.timestamp, print.key,
     /// print.offset, print.partition, print.headers, print.value (true|false), key.separator,
     /// line.separator, headers.separator, null.literal (repeatable).
     #[arg(long, alias = "formatter-property", value_name = "prop")]
-    pub property: Vec<String>,
+    pub(crate) property: Vec<String>,
     /// Config properties file to initialize the message formatter. Note that --property takes
     /// precedence over this config.
     #[arg(long, value_name = "config file")]
-    pub formatter_config: Option<PathBuf>,
+    pub(crate) formatter_config: Option<PathBuf>,
     /// If the consumer does not already have an established offset to consume from, start with
     /// the earliest message present in the log rather than the latest message.
     #[arg(long)]
-    pub from_beginning: bool,
+    pub(crate) from_beginning: bool,
     /// The maximum number of messages to consume before exiting. If not set, consumption is
     /// continual.
     #[arg(long, value_name = "num_messages", allow_negative_numbers = true)]
-    pub max_messages: Option<i32>,
+    pub(crate) max_messages: Option<i32>,
     /// If specified, exit if no message is available for consumption for the specified
     /// interval.
     #[arg(long, value_name = "timeout_ms", allow_negative_numbers = true)]
-    pub timeout_ms: Option<i64>,
+    pub(crate) timeout_ms: Option<i64>,
     /// If there is an error when processing a message, skip it instead of halt.
     #[arg(long)]
-    pub skip_message_on_error: bool,
+    pub(crate) skip_message_on_error: bool,
     /// Set to read_committed in order to filter out transactional messages which are not
     /// committed. Set to read_uncommitted to read all messages.
     #[arg(long, value_name = "isolation level")]
-    pub isolation_level: Option<String>,
+    pub(crate) isolation_level: Option<String>,
     /// The consumer group id of the consumer.
     #[arg(long, value_name = "consumer group id")]
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
 }
 
 /// Where a partition without a committed offset starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub(crate) enum Start {
     Earliest,
     Latest,
     Offset(i64),
@@ -129,7 +129,7 @@ impl Start {
 
 /// What is consumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// `--topic`: every partition of one topic.
     Topic(String),
     /// `--topic` with `--partition`: one partition from `start`.
@@ -144,24 +144,24 @@ pub enum Source {
 
 /// A checked command line: what to read, how, and how to print it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub source: Source,
+pub(crate) struct Plan {
+    pub(crate) source: Source,
     /// The consumer group (`--group` or a `group.id` property): subscribe and commit.
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
     /// Where assigned partitions start when there is no group (`auto.offset.reset`).
-    pub reset: Start,
+    pub(crate) reset: Start,
     /// The consumer's properties with Java's names, as Kafka builds them.
-    pub properties: BTreeMap<String, String>,
-    pub formatter: Formatter,
+    pub(crate) properties: BTreeMap<String, String>,
+    pub(crate) formatter: Formatter,
     /// `None`: no limit.
-    pub max_messages: Option<i64>,
+    pub(crate) max_messages: Option<i64>,
     /// `--timeout-ms`: how long to wait for a message (`None`: forever).
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// Checks the command line as `ConsoleConsumerOptions` does, with its messages, and builds the
 /// consumer's properties.
-pub fn plan(args: &Args) -> Result<Plan, Failure> {
+pub(crate) fn plan(args: &Args) -> Result<Plan, Failure> {
     if args.topic.is_some() == args.include.is_some() {
         return Err(Failure::new(
             "Exactly one of the following arguments is required: [topic], [include]",
@@ -348,17 +348,17 @@ fn throwaway_group() -> String {
 
 /// Kafka's `DefaultMessageFormatter` and its properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Formatter {
-    pub print_timestamp: bool,
-    pub print_key: bool,
-    pub print_value: bool,
-    pub print_partition: bool,
-    pub print_offset: bool,
-    pub print_headers: bool,
-    pub key_separator: Vec<u8>,
-    pub line_separator: Vec<u8>,
-    pub headers_separator: Vec<u8>,
-    pub null_literal: Vec<u8>,
+pub(crate) struct Formatter {
+    pub(crate) print_timestamp: bool,
+    pub(crate) print_key: bool,
+    pub(crate) print_value: bool,
+    pub(crate) print_partition: bool,
+    pub(crate) print_offset: bool,
+    pub(crate) print_headers: bool,
+    pub(crate) key_separator: Vec<u8>,
+    pub(crate) line_separator: Vec<u8>,
+    pub(crate) headers_separator: Vec<u8>,
+    pub(crate) null_literal: Vec<u8>,
 }
 
 impl Default for Formatter {
@@ -380,18 +380,18 @@ impl Default for Formatter {
 
 /// One record as the formatter sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct Record<'a> {
-    pub timestamp: Timestamp,
-    pub partition: i32,
-    pub offset: i64,
-    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
-    pub key: Option<&'a [u8]>,
-    pub value: Option<&'a [u8]>,
+pub(crate) struct Record<'a> {
+    pub(crate) timestamp: Timestamp,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) headers: &'a [(&'a str, Option<&'a [u8]>)],
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
 }
 
 impl Formatter {
     /// The formatter `properties` configure (unknown keys are ignored, as Kafka does).
-    pub fn configure(properties: &BTreeMap<String, String>) -> Formatter {
+    pub(crate) fn configure(properties: &BTreeMap<String, String>) -> Formatter {
         let mut formatter = Formatter::default();
         let flag = |key: &str, field: &mut bool| {
             if let Some(value) = properties.get(key) {
@@ -419,7 +419,7 @@ impl Formatter {
     /// Appends `record` to `out` as Kafka prints it: timestamp, partition, offset, headers,
     /// key and value (those asked for), separated by `key.separator`, the last one followed
     /// by `line.separator`. Keys, values and header values are written as their raw bytes.
-    pub fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, record: &Record<'_>, out: &mut Vec<u8>) {
         let fields = [
             self.print_timestamp,
             self.print_partition,

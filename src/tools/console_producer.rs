@@ -39,14 +39,14 @@ pub struct Args {
     /// REQUIRED: The server(s) to connect to. The broker list string in the form
     /// HOST1:PORT1,HOST2:PORT2.
     #[arg(long, alias = "broker-list", value_name = "server to connect to")]
-    pub bootstrap_server: String,
+    pub(crate) bootstrap_server: String,
     /// REQUIRED: The topic id to produce messages to.
     #[arg(long, value_name = "topic")]
-    pub topic: Option<String>,
+    pub(crate) topic: Option<String>,
     /// If set message send requests to the brokers are synchronously, one at a time as they
     /// arrive.
     #[arg(long)]
-    pub sync: bool,
+    pub(crate) sync: bool,
     /// The compression codec: either 'none', 'gzip', 'snappy', 'lz4', or 'zstd'. If specified
     /// without value, then it defaults to 'gzip'.
     #[arg(
@@ -55,58 +55,58 @@ pub struct Args {
         num_args = 0..=1,
         default_missing_value = ""
     )]
-    pub compression_codec: Option<String>,
+    pub(crate) compression_codec: Option<String>,
     /// Number of messages to send in a single batch if they are not being sent synchronously
     /// (`batch.size`, default 16384).
     #[arg(long, value_name = "size")]
-    pub batch_size: Option<i32>,
+    pub(crate) batch_size: Option<i32>,
     /// The number of retries before the producer gives up and drops a message (`retries`,
     /// default 3).
     #[arg(long, value_name = "Integer")]
-    pub message_send_max_retries: Option<i32>,
+    pub(crate) message_send_max_retries: Option<i32>,
     /// The wait before each retry (`retry.backoff.ms`, default 100).
     #[arg(long, value_name = "Long")]
-    pub retry_backoff_ms: Option<i64>,
+    pub(crate) retry_backoff_ms: Option<i64>,
     /// The longest a message waits for a batch to fill (`linger.ms`, default 1000).
     #[arg(long = "timeout", value_name = "timeout_ms")]
-    pub linger_ms: Option<i64>,
+    pub(crate) linger_ms: Option<i64>,
     /// The required `acks` of the producer requests (default -1).
     #[arg(long, value_name = "request required acks", allow_hyphen_values = true)]
-    pub request_required_acks: Option<String>,
+    pub(crate) request_required_acks: Option<String>,
     /// The ack timeout of the producer requests (`request.timeout.ms`, default 1500).
     #[arg(long, value_name = "request timeout ms")]
-    pub request_timeout_ms: Option<i32>,
+    pub(crate) request_timeout_ms: Option<i32>,
     /// The period after which metadata is refreshed (`metadata.max.age.ms`, default 300000).
     #[arg(long, value_name = "metadata expiration interval")]
-    pub metadata_expiry_ms: Option<i64>,
+    pub(crate) metadata_expiry_ms: Option<i64>,
     /// The longest the producer waits for the topic's metadata or for room in its queue
     /// (`max.block.ms`, default 60000).
     #[arg(long, value_name = "max block on send")]
-    pub max_block_ms: Option<i64>,
+    pub(crate) max_block_ms: Option<i64>,
     /// The memory for records waiting to be sent (`buffer.memory`, default 33554432).
     #[arg(long, value_name = "total memory in bytes")]
-    pub max_memory_bytes: Option<i64>,
+    pub(crate) max_memory_bytes: Option<i64>,
     /// The batch size per partition (`batch.size`; wins over --batch-size).
     #[arg(long, value_name = "memory in bytes per partition")]
-    pub max_partition_memory_bytes: Option<i32>,
+    pub(crate) max_partition_memory_bytes: Option<i32>,
     /// The class to read lines with (only the default LineMessageReader is available).
     #[arg(long, value_name = "reader_class")]
-    pub line_reader: Option<String>,
+    pub(crate) line_reader: Option<String>,
     /// The size of the TCP send buffer (`send.buffer.bytes`).
     #[arg(long, value_name = "size")]
-    pub socket_buffer_size: Option<i32>,
+    pub(crate) socket_buffer_size: Option<i32>,
     /// Properties for the line reader: parse.key, key.separator, parse.headers,
     /// headers.delimiter, headers.separator, headers.key.separator, ignore.error, null.marker
     /// (repeatable).
     #[arg(long, alias = "reader-property", value_name = "prop")]
-    pub property: Vec<String>,
+    pub(crate) property: Vec<String>,
     /// Config properties file for the message reader. Note that --property takes precedence
     /// over this config.
     #[arg(long, value_name = "config file")]
-    pub reader_config: Option<PathBuf>,
+    pub(crate) reader_config: Option<PathBuf>,
     /// Producer config properties in the form key=value (repeatable).
     #[arg(long, alias = "command-property", value_name = "producer_prop")]
-    pub producer_property: Vec<String>,
+    pub(crate) producer_property: Vec<String>,
     /// Producer config properties file. Note that --producer-property takes precedence over
     /// this config.
     #[arg(
@@ -114,13 +114,13 @@ pub struct Args {
         alias = "command-config",
         value_name = "config file"
     )]
-    pub producer_config: Option<PathBuf>,
+    pub(crate) producer_config: Option<PathBuf>,
 }
 
 /// The producer's properties with Java's names, as `ConsoleProducerConfig.producerProps`
 /// builds them: the config file, then `--producer-property`, then the compression codec, then
 /// each option given (or its default when the properties do not set the key).
-pub fn producer_properties(args: &Args) -> Result<BTreeMap<String, String>, Failure> {
+pub(crate) fn producer_properties(args: &Args) -> Result<BTreeMap<String, String>, Failure> {
     let mut properties =
         merged_properties(args.producer_config.as_deref(), &args.producer_property)?;
     let codec = match args.compression_codec.as_deref() {
@@ -193,15 +193,15 @@ pub fn producer_properties(args: &Args) -> Result<BTreeMap<String, String>, Fail
 
 /// One record parsed from a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineRecord {
-    pub headers: Vec<(String, Option<String>)>,
-    pub key: Option<String>,
-    pub value: Option<String>,
+pub(crate) struct LineRecord {
+    pub(crate) headers: Vec<(String, Option<String>)>,
+    pub(crate) key: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// Kafka's `LineMessageReader`: each line is `[headers<delimiter>][key<separator>]value`.
 #[derive(Debug, Clone)]
-pub struct LineReader {
+pub(crate) struct LineReader {
     parse_key: bool,
     key_separator: String,
     parse_headers: bool,
@@ -219,7 +219,7 @@ fn reader_error(message: impl std::fmt::Display) -> Failure {
 
 impl LineReader {
     /// The reader `properties` configure, refused with Kafka's messages when separators clash.
-    pub fn configure(properties: &BTreeMap<String, String>) -> Result<LineReader, Failure> {
+    pub(crate) fn configure(properties: &BTreeMap<String, String>) -> Result<LineReader, Failure> {
         let text = |key: &str, default: &str| {
             properties
                 .get(key)
@@ -318,7 +318,7 @@ impl LineReader {
     }
 
     /// Parses the next line of input.
-    pub fn read(&mut self, line: &str) -> Result<LineRecord, Failure> {
+    pub(crate) fn read(&mut self, line: &str) -> Result<LineRecord, Failure> {
         self.line_number += 1;
         let headers = self.part(
             self.parse_headers,

@@ -22,10 +22,10 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::{Failure, client_error_message, columns, exit_code};
 
 /// A topic partition, ordered by topic then partition.
-pub type Tp = (String, i32);
+pub(crate) type Tp = (String, i32);
 
 /// Kafka's `TopicPartition.toString()`: `topic-partition`.
-pub fn tp_name(tp: &Tp) -> String {
+pub(crate) fn tp_name(tp: &Tp) -> String {
     format!("{}-{}", tp.0, tp.1)
 }
 
@@ -37,101 +37,101 @@ pub fn tp_name(tp: &Tp) -> String {
 pub struct Args {
     /// REQUIRED: The server(s) to connect to.
     #[arg(long, value_name = "server to connect to")]
-    pub bootstrap_server: String,
+    pub(crate) bootstrap_server: String,
     /// The consumer group we wish to act on.
     #[arg(long, value_name = "consumer group")]
-    pub group: Vec<String>,
+    pub(crate) group: Vec<String>,
     /// The topic whose consumer group information should be included in the reset offset
     /// process. Partitions can be specified as `topic1:0,1,2`. Repeatable.
     #[arg(long, value_name = "topic")]
-    pub topic: Vec<String>,
+    pub(crate) topic: Vec<String>,
     /// Consider all topics assigned to a group in the `reset-offsets` process.
     #[arg(long)]
-    pub all_topics: bool,
+    pub(crate) all_topics: bool,
     /// List all consumer groups.
     #[arg(long)]
-    pub list: bool,
+    pub(crate) list: bool,
     /// Describe consumer group and list offset lag (number of messages not yet processed)
     /// related to given group.
     #[arg(long)]
-    pub describe: bool,
+    pub(crate) describe: bool,
     /// Apply to all consumer groups.
     #[arg(long)]
-    pub all_groups: bool,
+    pub(crate) all_groups: bool,
     /// Pass in groups to delete topic partition offsets and ownership information over the
     /// entire consumer group. For instance --group g1 --group g2
     #[arg(long)]
-    pub delete: bool,
+    pub(crate) delete: bool,
     /// The timeout in milliseconds for each request to the cluster.
     #[arg(long, value_name = "timeout (ms)", default_value_t = 5000)]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
     /// Property file containing configs to be passed to Admin Client and Consumer.
     #[arg(long, value_name = "command config property file")]
-    pub command_config: Option<PathBuf>,
+    pub(crate) command_config: Option<PathBuf>,
     /// Reset offsets of consumer group. Supports one consumer group at the time, and instances
     /// should be inactive. --dry-run (the default) plans, --execute updates the offsets.
     #[arg(long)]
-    pub reset_offsets: bool,
+    pub(crate) reset_offsets: bool,
     /// Only show results without executing changes on Consumer Groups. Supported operations:
     /// reset-offsets.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Execute operation. Supported operations: reset-offsets.
     #[arg(long)]
-    pub execute: bool,
+    pub(crate) execute: bool,
     /// Export operation execution to a CSV file. Supported operations: reset-offsets.
     #[arg(long)]
-    pub export: bool,
+    pub(crate) export: bool,
     /// Reset offsets to a specific offset.
     #[arg(long, value_name = "offset", allow_negative_numbers = true)]
-    pub to_offset: Option<i64>,
+    pub(crate) to_offset: Option<i64>,
     /// Reset offsets to values defined in CSV file.
     #[arg(long, value_name = "path to CSV file")]
-    pub from_file: Option<PathBuf>,
+    pub(crate) from_file: Option<PathBuf>,
     /// Reset offsets to offset from datetime. Format: 'YYYY-MM-DDTHH:mm:SS.sss'
     #[arg(long, value_name = "datetime")]
-    pub to_datetime: Option<String>,
+    pub(crate) to_datetime: Option<String>,
     /// Reset offsets to offset by duration from current timestamp. Format: 'PnDTnHnMnS'
     #[arg(long, value_name = "duration", allow_hyphen_values = true)]
-    pub by_duration: Option<String>,
+    pub(crate) by_duration: Option<String>,
     /// Reset offsets to earliest offset.
     #[arg(long)]
-    pub to_earliest: bool,
+    pub(crate) to_earliest: bool,
     /// Reset offsets to latest offset.
     #[arg(long)]
-    pub to_latest: bool,
+    pub(crate) to_latest: bool,
     /// Reset offsets to current offset.
     #[arg(long)]
-    pub to_current: bool,
+    pub(crate) to_current: bool,
     /// Reset offsets shifting current offset by 'n', where 'n' can be positive or negative.
     #[arg(long, value_name = "number-of-offsets", allow_negative_numbers = true)]
-    pub shift_by: Option<i64>,
+    pub(crate) shift_by: Option<i64>,
     /// Describe members of the group (with --describe).
     #[arg(long)]
-    pub members: bool,
+    pub(crate) members: bool,
     /// Provide additional information, if any, when describing the group.
     #[arg(long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// Describe the group and list all topic partitions in the group along with their offset
     /// lag (the default sub-action of --describe).
     #[arg(long)]
-    pub offsets: bool,
+    pub(crate) offsets: bool,
     /// With --describe, the state of the group; with --list, the state of every group, or only
     /// groups in the given comma-separated states.
     #[arg(long, value_name = "states", num_args = 0..=1, default_missing_value = "")]
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
 }
 
 /// Which groups an action applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Groups {
+pub(crate) enum Groups {
     Named(Vec<String>),
     All,
 }
 
 /// What `--describe` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     Offsets,
     Members,
     State,
@@ -139,7 +139,7 @@ pub enum View {
 
 /// Which partitions a reset covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     AllTopics,
     Topics(Vec<String>),
     /// The partitions named in the `--from-file` plan.
@@ -148,7 +148,7 @@ pub enum Scope {
 
 /// How the new offsets are computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scenario {
+pub(crate) enum Scenario {
     ToOffset(i64),
     ShiftBy(i64),
     /// Epoch milliseconds.
@@ -164,17 +164,17 @@ pub enum Scenario {
 
 /// A checked `--reset-offsets` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reset {
-    pub groups: Groups,
-    pub scope: Scope,
-    pub scenario: Scenario,
-    pub execute: bool,
-    pub export: bool,
+pub(crate) struct Reset {
+    pub(crate) groups: Groups,
+    pub(crate) scope: Scope,
+    pub(crate) scenario: Scenario,
+    pub(crate) execute: bool,
+    pub(crate) export: bool,
 }
 
 /// A checked command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// `states`: `Some` with `--state` (empty: every state, shown in a STATE column).
     List {
         states: Option<Vec<String>>,
@@ -191,7 +191,7 @@ pub enum Action {
 }
 
 /// The group states Kafka knows, as it prints them.
-pub const GROUP_STATES: &[&str] = &[
+pub(crate) const GROUP_STATES: &[&str] = &[
     "PreparingRebalance",
     "CompletingRebalance",
     "Stable",
@@ -218,7 +218,7 @@ fn invalid_with(used: &str, other: &str) -> Failure {
 
 /// Checks the argument combinations as Kafka's `ConsumerGroupCommandOptions.checkArgs` does, in
 /// its order and with its messages. Returns the action and the warnings to print on stderr.
-pub fn validate(args: &Args) -> Result<(Action, Vec<String>), Failure> {
+pub(crate) fn validate(args: &Args) -> Result<(Action, Vec<String>), Failure> {
     let mut warnings = Vec::new();
     for (used, name) in [
         (args.members, "members"),
@@ -403,7 +403,7 @@ pub fn validate(args: &Args) -> Result<(Action, Vec<String>), Failure> {
 }
 
 /// `--list --state a,b`: Kafka's case-insensitive group state names.
-pub fn parse_states(list: &str) -> Result<Vec<String>, Failure> {
+pub(crate) fn parse_states(list: &str) -> Result<Vec<String>, Failure> {
     let mut states = Vec::new();
     for raw in list.split(',') {
         let name = raw.trim();
@@ -423,7 +423,7 @@ pub fn parse_states(list: &str) -> Result<Vec<String>, Failure> {
 /// `--to-datetime`, as Kafka's `Utils.getDateTime`: `yyyy-MM-dd'T'HH:mm:ss.SSS` with an
 /// optional zone (`Z`, `±HH`, `±HHMM`, `±HH:MM`); without one the time is UTC (Kafka appends
 /// `Z`). Returns epoch milliseconds.
-pub fn parse_datetime(text: &str) -> Result<i64, Failure> {
+pub(crate) fn parse_datetime(text: &str) -> Result<i64, Failure> {
     use chrono::{NaiveDate, NaiveTime};
     let Some((_, time_part)) = text.split_once('T') else {
         return Err(failed_due_to(
@@ -477,7 +477,7 @@ pub fn parse_datetime(text: &str) -> Result<i64, Failure> {
 
 /// `--by-duration`, as Java's `Duration.parse` (`PnDTnHnMnS`, signs and a fraction of seconds
 /// allowed, case-insensitive). Returns nanoseconds.
-pub fn parse_duration(text: &str) -> Result<i128, Failure> {
+pub(crate) fn parse_duration(text: &str) -> Result<i128, Failure> {
     static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
             r"(?i)^([-+]?)P(?:([-+]?[0-9]+)D)?(T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,]([0-9]{0,9}))?S)?)?$",
@@ -523,20 +523,20 @@ pub fn parse_duration(text: &str) -> Result<i128, Failure> {
 }
 
 /// The epoch milliseconds `duration_nanos` before `now_ms` (Java's `now.minus(d).toEpochMilli()`).
-pub fn timestamp_before(now_ms: i64, duration_nanos: i128) -> i64 {
+pub(crate) fn timestamp_before(now_ms: i64, duration_nanos: i128) -> i64 {
     let nanos = i128::from(now_ms) * 1_000_000 - duration_nanos;
     nanos.div_euclid(1_000_000) as i64
 }
 
 /// A `--topic` argument of a reset: a whole topic, or `topic:p1,p2`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TopicArg {
+pub(crate) enum TopicArg {
     Whole(String),
     Partitions(String, Vec<i32>),
 }
 
 /// Parses a `--topic` argument as Kafka's `GroupOffsetsResetter.parseTopicsWithPartitions`.
-pub fn parse_topic_arg(arg: &str) -> Result<TopicArg, Failure> {
+pub(crate) fn parse_topic_arg(arg: &str) -> Result<TopicArg, Failure> {
     if !arg.contains(':') {
         return Ok(TopicArg::Whole(arg.to_string()));
     }
@@ -569,7 +569,7 @@ pub fn parse_topic_arg(arg: &str) -> Result<TopicArg, Failure> {
 
 /// Parses a `--from-file` reset plan: `topic,partition,offset` lines for a single group, or
 /// `group,topic,partition,offset` lines.
-pub fn parse_reset_plan(
+pub(crate) fn parse_reset_plan(
     text: &str,
     single_group: Option<&str>,
 ) -> Result<BTreeMap<String, BTreeMap<Tp, i64>>, Failure> {
@@ -616,20 +616,24 @@ pub fn parse_reset_plan(
 
 /// What is known of a partition when planning its new offset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PartitionState {
+pub(crate) struct PartitionState {
     /// The log start offset.
-    pub log_start: i64,
+    pub(crate) log_start: i64,
     /// The log end offset (the next offset to be written).
-    pub log_end: i64,
+    pub(crate) log_end: i64,
     /// The group's committed offset, if any.
-    pub committed: Option<i64>,
+    pub(crate) committed: Option<i64>,
     /// The first offset at or after the requested time (`None`: no such record).
-    pub by_time: Option<i64>,
+    pub(crate) by_time: Option<i64>,
 }
 
 /// Clamps a requested offset to `[log start, log end]`, as Kafka's `checkOffsetsRange`; the
 /// warning Kafka logs when it moves the offset.
-pub fn clamp_offset(tp: &Tp, requested: i64, state: &PartitionState) -> (i64, Option<String>) {
+pub(crate) fn clamp_offset(
+    tp: &Tp,
+    requested: i64,
+    state: &PartitionState,
+) -> (i64, Option<String>) {
     if requested > state.log_end {
         (
             state.log_end,
@@ -654,7 +658,7 @@ pub fn clamp_offset(tp: &Tp, requested: i64, state: &PartitionState) -> (i64, Op
 }
 
 /// The planned offset of one partition and the warnings Kafka prints while planning it.
-pub fn plan_offset(
+pub(crate) fn plan_offset(
     scenario: &Scenario,
     group: &str,
     tp: &Tp,
@@ -700,7 +704,7 @@ pub fn plan_offset(
 }
 
 /// Kafka's reset plan table (`GroupOffsetsResetter.printOffsetsToReset`).
-pub fn format_reset_plan(plans: &BTreeMap<String, BTreeMap<Tp, i64>>) -> String {
+pub(crate) fn format_reset_plan(plans: &BTreeMap<String, BTreeMap<Tp, i64>>) -> String {
     let group_width = plans.keys().map(String::len).max().unwrap_or(0).max(15);
     let topic_width = plans
         .values()
@@ -732,7 +736,10 @@ pub fn format_reset_plan(plans: &BTreeMap<String, BTreeMap<Tp, i64>>) -> String 
 
 /// `--export`: the plan as Kafka's CSV (`topic,partition,offset`, with the group first when
 /// several groups were given).
-pub fn format_reset_csv(plans: &BTreeMap<String, BTreeMap<Tp, i64>>, with_group: bool) -> String {
+pub(crate) fn format_reset_csv(
+    plans: &BTreeMap<String, BTreeMap<Tp, i64>>,
+    with_group: bool,
+) -> String {
     let mut out = String::new();
     for (group, plan) in plans {
         for ((topic, partition), offset) in plan {
@@ -748,26 +755,26 @@ pub fn format_reset_csv(plans: &BTreeMap<String, BTreeMap<Tp, i64>>, with_group:
 
 /// A group member as DescribeGroups reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Member {
-    pub consumer_id: String,
-    pub client_id: String,
-    pub host: String,
-    pub assignment: Vec<Tp>,
+pub(crate) struct Member {
+    pub(crate) consumer_id: String,
+    pub(crate) client_id: String,
+    pub(crate) host: String,
+    pub(crate) assignment: Vec<Tp>,
 }
 
 /// A group as DescribeGroups reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GroupSnapshot {
-    pub name: String,
-    pub state: String,
-    pub protocol_type: String,
-    pub protocol: String,
-    pub members: Vec<Member>,
+pub(crate) struct GroupSnapshot {
+    pub(crate) name: String,
+    pub(crate) state: String,
+    pub(crate) protocol_type: String,
+    pub(crate) protocol: String,
+    pub(crate) members: Vec<Member>,
 }
 
 /// Decodes a consumer-protocol member assignment (`ConsumerProtocolAssignment`: version, then
 /// topics with their partitions); an undecodable one is empty.
-pub fn decode_assignment(bytes: &[u8]) -> Vec<Tp> {
+pub(crate) fn decode_assignment(bytes: &[u8]) -> Vec<Tp> {
     fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if bytes.len() < n {
             return None;
@@ -802,20 +809,20 @@ pub fn decode_assignment(bytes: &[u8]) -> Vec<Tp> {
 
 /// One row of `--describe` (offsets view).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OffsetRow {
-    pub group: String,
-    pub topic: Option<String>,
-    pub partition: Option<i32>,
-    pub current: Option<i64>,
-    pub log_end: Option<i64>,
-    pub consumer_id: String,
-    pub host: String,
-    pub client_id: String,
+pub(crate) struct OffsetRow {
+    pub(crate) group: String,
+    pub(crate) topic: Option<String>,
+    pub(crate) partition: Option<i32>,
+    pub(crate) current: Option<i64>,
+    pub(crate) log_end: Option<i64>,
+    pub(crate) consumer_id: String,
+    pub(crate) host: String,
+    pub(crate) client_id: String,
 }
 
 impl OffsetRow {
     /// Kafka's lag: log end − committed, when both are known.
-    pub fn lag(&self) -> Option<i64> {
+    pub(crate) fn lag(&self) -> Option<i64> {
         match (self.current, self.log_end) {
             (Some(current), Some(end)) if current != -1 => Some(end - current),
             _ => None,
@@ -825,7 +832,10 @@ impl OffsetRow {
 
 /// The partitions whose log end offsets `--describe` needs: every assigned and every committed
 /// partition.
-pub fn described_partitions(group: &GroupSnapshot, committed: &BTreeMap<Tp, i64>) -> BTreeSet<Tp> {
+pub(crate) fn described_partitions(
+    group: &GroupSnapshot,
+    committed: &BTreeMap<Tp, i64>,
+) -> BTreeSet<Tp> {
     group
         .members
         .iter()
@@ -837,7 +847,7 @@ pub fn described_partitions(group: &GroupSnapshot, committed: &BTreeMap<Tp, i64>
 /// The rows of `--describe` as Kafka's `collectGroupsOffsets` builds them: members with
 /// partitions first (most partitions first), each member's partitions by topic and partition,
 /// then committed partitions no member owns, with `-` for the consumer.
-pub fn offset_rows(
+pub(crate) fn offset_rows(
     group: &GroupSnapshot,
     committed: &BTreeMap<Tp, i64>,
     log_ends: &BTreeMap<Tp, i64>,
@@ -883,7 +893,7 @@ fn or_dash<T: ToString>(value: Option<T>) -> String {
 }
 
 /// Kafka's offsets table (`printOffsets`): a blank line, the header, the rows, a newline.
-pub fn format_offsets(rows: &[OffsetRow], verbose: bool) -> String {
+pub(crate) fn format_offsets(rows: &[OffsetRow], verbose: bool) -> String {
     let width = |f: &dyn Fn(&OffsetRow) -> usize| rows.iter().map(f).max().unwrap_or(0).max(15);
     let group_width = width(&|r| r.group.len());
     let topic_width = width(&|r| r.topic.as_deref().unwrap_or("-").len());
@@ -933,7 +943,7 @@ pub fn format_offsets(rows: &[OffsetRow], verbose: bool) -> String {
 }
 
 /// Kafka's `topic:0,1;other:2` assignment string (topics and partitions sorted).
-pub fn assignment_string(assignment: &[Tp]) -> String {
+pub(crate) fn assignment_string(assignment: &[Tp]) -> String {
     let mut by_topic: BTreeMap<&str, BTreeSet<i32>> = BTreeMap::new();
     for (topic, partition) in assignment {
         by_topic.entry(topic).or_default().insert(*partition);
@@ -950,7 +960,7 @@ pub fn assignment_string(assignment: &[Tp]) -> String {
 
 /// Kafka's members table (`printMembers`); `--verbose` adds the epochs and assignments (classic
 /// groups have no epochs nor target assignment: `-`).
-pub fn format_members(group: &GroupSnapshot, verbose: bool) -> String {
+pub(crate) fn format_members(group: &GroupSnapshot, verbose: bool) -> String {
     let members = &group.members;
     let width = |f: &dyn Fn(&Member) -> usize, min: usize| {
         members.iter().map(f).max().unwrap_or(0).max(min)
@@ -1017,7 +1027,7 @@ pub fn format_members(group: &GroupSnapshot, verbose: bool) -> String {
 }
 
 /// Kafka's state table (`printStates`). `coordinator`: `host:port  (id)`.
-pub fn format_state(group: &GroupSnapshot, coordinator: &str, verbose: bool) -> String {
+pub(crate) fn format_state(group: &GroupSnapshot, coordinator: &str, verbose: bool) -> String {
     let group_width = group.name.len().max(15);
     let coordinator_width = coordinator.len().max(25);
     let strategy = if group.protocol.is_empty() {
@@ -1069,7 +1079,7 @@ pub fn format_state(group: &GroupSnapshot, coordinator: &str, verbose: bool) -> 
 }
 
 /// `--list --state`: Kafka's `printGroupInfo` table.
-pub fn format_group_list(groups: &[(String, String)]) -> String {
+pub(crate) fn format_group_list(groups: &[(String, String)]) -> String {
     let width = groups
         .iter()
         .map(|(name, _)| name.len().max(15))
@@ -1087,7 +1097,7 @@ pub fn format_group_list(groups: &[(String, String)]) -> String {
 }
 
 /// Java's `String.hashCode`.
-pub fn java_string_hash(text: &str) -> i32 {
+pub(crate) fn java_string_hash(text: &str) -> i32 {
     text.encode_utf16().fold(0i32, |h, unit| {
         h.wrapping_mul(31).wrapping_add(i32::from(unit))
     })
@@ -1095,7 +1105,7 @@ pub fn java_string_hash(text: &str) -> i32 {
 
 /// The `__consumer_offsets` partition that holds a group (its coordinator is that partition's
 /// leader): `abs(groupId.hashCode) % partitions`, with Kafka's `Utils.abs`.
-pub fn offsets_partition_for(group: &str, partitions: i32) -> i32 {
+pub(crate) fn offsets_partition_for(group: &str, partitions: i32) -> i32 {
     let hash = java_string_hash(group);
     let abs = if hash == i32::MIN { 0 } else { hash.abs() };
     abs % partitions.max(1)
@@ -1146,7 +1156,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// Runs the command, printing its output; an error is returned for stderr.
-pub fn execute(args: &Args) -> Result<(), Failure> {
+pub(crate) fn execute(args: &Args) -> Result<(), Failure> {
     let (action, warnings) = validate(args)?;
     for warning in warnings {
         eprintln!("{warning}");

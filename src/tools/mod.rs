@@ -34,12 +34,12 @@ use crate::kafka::{ClientRole, client_config};
 
 /// Why a tool run failed: the message for stderr (exit code 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub message: String,
+pub(crate) struct Failure {
+    pub(crate) message: String,
 }
 
 impl Failure {
-    pub fn new(message: impl Into<String>) -> Failure {
+    pub(crate) fn new(message: impl Into<String>) -> Failure {
         Failure {
             message: message.into(),
         }
@@ -64,7 +64,7 @@ pub(crate) fn exit_code(result: Result<(), Failure>) -> ExitCode {
 }
 
 /// Reads a `--command-config` file: Java client properties.
-pub fn read_command_config(path: &Path) -> Result<BTreeMap<String, String>, Failure> {
+pub(crate) fn read_command_config(path: &Path) -> Result<BTreeMap<String, String>, Failure> {
     crate::config::properties::read(path).map_err(|error| Failure::new(error.trace()))
 }
 
@@ -73,7 +73,7 @@ pub fn read_command_config(path: &Path) -> Result<BTreeMap<String, String>, Fail
 /// from a PLAIN or SCRAM `sasl.jaas.config`, then `--bootstrap-server` (which wins, as in Kafka).
 /// librdkafka's own log lines are silenced unless the properties ask for `debug`: the tool
 /// reports what failed itself.
-pub fn tool_client_config(
+pub(crate) fn tool_client_config(
     bootstrap_server: &str,
     properties: &BTreeMap<String, String>,
 ) -> Result<ClientConfig, Failure> {
@@ -101,7 +101,7 @@ pub fn tool_client_config(
 
 /// `sasl.username`/`sasl.password` from a Java `sasl.jaas.config` of the PLAIN or SCRAM login
 /// modules (`… required username="u" password="p";`); nothing for other modules.
-pub fn jaas_credentials(jaas: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn jaas_credentials(jaas: &str) -> Vec<(&'static str, String)> {
     if !(jaas.contains("PlainLoginModule") || jaas.contains("ScramLoginModule")) {
         return Vec::new();
     }
@@ -148,14 +148,14 @@ fn jaas_option(jaas: &str, name: &str) -> Option<String> {
 }
 
 /// Java's `String.format("%-Ns", s)`: left-aligned in at least `width` characters.
-pub fn pad(value: &str, width: usize) -> String {
+pub(crate) fn pad(value: &str, width: usize) -> String {
     format!("{value:<width$}")
 }
 
 /// A line of columns as Kafka's tools print them: column `i` left-aligned in `widths[i]`
 /// characters, one space between columns, columns past `widths` as they are (Kafka's
 /// `%-Ns %-Ms … %s`).
-pub fn columns(values: &[&str], widths: &[usize]) -> String {
+pub(crate) fn columns(values: &[&str], widths: &[usize]) -> String {
     values
         .iter()
         .enumerate()
@@ -169,7 +169,7 @@ pub fn columns(values: &[&str], widths: &[usize]) -> String {
 
 /// The message Kafka's Java client gives for a broker error code (its `Errors` enum), so the
 /// tools print what the scripts print; librdkafka's description for codes not listed.
-pub fn kafka_error_message(code: RDKafkaErrorCode) -> String {
+pub(crate) fn kafka_error_message(code: RDKafkaErrorCode) -> String {
     use RDKafkaErrorCode::*;
     let message = match code {
         UnknownTopicOrPartition => "This server does not host this topic-partition.",
@@ -201,7 +201,7 @@ pub fn kafka_error_message(code: RDKafkaErrorCode) -> String {
 }
 
 /// The message of a client-side error (timeouts, transport), or of the broker's error code.
-pub fn client_error_message(error: &rdkafka::error::KafkaError) -> String {
+pub(crate) fn client_error_message(error: &rdkafka::error::KafkaError) -> String {
     let code = match error {
         rdkafka::error::KafkaError::AdminOp(code) => Some(*code),
         other => other.rdkafka_error_code(),
@@ -214,7 +214,7 @@ pub fn client_error_message(error: &rdkafka::error::KafkaError) -> String {
 }
 
 /// librdkafka's description of an error code (`Local: Timed out`), without the code's name.
-pub fn code_description(code: RDKafkaErrorCode) -> String {
+pub(crate) fn code_description(code: RDKafkaErrorCode) -> String {
     let text = code.to_string();
     match text.split_once(" (") {
         Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
@@ -224,7 +224,7 @@ pub fn code_description(code: RDKafkaErrorCode) -> String {
 
 /// Kafka's `IncludeList` topic filter: a Java regex where `,` means `|`, spaces and surrounding
 /// quotes are dropped, matched against the whole name.
-pub fn include_list(raw: &str) -> Result<regex::Regex, Failure> {
+pub(crate) fn include_list(raw: &str) -> Result<regex::Regex, Failure> {
     let cleaned: String = raw.trim().replace(',', "|").replace(' ', "");
     let cleaned = cleaned
         .trim_start_matches(['"', '\''])
@@ -234,7 +234,7 @@ pub fn include_list(raw: &str) -> Result<regex::Regex, Failure> {
 }
 
 /// Kafka's internal topics (`Topic.isInternal`).
-pub fn is_internal_topic(name: &str) -> bool {
+pub(crate) fn is_internal_topic(name: &str) -> bool {
     matches!(
         name,
         "__consumer_offsets" | "__transaction_state" | "__share_group_state"
@@ -252,7 +252,7 @@ pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, F
 
 /// Kafka's `CommandLineUtils.parseKeyValueArgs`: each `key=value` split at its first `=`, a
 /// missing value read as empty, later pairs winning.
-pub fn parse_key_value_args(pairs: &[String]) -> BTreeMap<String, String> {
+pub(crate) fn parse_key_value_args(pairs: &[String]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
@@ -264,7 +264,7 @@ pub fn parse_key_value_args(pairs: &[String]) -> BTreeMap<String, String> {
 
 /// Properties as Kafka's console tools merge them: a `--…config` file, then the `key=value`
 /// options over it.
-pub fn merged_properties(
+pub(crate) fn merged_properties(
     file: Option<&Path>,
     pairs: &[String],
 ) -> Result<BTreeMap<String, String>, Failure> {
@@ -277,14 +277,18 @@ pub fn merged_properties(
 }
 
 /// A line as Kafka's tools log it on stderr (`tools-log4j`: `[%d] %p %m (%c)`).
-pub fn log4j_line(level: &str, message: &str, logger: &str) -> String {
+pub(crate) fn log4j_line(level: &str, message: &str, logger: &str) -> String {
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
     format!("[{now}] {level} {message} ({logger})")
 }
 
 /// A Java client duration setting in milliseconds (`default.api.timeout.ms`, `max.block.ms`),
 /// or `default` when it is absent or not a number.
-pub fn millis_property(properties: &BTreeMap<String, String>, key: &str, default: u64) -> u64 {
+pub(crate) fn millis_property(
+    properties: &BTreeMap<String, String>,
+    key: &str,
+    default: u64,
+) -> u64 {
     properties
         .get(key)
         .and_then(|v| v.trim().parse().ok())
@@ -397,7 +401,7 @@ fn unreachable(
 /// The context of the console tools' clients: librdkafka's global errors (a refused connection,
 /// all brokers down) are retried by the client and are not printed, as Kafka's clients do not
 /// print them at the tools' log level; the tools report what made them fail themselves.
-pub struct Quiet;
+pub(crate) struct Quiet;
 
 impl ClientContext for Quiet {
     fn error(&self, _error: rdkafka::error::KafkaError, _reason: &str) {}

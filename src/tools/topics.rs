@@ -26,75 +26,75 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Args {
     /// REQUIRED: The Kafka server to connect to.
     #[arg(long, value_name = "server to connect to")]
-    pub bootstrap_server: String,
+    pub(crate) bootstrap_server: String,
     /// Property file containing configs to be passed to Admin Client.
     #[arg(long, value_name = "command config property file")]
-    pub command_config: Option<PathBuf>,
+    pub(crate) command_config: Option<PathBuf>,
     /// List all available topics.
     #[arg(long)]
-    pub list: bool,
+    pub(crate) list: bool,
     /// Create a new topic.
     #[arg(long)]
-    pub create: bool,
+    pub(crate) create: bool,
     /// Delete a topic.
     #[arg(long)]
-    pub delete: bool,
+    pub(crate) delete: bool,
     /// Alter the number of partitions and replica assignment.
     #[arg(long)]
-    pub alter: bool,
+    pub(crate) alter: bool,
     /// List details for the given topics.
     #[arg(long)]
-    pub describe: bool,
+    pub(crate) describe: bool,
     /// The topic to create, alter, describe or delete. It also accepts a regular expression,
     /// except for --create option.
     #[arg(long, value_name = "topic")]
-    pub topic: Option<String>,
+    pub(crate) topic: Option<String>,
     /// A topic configuration override for the topic being created (repeatable).
     #[arg(long = "config", value_name = "name=value")]
-    pub config: Vec<String>,
+    pub(crate) config: Vec<String>,
     /// The number of partitions for the topic being created or altered. If not supplied with
     /// --create, the topic uses the cluster default.
     #[arg(long, value_name = "# of partitions", allow_negative_numbers = true)]
-    pub partitions: Option<i32>,
+    pub(crate) partitions: Option<i32>,
     /// The replication factor for each partition in the topic being created. If not supplied,
     /// the topic uses the cluster default.
     #[arg(long, value_name = "replication factor", allow_negative_numbers = true)]
-    pub replication_factor: Option<i32>,
+    pub(crate) replication_factor: Option<i32>,
     /// A list of manual partition-to-broker assignments for the topic being created or altered:
     /// `b1:b2,b3:b4,…` (replicas of partition 0, of partition 1, …).
     #[arg(
         long,
         value_name = "broker_id_for_part1_replica1 : broker_id_for_part1_replica2 , …"
     )]
-    pub replica_assignment: Option<String>,
+    pub(crate) replica_assignment: Option<String>,
     /// If set when describing topics, only show under-replicated partitions.
     #[arg(long)]
-    pub under_replicated_partitions: bool,
+    pub(crate) under_replicated_partitions: bool,
     /// If set when describing topics, only show partitions whose leader is not available.
     #[arg(long)]
-    pub unavailable_partitions: bool,
+    pub(crate) unavailable_partitions: bool,
     /// If set when describing topics, only show partitions whose isr count is less than the
     /// configured minimum.
     #[arg(long)]
-    pub under_min_isr_partitions: bool,
+    pub(crate) under_min_isr_partitions: bool,
     /// If set when describing topics, only show partitions whose isr count is equal to the
     /// configured minimum.
     #[arg(long)]
-    pub at_min_isr_partitions: bool,
+    pub(crate) at_min_isr_partitions: bool,
     /// If set when describing topics, only show topics that have overridden configs.
     #[arg(long)]
-    pub topics_with_overrides: bool,
+    pub(crate) topics_with_overrides: bool,
     /// If set when altering or deleting or describing topics, the action will only execute if
     /// the topic exists.
     #[arg(long)]
-    pub if_exists: bool,
+    pub(crate) if_exists: bool,
     /// If set when creating topics, the create request will not fail if the topic already
     /// exists.
     #[arg(long)]
-    pub if_not_exists: bool,
+    pub(crate) if_not_exists: bool,
     /// Exclude internal topics when listing or describing topics.
     #[arg(long)]
-    pub exclude_internal: bool,
+    pub(crate) exclude_internal: bool,
 }
 
 fn invalid_with(used: &str, other: &str) -> Failure {
@@ -105,7 +105,7 @@ fn invalid_with(used: &str, other: &str) -> Failure {
 
 /// Checks the argument combinations as Kafka's `TopicCommandOptions.checkArgs` does, with its
 /// messages.
-pub fn validate(args: &Args) -> Result<(), Failure> {
+pub(crate) fn validate(args: &Args) -> Result<(), Failure> {
     let actions = [
         (args.create, "create"),
         (args.list, "list"),
@@ -201,7 +201,7 @@ pub fn validate(args: &Args) -> Result<(), Failure> {
 }
 
 /// `--config k=v` values, as Kafka parses them (`key = value`, trimmed).
-pub fn parse_configs(configs: &[String]) -> Result<Vec<(String, String)>, Failure> {
+pub(crate) fn parse_configs(configs: &[String]) -> Result<Vec<(String, String)>, Failure> {
     static SEPARATOR: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"\s*=\s*").expect("separator"));
     configs
@@ -222,7 +222,7 @@ pub fn parse_configs(configs: &[String]) -> Result<Vec<(String, String)>, Failur
 }
 
 /// `--replica-assignment 1:2,2:3`: the replicas of each partition, as Kafka parses them.
-pub fn parse_replica_assignment(text: &str) -> Result<Vec<Vec<i32>>, Failure> {
+pub(crate) fn parse_replica_assignment(text: &str) -> Result<Vec<Vec<i32>>, Failure> {
     let mut assignment: Vec<Vec<i32>> = Vec::new();
     for (partition, replicas) in text.split(',').enumerate() {
         let brokers = replicas
@@ -263,13 +263,13 @@ pub fn parse_replica_assignment(text: &str) -> Result<Vec<Vec<i32>>, Failure> {
 }
 
 /// Kafka's `Topic.hasCollisionChars`: a name with a period or an underscore.
-pub fn has_collision_chars(topic: &str) -> bool {
+pub(crate) fn has_collision_chars(topic: &str) -> bool {
     topic.contains(['.', '_'])
 }
 
 /// The topics an action applies to: every topic, or those matching the `--topic` regex, sorted,
 /// internal ones left out with `--exclude-internal`.
-pub fn select_topics(
+pub(crate) fn select_topics(
     all: &[String],
     filter: Option<&str>,
     exclude_internal: bool,
@@ -287,7 +287,7 @@ pub fn select_topics(
 }
 
 /// Kafka's error when a named topic matched nothing (unless `--if-exists`).
-pub fn ensure_exists(
+pub(crate) fn ensure_exists(
     found: &[String],
     filter: Option<&str>,
     if_exists: bool,
@@ -302,33 +302,33 @@ pub fn ensure_exists(
 
 /// One partition as `--describe` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionInfo {
-    pub id: i32,
+pub(crate) struct PartitionInfo {
+    pub(crate) id: i32,
     /// `None`: no leader.
-    pub leader: Option<i32>,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
+    pub(crate) leader: Option<i32>,
+    pub(crate) replicas: Vec<i32>,
+    pub(crate) isr: Vec<i32>,
 }
 
 /// One topic as `--describe` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicInfo {
-    pub name: String,
-    pub partitions: Vec<PartitionInfo>,
+pub(crate) struct TopicInfo {
+    pub(crate) name: String,
+    pub(crate) partitions: Vec<PartitionInfo>,
     /// The topic's configs that are not defaults, in the broker's order (`None`: sensitive).
-    pub overrides: Vec<(String, Option<String>)>,
+    pub(crate) overrides: Vec<(String, Option<String>)>,
     /// `min.insync.replicas` (1 when unknown).
-    pub min_isr: usize,
+    pub(crate) min_isr: usize,
 }
 
 /// Which `--describe` report was asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Report {
-    pub under_replicated: bool,
-    pub unavailable: bool,
-    pub under_min_isr: bool,
-    pub at_min_isr: bool,
-    pub with_overrides: bool,
+pub(crate) struct Report {
+    pub(crate) under_replicated: bool,
+    pub(crate) unavailable: bool,
+    pub(crate) under_min_isr: bool,
+    pub(crate) at_min_isr: bool,
+    pub(crate) with_overrides: bool,
 }
 
 impl Report {
@@ -345,7 +345,7 @@ fn joined(ids: &[i32]) -> String {
 /// a line per partition, filtered by the report options. librdkafka does not expose topic IDs
 /// nor ELR, so `TopicId` is left out (as Kafka does for a zero ID) and ELR shows `N/A` (as
 /// Kafka does when the broker does not report it).
-pub fn format_topic(topic: &TopicInfo, report: &Report, live_brokers: &[i32]) -> String {
+pub(crate) fn format_topic(topic: &TopicInfo, report: &Report, live_brokers: &[i32]) -> String {
     let mut out = String::new();
     let mut partitions: Vec<&PartitionInfo> = topic.partitions.iter().collect();
     partitions.sort_by_key(|p| p.id);
@@ -396,7 +396,7 @@ pub fn format_topic(topic: &TopicInfo, report: &Report, live_brokers: &[i32]) ->
 }
 
 /// The message of a failed create, delete or alter, as Kafka's broker words it.
-pub fn topic_error(topic: &str, code: RDKafkaErrorCode) -> String {
+pub(crate) fn topic_error(topic: &str, code: RDKafkaErrorCode) -> String {
     let message = match code {
         RDKafkaErrorCode::TopicAlreadyExists => format!("Topic '{topic}' already exists."),
         code => super::kafka_error_message(code),
@@ -451,7 +451,7 @@ fn admin_failure(error: rdkafka::error::KafkaError) -> Failure {
 }
 
 /// Runs the command, printing its output; an error is returned for stderr.
-pub fn execute(args: &Args) -> Result<(), Failure> {
+pub(crate) fn execute(args: &Args) -> Result<(), Failure> {
     validate(args)?;
     let properties = match &args.command_config {
         Some(path) => super::read_command_config(path)?,

@@ -24,8 +24,8 @@ struct Stage {
 /// `__connect.errors.class.name`) and why.
 #[derive(Debug)]
 pub struct TransformFailure {
-    pub class: &'static str,
-    pub error: Error,
+    pub(crate) class: &'static str,
+    pub(crate) error: Error,
 }
 
 /// The transformations of a connector, in order.
@@ -36,10 +36,10 @@ pub struct Chain {
 
 /// A key of a transformation or predicate, with the connector-level name it is validated under
 /// and its validate-endpoint group (`Transforms: a`, `Predicates: p`).
-pub struct ChainKey {
-    pub name: String,
-    pub group: String,
-    pub key: ConfigKey,
+pub(crate) struct ChainKey {
+    pub(crate) name: String,
+    pub(crate) group: String,
+    pub(crate) key: ConfigKey,
 }
 
 /// The keys every transformation has besides its own (Connect adds them to each).
@@ -117,14 +117,14 @@ fn not_found(prefix: &str, class: &str) -> ConfigError {
 
 impl Chain {
     /// Whether no transformation is configured.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.stages.is_empty()
     }
 
     /// The top-level fields of a struct value of `schema` the chain reads: those its first
     /// transformation reads ([`Transformation::value_fields_read`]) when it runs on every record
     /// (no predicate); `None` for all of them.
-    pub fn value_fields_read(&self, schema: &Schema) -> Option<Vec<bool>> {
+    pub(crate) fn value_fields_read(&self, schema: &Schema) -> Option<Vec<bool>> {
         match self.stages.first() {
             Some(Stage {
                 transform,
@@ -145,7 +145,7 @@ impl Chain {
     }
 
     /// Every error of the chain's keys, for the validate endpoint.
-    pub fn validate(config: &BTreeMap<String, String>) -> Vec<ConfigError> {
+    pub(crate) fn validate(config: &BTreeMap<String, String>) -> Vec<ConfigError> {
         Chain::build(config).1
     }
 
@@ -281,7 +281,7 @@ impl Chain {
 
     /// The transformation and predicate keys `config` configures, with their definitions, for
     /// the validate endpoint.
-    pub fn keys(config: &BTreeMap<String, String>) -> Vec<ChainKey> {
+    pub(crate) fn keys(config: &BTreeMap<String, String>) -> Vec<ChainKey> {
         let mut keys = Vec::new();
         for alias in aliases(config, "transforms").unwrap_or_default() {
             let prefix = format!("transforms.{alias}.");

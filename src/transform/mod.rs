@@ -58,7 +58,7 @@ use crate::model::Schema;
 use crate::model::record::Record;
 
 /// One Single Message Transform (Connect's `Transformation<R>`).
-pub trait Transformation: Send {
+pub(crate) trait Transformation: Send {
     /// Transforms one record; `Ok(None)` drops it.
     fn apply(&mut self, record: Record) -> Result<Option<Record>>;
 
@@ -72,7 +72,7 @@ pub trait Transformation: Send {
 }
 
 /// A condition on a record (Connect's `Predicate<R>`).
-pub trait Predicate: Send {
+pub(crate) trait Predicate: Send {
     /// Whether the record matches.
     fn test(&self, record: &Record) -> bool;
 }

@@ -14,18 +14,18 @@ pub(crate) const KAFKA_VERSION: &str = "3.9.0";
 
 /// A transformation class.
 pub(crate) struct TransformPlugin {
-    pub class: &'static str,
-    pub version: &'static str,
-    pub config_def: fn() -> &'static ConfigDef,
-    pub build: fn(&Config) -> Result<Box<dyn Transformation>, ConfigError>,
+    pub(crate) class: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) config_def: fn() -> &'static ConfigDef,
+    pub(crate) build: fn(&Config) -> Result<Box<dyn Transformation>, ConfigError>,
 }
 
 /// A predicate class.
 pub(crate) struct PredicatePlugin {
-    pub class: &'static str,
-    pub version: &'static str,
-    pub config_def: fn() -> &'static ConfigDef,
-    pub build: fn(&Config) -> Result<Box<dyn Predicate>, ConfigError>,
+    pub(crate) class: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) config_def: fn() -> &'static ConfigDef,
+    pub(crate) build: fn(&Config) -> Result<Box<dyn Predicate>, ConfigError>,
 }
 
 /// A definition with no keys.

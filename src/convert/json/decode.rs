@@ -44,7 +44,7 @@ use crate::model::numeric::{DecimalError, from_byte_array, place_point, unscaled
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 
 /// When the cache holds this many schemas, it is emptied before the next one is added.
-pub const MAX_CACHED_SCHEMAS: usize = 1024;
+pub(crate) const MAX_CACHED_SCHEMAS: usize = 1024;
 
 /// The largest `|scale|` a Decimal schema may have (bounds the zeros written for it).
 const MAX_SCALE: i64 = 100_000;
@@ -70,7 +70,7 @@ const NULL_NODE: Node<'static> = Node::Static(StaticNode::Null);
 /// For a struct schema, `values` has one value per field. For a primitive schema (a record key
 /// such as `{"schema":{"type":"int32","optional":false},"payload":42}`), `schema` is that
 /// primitive schema (`schema.ty` is not [`SchemaType::Struct`]) and `values` holds the one value.
-pub use crate::model::Data as Decoded;
+pub(crate) use crate::model::Data as Decoded;
 
 /// Decodes records written by Kafka Connect's JsonConverter.
 pub struct JsonDecoder {
@@ -138,7 +138,7 @@ impl JsonDecoder {
     /// [`JsonDecoder::decode`] does (so a Decimal is a JSON number or base64). A primitive
     /// `schema` decodes a scalar value. `Ok(None)` for a JSON `null`. The envelope is not
     /// expected here, whatever `schemas_enable` says.
-    pub fn decode_with_schema(
+    pub(crate) fn decode_with_schema(
         &mut self,
         bytes: &[u8],
         schema: &Arc<Schema>,
@@ -171,7 +171,7 @@ impl JsonDecoder {
     /// Like [`JsonDecoder::decode_with_schema`] for a plain JSON object that is a whole table
     /// row, with one difference: a key that is not one of `schema`'s fields is an error naming
     /// it, not ignored (a schemaless record's field that has no column would otherwise be lost).
-    pub fn decode_row(
+    pub(crate) fn decode_row(
         &mut self,
         bytes: &[u8],
         schema: &Arc<Schema>,
@@ -200,9 +200,10 @@ impl JsonDecoder {
         self.decode_with_schema(bytes, schema)
     }
 
+    #[cfg(test)]
     /// Schema cache statistics: `(hits, misses, cached schemas)`. A hit is a record whose schema
     /// came from the cache; a miss parsed its schema.
-    pub fn cache_stats(&self) -> (u64, u64, usize) {
+    pub(crate) fn cache_stats(&self) -> (u64, u64, usize) {
         (self.cache.hits, self.cache.misses, self.cache.plans.len())
     }
 

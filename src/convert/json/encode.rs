@@ -205,7 +205,7 @@ impl JsonEncoder {
 
     /// Appends the record keys of `keys` (one per row) to `out`, pushing each key's end
     /// offset to `ends`.
-    pub fn encode_keys(
+    pub(crate) fn encode_keys(
         &mut self,
         keys: &crate::model::SourceKeys,
         out: &mut Vec<u8>,
@@ -254,8 +254,9 @@ impl JsonEncoder {
         result
     }
 
+    #[cfg(test)]
     /// Schema cache statistics: `(hits, misses, cached schemas)`.
-    pub fn cache_stats(&self) -> (u64, u64, usize) {
+    pub(crate) fn cache_stats(&self) -> (u64, u64, usize) {
         (self.hits, self.misses, self.plans.len())
     }
 

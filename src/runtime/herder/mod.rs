@@ -40,28 +40,28 @@ use crate::offsets::topic::KafkaOffsetStore;
 
 /// A connector's or task's reported state (Connect's `ConnectorStateInfo.AbstractState`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateInfo {
-    pub state: State,
-    pub trace: Option<String>,
-    pub worker_id: String,
+pub(crate) struct StateInfo {
+    pub(crate) state: State,
+    pub(crate) trace: Option<String>,
+    pub(crate) worker_id: String,
 }
 
 /// `GET /connectors/{name}/status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectorStatus {
-    pub name: String,
-    pub connector: StateInfo,
-    pub tasks: Vec<(u32, StateInfo)>,
-    pub connector_type: ConnectorType,
+pub(crate) struct ConnectorStatus {
+    pub(crate) name: String,
+    pub(crate) connector: StateInfo,
+    pub(crate) tasks: Vec<(u32, StateInfo)>,
+    pub(crate) connector_type: ConnectorType,
 }
 
 /// `GET /connectors/{name}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectorInfo {
-    pub name: String,
-    pub config: BTreeMap<String, String>,
-    pub tasks: Vec<u32>,
-    pub connector_type: ConnectorType,
+pub(crate) struct ConnectorInfo {
+    pub(crate) name: String,
+    pub(crate) config: BTreeMap<String, String>,
+    pub(crate) tasks: Vec<u32>,
+    pub(crate) connector_type: ConnectorType,
 }
 
 /// Runs the connectors of one worker.
@@ -103,7 +103,7 @@ fn connector_state(target: TargetState) -> State {
 impl Herder {
     /// A herder over `worker`. With stores, configs and statuses are kept in Kafka; task state
     /// changes arrive on `events` (from [`Worker::with_events`]).
-    pub fn new(
+    pub(crate) fn new(
         worker: Arc<Worker>,
         worker_id: String,
         configs: Option<ConfigStore>,
@@ -151,12 +151,8 @@ impl Herder {
         herder
     }
 
-    pub fn worker(&self) -> &Arc<Worker> {
+    pub(crate) fn worker(&self) -> &Arc<Worker> {
         &self.worker
-    }
-
-    pub fn worker_id(&self) -> &str {
-        &self.worker_id
     }
 
     fn local(&self) -> std::sync::MutexGuard<'_, Local> {
@@ -198,7 +194,7 @@ impl Herder {
     /// Runs only the tasks in the slots this worker holds in its cluster's group, as `changes`
     /// report them (call before [`Herder::restore`]). `offsets` is read to its end before a
     /// task starts, so a task that moved here resumes where it stopped elsewhere.
-    pub fn place_by_membership(
+    pub(crate) fn place_by_membership(
         self: &Arc<Self>,
         slots: i32,
         mut changes: tokio::sync::mpsc::UnboundedReceiver<Change>,
@@ -246,7 +242,7 @@ impl Herder {
 
     /// Resolves once this worker has been assigned its slots in its cluster's group and has
     /// started the tasks in them (at once without membership).
-    pub async fn wait_assigned(&self) {
+    pub(crate) async fn wait_assigned(&self) {
         let _ = self
             .assigned
             .subscribe()
@@ -283,7 +279,7 @@ impl Herder {
 
     /// Applies the config topic's records (read when the worker started) and starts the
     /// connectors in their stored states; then follows the topic.
-    pub async fn restore(self: &Arc<Self>, records: Vec<TailRecord>) {
+    pub(crate) async fn restore(self: &Arc<Self>, records: Vec<TailRecord>) {
         {
             let _applying = self.applying.lock().await;
             self.apply_records(records, false).await;
@@ -731,7 +727,7 @@ impl Herder {
     }
 
     /// Stops every connector's tasks (draining them) for shutdown; configs stay stored.
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         let _ops = self.ops.lock().await;
         self.closing.cancel();
         let _applying = self.applying.lock().await;

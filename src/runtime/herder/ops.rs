@@ -16,7 +16,7 @@ use std::time::Duration;
 
 impl Herder {
     /// Connector names, sorted.
-    pub fn connectors(&self) -> Vec<String> {
+    pub(crate) fn connectors(&self) -> Vec<String> {
         self.view
             .read()
             .expect("view lock")
@@ -26,7 +26,7 @@ impl Herder {
             .collect()
     }
 
-    pub fn info(&self, name: &str) -> Result<ConnectorInfo> {
+    pub(crate) fn info(&self, name: &str) -> Result<ConnectorInfo> {
         let entry = self.entry(name)?;
         Ok(ConnectorInfo {
             name: name.to_string(),
@@ -36,13 +36,13 @@ impl Herder {
         })
     }
 
-    pub fn task_configs(&self, name: &str) -> Result<Vec<TaskConfig>> {
+    pub(crate) fn task_configs(&self, name: &str) -> Result<Vec<TaskConfig>> {
         Ok(self.entry(name)?.tasks)
     }
 
     /// The connector's and its tasks' states: this worker's own tasks as they run here, the
     /// others' as their workers reported them in the status topic.
-    pub fn status(&self, name: &str) -> Result<ConnectorStatus> {
+    pub(crate) fn status(&self, name: &str) -> Result<ConnectorStatus> {
         let entry = self.entry(name)?;
         let me = self.worker_id.as_str();
         let info = |state: State, trace: Option<String>, worker_id: &str| StateInfo {
@@ -119,7 +119,7 @@ impl Herder {
     }
 
     /// `POST /connectors`. Fails with [`ErrorKind::Conflict`] when the name is taken.
-    pub async fn create(
+    pub(crate) async fn create(
         self: &Arc<Self>,
         config: ConnectorConfig,
         initial: TargetState,
@@ -205,7 +205,10 @@ impl Herder {
     }
 
     /// `PUT /connectors/{name}/config`: creates or replaces. Returns whether it was created.
-    pub async fn put(self: &Arc<Self>, config: ConnectorConfig) -> Result<(bool, ConnectorInfo)> {
+    pub(crate) async fn put(
+        self: &Arc<Self>,
+        config: ConnectorConfig,
+    ) -> Result<(bool, ConnectorInfo)> {
         let name = config.name.clone();
         if self.entry(&name).is_err() {
             return Ok((true, self.create(config, TargetState::Started).await?));
@@ -238,7 +241,7 @@ impl Herder {
 
     /// `DELETE /connectors/{name}`: every worker stops its tasks (draining them) and forgets
     /// the connector; this worker's are stopped when the call returns.
-    pub async fn delete(self: &Arc<Self>, name: &str) -> Result<()> {
+    pub(crate) async fn delete(self: &Arc<Self>, name: &str) -> Result<()> {
         let _ops = self.ops.lock().await;
         let entry = self.entry(name)?;
         self.commit(
@@ -266,7 +269,11 @@ impl Herder {
 
     /// `PUT /connectors/{name}/pause|resume|stop`. Stopping waits (a little) until no worker
     /// reports the connector's tasks running, so offsets can be changed right after.
-    pub async fn set_target(self: &Arc<Self>, name: &str, target: TargetState) -> Result<()> {
+    pub(crate) async fn set_target(
+        self: &Arc<Self>,
+        name: &str,
+        target: TargetState,
+    ) -> Result<()> {
         let _ops = self.ops.lock().await;
         let entry = self.entry(name)?;
         let failed = self.connector_failed(name, &entry);
@@ -327,7 +334,7 @@ impl Herder {
     /// `POST /connectors/{name}/restart`: re-plans the connector and, with `include_tasks`,
     /// restarts its tasks (only failed ones with `only_failed`) wherever they run. Returns the
     /// status with the restarted parts marked RESTARTING, as Connect answers.
-    pub async fn restart(
+    pub(crate) async fn restart(
         self: &Arc<Self>,
         name: &str,
         include_tasks: bool,
@@ -386,7 +393,7 @@ impl Herder {
     }
 
     /// `POST /connectors/{name}/tasks/{id}/restart`, wherever the task runs.
-    pub async fn restart_task(self: &Arc<Self>, name: &str, id: u32) -> Result<()> {
+    pub(crate) async fn restart_task(self: &Arc<Self>, name: &str, id: u32) -> Result<()> {
         let _ops = self.ops.lock().await;
         let entry = self.entry(name)?;
         if id as usize >= entry.tasks.len() {
@@ -413,7 +420,10 @@ impl Herder {
     /// The connector's configuration and whether it is stopped, for the offsets endpoints.
     /// The connector's configuration (resolved: the offsets APIs use its clients' settings),
     /// type, and whether it is stopped.
-    pub fn offsets_target(&self, name: &str) -> Result<(ConnectorConfig, ConnectorType, bool)> {
+    pub(crate) fn offsets_target(
+        &self,
+        name: &str,
+    ) -> Result<(ConnectorConfig, ConnectorType, bool)> {
         let entry = self.entry(name)?;
         Ok((
             self.worker.resolve(&entry.config)?,
@@ -424,7 +434,7 @@ impl Herder {
 
     /// Serializes an offsets change with every other operation; fails unless the connector is
     /// stopped (KIP-875) and no worker still reports one of its tasks running.
-    pub async fn with_stopped<T>(
+    pub(crate) async fn with_stopped<T>(
         &self,
         name: &str,
         change: impl AsyncFnOnce(&ConnectorConfig, ConnectorType) -> Result<T>,

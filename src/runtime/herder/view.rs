@@ -49,7 +49,7 @@ impl View {
     /// Applies one record's change. `check` validates a stored connector configuration and
     /// tells its type (a configuration it refuses is skipped with an error log, as Connect
     /// skips a connector it cannot load). Returns the restart the record asks for, if any.
-    pub(crate) fn apply(
+    pub(super) fn apply(
         &mut self,
         change: ConfigChange,
         check: impl Fn(&ConnectorConfig) -> Result<ConnectorType>,

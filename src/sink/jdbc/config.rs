@@ -83,7 +83,7 @@ pub(crate) enum PkMode {
 
 /// The target database.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(crate) enum Target {
     MySql(MySqlSettings),
     Postgres {
         url: JdbcUrl,
@@ -97,21 +97,21 @@ pub enum Target {
 /// A parsed, validated sink configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct JdbcSinkConfig {
-    pub target: Target,
-    pub insert_mode: InsertMode,
-    pub pk_mode: PkMode,
-    pub pk_fields: Vec<String>,
-    pub fields_whitelist: Vec<String>,
-    pub auto_create: bool,
-    pub auto_evolve: bool,
-    pub delete_enabled: bool,
-    pub batch_size: usize,
-    pub table_name_format: String,
-    pub max_retries: u32,
-    pub retry_backoff: Duration,
+    pub(crate) target: Target,
+    pub(crate) insert_mode: InsertMode,
+    pub(crate) pk_mode: PkMode,
+    pub(crate) pk_fields: Vec<String>,
+    pub(crate) fields_whitelist: Vec<String>,
+    pub(crate) auto_create: bool,
+    pub(crate) auto_evolve: bool,
+    pub(crate) delete_enabled: bool,
+    pub(crate) batch_size: usize,
+    pub(crate) table_name_format: String,
+    pub(crate) max_retries: u32,
+    pub(crate) retry_backoff: Duration,
     /// `db.timezone`: Timestamps written to DATETIME (PostgreSQL: `timestamp without time zone`)
     /// columns are that zone's wall-clock time.
-    pub zone: DbZone,
+    pub(crate) zone: DbZone,
 }
 
 impl JdbcSinkConfig {

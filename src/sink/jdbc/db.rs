@@ -19,35 +19,35 @@ use crate::retry::{RetryPolicy, retry};
 
 /// What the sink knows of an existing table.
 #[derive(Debug, Clone, Default)]
-pub struct TableInfo {
+pub(crate) struct TableInfo {
     /// Column names as the database spells them.
-    pub columns: Vec<String>,
+    pub(crate) columns: Vec<String>,
     /// Columns holding a wall-clock time without a zone (MySQL DATETIME, PostgreSQL
     /// `timestamp without time zone`): `db.timezone` applies to them.
-    pub wall_clock: Vec<String>,
+    pub(crate) wall_clock: Vec<String>,
     /// Each column's type, in column order.
-    pub types: Vec<ColumnType>,
+    pub(crate) types: Vec<ColumnType>,
     /// The primary key's columns.
-    pub primary_key: Vec<String>,
+    pub(crate) primary_key: Vec<String>,
 }
 
 /// A column's type as `information_schema` gives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ColumnType {
+pub(crate) struct ColumnType {
     /// `DATA_TYPE`, lower case (`int`, `varchar`, `timestamp without time zone`, …).
-    pub data_type: String,
+    pub(crate) data_type: String,
     /// `NUMERIC_SCALE` (decimals).
-    pub scale: Option<i32>,
+    pub(crate) scale: Option<i32>,
     /// MySQL `… unsigned`.
-    pub unsigned: bool,
+    pub(crate) unsigned: bool,
 }
 
 impl TableInfo {
-    pub fn has_column(&self, name: &str) -> bool {
+    pub(crate) fn has_column(&self, name: &str) -> bool {
         self.columns.iter().any(|c| c.eq_ignore_ascii_case(name))
     }
 
-    pub fn is_wall_clock(&self, name: &str) -> bool {
+    pub(crate) fn is_wall_clock(&self, name: &str) -> bool {
         self.wall_clock.iter().any(|c| c.eq_ignore_ascii_case(name))
     }
 
@@ -55,14 +55,14 @@ impl TableInfo {
     /// field per column, typed as JsonConverter would have written that column's value (a
     /// DATETIME is a Timestamp in epoch milliseconds, a DECIMAL a Decimal as a number or
     /// base64, a BLOB base64 bytes, …).
-    pub fn row_schema(&self) -> Schema {
+    pub(crate) fn row_schema(&self) -> Schema {
         self.struct_of(self.columns.iter())
     }
 
     /// The schema a schemaless record key is read with: a struct of `columns` (or of the
     /// primary key when empty). For a key that is a plain JSON scalar there must be exactly one
     /// such column. `None` when a named column is not in the table.
-    pub fn key_schema(&self, columns: &[String], scalar: bool) -> Option<Schema> {
+    pub(crate) fn key_schema(&self, columns: &[String], scalar: bool) -> Option<Schema> {
         let columns = if columns.is_empty() {
             &self.primary_key
         } else {
@@ -137,7 +137,7 @@ fn other_column_schema(t: &str, scale: Option<i32>, optional: bool) -> Schema {
 }
 
 /// A connection to the sink's target database.
-pub enum SinkDb {
+pub(crate) enum SinkDb {
     MySql {
         conn: mysql_async::Conn,
         settings: MySqlSettings,
@@ -172,7 +172,7 @@ fn pg_error(error: tokio_postgres::Error, context: &str) -> Error {
 
 impl SinkDb {
     /// Connects to the target.
-    pub async fn connect(target: &Target) -> Result<SinkDb> {
+    pub(crate) async fn connect(target: &Target) -> Result<SinkDb> {
         match target {
             Target::MySql(settings) => {
                 let mut conn = settings.connect().await?;
@@ -252,7 +252,7 @@ impl SinkDb {
         }
     }
 
-    pub fn dialect(&self) -> SqlDialect {
+    pub(crate) fn dialect(&self) -> SqlDialect {
         match self {
             SinkDb::MySql { dialect, .. } => *dialect,
             SinkDb::Postgres { .. } => SqlDialect::Postgres,
@@ -267,7 +267,7 @@ impl SinkDb {
     }
 
     /// The table's columns, or `None` when it does not exist.
-    pub async fn describe(&mut self, table: &str) -> Result<Option<TableInfo>> {
+    pub(crate) async fn describe(&mut self, table: &str) -> Result<Option<TableInfo>> {
         let (schema, name) = match table.rsplit_once('.') {
             Some((s, t)) => (Some(s.to_string()), t.to_string()),
             None => (None, table.to_string()),
@@ -342,7 +342,7 @@ impl SinkDb {
     }
 
     /// Runs one statement without parameters (DDL, transaction control).
-    pub async fn execute(&mut self, sql: &str) -> Result<()> {
+    pub(crate) async fn execute(&mut self, sql: &str) -> Result<()> {
         let context = self.context();
         match self {
             SinkDb::MySql { conn, .. } => conn
@@ -356,7 +356,7 @@ impl SinkDb {
         }
     }
 
-    pub async fn begin(&mut self) -> Result<()> {
+    pub(crate) async fn begin(&mut self) -> Result<()> {
         self.execute(if self.dialect().is_postgres() {
             "BEGIN"
         } else {
@@ -365,11 +365,11 @@ impl SinkDb {
         .await
     }
 
-    pub async fn commit(&mut self) -> Result<()> {
+    pub(crate) async fn commit(&mut self) -> Result<()> {
         self.execute("COMMIT").await
     }
 
-    pub async fn rollback(&mut self) {
+    pub(crate) async fn rollback(&mut self) {
         if let Err(error) = self.execute("ROLLBACK").await {
             tracing::debug!(message = "rollback failed", %error);
         }
@@ -377,7 +377,7 @@ impl SinkDb {
 
     /// Executes `sql` with `values` bound in order; each value is converted with its column's
     /// schema. Returns the affected row count.
-    pub async fn exec(&mut self, sql: &str, values: &[(&Value, &Schema)]) -> Result<u64> {
+    pub(crate) async fn exec(&mut self, sql: &str, values: &[(&Value, &Schema)]) -> Result<u64> {
         let context = self.context();
         match self {
             SinkDb::MySql { conn, .. } => {
@@ -422,7 +422,7 @@ impl SinkDb {
         }
     }
 
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         if let SinkDb::MySql { conn, .. } = self {
             conn.disconnect().await.ok();
         }
@@ -462,7 +462,7 @@ pub fn to_mysql(value: &Value, schema: &Schema) -> MyValue {
 }
 
 /// A value as PostgreSQL input text for its column type.
-pub fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
+pub(crate) fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
     let text = |b: &bytes::Bytes| String::from_utf8_lossy(b).into_owned();
     Some(match value {
         Value::Null => return None,

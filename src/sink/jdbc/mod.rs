@@ -17,10 +17,10 @@ use crate::connector::{ConnectorPlugin, ConnectorType, Task, TaskConfig, TaskCon
 use crate::error::Result;
 
 /// The JDBC sink connector plugin.
-pub struct JdbcSinkConnector;
+pub(crate) struct JdbcSinkConnector;
 
 impl JdbcSinkConnector {
-    pub const CLASS: &'static str = "io.confluent.connect.jdbc.JdbcSinkConnector";
+    pub(crate) const CLASS: &'static str = "io.confluent.connect.jdbc.JdbcSinkConnector";
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use crate::model::{LogicalType, Schema, SchemaType};
 
 /// The SQL flavour of the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlDialect {
+pub(crate) enum SqlDialect {
     /// MariaDB: `ON DUPLICATE KEY UPDATE c=VALUES(c)`.
     MariaDb,
     /// MySQL 8.0.19+: the row-alias form `AS new … c=new.c` (VALUES() is deprecated there).
@@ -18,7 +18,7 @@ pub enum SqlDialect {
 
 impl SqlDialect {
     /// Chooses the MySQL-family dialect from `SELECT VERSION()`.
-    pub fn from_mysql_version(version: &str) -> SqlDialect {
+    pub(crate) fn from_mysql_version(version: &str) -> SqlDialect {
         if version.to_ascii_lowercase().contains("mariadb") {
             return SqlDialect::MariaDb;
         }
@@ -37,13 +37,13 @@ impl SqlDialect {
         }
     }
 
-    pub fn is_postgres(self) -> bool {
+    pub(crate) fn is_postgres(self) -> bool {
         self == SqlDialect::Postgres
     }
 
     /// Quotes an identifier (backticks for MySQL, double quotes for PostgreSQL), doubling any
     /// quote character inside.
-    pub fn quote(self, identifier: &str) -> String {
+    pub(crate) fn quote(self, identifier: &str) -> String {
         let q = if self.is_postgres() { '"' } else { '`' };
         let mut out = String::with_capacity(identifier.len() + 2);
         out.push(q);
@@ -58,7 +58,7 @@ impl SqlDialect {
     }
 
     /// Quotes a table name; `schema.table` quotes each part.
-    pub fn quote_table(self, table: &str) -> String {
+    pub(crate) fn quote_table(self, table: &str) -> String {
         table
             .split('.')
             .map(|part| self.quote(part))
@@ -77,7 +77,7 @@ impl SqlDialect {
 
     /// The column type for a Connect schema (Connect's mapping, with a bounded VARCHAR for
     /// string keys where Connect's TEXT cannot be indexed).
-    pub fn column_type(self, schema: &Schema, key: bool) -> String {
+    pub(crate) fn column_type(self, schema: &Schema, key: bool) -> String {
         let pg = self.is_postgres();
         match schema.logical_type() {
             Some(LogicalType::Decimal { scale }) => {
@@ -123,8 +123,8 @@ impl SqlDialect {
 /// A column of a statement: its name and SQL type (for PostgreSQL casts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Column {
-    pub name: String,
-    pub sql_type: String,
+    pub(crate) name: String,
+    pub(crate) sql_type: String,
 }
 
 fn column_list(dialect: SqlDialect, columns: &[Column]) -> String {
@@ -274,9 +274,9 @@ pub(crate) fn delete(dialect: SqlDialect, table: &str, keys: &[Column], rows: us
 /// A column definition for DDL.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnDef {
-    pub name: String,
-    pub sql_type: String,
-    pub nullable: bool,
+    pub(crate) name: String,
+    pub(crate) sql_type: String,
+    pub(crate) nullable: bool,
 }
 
 /// `CREATE TABLE t (… , PRIMARY KEY(…))`.

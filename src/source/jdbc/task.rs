@@ -32,9 +32,9 @@ pub(crate) enum Target {
 /// The offset state of one querier, as stored in `connect-offsets`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Offset {
-    pub incrementing: Option<i64>,
+    pub(crate) incrementing: Option<i64>,
     /// Microseconds since the epoch.
-    pub timestamp_micros: Option<i64>,
+    pub(crate) timestamp_micros: Option<i64>,
 }
 
 impl Offset {
