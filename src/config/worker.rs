@@ -211,24 +211,41 @@ impl Listener {
 /// The parsed worker configuration.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
+    /// `bootstrap.servers`.
     pub(crate) bootstrap_servers: String,
+    /// `group.id`: the Connect cluster (distributed mode).
     pub(crate) group_id: String,
+    /// `key.converter` and its `key.converter.*` settings.
     pub(crate) key_converter: ConverterConfig,
+    /// `value.converter` and its settings.
     pub(crate) value_converter: ConverterConfig,
+    /// `header.converter` and its settings.
     pub(crate) header_converter: ConverterConfig,
+    /// `offset.storage.topic` (`connect-offsets`).
     pub(crate) offset_storage_topic: String,
+    /// `offset.storage.partitions`.
     pub(crate) offset_storage_partitions: i32,
+    /// `offset.storage.replication.factor`.
     pub(crate) offset_storage_replication_factor: i16,
+    /// `config.storage.topic`.
     pub(crate) config_storage_topic: String,
+    /// `config.storage.replication.factor`.
     pub(crate) config_storage_replication_factor: i16,
+    /// `status.storage.topic`.
     pub(crate) status_storage_topic: String,
+    /// `status.storage.partitions`.
     pub(crate) status_storage_partitions: i32,
+    /// `status.storage.replication.factor`.
     pub(crate) status_storage_replication_factor: i16,
+    /// `offset.flush.interval.ms`.
     pub(crate) offset_flush_interval_ms: u64,
+    /// `offset.flush.timeout.ms`.
     pub(crate) offset_flush_timeout_ms: u64,
+    /// `task.shutdown.graceful.timeout.ms`.
     pub(crate) task_shutdown_graceful_timeout_ms: u64,
     /// `sluice.memory.budget.bytes`.
     pub(crate) memory_budget_bytes: u64,
+    /// `listeners` (or `rest.host.name` / `rest.port`), in order.
     pub(crate) listeners: Vec<Listener>,
     /// Properties for every Kafka client: top-level security keys plus `bootstrap.servers`.
     pub(crate) client: BTreeMap<String, String>,

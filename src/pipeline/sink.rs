@@ -48,14 +48,21 @@ const PREFETCH_BATCHES: usize = 1;
 /// Everything a sink task's runtime needs besides the task.
 #[derive(Clone)]
 pub(crate) struct SinkPipeline {
+    /// The connector's name.
     pub(crate) connector: Arc<str>,
+    /// This task's number.
     pub(crate) task_id: u32,
+    /// The worker's settings (Kafka clients, converters).
     pub(crate) worker: Arc<WorkerConfig>,
     /// Connector-level `consumer.override.*` settings.
     pub(crate) consumer_overrides: BTreeMap<String, String>,
+    /// `topics` or `topics.regex`.
     pub(crate) subscription: Subscription,
+    /// `batch.size`: the most records per `put`.
     pub(crate) batch_size: usize,
+    /// `errors.tolerance=all`.
     pub(crate) tolerate_errors: bool,
+    /// `errors.deadletterqueue.*`, when a topic is named.
     pub(crate) dead_letter: Option<DeadLetterQueue>,
     /// The connector's converters and transformations.
     pub(crate) record_stage: RecordStageConfig,

@@ -221,6 +221,7 @@ pub(crate) struct BinlogSettings {
     pub(crate) snapshot: bool,
     /// Always pin the snapshot's position under a brief global read lock.
     pub(crate) snapshot_lock: bool,
+    /// `sluice.binlog.server.id` (Debezium: `database.server.id`); `None`: one derived from the connector's name.
     pub(crate) server_id: Option<u32>,
     /// Debezium's change events instead of the JDBC source's records.
     pub(crate) debezium: Option<std::sync::Arc<DebeziumSettings>>,
@@ -322,13 +323,17 @@ impl Pattern {
 /// What shapes Debezium's events, from the connector's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DebeziumSettings {
+    /// `connector.class`: MySQL or MariaDB.
     pub(crate) flavor: Flavor,
     /// `topic.prefix`: topics, schema names, `source.name` and the offset partition.
     pub(crate) prefix: String,
+    /// `decimal.handling.mode`.
     pub(crate) decimal: DecimalMode,
+    /// `time.precision.mode`.
     pub(crate) time: TimeMode,
     /// `bigint.unsigned.handling.mode=precise`: BIGINT UNSIGNED as Decimal(20, 0).
     pub(crate) bigint_precise: bool,
+    /// `binary.handling.mode`.
     pub(crate) binary: BinaryMode,
     /// `tombstones.on.delete`.
     pub(crate) tombstones: bool,
@@ -340,7 +345,9 @@ pub(crate) struct DebeziumSettings {
     pub(crate) gtid_sources: Option<(Vec<Pattern>, Vec<Pattern>)>,
     /// `skipped.operations`: creates, updates, deletes not written.
     pub(crate) skip_creates: bool,
+    /// `u` in `skipped.operations`.
     pub(crate) skip_updates: bool,
+    /// `d` in `skipped.operations`.
     pub(crate) skip_deletes: bool,
     /// `t` in `skipped.operations` (Debezium's default): no truncate events.
     pub(crate) skip_truncates: bool,
@@ -532,26 +539,41 @@ impl TimestampGranularity {
 /// A parsed and validated source configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct JdbcSourceConfig {
+    /// `connection.*`: where to read.
     pub(crate) database: MySqlSettings,
+    /// `mode`: how new rows are found.
     pub(crate) mode: Mode,
+    /// `incrementing.column.name` (found from AUTO_INCREMENT when empty).
     pub(crate) incrementing_column: Option<String>,
+    /// `timestamp.column.name`: the first non-null of these orders rows.
     pub(crate) timestamp_columns: Vec<String>,
+    /// `timestamp.initial` (ms since the epoch): where a first run starts; `None`: the beginning.
     pub(crate) timestamp_initial_ms: Option<i64>,
+    /// `timestamp.delay.interval.ms`: rows this recent wait for the next poll.
     pub(crate) timestamp_delay: Duration,
+    /// `query`: one custom query instead of the tables.
     pub(crate) query: Option<String>,
+    /// `query.suffix`, appended to every query.
     pub(crate) query_suffix: String,
+    /// `table.whitelist` / `table.blacklist`, or `table.include.list` / `table.exclude.list`.
     pub(crate) tables: TableFilter,
+    /// `table.types` (`TABLE`, `VIEW`).
     pub(crate) table_types: Vec<String>,
+    /// `topic.prefix`: the topic is the prefix and the table name.
     pub(crate) topic_prefix: String,
+    /// `poll.interval.ms`: the wait when a poll found nothing new.
     pub(crate) poll_interval: Duration,
     /// `table.poll.interval.ms`: how often the table list is refreshed.
     pub(crate) table_poll_interval: Duration,
+    /// `batch.max.rows`.
     pub(crate) batch_max_rows: usize,
+    /// `validate.non.null`.
     pub(crate) validate_non_null: bool,
     /// `db.timezone`: the wall clock of DATETIME columns.
     pub(crate) zone: DbZone,
     /// `sluice.capture=binlog`: the binlog reader instead of polling.
     pub(crate) binlog: Option<BinlogSettings>,
+    /// `timestamp.granularity`: how DATETIME/TIMESTAMP values are written.
     pub(crate) granularity: TimestampGranularity,
 }
 

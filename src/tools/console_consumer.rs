@@ -349,15 +349,25 @@ fn throwaway_group() -> String {
 /// Kafka's `DefaultMessageFormatter` and its properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Formatter {
+    /// `print.timestamp`: `CreateTime:<ms>` before each record.
     pub(crate) print_timestamp: bool,
+    /// `print.key`.
     pub(crate) print_key: bool,
+    /// `print.value` (default true).
     pub(crate) print_value: bool,
+    /// `print.partition`: `Partition:<n>`.
     pub(crate) print_partition: bool,
+    /// `print.offset`: `Offset:<n>`.
     pub(crate) print_offset: bool,
+    /// `print.headers`: `k1:v1,k2:v2`, or `NO_HEADERS`.
     pub(crate) print_headers: bool,
+    /// `key.separator` (a tab).
     pub(crate) key_separator: Vec<u8>,
+    /// `line.separator` (a newline).
     pub(crate) line_separator: Vec<u8>,
+    /// `headers.separator` (a comma).
     pub(crate) headers_separator: Vec<u8>,
+    /// `null.literal`: how a null key or value is printed (`null`).
     pub(crate) null_literal: Vec<u8>,
 }
 

@@ -165,10 +165,15 @@ pub(crate) enum Scenario {
 /// A checked `--reset-offsets` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reset {
+    /// `--group` (repeated) or `--all-groups`.
     pub(crate) groups: Groups,
+    /// `--topic` or `--all-topics`.
     pub(crate) scope: Scope,
+    /// `--to-earliest`, `--to-offset`, `--shift-by`…
     pub(crate) scenario: Scenario,
+    /// `--execute` (otherwise a dry run).
     pub(crate) execute: bool,
+    /// `--export`: print the plan as CSV.
     pub(crate) export: bool,
 }
 
@@ -765,10 +770,15 @@ pub(crate) struct Member {
 /// A group as DescribeGroups reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct GroupSnapshot {
+    /// The group id.
     pub(crate) name: String,
+    /// `Stable`, `Empty`, `PreparingRebalance`, `Dead`…
     pub(crate) state: String,
+    /// `consumer` for consumer groups.
     pub(crate) protocol_type: String,
+    /// The assignor (`range`…); empty without members.
     pub(crate) protocol: String,
+    /// Members and their assignments.
     pub(crate) members: Vec<Member>,
 }
 

@@ -324,10 +324,15 @@ pub(crate) struct TopicInfo {
 /// Which `--describe` report was asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Report {
+    /// `--under-replicated-partitions`.
     pub(crate) under_replicated: bool,
+    /// `--unavailable-partitions`.
     pub(crate) unavailable: bool,
+    /// `--under-min-isr-partitions`.
     pub(crate) under_min_isr: bool,
+    /// `--at-min-isr-partitions`.
     pub(crate) at_min_isr: bool,
+    /// `--topics-with-overrides`.
     pub(crate) with_overrides: bool,
 }
 

@@ -97,16 +97,27 @@ pub(crate) enum Target {
 /// A parsed, validated sink configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct JdbcSinkConfig {
+    /// `connection.*`: the target database.
     pub(crate) target: Target,
+    /// `insert.mode`.
     pub(crate) insert_mode: InsertMode,
+    /// `pk.mode`.
     pub(crate) pk_mode: PkMode,
+    /// `pk.fields`.
     pub(crate) pk_fields: Vec<String>,
+    /// `fields.whitelist`.
     pub(crate) fields_whitelist: Vec<String>,
+    /// `auto.create`.
     pub(crate) auto_create: bool,
+    /// `auto.evolve`.
     pub(crate) auto_evolve: bool,
+    /// `delete.enabled`.
     pub(crate) delete_enabled: bool,
+    /// `batch.size`.
     pub(crate) batch_size: usize,
+    /// `table.name.format` (`${topic}`).
     pub(crate) table_name_format: String,
+    /// `max.retries`.
     pub(crate) max_retries: u32,
     pub(crate) retry_backoff: Duration,
     /// `db.timezone`: Timestamps written to DATETIME (PostgreSQL: `timestamp without time zone`)

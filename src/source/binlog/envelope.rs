@@ -25,16 +25,19 @@ pub(crate) const DEBEZIUM_VERSION: &str = "3.1.3.Final";
 /// value the reader decodes.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ColumnFacts {
+    /// The column name.
     pub(super) name: String,
     /// `information_schema.COLUMNS.DATA_TYPE`, lower case (`int`, `datetime`, `enum`…).
     pub(super) data_type: String,
     /// `COLUMN_TYPE` (`int(10) unsigned`, `enum('a','b')`…).
     pub(super) column_type: String,
+    /// `IS_NULLABLE = YES`.
     pub(super) optional: bool,
     /// DATETIME/TIMESTAMP/TIME fractional digits.
     pub(super) fsp: u32,
     /// DECIMAL precision and scale.
     pub(super) precision: Option<u32>,
+    /// DECIMAL scale.
     pub(super) scale: Option<u32>,
     /// ENUM/SET members.
     pub(super) members: Vec<String>,
@@ -477,19 +480,29 @@ pub(super) fn now_ns() -> i64 {
 /// Where an event was read: the `source` block's values.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SourceInfo {
+    /// Debezium's version string.
     pub(super) version: Bytes,
+    /// `mysql` or `mariadb`.
     pub(super) connector: Bytes,
+    /// `topic.prefix`.
     pub(super) name: Bytes,
     /// Source time in milliseconds.
     pub(super) ts_ms: i64,
     /// `source.snapshot`: `false` while streaming; `first`, `true`, `last`… in a snapshot.
     pub(super) snapshot: &'static str,
+    /// The database.
     pub(super) db: Bytes,
+    /// The table.
     pub(super) table: Bytes,
+    /// The server id of the binlog event.
     pub(super) server_id: i64,
+    /// The transaction's GTID, when GTIDs are on.
     pub(super) gtid: Option<Bytes>,
+    /// The binlog file.
     pub(super) file: Bytes,
+    /// The position of the event in `file`.
     pub(super) pos: i64,
+    /// The row's index within its event.
     pub(super) row: i64,
     pub(super) thread: Option<i64>,
 }

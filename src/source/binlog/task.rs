@@ -43,12 +43,19 @@ pub(super) struct Pending {
 
 /// A running binlog source task.
 pub(crate) struct BinlogSourceTask {
+    /// The connector's name.
     pub(super) connector: Arc<str>,
+    /// The connector's parsed settings.
     pub(super) config: Arc<JdbcSourceConfig>,
+    /// Its binlog settings.
     pub(super) settings: BinlogSettings,
+    /// The database read.
     pub(super) database: String,
+    /// The source partition of every offset it writes.
     pub(super) partition: Json,
+    /// The replica server id it registers with.
     pub(super) server_id: u32,
+    /// The tables read, by name.
     pub(super) tables: HashMap<String, Arc<TableInfo>>,
     /// Row decoders by table id, built from the table maps of selected tables.
     pub(super) decoders: HashMap<u64, Arc<RowDecoder>>,
