@@ -38,27 +38,29 @@ const IN_PLACE_MIN_BYTES: usize = 256;
 struct Fetched {
     /// Declared first, so it is dropped before the consumer it was fetched by.
     message: BorrowedMessage<'static>,
-    _consumer: Arc<KeepAlive>,
+    _keep_alive: Arc<KeepAlive>,
 }
 
 /// Keeps a consumer alive for the messages of one batch read in place. One per batch rather
 /// than a clone of the consumer's own `Arc` per message: the reader and the writer, on other
 /// threads, then do not share one reference count for every record.
-struct KeepAlive(#[allow(dead_code)] Arc<StreamConsumer>);
+struct KeepAlive {
+    _consumer: Arc<StreamConsumer>,
+}
 
 impl Fetched {
     #[allow(unsafe_code)] // Extends the message's borrow of the consumer to an owned handle on it.
-    fn new(message: BorrowedMessage<'_>, consumer: &Arc<KeepAlive>) -> Fetched {
+    fn new(message: BorrowedMessage<'_>, keep_alive: &Arc<KeepAlive>) -> Fetched {
         // SAFETY: a `BorrowedMessage` borrows the consumer only so that it cannot outlive the
         // client whose buffer it points into (rust-rdkafka's `BorrowedMessage` is otherwise
         // `Send + Sync` and frees itself through its own event reference). `Fetched` holds that
-        // consumer alive through `_consumer` until after `message` is dropped (field order).
+        // consumer alive through `_keep_alive` until after `message` is dropped (field order).
         let message = unsafe {
             std::mem::transmute::<BorrowedMessage<'_>, BorrowedMessage<'static>>(message)
         };
         Fetched {
             message,
-            _consumer: consumer.clone(),
+            _keep_alive: keep_alive.clone(),
         }
     }
 }
@@ -261,7 +263,9 @@ impl RecordReader for KafkaConsumer {
         linger: Duration,
     ) -> Vec<SinkRecord> {
         let consumer = self.consumer.clone();
-        let keep_alive = Arc::new(KeepAlive(consumer.clone()));
+        let keep_alive = Arc::new(KeepAlive {
+            _consumer: consumer.clone(),
+        });
         let mut batch = Vec::with_capacity(max.min(4096));
         let mut bytes = 0;
         while batch.is_empty() {
