@@ -583,7 +583,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::model::Field;
+    use crate::transform::util::fixtures::{prim, structure};
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         crate::transform::util::parse_pairs(config_def(), pairs)
@@ -599,24 +599,6 @@ mod tests {
         let e = Cast::new(&config, Side::Value).err().unwrap();
         assert_eq!(e.key, SPEC);
         e.message()
-    }
-
-    fn prim(ty: SchemaType) -> Schema {
-        Schema::primitive(ty, false)
-    }
-
-    fn structure(fields: Vec<(&str, Schema)>) -> Schema {
-        Schema::structure(
-            None,
-            fields
-                .into_iter()
-                .map(|(n, s)| Field {
-                    name: n.to_string(),
-                    schema: s,
-                })
-                .collect(),
-            false,
-        )
     }
 
     fn record(schema: Option<Schema>, value: Value) -> Record {

@@ -319,6 +319,7 @@ mod tests {
     use super::*;
     use crate::model::record::Part;
     use crate::transform::util;
+    use crate::transform::util::fixtures::map;
     use crate::transform::util::parse_pairs;
 
     /// Kafka's ExtractFieldTest works on the key.
@@ -332,15 +333,6 @@ mod tests {
             key,
             ..Record::new("test", Part::NULL)
         }
-    }
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (Value::text(k), v.clone()))
-                .collect(),
-        )
     }
 
     fn int32() -> Schema {

@@ -252,33 +252,11 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::model::Field;
+    use crate::transform::util::fixtures::{opt, prim, structure};
 
     fn flatten(side: Side, pairs: &[(&str, &str)]) -> Flatten {
         let config = crate::transform::util::parse_pairs(config_def(), pairs).unwrap();
         Flatten::new(&config, side).unwrap()
-    }
-
-    fn prim(ty: SchemaType) -> Schema {
-        Schema::primitive(ty, false)
-    }
-
-    fn opt(ty: SchemaType) -> Schema {
-        Schema::primitive(ty, true)
-    }
-
-    fn structure(fields: Vec<(&str, Schema)>) -> Schema {
-        Schema::structure(
-            None,
-            fields
-                .into_iter()
-                .map(|(n, s)| Field {
-                    name: n.to_string(),
-                    schema: s,
-                })
-                .collect(),
-            false,
-        )
     }
 
     fn map(entries: Vec<(&str, Value)>) -> Value {

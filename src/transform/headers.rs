@@ -808,7 +808,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::model::Field;
+    use crate::transform::util::fixtures::structure;
 
     fn parse(def: &ConfigDef, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         crate::transform::util::parse_pairs(def, pairs)
@@ -927,20 +927,6 @@ mod tests {
             Side::Key => header_from_key(&config).unwrap(),
             Side::Value => header_from_value(&config).unwrap(),
         }
-    }
-
-    fn structure(fields: Vec<(&str, Schema)>) -> Schema {
-        Schema::structure(
-            None,
-            fields
-                .into_iter()
-                .map(|(n, s)| Field {
-                    name: n.to_string(),
-                    schema: s,
-                })
-                .collect(),
-            false,
-        )
     }
 
     /// One of HeaderFromTest.data(): fields (name, schema, value) and headers before and after.

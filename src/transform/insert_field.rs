@@ -274,6 +274,7 @@ mod tests {
     use super::*;
     use crate::model::Field;
     use crate::model::record::Part;
+    use crate::transform::util::fixtures::map;
     use crate::transform::util::parse_pairs;
 
     /// The configuration most of Kafka's InsertFieldTest cases use.
@@ -308,15 +309,6 @@ mod tests {
             timestamp: ts,
             headers: Vec::new(),
         }
-    }
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (Value::text(k), v.clone()))
-                .collect(),
-        )
     }
 
     /// `InsertFieldTest.copySchemaAndInsertConfiguredFields`.

@@ -338,6 +338,7 @@ mod tests {
     use crate::model::logical;
     use crate::model::record::Part;
     use crate::transform::util;
+    use crate::transform::util::fixtures::{map, record};
     use crate::transform::util::parse_pairs;
 
     fn xform(fields: &str, replacement: Option<&str>) -> MaskField {
@@ -346,22 +347,6 @@ mod tests {
             pairs.push(("replacement", r));
         }
         MaskField::new(&parse_pairs(config_def(), &pairs).unwrap(), Side::Value).unwrap()
-    }
-
-    fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {
-        Record {
-            partition: Some(0),
-            ..Record::new("", Part::new(schema, value))
-        }
-    }
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (Value::text(k), v.clone()))
-                .collect(),
-        )
     }
 
     fn dec(text: &str) -> Value {

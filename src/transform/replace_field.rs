@@ -223,6 +223,7 @@ mod tests {
     use super::*;
     use crate::model::record::Part;
     use crate::model::{Field, SchemaType};
+    use crate::transform::util::fixtures::map;
     use crate::transform::util::parse_pairs;
 
     fn value_xform(pairs: &[(&str, &str)]) -> ReplaceField {
@@ -231,15 +232,6 @@ mod tests {
 
     fn field(name: &str, ty: SchemaType) -> Field {
         util::field(name, Schema::primitive(ty, false))
-    }
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (Value::text(k), v.clone()))
-                .collect(),
-        )
     }
 
     fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {

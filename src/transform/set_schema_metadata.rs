@@ -113,17 +113,11 @@ mod tests {
 
     use super::*;
     use crate::model::record::Part;
+    use crate::transform::util::fixtures::record;
     use crate::transform::util::parse_pairs;
 
     fn value_xform(pairs: &[(&str, &str)]) -> SetSchemaMetadata {
         SetSchemaMetadata::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Value).unwrap()
-    }
-
-    fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {
-        Record {
-            partition: Some(0),
-            ..Record::new("", Part::new(schema, value))
-        }
     }
 
     fn empty_struct() -> Arc<Schema> {

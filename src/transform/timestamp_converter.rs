@@ -398,7 +398,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::Field;
+    use crate::transform::util::fixtures;
 
     /// TimestampConverterTest's constants: 1970-01-02T00:00:01.234Z.
     const DATE_PLUS_TIME_UNIX: i64 = 86_401_234;
@@ -452,17 +452,10 @@ mod tests {
     }
 
     fn structure(fields: Vec<(&str, Schema)>, optional: bool) -> Schema {
-        Schema::structure(
-            None,
-            fields
-                .into_iter()
-                .map(|(n, s)| Field {
-                    name: n.to_string(),
-                    schema: s,
-                })
-                .collect(),
+        Schema {
             optional,
-        )
+            ..fixtures::structure(fields)
+        }
     }
 
     fn some(schema: Schema) -> Option<Arc<Schema>> {

@@ -296,3 +296,52 @@ pub(crate) fn parse_pairs(
         .collect();
     def.parse(&raw)
 }
+
+/// Values, schemas and records the transformations' tests build alike.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::sync::Arc;
+
+    use crate::model::record::{Part, Record};
+    use crate::model::{Schema, SchemaType, Value};
+
+    /// A schemaless map with string keys.
+    pub(crate) fn map(entries: &[(&str, Value)]) -> Value {
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Value::text(k), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// A required primitive schema.
+    pub(crate) fn prim(ty: SchemaType) -> Schema {
+        Schema::primitive(ty, false)
+    }
+
+    /// An optional primitive schema.
+    pub(crate) fn opt(ty: SchemaType) -> Schema {
+        Schema::primitive(ty, true)
+    }
+
+    /// A required, unnamed struct schema of `fields`.
+    pub(crate) fn structure(fields: Vec<(&str, Schema)>) -> Schema {
+        Schema::structure(
+            None,
+            fields
+                .into_iter()
+                .map(|(name, schema)| super::field(name, schema))
+                .collect(),
+            false,
+        )
+    }
+
+    /// A record of partition 0 with `value` (and no topic), as Kafka's tests make them.
+    pub(crate) fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {
+        Record {
+            partition: Some(0),
+            ..Record::new("", Part::new(schema, value))
+        }
+    }
+}

@@ -114,6 +114,7 @@ mod tests {
 
     use super::*;
     use crate::model::{Field, SchemaType};
+    use crate::transform::util::fixtures::{map, record};
     use crate::transform::util::parse_pairs;
 
     fn xform(pairs: &[(&str, &str)]) -> ValueToKey {
@@ -122,22 +123,6 @@ mod tests {
 
     fn int32(name: &str) -> Field {
         util::field(name, Schema::primitive(SchemaType::Int32, false))
-    }
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (Value::text(k), v.clone()))
-                .collect(),
-        )
-    }
-
-    fn record(schema: Option<Arc<Schema>>, value: Value) -> Record {
-        Record {
-            partition: Some(0),
-            ..Record::new("", Part::new(schema, value))
-        }
     }
 
     /// `ValueToKeyTest.schemaless`.
