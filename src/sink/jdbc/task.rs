@@ -53,7 +53,7 @@ enum Op {
 
 struct Prepared {
     index: usize,
-    table: String,
+    table: Arc<str>,
     op: Op,
     layout: Arc<Layout>,
     values: Vec<Value>,
@@ -72,6 +72,9 @@ pub(crate) struct JdbcSinkTask {
     key_schemas: bool,
     value_schemas: bool,
     schemaless: Schemaless,
+    /// The last topic's target table (`table.name.format`), as records of one topic come in
+    /// runs.
+    last_table: Option<(Arc<str>, Arc<str>)>,
 }
 
 /// What reading schemaless records needs: a decoder and, per table, the schemas its columns
@@ -96,6 +99,19 @@ impl JdbcSinkTask {
             key_schemas: true,
             value_schemas: true,
             schemaless: Schemaless::default(),
+            last_table: None,
+        }
+    }
+
+    /// The target table of `topic`'s records.
+    fn table_of(&mut self, topic: &Arc<str>) -> Arc<str> {
+        match &self.last_table {
+            Some((last, table)) if last == topic => table.clone(),
+            _ => {
+                let table: Arc<str> = self.config.table_name(topic).into();
+                self.last_table = Some((topic.clone(), table.clone()));
+                table
+            }
         }
     }
 
@@ -262,7 +278,7 @@ impl JdbcSinkTask {
             }
             _ => None,
         };
-        let table = self.config.table_name(&record.topic);
+        let table = self.table_of(&record.topic);
         let Some(value) = value_data else {
             // A tombstone: a delete when enabled, otherwise nothing to write.
             if !self.config.delete_enabled {
@@ -410,7 +426,7 @@ impl JdbcSinkTask {
     fn to_wall_clock(&self, prepared: &mut [Prepared]) {
         let zone = self.config.zone;
         for p in prepared.iter_mut() {
-            let Some(info) = self.tables.get(&p.table) else {
+            let Some(info) = self.tables.get(&*p.table) else {
                 continue;
             };
             for (i, (name, schema)) in p.layout.columns.iter().enumerate() {
@@ -845,7 +861,7 @@ impl SinkTask for JdbcSinkTask {
                 }
             }
         }
-        let mut seen: Vec<(String, usize)> = Vec::new();
+        let mut seen: Vec<(Arc<str>, usize)> = Vec::new();
         for p in &prepared {
             let id = (p.table.clone(), Arc::as_ptr(&p.layout) as usize);
             if !seen.contains(&id) {
