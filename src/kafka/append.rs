@@ -12,7 +12,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::admin::{TopicSpec, ensure_topic};
-use super::{ClientRole, client_config, kafka_error};
+use super::{ClientRole, DURABLE_PRODUCER, WHOLE_TOPIC_READER, client_config, kafka_error};
 use crate::config::WorkerConfig;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -55,26 +55,14 @@ impl AppendLog {
             },
         )
         .await?;
-        let producer: FutureProducer = client_config(
-            worker,
-            ClientRole::Producer,
-            &[
-                ("acks", "all"),
-                ("enable.idempotence", "true"),
-                ("linger.ms", "0"),
-            ],
-            &overrides,
-        )
-        .create()
-        .map_err(|e| kafka_error(e, format!("cannot create the producer of {topic}")))?;
+        let producer: FutureProducer =
+            client_config(worker, ClientRole::Producer, &DURABLE_PRODUCER, &overrides)
+                .create()
+                .map_err(|e| kafka_error(e, format!("cannot create the producer of {topic}")))?;
         let consumer: BaseConsumer = client_config(
             worker,
             ClientRole::Consumer,
-            &[
-                ("enable.auto.commit", "false"),
-                ("enable.partition.eof", "false"),
-                ("auto.offset.reset", "earliest"),
-            ],
+            &WHOLE_TOPIC_READER,
             &overrides,
         )
         .set(

@@ -26,7 +26,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::admin::{TopicSpec, ensure_topic};
-use super::{ClientRole, client_config, kafka_error};
+use super::{ClientRole, DURABLE_PRODUCER, WHOLE_TOPIC_READER, client_config, kafka_error};
 use crate::config::WorkerConfig;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -137,12 +137,11 @@ impl LogClients {
             worker,
             ClientRole::Producer,
             &[
-                ("acks", "all"),
-                ("enable.idempotence", "true"),
-                ("linger.ms", "0"),
+                &DURABLE_PRODUCER[..],
                 // Java's default partitioner for keyed records: a key lands where Connect puts it.
-                ("partitioner", "murmur2_random"),
-            ],
+                &[("partitioner", "murmur2_random")],
+            ]
+            .concat(),
             &Default::default(),
         )
         .set("batch.num.messages", "1")
@@ -152,13 +151,11 @@ impl LogClients {
             worker,
             ClientRole::Consumer,
             &[
-                ("enable.auto.commit", "false"),
-                ("enable.partition.eof", "false"),
-                // Compaction may have removed the offset a log was assigned at.
-                ("auto.offset.reset", "earliest"),
+                &WHOLE_TOPIC_READER[..],
                 // A tail should see other workers' writes promptly.
-                ("fetch.wait.max.ms", "100"),
-            ],
+                &[("fetch.wait.max.ms", "100")],
+            ]
+            .concat(),
             &Default::default(),
         )
         .set(

@@ -73,6 +73,23 @@ pub(crate) enum ClientRole {
     Admin,
 }
 
+/// Defaults of a producer whose records must be durable, in order, as soon as they are written:
+/// the worker's own topics (configs, offsets, status, append logs).
+pub(crate) const DURABLE_PRODUCER: [(&str, &str); 3] = [
+    ("acks", "all"),
+    ("enable.idempotence", "true"),
+    ("linger.ms", "0"),
+];
+
+/// Defaults of a consumer that reads a whole topic from its start and commits nothing (no
+/// end-of-partition events: the reader compares positions with the high watermarks).
+pub(crate) const WHOLE_TOPIC_READER: [(&str, &str); 3] = [
+    ("enable.auto.commit", "false"),
+    ("enable.partition.eof", "false"),
+    // Compaction or retention may have removed the first offset.
+    ("auto.offset.reset", "earliest"),
+];
+
 /// A client configuration: the worker's common client settings, then Sluice's defaults for the
 /// role, then the worker's `producer.`/`consumer.`/`admin.` overrides, then `overrides`
 /// (connector-level `producer.override.*` and the like).
