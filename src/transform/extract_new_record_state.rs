@@ -910,15 +910,12 @@ mod tests {
     use crate::model::Field;
     use crate::transform::Chain;
     use crate::transform::registry;
+    use crate::transform::util::fixtures::opt;
 
     const TOPIC: &str = "dbserver1.inventory.customers";
 
     fn req(ty: SchemaType) -> Schema {
         Schema::primitive(ty, false)
-    }
-
-    fn opt(ty: SchemaType) -> Schema {
-        Schema::primitive(ty, true)
     }
 
     fn fields(pairs: Vec<(&str, Schema)>) -> Vec<Field> {

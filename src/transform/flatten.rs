@@ -252,20 +252,11 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::transform::util::fixtures::{opt, prim, structure};
+    use crate::transform::util::fixtures::{map, opt, prim, structure};
 
     fn flatten(side: Side, pairs: &[(&str, &str)]) -> Flatten {
         let config = crate::transform::util::parse_pairs(config_def(), pairs).unwrap();
         Flatten::new(&config, side).unwrap()
-    }
-
-    fn map(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (Value::text(k), v))
-                .collect(),
-        )
     }
 
     fn value_record(schema: Option<Schema>, value: Value) -> Record {
@@ -347,7 +338,7 @@ mod tests {
     /// FlattenTest.testNestedMapWithDelimiter.
     #[test]
     fn nested_map_with_delimiter() {
-        let inner = map(vec![
+        let inner = map(&[
             ("int8", Value::Int(8)),
             ("int16", Value::Int(16)),
             ("int32", Value::Int(32)),
@@ -358,7 +349,7 @@ mod tests {
             ("string", Value::text("stringy")),
             ("bytes", Value::Bytes(Bytes::from_static(b"bytes"))),
         ]);
-        let value = map(vec![("A", map(vec![("B", inner.clone())]))]);
+        let value = map(&[("A", map(&[("B", inner.clone())]))]);
         let mut t = flatten(Side::Value, &[("delimiter", "#")]);
         let out = apply(&mut t, value_record(None, value)).unwrap();
         let Value::Map(entries) = inner else {
@@ -431,33 +422,30 @@ mod tests {
         let mut t = flatten(Side::Value, &[]);
         let out = apply(
             &mut t,
-            value_record(
-                None,
-                map(vec![("B", map(vec![("opt_int32", Value::Null)]))]),
-            ),
+            value_record(None, map(&[("B", map(&[("opt_int32", Value::Null)]))])),
         )
         .unwrap();
         assert_eq!(
             out.value,
-            Part::new(None, map(vec![("B.opt_int32", Value::Null)]))
+            Part::new(None, map(&[("B.opt_int32", Value::Null)]))
         );
 
         let mut t = flatten(Side::Key, &[]);
         let mut record = value_record(None, Value::Null);
-        record.key = Part::new(None, map(vec![("A", map(vec![("B", Value::Int(12))]))]));
+        record.key = Part::new(None, map(&[("A", map(&[("B", Value::Int(12))]))]));
         let out = apply(&mut t, record).unwrap();
-        assert_eq!(out.key, Part::new(None, map(vec![("A.B", Value::Int(12))])));
+        assert_eq!(out.key, Part::new(None, map(&[("A.B", Value::Int(12))])));
         assert_eq!(out.value, Part::NULL);
     }
 
     /// FlattenTest.testSchemalessArray: lists are copied, not flattened.
     #[test]
     fn schemaless_array() {
-        let value = map(vec![(
+        let value = map(&[(
             "foo",
             Value::Array(vec![
                 Value::text("bar"),
-                map(vec![("baz", map(vec![("lfg", Value::text("lfg"))]))]),
+                map(&[("baz", map(&[("lfg", Value::text("lfg"))]))]),
             ]),
         )]);
         let mut t = flatten(Side::Value, &[]);
@@ -516,7 +504,7 @@ mod tests {
     /// FlattenTest.testMapWithNullFields / testStructWithNullFields: nulls keep their place.
     #[test]
     fn null_fields_keep_order() {
-        let value = map(vec![
+        let value = map(&[
             ("firstNull", Value::Null),
             ("firstNonNull", Value::text("nonNull")),
             ("secondNull", Value::Null),
@@ -601,7 +589,7 @@ mod tests {
             &mut t,
             value_record(
                 None,
-                map(vec![("d", Value::Decimal(Bytes::from_static(b"1")))]),
+                map(&[("d", Value::Decimal(Bytes::from_static(b"1")))]),
             ),
         )
         .unwrap_err();
@@ -612,10 +600,7 @@ mod tests {
         );
         let e = apply(
             &mut t,
-            value_record(
-                None,
-                map(vec![("a", map(vec![("s", Value::Struct(vec![]))]))]),
-            ),
+            value_record(None, map(&[("a", map(&[("s", Value::Struct(vec![]))]))])),
         )
         .unwrap_err();
         assert_eq!(
@@ -644,17 +629,11 @@ mod tests {
             &mut t,
             value_record(
                 None,
-                map(vec![
-                    ("a.b", Value::Int(1)),
-                    ("a", map(vec![("b", Value::Int(2))])),
-                ]),
+                map(&[("a.b", Value::Int(1)), ("a", map(&[("b", Value::Int(2))]))]),
             ),
         )
         .unwrap();
-        assert_eq!(
-            out.value,
-            Part::new(None, map(vec![("a.b", Value::Int(2))]))
-        );
+        assert_eq!(out.value, Part::new(None, map(&[("a.b", Value::Int(2))])));
     }
 
     #[test]
