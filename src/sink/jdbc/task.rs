@@ -82,9 +82,9 @@ pub(crate) struct JdbcSinkTask {
 #[derive(Default)]
 struct Schemaless {
     decoder: Option<crate::convert::json::decode::JsonDecoder>,
-    rows: HashMap<String, Arc<Schema>>,
+    rows: HashMap<Arc<str>, Arc<Schema>>,
     /// Per (table, key is a JSON scalar).
-    keys: HashMap<(String, bool), Arc<Schema>>,
+    keys: HashMap<(Arc<str>, bool), Arc<Schema>>,
 }
 
 impl JdbcSinkTask {
@@ -122,16 +122,17 @@ impl JdbcSinkTask {
 
     /// Loads the columns of the tables that schemaless records in `records` go to.
     async fn describe_tables(&mut self, records: &[SinkRecord]) -> Result<()> {
-        let mut tables: Vec<String> = records
-            .iter()
-            .map(|r| self.config.table_name(&r.topic))
-            .filter(|t| !self.tables.contains_key(t))
-            .collect();
+        let mut tables: Vec<Arc<str>> = Vec::new();
+        for record in records {
+            let table = self.table_of(&record.topic);
+            if !self.tables.contains_key(&*table) && !tables.contains(&table) {
+                tables.push(table);
+            }
+        }
         tables.sort();
-        tables.dedup();
         for table in tables {
             if let Some(info) = self.db().await?.describe(&table).await? {
-                self.tables.insert(table, info);
+                self.tables.insert(table.to_string(), info);
             }
         }
         Ok(())
@@ -144,13 +145,13 @@ impl JdbcSinkTask {
         &mut self,
         record: &SinkRecord,
     ) -> std::result::Result<(Option<Decoded>, Option<Decoded>), (FailureStage, Error)> {
-        let table = self.config.table_name(&record.topic);
+        let table = self.table_of(&record.topic);
         let stage = if self.value_schemas {
             FailureStage::KeyConverter
         } else {
             FailureStage::ValueConverter
         };
-        let Some(info) = self.tables.get(&table) else {
+        let Some(info) = self.tables.get(&*table) else {
             return Err((
                 stage,
                 Error::config(format!(
