@@ -495,6 +495,7 @@ pub(crate) fn with_prefix(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::props;
 
     fn def() -> ConfigDef {
         ConfigDef::new()
@@ -515,17 +516,10 @@ mod tests {
             .define(ConfigKey::optional("secret", ConfigType::Password))
     }
 
-    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
     fn parses_defaults_and_values() {
         let config = def()
-            .parse(&raw(&[
+            .parse(&props(&[
                 ("mode", " Incrementing "),
                 ("flag", "TRUE"),
                 ("tables", "a, b ,c"),
@@ -542,39 +536,39 @@ mod tests {
 
     #[test]
     fn errors_name_key_value_and_expectation() {
-        let error = def().parse(&raw(&[])).unwrap_err();
+        let error = def().parse(&props(&[])).unwrap_err();
         assert_eq!(
             error.to_string(),
             "Missing required configuration \"mode\" which has no default value."
         );
-        let error = def().parse(&raw(&[("mode", "sometimes")])).unwrap_err();
+        let error = def().parse(&props(&[("mode", "sometimes")])).unwrap_err();
         assert_eq!(
             error.to_string(),
             "Invalid value sometimes for configuration mode: String must be one of: bulk, incrementing"
         );
         let error = def()
-            .parse(&raw(&[("mode", "bulk"), ("batch.max.rows", "ten")]))
+            .parse(&props(&[("mode", "bulk"), ("batch.max.rows", "ten")]))
             .unwrap_err();
         assert_eq!(
             error.to_string(),
             "Invalid value ten for configuration batch.max.rows: Not a number of type INT"
         );
         let error = def()
-            .parse(&raw(&[("mode", "bulk"), ("batch.max.rows", "0")]))
+            .parse(&props(&[("mode", "bulk"), ("batch.max.rows", "0")]))
             .unwrap_err();
         assert_eq!(
             error.to_string(),
             "Invalid value 0 for configuration batch.max.rows: Value must be at least 1"
         );
         let error = def()
-            .parse(&raw(&[("mode", "bulk"), ("flag", "yes")]))
+            .parse(&props(&[("mode", "bulk"), ("flag", "yes")]))
             .unwrap_err();
         assert_eq!(error.key, "flag");
     }
 
     #[test]
     fn parse_all_collects_every_error() {
-        let (_, errors) = def().parse_all(&raw(&[("batch.max.rows", "-1"), ("flag", "maybe")]));
+        let (_, errors) = def().parse_all(&props(&[("batch.max.rows", "-1"), ("flag", "maybe")]));
         let keys: Vec<_> = errors.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["mode", "batch.max.rows", "flag"]);
     }

@@ -15,3 +15,13 @@ pub(crate) use def::{
 pub(crate) use provider::ConfigProviders;
 pub(crate) use secret::{Password, redact_url};
 pub use worker::WorkerConfig;
+
+/// For unit tests: a configuration map from `(key, value)` pairs, as a properties file or a
+/// connector's JSON gives it.
+#[cfg(test)]
+pub(crate) fn props(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

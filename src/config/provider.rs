@@ -345,22 +345,16 @@ fn read_directory_file(dir: &str, file: &str, allowed: &AllowedPaths) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::config::props;
 
     fn providers(extra: &[(&str, &str)]) -> ConfigProviders {
-        let mut raw = map(&[
+        let mut raw = props(&[
             ("config.providers", "file,dir,env"),
             ("config.providers.file.class", FILE_CLASS),
             ("config.providers.dir.class", DIRECTORY_CLASS),
             ("config.providers.env.class", ENV_CLASS),
         ]);
-        raw.extend(map(extra));
+        raw.extend(props(extra));
         ConfigProviders::from_worker(&raw).unwrap()
     }
 
@@ -377,7 +371,7 @@ mod tests {
         let file = file.display().to_string();
         let dir = dir.path().display().to_string();
         let resolved = p
-            .resolve(&map(&[
+            .resolve(&props(&[
                 ("connection.password", &format!("${{file:{file}:password}}")),
                 (
                     "url",
@@ -422,7 +416,7 @@ mod tests {
         ];
         for (reference, expected) in cases {
             let error = p
-                .resolve(&map(&[("connection.password", &reference)]))
+                .resolve(&props(&[("connection.password", &reference)]))
                 .unwrap_err();
             let text = error.to_string();
             assert_eq!(error.key, "connection.password");
@@ -445,7 +439,7 @@ mod tests {
             &allowed.path().display().to_string(),
         )]);
         let get = |path: &Path| {
-            p.resolve(&map(&[(
+            p.resolve(&props(&[(
                 "k",
                 &format!("${{file:{}:password}}", path.display()),
             )]))
@@ -469,7 +463,7 @@ mod tests {
                 .contains("allowed.paths")
         );
 
-        let relative = ConfigProviders::from_worker(&map(&[
+        let relative = ConfigProviders::from_worker(&props(&[
             ("config.providers", "file"),
             ("config.providers.file.class", "FileConfigProvider"),
             ("config.providers.file.param.allowed.paths", "relative/dir"),
@@ -486,9 +480,9 @@ mod tests {
     #[test]
     fn declarations_are_checked() {
         let missing =
-            ConfigProviders::from_worker(&map(&[("config.providers", "file")])).unwrap_err();
+            ConfigProviders::from_worker(&props(&[("config.providers", "file")])).unwrap_err();
         assert_eq!(missing.key, "config.providers.file.class");
-        let unknown = ConfigProviders::from_worker(&map(&[
+        let unknown = ConfigProviders::from_worker(&props(&[
             ("config.providers", "vault"),
             (
                 "config.providers.vault.class",
@@ -509,8 +503,8 @@ mod tests {
 
     #[test]
     fn task_configs_get_the_raw_text_back() {
-        let raw = map(&[("connection.password", "${file:/s:pw}"), ("tables", "a")]);
-        let mut task = map(&[("connection.password", "resolved"), ("tables", "a,b")]);
+        let raw = props(&[("connection.password", "${file:/s:pw}"), ("tables", "a")]);
+        let mut task = props(&[("connection.password", "resolved"), ("tables", "a,b")]);
         ConfigProviders::unresolve(&raw, &mut task);
         assert_eq!(task["connection.password"], "${file:/s:pw}");
         assert_eq!(task["tables"], "a,b");

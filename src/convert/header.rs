@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value as Json;
 
-use super::Converter;
+use super::{Converter, join_entries, join_items};
 use crate::error::Result;
 use crate::model::numeric::java_double;
 use crate::model::record::Part;
@@ -65,31 +65,10 @@ pub(crate) fn convert_to_string(schema: Option<&Schema>, value: &Value, nested: 
         Value::Timestamp(micros) => chrono::DateTime::from_timestamp_micros(*micros)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
             .unwrap_or_default(),
-        Value::Array(items) => {
-            let item = schema.and_then(|s| s.value_schema.as_deref());
-            let inner: Vec<String> = items
-                .iter()
-                .map(|v| convert_to_string(item, v, true))
-                .collect();
-            format!("[{}]", inner.join(","))
-        }
-        Value::Map(entries) => {
-            let (ks, vs) = (
-                schema.and_then(|s| s.key_schema.as_deref()),
-                schema.and_then(|s| s.value_schema.as_deref()),
-            );
-            let inner: Vec<String> = entries
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}:{}",
-                        convert_to_string(ks, k, true),
-                        convert_to_string(vs, v, true)
-                    )
-                })
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
+        Value::Array(items) => join_items(schema, items, ",", |s, v| convert_to_string(s, v, true)),
+        Value::Map(entries) => join_entries(schema, entries, ":", ",", |s, v| {
+            convert_to_string(s, v, true)
+        }),
         Value::Struct(values) => {
             let fields = schema.map(|s| s.fields.as_slice()).unwrap_or_default();
             let inner: Vec<String> = fields

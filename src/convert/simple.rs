@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{Converter, Role};
+use super::{Converter, Role, join_entries, join_items};
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::numeric::java_double;
@@ -141,22 +141,8 @@ pub(crate) fn java_string(schema: Option<&Schema>, value: &Value) -> String {
                 .collect();
             format!("Struct{{{}}}", inner.join(","))
         }
-        Value::Array(items) => {
-            let item_schema = schema.and_then(|s| s.value_schema.as_deref());
-            let inner: Vec<String> = items.iter().map(|v| java_string(item_schema, v)).collect();
-            format!("[{}]", inner.join(", "))
-        }
-        Value::Map(entries) => {
-            let (ks, vs) = (
-                schema.and_then(|s| s.key_schema.as_deref()),
-                schema.and_then(|s| s.value_schema.as_deref()),
-            );
-            let inner: Vec<String> = entries
-                .iter()
-                .map(|(k, v)| format!("{}={}", java_string(ks, k), java_string(vs, v)))
-                .collect();
-            format!("{{{}}}", inner.join(", "))
-        }
+        Value::Array(items) => join_items(schema, items, ", ", java_string),
+        Value::Map(entries) => join_entries(schema, entries, "=", ", ", java_string),
     }
 }
 

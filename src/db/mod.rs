@@ -244,6 +244,29 @@ impl MySqlSettings {
     }
 }
 
+/// `columns` of `information_schema.COLUMNS` for each column of `database.table`, in the
+/// table's column order (empty when there is no such table).
+pub(crate) async fn describe_columns<R>(
+    conn: &mut mysql_async::Conn,
+    columns: &str,
+    database: &str,
+    table: &str,
+    context: &str,
+) -> Result<Vec<R>>
+where
+    R: mysql_async::prelude::FromRow + Send + 'static,
+{
+    conn.exec(
+        format!(
+            "SELECT {columns} FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
+        ),
+        (database, table),
+    )
+    .await
+    .map_err(|e| mysql_error(e, context))
+}
+
 /// Wraps a mysql_async error, classifying lost connections, deadlocks and lock timeouts as
 /// transient.
 pub(crate) fn mysql_error(error: mysql_async::Error, context: &str) -> Error {

@@ -112,6 +112,37 @@ pub struct Field {
     pub schema: Schema,
 }
 
+impl Field {
+    /// A struct field named `name`.
+    pub(crate) fn new(name: &str, schema: Schema) -> Field {
+        Field {
+            name: name.to_string(),
+            schema,
+        }
+    }
+}
+
+/// For unit tests: struct fields and the text-backed values, in the few letters tests use.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{Field, Schema, Value};
+
+    /// [`Field::new`].
+    pub(crate) fn field(name: &str, schema: Schema) -> Field {
+        Field::new(name, schema)
+    }
+
+    /// A string value.
+    pub(crate) fn text(s: &str) -> Value {
+        Value::text(s)
+    }
+
+    /// A decimal value from its plain digits (`"-12.50"`).
+    pub(crate) fn dec(s: &str) -> Value {
+        Value::Decimal(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
 impl Schema {
     #[cfg(test)]
     /// The schema with a default value.

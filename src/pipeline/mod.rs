@@ -15,15 +15,11 @@ fn test_stage(
     std::sync::Arc<crate::config::WorkerConfig>,
     record::RecordStageConfig,
 ) {
-    let pairs = |pairs: &[(&str, &str)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
-    let worker =
-        crate::config::WorkerConfig::from_map(pairs(&[("bootstrap.servers", "127.0.0.1:1")]))
-            .unwrap();
-    let stage = record::RecordStageConfig::new(&pairs(connector), &worker).unwrap();
+    let worker = crate::config::WorkerConfig::from_map(crate::config::props(&[(
+        "bootstrap.servers",
+        "127.0.0.1:1",
+    )]))
+    .unwrap();
+    let stage = record::RecordStageConfig::new(&crate::config::props(connector), &worker).unwrap();
     (std::sync::Arc::new(worker), stage)
 }

@@ -300,13 +300,7 @@ fn trust_store(ssl: &BTreeMap<String, String>) -> Result<Option<RootCertStore>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ssl(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::config::props;
 
     #[test]
     fn a_jks_keystore_fails_with_the_keytool_command() {
@@ -314,7 +308,7 @@ mod tests {
         let path = dir.path().join("rest.jks");
         std::fs::write(&path, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]).unwrap();
         let path = path.display().to_string();
-        let error = server_config(&ssl(&[("ssl.keystore.location", &path)]))
+        let error = server_config(&props(&[("ssl.keystore.location", &path)]))
             .err()
             .unwrap()
             .trace();
@@ -329,14 +323,14 @@ mod tests {
 
     #[test]
     fn settings_are_checked() {
-        let missing = server_config(&ssl(&[])).err().unwrap().trace();
+        let missing = server_config(&props(&[])).err().unwrap().trace();
         assert!(missing.contains("ssl.keystore.location"), "{missing}");
-        let auth = server_config(&ssl(&[("ssl.client.auth", "sometimes")]))
+        let auth = server_config(&props(&[("ssl.client.auth", "sometimes")]))
             .err()
             .unwrap()
             .trace();
         assert!(auth.contains("ssl.client.auth"), "{auth}");
-        let trust = server_config(&ssl(&[("ssl.client.auth", "required")]))
+        let trust = server_config(&props(&[("ssl.client.auth", "required")]))
             .err()
             .unwrap()
             .trace();

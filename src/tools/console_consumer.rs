@@ -798,6 +798,7 @@ fn finish(consumer: BaseConsumer<Quiet>, count: i64, end: End) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::props;
 
     fn args(list: &[&str]) -> Args {
         let mut argv = vec!["--bootstrap-server", "k:9092"];
@@ -807,13 +808,6 @@ mod tests {
 
     fn failure(list: &[&str]) -> String {
         plan(&args(list)).unwrap_err().message
-    }
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     fn format(formatter: &Formatter, record: &Record<'_>) -> String {

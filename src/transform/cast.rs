@@ -263,21 +263,16 @@ impl Transformation for Cast {
                     Spec::Whole(ty) => cast_value(Some(schema), &part.value, *ty)?,
                     Spec::Fields(_) => {
                         let values = util::require_struct(schema, &part.value, PURPOSE)?;
-                        let mut out = Vec::with_capacity(values.len());
-                        for (i, field) in schema.fields.iter().enumerate() {
-                            let value = util::struct_get(
-                                &field.schema,
-                                values.get(i).unwrap_or(&Value::Null),
-                                self.replace_null_with_default,
-                            );
-                            let value = match spec.field_target(&field.name) {
-                                Some(ty) => cast_value(Some(&field.schema), &value, ty)?,
-                                None => value,
-                            };
-                            util::check_put(&updated.fields[i], &value)?;
-                            out.push(value);
-                        }
-                        Value::Struct(out)
+                        util::rebuild_struct(
+                            schema,
+                            values,
+                            &updated,
+                            self.replace_null_with_default,
+                            |field, value| match spec.field_target(&field.name) {
+                                Some(ty) => cast_value(Some(&field.schema), &value, ty),
+                                None => Ok(value),
+                            },
+                        )?
                     }
                 };
                 Part::new(Some(updated), value)

@@ -95,24 +95,21 @@ fn plugin_config(
 }
 
 /// The class named by `<prefix>type`.
-fn class_of<'c>(
-    config: &'c BTreeMap<String, String>,
+/// The plugin `<prefix>type` names, looked up by `find`; the config error Connect gives when
+/// the key is missing (`Not a Transformation`) or names no known class.
+fn plugin_of<P: ?Sized + 'static>(
+    config: &BTreeMap<String, String>,
     prefix: &str,
     what: &str,
-) -> Result<&'c str, ConfigError> {
+    find: fn(&str) -> Option<&'static P>,
+) -> Result<&'static P, ConfigError> {
     let key = format!("{prefix}type");
-    match config.get(&key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        Some(class) => Ok(class),
-        None => Err(ConfigError::invalid(key, "null", format!("Not a {what}"))),
-    }
-}
-
-fn not_found(prefix: &str, class: &str) -> ConfigError {
-    ConfigError::invalid(
-        format!("{prefix}type"),
-        class,
-        format!("Class {class} could not be found."),
-    )
+    let Some(class) = config.get(&key).map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+        return Err(ConfigError::invalid(key, "null", format!("Not a {what}")));
+    };
+    find(class).ok_or_else(|| {
+        ConfigError::invalid(key, class, format!("Class {class} could not be found."))
+    })
 }
 
 impl Chain {
@@ -164,14 +161,8 @@ impl Chain {
             BTreeMap::new();
         for alias in &predicate_aliases {
             let prefix = format!("predicates.{alias}.");
-            let plugin = match class_of(config, &prefix, "Predicate") {
-                Ok(class) => match registry::predicate(class) {
-                    Some(plugin) => plugin,
-                    None => {
-                        errors.push(not_found(&prefix, class));
-                        continue;
-                    }
-                },
+            let plugin = match plugin_of(config, &prefix, "Predicate", registry::predicate) {
+                Ok(plugin) => plugin,
                 Err(e) => {
                     errors.push(e);
                     continue;
@@ -186,20 +177,14 @@ impl Chain {
         }
         for alias in &transforms {
             let prefix = format!("transforms.{alias}.");
-            let plugin: &'static TransformPlugin = match class_of(config, &prefix, "Transformation")
-            {
-                Ok(class) => match registry::transformation(class) {
-                    Some(plugin) => plugin,
-                    None => {
-                        errors.push(not_found(&prefix, class));
+            let plugin: &'static TransformPlugin =
+                match plugin_of(config, &prefix, "Transformation", registry::transformation) {
+                    Ok(plugin) => plugin,
+                    Err(e) => {
+                        errors.push(e);
                         continue;
                     }
-                },
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
+                };
             let predicate_key = format!("{prefix}predicate");
             let negate_key = format!("{prefix}negate");
             let negate = match config.get(&negate_key).map(|s| s.trim()) {
@@ -286,9 +271,8 @@ impl Chain {
         for alias in aliases(config, "transforms").unwrap_or_default() {
             let prefix = format!("transforms.{alias}.");
             let group = format!("Transforms: {alias}");
-            let own = class_of(config, &prefix, "Transformation")
+            let own = plugin_of(config, &prefix, "Transformation", registry::transformation)
                 .ok()
-                .and_then(registry::transformation)
                 .map(|p| (p.config_def)().keys().to_vec())
                 .unwrap_or_default();
             for key in stage_keys().into_iter().chain(own) {
@@ -302,9 +286,8 @@ impl Chain {
         for alias in aliases(config, "predicates").unwrap_or_default() {
             let prefix = format!("predicates.{alias}.");
             let group = format!("Predicates: {alias}");
-            let own = class_of(config, &prefix, "Predicate")
+            let own = plugin_of(config, &prefix, "Predicate", registry::predicate)
                 .ok()
-                .and_then(registry::predicate)
                 .map(|p| (p.config_def)().keys().to_vec())
                 .unwrap_or_default();
             let [type_key, ..] = stage_keys();

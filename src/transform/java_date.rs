@@ -389,18 +389,21 @@ fn parse_offset(text: &[char], pos: &mut usize, sign: i64) -> Option<i64> {
     Some(sign * (hours * 3_600_000 + minutes * 60_000))
 }
 
+/// `±hh[[:]mm]` at `pos` (`pos` moves past it), or `None` when no sign stands there.
+fn signed_offset(text: &[char], pos: &mut usize) -> Option<Option<i64>> {
+    let sign = match text.get(*pos) {
+        Some('+') => 1,
+        Some('-') => -1,
+        _ => return None,
+    };
+    *pos += 1;
+    Some(parse_offset(text, pos, sign))
+}
+
 /// `z` and `Z` (lenient): `±hhmm`, `GMT[±hh[:mm]]`, or a UTC zone name.
 fn parse_zone(text: &[char], pos: &mut usize) -> Option<i64> {
-    match text.get(*pos) {
-        Some('+') => {
-            *pos += 1;
-            return parse_offset(text, pos, 1);
-        }
-        Some('-') => {
-            *pos += 1;
-            return parse_offset(text, pos, -1);
-        }
-        _ => {}
+    if let Some(offset) = signed_offset(text, pos) {
+        return offset;
     }
     let names = [
         "GMT",
@@ -411,39 +414,21 @@ fn parse_zone(text: &[char], pos: &mut usize) -> Option<i64> {
     ];
     let (index, len) = match_name(&text[*pos..], names.iter().map(|s| s.to_string()))?;
     *pos += len;
-    if index == 0 {
-        match text.get(*pos) {
-            Some('+') => {
-                *pos += 1;
-                return parse_offset(text, pos, 1);
-            }
-            Some('-') => {
-                *pos += 1;
-                return parse_offset(text, pos, -1);
-            }
-            _ => {}
-        }
+    if index == 0
+        && let Some(offset) = signed_offset(text, pos)
+    {
+        return offset;
     }
     Some(0)
 }
 
 /// `X`: `Z` or `±hh[[:]mm]`.
 fn parse_iso_zone(text: &[char], pos: &mut usize) -> Option<i64> {
-    match text.get(*pos) {
-        Some('Z') => {
-            *pos += 1;
-            Some(0)
-        }
-        Some('+') => {
-            *pos += 1;
-            parse_offset(text, pos, 1)
-        }
-        Some('-') => {
-            *pos += 1;
-            parse_offset(text, pos, -1)
-        }
-        _ => None,
+    if text.get(*pos) == Some(&'Z') {
+        *pos += 1;
+        return Some(0);
     }
+    signed_offset(text, pos).flatten()
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's `days_from_civil`).

@@ -194,14 +194,9 @@ pub(crate) fn timestamp_router(config: &Config) -> Result<TimestampRouter, Confi
     let pattern = config.string(TIMESTAMP_FORMAT).unwrap_or("yyyyMMdd");
     let timestamp_format = DatePattern::new(pattern).map_err(|e| match e {
         PatternError::Java(message) => ConfigError::invalid(TIMESTAMP_FORMAT, pattern, message),
-        PatternError::Unsupported(letter) => ConfigError::invalid(
-            TIMESTAMP_FORMAT,
-            pattern,
-            format!(
-                "Pattern letter '{letter}' is not supported by Sluice (supported: y M L d E a H \
-                 k K h m s S z Z X and quoted text)"
-            ),
-        ),
+        PatternError::Unsupported(letter) => {
+            super::timestamp_converter::unsupported_letter(TIMESTAMP_FORMAT, pattern, letter)
+        }
     })?;
     Ok(TimestampRouter {
         topic_format: config

@@ -1,6 +1,6 @@
 //! Transformations working together in a chain built from a connector's keys.
 
-use std::collections::BTreeMap;
+use crate::config::props;
 use std::sync::Arc;
 
 use super::Chain;
@@ -8,18 +8,11 @@ use super::util::field;
 use crate::model::record::{Part, Record};
 use crate::model::{Schema, SchemaType, Value};
 
-fn connector(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// Connect's documented "key from a value field" recipe: ValueToKey, ExtractField$Key, then
 /// InsertField$Value with a static field.
 #[test]
 fn value_to_key_extract_field_insert_field() {
-    let mut chain = Chain::from_config(&connector(&[
+    let mut chain = Chain::from_config(&props(&[
         ("transforms", "createKey,extractInt,insert"),
         (
             "transforms.createKey.type",
@@ -88,7 +81,7 @@ fn value_to_key_extract_field_insert_field() {
 /// A transformation's config error names the connector-level key.
 #[test]
 fn config_errors_name_the_prefixed_key() {
-    let error = Chain::from_config(&connector(&[
+    let error = Chain::from_config(&props(&[
         ("transforms", "mask"),
         (
             "transforms.mask.type",
@@ -100,7 +93,7 @@ fn config_errors_name_the_prefixed_key() {
     .err()
     .unwrap();
     assert_eq!(error.key, "transforms.mask.replacement");
-    let error = Chain::from_config(&connector(&[
+    let error = Chain::from_config(&props(&[
         ("transforms", "x"),
         (
             "transforms.x.type",

@@ -163,15 +163,20 @@ pub(crate) fn compile_format(
 ) -> Result<DatePattern, ConfigError> {
     DatePattern::new(pattern).map_err(|e| match e {
         PatternError::Java(_) => ConfigError::rule(key, java_message(pattern)),
-        PatternError::Unsupported(letter) => ConfigError::invalid(
-            key,
-            pattern,
-            format!(
-                "Pattern letter '{letter}' is not supported by Sluice (supported: y M L d E a H \
-                 k K h m s S z Z X and quoted text)"
-            ),
-        ),
+        PatternError::Unsupported(letter) => unsupported_letter(key, pattern, letter),
     })
+}
+
+/// The config error for a pattern letter Sluice's `SimpleDateFormat` does not implement.
+pub(crate) fn unsupported_letter(key: &str, pattern: &str, letter: char) -> ConfigError {
+    ConfigError::invalid(
+        key,
+        pattern,
+        format!(
+            "Pattern letter '{letter}' is not supported by Sluice (supported: y M L d E a H k K h \
+             m s S z Z X and quoted text)"
+        ),
+    )
 }
 
 impl TimestampConverter {
@@ -327,23 +332,16 @@ impl TimestampConverter {
 
     /// `applyValueWithSchema`.
     fn convert_struct(&self, schema: &Schema, values: &[Value], updated: &Schema) -> Result<Value> {
-        let mut out = Vec::with_capacity(values.len());
-        for (i, field) in schema.fields.iter().enumerate() {
-            let value = util::struct_get(
-                &field.schema,
-                values.get(i).unwrap_or(&Value::Null),
-                self.replace_null_with_default,
-            );
-            let value = match field.name == self.field {
-                true => self.convert(&value, Some(Kind::of_schema(&field.schema)?))?,
-                false => value,
-            };
-            if let Some(updated) = updated.fields.get(i) {
-                util::check_put(updated, &value)?;
-            }
-            out.push(value);
-        }
-        Ok(Value::Struct(out))
+        util::rebuild_struct(
+            schema,
+            values,
+            updated,
+            self.replace_null_with_default,
+            |field, value| match field.name == self.field {
+                true => self.convert(&value, Some(Kind::of_schema(&field.schema)?)),
+                false => Ok(value),
+            },
+        )
     }
 }
 

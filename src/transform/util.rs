@@ -157,12 +157,9 @@ pub(crate) fn copy_schema_basics(source: &Schema) -> Schema {
     }
 }
 
-/// A struct field.
+/// A struct field ([`Field::new`]).
 pub(crate) fn field(name: &str, schema: Schema) -> Field {
-    Field {
-        name: name.to_string(),
-        schema,
-    }
+    Field::new(name, schema)
 }
 
 /// `Struct.get(field)` (with `replace.null.with.default`) or `getWithoutDefault`.
@@ -171,6 +168,32 @@ pub(crate) fn struct_get(schema: &Schema, value: &Value, replace_null_with_defau
         (Value::Null, Some(default)) if replace_null_with_default => (**default).clone(),
         _ => value.clone(),
     }
+}
+
+/// A struct value rebuilt for `updated` (the struct's schema after the transformation): each
+/// field read as `Struct.get` reads it, passed through `convert`, and put with `Struct.put`'s
+/// checks.
+pub(crate) fn rebuild_struct(
+    schema: &Schema,
+    values: &[Value],
+    updated: &Schema,
+    replace_null_with_default: bool,
+    mut convert: impl FnMut(&Field, Value) -> Result<Value>,
+) -> Result<Value> {
+    let mut out = Vec::with_capacity(values.len());
+    for (i, field) in schema.fields.iter().enumerate() {
+        let value = struct_get(
+            &field.schema,
+            values.get(i).unwrap_or(&Value::Null),
+            replace_null_with_default,
+        );
+        let value = convert(field, value)?;
+        if let Some(updated) = updated.fields.get(i) {
+            check_put(updated, &value)?;
+        }
+        out.push(value);
+    }
+    Ok(Value::Struct(out))
 }
 
 /// `Struct.put` checks: a null in a required field without a default is Connect's

@@ -1312,21 +1312,7 @@ fn numeric_text(
 mod tests {
     use super::*;
     use crate::convert::json::encode::JsonEncoder;
-
-    fn field(name: &str, schema: Schema) -> Field {
-        Field {
-            name: name.into(),
-            schema,
-        }
-    }
-
-    fn text(s: &str) -> Value {
-        Value::Text(Bytes::copy_from_slice(s.as_bytes()))
-    }
-
-    fn dec(s: &str) -> Value {
-        Value::Decimal(Bytes::copy_from_slice(s.as_bytes()))
-    }
+    use crate::model::fixtures::{dec, field, text};
 
     #[test]
     fn decode_row_refuses_keys_that_are_not_fields() {

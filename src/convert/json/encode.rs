@@ -922,23 +922,9 @@ pub(crate) fn write_schema_json(out: &mut Vec<u8>, schema: &Schema) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Field, SourcePosition, logical};
+    use crate::model::fixtures::{dec, field, text};
+    use crate::model::{SourcePosition, logical};
     use bytes::Bytes;
-
-    fn field(name: &str, schema: Schema) -> Field {
-        Field {
-            name: name.into(),
-            schema,
-        }
-    }
-
-    fn text(s: &str) -> Value {
-        Value::Text(Bytes::copy_from_slice(s.as_bytes()))
-    }
-
-    fn dec(s: &str) -> Value {
-        Value::Decimal(Bytes::copy_from_slice(s.as_bytes()))
-    }
 
     fn users_schema() -> Arc<Schema> {
         Arc::new(Schema::structure(

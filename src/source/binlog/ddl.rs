@@ -188,6 +188,15 @@ impl Reader<'_> {
         self.identifier().map_or(Ddl::Other, Ddl::Database)
     }
 
+    /// After `CREATE` or `DROP`: a `DATABASE`/`SCHEMA` statement, or a `TEMPORARY` table (not
+    /// written to a ROW binlog, so nothing to record); `None` when the statement is neither.
+    fn database_or_temporary(&mut self) -> Option<Ddl> {
+        if self.eat("DATABASE") || self.eat("SCHEMA") {
+            return Some(self.database());
+        }
+        self.eat("TEMPORARY").then_some(Ddl::Other)
+    }
+
     /// A table name, qualified by its database or not.
     fn table_name(&mut self) -> Option<(String, String)> {
         let first = self.identifier()?;
@@ -230,12 +239,8 @@ pub(super) fn classify(sql: &str, database: &str) -> Ddl {
     if r.eat("CREATE") {
         r.eat("OR");
         r.eat("REPLACE");
-        if r.eat("DATABASE") || r.eat("SCHEMA") {
-            return r.database();
-        }
-        // `CREATE [TEMPORARY] TABLE` (temporary tables are not written to a ROW binlog).
-        if r.eat("TEMPORARY") {
-            return Ddl::Other;
+        if let Some(ddl) = r.database_or_temporary() {
+            return ddl;
         }
         if r.eat("TABLE") {
             r.if_exists();
@@ -284,11 +289,8 @@ pub(super) fn classify(sql: &str, database: &str) -> Ddl {
         return Ddl::Other;
     }
     if r.eat("DROP") {
-        if r.eat("DATABASE") || r.eat("SCHEMA") {
-            return r.database();
-        }
-        if r.eat("TEMPORARY") {
-            return Ddl::Other;
+        if let Some(ddl) = r.database_or_temporary() {
+            return ddl;
         }
         if r.eat("TABLE") {
             r.if_exists();

@@ -296,16 +296,15 @@ pub(super) async fn describe(
         String,
         String,
     );
-    let rows: Vec<Row> = conn
-        .exec(
-            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, \
-             CHARACTER_SET_NAME, EXTRA, COLUMN_COMMENT, COLUMN_KEY \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-             ORDER BY ORDINAL_POSITION",
-            (database, table),
-        )
-        .await
-        .map_err(db_error)?;
+    let rows: Vec<Row> = crate::db::describe_columns(
+        conn,
+        "COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, CHARACTER_SET_NAME, \
+         EXTRA, COLUMN_COMMENT, COLUMN_KEY",
+        database,
+        table,
+        context,
+    )
+    .await?;
     if rows.is_empty() {
         return Ok(None);
     }

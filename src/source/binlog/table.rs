@@ -162,16 +162,15 @@ impl Description {
             Option<u32>,
             Option<String>,
         );
-        let rows: Vec<Row> = conn
-            .exec(
-                "SELECT DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY, \
-                 DATETIME_PRECISION, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_DEFAULT \
-                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-                 ORDER BY ORDINAL_POSITION",
-                (database, table),
-            )
-            .await
-            .map_err(db_error)?;
+        let rows: Vec<Row> = crate::db::describe_columns(
+            conn,
+            "DATA_TYPE, COLUMN_TYPE, CHARACTER_OCTET_LENGTH, COLUMN_KEY, DATETIME_PRECISION, \
+             NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_DEFAULT",
+            database,
+            table,
+            context,
+        )
+        .await?;
         if rows.len() != columns.len() {
             return Err(Error::new(
                 ErrorKind::Database,
