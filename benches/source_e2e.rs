@@ -23,6 +23,8 @@
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "../tests/support/recipes.rs"]
+mod recipes;
 
 use common::shape::Shape;
 use common::{
@@ -263,25 +265,7 @@ fn main() -> Result<()> {
             args.rows,
             args.batch_max_rows,
             "chain",
-            &[
-                ("transforms", "createKey,extractInt,addSource"),
-                (
-                    "transforms.createKey.type",
-                    "org.apache.kafka.connect.transforms.ValueToKey",
-                ),
-                ("transforms.createKey.fields", "id"),
-                (
-                    "transforms.extractInt.type",
-                    "org.apache.kafka.connect.transforms.ExtractField$Key",
-                ),
-                ("transforms.extractInt.field", "id"),
-                (
-                    "transforms.addSource.type",
-                    "org.apache.kafka.connect.transforms.InsertField$Value",
-                ),
-                ("transforms.addSource.static.field", "source"),
-                ("transforms.addSource.static.value", "mariadb"),
-            ],
+            recipes::KEY_FROM_ID,
         )?;
         let delivered = read_all(&chain.topic, args.rows)?.len();
         if delivered as u64 != args.rows {

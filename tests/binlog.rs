@@ -7,7 +7,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
-use crate::support::{RunningWorker, TestDb, read_topic, services, unique, worker_config};
+use crate::support::{RunningWorker, TestDb, finish, read_topic, services, unique, worker_config};
 
 /// The JDBC source JSON of tests/source_jdbc.rs on `table`, with `sluice.capture=binlog`.
 fn connector(name: &str, db: &TestDb, prefix: &str, table: &str, extra: &[(&str, &str)]) -> Json {
@@ -97,8 +97,7 @@ async fn rows_committed_out_of_order_are_missed_by_polling_and_delivered_by_the_
         assert_eq!(s.key, None);
     }
     drop((a, b));
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,8 +172,7 @@ async fn updates_and_deletes_only_when_enabled_with_keys_and_tombstones() {
         .len(),
         3
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,8 +252,7 @@ async fn snapshot_then_stream_loses_and_doubles_nothing_and_restarts_resume_exac
         last.key_str()
     );
     drop(conn);
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 pub(crate) const TYPES_TABLE: &str = "CREATE TABLE types (id INT AUTO_INCREMENT PRIMARY KEY, \
@@ -334,8 +331,7 @@ async fn every_column_type_streams_the_bytes_polling_writes() {
         }
         assert_eq!(s.value_str(), p.value_str(), "identical bytes");
     }
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,8 +398,7 @@ async fn ddl_rotation_reconnect_and_new_tables() {
         "nothing twice"
     );
     drop(conn);
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,8 +432,7 @@ async fn a_purged_position_fails_the_task_with_what_to_do() {
         trace.contains("mariadb-bin.999999") && trace.contains("offsets"),
         "{trace}"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,8 +475,7 @@ async fn rows_written_before_an_alter_are_read_after_it_by_column_name() {
     );
     let schema: Json = serde_json::from_str(records[1].value_str()).unwrap();
     assert_eq!(schema["schema"]["fields"][2]["type"], "int64");
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// Where the first transaction after `file:pos` that writes rows to `db`.`table` starts, and
@@ -679,6 +672,5 @@ async fn a_snapshot_pinned_under_a_global_read_lock_meets_the_stream_exactly() {
         flushes().await > flushes_before,
         "FLUSH TABLES WITH READ LOCK was issued"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }

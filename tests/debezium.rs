@@ -9,7 +9,8 @@ use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
 use crate::support::{
-    Record, RunningWorker, TestDb, produce, read_topic, services, unique, worker_config,
+    Record, RunningWorker, TestDb, assert_no_records, finish, produce, read_topic, services,
+    unique, worker_config,
 };
 
 /// Debezium's tutorial connector (`inventory-connector`) on `db`, with `prefix` as
@@ -253,8 +254,7 @@ async fn tutorial_config_writes_debeziums_snapshot_and_change_events() {
     assert!(stored["server_id"].as_i64().is_some(), "{stored}");
     assert_eq!(stored.get("snapshot"), None, "{stored}");
 
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// Where the server's binlog is now: file, position and MariaDB's GTID position there.
@@ -667,8 +667,7 @@ async fn every_column_type_maps_as_debezium_maps_it() {
             "column {field} (string/connect)"
         );
     }
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// The rows of `customers` in `db`, every column as text.
@@ -714,23 +713,7 @@ async fn debezium_to_jdbc_sink_keeps_a_replica_through_an_alter() {
         &unique("dbz-sink"),
         &replica,
         &topic,
-        &[
-            ("pk.mode", "record_key"),
-            ("insert.mode", "upsert"),
-            ("delete.enabled", "true"),
-            ("transforms", "unwrap,route"),
-            (
-                "transforms.unwrap.type",
-                "io.debezium.transforms.ExtractNewRecordState",
-            ),
-            ("transforms.unwrap.drop.tombstones", "false"),
-            (
-                "transforms.route.type",
-                "org.apache.kafka.connect.transforms.RegexRouter",
-            ),
-            ("transforms.route.regex", "([^.]+)\\.([^.]+)\\.([^.]+)"),
-            ("transforms.route.replacement", "$3"),
-        ],
+        crate::support::recipes::DEBEZIUM_TO_JDBC,
     );
     let worker = RunningWorker::start(
         &worker_config(&unique("offsets")),
@@ -1063,8 +1046,7 @@ async fn incremental_snapshot_while_changes_stream() {
         incremental > (ROWS as usize) * 9 / 10 && incremental <= ROWS as usize,
         "{incremental} incremental snapshot events"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// `heartbeat.interval.ms`: while the captured table is idle and another table changes,
@@ -1131,8 +1113,7 @@ async fn heartbeats_while_the_captured_tables_are_idle() {
             })
     })
     .await;
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// `provide.transaction.metadata=true`: a transaction over two tables gives a `BEGIN` and an
@@ -1231,8 +1212,7 @@ async fn transaction_metadata_brackets_each_transaction() {
         split(updated.last().unwrap()).1["transaction"],
         json!({"id": id, "total_order": 3, "data_collection_order": 1})
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// `column.exclude.list`, `column.mask.with.<n>.chars` and `column.truncate.to.<n>.chars`, in
@@ -1312,8 +1292,7 @@ async fn column_filters_masks_and_truncations_apply() {
         split(&records[1]).1["after"],
         json!({"id": 2, "first_name": "Al", "last_name": null, "code": "4588e1f2dc", "bio": null})
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// The `op` and `after.id` of each record of `topic` (tombstones left out).
@@ -1436,8 +1415,7 @@ async fn snapshot_modes_when_needed_initial_only_and_always() {
         ops(&topic).await,
         [r(&[1, 2, 3, 4]), r(&[1, 2, 3, 4, 5]), vec![("c".into(), 6)]].concat()
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// Keys of tables without a primary key (their first unique index of NOT NULL columns) and
@@ -1496,8 +1474,7 @@ async fn keys_from_unique_indexes_and_message_key_columns() {
         key("customers").await.as_deref(),
         Some(format!(r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"last_name"}},{{"type":"string","optional":false,"field":"email"}}],"optional":false,"name":"{prefix}.{}.customers.Key"}},"payload":{{"last_name":"a","email":"a@a"}}}}"#, db.name).as_str())
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// The `after` column names of each change event of `records` (tombstones left out).
@@ -1680,8 +1657,7 @@ async fn schema_history_decodes_rows_with_the_columns_they_were_written_with() {
         after_columns(&records[5..]),
         [(6, columns(&["id", "first_name", "last_name", "note"]))]
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// A stored offset whose schema history has no record of the connector: the task fails and
@@ -1745,8 +1721,7 @@ async fn a_stored_offset_without_history_needs_recovery() {
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(history[0]["position"]["pos"], pos);
     assert_eq!(history[0]["tableChanges"][0]["type"], "CREATE");
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// Inserts an `execute-snapshot` signal `id` of type `blocking` for `db.customers`.
@@ -1824,13 +1799,8 @@ async fn blocking_snapshot_through_the_signal_table() {
     assert_eq!(snapshot_rows(&records[2..]), [row("c", 4, "false")]);
     // Only the listed table was read again.
     let other = format!("{prefix}.{}.other", db.name);
-    assert!(
-        read_topic(&other, 1, Duration::from_secs(2))
-            .await
-            .is_empty()
-    );
-    worker.stop().await;
-    db.drop_db().await;
+    assert_no_records(&other).await;
+    finish(worker, db).await;
 }
 
 /// Truncate events: with `t` left out of `skipped.operations`, a `TRUNCATE` of a captured
@@ -2044,13 +2014,8 @@ async fn signals_act_when_creates_are_skipped() {
     );
     // The signal's own insert wrote no create event.
     let signals = format!("{prefix}.{}.debezium_signal", db.name);
-    assert!(
-        read_topic(&signals, 1, Duration::from_secs(2))
-            .await
-            .is_empty()
-    );
-    worker.stop().await;
-    db.drop_db().await;
+    assert_no_records(&signals).await;
+    finish(worker, db).await;
 }
 
 /// Column defaults become the fields' schema `default`s, converted as Debezium converts them
@@ -2114,8 +2079,7 @@ async fn column_defaults_are_schema_defaults() {
     // The null d_str is written as its default, as JsonConverter writes it.
     assert_eq!(payload["after"]["d_str"], "x");
     assert_eq!(payload["after"]["d_none"], Json::Null);
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// `gtid.source.includes` / `gtid.source.excludes`: the row events of transactions whose GTID

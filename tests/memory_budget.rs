@@ -8,7 +8,7 @@ use mysql_async::prelude::Queryable;
 
 use crate::sink_jdbc::{mariadb_sink, rows};
 use crate::source_jdbc::source_config;
-use crate::support::{RunningWorker, TestDb, eventually, read_topic, services, unique};
+use crate::support::{RunningWorker, TestDb, eventually, finish, read_topic, services, unique};
 
 /// Bytes of each row's `body`.
 const BODY: usize = 256 * 1024;
@@ -121,6 +121,5 @@ async fn a_small_budget_delivers_big_rows_in_order_and_pauses_reading() {
         text.contains("sluice_worker_memory_budget_bytes "),
         "the budget is reported:\n{text}"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }

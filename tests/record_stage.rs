@@ -10,7 +10,8 @@ use crate::rest_api::{call, start};
 use crate::sink_jdbc::{mariadb_sink, rows};
 use crate::source_jdbc::source_config;
 use crate::support::{
-    RunningWorker, TestDb, create_topic, eventually, produce, read_topic, unique, worker_config,
+    RunningWorker, TestDb, create_topic, eventually, finish, produce, read_topic, unique,
+    worker_config,
 };
 
 const USERS: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64))";
@@ -93,8 +94,7 @@ async fn filter_by_topic_name_and_numeric_decimals() {
     .await;
     let users = read_topic(&format!("{prefix}users"), 1, Duration::from_secs(2)).await;
     assert!(users.is_empty(), "filtered records must not be produced");
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// `Filter` with `RecordIsTombstone` on a sink with `delete.enabled=true`: tombstones are
@@ -171,8 +171,7 @@ async fn sink_filters_tombstones() {
         ],
         "the tombstone was filtered, so row 1 stays"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 /// Bad transformation keys are a 400 naming the key; validate reports the transformation's
@@ -335,28 +334,10 @@ async fn source_key_chain_and_string_key_converter() {
     db.exec(USERS).await;
     db.exec("INSERT INTO users (name) VALUES ('kim'), ('lee')")
         .await;
-    let chain = [
-        ("transforms", "createKey,extractInt,addSource"),
-        (
-            "transforms.createKey.type",
-            "org.apache.kafka.connect.transforms.ValueToKey",
-        ),
-        ("transforms.createKey.fields", "id"),
-        (
-            "transforms.extractInt.type",
-            "org.apache.kafka.connect.transforms.ExtractField$Key",
-        ),
-        ("transforms.extractInt.field", "id"),
-        (
-            "transforms.addSource.type",
-            "org.apache.kafka.connect.transforms.InsertField$Value",
-        ),
-        ("transforms.addSource.static.field", "source"),
-        ("transforms.addSource.static.value", "mariadb"),
-    ];
+    let chain = crate::support::recipes::KEY_FROM_ID;
     let (json_prefix, string_prefix) =
         (format!("{}_", unique("rsk")), format!("{}_", unique("rss")));
-    let json_key = source_config(&unique("rs-key"), &db, &json_prefix, &chain);
+    let json_key = source_config(&unique("rs-key"), &db, &json_prefix, chain);
     let mut with_string = chain.to_vec();
     with_string.push((
         "key.converter",
@@ -392,8 +373,7 @@ async fn source_key_chain_and_string_key_converter() {
             .to_string(),
         "the value is still JsonConverter's"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 const USERS_SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"user_id"},{"type":"string","optional":true,"field":"pwd"},{"type":"string","optional":true,"field":"name"}],"optional":false,"name":"users"}"#;
@@ -565,23 +545,7 @@ async fn sink_applies_debezium_change_events() {
         &name,
         &db,
         &topic,
-        &[
-            ("pk.mode", "record_key"),
-            ("insert.mode", "upsert"),
-            ("delete.enabled", "true"),
-            ("transforms", "unwrap,route"),
-            (
-                "transforms.unwrap.type",
-                "io.debezium.transforms.ExtractNewRecordState",
-            ),
-            ("transforms.unwrap.drop.tombstones", "false"),
-            (
-                "transforms.route.type",
-                "org.apache.kafka.connect.transforms.RegexRouter",
-            ),
-            ("transforms.route.regex", "([^.]+)\\.([^.]+)\\.([^.]+)"),
-            ("transforms.route.replacement", "$3"),
-        ],
+        crate::support::recipes::DEBEZIUM_TO_JDBC,
     );
     let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
         .await

@@ -7,8 +7,8 @@ use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
 use crate::support::{
-    RunningWorker, TestDb, committed_offset, create_topic, eventually, produce, reset_offset,
-    unique, worker_config,
+    RunningWorker, TestDb, committed_offset, create_topic, eventually, finish, produce,
+    reset_offset, unique, worker_config,
 };
 
 const USERS_SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"user_id"},{"type":"string","optional":true,"field":"pwd"},{"type":"string","optional":true,"field":"name"},{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"created_at"}],"optional":false,"name":"users"}"#;
@@ -549,15 +549,7 @@ async fn bad_sink_configurations_fail_clearly() {
     let start = |extra: Vec<(&'static str, &'static str)>| {
         let connector = mariadb_sink(&unique("bad"), &db, &unique("t"), &extra);
         let config = config.clone();
-        async move {
-            match RunningWorker::start(&config, &[connector]).await {
-                Ok(worker) => {
-                    worker.stop().await;
-                    panic!("should not start");
-                }
-                Err(error) => error.trace(),
-            }
-        }
+        async move { RunningWorker::start_error(&config, connector).await }
     };
     let error = start(vec![("insert.mode", "upsert")]).await;
     assert!(error.contains("pk.mode"), "{error}");
@@ -592,8 +584,7 @@ async fn bad_sink_configurations_fail_clearly() {
     };
     assert!(trace.contains("127.0.0.1:1/nodb"), "{trace}");
     assert!(!trace.contains("secret-pw"), "{trace}");
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]

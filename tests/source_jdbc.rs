@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use crate::support::{RunningWorker, TestDb, read_topic, unique, worker_config};
+use crate::support::{RunningWorker, TestDb, finish, read_topic, unique, worker_config};
 
 const SEED_TABLE: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, user_id VARCHAR(32), \
      pwd VARCHAR(32), name VARCHAR(64), created_at TIMESTAMP NULL)";
@@ -140,8 +140,7 @@ async fn seed_scenario_writes_connect_bytes_and_offsets_and_resumes() {
         4,
         "a restarted source must not repeat rows covered by its stored offset"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -184,8 +183,7 @@ async fn resumes_from_an_offset_written_by_kafka_connect() {
     );
     let payload: Json = serde_json::from_str(records[0].value_str()).unwrap();
     assert_eq!(payload["payload"]["id"], 3);
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -201,15 +199,7 @@ async fn bad_configurations_fail_with_clear_errors() {
         let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let connector = source_config(&unique("bad"), &db, &prefix, &pairs);
         let config = config.clone();
-        async move {
-            match RunningWorker::start(&config, &[connector]).await {
-                Ok(worker) => {
-                    worker.stop().await;
-                    panic!("the connector should not start");
-                }
-                Err(error) => error.trace(),
-            }
-        }
+        async move { RunningWorker::start_error(&config, connector).await }
     };
     let error = start(vec![("mode", String::new())]).await;
     assert!(
@@ -251,8 +241,7 @@ async fn bad_configurations_fail_with_clear_errors() {
         trace.contains("column id") && trace.contains("nullable"),
         "{trace}"
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 async fn wait_for_failure(worker: &RunningWorker, connector: &str) -> String {
@@ -338,8 +327,7 @@ async fn timestamp_incrementing_mode_keeps_rows_with_equal_timestamps() {
         (last["id"].as_i64(), last["v"].as_str()),
         (Some(2), Some("b2"))
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -380,8 +368,7 @@ async fn timestamp_mode_reads_rows_before_now() {
         r#"{"timestamp_nanos":0,"timestamp":1591012800000}"#,
     )
     .await;
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -410,8 +397,7 @@ async fn bulk_mode_rereads_the_table_every_poll() {
         .map(|p| p["id"].as_i64().unwrap())
         .collect();
     assert_eq!(&ids[..4], [1, 2, 1, 2]);
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -438,8 +424,7 @@ async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
         records[0].value_str(),
         r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"doubled"}],"optional":false},"payload":{"id":1,"doubled":10}}"#
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -485,8 +470,7 @@ async fn tables_are_split_across_tasks_like_connect() {
             .collect();
         assert_eq!(values, [format!("{table}1"), format!("{table}2")]);
     }
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }
 
 #[tokio::test]
@@ -748,6 +732,5 @@ async fn db_timezone_reads_datetime_as_wall_clock_and_granularity_rewrites_times
         second["payload"]["updated_at"],
         json!(format!("{row2_wall}000"))
     );
-    worker.stop().await;
-    db.drop_db().await;
+    finish(worker, db).await;
 }

@@ -4,6 +4,9 @@ use crate::config::props;
 use std::sync::Arc;
 
 use super::Chain;
+
+#[path = "../../tests/support/recipes.rs"]
+mod recipes;
 use super::util::field;
 use crate::model::record::{Part, Record};
 use crate::model::{Schema, SchemaType, Value};
@@ -12,26 +15,7 @@ use crate::model::{Schema, SchemaType, Value};
 /// InsertField$Value with a static field.
 #[test]
 fn value_to_key_extract_field_insert_field() {
-    let mut chain = Chain::from_config(&props(&[
-        ("transforms", "createKey,extractInt,insert"),
-        (
-            "transforms.createKey.type",
-            "org.apache.kafka.connect.transforms.ValueToKey",
-        ),
-        ("transforms.createKey.fields", "id"),
-        (
-            "transforms.extractInt.type",
-            "org.apache.kafka.connect.transforms.ExtractField$Key",
-        ),
-        ("transforms.extractInt.field", "id"),
-        (
-            "transforms.insert.type",
-            "org.apache.kafka.connect.transforms.InsertField$Value",
-        ),
-        ("transforms.insert.static.field", "source"),
-        ("transforms.insert.static.value", "mariadb"),
-    ]))
-    .unwrap();
+    let mut chain = Chain::from_config(&props(recipes::KEY_FROM_ID)).unwrap();
     let schema = Arc::new(Schema::structure(
         Some("db.t".into()),
         vec![

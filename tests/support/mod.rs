@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod recipes;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -355,6 +357,20 @@ impl RunningWorker {
         self.worker.stop_all(Duration::from_secs(30)).await;
     }
 
+    /// The error trace of a worker that must refuse to start `connector`.
+    pub async fn start_error(
+        config: &sluice::config::WorkerConfig,
+        connector: serde_json::Value,
+    ) -> String {
+        match RunningWorker::start(config, &[connector]).await {
+            Ok(worker) => {
+                worker.stop().await;
+                panic!("the connector should not start");
+            }
+            Err(error) => error.trace(),
+        }
+    }
+
     /// The trace of `connector`'s first task once it has failed, polled every 200 ms for up to
     /// `timeout` (empty if it has not failed by then).
     pub async fn failure_trace(&self, connector: &str, timeout: Duration) -> String {
@@ -372,6 +388,21 @@ impl RunningWorker {
 }
 
 /// Produces `(key, value)` records in order (one partition topics keep that order), awaiting each.
+/// The end of a test: the worker stopped, then its database dropped.
+pub async fn finish(worker: RunningWorker, db: TestDb) {
+    worker.stop().await;
+    db.drop_db().await;
+}
+
+/// Asserts that `topic` holds no record (waiting two seconds for one to arrive).
+pub async fn assert_no_records(topic: &str) {
+    let records = read_topic(topic, 1, Duration::from_secs(2)).await;
+    assert!(
+        records.is_empty(),
+        "{topic} should hold no record: {records:?}"
+    );
+}
+
 pub async fn produce(topic: &str, records: &[(Option<&str>, Option<&str>)]) {
     let producer: FutureProducer = services().kafka_config().create().unwrap();
     for (key, value) in records {
