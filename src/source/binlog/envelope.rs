@@ -21,31 +21,48 @@ use crate::source::config::{BinaryMode, DebeziumSettings, DecimalMode, Flavor, T
 /// The Debezium release whose event format this reproduces (`source.version`).
 pub(crate) const DEBEZIUM_VERSION: &str = "3.1.3.Final";
 
-/// A column as the catalog describes it: what Debezium's type mapping needs beyond the
-/// value the reader decodes.
+/// A column as Debezium's type mapping sees it: its name and nullability in the table's schema,
+/// what the catalog says of it, and the type details read out of `COLUMN_TYPE`.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ColumnFacts {
     /// The column name.
     pub(super) name: String,
-    /// `information_schema.COLUMNS.DATA_TYPE`, lower case (`int`, `datetime`, `enum`…).
-    pub(super) data_type: String,
-    /// `COLUMN_TYPE` (`int(10) unsigned`, `enum('a','b')`…).
-    pub(super) column_type: String,
     /// `IS_NULLABLE = YES`.
     pub(super) optional: bool,
-    /// DATETIME/TIMESTAMP/TIME fractional digits.
-    pub(super) fsp: u32,
-    /// DECIMAL precision and scale.
-    pub(super) precision: Option<u32>,
-    /// DECIMAL scale.
-    pub(super) scale: Option<u32>,
+    /// The catalog's facts.
+    pub(super) catalog: CatalogColumn,
     /// ENUM/SET members.
     pub(super) members: Vec<String>,
     /// BIT(n) width.
     pub(super) bits: Option<u32>,
-    /// The column's default as Debezium's parser records it (`None`: none, or NULL).
+}
+
+impl ColumnFacts {
+    /// DATETIME/TIMESTAMP/TIME fractional digits.
+    fn fsp(&self) -> u32 {
+        self.catalog.fsp.unwrap_or(0)
+    }
+}
+
+/// A column's facts from the catalog (`information_schema.COLUMNS`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct CatalogColumn {
+    /// `DATA_TYPE`, lower case (`int`, `datetime`, `enum`…).
+    pub(super) data_type: String,
+    /// `COLUMN_TYPE`, lower case (`int(10) unsigned`, `enum('a','b')`…).
+    pub(super) column_type: String,
+    /// `CHARACTER_OCTET_LENGTH`.
+    pub(super) octets: Option<u64>,
+    /// Part of the primary key.
+    pub(super) primary: bool,
+    /// `DATETIME_PRECISION`, `NUMERIC_PRECISION`, `NUMERIC_SCALE`.
+    pub(super) fsp: Option<u32>,
+    pub(super) precision: Option<u32>,
+    pub(super) scale: Option<u32>,
+    /// The default, as [`default_expression`] gives it.
     pub(super) default: Option<String>,
 }
+
 
 /// How a decoded value becomes Debezium's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,11 +191,11 @@ impl EventShape {
                 .find(|(p, _)| p.matches_whole(&name));
             // The column's declared character length (CHAR/VARCHAR), as Debezium's
             // `Column.length()`; TEXT has none.
-            let length = matches!(column.data_type.as_str(), "char" | "varchar")
+            let length = matches!(column.catalog.data_type.as_str(), "char" | "varchar")
                 .then(|| {
-                    let open = column.column_type.find('(')?;
-                    let close = column.column_type[open..].find(')')? + open;
-                    column.column_type[open + 1..close].parse::<usize>().ok()
+                    let open = column.catalog.column_type.find('(')?;
+                    let close = column.catalog.column_type[open..].find(')')? + open;
+                    column.catalog.column_type[open + 1..close].parse::<usize>().ok()
                 })
                 .flatten();
             let edit = match (mask, hash, cut) {
@@ -193,13 +210,14 @@ impl EventShape {
                     format!(
                         "column {db}.{table}.{} has type {}, which Sluice's Debezium connector \
                          does not map yet",
-                        column.name, column.column_type
+                        column.name, column.catalog.column_type
                     ),
                 )
             })?;
             // The column's default, as Debezium's `MySqlDefaultValueConverter` gives it (for the
             // types whose default it converts unambiguously), in the field's representation.
             if let Some(default) = column
+                .catalog
                 .default
                 .as_deref()
                 .and_then(|d| default_value(column, d))
@@ -406,13 +424,13 @@ fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
         let d = parts.next()?.parse().ok()?;
         (m >= 1 && d >= 1).then_some((y, m, d))
     };
-    match c.data_type.as_str() {
+    match c.catalog.data_type.as_str() {
         "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
             expr.parse::<i64>().ok().map(Value::Int)
         }
         "float" | "double" | "real" => expr.parse::<f64>().ok().map(Value::Float),
         "decimal" | "numeric" => {
-            let scale = c.scale.unwrap_or(0) as usize;
+            let scale = c.catalog.scale.unwrap_or(0) as usize;
             let (negative, digits) = match expr.strip_prefix('-') {
                 Some(rest) => (true, rest),
                 None => (false, expr.strip_prefix('+').unwrap_or(expr)),
@@ -678,11 +696,11 @@ fn transaction_schema() -> Schema {
 fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema, Conv)> {
     use SchemaType::*;
     let optional = c.optional;
-    let unsigned = c.column_type.contains("unsigned");
+    let unsigned = c.catalog.column_type.contains("unsigned");
     let plain = |ty| Some((Schema::primitive(ty, optional), Conv::Same));
     let named = |ty, name: &str, conv| Some((Schema::logical(ty, name, optional), conv));
     let connect = settings.time == TimeMode::Connect;
-    match c.data_type.as_str() {
+    match c.catalog.data_type.as_str() {
         "tinyint" => plain(if unsigned { Int16 } else { Int8 }),
         "smallint" => plain(if unsigned { Int32 } else { Int16 }),
         "mediumint" => plain(Int32),
@@ -696,7 +714,7 @@ fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema
         "double" | "real" => plain(Float64),
         "decimal" | "numeric" => match settings.decimal {
             DecimalMode::Precise => Some((
-                Schema::decimal(c.scale.unwrap_or(0) as i32, c.precision, optional),
+                Schema::decimal(c.catalog.scale.unwrap_or(0) as i32, c.catalog.precision, optional),
                 Conv::Same,
             )),
             DecimalMode::Double => {
@@ -722,7 +740,7 @@ fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema
             }
         }
         "enum" | "set" => {
-            let name = if c.data_type == "enum" {
+            let name = if c.catalog.data_type == "enum" {
                 "io.debezium.data.Enum"
             } else {
                 "io.debezium.data.EnumSet"
@@ -739,12 +757,12 @@ fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema
         "time" if connect => named(Int32, logical::TIME, Conv::TimeOfDay),
         "time" => named(Int64, "io.debezium.time.MicroTime", Conv::Micros),
         "datetime" if connect => named(Int64, logical::TIMESTAMP, Conv::Same),
-        "datetime" if c.fsp <= 3 => named(Int64, "io.debezium.time.Timestamp", Conv::Millis),
+        "datetime" if c.fsp() <= 3 => named(Int64, "io.debezium.time.Timestamp", Conv::Millis),
         "datetime" => named(Int64, "io.debezium.time.MicroTimestamp", Conv::Micros),
         "timestamp" => named(
             String,
             "io.debezium.time.ZonedTimestamp",
-            Conv::Zoned { fsp: c.fsp },
+            Conv::Zoned { fsp: c.fsp() },
         ),
         _ => None,
     }
@@ -841,10 +859,12 @@ mod tests {
     fn column(name: &str, data_type: &str, optional: bool) -> ColumnFacts {
         ColumnFacts {
             name: name.into(),
-            data_type: data_type.into(),
-            column_type: data_type.into(),
-            default: None,
             optional,
+            catalog: CatalogColumn {
+                data_type: data_type.into(),
+                column_type: data_type.into(),
+                ..CatalogColumn::default()
+            },
             ..ColumnFacts::default()
         }
     }

@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::ddl::{Ddl, TableChange};
-use super::envelope::{field, source_schema, struct_v1};
+use super::envelope::{CatalogColumn, field, source_schema, struct_v1};
 use super::gtid::Gtids;
-use super::table::{CatalogColumn, Description, TableInfo};
+use super::table::{Description, TableInfo};
 use super::task::BinlogSourceTask;
 use crate::db::quote_mysql;
 use crate::error::{Error, ErrorKind, Result};

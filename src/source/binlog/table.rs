@@ -8,7 +8,7 @@ use mysql_async::binlog::value::BinlogValue;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value as MyValue};
 
-use super::envelope::{ColumnFacts, EventShape};
+use super::envelope::{CatalogColumn, ColumnFacts, EventShape};
 use crate::db::{DbZone, quote_mysql};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Field, Schema, Value};
@@ -83,25 +83,6 @@ async fn unique_key(
             columns
         })
         .unwrap_or_default())
-}
-
-/// A column's facts from the catalog (`information_schema.COLUMNS`).
-#[derive(Debug, Clone)]
-pub(super) struct CatalogColumn {
-    /// `DATA_TYPE`, lower case (`int`, `datetime`, `enum`…).
-    pub(super) data_type: String,
-    /// `COLUMN_TYPE`, lower case (`int(10) unsigned`, `enum('a','b')`…).
-    pub(super) column_type: String,
-    /// `CHARACTER_OCTET_LENGTH`.
-    pub(super) octets: Option<u64>,
-    /// Part of the primary key.
-    pub(super) primary: bool,
-    /// `DATETIME_PRECISION`, `NUMERIC_PRECISION`, `NUMERIC_SCALE`.
-    pub(super) fsp: Option<u32>,
-    pub(super) precision: Option<u32>,
-    pub(super) scale: Option<u32>,
-    /// The default, as [`default_expression`] gives it.
-    pub(super) default: Option<String>,
 }
 
 /// A column's default as Debezium's DDL parser records it (`defaultValueExpression`), from the
@@ -218,44 +199,29 @@ impl TableInfo {
         let mut key_columns = Vec::new();
         let mut facts = Vec::with_capacity(rows.len());
         for (i, column) in rows.iter().enumerate() {
-            let CatalogColumn {
-                data_type,
-                column_type,
-                octets,
-                primary,
-                fsp,
-                precision,
-                scale,
-                default,
-            } = column;
-            let data_type = data_type.clone();
+            let (data_type, column_type) = (column.data_type.as_str(), &column.column_type);
             let mut meta = ColumnMeta {
                 unsigned: column_type.contains("unsigned"),
                 ..ColumnMeta::default()
             };
-            match data_type.as_str() {
+            match data_type {
                 "enum" | "set" => {
                     meta.is_set = data_type == "set";
                     meta.members = members(column_type);
                 }
-                "binary" => meta.binary_len = octets.map(|n| n as usize),
+                "binary" => meta.binary_len = column.octets.map(|n| n as usize),
                 "mediumint" => meta.signed_mediumint = !column_type.contains("unsigned"),
                 _ => {}
             }
-            if *primary {
+            if column.primary {
                 key_columns.push(i);
             }
             facts.push(ColumnFacts {
                 name: shape.names[i].clone(),
                 optional: shape.schema.fields[i].schema.optional,
-                fsp: fsp.unwrap_or(0),
-                precision: *precision,
-                scale: *scale,
                 members: meta.members.clone(),
-                bits: (data_type == "bit").then_some(precision.unwrap_or(1)),
-                data_type,
-                column_type: column_type.clone(),
-                default: default.clone(),
+                bits: (data_type == "bit").then_some(column.precision.unwrap_or(1)),
+                catalog: column.clone(),
             });
             metas.push(meta);
         }
