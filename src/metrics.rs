@@ -91,6 +91,20 @@ pub(crate) fn source_table(partition: &serde_json::Value) -> &str {
     }
 }
 
+/// The depth gauge of the queue in front of one of a task's stages (`stage`: one of the
+/// `STAGE_*` values); `base` is the task's `connector` and `task` labels.
+pub(crate) fn queue_depth(
+    base: &[(&'static str, String); 2],
+    stage: &'static str,
+) -> metrics::Gauge {
+    metrics::gauge!(
+        PIPELINE_QUEUE_DEPTH,
+        LABEL_CONNECTOR => base[0].1.clone(),
+        LABEL_TASK => base[1].1.clone(),
+        LABEL_STAGE => stage
+    )
+}
+
 /// Metric handles of one task per value of one more label (a source's tables, a sink's
 /// topics), made on first use so the hot path looks them up without touching the registry.
 pub(crate) struct ByLabel<T> {

@@ -160,12 +160,7 @@ impl SinkPipeline {
         ];
         let put_seconds = metrics::histogram!(m::SINK_PUT_SECONDS, &labels);
         let batch_records = metrics::histogram!(m::SINK_BATCH_RECORDS, &labels);
-        let depth = metrics::gauge!(
-            m::PIPELINE_QUEUE_DEPTH,
-            m::LABEL_CONNECTOR => labels[0].1.clone(),
-            m::LABEL_TASK => labels[1].1.clone(),
-            m::LABEL_STAGE => m::STAGE_PUT
-        );
+        let depth = m::queue_depth(&labels, m::STAGE_PUT);
         let mut per_topic = m::ByLabel::new(labels, m::LABEL_TOPIC, TopicCounters::new);
         if let Subscription::Topics(topics) = &self.subscription {
             for topic in topics {

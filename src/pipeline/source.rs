@@ -228,12 +228,7 @@ impl SourcePipeline {
         labels: [(&'static str, String); 2],
     ) {
         let in_flight = metrics::gauge!(m::PRODUCER_IN_FLIGHT, &labels);
-        let depth = metrics::gauge!(
-            m::PIPELINE_QUEUE_DEPTH,
-            m::LABEL_CONNECTOR => labels[0].1.clone(),
-            m::LABEL_TASK => labels[1].1.clone(),
-            m::LABEL_STAGE => m::STAGE_PRODUCER
-        );
+        let depth = m::queue_depth(&labels, m::STAGE_PRODUCER);
         let mut bytes = m::ByLabel::new(labels, m::LABEL_TABLE, |l| {
             metrics::counter!(m::SOURCE_BYTES_TOTAL, l)
         });
@@ -453,12 +448,7 @@ fn reader_stage(
             return;
         }
     };
-    let depth = metrics::gauge!(
-        m::PIPELINE_QUEUE_DEPTH,
-        m::LABEL_CONNECTOR => labels[0].1.clone(),
-        m::LABEL_TASK => labels[1].1.clone(),
-        m::LABEL_STAGE => m::STAGE_ENCODER
-    );
+    let depth = m::queue_depth(&labels, m::STAGE_ENCODER);
     let mut tables = m::ByLabel::new(labels, m::LABEL_TABLE, |l| {
         (
             metrics::counter!(m::SOURCE_RECORDS_READ_TOTAL, l),

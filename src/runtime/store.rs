@@ -474,12 +474,14 @@ impl StatusStore {
         Ok(())
     }
 
-    fn mine(&self, state: State, trace: Option<&str>) -> StatusRecord {
-        StatusRecord {
+    /// Writes `state` (and `trace`) as this worker's status record under `key`.
+    async fn put_mine(&self, key: String, state: State, trace: Option<&str>) -> Result<()> {
+        let record = StatusRecord {
             state: state.as_str().to_string(),
             trace: trace.map(str::to_string),
             worker_id: self.worker_id.clone(),
-        }
+        };
+        self.put(key, Some(record)).await
     }
 
     pub(crate) async fn put_connector(
@@ -488,11 +490,8 @@ impl StatusStore {
         state: State,
         trace: Option<&str>,
     ) -> Result<()> {
-        self.put(
-            format!("status-connector-{name}"),
-            Some(self.mine(state, trace)),
-        )
-        .await
+        self.put_mine(format!("status-connector-{name}"), state, trace)
+            .await
     }
 
     pub(crate) async fn put_task(
@@ -502,11 +501,8 @@ impl StatusStore {
         state: State,
         trace: Option<&str>,
     ) -> Result<()> {
-        self.put(
-            format!("status-task-{name}-{task}"),
-            Some(self.mine(state, trace)),
-        )
-        .await
+        self.put_mine(format!("status-task-{name}-{task}"), state, trace)
+            .await
     }
 
     /// Tombstones for a deleted connector's statuses (every task status known, and the first

@@ -216,6 +216,19 @@ mod tests {
         list.iter().map(|(n, t)| (n.as_str(), *t)).collect()
     }
 
+    /// Connector `c` with `tasks` tasks, started on this worker: its config entries, the local
+    /// state after the first plan was carried out, and that plan.
+    fn running(tasks: usize) -> (BTreeMap<String, Entry>, Local, Plan) {
+        let entries = BTreeMap::from([(
+            "c".to_string(),
+            entry("c", "1", tasks, TargetState::Started),
+        )]);
+        let mut local = local(Placement::All);
+        let first = plan(&entries, &mut local, &BTreeSet::new());
+        carry_out(&mut local, &first);
+        (entries, local, first)
+    }
+
     fn started(plan: &Plan) -> Vec<(&str, u32)> {
         plan.start
             .iter()
@@ -238,11 +251,7 @@ mod tests {
 
     #[test]
     fn a_new_plan_restarts_every_task_and_the_owner() {
-        let mut entries =
-            BTreeMap::from([("c".to_string(), entry("c", "1", 2, TargetState::Started))]);
-        let mut local = local(Placement::All);
-        let first = plan(&entries, &mut local, &BTreeSet::new());
-        carry_out(&mut local, &first);
+        let (mut entries, mut local, first) = running(2);
         let owner = first.owners[0].3.clone();
         entries.insert("c".into(), entry("c", "2", 1, TargetState::Started));
         let second = plan(&entries, &mut local, &BTreeSet::new());
@@ -254,11 +263,7 @@ mod tests {
 
     #[test]
     fn pause_stops_and_reports_tasks_resume_starts_them() {
-        let mut entries =
-            BTreeMap::from([("c".to_string(), entry("c", "1", 1, TargetState::Started))]);
-        let mut local = local(Placement::All);
-        let first = plan(&entries, &mut local, &BTreeSet::new());
-        carry_out(&mut local, &first);
+        let (mut entries, mut local, _) = running(1);
         entries.get_mut("c").unwrap().target = TargetState::Paused;
         let paused = plan(&entries, &mut local, &BTreeSet::new());
         assert_eq!(keys(&paused.stop), [("c", 0)]);
@@ -277,10 +282,7 @@ mod tests {
 
     #[test]
     fn a_restart_stops_and_starts_the_task() {
-        let entries = BTreeMap::from([("c".to_string(), entry("c", "1", 2, TargetState::Started))]);
-        let mut local = local(Placement::All);
-        let first = plan(&entries, &mut local, &BTreeSet::new());
-        carry_out(&mut local, &first);
+        let (entries, mut local, _) = running(2);
         let restart = plan(
             &entries,
             &mut local,
@@ -292,10 +294,7 @@ mod tests {
 
     #[test]
     fn a_deleted_connector_stops_its_tasks_and_owner() {
-        let entries = BTreeMap::from([("c".to_string(), entry("c", "1", 1, TargetState::Started))]);
-        let mut local = local(Placement::All);
-        let first = plan(&entries, &mut local, &BTreeSet::new());
-        carry_out(&mut local, &first);
+        let (_, mut local, first) = running(1);
         let deleted = plan(&BTreeMap::new(), &mut local, &BTreeSet::new());
         assert_eq!(keys(&deleted.stop), [("c", 0)]);
         assert!(first.owners[0].3.is_cancelled());

@@ -63,7 +63,6 @@ pub(super) struct CatalogColumn {
     pub(super) default: Option<String>,
 }
 
-
 /// How a decoded value becomes Debezium's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Conv {
@@ -195,7 +194,9 @@ impl EventShape {
                 .then(|| {
                     let open = column.catalog.column_type.find('(')?;
                     let close = column.catalog.column_type[open..].find(')')? + open;
-                    column.catalog.column_type[open + 1..close].parse::<usize>().ok()
+                    column.catalog.column_type[open + 1..close]
+                        .parse::<usize>()
+                        .ok()
                 })
                 .flatten();
             let edit = match (mask, hash, cut) {
@@ -714,7 +715,11 @@ fn column_schema(settings: &DebeziumSettings, c: &ColumnFacts) -> Option<(Schema
         "double" | "real" => plain(Float64),
         "decimal" | "numeric" => match settings.decimal {
             DecimalMode::Precise => Some((
-                Schema::decimal(c.catalog.scale.unwrap_or(0) as i32, c.catalog.precision, optional),
+                Schema::decimal(
+                    c.catalog.scale.unwrap_or(0) as i32,
+                    c.catalog.precision,
+                    optional,
+                ),
                 Conv::Same,
             )),
             DecimalMode::Double => {
