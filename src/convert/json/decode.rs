@@ -789,30 +789,21 @@ fn hash_bytes(bytes: &[u8]) -> u64 {
 /// An unambiguous serialization of the value at `at`, for cache keys. Returns the next node.
 fn write_canonical(nodes: &[Node<'_>], at: usize, out: &mut Vec<u8>) -> usize {
     match node_at(nodes, at) {
-        Node::Object { len, .. } => {
-            out.push(b'{');
+        node @ (Node::Object { len, .. } | Node::Array { len, .. }) => {
+            let object = matches!(node, Node::Object { .. });
+            out.push(if object { b'{' } else { b'[' });
             let mut next = at + 1;
             for i in 0..len {
                 if i > 0 {
                     out.push(b',');
                 }
-                next = write_canonical(nodes, next, out);
-                out.push(b':');
-                next = write_canonical(nodes, next, out);
-            }
-            out.push(b'}');
-            next
-        }
-        Node::Array { len, .. } => {
-            out.push(b'[');
-            let mut next = at + 1;
-            for i in 0..len {
-                if i > 0 {
-                    out.push(b',');
+                if object {
+                    next = write_canonical(nodes, next, out);
+                    out.push(b':');
                 }
                 next = write_canonical(nodes, next, out);
             }
-            out.push(b']');
+            out.push(if object { b'}' } else { b']' });
             next
         }
         Node::String(s) => {
@@ -1867,21 +1858,6 @@ mod tests {
             "cannot convert field \"v\" of t: value 128 out of range for int8"
         );
         let e = error(&one(
-            r#"{"type":"int8","optional":true,"field":"v"}"#,
-            r#"{"v":-129}"#,
-        ));
-        assert!(e.contains("out of range"), "{e}");
-        let e = error(&one(
-            r#"{"type":"int64","optional":true,"field":"v"}"#,
-            r#"{"v":18446744073709551615}"#,
-        ));
-        assert!(e.contains("\"v\"") && e.contains("out of range"), "{e}");
-        let e = error(&one(
-            r#"{"type":"int64","optional":true,"field":"v"}"#,
-            r#"{"v":123456789012345678901234567890}"#,
-        ));
-        assert!(e.contains("\"v\"") && e.contains("out of range"), "{e}");
-        let e = error(&one(
             r#"{"type":"int32","optional":true,"field":"v"}"#,
             r#"{"v":"5"}"#,
         ));
@@ -1890,38 +1866,6 @@ mod tests {
             "cannot convert field \"v\" of t: expected int32, got a string"
         );
         let e = error(&one(
-            r#"{"type":"int32","optional":true,"field":"v"}"#,
-            r#"{"v":1.5}"#,
-        ));
-        assert!(e.contains("expected int32"), "{e}");
-        let e = error(&one(
-            r#"{"type":"boolean","optional":true,"field":"v"}"#,
-            r#"{"v":1}"#,
-        ));
-        assert!(e.contains("expected boolean"), "{e}");
-        let e = error(&one(
-            r#"{"type":"string","optional":true,"field":"v"}"#,
-            r#"{"v":{}}"#,
-        ));
-        assert!(e.contains("got an object"), "{e}");
-        // Bad base64.
-        let e = error(&one(
-            r#"{"type":"bytes","optional":true,"field":"v"}"#,
-            r#"{"v":"!!!"}"#,
-        ));
-        assert!(e.contains("\"v\"") && e.contains("invalid base64"), "{e}");
-        let e = error(&one(
-            r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"v"}"#,
-            r#"{"v":"a*b="}"#,
-        ));
-        assert!(e.contains("\"v\"") && e.contains("invalid base64"), "{e}");
-        let e = error(&one(
-            r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"},"field":"v"}"#,
-            r#"{"v":""}"#,
-        ));
-        assert!(e.contains("no bytes"), "{e}");
-        // Unsupported field types.
-        let e = error(&one(
             r#"{"type":"array","items":{"type":"int32","optional":false},"optional":true,"field":"tags"}"#,
             r#"{"tags":null}"#,
         ));
@@ -1929,37 +1873,44 @@ mod tests {
             e,
             "invalid record schema: field \"tags\": arrays and maps are not supported by the JDBC sink"
         );
-        let e = error(&one(
-            r#"{"type":"map","keys":{"type":"string","optional":false},"values":{"type":"int32","optional":false},"optional":true,"field":"m"}"#,
-            r#"{"m":{}}"#,
-        ));
-        assert!(e.contains("\"m\"") && e.contains("arrays and maps"), "{e}");
-        let e = error(&one(
-            r#"{"type":"struct","fields":[],"optional":true,"field":"n"}"#,
-            r#"{"n":null}"#,
-        ));
-        assert!(e.contains("\"n\"") && e.contains("nested structs"), "{e}");
+        const DECIMAL: &str = r#""type":"bytes","name":"org.apache.kafka.connect.data.Decimal""#;
+        // (field schema, payload, what the error says)
+        let cases: &[(String, &str, &[&str])] = &[
+            (r#""type":"int8""#.into(), r#"{"v":-129}"#, &["out of range"]),
+            (r#""type":"int64""#.into(), r#"{"v":18446744073709551615}"#, &["\"v\"", "out of range"]),
+            (r#""type":"int64""#.into(), r#"{"v":123456789012345678901234567890}"#, &["\"v\"", "out of range"]),
+            (r#""type":"int32""#.into(), r#"{"v":1.5}"#, &["expected int32"]),
+            (r#""type":"boolean""#.into(), r#"{"v":1}"#, &["expected boolean"]),
+            (r#""type":"string""#.into(), r#"{"v":{}}"#, &["got an object"]),
+            // Bad base64.
+            (r#""type":"bytes""#.into(), r#"{"v":"!!!"}"#, &["\"v\"", "invalid base64"]),
+            (format!(r#"{DECIMAL},"parameters":{{"scale":"2"}}"#), r#"{"v":"a*b="}"#, &["\"v\"", "invalid base64"]),
+            (format!(r#"{DECIMAL},"parameters":{{"scale":"2"}}"#), r#"{"v":""}"#, &["no bytes"]),
+            // Unsupported field types.
+            (r#""type":"map","keys":{"type":"string","optional":false},"values":{"type":"int32","optional":false}"#.into(), r#"{"v":{}}"#, &["\"v\"", "arrays and maps"]),
+            (r#""type":"struct","fields":[]"#.into(), r#"{"v":null}"#, &["\"v\"", "nested structs"]),
+            // Malformed schemas.
+            (r#""type":"uuid""#.into(), "{}", &["unknown schema type \"uuid\""]),
+            (DECIMAL.into(), "{}", &["\"v\"", "scale"]),
+            (r#""type":"string","parameters":{"a":1}"#.into(), "{}", &["string values"]),
+        ];
+        for (schema, payload, says) in cases {
+            let e = error(&one(
+                &format!(r#"{{{schema},"optional":true,"field":"v"}}"#),
+                payload,
+            ));
+            for part in *says {
+                assert!(e.contains(part), "{schema} {payload}: {e}");
+            }
+        }
         let e = error(
             r#"{"schema":{"type":"array","items":{"type":"int32","optional":false},"optional":false},"payload":[1]}"#,
         );
         assert!(e.contains("arrays and maps"), "{e}");
-        // Malformed schemas.
-        let e = error(&one(r#"{"type":"uuid","optional":true,"field":"v"}"#, "{}"));
-        assert!(e.contains("unknown schema type \"uuid\""), "{e}");
         let e = error(&one(r#"{"optional":true,"field":"v"}"#, "{}"));
         assert!(e.contains("\"type\""), "{e}");
         let e = error(&one(r#"{"type":"int32","optional":true}"#, "{}"));
         assert!(e.contains("\"field\" name"), "{e}");
-        let e = error(&one(
-            r#"{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","field":"v"}"#,
-            "{}",
-        ));
-        assert!(e.contains("\"v\"") && e.contains("scale"), "{e}");
-        let e = error(&one(
-            r#"{"type":"string","optional":true,"parameters":{"a":1},"field":"v"}"#,
-            "{}",
-        ));
-        assert!(e.contains("string values"), "{e}");
         let e = error(r#"{"schema":{"type":"struct","optional":false},"payload":{}}"#);
         assert!(e.contains("\"fields\""), "{e}");
         let e = error(r#"{"schema":"int32","payload":1}"#);
