@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::config::{ConfigDef, ConfigError, ConnectorConfig};
 use crate::error::Result;
+use crate::model::record::FailureStage;
 use crate::model::{SinkRecord, SourceBatch};
 use crate::offsets::OffsetReader;
 
@@ -149,29 +150,6 @@ pub(crate) struct SinkTaskContext {
     /// `value.converter.schemas.enable`: when false, values reach the task unconverted
     /// (`value_data` is `None`, `value` holds the plain JSON).
     pub(crate) value_schemas: bool,
-}
-
-/// Where a record failed, named as Connect names the stage in dead-letter headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FailureStage {
-    KeyConverter,
-    ValueConverter,
-    HeaderConverter,
-    Transformation,
-    TaskPut,
-}
-
-impl FailureStage {
-    /// Connect's `Stage` name (`__connect.errors.stage`).
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            FailureStage::KeyConverter => "KEY_CONVERTER",
-            FailureStage::ValueConverter => "VALUE_CONVERTER",
-            FailureStage::HeaderConverter => "HEADER_CONVERTER",
-            FailureStage::Transformation => "TRANSFORMATION",
-            FailureStage::TaskPut => "TASK_PUT",
-        }
-    }
 }
 
 /// A record that could not be converted or written, with `errors.tolerance=all`.

@@ -25,9 +25,9 @@ use super::admin::{TopicSpec, ensure_topic};
 use super::{ClientRole, client_config, kafka_error};
 use crate::config::WorkerConfig;
 use crate::config::connector::{DeadLetterQueue, Subscription};
-use crate::connector::FailureStage;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::SinkRecord;
+use crate::model::record::FailureStage;
 
 /// Values shorter than this are copied out of librdkafka's buffer; longer ones are read in place
 /// ([`Fetched`]), which saves copying every Debezium event (~1.8 KB) once more.

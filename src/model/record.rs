@@ -108,3 +108,26 @@ impl Record {
         self.value.value.is_null()
     }
 }
+
+/// Where a record failed, named as Connect names the stage in dead-letter headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureStage {
+    KeyConverter,
+    ValueConverter,
+    HeaderConverter,
+    Transformation,
+    TaskPut,
+}
+
+impl FailureStage {
+    /// Connect's `Stage` name (`__connect.errors.stage`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FailureStage::KeyConverter => "KEY_CONVERTER",
+            FailureStage::ValueConverter => "VALUE_CONVERTER",
+            FailureStage::HeaderConverter => "HEADER_CONVERTER",
+            FailureStage::Transformation => "TRANSFORMATION",
+            FailureStage::TaskPut => "TASK_PUT",
+        }
+    }
+}

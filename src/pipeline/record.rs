@@ -11,11 +11,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::config::{ConfigError, WorkerConfig};
-use crate::connector::FailureStage;
 use crate::convert::json::{JsonConverter, encode};
 use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::ProducerRecord;
+use crate::model::record::FailureStage;
 use crate::model::record::{Header, Part, Record};
 use crate::model::{Data, Schema, SchemaType, SinkRecord, SourceBatch, Value};
 use crate::transform::{Chain, TransformFailure};

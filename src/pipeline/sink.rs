@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::{Reservation, Share};
 use crate::config::WorkerConfig;
 use crate::config::connector::{DeadLetterQueue, Subscription};
-use crate::connector::{FailureStage, SinkTask, SinkTaskContext};
+use crate::connector::{SinkTask, SinkTaskContext};
 use crate::convert::Role;
 use crate::convert::json::decode::JsonDecoder;
 use crate::error::{Error, ErrorKind, Result};
@@ -26,6 +26,7 @@ use crate::kafka::consumer::{
 };
 use crate::metrics as m;
 use crate::model::SinkRecord;
+use crate::model::record::FailureStage;
 use crate::pipeline::record::{RecordStage, RecordStageConfig};
 
 /// How long a batch waits for more records after its first one.

@@ -12,9 +12,10 @@ use async_trait::async_trait;
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::db::{SinkDb, TableInfo};
 use super::sql::{self, Column, ColumnDef, SqlDialect};
-use crate::connector::{FailureStage, RecordFailure, SinkTask, SinkTaskContext};
+use crate::connector::{RecordFailure, SinkTask, SinkTaskContext};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Data as Decoded;
+use crate::model::record::FailureStage;
 use crate::model::{Schema, SchemaType, SinkRecord, Value};
 use crate::retry::RetryPolicy;
 

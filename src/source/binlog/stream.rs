@@ -26,6 +26,7 @@ use super::gtid::{self, Gtid, Gtids};
 use super::rows::{Image, RowDecoder};
 use super::table::TableInfo;
 use super::task::{BATCH_ROWS, BinlogSourceTask, Pending};
+use super::transaction::{Transaction, metadata_batch};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{SourceBatch, SourceKeys, SourcePosition, Value};
 
@@ -172,6 +173,36 @@ impl BinlogSourceTask {
             )
         } else {
             error.transient()
+        }
+    }
+
+    /// A transaction's first change event: its `BEGIN` record (after the rows before it).
+    fn begin_metadata(&mut self, start: u64) {
+        let id = match &self.gtid {
+            Some(gtid) => gtid.to_string(),
+            None => format!("file={},pos={start}", self.position.file),
+        };
+        self.flush();
+        let at = self.position_batch();
+        let batch = metadata_batch(at, self.transaction_topic(), &id, None, self.event_ts_ms);
+        self.ready.push_back(batch);
+        self.transaction = Some(Transaction::begin(id));
+    }
+
+    /// A transaction's commit (its position already past it): its `END` record with the event
+    /// counts.
+    fn end_metadata(&mut self) {
+        if let Some(transaction) = self.transaction.take() {
+            self.flush();
+            let at = self.position_batch();
+            let batch = metadata_batch(
+                at,
+                self.transaction_topic(),
+                &transaction.id,
+                Some(&transaction),
+                self.event_ts_ms,
+            );
+            self.ready.push_back(batch);
         }
     }
 

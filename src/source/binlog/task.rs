@@ -122,6 +122,20 @@ pub(super) struct HeldSnapshot {
 }
 
 impl BinlogSourceTask {
+    /// Whether the connector writes Debezium's transaction metadata.
+    pub(super) fn transaction_metadata(&self) -> bool {
+        self.debezium
+            .as_ref()
+            .is_some_and(|d| d.transaction_metadata)
+    }
+
+    /// The topic of the transaction metadata records.
+    pub(super) fn transaction_topic(&self) -> &str {
+        self.debezium
+            .as_ref()
+            .map_or("", |d| d.transaction_topic.as_str())
+    }
+
     pub(crate) fn new(connector: Arc<str>, config: Arc<JdbcSourceConfig>) -> Result<Self> {
         let settings = config
             .binlog

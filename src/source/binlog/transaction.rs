@@ -14,7 +14,6 @@ use bytes::Bytes;
 use serde_json::{Value as Json, json};
 
 use super::envelope::{field, struct_v1};
-use super::task::BinlogSourceTask;
 use crate::model::{Field, Schema, SchemaType, SourceBatch, SourceKeys, Value};
 
 /// The transaction being read.
@@ -30,6 +29,15 @@ pub(super) struct Transaction {
 const ORDER_PREFIX: &str = "transaction_data_collection_order_";
 
 impl Transaction {
+    /// A transaction that has written no change event yet.
+    pub(super) fn begin(id: String) -> Transaction {
+        Transaction {
+            id,
+            total: 0,
+            collections: Vec::new(),
+        }
+    }
+
     /// The `transaction` block of the next change event of `collection`.
     pub(super) fn next_block(&mut self, collection: &str) -> Value {
         self.total += 1;
@@ -108,77 +116,41 @@ fn schemas() -> (Arc<Schema>, Arc<Schema>) {
     (Arc::new(key), Arc::new(value))
 }
 
-impl BinlogSourceTask {
-    /// Whether the connector writes transaction metadata.
-    pub(super) fn transaction_metadata(&self) -> bool {
-        self.debezium
-            .as_ref()
-            .is_some_and(|d| d.transaction_metadata)
-    }
-
-    /// A transaction's first change event: its `BEGIN` record (after the rows before it).
-    pub(super) fn begin_metadata(&mut self, start: u64) {
-        let id = match &self.gtid {
-            Some(gtid) => gtid.to_string(),
-            None => format!("file={},pos={start}", self.position.file),
-        };
-        self.flush();
-        let batch = self.metadata_batch(&id, "BEGIN", None);
-        self.ready.push_back(batch);
-        self.transaction = Some(Transaction {
-            id,
-            total: 0,
-            collections: Vec::new(),
-        });
-    }
-
-    /// A transaction's commit (its position already past it): its `END` record with the event
-    /// counts.
-    pub(super) fn end_metadata(&mut self) {
-        if let Some(transaction) = self.transaction.take() {
-            self.flush();
-            let batch = self.metadata_batch(&transaction.id, "END", Some(&transaction));
-            self.ready.push_back(batch);
-        }
-    }
-
-    fn metadata_batch(
-        &mut self,
-        id: &str,
-        status: &'static str,
-        end: Option<&Transaction>,
-    ) -> SourceBatch {
-        let (key, value) = schemas();
-        let prefix = self
-            .debezium
-            .as_ref()
-            .map(|d| d.transaction_topic.clone())
-            .unwrap_or_default();
-        let text = |s: &str| Value::Text(Bytes::from(s.to_string()));
-        let values = vec![
-            Value::Text(Bytes::from_static(status.as_bytes())),
-            text(id),
-            end.map_or(Value::Null, |t| Value::Int(t.total)),
-            end.map_or(Value::Null, |t| {
-                Value::Array(
-                    t.collections
-                        .iter()
-                        .map(|(c, n)| Value::Struct(vec![text(c), Value::Int(*n)]))
-                        .collect(),
-                )
-            }),
-            Value::Int(self.event_ts_ms),
-        ];
-        SourceBatch {
-            topic: prefix.into(),
-            schema: value,
-            values,
-            keys: Some(SourceKeys {
-                schema: key,
-                values: vec![text(id)],
-            }),
-            ..self.position_batch()
-        }
+/// A `BEGIN` (`end` is `None`) or `END` record of transaction `id` on the transaction `topic`,
+/// at the position `at` (a batch without rows that carries the task's position).
+pub(super) fn metadata_batch(
+    at: SourceBatch,
+    topic: &str,
+    id: &str,
+    end: Option<&Transaction>,
+    ts_ms: i64,
+) -> SourceBatch {
+    let (key, value) = schemas();
+    let text = |s: &str| Value::Text(Bytes::from(s.to_string()));
+    let status = if end.is_some() { "END" } else { "BEGIN" };
+    let values = vec![
+        Value::Text(Bytes::from_static(status.as_bytes())),
+        text(id),
+        end.map_or(Value::Null, |t| Value::Int(t.total)),
+        end.map_or(Value::Null, |t| {
+            Value::Array(
+                t.collections
+                    .iter()
+                    .map(|(c, n)| Value::Struct(vec![text(c), Value::Int(*n)]))
+                    .collect(),
+            )
+        }),
+        Value::Int(ts_ms),
+    ];
+    SourceBatch {
+        topic: topic.into(),
+        schema: value,
+        values,
+        keys: Some(SourceKeys {
+            schema: key,
+            values: vec![text(id)],
+        }),
+        ..at
     }
 }
 
