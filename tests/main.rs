@@ -9,6 +9,7 @@ mod console;
 mod debezium;
 mod distributed;
 mod grafana;
+mod layout;
 mod memory_budget;
 mod offsets_topic;
 mod record_stage;
