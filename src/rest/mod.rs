@@ -640,29 +640,26 @@ async fn restart_connector(
     Ok((StatusCode::ACCEPTED, axum::Json(status_json(&status))).into_response())
 }
 
+/// `PUT /connectors/{name}/pause|resume|stop`: the connector's target state, then Connect's
+/// status code for it (202 Accepted for pause and resume, 204 No Content for stop).
+async fn set_target(
+    state: &RestState,
+    name: &str,
+    target: TargetState,
+    done: StatusCode,
+) -> ApiResult<StatusCode> {
+    state.herder().await?.set_target(name, target).await?;
+    Ok(done)
+}
+
 async fn pause(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    state
-        .herder()
-        .await?
-        .set_target(&name, TargetState::Paused)
-        .await?;
-    Ok(StatusCode::ACCEPTED)
+    set_target(&state, &name, TargetState::Paused, StatusCode::ACCEPTED).await
 }
 
 async fn resume(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    state
-        .herder()
-        .await?
-        .set_target(&name, TargetState::Started)
-        .await?;
-    Ok(StatusCode::ACCEPTED)
+    set_target(&state, &name, TargetState::Started, StatusCode::ACCEPTED).await
 }
 
 async fn stop(State(state): State<RestState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    state
-        .herder()
-        .await?
-        .set_target(&name, TargetState::Stopped)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    set_target(&state, &name, TargetState::Stopped, StatusCode::NO_CONTENT).await
 }

@@ -1215,22 +1215,8 @@ fn decimal(
                 from_byte_array(&mut scratch.bytes, &mut scratch.limbs, &mut scratch.digits);
             place_point(negative, &scratch.digits, scale, &mut out);
         }
-        Node::Static(StaticNode::I64(v)) => {
-            numeric_text(
-                itoa::Buffer::new().format(v).as_bytes(),
-                scale,
-                scratch,
-                &mut out,
-            )?;
-        }
-        Node::Static(StaticNode::U64(v)) => {
-            numeric_text(
-                itoa::Buffer::new().format(v).as_bytes(),
-                scale,
-                scratch,
-                &mut out,
-            )?;
-        }
+        Node::Static(StaticNode::I64(v)) => integer_text(v.into(), scale, scratch, &mut out)?,
+        Node::Static(StaticNode::U64(v)) => integer_text(v.into(), scale, scratch, &mut out)?,
         Node::Static(StaticNode::F64(x)) => match raw.text(field) {
             Some(text) => numeric_text(text, scale, scratch, &mut out)?,
             None => numeric_text(format!("{x:e}").as_bytes(), scale, scratch, &mut out)?,
@@ -1270,6 +1256,21 @@ pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
 
 /// A JSON number (`BigDecimal.toString()` with `decimal.format=NUMERIC`: `-12.5`, `1.5E+3`)
 /// rescaled exactly to `scale` and written as canonical text.
+/// [`numeric_text`] of a JSON integer.
+fn integer_text(
+    value: i128,
+    scale: i32,
+    scratch: &mut DecimalScratch,
+    out: &mut Vec<u8>,
+) -> Result<(), Problem> {
+    numeric_text(
+        itoa::Buffer::new().format(value).as_bytes(),
+        scale,
+        scratch,
+        out,
+    )
+}
+
 fn numeric_text(
     text: &[u8],
     scale: i32,

@@ -135,14 +135,23 @@ fn column_list(dialect: SqlDialect, columns: &[Column]) -> String {
         .join(",")
 }
 
-fn values_rows(dialect: SqlDialect, columns: &[Column], rows: usize) -> String {
+/// `rows` comma-separated rows of one placeholder per column, numbered from 1 across rows,
+/// each row in parentheses when `parenthesize`.
+fn placeholder_rows(
+    dialect: SqlDialect,
+    columns: &[Column],
+    rows: usize,
+    parenthesize: bool,
+) -> String {
     let mut out = String::new();
     let mut n = 1;
     for row in 0..rows {
         if row > 0 {
             out.push(',');
         }
-        out.push('(');
+        if parenthesize {
+            out.push('(');
+        }
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -150,7 +159,9 @@ fn values_rows(dialect: SqlDialect, columns: &[Column], rows: usize) -> String {
             out.push_str(&dialect.placeholder(n, &column.sql_type));
             n += 1;
         }
-        out.push(')');
+        if parenthesize {
+            out.push(')');
+        }
     }
     out
 }
@@ -161,7 +172,7 @@ pub(crate) fn insert(dialect: SqlDialect, table: &str, columns: &[Column], rows:
         "INSERT INTO {} ({}) VALUES {}",
         dialect.quote_table(table),
         column_list(dialect, columns),
-        values_rows(dialect, columns, rows)
+        placeholder_rows(dialect, columns, rows, true)
     )
 }
 
@@ -245,26 +256,7 @@ pub(crate) fn delete(dialect: SqlDialect, table: &str, keys: &[Column], rows: us
     } else {
         format!("({list})")
     };
-    let mut values = String::new();
-    let mut n = 1;
-    for row in 0..rows {
-        if row > 0 {
-            values.push(',');
-        }
-        if keys.len() > 1 {
-            values.push('(');
-        }
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
-                values.push(',');
-            }
-            values.push_str(&dialect.placeholder(n, &key.sql_type));
-            n += 1;
-        }
-        if keys.len() > 1 {
-            values.push(')');
-        }
-    }
+    let values = placeholder_rows(dialect, keys, rows, keys.len() > 1);
     format!(
         "DELETE FROM {} WHERE {target} IN ({values})",
         dialect.quote_table(table)
