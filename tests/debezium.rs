@@ -13,6 +13,14 @@ use crate::support::{
     unique, worker_config,
 };
 
+/// A replica server id no other connector of this run (or of a concurrent one) uses: MariaDB
+/// drops a binlog connection when another connects with the same id (error 4052).
+fn server_id() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1_000;
+    200_000_000 + (std::process::id() % 100_000) * 1_000 + n
+}
+
 /// Debezium's tutorial connector (`inventory-connector`) on `db`, with `prefix` as
 /// `topic.prefix`.
 fn connector(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> Json {
@@ -24,7 +32,7 @@ fn connector(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> J
         "database.port": s.mariadb_port.to_string(),
         "database.user": s.mariadb_user,
         "database.password": s.mariadb_password,
-        "database.server.id": (200_000 + std::process::id() % 100_000).to_string(),
+        "database.server.id": server_id().to_string(),
         "topic.prefix": prefix,
         "database.include.list": db.name,
         "schema.history.internal.kafka.bootstrap.servers": s.kafka_bootstrap,
