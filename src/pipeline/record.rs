@@ -15,8 +15,7 @@ use crate::convert::json::{JsonConverter, encode};
 use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::ProducerRecord;
-use crate::model::record::FailureStage;
-use crate::model::record::{Header, Part, Record};
+use crate::model::record::{FailureStage, Header, Part, Record};
 use crate::model::{Data, Schema, SchemaType, SinkRecord, SourceBatch, Value};
 use crate::transform::{Chain, TransformFailure};
 

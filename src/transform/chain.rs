@@ -94,7 +94,6 @@ fn plugin_config(
     (parsed, errors)
 }
 
-/// The class named by `<prefix>type`.
 /// The plugin `<prefix>type` names, looked up by `find`; the config error Connect gives when
 /// the key is missing (`Not a Transformation`) or names no known class.
 fn plugin_of<P: ?Sized + 'static>(

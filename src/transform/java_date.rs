@@ -12,6 +12,8 @@
 
 use std::sync::LazyLock;
 
+use crate::config::ConfigError;
+
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
 const MONTHS: [&str; 12] = [
@@ -45,6 +47,18 @@ pub(crate) enum PatternError {
     Java(String),
     /// A letter Java accepts but this subset does not implement.
     Unsupported(char),
+}
+
+/// The config error for a pattern letter Sluice's `SimpleDateFormat` does not implement.
+pub(crate) fn unsupported_letter(key: &str, pattern: &str, letter: char) -> ConfigError {
+    ConfigError::invalid(
+        key,
+        pattern,
+        format!(
+            "Pattern letter '{letter}' is not supported by Sluice (supported: y M L d E a H k K h \
+             m s S z Z X and quoted text)"
+        ),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -195,7 +195,7 @@ pub(crate) fn timestamp_router(config: &Config) -> Result<TimestampRouter, Confi
     let timestamp_format = DatePattern::new(pattern).map_err(|e| match e {
         PatternError::Java(message) => ConfigError::invalid(TIMESTAMP_FORMAT, pattern, message),
         PatternError::Unsupported(letter) => {
-            super::timestamp_converter::unsupported_letter(TIMESTAMP_FORMAT, pattern, letter)
+            super::java_date::unsupported_letter(TIMESTAMP_FORMAT, pattern, letter)
         }
     })?;
     Ok(TimestampRouter {

@@ -1,15 +1,15 @@
 //! Transformations working together in a chain built from a connector's keys.
 
-use crate::config::props;
 use std::sync::Arc;
 
 use super::Chain;
+use super::util::field;
+use crate::config::props;
+use crate::model::record::{Part, Record};
+use crate::model::{Schema, SchemaType, Value};
 
 #[path = "../../tests/support/recipes.rs"]
 mod recipes;
-use super::util::field;
-use crate::model::record::{Part, Record};
-use crate::model::{Schema, SchemaType, Value};
 
 /// Connect's documented "key from a value field" recipe: ValueToKey, ExtractField$Key, then
 /// InsertField$Value with a static field.

@@ -19,7 +19,7 @@
 use std::sync::{Arc, LazyLock};
 
 use super::Transformation;
-use super::java_date::{DatePattern, PatternError};
+use super::java_date::{DatePattern, PatternError, unsupported_letter};
 use super::util::{self, SchemaCache};
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance};
 use crate::error::Result;
@@ -165,18 +165,6 @@ pub(crate) fn compile_format(
         PatternError::Java(_) => ConfigError::rule(key, java_message(pattern)),
         PatternError::Unsupported(letter) => unsupported_letter(key, pattern, letter),
     })
-}
-
-/// The config error for a pattern letter Sluice's `SimpleDateFormat` does not implement.
-pub(crate) fn unsupported_letter(key: &str, pattern: &str, letter: char) -> ConfigError {
-    ConfigError::invalid(
-        key,
-        pattern,
-        format!(
-            "Pattern letter '{letter}' is not supported by Sluice (supported: y M L d E a H k K h \
-             m s S z Z X and quoted text)"
-        ),
-    )
 }
 
 impl TimestampConverter {

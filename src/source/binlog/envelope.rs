@@ -59,7 +59,7 @@ pub(super) struct CatalogColumn {
     pub(super) fsp: Option<u32>,
     pub(super) precision: Option<u32>,
     pub(super) scale: Option<u32>,
-    /// The default, as [`default_expression`] gives it.
+    /// The default, as `table::default_expression` gives it.
     pub(super) default: Option<String>,
 }
 
