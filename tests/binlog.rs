@@ -7,7 +7,9 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
-use crate::support::{RunningWorker, TestDb, finish, read_topic, services, unique, worker_config};
+use crate::support::{
+    RunningWorker, TestDb, finish, read_exactly, read_topic, services, unique, worker_config,
+};
 
 /// The JDBC source JSON of tests/source_jdbc.rs on `table`, with `sluice.capture=binlog`.
 fn connector(name: &str, db: &TestDb, prefix: &str, table: &str, extra: &[(&str, &str)]) -> Json {
@@ -225,8 +227,7 @@ async fn snapshot_then_stream_loses_and_doubles_nothing_and_restarts_resume_exac
     let worker = RunningWorker::start(&config, &[connector(&name, &db, &prefix, "t", &[])])
         .await
         .unwrap();
-    let records = read_topic(&topic, 6000, Duration::from_secs(60)).await;
-    assert_eq!(records.len(), 6000);
+    read_exactly(&topic, 6000, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let records = read_topic(&topic, usize::MAX, Duration::from_secs(2)).await;
     let mut all = ids(&records);
@@ -533,10 +534,7 @@ async fn restarts_inside_an_event_and_on_another_servers_files_resume_exactly() 
     let mut conn = db.conn().await;
     let worker = RunningWorker::start(&config, &[source()]).await.unwrap();
     db.exec("INSERT INTO t (v) VALUES ('first')").await;
-    assert_eq!(
-        read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
-        1
-    );
+    read_exactly(&topic, 1, Duration::from_secs(30)).await;
     worker.stop().await;
     let master = |row: Option<mysql_async::Row>| {
         let row = row.unwrap();
@@ -661,8 +659,7 @@ async fn a_snapshot_pinned_under_a_global_read_lock_meets_the_stream_exactly() {
         .expect("writes blocked by the snapshot's lock")
         .unwrap();
     let topic = format!("{prefix}t");
-    let records = read_topic(&topic, 2200, Duration::from_secs(60)).await;
-    assert_eq!(records.len(), 2200);
+    read_exactly(&topic, 2200, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut seen = ids(&read_topic(&topic, usize::MAX, Duration::from_secs(2)).await);
     assert_eq!(seen.len(), 2200, "no row twice");

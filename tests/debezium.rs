@@ -9,8 +9,8 @@ use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
 use crate::support::{
-    Record, RunningWorker, TestDb, assert_no_records, finish, produce, read_topic, services,
-    unique, worker_config,
+    Record, RunningWorker, TestDb, assert_no_records, finish, produce, read_exactly, read_topic,
+    services, unique, worker_config,
 };
 
 /// A replica server id no other connector of this run (or of a concurrent one) uses: MariaDB
@@ -44,6 +44,22 @@ fn connector(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> J
         config[*k] = json!(v);
     }
     json!({"name": name, "config": config})
+}
+
+/// Starts a worker, its offsets in `offsets_topic`, running Debezium connector `name` on `db`.
+async fn start_debezium(
+    offsets_topic: &str,
+    name: &str,
+    db: &TestDb,
+    prefix: &str,
+    extra: &[(&str, &str)],
+) -> RunningWorker {
+    RunningWorker::start(
+        &worker_config(offsets_topic),
+        &[connector(name, db, prefix, extra)],
+    )
+    .await
+    .unwrap()
 }
 
 /// The table of Debezium's captured example (`customers`, GTIDs aside).
@@ -132,15 +148,9 @@ async fn tutorial_config_writes_debeziums_snapshot_and_change_events() {
     let topic = format!("{prefix}.{}.customers", db.name);
     let offsets_topic = unique("offsets");
     let name = unique("inventory-connector");
-    let worker = RunningWorker::start(
-        &worker_config(&offsets_topic),
-        &[connector(&name, &db, &prefix, &[])],
-    )
-    .await
-    .unwrap();
+    let worker = start_debezium(&offsets_topic, &name, &db, &prefix, &[]).await;
 
-    let snapshot = read_topic(&topic, 2, Duration::from_secs(30)).await;
-    assert_eq!(snapshot.len(), 2, "{snapshot:?}");
+    let snapshot = read_exactly(&topic, 2, Duration::from_secs(30)).await;
     let golden = golden_value_schema(&prefix, &db.name);
     for (record, (id, first, last, email, marker)) in snapshot.iter().zip([
         (1001, "Sally", "Thomas", "sally.thomas@acme.com", "first"),
@@ -172,8 +182,7 @@ async fn tutorial_config_writes_debeziums_snapshot_and_change_events() {
     db.exec("UPDATE customers SET email = 'george@bailey.com' WHERE id = 1002")
         .await;
     db.exec("DELETE FROM customers WHERE id = 1001").await;
-    let records = read_topic(&topic, 6, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 6, "{records:?}");
+    let records = read_exactly(&topic, 6, Duration::from_secs(30)).await;
     let (create, update, delete, tombstone) = (&records[2], &records[3], &records[4], &records[5]);
 
     let (schema, payload) = split(create);
@@ -343,12 +352,7 @@ async fn resumes_from_an_offset_debezium_wrote() {
             .replace("@DB@", &db.name)
             .replace("@FILE@", &file);
         produce(&history_topic, &[(None, Some(&record))]).await;
-        let worker = RunningWorker::start(
-            &worker_config(&offsets_topic),
-            &[connector(&name, &db, &prefix, &[])],
-        )
-        .await
-        .unwrap();
+        let worker = start_debezium(&offsets_topic, &name, &db, &prefix, &[]).await;
         let records = read_topic(&topic, expected.len(), Duration::from_secs(30)).await;
         let ids: Vec<i64> = records
             .iter()
@@ -492,16 +496,14 @@ async fn every_column_type_maps_as_debezium_maps_it() {
     .await
     .unwrap();
     let default_topic = format!("{default_prefix}.{}.types", db.name);
-    let snapshot = read_topic(&default_topic, 4, Duration::from_secs(30)).await;
-    assert_eq!(snapshot.len(), 4);
+    read_exactly(&default_topic, 4, Duration::from_secs(30)).await;
     // The same rows again, read from the binlog: the same values as the snapshot's.
     for row in TYPES_ROWS {
         db.exec(row).await;
     }
     db.exec("INSERT INTO types (id, t_time, t_datetime) VALUES (NULL, '838:59:59.000', '2020-01-01 00:00:00.000001')")
         .await;
-    let records = read_topic(&default_topic, 8, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 8);
+    let records = read_exactly(&default_topic, 8, Duration::from_secs(30)).await;
     let values: Vec<Json> = records
         .iter()
         .map(|r| serde_json::from_str(r.value_str()).unwrap())
@@ -979,24 +981,21 @@ async fn incremental_snapshot_while_changes_stream() {
     let prefix = unique("incr").replace('_', "-");
     let topic = format!("{prefix}.{}.t", db.name);
     let signal = format!("{}.debezium_signal", db.name);
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(
-            &unique("dbz-incr"),
-            &db,
-            &prefix,
-            &[
-                ("snapshot.mode", "no_data"),
-                ("table.include.list", &format!("{}.t", db.name)),
-                ("signal.data.collection", &signal),
-                ("incremental.snapshot.chunk.size", "2048"),
-                ("key.converter.schemas.enable", "false"),
-                ("value.converter.schemas.enable", "false"),
-            ],
-        )],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-incr"),
+        &db,
+        &prefix,
+        &[
+            ("snapshot.mode", "no_data"),
+            ("table.include.list", &format!("{}.t", db.name)),
+            ("signal.data.collection", &signal),
+            ("incremental.snapshot.chunk.size", "2048"),
+            ("key.converter.schemas.enable", "false"),
+            ("value.converter.schemas.enable", "false"),
+        ],
     )
-    .await
-    .unwrap();
+    .await;
     // No initial snapshot: the stream is live once a change arrives.
     until_streaming(&db, "UPDATE t SET v = CONCAT(v, '+') WHERE id = 1", &topic).await;
 
@@ -1072,20 +1071,17 @@ async fn heartbeats_while_the_captured_tables_are_idle() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let worker = RunningWorker::start(
-        &worker_config(&offsets_topic),
-        &[connector(
-            &name,
-            &db,
-            &prefix,
-            &[
-                ("table.include.list", &format!("{}.customers", db.name)),
-                ("heartbeat.interval.ms", "200"),
-            ],
-        )],
+    let worker = start_debezium(
+        &offsets_topic,
+        &name,
+        &db,
+        &prefix,
+        &[
+            ("table.include.list", &format!("{}.customers", db.name)),
+            ("heartbeat.interval.ms", "200"),
+        ],
     )
-    .await
-    .unwrap();
+    .await;
     let beats = read_topic(
         &format!("__debezium-heartbeat.{prefix}"),
         3,
@@ -1134,17 +1130,14 @@ async fn transaction_metadata_brackets_each_transaction() {
     db.exec("CREATE TABLE orders (id INT PRIMARY KEY, qty INT)")
         .await;
     let prefix = unique("tx").replace('_', "-");
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(
-            &unique("dbz-tx"),
-            &db,
-            &prefix,
-            &[("provide.transaction.metadata", "true")],
-        )],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-tx"),
+        &db,
+        &prefix,
+        &[("provide.transaction.metadata", "true")],
     )
-    .await
-    .unwrap();
+    .await;
     let customers = format!("{prefix}.{}.customers", db.name);
     let orders = format!("{prefix}.{}.orders", db.name);
     // The stream is live once a change arrives.
@@ -1239,37 +1232,30 @@ async fn column_filters_masks_and_truncations_apply() {
     let prefix = unique("cols").replace('_', "-");
     let topic = format!("{prefix}.{}.customers", db.name);
     let table = format!("{}.customers", db.name);
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(
-            &unique("dbz-cols"),
-            &db,
-            &prefix,
-            &[
-                ("column.exclude.list", &format!("{table}.email")),
-                ("column.mask.with.5.chars", &format!("{table}.last_name")),
-                ("column.truncate.to.3.chars", &format!("{table}.first_name")),
-                (
-                    "column.mask.hash.SHA-256.with.salt.salt",
-                    &format!("{table}.code"),
-                ),
-                (
-                    "column.mask.hash.v2.SHA-256.with.salt.salt",
-                    &format!("{table}.bio"),
-                ),
-            ],
-        )],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-cols"),
+        &db,
+        &prefix,
+        &[
+            ("column.exclude.list", &format!("{table}.email")),
+            ("column.mask.with.5.chars", &format!("{table}.last_name")),
+            ("column.truncate.to.3.chars", &format!("{table}.first_name")),
+            (
+                "column.mask.hash.SHA-256.with.salt.salt",
+                &format!("{table}.code"),
+            ),
+            (
+                "column.mask.hash.v2.SHA-256.with.salt.salt",
+                &format!("{table}.bio"),
+            ),
+        ],
     )
-    .await
-    .unwrap();
-    assert_eq!(
-        read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
-        1
-    );
+    .await;
+    read_exactly(&topic, 1, Duration::from_secs(30)).await;
     db.exec("INSERT INTO customers VALUES (2, 'Al', NULL, 'al@acme.com', 'world', NULL)")
         .await;
-    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 2);
+    let records = read_exactly(&topic, 2, Duration::from_secs(30)).await;
     let (schema, snapshot) = split(&records[0]);
     let after_fields: Vec<Json> =
         serde_json::from_str::<Json>(&schema).unwrap()["fields"][1]["fields"]
@@ -1337,28 +1323,19 @@ async fn snapshot_modes_when_needed_initial_only_and_always() {
     let key = format!(r#"["{name}",{{"server":"{prefix}"}}]"#);
     let gone = r#"{"file":"binlog.999999","pos":4}"#;
     produce(&offsets_topic, &[(Some(&key), Some(gone))]).await;
-    let worker = RunningWorker::start(
-        &worker_config(&offsets_topic),
-        &[connector(
-            &name,
-            &db,
-            &prefix,
-            &[("snapshot.mode", "when_needed")],
-        )],
+    let worker = start_debezium(
+        &offsets_topic,
+        &name,
+        &db,
+        &prefix,
+        &[("snapshot.mode", "when_needed")],
     )
-    .await
-    .unwrap();
+    .await;
     let topic = format!("{prefix}.{}.customers", db.name);
-    assert_eq!(
-        read_topic(&topic, 2, Duration::from_secs(30)).await.len(),
-        2
-    );
+    read_exactly(&topic, 2, Duration::from_secs(30)).await;
     db.exec("INSERT INTO customers VALUES (3, 'c', 'c', NULL)")
         .await;
-    assert_eq!(
-        read_topic(&topic, 3, Duration::from_secs(30)).await.len(),
-        3
-    );
+    read_exactly(&topic, 3, Duration::from_secs(30)).await;
     assert_eq!(
         ops(&topic).await,
         [r(&[1, 2]), vec![("c".into(), 3)]].concat()
@@ -1367,22 +1344,16 @@ async fn snapshot_modes_when_needed_initial_only_and_always() {
 
     // initial_only: the snapshot, and nothing streamed after it.
     let prefix = unique("only").replace('_', "-");
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(
-            &unique("dbz-only"),
-            &db,
-            &prefix,
-            &[("snapshot.mode", "initial_only")],
-        )],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-only"),
+        &db,
+        &prefix,
+        &[("snapshot.mode", "initial_only")],
     )
-    .await
-    .unwrap();
+    .await;
     let topic = format!("{prefix}.{}.customers", db.name);
-    assert_eq!(
-        read_topic(&topic, 3, Duration::from_secs(30)).await.len(),
-        3
-    );
+    read_exactly(&topic, 3, Duration::from_secs(30)).await;
     db.exec("INSERT INTO customers VALUES (4, 'd', 'd', NULL)")
         .await;
     assert_eq!(ops(&topic).await, r(&[1, 2, 3]));
@@ -1399,26 +1370,17 @@ async fn snapshot_modes_when_needed_initial_only_and_always() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        read_topic(&topic, 4, Duration::from_secs(30)).await.len(),
-        4
-    );
+    read_exactly(&topic, 4, Duration::from_secs(30)).await;
     worker.stop().await;
     db.exec("INSERT INTO customers VALUES (5, 'e', 'e', NULL)")
         .await;
     let worker = RunningWorker::start(&worker_config(&offsets_topic), &[config])
         .await
         .unwrap();
-    assert_eq!(
-        read_topic(&topic, 9, Duration::from_secs(30)).await.len(),
-        9
-    );
+    read_exactly(&topic, 9, Duration::from_secs(30)).await;
     db.exec("INSERT INTO customers VALUES (6, 'f', 'f', NULL)")
         .await;
-    assert_eq!(
-        read_topic(&topic, 10, Duration::from_secs(30)).await.len(),
-        10
-    );
+    read_exactly(&topic, 10, Duration::from_secs(30)).await;
     assert_eq!(
         ops(&topic).await,
         [r(&[1, 2, 3, 4]), r(&[1, 2, 3, 4, 5]), vec![("c".into(), 6)]].concat()
@@ -1440,20 +1402,17 @@ async fn keys_from_unique_indexes_and_message_key_columns() {
     db.exec("INSERT INTO customers VALUES (1, 'a', 'a', 'a@a')")
         .await;
     let prefix = unique("keys").replace('_', "-");
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(
-            &unique("dbz-keys"),
-            &db,
-            &prefix,
-            &[(
-                "message.key.columns",
-                &format!("{}.customers:last_name,email", db.name),
-            )],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-keys"),
+        &db,
+        &prefix,
+        &[(
+            "message.key.columns",
+            &format!("{}.customers:last_name,email", db.name),
         )],
     )
-    .await
-    .unwrap();
+    .await;
     let key = |table: &str| {
         let prefix = prefix.clone();
         let db = db.name.clone();
@@ -1520,16 +1479,10 @@ async fn schema_history_decodes_rows_with_the_columns_they_were_written_with() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        read_topic(&topic, 1, Duration::from_secs(30)).await.len(),
-        1
-    );
+    read_exactly(&topic, 1, Duration::from_secs(30)).await;
     db.exec("INSERT INTO customers VALUES (2, 'b', 'b', 'b@b')")
         .await;
-    assert_eq!(
-        read_topic(&topic, 2, Duration::from_secs(30)).await.len(),
-        2
-    );
+    read_exactly(&topic, 2, Duration::from_secs(30)).await;
     worker.stop().await;
 
     // While the connector is stopped: a row, a column added, a row, a column dropped, a row.
@@ -1687,12 +1640,7 @@ async fn a_stored_offset_without_history_needs_recovery() {
     let offset = json!({"file": file, "pos": pos, "gtids": gtids});
     produce(&offsets_topic, &[(Some(&key), Some(&offset.to_string()))]).await;
 
-    let worker = RunningWorker::start(
-        &worker_config(&offsets_topic),
-        &[connector(&name, &db, &prefix, &[])],
-    )
-    .await
-    .unwrap();
+    let worker = start_debezium(&offsets_topic, &name, &db, &prefix, &[]).await;
     let trace = worker.failure_trace(&name, Duration::from_secs(30)).await;
     assert!(
         trace.contains("no record of this connector") && trace.contains("snapshot.mode=recovery"),
@@ -1700,17 +1648,14 @@ async fn a_stored_offset_without_history_needs_recovery() {
     );
     worker.stop().await;
 
-    let worker = RunningWorker::start(
-        &worker_config(&offsets_topic),
-        &[connector(
-            &name,
-            &db,
-            &prefix,
-            &[("snapshot.mode", "recovery")],
-        )],
+    let worker = start_debezium(
+        &offsets_topic,
+        &name,
+        &db,
+        &prefix,
+        &[("snapshot.mode", "recovery")],
     )
-    .await
-    .unwrap();
+    .await;
     let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
     let payload = split(&records[0]).1;
     assert_eq!(
@@ -1760,23 +1705,20 @@ async fn blocking_snapshot_through_the_signal_table() {
     let prefix = unique("blocking").replace('_', "-");
     let topic = format!("{prefix}.{}.customers", db.name);
     let offsets_topic = unique("offsets");
-    let worker = RunningWorker::start(
-        &worker_config(&offsets_topic),
-        &[connector(
-            &unique("dbz-blocking"),
-            &db,
-            &prefix,
-            &[
-                ("snapshot.mode", "no_data"),
-                (
-                    "signal.data.collection",
-                    &format!("{}.debezium_signal", db.name),
-                ),
-            ],
-        )],
+    let worker = start_debezium(
+        &offsets_topic,
+        &unique("dbz-blocking"),
+        &db,
+        &prefix,
+        &[
+            ("snapshot.mode", "no_data"),
+            (
+                "signal.data.collection",
+                &format!("{}.debezium_signal", db.name),
+            ),
+        ],
     )
-    .await
-    .unwrap();
+    .await;
     let ping = format!("{prefix}.{}.ping", db.name);
     until_streaming(&db, "UPDATE ping SET n = n + 1", &ping).await;
     blocking_snapshot_of_customers(&db, "ad-hoc-b").await;
@@ -1826,21 +1768,18 @@ async fn truncate_events_when_not_skipped() {
         let prefix = unique("truncate").replace('_', "-");
         topics.push(format!("{prefix}.{}.customers", db.name));
         workers.push(
-            RunningWorker::start(
-                &worker_config(&unique("offsets")),
-                &[connector(
-                    &unique("dbz-truncate"),
-                    &db,
-                    &prefix,
-                    &[("skipped.operations", skipped)],
-                )],
+            start_debezium(
+                &unique("offsets"),
+                &unique("dbz-truncate"),
+                &db,
+                &prefix,
+                &[("skipped.operations", skipped)],
             )
-            .await
-            .unwrap(),
+            .await,
         );
     }
     for topic in &topics {
-        assert_eq!(read_topic(topic, 1, Duration::from_secs(30)).await.len(), 1);
+        read_exactly(topic, 1, Duration::from_secs(30)).await;
     }
     db.exec("TRUNCATE TABLE customers").await;
     db.exec("INSERT INTO customers VALUES (2, 'b', 'b', NULL)")
@@ -1929,25 +1868,22 @@ async fn unreadable_events_fail_or_are_skipped_as_configured() {
         let name = unique("dbz-failure");
         topics.push(format!("{prefix}.{}.t", db.name));
         workers.push(
-            RunningWorker::start(
-                &worker_config(&unique("offsets")),
-                &[connector(
-                    &name,
-                    &db,
-                    &prefix,
-                    &[
-                        ("time.precision.mode", "connect"),
-                        ("event.processing.failure.handling.mode", mode),
-                    ],
-                )],
+            start_debezium(
+                &unique("offsets"),
+                &name,
+                &db,
+                &prefix,
+                &[
+                    ("time.precision.mode", "connect"),
+                    ("event.processing.failure.handling.mode", mode),
+                ],
             )
-            .await
-            .unwrap(),
+            .await,
         );
         names.push(name);
     }
     for topic in &topics {
-        assert_eq!(read_topic(topic, 1, Duration::from_secs(30)).await.len(), 1);
+        read_exactly(topic, 1, Duration::from_secs(30)).await;
     }
     db.exec("INSERT INTO t VALUES (2, '30:00:00')").await;
     db.exec("INSERT INTO t VALUES (3, '02:00:00')").await;
@@ -1991,30 +1927,26 @@ async fn signals_act_when_creates_are_skipped() {
     db.exec("INSERT INTO customers VALUES (1, 'a', 'a', NULL)")
         .await;
     let prefix = unique("sigskip").replace('_', "-");
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(
-            &unique("dbz-sigskip"),
-            &db,
-            &prefix,
-            &[
-                ("snapshot.mode", "no_data"),
-                ("skipped.operations", "c,t"),
-                (
-                    "signal.data.collection",
-                    &format!("{}.debezium_signal", db.name),
-                ),
-            ],
-        )],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-sigskip"),
+        &db,
+        &prefix,
+        &[
+            ("snapshot.mode", "no_data"),
+            ("skipped.operations", "c,t"),
+            (
+                "signal.data.collection",
+                &format!("{}.debezium_signal", db.name),
+            ),
+        ],
     )
-    .await
-    .unwrap();
+    .await;
     let ping = format!("{prefix}.{}.ping", db.name);
     until_streaming(&db, "UPDATE ping SET n = n + 1", &ping).await;
     blocking_snapshot_of_customers(&db, "ad-hoc-s").await;
     let topic = format!("{prefix}.{}.customers", db.name);
-    let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 1);
+    let records = read_exactly(&topic, 1, Duration::from_secs(30)).await;
     let payload = split(&records[0]).1;
     assert_eq!(
         (payload["op"].as_str(), payload["after"]["id"].as_i64()),
@@ -2044,12 +1976,14 @@ async fn column_defaults_are_schema_defaults() {
     .await;
     db.exec("INSERT INTO d (id, d_str) VALUES (1, NULL)").await;
     let prefix = unique("defaults").replace('_', "-");
-    let worker = RunningWorker::start(
-        &worker_config(&unique("offsets")),
-        &[connector(&unique("dbz-defaults"), &db, &prefix, &[])],
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-defaults"),
+        &db,
+        &prefix,
+        &[],
     )
-    .await
-    .unwrap();
+    .await;
     let topic = format!("{prefix}.{}.d", db.name);
     let records = read_topic(&topic, 1, Duration::from_secs(30)).await;
     let (schema, payload) = split(&records[0]);
@@ -2116,21 +2050,18 @@ async fn gtid_source_filters_drop_other_sources_rows() {
         let prefix = unique("gtidsrc").replace('_', "-");
         topics.push(format!("{prefix}.{}.customers", db.name));
         workers.push(
-            RunningWorker::start(
-                &worker_config(&unique("offsets")),
-                &[connector(
-                    &unique("dbz-gtidsrc"),
-                    &db,
-                    &prefix,
-                    &[(key, &value)],
-                )],
+            start_debezium(
+                &unique("offsets"),
+                &unique("dbz-gtidsrc"),
+                &db,
+                &prefix,
+                &[(key, &value)],
             )
-            .await
-            .unwrap(),
+            .await,
         );
     }
     for topic in &topics {
-        assert_eq!(read_topic(topic, 1, Duration::from_secs(30)).await.len(), 1);
+        read_exactly(topic, 1, Duration::from_secs(30)).await;
     }
     db.exec("INSERT INTO customers VALUES (2, 'b', 'b', NULL)")
         .await;

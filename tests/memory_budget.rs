@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 
-use crate::sink_jdbc::{mariadb_sink, rows};
+use crate::sink_jdbc::mariadb_sink;
 use crate::source_jdbc::source_config;
 use crate::support::{RunningWorker, TestDb, eventually, finish, read_topic, services, unique};
 
@@ -107,12 +107,10 @@ async fn a_small_budget_delivers_big_rows_in_order_and_pauses_reading() {
         },
     )
     .await;
-    let same = rows(
-        &db,
-        "SELECT COUNT(*) FROM copy c JOIN big b USING (id) WHERE c.body = b.body",
-    )
-    .await;
-    assert_eq!(same[0].get::<i64, _>(0), Some(ROWS as i64));
+    let same: Vec<i64> = db
+        .select("SELECT COUNT(*) FROM copy c JOIN big b USING (id) WHERE c.body = b.body")
+        .await;
+    assert_eq!(same, [ROWS as i64]);
     let text = metrics.render();
     assert!(pauses(&text, &source) > 0, "the source paused:\n{text}");
     // The gauge is process-wide, and the other tests' workers in this process set it too: it

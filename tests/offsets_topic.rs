@@ -6,7 +6,7 @@ use serde_json::json;
 use sluice::offsets::topic::KafkaOffsetStore;
 use sluice::offsets::{OffsetReader, OffsetStore};
 
-use crate::support::{read_topic, unique, worker_config};
+use crate::support::{read_exactly, unique, worker_config};
 
 #[tokio::test]
 async fn a_reopened_store_reads_every_record_to_the_end() {
@@ -55,8 +55,7 @@ async fn a_reopened_store_reads_every_record_to_the_end() {
     );
 
     // The records themselves are Connect's: key ["connector",{partition}], value the offset.
-    let records = read_topic(&topic, 62, Duration::from_secs(20)).await;
-    assert_eq!(records.len(), 62);
+    let records = read_exactly(&topic, 62, Duration::from_secs(20)).await;
     let tombstone = records
         .iter()
         .find(|r| r.value.is_none())

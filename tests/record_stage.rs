@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 
 use crate::rest_api::{call, start};
-use crate::sink_jdbc::{mariadb_sink, rows};
+use crate::sink_jdbc::mariadb_sink;
 use crate::source_jdbc::source_config;
 use crate::support::{
-    RunningWorker, TestDb, create_topic, eventually, finish, produce, read_topic, unique,
-    worker_config,
+    RunningWorker, TestDb, await_committed, create_topic, eventually, finish, produce, read_topic,
+    run_until_committed, unique, worker_config,
 };
 
 const USERS: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64))";
@@ -149,19 +149,8 @@ async fn sink_filters_tombstones() {
     let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
         .await
         .unwrap();
-    eventually(
-        "every record to be consumed",
-        Duration::from_secs(60),
-        || async {
-            crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(4)
-        },
-    )
-    .await;
-    let people: Vec<(i32, String)> = rows(&db, "SELECT id, name FROM people ORDER BY id")
-        .await
-        .into_iter()
-        .map(mysql_async::from_row)
-        .collect();
+    await_committed(&name, &topic, 4).await;
+    let people: Vec<(i32, String)> = db.select("SELECT id, name FROM people ORDER BY id").await;
     assert_eq!(
         people,
         vec![
@@ -430,39 +419,18 @@ async fn sink_routes_and_drops_a_column() {
             ("transforms.dropPwd.exclude", "pwd"),
         ],
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
-        .await
-        .unwrap();
-    eventually(
-        "every record to be written",
-        Duration::from_secs(60),
-        || async {
-            crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(3)
-        },
-    )
-    .await;
-    worker.stop().await;
-    let columns: Vec<String> = rows(
-        &db,
-        &format!(
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 3).await;
+    let columns: Vec<String> = db
+        .select(&format!(
             "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' \
              AND TABLE_NAME = 'people_users' ORDER BY ORDINAL_POSITION",
             db.name
-        ),
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+        ))
+        .await;
     assert_eq!(columns, ["id", "user_id", "name"]);
-    let people: Vec<(i32, String, String)> = rows(
-        &db,
-        "SELECT id, user_id, name FROM people_users ORDER BY id",
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+    let people: Vec<(i32, String, String)> = db
+        .select("SELECT id, user_id, name FROM people_users ORDER BY id")
+        .await;
     assert_eq!(
         people,
         vec![
@@ -547,26 +515,10 @@ async fn sink_applies_debezium_change_events() {
         &topic,
         crate::support::recipes::DEBEZIUM_TO_JDBC,
     );
-    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
-        .await
-        .unwrap();
-    eventually(
-        "every event to be applied",
-        Duration::from_secs(60),
-        || async {
-            crate::support::committed_offset(&format!("connect-{name}"), &topic).await == Some(5)
-        },
-    )
-    .await;
-    worker.stop().await;
-    let customers: Vec<(i32, String, String)> = rows(
-        &db,
-        "SELECT id, first_name, email FROM customers ORDER BY id",
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 5).await;
+    let customers: Vec<(i32, String, String)> = db
+        .select("SELECT id, first_name, email FROM customers ORDER BY id")
+        .await;
     assert_eq!(
         customers,
         vec![(1001, "sal".to_string(), "sal@example.com".to_string())]
@@ -653,21 +605,9 @@ async fn a_failing_transformation_is_dead_lettered_or_fails_the_task() {
     )
     .await
     .unwrap();
-    eventually(
-        "every record to be consumed",
-        Duration::from_secs(60),
-        || async {
-            crate::support::committed_offset(&format!("connect-{tolerant}"), &topic).await
-                == Some(3)
-        },
-    )
-    .await;
+    await_committed(&tolerant, &topic, 3).await;
     worker.stop().await;
-    let ids: Vec<i32> = rows(&db, "SELECT id FROM users ORDER BY id")
-        .await
-        .into_iter()
-        .map(mysql_async::from_row)
-        .collect();
+    let ids: Vec<i32> = db.select("SELECT id FROM users ORDER BY id").await;
     assert_eq!(ids, [1, 2]);
     let dead = crate::sink_jdbc::read_dlq(&dlq).await;
     assert_eq!(dead.len(), 1);

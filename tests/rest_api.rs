@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 use sluice::daemon::Daemon;
 
-use crate::support::{TestDb, committed_offset, eventually, read_topic, services, unique};
+use crate::support::{
+    TestDb, committed_offset, eventually, read_exactly, read_topic, services, unique,
+};
 
 /// The process-wide Prometheus recorder (one per test binary).
 pub(crate) fn metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
@@ -251,8 +253,7 @@ async fn seed_commands_work_with_curl() {
     );
 
     // Rows flow from users through the topic into the sink's table.
-    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 2);
+    read_exactly(&topic, 2, Duration::from_secs(30)).await;
     eventually(
         "rows in the sink table",
         Duration::from_secs(90),
@@ -317,10 +318,7 @@ async fn lifecycle_offsets_and_restore_after_restart() {
         Some(&source_json(&name, &db, &prefix)),
     );
     assert_eq!(status, 201);
-    assert_eq!(
-        read_topic(&topic, 3, Duration::from_secs(30)).await.len(),
-        3
-    );
+    read_exactly(&topic, 3, Duration::from_secs(30)).await;
 
     // Pause: 202, connector and tasks PAUSED; nothing new is read.
     let (status, body) = call("PUT", &url("/pause"), None);
@@ -338,10 +336,7 @@ async fn lifecycle_offsets_and_restore_after_restart() {
     let (status, _) = call("PUT", &url("/resume"), None);
     assert_eq!(status, 202);
     wait_state(&base, &name, "RUNNING", &["RUNNING"]).await;
-    assert_eq!(
-        read_topic(&topic, 4, Duration::from_secs(30)).await.len(),
-        4
-    );
+    read_exactly(&topic, 4, Duration::from_secs(30)).await;
 
     // Offsets can be read while running but changed only when stopped.
     let partition = json!({"protocol": "1", "table": format!("{}.users", db.name)});
@@ -481,14 +476,7 @@ async fn sink_offsets_are_the_consumer_group() {
         )
     };
     let values: Vec<String> = (1..=3).map(message).collect();
-    crate::support::produce(
-        &topic,
-        &values
-            .iter()
-            .map(|v| (None, Some(v.as_str())))
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    crate::support::produce_values(&topic, &values).await;
     let name = unique("sink");
     let url = |path: &str| format!("{base}/connectors/{name}{path}");
     let (status, _) = call(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value as Json, json};
 
 use crate::rest_api::{USERS, call, count, curl, json_of, wait_state};
-use crate::support::{TestDb, free_port, read_topic, services, unique};
+use crate::support::{TestDb, free_port, read_exactly, read_topic, services, unique};
 
 /// A `sluice worker` process with its own internal topics; SIGTERM and wait on drop.
 struct WorkerProcess {
@@ -213,10 +213,7 @@ async fn secrets_from_config_providers_run_the_seed_and_never_show() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(
-        read_topic(&topic, 2, Duration::from_secs(10)).await.len(),
-        2
-    );
+    read_exactly(&topic, 2, Duration::from_secs(10)).await;
 
     // GET shows the references as written.
     let (status, body) = request("GET", &format!("/connectors/{source}/config"), None);

@@ -7,8 +7,8 @@ use mysql_async::prelude::Queryable;
 use serde_json::{Value as Json, json};
 
 use crate::support::{
-    RunningWorker, TestDb, committed_offset, create_topic, eventually, finish, produce,
-    reset_offset, unique, worker_config,
+    RunningWorker, TestDb, await_committed, committed_offset, create_topic, eventually, finish,
+    produce, produce_values, reset_offset, run_until_committed, unique, worker_config,
 };
 
 const USERS_SCHEMA: &str = r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"string","optional":true,"field":"user_id"},{"type":"string","optional":true,"field":"pwd"},{"type":"string","optional":true,"field":"name"},{"type":"int64","optional":true,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"created_at"}],"optional":false,"name":"users"}"#;
@@ -56,36 +56,12 @@ pub(crate) fn mariadb_sink(name: &str, db: &TestDb, topic: &str, extra: &[(&str,
     )
 }
 
-/// Runs `connectors` in a worker until `group` has committed `offset` on partition 0 of `topic`
-/// (within 60 s), then stops the worker.
-async fn run_until_committed(
-    config: &sluice::config::WorkerConfig,
-    connectors: &[Json],
-    group: &str,
-    topic: &str,
-    offset: i64,
-) {
-    let worker = RunningWorker::start(config, connectors).await.unwrap();
-    eventually(
-        &format!("{group} to commit offset {offset} on {topic}"),
-        Duration::from_secs(60),
-        || async { committed_offset(group, topic).await == Some(offset) },
-    )
-    .await;
-    worker.stop().await;
-}
-
 async fn count(db: &TestDb, table: &str) -> i64 {
     let mut conn = db.conn().await;
     conn.query_first::<i64, _>(format!("SELECT COUNT(*) FROM `{table}`"))
         .await
         .unwrap_or(Some(-1))
         .unwrap_or(0)
-}
-
-pub(crate) async fn rows(db: &TestDb, sql: &str) -> Vec<mysql_async::Row> {
-    let mut conn = db.conn().await;
-    conn.query(sql).await.unwrap()
 }
 
 #[tokio::test]
@@ -96,14 +72,7 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
     let messages: Vec<String> = (1..=5)
         .map(|i| user(i, &format!("name{i}"), 1_638_687_468_000 + i64::from(i)))
         .collect();
-    produce(
-        &topic,
-        &messages
-            .iter()
-            .map(|m| (None, Some(m.as_str())))
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    produce_values(&topic, &messages).await;
     let name = unique("my-sink-connect");
     let worker = RunningWorker::start(
         &worker_config(&unique("offsets")),
@@ -115,14 +84,7 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
         count(&db, &topic).await == 5
     })
     .await;
-    let copied: Vec<(i32, String, String, String, String)> = rows(
-        &db,
-        &format!("SELECT id, user_id, pwd, name, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') FROM `{topic}` ORDER BY id"),
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+    let copied: Vec<(i32, String, String, String, String)> = db.select(&format!("SELECT id, user_id, pwd, name, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') FROM `{topic}` ORDER BY id")).await;
     assert_eq!(
         copied[1],
         (
@@ -135,17 +97,10 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
     );
     assert_eq!(copied.len(), 5);
     // Connect's DDL: a DATETIME(3) for the Timestamp, TEXT for strings, no primary key (pk.mode=none).
-    let columns: Vec<(String, String, String)> = rows(
-        &db,
-        &format!(
+    let columns: Vec<(String, String, String)> = db.select(&format!(
             "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' ORDER BY ORDINAL_POSITION",
             db.name
-        ),
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+        )).await;
     assert_eq!(
         columns,
         vec![
@@ -157,11 +112,7 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
         ]
     );
     // The consumer group is Connect's, and its offsets cover every written record.
-    let group = format!("connect-{name}");
-    eventually("committed offset 5", Duration::from_secs(30), || async {
-        committed_offset(&group, &topic).await == Some(5)
-    })
-    .await;
+    await_committed(&name, &topic, 5).await;
     worker.stop().await;
 
     // Restart: resumes from the committed offsets; only new records are written.
@@ -176,10 +127,7 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
         count(&db, &topic).await == 6
     })
     .await;
-    eventually("committed offset 6", Duration::from_secs(30), || async {
-        committed_offset(&group, &topic).await == Some(6)
-    })
-    .await;
+    await_committed(&name, &topic, 6).await;
     worker.stop().await;
     assert_eq!(
         count(&db, &topic).await,
@@ -201,14 +149,7 @@ async fn upserts_are_idempotent_and_an_offset_reset_replays_the_topic() {
     for i in 1..=2 {
         messages.push(user(i, "second", 1000));
     }
-    produce(
-        &topic,
-        &messages
-            .iter()
-            .map(|m| (None, Some(m.as_str())))
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    produce_values(&topic, &messages).await;
     let name = unique("upsert");
     let connector = mariadb_sink(
         &name,
@@ -221,8 +162,7 @@ async fn upserts_are_idempotent_and_an_offset_reset_replays_the_topic() {
         ],
     );
     let config = worker_config(&unique("offsets"));
-    let group = format!("connect-{name}");
-    run_until_committed(&config, std::slice::from_ref(&connector), &group, &topic, 6).await;
+    run_until_committed(&config, &connector, &topic, 6).await;
     let snapshot_sql =
         format!("SELECT id, name, UNIX_TIMESTAMP(created_at) * 1000 FROM `{topic}` ORDER BY id");
     let first = snapshot(&db, &snapshot_sql).await;
@@ -234,21 +174,15 @@ async fn upserts_are_idempotent_and_an_offset_reset_replays_the_topic() {
         [(1, "second"), (2, "second"), (3, "first"), (4, "first")]
     );
     // A string-keyed primary key would fail in Connect (TEXT); here the key is an INT PK.
-    let pk: Vec<String> = rows(
-        &db,
-        &format!("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' AND CONSTRAINT_NAME='PRIMARY'", db.name),
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+    let pk: Vec<String> = db.select(&format!("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' AND CONSTRAINT_NAME='PRIMARY'", db.name)).await;
     assert_eq!(pk, ["id"]);
 
     // An external reset to the earliest offset while the connector is stopped is honoured, and
     // replaying the whole topic leaves the table identical.
+    let group = format!("connect-{name}");
     reset_offset(&group, &topic, 0).await;
     assert_eq!(committed_offset(&group, &topic).await, Some(0));
-    run_until_committed(&config, &[connector], &group, &topic, 6).await;
+    run_until_committed(&config, &connector, &topic, 6).await;
     assert_eq!(snapshot(&db, &snapshot_sql).await, first);
     db.drop_db().await;
 }
@@ -294,21 +228,10 @@ async fn tombstones_delete_by_record_key_in_order() {
             ("delete.enabled", "true"),
         ],
     );
-    let group = format!("connect-{name}");
-    run_until_committed(
-        &worker_config(&unique("offsets")),
-        &[connector],
-        &group,
-        &topic,
-        6,
-    )
-    .await;
-    let left: Vec<(i32, String)> =
-        rows(&db, &format!("SELECT id, name FROM `{topic}` ORDER BY id"))
-            .await
-            .into_iter()
-            .map(mysql_async::from_row)
-            .collect();
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 6).await;
+    let left: Vec<(i32, String)> = db
+        .select(&format!("SELECT id, name FROM `{topic}` ORDER BY id"))
+        .await;
     assert_eq!(left, [(1, "a-again".to_string()), (3, "c".to_string())]);
     db.drop_db().await;
 }
@@ -322,32 +245,22 @@ async fn evolve_adds_optional_columns_and_update_mode_updates() {
     let v2 = r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"a"},{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"},"field":"price"}],"optional":false,"name":"t"},"payload":{"id":2,"a":"y","price":"BOI="}}"#;
     produce(&topic, &[(None, Some(v1)), (None, Some(v2))]).await;
     let name = unique("evolve");
-    let group = format!("connect-{name}");
-    run_until_committed(
-        &worker_config(&unique("offsets")),
-        &[mariadb_sink(
-            &name,
-            &db,
-            &topic,
-            &[
-                ("insert.mode", "upsert"),
-                ("pk.mode", "record_value"),
-                ("pk.fields", "id"),
-            ],
-        )],
-        &group,
-        &topic,
-        2,
-    )
-    .await;
-    let got: Vec<(i64, String, Option<String>)> = rows(
+    let connector = mariadb_sink(
+        &name,
         &db,
-        &format!("SELECT id, a, CAST(price AS CHAR) FROM `{topic}` ORDER BY id"),
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+        &topic,
+        &[
+            ("insert.mode", "upsert"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+        ],
+    );
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 2).await;
+    let got: Vec<(i64, String, Option<String>)> = db
+        .select(&format!(
+            "SELECT id, a, CAST(price AS CHAR) FROM `{topic}` ORDER BY id"
+        ))
+        .await;
     assert_eq!(
         got,
         [
@@ -361,29 +274,20 @@ async fn evolve_adds_optional_columns_and_update_mode_updates() {
     let ghost = r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"id"},{"type":"string","optional":true,"field":"a"}],"optional":false,"name":"t"},"payload":{"id":99,"a":"ghost"}}"#;
     produce(&topic, &[(None, Some(upd)), (None, Some(ghost))]).await;
     let name = unique("update");
-    let group = format!("connect-{name}");
-    run_until_committed(
-        &worker_config(&unique("offsets")),
-        &[mariadb_sink(
-            &name,
-            &db,
-            &topic,
-            &[
-                ("insert.mode", "update"),
-                ("pk.mode", "record_value"),
-                ("pk.fields", "id"),
-            ],
-        )],
-        &group,
+    let connector = mariadb_sink(
+        &name,
+        &db,
         &topic,
-        4,
-    )
-    .await;
-    let got: Vec<(i64, String)> = rows(&db, &format!("SELECT id, a FROM `{topic}` ORDER BY id"))
-        .await
-        .into_iter()
-        .map(mysql_async::from_row)
-        .collect();
+        &[
+            ("insert.mode", "update"),
+            ("pk.mode", "record_value"),
+            ("pk.fields", "id"),
+        ],
+    );
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 4).await;
+    let got: Vec<(i64, String)> = db
+        .select(&format!("SELECT id, a FROM `{topic}` ORDER BY id"))
+        .await;
     assert_eq!(got, [(1, "updated".to_string()), (2, "y".to_string())]);
     db.drop_db().await;
 }
@@ -416,15 +320,7 @@ async fn poison_records_go_to_the_dead_letter_topic_with_connect_headers() {
             ("errors.deadletterqueue.context.headers.enable", "true"),
         ],
     );
-    let group = format!("connect-{name}");
-    run_until_committed(
-        &worker_config(&unique("offsets")),
-        &[connector],
-        &group,
-        &topic,
-        3,
-    )
-    .await;
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 3).await;
     assert_eq!(count(&db, &topic).await, 2);
     let dead = read_dlq(&dlq).await;
     assert_eq!(dead.len(), 1);
@@ -512,13 +408,7 @@ async fn a_poison_record_without_tolerance_fails_the_task_and_offsets_stay_befor
     let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
         .await
         .unwrap();
-    let group = format!("connect-{name}");
-    eventually(
-        "the good record committed",
-        Duration::from_secs(60),
-        || async { committed_offset(&group, &topic).await == Some(1) },
-    )
-    .await;
+    await_committed(&name, &topic, 1).await;
     let u2 = user(2, "after", 0);
     produce(&topic, &[(None, Some("{not json")), (None, Some(&u2))]).await;
     let trace = loop {
@@ -534,7 +424,7 @@ async fn a_poison_record_without_tolerance_fails_the_task_and_offsets_stay_befor
     );
     worker.stop().await;
     assert_eq!(
-        committed_offset(&group, &topic).await,
+        committed_offset(&format!("connect-{name}"), &topic).await,
         Some(1),
         "offsets must not move past an unwritten record"
     );
@@ -597,14 +487,7 @@ async fn postgres_target_upserts() {
         user(2, "b", 0),
         user(1, "a2", 1_638_687_468_123),
     ];
-    produce(
-        &topic,
-        &messages
-            .iter()
-            .map(|m| (None, Some(m.as_str())))
-            .collect::<Vec<_>>(),
-    )
-    .await;
+    produce_values(&topic, &messages).await;
     let name = unique("pg");
     let connector = sink_config(
         &name,
@@ -618,15 +501,7 @@ async fn postgres_target_upserts() {
             ("pk.fields", "id"),
         ],
     );
-    let group = format!("connect-{name}");
-    run_until_committed(
-        &worker_config(&unique("offsets")),
-        &[connector],
-        &group,
-        &topic,
-        3,
-    )
-    .await;
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 3).await;
     let (client, connection) = tokio_postgres::connect(
         &format!("host=127.0.0.1 user={pg_user} dbname=test"),
         tokio_postgres::NoTls,
@@ -655,11 +530,7 @@ async fn postgres_target_upserts() {
 }
 
 async fn snapshot(db: &TestDb, sql: &str) -> Vec<(i32, String, String)> {
-    rows(db, sql)
-        .await
-        .into_iter()
-        .map(mysql_async::from_row::<(i32, String, String)>)
-        .collect()
+    db.select::<(i32, String, String)>(sql).await
 }
 
 #[tokio::test]
@@ -679,14 +550,7 @@ async fn db_timezone_writes_wall_clock_into_datetime_and_instants_into_timestamp
     produce(&topic, &[(None, Some(value.as_str()))]).await;
     let name = unique("sink_tz");
     let connector = mariadb_sink(&name, &db, &topic, &[("db.timezone", "Asia/Seoul")]);
-    run_until_committed(
-        &worker_config(&unique("offsets")),
-        &[connector],
-        &format!("connect-{name}"),
-        &topic,
-        1,
-    )
-    .await;
+    run_until_committed(&worker_config(&unique("offsets")), &connector, &topic, 1).await;
     let mut conn = db.conn().await;
     conn.query_drop("SET time_zone = '+00:00'").await.unwrap();
     let row: (String, String) = conn
@@ -784,16 +648,9 @@ async fn schemaless_records_are_read_against_the_existing_table() {
         Option<String>,
         Option<i8>,
     );
-    let left: Vec<Row> = rows(
-        &db,
-        &format!(
+    let left: Vec<Row> = db.select(&format!(
             "SELECT id, name, CAST(amount AS CHAR), CAST(created_at AS CHAR), flag FROM `{topic}` ORDER BY id"
-        ),
-    )
-    .await
-    .into_iter()
-    .map(mysql_async::from_row)
-    .collect();
+        )).await;
     assert_eq!(
         left,
         [

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use crate::support::{RunningWorker, TestDb, finish, read_topic, unique, worker_config};
+use crate::support::{
+    RunningWorker, TestDb, finish, read_exactly, read_topic, unique, worker_config,
+};
 
 const SEED_TABLE: &str = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, user_id VARCHAR(32), \
      pwd VARCHAR(32), name VARCHAR(64), created_at TIMESTAMP NULL)";
@@ -91,8 +93,7 @@ async fn seed_scenario_writes_connect_bytes_and_offsets_and_resumes() {
     let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
         .await
         .unwrap();
-    let records = read_topic(&topic, 2, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 2);
+    let records = read_exactly(&topic, 2, Duration::from_secs(30)).await;
     assert_eq!(records[0].key, None, "the JDBC source writes no record key");
     assert_eq!(
         records[0].value_str(),
@@ -106,8 +107,7 @@ async fn seed_scenario_writes_connect_bytes_and_offsets_and_resumes() {
     // A row inserted later arrives on the next poll.
     db.exec("INSERT INTO users (user_id, pwd, name, created_at) VALUES ('user3','1234','park','2021-12-06 00:00:00.000')")
         .await;
-    let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 3);
+    let records = read_exactly(&topic, 3, Duration::from_secs(30)).await;
     assert_eq!(
         records[2].value_str(),
         seed_message(3, "user3", "park", 1_638_748_800_000)
@@ -127,8 +127,7 @@ async fn seed_scenario_writes_connect_bytes_and_offsets_and_resumes() {
     let worker = RunningWorker::start(&config, std::slice::from_ref(&connector))
         .await
         .unwrap();
-    let records = read_topic(&topic, 4, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 4);
+    let records = read_exactly(&topic, 4, Duration::from_secs(30)).await;
     assert_eq!(
         records[3].value_str(),
         seed_message(4, "user4", "choi", 1_638_835_200_000)
@@ -418,8 +417,7 @@ async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
     let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
         .await
         .unwrap();
-    let records = read_topic(&topic, 3, Duration::from_secs(30)).await;
-    assert_eq!(records.len(), 3);
+    let records = read_exactly(&topic, 3, Duration::from_secs(30)).await;
     assert_eq!(
         records[0].value_str(),
         r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"doubled"}],"optional":false},"payload":{"id":1,"doubled":10}}"#

@@ -15,7 +15,7 @@ use serde_json::{Value as Json, json};
 
 use crate::support::{
     RunningWorker, TestDb, committed_offset, committed_offset_on, create_topic, eventually,
-    produce, services, unique, worker_config,
+    produce_values, services, unique, worker_config,
 };
 
 /// Runs the binary; (exit code, stdout, stderr).
@@ -93,9 +93,7 @@ fn user(id: i32) -> String {
 
 async fn produce_users(topic: &str, ids: std::ops::RangeInclusive<i32>) {
     let messages: Vec<String> = ids.map(user).collect();
-    let records: Vec<(Option<&str>, Option<&str>)> =
-        messages.iter().map(|m| (None, Some(m.as_str()))).collect();
-    produce(topic, &records).await;
+    produce_values(topic, &messages).await;
 }
 
 /// A JDBC sink upserting by the value's `id` from `topic` (a comma-separated list) with

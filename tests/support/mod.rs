@@ -13,6 +13,7 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value as Json;
 
 /// How to reach the services (from `scripts/services.sh env`, with its defaults).
 pub struct Services {
@@ -94,6 +95,14 @@ impl TestDb {
 
     pub async fn conn(&self) -> mysql_async::Conn {
         self.pool.get_conn().await.expect("MariaDB connection")
+    }
+
+    /// Runs a query and reads every row as `T` (a tuple of the selected columns, or `Row`).
+    pub async fn select<T: FromRow + Send + 'static>(&self, sql: &str) -> Vec<T> {
+        let mut conn = self.conn().await;
+        conn.query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     pub async fn exec(&self, sql: &str) {
@@ -208,6 +217,17 @@ pub async fn read_until_idle(topic: &str, idle: Duration) -> Vec<Record> {
 
 pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Record> {
     read_topic_until(topic, count, timeout, None).await
+}
+
+/// Reads `topic` like [`read_topic`] and asserts that all `count` records arrived in time.
+pub async fn read_exactly(topic: &str, count: usize, timeout: Duration) -> Vec<Record> {
+    let records = read_topic(topic, count, timeout).await;
+    assert_eq!(
+        records.len(),
+        count,
+        "{topic}: {count} records expected within {timeout:?}: {records:?}"
+    );
+    records
 }
 
 async fn read_topic_until(
@@ -403,6 +423,12 @@ pub async fn assert_no_records(topic: &str) {
     );
 }
 
+/// Produces `values` to `topic`, without keys.
+pub async fn produce_values(topic: &str, values: &[String]) {
+    let records: Vec<_> = values.iter().map(|v| (None, Some(v.as_str()))).collect();
+    produce(topic, &records).await;
+}
+
 pub async fn produce(topic: &str, records: &[(Option<&str>, Option<&str>)]) {
     let producer: FutureProducer = services().kafka_config().create().unwrap();
     for (key, value) in records {
@@ -447,6 +473,33 @@ fn group_client(group: &str) -> rdkafka::consumer::BaseConsumer {
 /// The committed offset of `group` on partition 0 of `topic` (`None` when nothing is committed).
 pub async fn committed_offset(group: &str, topic: &str) -> Option<i64> {
     committed_offset_on(group, topic, 0).await
+}
+
+/// Waits (60 s) until sink connector `name`'s consumer group, `connect-<name>`, has committed
+/// `offset` on partition 0 of `topic`.
+pub async fn await_committed(name: &str, topic: &str, offset: i64) {
+    let group = format!("connect-{name}");
+    eventually(
+        &format!("{group} to commit offset {offset} on {topic}"),
+        Duration::from_secs(60),
+        || async { committed_offset(&group, topic).await == Some(offset) },
+    )
+    .await;
+}
+
+/// Runs sink connector `connector` (its REST JSON) in a worker on `config` until its group has
+/// committed `offset` on partition 0 of `topic`, then stops the worker.
+pub async fn run_until_committed(
+    config: &sluice::config::WorkerConfig,
+    connector: &Json,
+    topic: &str,
+    offset: i64,
+) {
+    let worker = RunningWorker::start(config, std::slice::from_ref(connector))
+        .await
+        .unwrap();
+    await_committed(connector["name"].as_str().unwrap(), topic, offset).await;
+    worker.stop().await;
 }
 
 /// The committed offset of `group` on `partition` of `topic` (`None`: nothing committed).
