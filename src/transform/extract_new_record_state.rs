@@ -1122,6 +1122,15 @@ mod tests {
         schema
     }
 
+    /// Asserts that `out` is the unwrapped `row` followed by the `added` fields (name, schema,
+    /// value), in its schema and in its value.
+    fn assert_unwrapped(out: &Record, row: Value, added: &[(&str, Schema, Value)]) {
+        let schema = unwrapped(added.iter().map(|(n, s, _)| (*n, s.clone())).collect());
+        assert_eq!(out.value.schema.as_deref(), Some(&schema));
+        let values = added.iter().map(|(_, _, v)| v.clone()).collect();
+        assert_eq!(out.value.value, with(row, values));
+    }
+
     fn with(row: Value, extra: Vec<Value>) -> Value {
         match row {
             Value::Struct(mut values) => {
@@ -1258,31 +1267,19 @@ mod tests {
             (HANDLE_TOMBSTONE_DELETES, "rewrite"),
             (ADD_FIELDS, "op,table,db,source.ts_ms,ts_ms"),
         ]);
+        let (text, int) = (opt(SchemaType::String), opt(SchemaType::Int64));
         let out = apply(&mut smt, event("c")).unwrap();
-        assert_eq!(
-            out.value.schema.as_deref(),
-            Some(&unwrapped(vec![
-                ("__deleted", opt(SchemaType::String)),
-                ("__op", opt(SchemaType::String)),
-                ("__table", opt(SchemaType::String)),
-                ("__db", opt(SchemaType::String)),
-                ("__source_ts_ms", opt(SchemaType::Int64)),
-                ("__ts_ms", opt(SchemaType::Int64)),
-            ]))
-        );
-        assert_eq!(
-            out.value.value,
-            with(
-                anne("Anne"),
-                vec![
-                    Value::text("false"),
-                    Value::text("c"),
-                    Value::text("customers"),
-                    Value::text("inventory"),
-                    Value::Int(1486500577000),
-                    Value::Int(1486500577691),
-                ]
-            )
+        assert_unwrapped(
+            &out,
+            anne("Anne"),
+            &[
+                ("__deleted", text.clone(), Value::text("false")),
+                ("__op", text.clone(), Value::text("c")),
+                ("__table", text.clone(), Value::text("customers")),
+                ("__db", text, Value::text("inventory")),
+                ("__source_ts_ms", int.clone(), Value::Int(1486500577000)),
+                ("__ts_ms", int, Value::Int(1486500577691)),
+            ],
         );
         // testAddFieldsHandleDeleteRewrite: a rewritten delete carries `__op: d`.
         let out = apply(&mut smt, event("d")).unwrap();
@@ -1310,21 +1307,16 @@ mod tests {
             (ADD_FIELDS, "op , pos,id"),
             (ADD_FIELDS_PREFIX, "prefix."),
         ]);
+        let (text, int) = (opt(SchemaType::String), opt(SchemaType::Int64));
         let out = apply(&mut smt, event("u")).unwrap();
-        assert_eq!(
-            out.value.schema.as_deref(),
-            Some(&unwrapped(vec![
-                ("prefix.op", opt(SchemaType::String)),
-                ("prefix.pos", opt(SchemaType::Int64)),
-                ("prefix.id", opt(SchemaType::String)),
-            ]))
-        );
-        assert_eq!(
-            out.value.value,
-            with(
-                anne("Anne Marie"),
-                vec![Value::text("u"), Value::Int(364), Value::text("571")]
-            )
+        assert_unwrapped(
+            &out,
+            anne("Anne Marie"),
+            &[
+                ("prefix.op", text.clone(), Value::text("u")),
+                ("prefix.pos", int.clone(), Value::Int(364)),
+                ("prefix.id", text.clone(), Value::text("571")),
+            ],
         );
         // testAddFieldsForMissingOptionalField: no transaction block in a snapshot read.
         let out = apply(&mut smt, event("r")).unwrap();
@@ -1347,26 +1339,15 @@ mod tests {
             (ADD_FIELDS_PREFIX, ""),
         ]);
         let out = apply(&mut smt, event("u")).unwrap();
-        assert_eq!(
-            out.value.schema.as_deref(),
-            Some(&unwrapped(vec![
-                ("OP", opt(SchemaType::String)),
-                ("BINLOG", opt(SchemaType::String)),
-                ("transaction_id", opt(SchemaType::String)),
-                ("TOTAL_ORDER", opt(SchemaType::Int64)),
-            ]))
-        );
-        assert_eq!(
-            out.value.value,
-            with(
-                anne("Anne Marie"),
-                vec![
-                    Value::text("u"),
-                    Value::text("mysql-bin.000003"),
-                    Value::text("571"),
-                    Value::Int(42),
-                ]
-            )
+        assert_unwrapped(
+            &out,
+            anne("Anne Marie"),
+            &[
+                ("OP", text.clone(), Value::text("u")),
+                ("BINLOG", text.clone(), Value::text("mysql-bin.000003")),
+                ("transaction_id", text, Value::text("571")),
+                ("TOTAL_ORDER", int, Value::Int(42)),
+            ],
         );
     }
 
