@@ -60,9 +60,10 @@ pub(crate) trait ConnectorPlugin: Send + Sync + 'static {
 
     fn connector_type(&self) -> ConnectorType;
 
-    /// The plugin version shown by `GET /connector-plugins`.
+    /// The plugin version shown by `GET /connector-plugins`: Sluice's own, marked as Sluice's
+    /// (a plugin standing in for another project's connector may name that project's version).
     fn version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
+        concat!(env!("CARGO_PKG_VERSION"), "-sluice")
     }
 
     /// The connector-specific keys (common keys are added by the runtime).
@@ -319,7 +320,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&plugins.list()).unwrap(),
-            r#"[{"class":"io.example.DummySourceConnector","type":"source","version":"0.1.0"}]"#
+            r#"[{"class":"io.example.DummySourceConnector","type":"source","version":"0.1.0-sluice"}]"#
         );
     }
 }

@@ -89,10 +89,6 @@ impl ConnectorPlugin for JdbcSourceConnector {
         ConnectorType::Source
     }
 
-    fn version(&self) -> &'static str {
-        concat!(env!("CARGO_PKG_VERSION"), "-sluice")
-    }
-
     fn config_def(&self) -> &ConfigDef {
         &SOURCE_CONFIG_DEF
     }

@@ -33,10 +33,6 @@ impl ConnectorPlugin for JdbcSinkConnector {
         ConnectorType::Sink
     }
 
-    fn version(&self) -> &'static str {
-        concat!(env!("CARGO_PKG_VERSION"), "-sluice")
-    }
-
     fn config_def(&self) -> &ConfigDef {
         &SINK_CONFIG_DEF
     }
