@@ -277,15 +277,20 @@ async fn measure_load(conn: &mut Conn, seconds: u64) -> Result<Load> {
     })
 }
 
-/// The number of partitions of `topic`, from the broker's metadata (0: no such topic).
-fn topic_partitions(topic: &str) -> Result<usize> {
-    let consumer: BaseConsumer = kafka()
+/// A client for metadata and watermark requests.
+fn metadata_client() -> Result<BaseConsumer> {
+    kafka()
         .set(
             "group.id",
             format!("bench-pipeline-meta-{}", std::process::id()),
         )
         .create()
-        .context("cannot create a Kafka client")?;
+        .context("cannot create a Kafka client")
+}
+
+/// The number of partitions of `topic`, from the broker's metadata (0: no such topic).
+fn topic_partitions(topic: &str) -> Result<usize> {
+    let consumer = metadata_client()?;
     // Every topic's metadata, not the one topic's: asking for a missing topic by name may
     // create it (tansu auto-creates topics, with 4 partitions).
     let metadata = consumer
@@ -651,13 +656,7 @@ async fn watch_copies(
 /// produce batches, FINDINGS.md: it is only where a [`TopicWatcher`] starts reading, never
 /// taken as the end of the topic.)
 fn high_watermark(topic: &str) -> Result<i64> {
-    let consumer: BaseConsumer = kafka()
-        .set(
-            "group.id",
-            format!("bench-pipeline-meta-{}", std::process::id()),
-        )
-        .create()
-        .context("cannot create a Kafka client")?;
+    let consumer = metadata_client()?;
     let (_, high) = consumer
         .fetch_watermarks(topic, 0, Duration::from_secs(10))
         .with_context(|| format!("cannot read the end offset of {topic}"))?;

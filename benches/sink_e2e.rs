@@ -87,6 +87,17 @@ fn produce(
     Ok(())
 }
 
+/// The raw-consume baseline: the seconds it takes to read every message of `topic`, and their
+/// bytes.
+fn timed_consume(topic: &str, rows: u64) -> Result<(f64, usize)> {
+    let started = Instant::now();
+    let consumed = read_all(topic, rows)?;
+    Ok((
+        started.elapsed().as_secs_f64(),
+        consumed.iter().map(Vec::len).sum(),
+    ))
+}
+
 /// The group's committed offsets summed over every partition of `topic` (the records it covers).
 fn committed(group: &str, topic: &str) -> Option<i64> {
     let consumer: BaseConsumer = kafka().set("group.id", group).create().ok()?;
@@ -274,11 +285,7 @@ fn main() -> Result<()> {
     eprintln!("producing {rows} messages (twice: inserts, then updates) …");
     let inserts = produce_topic(shape, rows, 0)?;
     let updates = produce_topic(shape, rows, 1)?;
-    let consume_started = Instant::now();
-    let consumed = read_all(&inserts, rows)?;
-    let raw_consume = consume_started.elapsed().as_secs_f64();
-    let bytes: usize = consumed.iter().map(Vec::len).sum();
-    drop(consumed);
+    let (raw_consume, bytes) = timed_consume(&inserts, rows)?;
 
     let fresh = run_sluice(
         &url,
@@ -294,11 +301,7 @@ fn main() -> Result<()> {
     let debezium = if std::env::args().any(|a| a == "--debezium") {
         let table = format!("dbz_{stamp}");
         let topic = produce_debezium_topic(shape, rows, &table)?;
-        let consume_started = Instant::now();
-        let consumed = read_all(&topic, rows)?;
-        let raw_consume = consume_started.elapsed().as_secs_f64();
-        let event_bytes: usize = consumed.iter().map(Vec::len).sum();
-        drop(consumed);
+        let (raw_consume, event_bytes) = timed_consume(&topic, rows)?;
         let run = run_sluice(
             &url,
             &topic,
