@@ -84,7 +84,11 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
         count(&db, &topic).await == 5
     })
     .await;
-    let copied: Vec<(i32, String, String, String, String)> = db.select(&format!("SELECT id, user_id, pwd, name, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') FROM `{topic}` ORDER BY id")).await;
+    let sql = format!(
+        "SELECT id, user_id, pwd, name, DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') \
+         FROM `{topic}` ORDER BY id"
+    );
+    let copied: Vec<(i32, String, String, String, String)> = db.select(&sql).await;
     assert_eq!(
         copied[1],
         (
@@ -97,10 +101,12 @@ async fn seed_scenario_creates_the_table_and_copies_every_row() {
     );
     assert_eq!(copied.len(), 5);
     // Connect's DDL: a DATETIME(3) for the Timestamp, TEXT for strings, no primary key (pk.mode=none).
-    let columns: Vec<(String, String, String)> = db.select(&format!(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' ORDER BY ORDINAL_POSITION",
-            db.name
-        )).await;
+    let sql = format!(
+        "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' ORDER BY ORDINAL_POSITION",
+        db.name
+    );
+    let columns: Vec<(String, String, String)> = db.select(&sql).await;
     assert_eq!(
         columns,
         vec![
@@ -174,7 +180,12 @@ async fn upserts_are_idempotent_and_an_offset_reset_replays_the_topic() {
         [(1, "second"), (2, "second"), (3, "first"), (4, "first")]
     );
     // A string-keyed primary key would fail in Connect (TEXT); here the key is an INT PK.
-    let pk: Vec<String> = db.select(&format!("SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' AND CONSTRAINT_NAME='PRIMARY'", db.name)).await;
+    let sql = format!(
+        "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
+         WHERE TABLE_SCHEMA='{}' AND TABLE_NAME='{topic}' AND CONSTRAINT_NAME='PRIMARY'",
+        db.name
+    );
+    let pk: Vec<String> = db.select(&sql).await;
     assert_eq!(pk, ["id"]);
 
     // An external reset to the earliest offset while the connector is stopped is honoured, and
