@@ -1254,8 +1254,6 @@ pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("invalid base64: {e}"))
 }
 
-/// A JSON number (`BigDecimal.toString()` with `decimal.format=NUMERIC`: `-12.5`, `1.5E+3`)
-/// rescaled exactly to `scale` and written as canonical text.
 /// [`numeric_text`] of a JSON integer.
 fn integer_text(
     value: i128,
@@ -1271,6 +1269,8 @@ fn integer_text(
     )
 }
 
+/// A JSON number (`BigDecimal.toString()` with `decimal.format=NUMERIC`: `-12.5`, `1.5E+3`)
+/// rescaled exactly to `scale` and written as canonical text.
 fn numeric_text(
     text: &[u8],
     scale: i32,
