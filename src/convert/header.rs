@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde_json::Value as Json;
 
 use super::{Converter, join_entries, join_items};
 use crate::error::Result;
 use crate::model::numeric::java_double;
 use crate::model::record::Part;
 use crate::model::{Schema, SchemaType, Value};
+use crate::transform::values::parse_string;
 
 /// Connect's default header converter.
 pub(crate) struct SimpleHeaderConverter;
@@ -36,7 +36,8 @@ impl Converter for SimpleHeaderConverter {
                 Value::Bytes(Bytes::copy_from_slice(bytes)),
             ));
         };
-        Ok(parse_string(text))
+        let (schema, value) = parse_string(text);
+        Ok(Part::new(schema.map(Arc::new), value))
     }
 }
 
@@ -87,168 +88,16 @@ pub(crate) fn convert_to_string(schema: Option<&Schema>, value: &Value, nested: 
     }
 }
 
-fn primitive(ty: SchemaType) -> Option<Arc<Schema>> {
-    Some(Arc::new(Schema::primitive(ty, false)))
-}
-
-/// The smallest integer schema that holds `v`.
-fn integer(v: i64) -> Part {
-    let ty = if i8::try_from(v).is_ok() {
-        SchemaType::Int8
-    } else if i16::try_from(v).is_ok() {
-        SchemaType::Int16
-    } else if i32::try_from(v).is_ok() {
-        SchemaType::Int32
-    } else {
-        SchemaType::Int64
-    };
-    Part::new(primitive(ty), Value::Int(v))
-}
-
-/// `Values.parseString`: booleans, integers (smallest type), floats (FLOAT32 when exact as a
-/// float), dates and times in Connect's ISO forms, JSON-like lists and maps; anything else is a
-/// string.
-pub(crate) fn parse_string(text: &str) -> Part {
-    let trimmed = text.trim();
-    if text.is_empty() {
-        return Part::new(primitive(SchemaType::String), Value::text(""));
-    }
-    match trimmed {
-        "true" => return Part::new(primitive(SchemaType::Boolean), Value::Boolean(true)),
-        "false" => return Part::new(primitive(SchemaType::Boolean), Value::Boolean(false)),
-        "null" => return Part::NULL,
-        _ => {}
-    }
-    if let Ok(v) = trimmed.parse::<i64>() {
-        return integer(v);
-    }
-    if trimmed
-        .chars()
-        .all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
-        && let Ok(x) = trimmed.parse::<f64>()
-    {
-        let ty = if f64::from(x as f32) == x {
-            SchemaType::Float32
-        } else {
-            SchemaType::Float64
-        };
-        return Part::new(primitive(ty), Value::Float(x));
-    }
-    if let Some(part) = temporal(trimmed) {
-        return part;
-    }
-    if (trimmed.starts_with('[') || trimmed.starts_with('{'))
-        && let Ok(json) = serde_json::from_str::<Json>(trimmed)
-    {
-        let value = crate::convert::json::schemaless(&json);
-        return Part::new(infer(&value).map(Arc::new), value);
-    }
-    Part::new(primitive(SchemaType::String), Value::text(text))
-}
-
-/// `yyyy-MM-dd`, `HH:mm:ss.SSS'Z'` and `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`.
-fn temporal(text: &str) -> Option<Part> {
-    use crate::model::logical;
-    match text.len() {
-        10 => {
-            let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-            let days = date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?);
-            Some(Part::new(
-                Some(Arc::new(Schema::logical(
-                    SchemaType::Int32,
-                    logical::DATE,
-                    false,
-                ))),
-                Value::Date(days.num_days() as i32),
-            ))
-        }
-        13 => {
-            let time = chrono::NaiveTime::parse_from_str(text, "%H:%M:%S%.3fZ").ok()?;
-            let micros = time
-                .signed_duration_since(chrono::NaiveTime::MIN)
-                .num_microseconds()?;
-            Some(Part::new(
-                Some(Arc::new(Schema::logical(
-                    SchemaType::Int32,
-                    logical::TIME,
-                    false,
-                ))),
-                Value::Time(micros),
-            ))
-        }
-        24 => {
-            let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3fZ").ok()?;
-            Some(Part::new(
-                Some(Arc::new(Schema::logical(
-                    SchemaType::Int64,
-                    logical::TIMESTAMP,
-                    false,
-                ))),
-                Value::Timestamp(at.and_utc().timestamp_micros()),
-            ))
-        }
-        _ => None,
-    }
-}
-
-/// A schema for a parsed list or map when all its elements agree (Connect leaves it null
-/// otherwise).
-fn infer(value: &Value) -> Option<Schema> {
-    fn of(value: &Value) -> Option<Schema> {
-        Some(match value {
-            Value::Boolean(_) => Schema::primitive(SchemaType::Boolean, false),
-            Value::Int(v) => (*integer(*v).schema?).clone(),
-            Value::Float(_) => Schema::primitive(SchemaType::Float64, false),
-            Value::Text(_) => Schema::primitive(SchemaType::String, false),
-            Value::Array(_) | Value::Map(_) => infer(value)?,
-            _ => return None,
-        })
-    }
-    fn common(values: impl Iterator<Item = Option<Schema>>) -> Option<Schema> {
-        let mut found: Option<Schema> = None;
-        for schema in values {
-            let schema = schema?;
-            match &found {
-                None => found = Some(schema),
-                Some(prev) if *prev == schema => {}
-                Some(prev) if is_int(prev.ty) && is_int(schema.ty) => {
-                    if rank(schema.ty) > rank(prev.ty) {
-                        found = Some(schema);
-                    }
-                }
-                Some(_) => return None,
-            }
-        }
-        found
-    }
-    fn is_int(ty: SchemaType) -> bool {
-        matches!(
-            ty,
-            SchemaType::Int8 | SchemaType::Int16 | SchemaType::Int32 | SchemaType::Int64
-        )
-    }
-    fn rank(ty: SchemaType) -> u8 {
-        match ty {
-            SchemaType::Int8 => 0,
-            SchemaType::Int16 => 1,
-            SchemaType::Int32 => 2,
-            _ => 3,
-        }
-    }
-    match value {
-        Value::Array(items) => Some(Schema::array(common(items.iter().map(of))?, false)),
-        Value::Map(entries) => Some(Schema::map(
-            common(entries.iter().map(|(k, _)| of(k)))?,
-            common(entries.iter().map(|(_, v)| of(v)))?,
-            false,
-        )),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A header value read by the converter, as a sink task reads it.
+    fn parse_string(text: &str) -> Part {
+        SimpleHeaderConverter
+            .to_connect("t", Some(text.as_bytes()))
+            .unwrap()
+    }
 
     #[test]
     fn lossy_round_trips_as_kafka() {
@@ -289,5 +138,24 @@ mod tests {
         );
         let ts = parse_string("2023-11-14T22:13:20.123Z");
         assert_eq!(ts.value, Value::Timestamp(1_700_000_000_123_000));
+    }
+
+    /// The converter reads headers with `Values.parseString` itself, where an approximation
+    /// (integers as `long`, lists as JSON) went wrong.
+    #[test]
+    fn reads_as_values_parse_string() {
+        // Beyond a long: a BigDecimal of scale 0, so a Decimal, not a FLOAT64.
+        let big = parse_string("123456789012345678901234567890");
+        assert_eq!(*big.schema.unwrap(), Schema::decimal(0, None, false));
+        assert_eq!(
+            big.value,
+            Value::Decimal(Bytes::from_static(b"123456789012345678901234567890"))
+        );
+        // Elements that do not agree: `SchemaBuilder.arrayOfNull()`, an array schema all the same.
+        let mixed = parse_string(r#"[1,"a"]"#);
+        assert_eq!(
+            *mixed.schema.unwrap(),
+            Schema::primitive(SchemaType::Array, false)
+        );
     }
 }

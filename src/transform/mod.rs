@@ -47,6 +47,7 @@ pub(crate) mod router;
 pub(crate) mod set_schema_metadata;
 pub(crate) mod timestamp_converter;
 pub(crate) mod value_to_key;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod tests;
