@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::model::numeric::java_double;
 use crate::model::record::Part;
 use crate::model::{Schema, SchemaType, Value};
+use crate::transform::java_date;
 use crate::transform::values::parse_string;
 
 /// Connect's default header converter.
@@ -57,15 +58,9 @@ pub(crate) fn convert_to_string(schema: Option<&Schema>, value: &Value, nested: 
             use base64::Engine as _;
             base64::engine::general_purpose::STANDARD.encode(b)
         }
-        Value::Date(days) => chrono::DateTime::from_timestamp(i64::from(*days) * 86_400, 0)
-            .map(|t| t.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        Value::Time(micros) => chrono::DateTime::from_timestamp_micros(*micros)
-            .map(|t| t.format("%H:%M:%S%.3fZ").to_string())
-            .unwrap_or_default(),
-        Value::Timestamp(micros) => chrono::DateTime::from_timestamp_micros(*micros)
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-            .unwrap_or_default(),
+        Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
+            java_date::date_format_for(java_date::epoch_millis(value).unwrap_or_default())
+        }
         Value::Array(items) => join_items(schema, items, ",", |s, v| convert_to_string(s, v, true)),
         Value::Map(entries) => join_entries(schema, entries, ":", ",", |s, v| {
             convert_to_string(s, v, true)
@@ -138,6 +133,31 @@ mod tests {
         );
         let ts = parse_string("2023-11-14T22:13:20.123Z");
         assert_eq!(ts.value, Value::Timestamp(1_700_000_000_123_000));
+    }
+
+    /// Dates, times and timestamps are written with `Values.dateFormatFor`, which looks at the
+    /// instant, not at the schema: under a day a time, at midnight a date (REFERENCE-TRANSFORMS
+    /// §4.4; UTC, as Sluice runs `Values`' formats).
+    #[test]
+    fn temporal_headers_as_date_format_for() {
+        let written = |value: Value| {
+            let bytes = SimpleHeaderConverter
+                .from_connect("t", &Part::new(None, value))
+                .unwrap()
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        };
+        assert_eq!(
+            written(Value::Timestamp(1_700_000_000_123_000)),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            written(Value::Timestamp(1_704_153_600_000_000)),
+            "2024-01-02"
+        );
+        assert_eq!(written(Value::Date(19_724)), "2024-01-02");
+        assert_eq!(written(Value::Date(0)), "00:00:00.000Z");
+        assert_eq!(written(Value::Time(1_000_000)), "00:00:01.000Z");
     }
 
     /// The converter reads headers with `Values.parseString` itself, where an approximation

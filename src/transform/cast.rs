@@ -355,22 +355,16 @@ fn cast_value(schema: Option<&Schema>, value: &Value, target: SchemaType) -> Res
         Value::Boolean(b) => Java::Boolean(*b),
         Value::Text(text) => Java::String(String::from_utf8_lossy(text)),
         Value::Bytes(bytes) => Java::Bytes(bytes),
-        Value::Date(days) => {
-            let millis = i64::from(*days) * 86_400_000;
-            match to_string || !is_named(schema, logical::DATE) {
-                true => Java::Date(millis),
-                false => Java::Integral(i64::from(*days)),
-            }
-        }
-        Value::Time(micros) | Value::Timestamp(micros) => {
-            let millis = micros.div_euclid(1000);
-            let name = match value {
-                Value::Time(_) => logical::TIME,
-                _ => logical::TIMESTAMP,
+        Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
+            let millis = java_date::epoch_millis(value).unwrap_or_default();
+            let (name, number) = match value {
+                Value::Date(days) => (logical::DATE, i64::from(*days)),
+                Value::Time(_) => (logical::TIME, millis),
+                _ => (logical::TIMESTAMP, millis),
             };
             match to_string || !is_named(schema, name) {
                 true => Java::Date(millis),
-                false => Java::Integral(millis),
+                false => Java::Integral(number),
             }
         }
         Value::Struct(_) | Value::Array(_) | Value::Map(_) | Value::Null => {

@@ -13,6 +13,7 @@
 use std::sync::LazyLock;
 
 use crate::config::ConfigError;
+use crate::model::Value;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
@@ -492,6 +493,16 @@ pub(crate) fn iso_time() -> &'static DatePattern {
 /// `Values`' ISO 8601 timestamp format, `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`.
 pub(crate) fn iso_timestamp() -> &'static DatePattern {
     &ISO_TIMESTAMP
+}
+
+/// `java.util.Date.getTime()` of a Date, Time or Timestamp value: epoch milliseconds (a Time's
+/// are of 1970-01-01). `None` for other values.
+pub(crate) fn epoch_millis(value: &Value) -> Option<i64> {
+    match value {
+        Value::Date(days) => Some(i64::from(*days) * MILLIS_PER_DAY),
+        Value::Time(micros) | Value::Timestamp(micros) => Some(micros.div_euclid(1000)),
+        _ => None,
+    }
 }
 
 /// `Values.dateFormatFor(date).format(date)` (in UTC): a time before the first day ends, a date
