@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{Converter, join_entries, join_items};
+use super::Converter;
 use crate::error::Result;
 use crate::model::numeric::java_double;
 use crate::model::record::Part;
@@ -81,6 +81,37 @@ pub(crate) fn convert_to_string(schema: Option<&Schema>, value: &Value, nested: 
             format!("{{{}}}", inner.join(","))
         }
     }
+}
+
+/// A Connect array's string form, `[a<sep>b]`: each item written by `render` with the array's
+/// value schema.
+fn join_items(
+    schema: Option<&Schema>,
+    items: &[Value],
+    sep: &str,
+    render: impl Fn(Option<&Schema>, &Value) -> String,
+) -> String {
+    let item = schema.and_then(|s| s.value_schema.as_deref());
+    let inner: Vec<String> = items.iter().map(|v| render(item, v)).collect();
+    format!("[{}]", inner.join(sep))
+}
+
+/// A Connect map's string form, `{k<kv>v<sep>…}`: keys and values written by `render` with the
+/// map's key and value schemas.
+fn join_entries(
+    schema: Option<&Schema>,
+    entries: &[(Value, Value)],
+    kv: &str,
+    sep: &str,
+    render: impl Fn(Option<&Schema>, &Value) -> String,
+) -> String {
+    let ks = schema.and_then(|s| s.key_schema.as_deref());
+    let vs = schema.and_then(|s| s.value_schema.as_deref());
+    let inner: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{}{kv}{}", render(ks, k), render(vs, v)))
+        .collect();
+    format!("{{{}}}", inner.join(sep))
 }
 
 #[cfg(test)]

@@ -27,39 +27,8 @@ use std::sync::LazyLock;
 
 use crate::config::{ConfigDef, ConfigError, ConfigKey, ConfigType, Validator, WorkerConfig};
 use crate::error::Result;
+use crate::model::Schema;
 use crate::model::record::Part;
-use crate::model::{Schema, Value};
-
-/// A Connect array's string form, `[a<sep>b]`: each item written by `render` with the array's
-/// value schema. The string forms of [`header`] and [`simple`] differ only in `render`/`sep`.
-pub(crate) fn join_items(
-    schema: Option<&Schema>,
-    items: &[Value],
-    sep: &str,
-    render: impl Fn(Option<&Schema>, &Value) -> String,
-) -> String {
-    let item = schema.and_then(|s| s.value_schema.as_deref());
-    let inner: Vec<String> = items.iter().map(|v| render(item, v)).collect();
-    format!("[{}]", inner.join(sep))
-}
-
-/// A Connect map's string form, `{k<kv>v<sep>…}`: keys and values written by `render` with the
-/// map's key and value schemas.
-pub(crate) fn join_entries(
-    schema: Option<&Schema>,
-    entries: &[(Value, Value)],
-    kv: &str,
-    sep: &str,
-    render: impl Fn(Option<&Schema>, &Value) -> String,
-) -> String {
-    let ks = schema.and_then(|s| s.key_schema.as_deref());
-    let vs = schema.and_then(|s| s.value_schema.as_deref());
-    let inner: Vec<String> = entries
-        .iter()
-        .map(|(k, v)| format!("{}{kv}{}", render(ks, k), render(vs, v)))
-        .collect();
-    format!("{{{}}}", inner.join(sep))
-}
 
 /// For a value schema, which of its top-level fields the caller reads (`None`: all); see
 /// [`Converter::to_connect_fields`].

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{Converter, Role, join_entries, join_items};
+use super::{Converter, Role};
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::numeric::java_double;
 use crate::model::record::Part;
 use crate::model::{Schema, SchemaType, Value};
+use crate::transform::util::java_string;
 
 fn conversion(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Conversion, message.into())
@@ -118,44 +118,6 @@ impl Converter for StringConverter {
             bytes.map_or(Value::Null, |b| Value::text(&self.deserialize.decode(b))),
         ))
     }
-}
-
-/// Java's `toString()` of a Connect value: numbers and booleans as Java prints them, a struct
-/// as `Struct{a=1,b=x}` (null fields left out), lists as `[a, b]`, maps as `{k=v, k2=v2}`.
-pub(crate) fn java_string(schema: Option<&Schema>, value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Boolean(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(x) => java_double(*x, schema.is_some_and(|s| s.ty == SchemaType::Float32)),
-        Value::Text(t) | Value::Decimal(t) => String::from_utf8_lossy(t).into_owned(),
-        Value::Bytes(b) => format!("[B@{:x}", b.as_ptr() as usize & 0xffff_ffff),
-        Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => java_date(value),
-        Value::Struct(values) => {
-            let fields = schema.map(|s| s.fields.as_slice()).unwrap_or_default();
-            let inner: Vec<String> = fields
-                .iter()
-                .zip(values)
-                .filter(|(_, v)| !v.is_null())
-                .map(|(f, v)| format!("{}={}", f.name, java_string(Some(&f.schema), v)))
-                .collect();
-            format!("Struct{{{}}}", inner.join(","))
-        }
-        Value::Array(items) => join_items(schema, items, ", ", java_string),
-        Value::Map(entries) => join_entries(schema, entries, "=", ", ", java_string),
-    }
-}
-
-/// `java.util.Date.toString()` in UTC: `Thu Jan 01 00:00:00 UTC 1970`.
-fn java_date(value: &Value) -> String {
-    let micros = match value {
-        Value::Date(days) => i64::from(*days) * 86_400_000_000,
-        Value::Time(micros) | Value::Timestamp(micros) => *micros,
-        _ => 0,
-    };
-    chrono::DateTime::from_timestamp_micros(micros)
-        .map(|t| t.format("%a %b %d %H:%M:%S UTC %Y").to_string())
-        .unwrap_or_default()
 }
 
 /// `org.apache.kafka.connect.converters.ByteArrayConverter`: bytes as they are.
@@ -345,6 +307,31 @@ mod tests {
         );
         assert_eq!(c.from_connect("t", &s).unwrap().unwrap(), b"Struct{a=1}");
         assert_eq!(c.from_connect("t", &Part::NULL).unwrap(), None);
+        // `toString()` of a java.util.Date (in UTC), a List and a Map.
+        let written = |c: &mut StringConverter, value: Value| {
+            c.from_connect("t", &Part::new(None, value))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(
+            written(&mut c, Value::Timestamp(1_700_000_000_123_000)),
+            b"Tue Nov 14 22:13:20 UTC 2023"
+        );
+        assert_eq!(
+            written(&mut c, Value::Date(0)),
+            b"Thu Jan 01 00:00:00 UTC 1970"
+        );
+        assert_eq!(
+            written(&mut c, Value::Array(vec![Value::Int(1), Value::text("x")])),
+            b"[1, x]"
+        );
+        assert_eq!(
+            written(
+                &mut c,
+                Value::Map(vec![(Value::text("k"), Value::Float(1e10))])
+            ),
+            b"{k=1.0E10}"
+        );
         let back = c.to_connect("t", Some(b"caf\xc3\xa9")).unwrap();
         assert_eq!(back.value, Value::text("café"));
         assert!(back.schema.unwrap().optional);

@@ -28,7 +28,7 @@ use super::java_date;
 use super::util::{self, SchemaCache};
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType};
 use crate::error::Result;
-use crate::model::numeric::{unscaled_digits, write_big_decimal, write_f32, write_f64};
+use crate::model::numeric::{java_double, unscaled_digits, write_big_decimal};
 use crate::model::record::{Part, Record, Side};
 use crate::model::{LogicalType, Schema, SchemaType, Value, logical};
 
@@ -526,31 +526,14 @@ fn java_parse_double(s: &str) -> Option<f64> {
 fn java_to_string(java: &Java<'_>) -> String {
     match java {
         Java::Integral(v) => v.to_string(),
-        Java::Float(x) => java_float_string(f64::from(*x), true),
-        Java::Double(x) => java_float_string(*x, false),
+        Java::Float(x) => java_double(f64::from(*x), true),
+        Java::Double(x) => java_double(*x, false),
         Java::Big(text, scale) => big_decimal_string(text, *scale),
         Java::Boolean(b) => b.to_string(),
         Java::String(s) => s.to_string(),
         Java::Bytes(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
         Java::Date(millis) => java_date::date_format_for(*millis),
     }
-}
-
-/// `Float.toString` / `Double.toString`.
-pub(crate) fn java_float_string(x: f64, float32: bool) -> String {
-    if x.is_nan() {
-        return "NaN".to_string();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
-    }
-    let mut out = Vec::new();
-    if float32 {
-        write_f32(&mut out, x as f32);
-    } else {
-        write_f64(&mut out, x);
-    }
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `BigDecimal.toString()` of canonical decimal text at `scale`.

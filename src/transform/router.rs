@@ -24,7 +24,6 @@ use super::util;
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType};
 use crate::error::Result;
 use crate::model::record::{Header, Record};
-use crate::model::{Schema, Value};
 
 const REGEX: &str = "regex";
 const REPLACEMENT: &str = "replacement";
@@ -234,9 +233,9 @@ fn record_string(record: &Record) -> String {
          valueSchema={}, timestamp={}, headers=ConnectHeaders(headers={})}}",
         record.topic,
         optional(record.partition.map(|p| p.to_string())),
-        java_string(record.key.schema.as_deref(), &record.key.value),
+        util::java_string(record.key.schema.as_deref(), &record.key.value),
         util::schema_string(record.key.schema.as_deref()),
-        java_string(record.value.schema.as_deref(), &record.value.value),
+        util::java_string(record.value.schema.as_deref(), &record.value.value),
         util::schema_string(record.value.schema.as_deref()),
         optional(record.timestamp.map(|t| t.to_string())),
         if headers.is_empty() {
@@ -251,63 +250,9 @@ fn header_string(header: &Header) -> String {
     format!(
         "ConnectHeader(key={}, value={}, schema={})",
         header.key,
-        java_string(header.schema.as_deref(), &header.value),
+        util::java_string(header.schema.as_deref(), &header.value),
         util::schema_string(header.schema.as_deref())
     )
-}
-
-/// The Java `toString()` of a Connect value.
-fn java_string(schema: Option<&Schema>, value: &Value) -> String {
-    static DATE: LazyLock<DatePattern> = LazyLock::new(|| {
-        DatePattern::new("EEE MMM dd HH:mm:ss zzz yyyy")
-            .unwrap_or_else(|_| unreachable!("a valid constant pattern"))
-    });
-    let element = |i: usize| -> Option<&Schema> {
-        schema.and_then(|s| match s.ty {
-            crate::model::SchemaType::Struct => s.fields.get(i).map(|f| &f.schema),
-            _ => s.value_schema.as_deref(),
-        })
-    };
-    match value {
-        Value::Null => "null".to_string(),
-        Value::Boolean(b) => b.to_string(),
-        Value::Int(v) => v.to_string(),
-        Value::Float(x) => super::cast::java_float_string(
-            *x,
-            schema.is_some_and(|s| s.ty == crate::model::SchemaType::Float32),
-        ),
-        Value::Text(b) | Value::Decimal(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Bytes(b) => format!("[B@{:x}", crate::model::hash::fnv1a(b)),
-        Value::Date(days) => DATE.format(i64::from(*days) * 86_400_000),
-        Value::Time(micros) | Value::Timestamp(micros) => DATE.format(micros.div_euclid(1000)),
-        Value::Struct(values) => {
-            let fields: Vec<String> = values
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(i, v)| {
-                    let name = schema
-                        .and_then(|s| s.fields.get(i))
-                        .map(|f| f.name.as_str())
-                        .unwrap_or("?");
-                    format!("{name}={}", java_string(element(i), v))
-                })
-                .collect();
-            format!("Struct{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(|v| java_string(element(0), v)).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::Map(entries) => {
-            let keys = schema.and_then(|s| s.key_schema.as_deref());
-            let entries: Vec<String> = entries
-                .iter()
-                .map(|(k, v)| format!("{}={}", java_string(keys, k), java_string(element(0), v)))
-                .collect();
-            format!("{{{}}}", entries.join(", "))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -315,8 +260,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::SchemaType;
     use crate::model::record::Part;
+    use crate::model::{Schema, SchemaType, Value};
 
     fn parse(def: &ConfigDef, pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         crate::transform::util::parse_pairs(def, pairs)

@@ -2,10 +2,12 @@
 //! the checks with Connect's error messages, schema copying and struct access.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use super::java_date::{self, DatePattern};
 use crate::config::{Config, ConfigError, ConfigKey, ConfigType};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::numeric::java_double;
 use crate::model::{Field, Schema, SchemaType, Value};
 
 /// A `DataException`: a record the transformation cannot handle.
@@ -28,6 +30,52 @@ pub(crate) fn java_class(value: &Value) -> &'static str {
         Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
         Value::Array(_) => "java.util.ArrayList",
         Value::Map(_) => "java.util.HashMap",
+    }
+}
+
+/// Java's `toString()` of a Connect value, as StringConverter writes it and Kafka's messages
+/// show it: numbers and booleans as Java prints them, a struct as `Struct{a=1,b=x}` (null
+/// fields left out), lists as `[a, b]`, maps as `{k=v, k2=v2}`, a date as
+/// `java.util.Date.toString()` in UTC (`Thu Jan 01 00:00:00 UTC 1970`), bytes as `[B@` and a
+/// hash.
+pub(crate) fn java_string(schema: Option<&Schema>, value: &Value) -> String {
+    static DATE: LazyLock<DatePattern> = LazyLock::new(|| {
+        DatePattern::new("EEE MMM dd HH:mm:ss zzz yyyy")
+            .unwrap_or_else(|_| unreachable!("a valid constant pattern"))
+    });
+    let items = schema.and_then(|s| s.value_schema.as_deref());
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Boolean(b) => b.to_string(),
+        Value::Int(v) => v.to_string(),
+        Value::Float(x) => java_double(*x, schema.is_some_and(|s| s.ty == SchemaType::Float32)),
+        Value::Text(b) | Value::Decimal(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) => format!("[B@{:x}", crate::model::hash::fnv1a(b)),
+        Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
+            DATE.format(java_date::epoch_millis(value).unwrap_or_default())
+        }
+        Value::Struct(values) => {
+            let fields = schema.map(|s| s.fields.as_slice()).unwrap_or_default();
+            let inner: Vec<String> = fields
+                .iter()
+                .zip(values)
+                .filter(|(_, v)| !v.is_null())
+                .map(|(f, v)| format!("{}={}", f.name, java_string(Some(&f.schema), v)))
+                .collect();
+            format!("Struct{{{}}}", inner.join(","))
+        }
+        Value::Array(values) => {
+            let inner: Vec<String> = values.iter().map(|v| java_string(items, v)).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Map(entries) => {
+            let keys = schema.and_then(|s| s.key_schema.as_deref());
+            let inner: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}={}", java_string(keys, k), java_string(items, v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
     }
 }
 
