@@ -6,6 +6,7 @@
 //! views of its network buffers without copying.
 
 pub(crate) mod arena;
+pub(crate) mod calendar;
 pub(crate) mod hash;
 pub(crate) mod kind;
 pub(crate) mod numeric;

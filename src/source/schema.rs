@@ -11,8 +11,9 @@ use mysql_async::{Column, Value as MyValue};
 
 use super::config::TimestampGranularity;
 use crate::db::DbZone;
-use crate::db::time::{days_from_civil, iso_datetime, micros_from_datetime};
+use crate::db::time::{iso_datetime, micros_from_datetime};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::calendar::days_from_civil;
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 
 /// The binary character set id: a string column in it holds bytes.
@@ -348,7 +349,8 @@ fn zero_date(optional: bool, column: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::time::{civil_from_days, datetime_from_micros};
+    use crate::db::time::datetime_from_micros;
+    use crate::model::calendar::civil_from_days;
 
     #[test]
     fn civil_dates_round_trip() {

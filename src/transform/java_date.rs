@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 use crate::config::ConfigError;
 use crate::model::Value;
+use crate::model::calendar;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
@@ -148,7 +149,7 @@ impl DatePattern {
     pub(crate) fn format(&self, millis: i64) -> String {
         let days = millis.div_euclid(MILLIS_PER_DAY);
         let ms_of_day = millis.rem_euclid(MILLIS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = calendar::civil_from_days(days);
         let hour = ms_of_day / 3_600_000;
         let minute = ms_of_day / 60_000 % 60;
         let second = ms_of_day / 1000 % 60;
@@ -309,8 +310,13 @@ impl Fields {
             .unwrap_or(1970)
             .checked_mul(12)?
             .checked_add(self.month.unwrap_or(0))?;
-        let days = days_from_civil(months.div_euclid(12), months.rem_euclid(12) + 1, 1)?
-            .checked_add(self.day.unwrap_or(1) - 1)?;
+        let year = months.div_euclid(12);
+        if year.abs() > calendar::MAX_YEAR {
+            return None;
+        }
+        let month = months.rem_euclid(12) as u32 + 1;
+        let days =
+            calendar::days_from_civil(year, month, 1).checked_add(self.day.unwrap_or(1) - 1)?;
         let hour = match self.hour_of_day {
             Some(h) => h,
             None => self.hour.unwrap_or(0) + if self.pm == Some(true) { 12 } else { 0 },
@@ -356,7 +362,7 @@ fn two_digit_year(value: i64) -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let start = civil_from_days(now.div_euclid(MILLIS_PER_DAY)).0 - 80;
+    let start = calendar::civil_from_days(now.div_euclid(MILLIS_PER_DAY)).0 - 80;
     let century = start.div_euclid(100) * 100;
     let year = century + value;
     if year < start { year + 100 } else { year }
@@ -444,31 +450,6 @@ fn parse_iso_zone(text: &[char], pos: &mut usize) -> Option<i64> {
         return Some(0);
     }
     signed_offset(text, pos).flatten()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era.checked_mul(146_097)?.checked_add(doe - 719_468)
-}
-
-/// The proleptic Gregorian date of a day since 1970-01-01: year, month (1-12), day (1-31).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 static ISO_DATE: LazyLock<DatePattern> = LazyLock::new(|| compile("yyyy-MM-dd"));

@@ -11,9 +11,10 @@ use tokio_postgres::types::{ToSql, Type};
 use super::config::Target;
 use super::sql::SqlDialect;
 use crate::config::redact_url;
-use crate::db::time::{civil_from_days, datetime_from_micros};
+use crate::db::time::datetime_from_micros;
 use crate::db::{MySqlSettings, mysql_error};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::calendar::civil_from_days;
 use crate::model::{Schema, SchemaType, Value};
 use crate::retry::{RetryPolicy, retry};
 

@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::db::time::{civil_from_days, iso_datetime};
+use crate::db::time::iso_datetime;
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::calendar::civil_from_days;
 use crate::model::{Field, Schema, SchemaType, Value, logical};
 use crate::source::config::{BinaryMode, DebeziumSettings, DecimalMode, Flavor, TimeMode};
 
@@ -465,7 +466,7 @@ fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
         }
         "date" => {
             let (y, m, d) = date(expr)?;
-            let days = crate::db::time::days_from_civil(y, m, d);
+            let days = crate::model::calendar::days_from_civil(y, m, d);
             Some(Value::Date(i32::try_from(days).ok()?))
         }
         "datetime" => {
@@ -478,7 +479,7 @@ fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
                 return None;
             }
             let micros: i64 = format!("{frac:0<6}").parse().ok()?;
-            let days = crate::db::time::days_from_civil(y, m, d);
+            let days = crate::model::calendar::days_from_civil(y, m, d);
             Some(Value::Timestamp(
                 ((days * 24 + h) * 60 + mi) * 60_000_000 + s * 1_000_000 + micros,
             ))
@@ -952,7 +953,7 @@ mod tests {
         assert_eq!(
             convert(
                 Conv::Year,
-                Value::Date(crate::db::time::days_from_civil(2024, 1, 1) as i32)
+                Value::Date(crate::model::calendar::days_from_civil(2024, 1, 1) as i32)
             ),
             Some(Value::Int(2024))
         );
