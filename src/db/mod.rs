@@ -312,15 +312,21 @@ pub(crate) const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 
 /// Quotes a MySQL identifier with backticks (doubling any backtick inside).
 pub(crate) fn quote_mysql(identifier: &str) -> String {
+    quote_identifier(identifier, '`')
+}
+
+/// Quotes an identifier with `quote` (a backtick for MySQL, `"` for PostgreSQL), doubling any
+/// `quote` inside.
+pub(crate) fn quote_identifier(identifier: &str, quote: char) -> String {
     let mut out = String::with_capacity(identifier.len() + 2);
-    out.push('`');
+    out.push(quote);
     for c in identifier.chars() {
-        if c == '`' {
-            out.push('`');
+        if c == quote {
+            out.push(quote);
         }
         out.push(c);
     }
-    out.push('`');
+    out.push(quote);
     out
 }
 

@@ -44,17 +44,7 @@ impl SqlDialect {
     /// Quotes an identifier (backticks for MySQL, double quotes for PostgreSQL), doubling any
     /// quote character inside.
     pub(crate) fn quote(self, identifier: &str) -> String {
-        let q = if self.is_postgres() { '"' } else { '`' };
-        let mut out = String::with_capacity(identifier.len() + 2);
-        out.push(q);
-        for c in identifier.chars() {
-            if c == q {
-                out.push(q);
-            }
-            out.push(c);
-        }
-        out.push(q);
-        out
+        crate::db::quote_identifier(identifier, if self.is_postgres() { '"' } else { '`' })
     }
 
     /// Quotes a table name; `schema.table` quotes each part.
