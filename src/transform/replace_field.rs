@@ -12,8 +12,8 @@ use std::sync::{Arc, LazyLock};
 
 use super::Transformation;
 use super::util::{
-    self, REPLACE_NULL_WITH_DEFAULT, SchemaCache, check_put, copy_schema_basics, push_field,
-    require_map, require_struct, struct_get,
+    self, REPLACE_NULL_WITH_DEFAULT, SchemaCache, copy_schema_basics, project_struct, push_field,
+    require_map, require_struct,
 };
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance};
 use crate::error::Result;
@@ -200,17 +200,14 @@ impl Transformation for ReplaceField {
                 let values = require_struct(schema, &part.value, PURPOSE)?;
                 let derived = self.cache.get_or_try_insert(schema, |s| filter.derive(s))?;
                 let (updated, sources) = &*derived;
-                let mut out = Vec::with_capacity(sources.len());
-                for (field, &i) in updated.fields.iter().zip(sources) {
-                    let value = struct_get(
-                        &schema.fields[i].schema,
-                        &values[i],
-                        self.replace_null_with_default,
-                    );
-                    check_put(field, &value)?;
-                    out.push(value);
-                }
-                (Some(updated.clone()), Value::Struct(out))
+                let value = project_struct(
+                    schema,
+                    values,
+                    updated,
+                    sources,
+                    self.replace_null_with_default,
+                )?;
+                (Some(updated.clone()), value)
             }
         };
         Ok(Some(record.with_part(self.side, schema, value)))

@@ -244,6 +244,29 @@ pub(crate) fn rebuild_struct(
     Ok(Value::Struct(out))
 }
 
+/// A struct value for `updated`, whose field `n` is the source struct's field `sources[n]`
+/// (ReplaceField's kept fields, ValueToKey's key fields): each read as `Struct.get` reads it and
+/// put with `Struct.put`'s checks.
+pub(crate) fn project_struct(
+    schema: &Schema,
+    values: &[Value],
+    updated: &Schema,
+    sources: &[usize],
+    replace_null_with_default: bool,
+) -> Result<Value> {
+    let mut out = Vec::with_capacity(sources.len());
+    for (field, &i) in updated.fields.iter().zip(sources) {
+        let value = struct_get(
+            &schema.fields[i].schema,
+            &values[i],
+            replace_null_with_default,
+        );
+        check_put(field, &value)?;
+        out.push(value);
+    }
+    Ok(Value::Struct(out))
+}
+
 /// `Struct.put` checks: a null in a required field without a default is Connect's
 /// `Invalid value: null used for required field: "f", schema type: INT32`.
 pub(crate) fn check_put(field: &Field, value: &Value) -> Result<()> {

@@ -10,8 +10,8 @@ use std::sync::{Arc, LazyLock};
 
 use super::Transformation;
 use super::util::{
-    self, REPLACE_NULL_WITH_DEFAULT, SchemaCache, check_put, data_error, non_empty_list,
-    push_field, require_map, require_struct, struct_get,
+    self, REPLACE_NULL_WITH_DEFAULT, SchemaCache, data_error, non_empty_list, project_struct,
+    push_field, require_map, require_struct,
 };
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType};
 use crate::error::Result;
@@ -91,17 +91,14 @@ impl Transformation for ValueToKey {
                     .cache
                     .get_or_try_insert(schema, |s| key_schema(fields, s))?;
                 let (key_schema, sources) = &*derived;
-                let mut key = Vec::with_capacity(sources.len());
-                for (field, &i) in key_schema.fields.iter().zip(sources) {
-                    let value = struct_get(
-                        &schema.fields[i].schema,
-                        &values[i],
-                        self.replace_null_with_default,
-                    );
-                    check_put(field, &value)?;
-                    key.push(value);
-                }
-                Part::new(Some(key_schema.clone()), Value::Struct(key))
+                let key = project_struct(
+                    schema,
+                    values,
+                    key_schema,
+                    sources,
+                    self.replace_null_with_default,
+                )?;
+                Part::new(Some(key_schema.clone()), key)
             }
         };
         record.key = key;
