@@ -2024,6 +2024,45 @@ async fn column_defaults_are_schema_defaults() {
     finish(worker, db).await;
 }
 
+/// `value.converter.replace.null.with.default=false`, as Debezium users set it: a null column
+/// with a default stays null in `before`/`after`, though the schema still names the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nulls_stay_null_without_replace_null_with_default() {
+    let db = TestDb::new("dbz_nulls").await;
+    db.exec("CREATE TABLE d (id INT PRIMARY KEY, d_str VARCHAR(5) DEFAULT 'x')")
+        .await;
+    db.exec("INSERT INTO d VALUES (1, NULL)").await;
+    let prefix = unique("nulls").replace('_', "-");
+    let worker = start_debezium(
+        &unique("offsets"),
+        &unique("dbz-nulls"),
+        &db,
+        &prefix,
+        &[
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.replace.null.with.default", "false"),
+        ],
+    )
+    .await;
+    let topic = format!("{prefix}.{}.d", db.name);
+    read_exactly(&topic, 1, Duration::from_secs(30)).await;
+    db.exec("UPDATE d SET id = 2 WHERE id = 1").await;
+    // The snapshot's read, then the update's delete, tombstone and create (a key change).
+    let records = read_exactly(&topic, 4, Duration::from_secs(30)).await;
+    let (schema, snapshot) = split(&records[0]);
+    let schema: Json = serde_json::from_str(&schema).unwrap();
+    assert_eq!(schema["fields"][1]["fields"][1]["default"], "x");
+    assert_eq!(snapshot["after"], json!({"id": 1, "d_str": null}));
+    let (_, delete) = split(&records[1]);
+    assert_eq!(delete["before"], json!({"id": 1, "d_str": null}));
+    let (_, create) = split(&records[3]);
+    assert_eq!(create["after"], json!({"id": 2, "d_str": null}));
+    finish(worker, db).await;
+}
+
 /// `gtid.source.includes` / `gtid.source.excludes`: the row events of transactions whose GTID
 /// source (MariaDB's `<domain>-<server>`) is left out are not written; the others are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

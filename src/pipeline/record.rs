@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::config::{ConfigError, WorkerConfig};
-use crate::convert::json::{JsonConverter, encode};
+use crate::convert::json::{JsonConverter, JsonSettings, encode};
 use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::ProducerRecord;
@@ -62,9 +62,9 @@ impl RecordStageConfig {
         !self.transforms && self.converters.key.is_json() && self.converters.value.is_json()
     }
 
-    /// JsonConverter's `schemas.enable` and `decimal.format=NUMERIC` for `role`, for the fast
-    /// paths (true and false for other converters).
-    pub(crate) fn json_settings(&self, role: Role) -> (bool, bool) {
+    /// JsonConverter's settings for `role`, for the fast paths (the defaults for other
+    /// converters).
+    pub(crate) fn json_settings(&self, role: Role) -> JsonSettings {
         let spec = match role {
             Role::Key => &self.converters.key,
             Role::Value => &self.converters.value,
@@ -72,8 +72,10 @@ impl RecordStageConfig {
         };
         match spec.is_json() {
             // The spec was built once when checked, so its keys parse.
-            true => JsonConverter::new(&spec.config).map_or((true, false), |c| c.settings()),
-            false => (true, false),
+            true => {
+                JsonConverter::new(&spec.config).map_or(JsonSettings::default(), |c| c.settings())
+            }
+            false => JsonSettings::default(),
         }
     }
 
@@ -84,8 +86,8 @@ impl RecordStageConfig {
             key: self.converters.key.build()?,
             value: self.converters.value.build()?,
             header: self.converters.header.build()?,
-            key_schemas: self.json_settings(Role::Key).0,
-            value_schemas: self.json_settings(Role::Value).0,
+            key_schemas: self.json_settings(Role::Key).schemas_enable,
+            value_schemas: self.json_settings(Role::Value).schemas_enable,
             classes: ConverterClasses::from(&self.converters),
             fields_read: FieldsRead::default(),
         })
@@ -385,9 +387,10 @@ mod tests {
         )
         .unwrap();
         let stage = RecordStageConfig::new(&BTreeMap::new(), &worker).unwrap();
+        let pair = |s: JsonSettings| (s.schemas_enable, s.decimal_numeric);
         assert!(stage.is_fast_json());
-        assert_eq!(stage.json_settings(Role::Value), (false, false));
-        assert_eq!(stage.json_settings(Role::Key), (true, true));
+        assert_eq!(pair(stage.json_settings(Role::Value)), (false, false));
+        assert_eq!(pair(stage.json_settings(Role::Key)), (true, true));
         let connector: BTreeMap<String, String> = [(
             "value.converter".to_string(),
             "org.apache.kafka.connect.storage.StringConverter".to_string(),
@@ -395,7 +398,7 @@ mod tests {
         .into();
         let stage = RecordStageConfig::new(&connector, &worker).unwrap();
         assert!(!stage.is_fast_json());
-        assert_eq!(stage.json_settings(Role::Value), (true, false));
+        assert_eq!(pair(stage.json_settings(Role::Value)), (true, false));
     }
 
     /// A Debezium change event as JsonConverter writes it, `source` given as `source_json`.

@@ -135,13 +135,13 @@ impl SinkPipeline {
     ) -> Result<()> {
         let converters = if self.record_stage.is_fast_json() {
             // Without schemas the task reads the plain JSON against its own schema.
-            let key_schemas = self.record_stage.json_settings(Role::Key).0;
-            let value_schemas = self.record_stage.json_settings(Role::Value).0;
+            let key = self.record_stage.json_settings(Role::Key);
+            let value = self.record_stage.json_settings(Role::Value);
             Converters::Fast {
-                key: (task.wants_keys() && key_schemas).then(|| JsonDecoder::new(true)),
-                value: value_schemas.then(|| JsonDecoder::new(true)),
-                key_schemas,
-                value_schemas,
+                key: (task.wants_keys() && key.schemas_enable).then(|| key.decoder()),
+                value: value.schemas_enable.then(|| value.decoder()),
+                key_schemas: key.schemas_enable,
+                value_schemas: value.schemas_enable,
             }
         } else {
             Converters::Stage(Box::new(self.record_stage.build()?))

@@ -28,7 +28,6 @@ use crate::budget::{Reservation, Share, Spares};
 use crate::config::WorkerConfig;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::convert::Role;
-use crate::convert::json::encode::JsonEncoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::{Acked, BatchProducer, KafkaProducer, NewTopics, Payload};
 use crate::metrics as m;
@@ -553,8 +552,7 @@ fn encoder_stage(
     cancel: CancellationToken,
     failure: Failure,
 ) {
-    let (schemas_enable, decimal_numeric) = record_stage.json_settings(Role::Value);
-    let mut encoder = JsonEncoder::new(schemas_enable, decimal_numeric);
+    let mut encoder = record_stage.json_settings(Role::Value).encoder();
     let mut capacity = 0usize;
     let mut seq = 0u64;
     let mut held: Option<Read> = None;

@@ -84,6 +84,13 @@ pub struct JsonDecoder {
 }
 
 impl JsonDecoder {
+    /// JsonConverter's `replace.null.with.default` (true when not called): whether a null or
+    /// missing field takes its schema's default.
+    pub fn replace_null_with_default(mut self, replace: bool) -> Self {
+        self.cache.keep_defaults = replace;
+        self
+    }
+
     /// A new decoder. `schemas_enable` is JsonConverter's `schemas.enable`.
     pub fn new(schemas_enable: bool) -> Self {
         JsonDecoder {
@@ -93,7 +100,10 @@ impl JsonDecoder {
                 buffers: Buffers::default(),
                 tape: Tape(Vec::new()),
             },
-            cache: Cache::default(),
+            cache: Cache {
+                keep_defaults: true,
+                ..Cache::default()
+            },
             targets: HashMap::new(),
             scratch: DecimalScratch::default(),
         }
@@ -672,6 +682,8 @@ struct Cache {
     canonical: Vec<u8>,
     hits: u64,
     misses: u64,
+    /// `replace.null.with.default`: plans read a null as the schema's default.
+    keep_defaults: bool,
 }
 
 /// A record in JsonConverter's layout whose schema is cached.
@@ -747,7 +759,7 @@ impl Cache {
             self.canonical = canonical;
             return Ok(i);
         }
-        let parsed = parse_plan(nodes, at, scratch);
+        let parsed = parse_plan(nodes, at, scratch, self.keep_defaults);
         let key: Box<[u8]> = key.into();
         self.canonical = canonical;
         let (schema, fields) = parsed?;
@@ -896,18 +908,21 @@ fn parse_schema_node<'i>(nodes: &[Node<'i>], at: usize) -> Result<SchemaNode<'i>
     })
 }
 
-/// The schema at `at` (a struct of primitives, or a primitive) and its field plans.
+/// The schema at `at` (a struct of primitives, or a primitive) and its field plans. Defaults
+/// are checked either way, and kept in the plans (to replace nulls) when `keep_defaults`.
 fn parse_plan(
     nodes: &[Node<'_>],
     at: usize,
     scratch: &mut DecimalScratch,
+    keep_defaults: bool,
 ) -> crate::Result<(Schema, Vec<FieldPlan>)> {
     let top = parse_schema_node(nodes, at).map_err(schema_error)?;
     let mut schema = top.schema;
     if schema.ty != SchemaType::Struct {
         let kind = read_kind(&schema).map_err(schema_error)?;
         let default = default_value(kind, nodes, top.default_at, scratch)
-            .map_err(|why| schema_error(format!("invalid default: {why}")))?;
+            .map_err(|why| schema_error(format!("invalid default: {why}")))?
+            .filter(|_| keep_defaults);
         let optional = schema.optional;
         return Ok((
             schema,
@@ -938,7 +953,8 @@ fn parse_plan(
         let kind = read_kind(&field.schema)
             .map_err(|why| schema_error(format!("field {name:?}: {why}")))?;
         let default = default_value(kind, nodes, field.default_at, scratch)
-            .map_err(|why| schema_error(format!("field {name:?}: invalid default: {why}")))?;
+            .map_err(|why| schema_error(format!("field {name:?}: invalid default: {why}")))?
+            .filter(|_| keep_defaults);
         plans.push(FieldPlan {
             kind,
             optional: field.schema.optional,
@@ -2048,6 +2064,38 @@ mod tests {
             "{}",
         ));
         assert!(e.contains("\"v\"") && e.contains("default"), "{e}");
+    }
+
+    /// With `replace.null.with.default=false` a null or missing field stays null, as the general
+    /// JsonConverter reads it; a required field then fails (its default is still checked).
+    #[test]
+    fn nulls_stay_null_without_replace_null_with_default() {
+        use crate::convert::Converter;
+        use crate::convert::json::JsonConverter;
+        let msg = r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":true,"default":7,"field":"a"},{"type":"string","optional":true,"default":"x","field":"b"}],"optional":false},"payload":{"a":null}}"#;
+        let mut decoder = JsonDecoder::new(true).replace_null_with_default(false);
+        let fast = decoder.decode(msg.as_bytes()).unwrap().unwrap().values;
+        assert_eq!(fast, [Value::Null, Value::Null]);
+        let config = [("replace.null.with.default".to_string(), "false".to_string())].into();
+        let general = JsonConverter::new(&config)
+            .unwrap()
+            .to_connect("t", Some(msg.as_bytes()))
+            .unwrap();
+        assert_eq!(general.value, Value::Struct(fast));
+        // Required with a default: nothing replaces the null.
+        let required = one(
+            r#"{"type":"int32","optional":false,"default":7,"field":"v"}"#,
+            "{}",
+        );
+        let mut decoder = JsonDecoder::new(true).replace_null_with_default(false);
+        let e = decoder.decode(required.as_bytes()).unwrap_err();
+        assert!(e.context().contains("\"v\""), "{}", e.context());
+        let bad = one(
+            r#"{"type":"int8","optional":true,"default":1000,"field":"v"}"#,
+            "{}",
+        );
+        let mut decoder = JsonDecoder::new(true).replace_null_with_default(false);
+        assert!(decoder.decode(bad.as_bytes()).is_err());
     }
 
     #[test]

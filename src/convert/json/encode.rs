@@ -30,6 +30,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::JsonSettings;
 use crate::error::{Error, ErrorKind};
 use crate::model::kind::Kind;
 use crate::model::numeric::{
@@ -49,6 +50,7 @@ const MAX_DECIMAL_SHIFT: i64 = 100_000;
 pub struct JsonEncoder {
     schemas_enable: bool,
     decimal_numeric: bool,
+    replace_null_with_default: bool,
     /// Cached per-schema plans; `index` maps `Arc::as_ptr` to a position here.
     plans: Vec<Plan>,
     index: HashMap<usize, usize>,
@@ -136,6 +138,7 @@ impl JsonEncoder {
         JsonEncoder {
             schemas_enable,
             decimal_numeric,
+            replace_null_with_default: true,
             plans: Vec::new(),
             index: HashMap::new(),
             last: None,
@@ -143,6 +146,13 @@ impl JsonEncoder {
             hits: 0,
             misses: 0,
         }
+    }
+
+    /// JsonConverter's `replace.null.with.default` (true when not called): whether a null takes
+    /// its schema's default.
+    pub fn replace_null_with_default(mut self, replace: bool) -> Self {
+        self.replace_null_with_default = replace;
+        self
     }
 
     /// Appends one record per row of `batch` to `out`; pushes each record's end offset (index
@@ -177,14 +187,7 @@ impl JsonEncoder {
                 continue;
             }
             let start = out.len();
-            let result = encode_record(
-                plan,
-                row,
-                self.schemas_enable,
-                self.decimal_numeric,
-                &mut self.scratch,
-                out,
-            );
+            let result = encode_record(plan, row, self.settings(), &mut self.scratch, out);
             if let Err(error) = result {
                 out.truncate(out_len);
                 ends.truncate(ends_len);
@@ -240,18 +243,20 @@ impl JsonEncoder {
         }
         let plan = self.plan(schema)?;
         let start = out.len();
-        let result = encode_record(
-            &self.plans[plan],
-            row,
-            self.schemas_enable,
-            self.decimal_numeric,
-            &mut self.scratch,
-            out,
-        );
+        let settings = self.settings();
+        let result = encode_record(&self.plans[plan], row, settings, &mut self.scratch, out);
         if result.is_err() {
             out.truncate(start);
         }
         result
+    }
+
+    fn settings(&self) -> JsonSettings {
+        JsonSettings {
+            schemas_enable: self.schemas_enable,
+            decimal_numeric: self.decimal_numeric,
+            replace_null_with_default: self.replace_null_with_default,
+        }
     }
 
     #[cfg(test)]
@@ -423,31 +428,42 @@ fn write_schema(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&str>) {
 fn encode_record(
     plan: &Plan,
     row: &[Value],
-    schemas_enable: bool,
-    decimal_numeric: bool,
+    settings: JsonSettings,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> crate::Result<()> {
+    let JsonSettings {
+        schemas_enable,
+        decimal_numeric,
+        replace_null_with_default,
+    } = settings;
     out.extend_from_slice(&plan.prefix);
     if plan.fields.is_empty() {
         out.extend_from_slice(b"{}");
     } else {
         for (i, (field, value)) in plan.fields.iter().zip(row).enumerate() {
             out.extend_from_slice(&plan.keys[field.key_start as usize..field.key_end as usize]);
-            if let (Kind::Unsupported(_), false) = (field.kind, value.is_null()) {
-                // Nested structs, arrays and maps (Debezium's envelope): the general writer.
-                let schema = &plan.schema.fields[i].schema;
-                write_connect(out, schema, value, decimal_numeric, true, scratch).map_err(|e| {
-                    Error::new(
-                        e.kind(),
-                        format!(
-                            "cannot convert field {:?} of {}: {}",
-                            plan.schema.fields[i].name,
-                            plan.schema.name.as_deref().unwrap_or("(unnamed)"),
-                            e.context()
-                        ),
-                    )
-                })?;
+            let schema = &plan.schema.fields[i].schema;
+            let nested = matches!(field.kind, Kind::Unsupported(_)) && !value.is_null();
+            let defaulted =
+                value.is_null() && replace_null_with_default && schema.default.is_some();
+            if nested || defaulted {
+                // Nested structs, arrays and maps (Debezium's envelope), and a null that takes its
+                // field's default: the general writer.
+                let replace = replace_null_with_default;
+                write_connect(out, schema, value, decimal_numeric, replace, scratch).map_err(
+                    |e| {
+                        Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot convert field {:?} of {}: {}",
+                                plan.schema.fields[i].name,
+                                plan.schema.name.as_deref().unwrap_or("(unnamed)"),
+                                e.context()
+                            ),
+                        )
+                    },
+                )?;
                 continue;
             }
             if let Err(problem) = write_value(field, value, decimal_numeric, scratch, out) {
@@ -979,6 +995,55 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::Conversion);
         assert!(error.context().contains("\"f\""), "{}", error.context());
         error
+    }
+
+    /// `replace.null.with.default`: a null takes its field's default (Kafka's default, true) or
+    /// stays null (false, as Debezium users set it), at the top level and inside a nested struct
+    /// such as Debezium's `after`; the fast encoder writes what JsonConverter writes.
+    #[test]
+    fn nulls_take_defaults_only_when_replace_null_with_default() {
+        use crate::convert::Converter;
+        use crate::convert::json::JsonConverter;
+        use crate::model::record::Part;
+        let after = Schema::structure(
+            Some("after".into()),
+            vec![field(
+                "b",
+                Schema::primitive(SchemaType::String, true).with_default(text("x")),
+            )],
+            true,
+        );
+        let schema = Arc::new(Schema::structure(
+            Some("t".into()),
+            vec![
+                field(
+                    "a",
+                    Schema::primitive(SchemaType::Int32, true).with_default(Value::Int(7)),
+                ),
+                field("after", after),
+            ],
+            false,
+        ));
+        let row = [Value::Null, Value::Struct(vec![Value::Null])];
+        for (replace, expected) in [
+            (true, r#"{"a":7,"after":{"b":"x"}}"#),
+            (false, r#"{"a":null,"after":{"b":null}}"#),
+        ] {
+            let mut fast = JsonEncoder::new(false, false).replace_null_with_default(replace);
+            assert_eq!(encode_with(&mut fast, &schema, &row), expected);
+            let config = [
+                ("schemas.enable".to_string(), "false".to_string()),
+                ("replace.null.with.default".to_string(), replace.to_string()),
+            ]
+            .into();
+            let part = Part::new(Some(schema.clone()), Value::Struct(row.to_vec()));
+            let general = JsonConverter::new(&config)
+                .unwrap()
+                .from_connect("t", &part)
+                .unwrap()
+                .unwrap();
+            assert_eq!(String::from_utf8(general).unwrap(), expected);
+        }
     }
 
     fn decimal_base64(text: &str, scale: i32) -> String {

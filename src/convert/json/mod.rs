@@ -18,6 +18,8 @@ use bytes::Bytes;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
+use self::decode::JsonDecoder;
+use self::encode::JsonEncoder;
 use super::Converter;
 use crate::config::ConfigError;
 use crate::error::{Error, ErrorKind, Result};
@@ -57,6 +59,41 @@ struct Envelope<'a> {
     schema: &'a RawValue,
     #[serde(borrow)]
     payload: &'a RawValue,
+}
+
+/// JsonConverter's settings that change the bytes, as the fast encoder and decoder take them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct JsonSettings {
+    /// `schemas.enable` (true).
+    pub(crate) schemas_enable: bool,
+    /// `decimal.format=NUMERIC` (false: `BASE64`).
+    pub(crate) decimal_numeric: bool,
+    /// `replace.null.with.default` (true): a null takes its schema's default.
+    pub(crate) replace_null_with_default: bool,
+}
+
+impl Default for JsonSettings {
+    fn default() -> Self {
+        JsonSettings {
+            schemas_enable: true,
+            decimal_numeric: false,
+            replace_null_with_default: true,
+        }
+    }
+}
+
+impl JsonSettings {
+    /// The fast encoder with these settings.
+    pub(crate) fn encoder(self) -> JsonEncoder {
+        JsonEncoder::new(self.schemas_enable, self.decimal_numeric)
+            .replace_null_with_default(self.replace_null_with_default)
+    }
+
+    /// The fast decoder with these settings (it reads either decimal format).
+    pub(crate) fn decoder(self) -> JsonDecoder {
+        JsonDecoder::new(self.schemas_enable)
+            .replace_null_with_default(self.replace_null_with_default)
+    }
 }
 
 /// Cached schemas per direction.
@@ -111,9 +148,13 @@ impl JsonConverter {
         })
     }
 
-    /// `schemas.enable` and whether `decimal.format` is `NUMERIC`, for the fast paths.
-    pub(crate) fn settings(&self) -> (bool, bool) {
-        (self.schemas_enable, self.decimal_numeric)
+    /// The settings the fast paths honour.
+    pub(crate) fn settings(&self) -> JsonSettings {
+        JsonSettings {
+            schemas_enable: self.schemas_enable,
+            decimal_numeric: self.decimal_numeric,
+            replace_null_with_default: self.replace_null_with_default,
+        }
     }
 
     /// The record's schema and payload text when it is written as the last few records were:
