@@ -443,13 +443,14 @@ fn encode_record(
     } else {
         for (i, (field, value)) in plan.fields.iter().zip(row).enumerate() {
             out.extend_from_slice(&plan.keys[field.key_start as usize..field.key_end as usize]);
-            let schema = &plan.schema.fields[i].schema;
-            let nested = matches!(field.kind, Kind::Unsupported(_)) && !value.is_null();
-            let defaulted =
-                value.is_null() && replace_null_with_default && schema.default.is_some();
-            if nested || defaulted {
+            let general = match value.is_null() {
+                false => matches!(field.kind, Kind::Unsupported(_)),
+                true => replace_null_with_default && plan.schema.fields[i].schema.default.is_some(),
+            };
+            if general {
                 // Nested structs, arrays and maps (Debezium's envelope), and a null that takes its
                 // field's default: the general writer.
+                let schema = &plan.schema.fields[i].schema;
                 let replace = replace_null_with_default;
                 write_connect(out, schema, value, decimal_numeric, replace, scratch).map_err(
                     |e| {
