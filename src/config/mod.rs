@@ -16,6 +16,18 @@ pub(crate) use provider::ConfigProviders;
 pub(crate) use secret::{Password, redact_url};
 pub use worker::WorkerConfig;
 
+/// A Java regex that must match the whole input, as Java's `Matcher.matches()` does (Connect's
+/// topic and table filters, Debezium's filters, Kafka's tools): `^(?:pattern)$`, ignoring case
+/// when asked (Debezium's filters are case-insensitive). The caller words the error.
+pub(crate) fn whole_regex(
+    pattern: &str,
+    case_insensitive: bool,
+) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .case_insensitive(case_insensitive)
+        .build()
+}
+
 /// For unit tests: a configuration map from `(key, value)` pairs, as a properties file or a
 /// connector's JSON gives it.
 #[cfg(test)]

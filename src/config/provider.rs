@@ -141,7 +141,7 @@ impl ConfigProviders {
                     let key = format!("{PREFIX}.{name}.param.allowlist.pattern");
                     let pattern = param("allowlist.pattern").map_or(".*", String::as_str);
                     // Java's `matches()`: the whole name must match.
-                    let allowlist = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                    let allowlist = super::whole_regex(pattern, false).map_err(|e| {
                         ConfigError::invalid(key, pattern, format!("not a valid regex: {e}"))
                     })?;
                     Provider::Env { allowlist }

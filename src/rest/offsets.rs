@@ -199,7 +199,7 @@ fn sink_offsets(
         .map_err(|e| kafka_error(e, "cannot read topic metadata"))?;
     let regex = match &subscription {
         Subscription::Regex(pattern) => Some(
-            regex::Regex::new(&format!("^(?:{pattern})$"))
+            crate::config::whole_regex(pattern, false)
                 .map_err(|e| Error::with_source(ErrorKind::Config, "bad topics.regex", e))?,
         ),
         Subscription::Topics(_) => None,

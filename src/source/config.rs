@@ -184,19 +184,13 @@ pub(crate) struct TableFilter {
     pub(crate) exclude: Vec<Regex>,
 }
 
-/// Whether `re` matches the whole of `name` (Connect's and Debezium's filters).
-pub(crate) fn matches_whole(re: &Regex, name: &str) -> bool {
-    re.find(name)
-        .is_some_and(|m| m.start() == 0 && m.end() == name.len())
-}
-
 impl TableFilter {
     /// Whether `db.table` is selected. Whitelist/blacklist entries match the table name or the
     /// qualified name; include/exclude regexes must match the whole qualified name.
     pub(crate) fn matches(&self, database: &str, table: &str) -> bool {
         let qualified = format!("{database}.{table}");
         let named = |list: &[String]| list.iter().any(|t| t == table || *t == qualified);
-        let full = |re: &Regex| matches_whole(re, &qualified);
+        let full = |re: &Regex| re.is_match(&qualified);
         if !self.whitelist.is_empty() {
             return named(&self.whitelist);
         }
@@ -314,9 +308,9 @@ impl PartialEq for Pattern {
 impl Eq for Pattern {}
 
 impl Pattern {
-    /// Whether it matches the whole of `name`.
+    /// Whether it matches the whole of `name` (it was built by [`regexes`], anchored).
     pub(crate) fn matches_whole(&self, name: &str) -> bool {
-        matches_whole(&self.0, name)
+        self.0.is_match(name)
     }
 }
 
@@ -602,16 +596,17 @@ impl JdbcSourceConfig {
     }
 }
 
-/// Compiles the regexes of list `key`, each as `pattern` writes it (flags, anchors), recording
-/// each invalid one in `errors` under the text the user wrote.
+/// Compiles the regexes of list `key`, each to match whole names (ignoring case when
+/// `case_insensitive`, as Debezium's filters do), recording each invalid one in `errors` under
+/// the text the user wrote.
 pub(crate) fn regexes(
     key: &str,
     raw: &[String],
-    pattern: impl Fn(&str) -> String,
+    case_insensitive: bool,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<Regex> {
     raw.iter()
-        .filter_map(|r| match Regex::new(&pattern(r)) {
+        .filter_map(|r| match crate::config::whole_regex(r, case_insensitive) {
             Ok(re) => Some(re),
             Err(e) => {
                 errors.push(ConfigError::invalid(
@@ -694,18 +689,8 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
             "query cannot be combined with table.whitelist, table.blacklist or table.include.list",
         ));
     }
-    let include = regexes(
-        "table.include.list",
-        &include_raw,
-        str::to_string,
-        &mut errors,
-    );
-    let exclude = regexes(
-        "table.exclude.list",
-        &exclude_raw,
-        str::to_string,
-        &mut errors,
-    );
+    let include = regexes("table.include.list", &include_raw, false, &mut errors);
+    let exclude = regexes("table.exclude.list", &exclude_raw, false, &mut errors);
     let zone = crate::db::db_timezone(parsed, &mut errors);
     let binlog = (parsed.string("sluice.capture") == Some("binlog")).then(|| BinlogSettings {
         updates: parsed.bool("sluice.binlog.updates"),
@@ -896,15 +881,30 @@ mod tests {
         };
         assert!(f.matches("db", "users"));
         assert!(!f.matches("db", "secret"));
+        let whole = |p: &str| crate::config::whole_regex(p, false).unwrap();
         let f = TableFilter {
-            include: vec![Regex::new("db\\.u.*").unwrap()],
-            exclude: vec![Regex::new(".*_tmp").unwrap()],
+            include: vec![whole("db\\.u.*")],
+            exclude: vec![whole(".*_tmp")],
             ..Default::default()
         };
         assert!(f.matches("db", "users"));
         assert!(!f.matches("db", "users_tmp"));
         assert!(!f.matches("db", "orders"));
         assert!(!f.matches("xdb", "users"));
+    }
+
+    /// `table.include.list` patterns match whole names as Java's `matches()` does: any
+    /// alternative that covers the name, not only the leftmost one that starts a match.
+    #[test]
+    fn include_list_alternatives_match_whole_names() {
+        let parsed = JdbcSourceConfig::parse(&config(&[
+            ("table.whitelist", ""),
+            ("table.include.list", "mydb\\.(user|users)"),
+        ]))
+        .unwrap();
+        assert!(parsed.tables.matches("mydb", "users"));
+        assert!(parsed.tables.matches("mydb", "user"));
+        assert!(!parsed.tables.matches("mydb", "users2"));
     }
 }
 

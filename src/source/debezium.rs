@@ -342,17 +342,16 @@ fn build(
         }
     };
     // Debezium's filters: case-insensitive, matching the whole name.
-    let whole = |r: &str| format!("(?i)^(?:{r})$");
     let include = regexes(
         "table.include.list",
         parsed.list("table.include.list"),
-        whole,
+        true,
         &mut errors,
     );
     let exclude = regexes(
         "table.exclude.list",
         parsed.list("table.exclude.list"),
-        whole,
+        true,
         &mut errors,
     );
     if !include.is_empty() && !exclude.is_empty() {
@@ -371,7 +370,7 @@ fn build(
                     include.extend(regexes(
                         "signal.data.collection",
                         &[regex::escape(name)],
-                        whole,
+                        true,
                         &mut errors,
                     ));
                 }
@@ -399,7 +398,7 @@ fn build(
     }
     // Column filters, masks and truncations: whole-name regexes on `<db>.<table>.<column>`.
     let patterns = |key: &str, raw: &[String], errors: &mut Vec<ConfigError>| {
-        regexes(key, raw, whole, errors)
+        regexes(key, raw, true, errors)
             .into_iter()
             .map(Pattern)
             .collect::<Vec<_>>()

@@ -331,7 +331,7 @@ fn parse_offset(text: &str) -> Result<Start, Failure> {
 
 /// `--include`: matched against whole topic names, as Java's `Pattern.matcher(…).matches()`.
 fn include_pattern(pattern: &str) -> Result<regex::Regex, Failure> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
+    crate::config::whole_regex(pattern, false)
         .map_err(|error| Failure::new(format!("Invalid --include pattern {pattern}: {error}")))
 }
 

@@ -229,7 +229,7 @@ pub(crate) fn include_list(raw: &str) -> Result<regex::Regex, Failure> {
     let cleaned = cleaned
         .trim_start_matches(['"', '\''])
         .trim_end_matches(['"', '\'']);
-    regex::Regex::new(&format!("^(?:{cleaned})$"))
+    crate::config::whole_regex(cleaned, false)
         .map_err(|_| Failure::new(format!("{raw} is an invalid regex.")))
 }
 

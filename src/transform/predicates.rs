@@ -36,7 +36,7 @@ pub(crate) fn has_header_key_def() -> &'static ConfigDef {
 
 /// A Java regex as a Rust one that must match the whole input (`Matcher.matches`).
 pub(crate) fn whole_match(key: &str, pattern: &str) -> Result<Regex, ConfigError> {
-    Regex::new(&format!("^(?:{pattern})$"))
+    crate::config::whole_regex(pattern, false)
         .map_err(|e| ConfigError::invalid(key, pattern, format!("Invalid regex: {e}")))
 }
 

@@ -92,7 +92,7 @@ impl BinlogSourceTask {
             let Some(pattern) = collection.as_str() else {
                 continue;
             };
-            match regex::Regex::new(&format!("(?i)^(?:{pattern})$")) {
+            match crate::config::whole_regex(pattern, true) {
                 Ok(re) => patterns.push(re),
                 Err(error) => {
                     tracing::warn!(message = "execute-snapshot signal with a bad data-collections regex; ignored", connector = %self.connector, signal = %id, pattern, %error);
