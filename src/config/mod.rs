@@ -3,6 +3,7 @@
 
 pub(crate) mod connector;
 pub(crate) mod def;
+pub(crate) mod jaas;
 pub(crate) mod properties;
 pub(crate) mod provider;
 pub(crate) mod secret;

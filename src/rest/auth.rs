@@ -182,20 +182,7 @@ fn credentials_file(jaas: &str) -> std::result::Result<String, String> {
         let options = body[body.find(module).map_or(0, |i| i + module.len())..]
             .trim()
             .trim_end_matches(';');
-        let file = options
-            .split_once("file")
-            .and_then(|(_, after)| after.trim_start().strip_prefix('='))
-            .map(|value| {
-                let value = value.trim_start();
-                match value.strip_prefix('"') {
-                    Some(quoted) => quoted.split('"').next().unwrap_or("").to_string(),
-                    None => value
-                        .split(|c: char| c.is_whitespace() || c == ';')
-                        .next()
-                        .unwrap_or("")
-                        .to_string(),
-                }
-            })
+        let file = crate::config::jaas::option(options, "file")
             .filter(|f| !f.is_empty())
             .ok_or_else(|| "Property Credentials file must be specified".to_string())?;
         return Ok(file);
@@ -307,6 +294,14 @@ mod tests {
             )
             .unwrap_err(),
             "Property Credentials file must be specified"
+        );
+        // `file` is an option name, not any text containing it.
+        assert_eq!(
+            credentials_file(
+                "KafkaConnect { PropertyFileLoginModule required profile=\"p\" file=\"/y\"; };"
+            )
+            .unwrap(),
+            "/y"
         );
     }
 

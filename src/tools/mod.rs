@@ -107,44 +107,11 @@ pub(crate) fn jaas_credentials(jaas: &str) -> Vec<(&'static str, String)> {
     }
     let mut found = Vec::new();
     for (option, key) in [("username", "sasl.username"), ("password", "sasl.password")] {
-        if let Some(value) = jaas_option(jaas, option) {
+        if let Some(value) = crate::config::jaas::option(jaas, option) {
             found.push((key, value));
         }
     }
     found
-}
-
-/// The value of `name="value"` (or an unquoted `name=value`) in a JAAS configuration line.
-fn jaas_option(jaas: &str, name: &str) -> Option<String> {
-    let mut rest = jaas;
-    while let Some(at) = rest.find(name) {
-        let before_ok = rest[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| c.is_whitespace() || c == ';');
-        let after = rest[at + name.len()..].trim_start();
-        if before_ok && let Some(value) = after.strip_prefix('=') {
-            let value = value.trim_start();
-            if let Some(quoted) = value.strip_prefix('"') {
-                let mut out = String::new();
-                let mut chars = quoted.chars();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => out.extend(chars.next()),
-                        '"' => return Some(out),
-                        c => out.push(c),
-                    }
-                }
-                return None;
-            }
-            let end = value
-                .find(|c: char| c.is_whitespace() || c == ';')
-                .unwrap_or(value.len());
-            return Some(value[..end].to_string());
-        }
-        rest = &rest[at + name.len()..];
-    }
-    None
 }
 
 /// Java's `String.format("%-Ns", s)`: left-aligned in at least `width` characters.
