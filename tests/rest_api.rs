@@ -604,6 +604,23 @@ async fn bad_requests_get_clear_errors_and_the_worker_keeps_serving() {
             .starts_with("Invalid value sometimes for configuration mode")
     );
     assert!(!body.to_string().contains("s3cret"));
+    // A value that is no string, number or boolean: 400 naming its key, by every route.
+    for (method, path) in [
+        ("PUT", "/connectors/odd/config"),
+        (
+            "PUT",
+            "/connector-plugins/JdbcSourceConnector/config/validate",
+        ),
+    ] {
+        let (status, body) = call(
+            method,
+            &format!("{base}{path}"),
+            Some(r#"{"connector.class":"JdbcSourceConnector","tasks.max":{"n":1}}"#),
+        );
+        assert_eq!(status, 400, "{path}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("configuration tasks.max"), "{message}");
+    }
 
     // Still serving.
     let (status, _) = call("GET", &format!("{base}/"), None);

@@ -334,7 +334,10 @@ pub(crate) fn validate_name(name: &str) -> std::result::Result<(), ConfigError> 
     Ok(())
 }
 
-fn json_map(
+/// A JSON object of configuration values: strings, and numbers and booleans as their text (as
+/// Jackson reads them into Connect's `Map<String, String>`); any other value is an error naming
+/// its key.
+pub(crate) fn json_map(
     object: &serde_json::Map<String, Json>,
 ) -> std::result::Result<BTreeMap<String, String>, ConfigError> {
     object

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value as Json, json};
 
+use crate::config::connector::json_map;
 use crate::config::{ConfigProviders, ConnectorConfig, Password};
 use crate::connector::{ConnectorType, TaskConfig};
 use crate::error::{Error, ErrorKind};
@@ -300,24 +301,14 @@ async fn validate_config(
     )))
 }
 
-/// A JSON object of string values (nulls allowed by `allow_null`).
+/// A request body of configuration keys and values (see [`json_map`]).
 fn string_map(body: &Json) -> ApiResult<BTreeMap<String, String>> {
     let Json::Object(object) = body else {
         return Err(ApiError::bad_request(
             "Request body must be a JSON object of configuration keys and string values",
         ));
     };
-    object
-        .iter()
-        .map(|(k, v)| match v {
-            Json::String(s) => Ok((k.clone(), s.clone())),
-            Json::Number(n) => Ok((k.clone(), n.to_string())),
-            Json::Bool(b) => Ok((k.clone(), b.to_string())),
-            other => Err(ApiError::bad_request(format!(
-                "Configuration value of {k} must be a string, not {other}"
-            ))),
-        })
-        .collect()
+    json_map(object).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 async fn list_connectors(
