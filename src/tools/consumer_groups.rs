@@ -20,6 +20,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::{Failure, client_error_message, columns, exit_code};
+use crate::config::java_split;
 
 /// A topic partition, ordered by topic then partition.
 pub(crate) type Tp = (String, i32);
@@ -545,21 +546,13 @@ pub(crate) fn parse_topic_arg(arg: &str) -> Result<TopicArg, Failure> {
     if !arg.contains(':') {
         return Ok(TopicArg::Whole(arg.to_string()));
     }
-    // Java's split drops trailing empty strings.
-    let mut parts: Vec<&str> = arg.split(':').collect();
-    while parts.last() == Some(&"") {
-        parts.pop();
-    }
+    let parts = java_split(arg, ':');
     if parts.len() != 2 {
         return Err(Failure::new(format!(
             "Invalid topic arg '{arg}', expected topic name and partitions"
         )));
     }
-    let mut partitions: Vec<&str> = parts[1].split(',').collect();
-    while partitions.last() == Some(&"") {
-        partitions.pop();
-    }
-    let partitions = partitions
+    let partitions = java_split(parts[1], ',')
         .into_iter()
         .map(|p| {
             p.parse::<i32>().map_err(|_| {

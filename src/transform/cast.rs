@@ -26,7 +26,7 @@ use base64::Engine;
 use super::Transformation;
 use super::java_date;
 use super::util::{self, SchemaCache};
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType};
+use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, java_split};
 use crate::error::Result;
 use crate::model::numeric::{java_double, unscaled_digits, write_big_decimal};
 use crate::model::record::{Part, Record, Side};
@@ -106,15 +106,6 @@ fn output_type(ty: SchemaType) -> Result<SchemaType, ConfigError> {
     }
 }
 
-/// Java's `String.split(":")`: trailing empty strings removed.
-fn java_split(text: &str) -> Vec<&str> {
-    let mut parts: Vec<&str> = text.split(':').collect();
-    while parts.len() > 1 && parts.last() == Some(&"") {
-        parts.pop();
-    }
-    parts
-}
-
 /// `Cast.parseFieldTypes` with the spec validator's messages.
 fn parse_spec(mappings: &[String]) -> Result<Spec, ConfigError> {
     if mappings.is_empty() {
@@ -126,7 +117,7 @@ fn parse_spec(mappings: &[String]) -> Result<Spec, ConfigError> {
     let mut whole = None;
     let mut fields: Vec<(String, SchemaType)> = Vec::new();
     for mapping in mappings {
-        let parts = java_split(mapping);
+        let parts = java_split(mapping, ':');
         match parts.as_slice() {
             [ty] => {
                 let name = ty.trim();

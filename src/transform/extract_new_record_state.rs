@@ -31,7 +31,9 @@
 
 use std::sync::{Arc, LazyLock};
 
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance};
+use crate::config::{
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, java_split,
+};
 use crate::error::Result;
 use crate::model::record::{Header, Part, Record};
 use crate::model::{Schema, SchemaType, Value};
@@ -206,18 +208,6 @@ struct FieldRef {
     field: String,
     /// The added field's or header's name, prefix included.
     name: String,
-}
-
-/// Java's `String.split` on a literal separator: trailing empty strings are removed.
-fn java_split(s: &str, separator: char) -> Vec<&str> {
-    if s.is_empty() {
-        return vec![""];
-    }
-    let mut parts: Vec<&str> = s.split(separator).collect();
-    while parts.last() == Some(&"") {
-        parts.pop();
-    }
-    parts
 }
 
 impl FieldRef {

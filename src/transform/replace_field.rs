@@ -15,7 +15,9 @@ use super::util::{
     self, REPLACE_NULL_WITH_DEFAULT, SchemaCache, copy_schema_basics, project_struct, push_field,
     require_map, require_struct,
 };
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance};
+use crate::config::{
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, java_split,
+};
 use crate::error::Result;
 use crate::model::record::{Record, Side};
 use crate::model::{Schema, Value};
@@ -52,20 +54,11 @@ pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
 }
 
-/// Java's `String.split(":")`: trailing empty strings are removed.
-fn java_split_colon(s: &str) -> Vec<&str> {
-    let mut parts: Vec<&str> = s.split(':').collect();
-    while parts.last() == Some(&"") {
-        parts.pop();
-    }
-    parts
-}
-
 /// `parseRenameMappings`: every mapping must be `old:new`.
 fn parse_renames(mappings: &[String]) -> Result<HashMap<String, String>, ConfigError> {
     let mut renames = HashMap::new();
     for mapping in mappings {
-        match java_split_colon(mapping)[..] {
+        match java_split(mapping, ':')[..] {
             [from, to] => {
                 renames.insert(from.to_string(), to.to_string());
             }
