@@ -704,3 +704,47 @@ async fn schemaless_records_are_read_against_the_existing_table() {
     );
     db.drop_db().await;
 }
+
+/// `topics.regex` subscribes to the topics whose whole name matches, as Java's consumer does: a
+/// matching topic created after the connector started is picked up, and a topic whose name only
+/// begins with a match is not read (librdkafka's own patterns match anywhere in the name).
+#[tokio::test]
+async fn topics_regex_follows_whole_name_matches() {
+    let db = TestDb::new("sink_regex").await;
+    let p = unique("rx");
+    let (orders, users, old) = (
+        format!("{p}_orders"),
+        format!("{p}_users"),
+        format!("{p}_orders_old"),
+    );
+    create_topic(&orders, 1).await;
+    create_topic(&old, 1).await;
+    produce_values(&orders, &[user(1, "o", 0)]).await;
+    produce_values(&old, &[user(2, "x", 0)]).await;
+    let name = unique("regex");
+    let pattern = format!("{p}_(orders|users)");
+    let connector = mariadb_sink(&name, &db, "", &[("topics.regex", &pattern)]);
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    await_committed(&name, &orders, 1).await;
+    create_topic(&users, 1).await;
+    produce_values(&users, &[user(3, "u", 0)]).await;
+    await_committed(&name, &users, 1).await;
+    worker.stop().await;
+    let rows = |table: String| {
+        let db = &db;
+        async move {
+            db.select::<(i32, String)>(&format!("SELECT id, name FROM `{table}`"))
+                .await
+        }
+    };
+    assert_eq!(rows(orders).await, [(1, "o".to_string())]);
+    assert_eq!(rows(users).await, [(3, "u".to_string())]);
+    assert_eq!(count(&db, &old).await, -1, "{old} must not be read");
+    assert_eq!(
+        committed_offset(&format!("connect-{name}"), &old).await,
+        None
+    );
+    db.drop_db().await;
+}

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
+use regex::Regex;
 
 use crate::config::WorkerConfig;
 use crate::error::{Error, ErrorKind, Result};
@@ -14,6 +16,29 @@ pub(crate) fn admin_client(worker: &WorkerConfig) -> Result<AdminClient<DefaultC
     super::client_config(worker, super::ClientRole::Admin, &[], &Default::default())
         .create()
         .map_err(|e| super::kafka_error(e, "cannot create the Kafka admin client"))
+}
+
+/// Kafka's internal topics (`Topic.isInternal`): no topic pattern ever matches them.
+pub(crate) fn is_internal_topic(name: &str) -> bool {
+    matches!(
+        name,
+        "__consumer_offsets" | "__transaction_state" | "__share_group_state"
+    )
+}
+
+/// The topics of `metadata` whose whole name `pattern` matches, internal topics left out (as a
+/// Java consumer's pattern subscription leaves them out), sorted by name.
+pub(crate) fn matching_topics(metadata: &Metadata, pattern: &Regex) -> Vec<String> {
+    let mut topics: Vec<String> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| t.name())
+        .filter(|name| !is_internal_topic(name) && pattern.is_match(name))
+        .map(str::to_string)
+        .collect();
+    topics.sort();
+    topics
 }
 
 /// What a topic should be created with.

@@ -21,7 +21,7 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use super::admin::{TopicSpec, ensure_topic};
+use super::admin::{TopicSpec, ensure_topic, matching_topics};
 use super::{ClientRole, client_config, kafka_error};
 use crate::config::WorkerConfig;
 use crate::config::connector::{DeadLetterQueue, Subscription};
@@ -128,12 +128,74 @@ pub(crate) struct ConsumerMemory {
     pub(crate) prefetch_bytes: usize,
 }
 
+/// How often a `topics.regex` subscription looks again for matching topics, created or
+/// deleted since (a Java consumer does with each metadata refresh).
+const PATTERN_REFRESH: Duration = Duration::from_secs(5);
+
 /// A sink task's consumer.
 pub(crate) struct KafkaConsumer {
     consumer: Arc<StreamConsumer>,
     connector: Arc<str>,
     /// One shared name per topic, so records do not each allocate theirs.
     topics: HashMap<String, Arc<str>>,
+    /// With `topics.regex`: the task that keeps the subscription to the matching topics.
+    follow: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for KafkaConsumer {
+    fn drop(&mut self) {
+        if let Some(follow) = &self.follow {
+            follow.abort();
+        }
+    }
+}
+
+/// Keeps `consumer` subscribed to the topics whose whole name `pattern` matches (Java's
+/// `Pattern.matcher(topic).matches()`, internal topics left out): it reads the topic list every
+/// [`PATTERN_REFRESH`] and subscribes again when the matching set changes. Until a topic
+/// matches, the consumer waits unsubscribed. librdkafka's own patterns are POSIX regexes found
+/// anywhere in the name, which neither Java's dialect nor its whole-name rule survive.
+fn follow_pattern(
+    consumer: Arc<StreamConsumer>,
+    pattern: regex::Regex,
+    connector: Arc<str>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut subscribed: Vec<String> = Vec::new();
+        let mut tick = tokio::time::interval(PATTERN_REFRESH);
+        loop {
+            tick.tick().await;
+            let (reader, pattern) = (consumer.clone(), pattern.clone());
+            let read = tokio::task::spawn_blocking(move || {
+                reader
+                    .fetch_metadata(None, Duration::from_secs(10))
+                    .map(|metadata| matching_topics(&metadata, &pattern))
+            })
+            .await;
+            let topics = match read {
+                Ok(Ok(topics)) => topics,
+                Ok(Err(error)) => {
+                    tracing::warn!(message = "cannot list the topics topics.regex matches", connector = %connector, %error);
+                    continue;
+                }
+                Err(_) => return,
+            };
+            if topics == subscribed {
+                continue;
+            }
+            if topics.is_empty() {
+                consumer.unsubscribe();
+            } else {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                if let Err(error) = consumer.subscribe(&names) {
+                    tracing::warn!(message = "cannot subscribe to the topics topics.regex matches", connector = %connector, %error);
+                    continue;
+                }
+            }
+            tracing::info!(message = "subscribed to the topics topics.regex matches", connector = %connector, topics = ?topics);
+            subscribed = topics;
+        }
+    })
 }
 
 impl KafkaConsumer {
@@ -184,25 +246,26 @@ impl KafkaConsumer {
         )
         .create()
         .map_err(|e| kafka_error(e, "cannot create the Kafka consumer"))?;
-        match subscription {
+        let consumer = Arc::new(consumer);
+        let follow = match subscription {
             Subscription::Topics(topics) => {
                 let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-                consumer.subscribe(&topics)
+                consumer
+                    .subscribe(&topics)
+                    .map_err(|e| kafka_error(e, "cannot subscribe"))?;
+                None
             }
             Subscription::Regex(regex) => {
-                let pattern = if regex.starts_with('^') {
-                    regex.clone()
-                } else {
-                    format!("^{regex}")
-                };
-                consumer.subscribe(&[pattern.as_str()])
+                let pattern = crate::config::whole_regex(regex, false)
+                    .map_err(|e| Error::with_source(ErrorKind::Config, "bad topics.regex", e))?;
+                Some(follow_pattern(consumer.clone(), pattern, connector.clone()))
             }
-        }
-        .map_err(|e| kafka_error(e, "cannot subscribe"))?;
+        };
         Ok(KafkaConsumer {
-            consumer: Arc::new(consumer),
+            consumer,
             connector: connector.clone(),
             topics: HashMap::new(),
+            follow,
         })
     }
 

@@ -200,13 +200,7 @@ pub(crate) fn include_list(raw: &str) -> Result<regex::Regex, Failure> {
         .map_err(|_| Failure::new(format!("{raw} is an invalid regex.")))
 }
 
-/// Kafka's internal topics (`Topic.isInternal`).
-pub(crate) fn is_internal_topic(name: &str) -> bool {
-    matches!(
-        name,
-        "__consumer_offsets" | "__transaction_state" | "__share_group_state"
-    )
-}
+pub(crate) use crate::kafka::admin::is_internal_topic;
 
 /// A small single-threaded runtime for the admin client's futures.
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
