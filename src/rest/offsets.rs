@@ -126,7 +126,7 @@ pub(super) async fn alter_offsets(
                             .map_err(|e| kafka_error(e, "bad offset"))?;
                     }
                     let worker_config = worker.config().clone();
-                    let group = format!("connect-{}", config.name);
+                    let group = group_id(&config.name);
                     blocking(move || commit_group(&worker_config, &group, &list)).await
                 }
             }
@@ -158,9 +158,7 @@ pub(super) async fn reset_offsets(
                         .collect();
                     worker.offsets().put(&config.name, &tombstones).await
                 }
-                ConnectorType::Sink => {
-                    delete_group(worker.config(), &format!("connect-{}", config.name)).await
-                }
+                ConnectorType::Sink => delete_group(worker.config(), &group_id(&config.name)).await,
             },
         )
         .await?;

@@ -72,15 +72,6 @@ pub(crate) fn header_from_def() -> &'static ConfigDef {
     &HEADER_FROM
 }
 
-/// `NonEmptyListValidator`.
-fn non_empty(config: &Config, key: &str) -> Result<Vec<String>, ConfigError> {
-    let list = config.list(key);
-    if list.is_empty() {
-        return Err(ConfigError::invalid(key, "[]", "Empty list"));
-    }
-    Ok(list.to_vec())
-}
-
 // ---------------------------------------------------------------------------------------------
 // InsertHeader
 
@@ -119,7 +110,7 @@ pub(crate) struct DropHeaders {
 /// `DropHeaders`.
 pub(crate) fn drop_headers(config: &Config) -> Result<DropHeaders, ConfigError> {
     Ok(DropHeaders {
-        headers: non_empty(config, HEADERS)?,
+        headers: util::non_empty_list(config, HEADERS)?,
     })
 }
 
@@ -162,8 +153,8 @@ struct Plan {
 
 impl HeaderFrom {
     fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
-        let fields = non_empty(config, FIELDS)?;
-        let headers = non_empty(config, HEADERS)?;
+        let fields = util::non_empty_list(config, FIELDS)?;
+        let headers = util::non_empty_list(config, HEADERS)?;
         let operation = config.string(OPERATION).unwrap_or_default();
         util::one_of_exact(OPERATION, operation, &["move", "copy"])?;
         if fields.len() != headers.len() {
