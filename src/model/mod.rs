@@ -47,6 +47,49 @@ pub enum SchemaType {
 }
 
 impl SchemaType {
+    /// Every schema type, in `Schema.Type`'s order.
+    pub(crate) const ALL: [SchemaType; 12] = [
+        SchemaType::Int8,
+        SchemaType::Int16,
+        SchemaType::Int32,
+        SchemaType::Int64,
+        SchemaType::Float32,
+        SchemaType::Float64,
+        SchemaType::Boolean,
+        SchemaType::String,
+        SchemaType::Bytes,
+        SchemaType::Array,
+        SchemaType::Map,
+        SchemaType::Struct,
+    ];
+
+    /// Connect's `Schema.Type` constant name (`INT8` … `FLOAT64` … `STRUCT`), as Kafka's
+    /// messages print it and its configs name it.
+    pub(crate) fn java_name(self) -> &'static str {
+        match self {
+            SchemaType::Int8 => "INT8",
+            SchemaType::Int16 => "INT16",
+            SchemaType::Int32 => "INT32",
+            SchemaType::Int64 => "INT64",
+            SchemaType::Float32 => "FLOAT32",
+            SchemaType::Float64 => "FLOAT64",
+            SchemaType::Boolean => "BOOLEAN",
+            SchemaType::String => "STRING",
+            SchemaType::Bytes => "BYTES",
+            SchemaType::Array => "ARRAY",
+            SchemaType::Map => "MAP",
+            SchemaType::Struct => "STRUCT",
+        }
+    }
+
+    /// `Schema.Type.valueOf(name.toUpperCase())`: the inverse of [`SchemaType::java_name`], in
+    /// any case.
+    pub(crate) fn from_java_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|ty| ty.java_name().eq_ignore_ascii_case(name))
+    }
+
     /// The name JsonConverter writes in `"type"`.
     pub(crate) fn json_name(self) -> &'static str {
         match self {

@@ -70,25 +70,6 @@ pub(crate) struct Cast {
     schemas: SchemaCache<Arc<Schema>>,
 }
 
-/// `Schema.Type.valueOf(name.toUpperCase())`.
-fn schema_type(name: &str) -> Option<SchemaType> {
-    Some(match name.to_ascii_uppercase().as_str() {
-        "INT8" => SchemaType::Int8,
-        "INT16" => SchemaType::Int16,
-        "INT32" => SchemaType::Int32,
-        "INT64" => SchemaType::Int64,
-        "FLOAT32" => SchemaType::Float32,
-        "FLOAT64" => SchemaType::Float64,
-        "BOOLEAN" => SchemaType::Boolean,
-        "STRING" => SchemaType::String,
-        "BYTES" => SchemaType::Bytes,
-        "ARRAY" => SchemaType::Array,
-        "MAP" => SchemaType::Map,
-        "STRUCT" => SchemaType::Struct,
-        _ => return None,
-    })
-}
-
 /// `validCastType(type, OUTPUT)`.
 fn output_type(ty: SchemaType) -> Result<SchemaType, ConfigError> {
     match ty {
@@ -98,7 +79,7 @@ fn output_type(ty: SchemaType) -> Result<SchemaType, ConfigError> {
                 format!(
                     "Cast transformation does not support casting to {}; supported types are \
                      {OUTPUT_TYPES}",
-                    util::java_type(ty)
+                    ty.java_name()
                 ),
             ))
         }
@@ -121,7 +102,7 @@ fn parse_spec(mappings: &[String]) -> Result<Spec, ConfigError> {
         match parts.as_slice() {
             [ty] => {
                 let name = ty.trim();
-                let ty = schema_type(name).ok_or_else(|| {
+                let ty = SchemaType::from_java_name(name).ok_or_else(|| {
                     ConfigError::rule(
                         SPEC,
                         format!(
@@ -133,7 +114,7 @@ fn parse_spec(mappings: &[String]) -> Result<Spec, ConfigError> {
                 whole = Some(output_type(ty)?);
             }
             [field, ty] => {
-                let ty = schema_type(ty.trim()).ok_or_else(|| {
+                let ty = SchemaType::from_java_name(ty.trim()).ok_or_else(|| {
                     ConfigError::rule(
                         SPEC,
                         format!("Invalid type found in casting spec: {}", ty.trim()),
@@ -326,7 +307,7 @@ fn cast_value(schema: Option<&Schema>, value: &Value, target: SchemaType) -> Res
         return Err(util::data_error(format!(
             "Cast transformation does not support casting from {}; supported types are \
              {INPUT_TYPES}",
-            util::java_type(inferred)
+            inferred.java_name()
         )));
     }
     let to_string = target == SchemaType::String;
@@ -416,7 +397,7 @@ fn cast_value(schema: Option<&Schema>, value: &Value, target: SchemaType) -> Res
         other => {
             return Err(util::data_error(format!(
                 "{} is not supported in the Cast transformation.",
-                util::java_type(other)
+                other.java_name()
             )));
         }
     })

@@ -136,32 +136,13 @@ pub(crate) fn require_schema<'s>(
     schema.ok_or_else(|| data_error(format!("Schema required for [{purpose}]")))
 }
 
-/// Connect's `Schema.Type` name (`INT8` … `FLOAT32`, `FLOAT64` … `STRUCT`), as its messages
-/// print it.
-pub(crate) fn java_type(ty: SchemaType) -> &'static str {
-    match ty {
-        SchemaType::Int8 => "INT8",
-        SchemaType::Int16 => "INT16",
-        SchemaType::Int32 => "INT32",
-        SchemaType::Int64 => "INT64",
-        SchemaType::Float32 => "FLOAT32",
-        SchemaType::Float64 => "FLOAT64",
-        SchemaType::Boolean => "BOOLEAN",
-        SchemaType::String => "STRING",
-        SchemaType::Bytes => "BYTES",
-        SchemaType::Array => "ARRAY",
-        SchemaType::Map => "MAP",
-        SchemaType::Struct => "STRUCT",
-    }
-}
-
 /// `ConnectSchema.toString()`: `Schema{name:TYPE}` or `Schema{TYPE}` (`null` without a schema).
 pub(crate) fn schema_string(schema: Option<&Schema>) -> String {
     match schema {
         None => "null".to_string(),
         Some(s) => match &s.name {
-            Some(name) => format!("Schema{{{name}:{}}}", java_type(s.ty)),
-            None => format!("Schema{{{}}}", java_type(s.ty)),
+            Some(name) => format!("Schema{{{name}:{}}}", s.ty.java_name()),
+            None => format!("Schema{{{}}}", s.ty.java_name()),
         },
     }
 }
@@ -274,7 +255,7 @@ pub(crate) fn check_put(field: &Field, value: &Value) -> Result<()> {
         return Err(data_error(format!(
             "Invalid value: null used for required field: \"{}\", schema type: {}",
             field.name,
-            java_type(field.schema.ty)
+            field.schema.ty.java_name()
         )));
     }
     Ok(())
