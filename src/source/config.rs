@@ -446,7 +446,7 @@ impl ColumnHash {
             HashAlgorithm::Sha384 => digest::<sha2::Sha384>(salt, &bytes),
             HashAlgorithm::Sha512 => digest::<sha2::Sha512>(salt, &bytes),
         };
-        hash.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(hash)
     }
 }
 

@@ -11,7 +11,7 @@ use tokio_postgres::types::{ToSql, Type};
 use super::config::Target;
 use super::sql::SqlDialect;
 use crate::config::redact_url;
-use crate::db::time::datetime_from_micros;
+use crate::db::time::{datetime_from_micros, iso_datetime};
 use crate::db::{MySqlSettings, mysql_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::calendar::civil_from_days;
@@ -487,14 +487,7 @@ pub(crate) fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
         Value::Float(f) if schema.ty == SchemaType::Float32 => (*f as f32).to_string(),
         Value::Float(f) => f.to_string(),
         Value::Text(b) | Value::Decimal(b) => text(b),
-        Value::Bytes(b) => {
-            let mut hex = String::with_capacity(2 + b.len() * 2);
-            hex.push_str("\\x");
-            for byte in b.iter() {
-                hex.push_str(&format!("{byte:02x}"));
-            }
-            hex
-        }
+        Value::Bytes(b) => format!("\\x{}", hex::encode(b)),
         Value::Date(days) => {
             let (y, m, d) = civil_from_days(i64::from(*days));
             format!("{y:04}-{m:02}-{d:02}")
@@ -511,18 +504,8 @@ pub(crate) fn to_pg_text(value: &Value, schema: &Schema) -> Option<String> {
                 abs % 1_000_000
             )
         }
-        Value::Timestamp(micros) => {
-            let secs = micros.div_euclid(1_000_000);
-            let us = micros.rem_euclid(1_000_000);
-            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-            let sod = secs.rem_euclid(86_400);
-            format!(
-                "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{us:06}",
-                sod / 3600,
-                sod % 3600 / 60,
-                sod % 60
-            )
-        }
+        // PostgreSQL's own text form, with a space.
+        Value::Timestamp(micros) => iso_datetime(*micros, 6).replacen('T', " ", 1),
         // The layout refuses struct, array and map columns before any value is bound.
         Value::Struct(_) | Value::Array(_) | Value::Map(_) => return None,
     })

@@ -821,7 +821,7 @@ fn binary_text(mode: BinaryMode, bytes: &[u8]) -> String {
             base64::engine::general_purpose::STANDARD.encode(bytes)
         }
         BinaryMode::Base64UrlSafe => base64::engine::general_purpose::URL_SAFE.encode(bytes),
-        BinaryMode::Hex => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        BinaryMode::Hex => hex::encode(bytes),
     }
 }
 

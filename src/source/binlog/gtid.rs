@@ -218,7 +218,7 @@ pub(super) fn mariadb_gtid(body: &[u8], server: u32) -> Option<Gtid> {
 
 /// A MySQL UUID in its text form.
 pub(super) fn uuid_text(sid: [u8; 16]) -> String {
-    let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(sid);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
