@@ -73,12 +73,15 @@ pub(crate) struct JdbcUrl {
     pub(crate) port: u16,
     /// The database (MySQL catalog) in the path, if any.
     pub(crate) database: Option<String>,
-    /// Query parameters (`?user=…&password=…&useSSL=false`).
+    /// Query parameters (`?user=…&password=…&useSSL=false`); `user` and `password` also from
+    /// the user information before the host (`jdbc:mysql://user:secret@host/db`, as
+    /// Connector/J reads it) when the query does not give them.
     pub(crate) params: BTreeMap<String, String>,
 }
 
 impl JdbcUrl {
-    /// Parses `jdbc:<subprotocol>://host[:port][/database][?k=v&…]` (the first host of a list).
+    /// Parses `jdbc:<subprotocol>://[user[:password]@]host[:port][/database][?k=v&…]` (the
+    /// first host of a list).
     pub(crate) fn parse(key: &str, url: &str) -> std::result::Result<Self, ConfigError> {
         let bad = |why: &str| ConfigError::invalid(key, redact_url(url), why.to_string());
         let rest = url
@@ -105,8 +108,11 @@ impl JdbcUrl {
             Some((h, d)) => (h, Some(d.trim_end_matches('/'))),
             None => (rest, None),
         };
+        let (user_info, hosts) = match hosts.rsplit_once('@') {
+            Some((info, hosts)) => (Some(info), hosts),
+            None => (None, hosts),
+        };
         let host_port = hosts.split(',').next().unwrap_or_default();
-        let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, h)| h);
         let (host, port) = match host_port.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
                 h.trim_start_matches('[').trim_end_matches(']'),
@@ -117,7 +123,7 @@ impl JdbcUrl {
         if host.is_empty() {
             return Err(bad("a host name"));
         }
-        let params = query
+        let mut params: BTreeMap<String, String> = query
             .split(['&', ';'])
             .filter(|p| !p.is_empty())
             .map(|p| match p.split_once('=') {
@@ -125,6 +131,22 @@ impl JdbcUrl {
                 None => (p.to_string(), String::new()),
             })
             .collect();
+        if let Some(info) = user_info {
+            let (user, password) = match info.split_once(':') {
+                Some((user, password)) => (user, Some(password)),
+                None => (info, None),
+            };
+            if !user.is_empty() {
+                params
+                    .entry("user".into())
+                    .or_insert_with(|| user.to_string());
+            }
+            if let Some(password) = password {
+                params
+                    .entry("password".into())
+                    .or_insert_with(|| password.to_string());
+            }
+        }
         Ok(JdbcUrl {
             dialect,
             host: host.to_string(),
@@ -135,9 +157,10 @@ impl JdbcUrl {
     }
 }
 
-/// Everything needed to open connections to a MySQL/MariaDB server.
+/// Everything needed to open connections to the database a JDBC URL names (MySQL, MariaDB or,
+/// for the sink, PostgreSQL).
 #[derive(Clone)]
-pub(crate) struct MySqlSettings {
+pub(crate) struct DbSettings {
     pub(crate) url: JdbcUrl,
     pub(crate) user: Option<String>,
     pub(crate) password: Option<Password>,
@@ -145,9 +168,9 @@ pub(crate) struct MySqlSettings {
     pub(crate) backoff: Duration,
 }
 
-impl std::fmt::Debug for MySqlSettings {
+impl std::fmt::Debug for DbSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MySqlSettings")
+        f.debug_struct("DbSettings")
             .field("host", &self.url.host)
             .field("port", &self.url.port)
             .field("database", &self.url.database)
@@ -156,7 +179,22 @@ impl std::fmt::Debug for MySqlSettings {
     }
 }
 
-impl MySqlSettings {
+impl DbSettings {
+    /// From the keys of [`connection_config_def`] (`connection.user`, `connection.password`,
+    /// `connection.attempts`, `connection.backoff.ms`) and the parsed `connection.url`.
+    pub(crate) fn from_connection_config(parsed: &crate::config::Config, url: JdbcUrl) -> Self {
+        DbSettings::new(
+            url,
+            parsed.non_empty("connection.user").map(str::to_string),
+            parsed.password("connection.password").cloned(),
+            parsed
+                .long("connection.attempts")
+                .unwrap_or_default()
+                .max(1) as u32,
+            Duration::from_millis(parsed.long("connection.backoff.ms").unwrap_or(0).max(0) as u64),
+        )
+    }
+
     /// `connection.user`/`connection.password` win over the URL's `user`/`password`.
     pub(crate) fn new(
         url: JdbcUrl,
@@ -171,7 +209,7 @@ impl MySqlSettings {
         let password = password
             .filter(|p| !p.is_empty())
             .or_else(|| url.params.get("password").map(|p| Password::new(p.clone())));
-        MySqlSettings {
+        DbSettings {
             url,
             user,
             password,
@@ -209,20 +247,31 @@ impl MySqlSettings {
             .into()
     }
 
-    /// Opens a connection, trying `attempts` times `backoff` apart while the errors are
+    /// Opens a MySQL connection, trying `attempts` times `backoff` apart while the errors are
     /// transient.
     pub(crate) async fn connect(&self) -> Result<mysql_async::Conn> {
+        self.retrying(|| async {
+            let mut conn = mysql_async::Conn::new(self.opts())
+                .await
+                .map_err(|e| self.error(e))?;
+            conn.query_drop("SELECT 1")
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(conn)
+        })
+        .await
+    }
+
+    /// Runs `connect` (any driver's) until it succeeds, `attempts` times `backoff` apart while
+    /// its errors are transient, logging each retry.
+    pub(crate) async fn retrying<T, F, Fut>(&self, connect: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         retry(
             RetryPolicy::fixed(self.backoff, self.attempts.saturating_sub(1)),
-            || async {
-                let mut conn = mysql_async::Conn::new(self.opts())
-                    .await
-                    .map_err(|e| self.error(e))?;
-                conn.query_drop("SELECT 1")
-                    .await
-                    .map_err(|e| self.error(e))?;
-                Ok(conn)
-            },
+            connect,
             Error::is_transient,
             |error, retry, delay| {
                 tracing::warn!(
@@ -365,7 +414,7 @@ mod tests {
         .unwrap();
         assert_eq!((url.host.as_str(), url.port), ("db1", 3306));
         assert_eq!(url.params["user"], "app");
-        let settings = MySqlSettings::new(url, None, None, 3, Duration::from_secs(1));
+        let settings = DbSettings::new(url, None, None, 3, Duration::from_secs(1));
         assert_eq!(settings.user.as_deref(), Some("app"));
         assert_eq!(settings.password.as_ref().unwrap().expose(), "secret");
         assert!(!format!("{settings:?}").contains("secret"));
@@ -378,6 +427,22 @@ mod tests {
         assert!(!error.to_string().contains("password=x"));
         assert!(JdbcUrl::parse("connection.url", "jdbc:oracle://h/db").is_err());
         assert!(JdbcUrl::parse("connection.url", "jdbc:mysql://h:port/db").is_err());
+
+        // Credentials before the host; the query's win, and connection.user/password win over
+        // both.
+        let url = JdbcUrl::parse("connection.url", "jdbc:mysql://app:s3cret@db:3307/shop").unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("db", 3307));
+        let settings = DbSettings::new(url, None, None, 3, Duration::from_secs(1));
+        assert_eq!(settings.user.as_deref(), Some("app"));
+        assert_eq!(settings.password.as_ref().unwrap().expose(), "s3cret");
+        let url =
+            JdbcUrl::parse("connection.url", "jdbc:mysql://app:s3cret@db/shop?user=q").unwrap();
+        assert_eq!(url.params["user"], "q");
+        let settings = DbSettings::new(url, Some("c".into()), None, 3, Duration::from_secs(1));
+        assert_eq!(settings.user.as_deref(), Some("c"));
+        let error =
+            JdbcUrl::parse("connection.url", "jdbc:mysql://app:s3cret@db:x/shop").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use regex::Regex;
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
 };
-use crate::db::{DbZone, Dialect, JdbcUrl, MySqlSettings};
+use crate::db::{DbSettings, DbZone, Dialect, JdbcUrl};
 
 pub(crate) const MODES: &[&str] = &[
     "bulk",
@@ -534,7 +534,7 @@ impl TimestampGranularity {
 #[derive(Debug, Clone)]
 pub(crate) struct JdbcSourceConfig {
     /// `connection.*`: where to read.
-    pub(crate) database: MySqlSettings,
+    pub(crate) database: DbSettings,
     /// `mode`: how new rows are found.
     pub(crate) mode: Mode,
     /// `incrementing.column.name` (found from AUTO_INCREMENT when empty).
@@ -746,16 +746,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     }
     let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or(0).max(0) as u64);
     Ok(JdbcSourceConfig {
-        database: MySqlSettings::new(
-            url,
-            parsed.non_empty("connection.user").map(str::to_string),
-            parsed.password("connection.password").cloned(),
-            parsed
-                .long("connection.attempts")
-                .unwrap_or_default()
-                .max(1) as u32,
-            ms("connection.backoff.ms"),
-        ),
+        database: DbSettings::from_connection_config(parsed, url),
         mode,
         incrementing_column,
         timestamp_columns,

@@ -20,7 +20,7 @@ use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
 };
 use crate::connector::{ConnectorPlugin, ConnectorType, Task, TaskConfig, TaskContext};
-use crate::db::{DbZone, Dialect, JdbcUrl, MySqlSettings};
+use crate::db::{DbSettings, DbZone, Dialect, JdbcUrl};
 use crate::error::{Error, Result};
 
 /// The keys Sluice reads, with Debezium's defaults.
@@ -623,7 +623,7 @@ fn build(
         SnapshotMode::NoData | SnapshotMode::Recovery | SnapshotMode::Never
     );
     Ok(JdbcSourceConfig {
-        database: MySqlSettings::new(
+        database: DbSettings::new(
             url,
             parsed.non_empty("database.user").map(str::to_string),
             parsed.password("database.password").cloned(),

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crate::config::connector::{SINK_CONNECTOR_CONFIG_DEF, SinkConnectorConfig};
 use crate::config::{
-    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Password,
-    Validator, redact_url,
+    Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
+    redact_url,
 };
-use crate::db::{DbZone, JdbcUrl, MySqlSettings};
+use crate::db::{DbSettings, DbZone, JdbcUrl};
 
 /// The sink's keys.
 pub(crate) static SINK_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
@@ -84,14 +84,8 @@ pub(crate) enum PkMode {
 /// The target database.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
-    MySql(MySqlSettings),
-    Postgres {
-        url: JdbcUrl,
-        user: Option<String>,
-        password: Option<Password>,
-        attempts: u32,
-        backoff: Duration,
-    },
+    MySql(DbSettings),
+    Postgres(DbSettings),
 }
 
 /// A parsed, validated sink configuration.
@@ -222,18 +216,6 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
         ));
     }
     let url_text = parsed.string("connection.url").unwrap_or_default();
-    let attempts = parsed
-        .long("connection.attempts")
-        .unwrap_or_default()
-        .max(1) as u32;
-    let backoff = Duration::from_millis(
-        parsed
-            .long("connection.backoff.ms")
-            .unwrap_or_default()
-            .max(0) as u64,
-    );
-    let user = parsed.non_empty("connection.user").map(str::to_string);
-    let password = parsed.password("connection.password").cloned();
     let target = match JdbcUrl::parse("connection.url", url_text) {
         Ok(url) if url.database.is_none() => {
             errors.push(ConfigError::invalid(
@@ -245,16 +227,11 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
         }
         Ok(url) => Some(match url.dialect {
             crate::db::Dialect::MySql => {
-                Target::MySql(MySqlSettings::new(url, user, password, attempts, backoff))
+                Target::MySql(DbSettings::from_connection_config(parsed, url))
             }
-            crate::db::Dialect::Postgres => Target::Postgres {
-                user: user.or_else(|| url.params.get("user").cloned()),
-                password: password
-                    .or_else(|| url.params.get("password").map(|p| Password::new(p.clone()))),
-                url,
-                attempts,
-                backoff,
-            },
+            crate::db::Dialect::Postgres => {
+                Target::Postgres(DbSettings::from_connection_config(parsed, url))
+            }
         }),
         Err(error) => {
             errors.push(error);

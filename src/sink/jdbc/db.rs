@@ -10,13 +10,11 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::config::Target;
 use super::sql::SqlDialect;
-use crate::config::redact_url;
 use crate::db::time::{datetime_from_micros, iso_datetime};
-use crate::db::{MySqlSettings, mysql_error};
+use crate::db::{DbSettings, mysql_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::calendar::civil_from_days;
 use crate::model::{Schema, SchemaType, Value};
-use crate::retry::{RetryPolicy, retry};
 
 /// What the sink knows of an existing table.
 #[derive(Debug, Clone, Default)]
@@ -141,7 +139,7 @@ fn other_column_schema(t: &str, scale: Option<i32>, optional: bool) -> Schema {
 pub(crate) enum SinkDb {
     MySql {
         conn: mysql_async::Conn,
-        settings: MySqlSettings,
+        settings: DbSettings,
         dialect: SqlDialect,
     },
     Postgres {
@@ -188,53 +186,28 @@ impl SinkDb {
                     dialect: SqlDialect::from_mysql_version(&version),
                 })
             }
-            Target::Postgres {
-                url,
-                user,
-                password,
-                attempts,
-                backoff,
-            } => {
+            Target::Postgres(settings) => {
+                let url = &settings.url;
                 let mut config = tokio_postgres::Config::new();
                 config
                     .host(&url.host)
                     .port(url.port)
                     .dbname(url.database.as_deref().unwrap_or("postgres"));
-                if let Some(user) = user {
+                if let Some(user) = &settings.user {
                     config.user(user);
                 }
-                if let Some(password) = password {
+                if let Some(password) = &settings.password {
                     config.password(password.expose());
                 }
-                let describe = format!(
-                    "{}:{}/{}",
-                    url.host,
-                    url.port,
-                    url.database.as_deref().unwrap_or("")
-                );
-                let (client, connection) = retry(
-                    RetryPolicy::fixed(*backoff, attempts.saturating_sub(1)),
-                    || async {
+                let database = format!("database {}", settings.describe());
+                let (client, connection) = settings
+                    .retrying(|| async {
                         config
                             .connect(tokio_postgres::NoTls)
                             .await
-                            .map_err(|error| {
-                                pg_error(error, &format!("database {}", redact_url(&describe)))
-                            })
-                    },
-                    Error::is_transient,
-                    |error, retry, delay| {
-                        tracing::warn!(
-                            message = "database connection failed, retrying",
-                            database = %redact_url(&describe),
-                            retry,
-                            attempts = *attempts,
-                            delay_ms = delay.as_millis() as u64,
-                            %error
-                        );
-                    },
-                )
-                .await?;
+                            .map_err(|error| pg_error(error, &database))
+                    })
+                    .await?;
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
                         tracing::warn!(message = "PostgreSQL connection closed", %error);
@@ -243,11 +216,11 @@ impl SinkDb {
                 client
                     .batch_execute("SET TIME ZONE 'UTC'")
                     .await
-                    .map_err(|e| pg_error(e, &format!("database {describe}")))?;
+                    .map_err(|e| pg_error(e, &database))?;
                 Ok(SinkDb::Postgres {
                     client,
                     statements: HashMap::new(),
-                    describe,
+                    describe: settings.describe(),
                 })
             }
         }
