@@ -336,15 +336,25 @@ fn shown(key: &ConfigKey, text: &str) -> String {
     }
 }
 
+/// `ConfigDef.parseType` of a BOOLEAN: `true` or `false` in any case, trimmed; the error names
+/// `key` and the text as given.
+pub(crate) fn parse_bool(key: &str, text: &str) -> Result<bool, ConfigError> {
+    match text.trim() {
+        t if t.eq_ignore_ascii_case("true") => Ok(true),
+        t if t.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ConfigError::invalid(
+            key,
+            text,
+            "Expected value to be either true or false",
+        )),
+    }
+}
+
 fn parse_value(key: &ConfigKey, text: &str) -> Result<ConfigValue, ConfigError> {
     let trimmed = text.trim();
     let invalid = |expected: &str| ConfigError::invalid(key.name, shown(key, text), expected);
     let value = match key.ty {
-        ConfigType::Boolean => match trimmed.to_ascii_lowercase().as_str() {
-            "true" => ConfigValue::Boolean(true),
-            "false" => ConfigValue::Boolean(false),
-            _ => return Err(invalid("Expected value to be either true or false")),
-        },
+        ConfigType::Boolean => ConfigValue::Boolean(parse_bool(key.name, text)?),
         ConfigType::String | ConfigType::Class => ConfigValue::String(trimmed.to_string()),
         ConfigType::Password => ConfigValue::Password(Password::new(text.to_string())),
         ConfigType::Int => ConfigValue::Int(

@@ -186,18 +186,15 @@ impl Chain {
                 };
             let predicate_key = format!("{prefix}predicate");
             let negate_key = format!("{prefix}negate");
-            let negate = match config.get(&negate_key).map(|s| s.trim()) {
-                None | Some("") => false,
-                Some(v) if v.eq_ignore_ascii_case("true") => true,
-                Some(v) if v.eq_ignore_ascii_case("false") => false,
-                Some(v) => {
-                    errors.push(ConfigError::invalid(
-                        &negate_key,
-                        v,
-                        "Expected value to be either true or false",
-                    ));
-                    false
-                }
+            let negate = match config.get(&negate_key) {
+                None => false,
+                Some(v) => match crate::config::def::parse_bool(&negate_key, v) {
+                    Ok(negate) => negate,
+                    Err(error) => {
+                        errors.push(error);
+                        false
+                    }
+                },
             };
             let predicate = match config
                 .get(&predicate_key)

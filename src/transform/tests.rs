@@ -90,3 +90,34 @@ fn config_errors_name_the_prefixed_key() {
     .unwrap();
     assert_eq!(error.key, "transforms.x.field.syntax.version");
 }
+
+/// `negate` is a BOOLEAN as ConfigDef parses one: any case and spaces, but an empty value is no
+/// boolean.
+#[test]
+fn negate_parses_as_a_config_boolean() {
+    let chain = |negate: &str| {
+        Chain::from_config(&props(&[
+            ("transforms", "f"),
+            (
+                "transforms.f.type",
+                "org.apache.kafka.connect.transforms.Filter",
+            ),
+            ("transforms.f.predicate", "p"),
+            ("transforms.f.negate", negate),
+            ("predicates", "p"),
+            (
+                "predicates.p.type",
+                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+            ),
+        ]))
+    };
+    assert!(chain(" TRUE ").is_ok());
+    let error = chain("").err().unwrap();
+    assert_eq!(error.key, "transforms.f.negate");
+    assert!(
+        error
+            .to_string()
+            .contains("Expected value to be either true or false"),
+        "{error}"
+    );
+}

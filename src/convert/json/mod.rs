@@ -100,16 +100,9 @@ impl JsonSettings {
 const SCHEMA_CACHE: usize = 64;
 
 fn flag(config: &BTreeMap<String, String>, key: &str, default: bool) -> Result<bool, ConfigError> {
-    match config.get(key).map(|s| s.trim()) {
-        None => Ok(default),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(ConfigError::invalid(
-            key,
-            v,
-            "Expected value to be either true or false",
-        )),
-    }
+    config
+        .get(key)
+        .map_or(Ok(default), |v| crate::config::def::parse_bool(key, v))
 }
 
 impl JsonConverter {
