@@ -12,6 +12,31 @@ pub(crate) fn micros_from_datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, 
         + i64::from(us)
 }
 
+/// A MySQL DATE literal `yyyy-mm-dd` (month and day from 1): year, month, day.
+pub(crate) fn parse_date(text: &str) -> Option<(i64, u32, u32)> {
+    let mut parts = text.splitn(3, '-');
+    let y = parts.next()?.parse().ok()?;
+    let m = parts.next()?.parse().ok()?;
+    let d = parts.next()?.parse().ok()?;
+    (m >= 1 && d >= 1).then_some((y, m, d))
+}
+
+/// A MySQL DATETIME literal `yyyy-mm-dd[ hh:mm:ss[.ffffff]]` (a date alone is its midnight) as
+/// microseconds since the epoch of its wall clock; more than six fraction digits are refused.
+pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
+    let (day, time) = text.split_once(' ').unwrap_or((text, "00:00:00"));
+    let (y, m, d) = parse_date(day)?;
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut hms = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let micros: i64 = format!("{frac:0<6}").parse().ok()?;
+    let days = days_from_civil(y, m, d);
+    Some(((days * 24 + h) * 60 + mi) * 60_000_000 + s * 1_000_000 + micros)
+}
+
 /// `yyyy-MM-ddTHH:mm:ss`, then the first `digits` (at most 6) digits of the microseconds after
 /// a `.`, of a wall-clock time given as microseconds since 1970-01-01T00:00.
 pub(crate) fn iso_datetime(micros: i64, digits: usize) -> String {

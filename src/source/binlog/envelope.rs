@@ -419,13 +419,6 @@ pub(super) fn envelope_row(
 /// rest (no default is written).
 fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
     let expr = expr.trim();
-    let date = |text: &str| -> Option<(i64, u32, u32)> {
-        let mut parts = text.splitn(3, '-');
-        let y = parts.next()?.parse().ok()?;
-        let m = parts.next()?.parse().ok()?;
-        let d = parts.next()?.parse().ok()?;
-        (m >= 1 && d >= 1).then_some((y, m, d))
-    };
     match c.catalog.data_type.as_str() {
         "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year" => {
             expr.parse::<i64>().ok().map(Value::Int)
@@ -465,25 +458,11 @@ fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
             }
         }
         "date" => {
-            let (y, m, d) = date(expr)?;
+            let (y, m, d) = crate::db::time::parse_date(expr)?;
             let days = crate::model::calendar::days_from_civil(y, m, d);
             Some(Value::Date(i32::try_from(days).ok()?))
         }
-        "datetime" => {
-            let (day, time) = expr.split_once(' ').unwrap_or((expr, "00:00:00"));
-            let (y, m, d) = date(day)?;
-            let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-            let mut hms = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-            let (h, mi, s) = (hms.next()??, hms.next()??, hms.next()??);
-            if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let micros: i64 = format!("{frac:0<6}").parse().ok()?;
-            let days = crate::model::calendar::days_from_civil(y, m, d);
-            Some(Value::Timestamp(
-                ((days * 24 + h) * 60 + mi) * 60_000_000 + s * 1_000_000 + micros,
-            ))
-        }
+        "datetime" => crate::db::time::parse_datetime(expr).map(Value::Timestamp),
         // CURRENT_TIMESTAMP: the epoch (a literal TIMESTAMP default is in the server's zone).
         "timestamp" if expr == "1970-01-01 00:00:00" => Some(Value::Timestamp(0)),
         _ => None,

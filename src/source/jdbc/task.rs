@@ -652,18 +652,11 @@ impl SourceTask for JdbcSourceTask {
     }
 }
 
+/// The server's clock as the text protocol returns a DATETIME.
 fn parse_datetime_text(text: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(text).ok()?;
-    let (date, time) = s.split_once(' ')?;
-    let mut d = date.split('-').map(|p| p.parse::<u32>().ok());
-    let (y, m, dd) = (d.next()??, d.next()??, d.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<u32>().ok());
-    let (h, mi, sec) = (t.next()??, t.next()??, t.next()??);
-    let us: u32 = format!("{frac:0<6}")[..6].parse().ok()?;
-    Some(crate::db::time::micros_from_datetime(
-        y as u16, m as u8, dd as u8, h as u8, mi as u8, sec as u8, us,
-    ))
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(crate::db::time::parse_datetime)
 }
 
 /// One query for [`stream_query`].
