@@ -717,6 +717,140 @@ pub(crate) fn write_big_decimal(out: &mut Vec<u8>, negative: bool, digits: &[u8]
     }
 }
 
+/// A number as Java's `new BigDecimal(String)` reads it: sign, the unscaled digits (ASCII,
+/// possibly with leading zeros) and the scale.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JavaDecimal {
+    negative: bool,
+    digits: Vec<u8>,
+    scale: i64,
+}
+
+impl JavaDecimal {
+    /// `[+-]digits[.digits][(e|E)[+-]digits]` with at least one mantissa digit.
+    pub(crate) fn parse(text: &str) -> Option<JavaDecimal> {
+        let bytes = text.as_bytes();
+        let (negative, mut i) = match bytes.first()? {
+            b'-' => (true, 1),
+            b'+' => (false, 1),
+            _ => (false, 0),
+        };
+        let mut digits = Vec::new();
+        let mut frac: i64 = 0;
+        let mut point = false;
+        while let Some(&c) = bytes.get(i) {
+            match c {
+                b'0'..=b'9' => {
+                    digits.push(c);
+                    frac += i64::from(point);
+                }
+                b'.' if !point => point = true,
+                b'e' | b'E' => break,
+                _ => return None,
+            }
+            i += 1;
+        }
+        if digits.is_empty() {
+            return None;
+        }
+        let mut exponent: i64 = 0;
+        if i < bytes.len() {
+            let rest = &text[i + 1..];
+            let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+            if unsigned.is_empty() || !unsigned.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            exponent = rest.parse().ok()?;
+            if exponent.abs() > MAX_EXPONENT {
+                return None;
+            }
+        }
+        Some(JavaDecimal {
+            negative,
+            digits,
+            scale: frac - exponent,
+        })
+    }
+
+    /// The scale: `1.50` has 2, `1.5E+3` has -2.
+    pub(crate) fn scale(&self) -> i64 {
+        self.scale
+    }
+
+    /// `BigDecimal.longValueExact()`: the value when it is a whole number within a long.
+    pub(crate) fn long_value_exact(&self) -> Option<i64> {
+        let keep = self.digits.len() as i64 - self.scale.max(0);
+        let dropped = &self.digits[keep.clamp(0, self.digits.len() as i64) as usize..];
+        if dropped.iter().any(|&c| c != b'0') {
+            return None;
+        }
+        let whole = self.text_at(0)?;
+        std::str::from_utf8(&whole).ok()?.parse().ok()
+    }
+
+    /// `BigDecimal.longValue()`: the integer part, truncated, in 64-bit two's complement.
+    pub(crate) fn long_value(&self) -> i64 {
+        let keep = self.digits.len() as i64 - self.scale.max(0);
+        let mut value: u64 = 0;
+        for &c in &self.digits[..keep.max(0) as usize] {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+        }
+        // Trailing zeros of a negative scale; past 64 of them the low 64 bits are all zero.
+        for _ in 0..(-self.scale).clamp(0, 64) {
+            value = value.wrapping_mul(10);
+        }
+        let value = value as i64;
+        if self.negative {
+            value.wrapping_neg()
+        } else {
+            value
+        }
+    }
+
+    /// `BigDecimal.doubleValue()`, correctly rounded.
+    pub(crate) fn double_value(&self) -> f64 {
+        let text = format!(
+            "{}e{}",
+            std::str::from_utf8(&self.digits).unwrap_or("0"),
+            -self.scale
+        );
+        let magnitude: f64 = text.parse().unwrap_or(0.0);
+        if self.negative { -magnitude } else { magnitude }
+    }
+
+    /// Canonical decimal text at `scale`, when the value has an exact representation there.
+    pub(crate) fn text_at(&self, scale: i64) -> Option<Vec<u8>> {
+        let mut digits: Vec<u8> = self.digits.clone();
+        let shift = scale - self.scale;
+        if shift >= 0 {
+            if shift > MAX_EXPONENT {
+                return None;
+            }
+            digits.resize(digits.len() + shift as usize, b'0');
+        } else {
+            let drop = (-shift) as usize;
+            let keep = digits.len().saturating_sub(drop);
+            if digits[keep..].iter().any(|&c| c != b'0') {
+                return None;
+            }
+            digits.truncate(keep);
+        }
+        let first = digits
+            .iter()
+            .position(|&c| c != b'0')
+            .unwrap_or(digits.len());
+        let digits = &digits[first..];
+        let mut out = Vec::new();
+        place_point(
+            self.negative && !digits.is_empty(),
+            digits,
+            i32::try_from(scale).ok()?,
+            &mut out,
+        );
+        Some(out)
+    }
+}
+
 /// Writes `±digits × 10^-scale` as canonical text at `scale`: `-12.50`, `0.0001`, `0.00`, `123`,
 /// `12300` (scale -2).
 pub(crate) fn place_point(negative: bool, digits: &[u8], scale: i32, out: &mut Vec<u8>) {
@@ -750,6 +884,24 @@ pub(crate) fn place_point(negative: bool, digits: &[u8], scale: i32, out: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `new BigDecimal(text)` then `longValueExact()`, `longValue()` and the text at a scale.
+    #[test]
+    fn java_decimals_read_as_big_decimal() {
+        let d = |text: &str| JavaDecimal::parse(text).unwrap();
+        assert_eq!(d("1.500").long_value_exact(), None);
+        assert_eq!(d("15.00").long_value_exact(), Some(15));
+        assert_eq!(d("-1.5E+3").long_value_exact(), Some(-1500));
+        assert_eq!(d("-9223372036854775808").long_value_exact(), Some(i64::MIN));
+        assert_eq!(d("9223372036854775808").long_value_exact(), None);
+        assert_eq!(d("9223372036854775808").long_value(), i64::MIN);
+        assert_eq!(d("-12.75").long_value(), -12);
+        assert_eq!(d("1.5E+3").scale(), -2);
+        assert_eq!(d("1.50").text_at(1), Some(b"1.5".to_vec()));
+        assert_eq!(d("1.55").text_at(1), None);
+        assert_eq!(d("-0").text_at(2), Some(b"0.00".to_vec()));
+        assert!(JavaDecimal::parse("1e").is_none() && JavaDecimal::parse(".").is_none());
+    }
 
     /// The encoder's limit.
     const MAX_SHIFT: i64 = 100_000;

@@ -28,7 +28,7 @@ use super::java_date;
 use super::util::{self, SchemaCache};
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, java_split};
 use crate::error::Result;
-use crate::model::numeric::{java_double, unscaled_digits, write_big_decimal};
+use crate::model::numeric::{JavaDecimal, java_double, unscaled_digits, write_big_decimal};
 use crate::model::record::{Part, Record, Side};
 use crate::model::{LogicalType, Schema, SchemaType, Value, logical};
 
@@ -445,19 +445,12 @@ fn java_long(java: &Java<'_>, value: &Value) -> Option<Result<i64>> {
     }))
 }
 
-/// `BigDecimal.longValue()`: the integer part's low 64 bits.
+/// `BigDecimal.longValue()` of a Decimal value's text: the integer part's low 64 bits.
 fn big_long_value(text: &[u8]) -> i64 {
-    let (negative, body) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, text),
-    };
-    let mut low: u64 = 0;
-    for &c in body.iter().take_while(|c| c.is_ascii_digit()) {
-        low = low.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-    }
-    let low = low as i64;
-    if negative { low.wrapping_neg() } else { low }
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(JavaDecimal::parse)
+        .map_or(0, |d| d.long_value())
 }
 
 /// The text `Double.parseDouble` would read, without Java's trailing type suffix.

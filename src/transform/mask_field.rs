@@ -19,7 +19,7 @@ use super::util::{
 };
 use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
 use crate::error::Result;
-use crate::model::numeric::place_point;
+use crate::model::numeric::{JavaDecimal, place_point};
 use crate::model::record::{Record, Side};
 use crate::model::{LogicalType, Schema, SchemaType, Value};
 
@@ -42,127 +42,6 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
 
 pub(crate) fn config_def() -> &'static ConfigDef {
     &CONFIG_DEF
-}
-
-/// A number as Java's `new BigDecimal(String)` reads it: sign, the unscaled digits (ASCII,
-/// possibly with leading zeros) and the scale.
-#[derive(Debug, Clone, PartialEq)]
-struct JavaDecimal {
-    negative: bool,
-    digits: Vec<u8>,
-    scale: i64,
-}
-
-/// The largest exponent read; Java allows any `int`, which no masked value needs.
-const MAX_EXPONENT: i64 = 1_000_000;
-
-impl JavaDecimal {
-    /// `[+-]digits[.digits][(e|E)[+-]digits]` with at least one mantissa digit.
-    fn parse(text: &str) -> Option<JavaDecimal> {
-        let bytes = text.as_bytes();
-        let (negative, mut i) = match bytes.first()? {
-            b'-' => (true, 1),
-            b'+' => (false, 1),
-            _ => (false, 0),
-        };
-        let mut digits = Vec::new();
-        let mut frac: i64 = 0;
-        let mut point = false;
-        while let Some(&c) = bytes.get(i) {
-            match c {
-                b'0'..=b'9' => {
-                    digits.push(c);
-                    frac += i64::from(point);
-                }
-                b'.' if !point => point = true,
-                b'e' | b'E' => break,
-                _ => return None,
-            }
-            i += 1;
-        }
-        if digits.is_empty() {
-            return None;
-        }
-        let mut exponent: i64 = 0;
-        if i < bytes.len() {
-            let rest = &text[i + 1..];
-            let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
-            if unsigned.is_empty() || !unsigned.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            exponent = rest.parse().ok()?;
-            if exponent.abs() > MAX_EXPONENT {
-                return None;
-            }
-        }
-        Some(JavaDecimal {
-            negative,
-            digits,
-            scale: frac - exponent,
-        })
-    }
-
-    /// `BigDecimal.longValue()`: the integer part, truncated, in 64-bit two's complement.
-    fn long_value(&self) -> i64 {
-        let keep = self.digits.len() as i64 - self.scale.max(0);
-        let mut value: u64 = 0;
-        for &c in &self.digits[..keep.max(0) as usize] {
-            value = value.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-        }
-        // Trailing zeros of a negative scale; past 64 of them the low 64 bits are all zero.
-        for _ in 0..(-self.scale).clamp(0, 64) {
-            value = value.wrapping_mul(10);
-        }
-        let value = value as i64;
-        if self.negative {
-            value.wrapping_neg()
-        } else {
-            value
-        }
-    }
-
-    /// `BigDecimal.doubleValue()`, correctly rounded.
-    fn double_value(&self) -> f64 {
-        let text = format!(
-            "{}e{}",
-            std::str::from_utf8(&self.digits).unwrap_or("0"),
-            -self.scale
-        );
-        let magnitude: f64 = text.parse().unwrap_or(0.0);
-        if self.negative { -magnitude } else { magnitude }
-    }
-
-    /// Canonical decimal text at `scale`, when the value has an exact representation there.
-    fn text_at(&self, scale: i64) -> Option<Vec<u8>> {
-        let mut digits: Vec<u8> = self.digits.clone();
-        let shift = scale - self.scale;
-        if shift >= 0 {
-            if shift > MAX_EXPONENT {
-                return None;
-            }
-            digits.resize(digits.len() + shift as usize, b'0');
-        } else {
-            let drop = (-shift) as usize;
-            let keep = digits.len().saturating_sub(drop);
-            if digits[keep..].iter().any(|&c| c != b'0') {
-                return None;
-            }
-            digits.truncate(keep);
-        }
-        let first = digits
-            .iter()
-            .position(|&c| c != b'0')
-            .unwrap_or(digits.len());
-        let digits = &digits[first..];
-        let mut out = Vec::new();
-        place_point(
-            self.negative && !digits.is_empty(),
-            digits,
-            i32::try_from(scale).ok()?,
-            &mut out,
-        );
-        Some(out)
-    }
 }
 
 /// The scale of a Decimal schema (its own scale when there is no schema).
@@ -247,7 +126,7 @@ fn mask_with_replacement(
             })?;
             // A Decimal value is written at its schema's scale; Kafka keeps the replacement's
             // own scale and fails this way when the converter writes it.
-            let scale = decimal_scale(schema).unwrap_or(parsed.scale.max(0));
+            let scale = decimal_scale(schema).unwrap_or(parsed.scale().max(0));
             let text = parsed.text_at(scale).ok_or_else(|| {
                 data_error("BigDecimal has mismatching scale value for given Decimal schema")
             })?;

@@ -3,7 +3,7 @@
 //! `SimpleHeaderConverter` reads every header value with it.
 
 use super::java_date;
-use crate::model::numeric::place_point;
+use crate::model::numeric::JavaDecimal;
 use crate::model::{Schema, SchemaType, Value, logical};
 
 /// `Values.parseString(text)`: the schema and value Connect reads from header text (`None`
@@ -410,69 +410,14 @@ fn parse_temporal(token: &str) -> Option<Parsed> {
 
 /// `new BigDecimal(token)`, then the smallest integer type, a finite float, or a Decimal.
 fn parse_number(token: &str) -> Option<Parsed> {
-    let bytes = token.as_bytes();
-    let mut i = 0;
-    let negative = bytes.first() == Some(&b'-');
-    if matches!(bytes.first(), Some(b'-' | b'+')) {
-        i = 1;
+    let decimal = JavaDecimal::parse(token)?;
+    if let Some(value) = decimal.long_value_exact() {
+        return Some((
+            Some(Schema::primitive(smallest_int(value), false)),
+            Value::Int(value),
+        ));
     }
-    let mut digits = String::new();
-    let mut fraction: i64 = 0;
-    let mut seen_point = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            c @ b'0'..=b'9' => {
-                digits.push(char::from(c));
-                fraction += i64::from(seen_point);
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => break,
-        }
-        i += 1;
-    }
-    if digits.is_empty() {
-        return None;
-    }
-    let mut exponent: i64 = 0;
-    if i < bytes.len() {
-        if !matches!(bytes[i], b'e' | b'E') {
-            return None;
-        }
-        exponent = token[i + 1..].parse::<i32>().ok()?.into();
-    }
-    let scale = fraction - exponent;
-    let scale = i32::try_from(scale).ok()?;
-    let unscaled = digits.trim_start_matches('0');
-    let integral = scale <= 0
-        || unscaled.len() <= scale as usize && unscaled.is_empty()
-        || (unscaled.len() > scale as usize
-            && unscaled[unscaled.len() - scale as usize..]
-                .bytes()
-                .all(|b| b == b'0'));
-    if integral {
-        let whole = match scale {
-            s if s <= 0 => format!("{unscaled}{}", "0".repeat(s.unsigned_abs() as usize)),
-            s => unscaled[..unscaled.len().saturating_sub(s as usize)].to_string(),
-        };
-        let whole = if whole.is_empty() { "0" } else { &whole };
-        if whole.len() <= 20
-            && let Ok(magnitude) = whole.parse::<i128>()
-        {
-            let value = if negative { -magnitude } else { magnitude };
-            if let Ok(value) = i64::try_from(value) {
-                let ty = if i8::try_from(value).is_ok() {
-                    SchemaType::Int8
-                } else if i16::try_from(value).is_ok() {
-                    SchemaType::Int16
-                } else if i32::try_from(value).is_ok() {
-                    SchemaType::Int32
-                } else {
-                    SchemaType::Int64
-                };
-                return Some((Some(Schema::primitive(ty, false)), Value::Int(value)));
-            }
-        }
-    }
+    let scale = decimal.scale();
     let float = token.parse::<f32>().ok()?;
     if float.is_finite() && scale != 0 {
         return Some((
@@ -480,24 +425,31 @@ fn parse_number(token: &str) -> Option<Parsed> {
             Value::Float(f64::from(float)),
         ));
     }
-    let double = token.parse::<f64>().ok()?;
+    let double = decimal.double_value();
     if double.is_finite() && scale != 0 {
         return Some((
             Some(Schema::primitive(SchemaType::Float64, false)),
             Value::Float(double),
         ));
     }
-    let mut text = Vec::new();
-    place_point(
-        negative && !unscaled.is_empty(),
-        unscaled.as_bytes(),
-        scale,
-        &mut text,
-    );
+    let text = decimal.text_at(scale)?;
     Some((
-        Some(Schema::decimal(scale, None, false)),
+        Some(Schema::decimal(i32::try_from(scale).ok()?, None, false)),
         Value::Decimal(text.into()),
     ))
+}
+
+/// The smallest of INT8 … INT64 that holds `value`.
+fn smallest_int(value: i64) -> SchemaType {
+    if i8::try_from(value).is_ok() {
+        SchemaType::Int8
+    } else if i16::try_from(value).is_ok() {
+        SchemaType::Int16
+    } else if i32::try_from(value).is_ok() {
+        SchemaType::Int32
+    } else {
+        SchemaType::Int64
+    }
 }
 
 #[cfg(test)]

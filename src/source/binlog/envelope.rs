@@ -425,25 +425,8 @@ fn default_value(c: &ColumnFacts, expr: &str) -> Option<Value> {
         }
         "float" | "double" | "real" => expr.parse::<f64>().ok().map(Value::Float),
         "decimal" | "numeric" => {
-            let scale = c.catalog.scale.unwrap_or(0) as usize;
-            let (negative, digits) = match expr.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, expr.strip_prefix('+').unwrap_or(expr)),
-            };
-            let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-            if int.is_empty() && frac.is_empty()
-                || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-                || frac.len() > scale
-            {
-                return None;
-            }
-            let int = if int.is_empty() { "0" } else { int };
-            let mut text = format!("{}{int}", if negative { "-" } else { "" });
-            if scale > 0 {
-                text.push('.');
-                text.push_str(frac);
-                text.extend(std::iter::repeat_n('0', scale - frac.len()));
-            }
+            let scale = i64::from(c.catalog.scale.unwrap_or(0));
+            let text = crate::model::numeric::JavaDecimal::parse(expr)?.text_at(scale)?;
             Some(Value::Decimal(Bytes::from(text)))
         }
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
