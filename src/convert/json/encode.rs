@@ -30,7 +30,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::JsonSettings;
 use crate::error::{Error, ErrorKind};
 use crate::model::kind::Kind;
 use crate::model::numeric::{
@@ -187,7 +186,14 @@ impl JsonEncoder {
                 continue;
             }
             let start = out.len();
-            let result = encode_record(plan, row, self.settings(), &mut self.scratch, out);
+            let result = encode_record(
+                plan,
+                row,
+                (self.schemas_enable, self.decimal_numeric),
+                self.replace_null_with_default,
+                &mut self.scratch,
+                out,
+            );
             if let Err(error) = result {
                 out.truncate(out_len);
                 ends.truncate(ends_len);
@@ -243,20 +249,18 @@ impl JsonEncoder {
         }
         let plan = self.plan(schema)?;
         let start = out.len();
-        let settings = self.settings();
-        let result = encode_record(&self.plans[plan], row, settings, &mut self.scratch, out);
+        let result = encode_record(
+            &self.plans[plan],
+            row,
+            (self.schemas_enable, self.decimal_numeric),
+            self.replace_null_with_default,
+            &mut self.scratch,
+            out,
+        );
         if result.is_err() {
             out.truncate(start);
         }
         result
-    }
-
-    fn settings(&self) -> JsonSettings {
-        JsonSettings {
-            schemas_enable: self.schemas_enable,
-            decimal_numeric: self.decimal_numeric,
-            replace_null_with_default: self.replace_null_with_default,
-        }
     }
 
     #[cfg(test)]
@@ -428,15 +432,11 @@ fn write_schema(out: &mut Vec<u8>, schema: &Schema, field_name: Option<&str>) {
 fn encode_record(
     plan: &Plan,
     row: &[Value],
-    settings: JsonSettings,
+    (schemas_enable, decimal_numeric): (bool, bool),
+    replace_null_with_default: bool,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> crate::Result<()> {
-    let JsonSettings {
-        schemas_enable,
-        decimal_numeric,
-        replace_null_with_default,
-    } = settings;
     out.extend_from_slice(&plan.prefix);
     if plan.fields.is_empty() {
         out.extend_from_slice(b"{}");
