@@ -88,6 +88,8 @@ struct FieldPlan {
     key_end: u32,
     kind: Kind,
     optional: bool,
+    /// The field's schema has a default (for `replace.null.with.default`).
+    has_default: bool,
 }
 
 /// What a field of `kind` expects, for error messages.
@@ -334,6 +336,7 @@ impl Plan {
                 key_end,
                 kind: Kind::of(&field.schema),
                 optional: field.schema.optional,
+                has_default: field.schema.default.is_some(),
             });
         }
         Ok(Plan {
@@ -445,7 +448,7 @@ fn encode_record(
             out.extend_from_slice(&plan.keys[field.key_start as usize..field.key_end as usize]);
             let general = match value.is_null() {
                 false => matches!(field.kind, Kind::Unsupported(_)),
-                true => replace_null_with_default && plan.schema.fields[i].schema.default.is_some(),
+                true => replace_null_with_default && field.has_default,
             };
             if general {
                 // Nested structs, arrays and maps (Debezium's envelope), and a null that takes its
@@ -840,6 +843,7 @@ pub(crate) fn write_connect(
                 key_end: 0,
                 kind: Kind::of(schema),
                 optional: schema.optional,
+                has_default: schema.default.is_some(),
             };
             if let Err(problem) = write_value(&field, value, decimal_numeric, scratch, out) {
                 let what = match problem {
