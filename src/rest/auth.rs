@@ -33,6 +33,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
+use crate::config::ConfigError;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Kafka's basic-auth REST extension.
@@ -58,10 +59,6 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn config_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Config, message.into())
-}
-
 impl Credentials {
     /// The credentials for `rest.extension.classes`, or `None` when no extension is listed.
     /// `kafka_opts` is the `KAFKA_OPTS` environment variable.
@@ -74,16 +71,19 @@ impl Credentials {
             if class == BASIC_AUTH_EXTENSION || class == "BasicAuthSecurityRestExtension" {
                 basic = true;
             } else {
-                return Err(config_error(format!(
-                    "Invalid value {class} for configuration rest.extension.classes: Sluice provides {BASIC_AUTH_EXTENSION} only"
-                )));
+                return Err(ConfigError::invalid(
+                    "rest.extension.classes",
+                    class,
+                    format!("Sluice provides {BASIC_AUTH_EXTENSION} only"),
+                )
+                .into());
             }
         }
         if !basic {
             return Ok(None);
         }
         let jaas = kafka_opts.and_then(jaas_file).ok_or_else(|| {
-            config_error(format!(
+            Error::config(format!(
                 "rest.extension.classes names {BASIC_AUTH_EXTENSION}, which reads the JAAS file given as {JAAS_PROPERTY}<file> in the KAFKA_OPTS environment variable; KAFKA_OPTS names none"
             ))
         })?;
@@ -95,7 +95,7 @@ impl Credentials {
             )
         })?;
         let file = credentials_file(&text)
-            .map_err(|why| config_error(format!("JAAS file {jaas}: {why}")))?;
+            .map_err(|why| Error::config(format!("JAAS file {jaas}: {why}")))?;
         let users = crate::config::properties::read(Path::new(&file))?;
         if users.is_empty() {
             tracing::warn!(

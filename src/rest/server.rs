@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::auth::Credentials;
-use crate::config::WorkerConfig;
 use crate::config::worker::Protocol;
+use crate::config::{ConfigError, WorkerConfig};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A bound listener, ready to serve.
@@ -177,8 +177,10 @@ fn cors(config: &WorkerConfig) -> Result<Option<CorsLayer>> {
             .split(',')
             .map(|o| {
                 o.trim().parse().map_err(|_| {
-                    Error::config(format!(
-                        "Invalid value {origins} for configuration access.control.allow.origin: a comma-separated list of origins, or *"
+                    Error::from(ConfigError::invalid(
+                        "access.control.allow.origin",
+                        origins,
+                        "a comma-separated list of origins, or *",
                     ))
                 })
             })
@@ -190,8 +192,10 @@ fn cors(config: &WorkerConfig) -> Result<Option<CorsLayer>> {
         .split(',')
         .map(|m| {
             Method::from_bytes(m.trim().as_bytes()).map_err(|_| {
-                Error::config(format!(
-                    "Invalid value {methods} for configuration access.control.allow.methods: a comma-separated list of HTTP methods"
+                Error::from(ConfigError::invalid(
+                    "access.control.allow.methods",
+                    methods,
+                    "a comma-separated list of HTTP methods",
                 ))
             })
         })

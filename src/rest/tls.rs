@@ -21,16 +21,13 @@ use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use crate::config::ConfigError;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A key and its certificate chain.
 struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-}
-
-fn config_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Config, message.into())
 }
 
 /// The rustls server configuration for the HTTPS listeners.
@@ -46,7 +43,7 @@ pub(super) fn server_config(ssl: &BTreeMap<String, String>) -> Result<rustls::Se
         "none" => builder.with_no_client_auth(),
         mode @ ("requested" | "required") => {
             let roots = trust_store(ssl)?.ok_or_else(|| {
-                config_error(format!(
+                Error::config(format!(
                     "ssl.client.auth={mode} needs a truststore (ssl.truststore.location or ssl.truststore.certificates) to check client certificates against"
                 ))
             })?;
@@ -62,9 +59,12 @@ pub(super) fn server_config(ssl: &BTreeMap<String, String>) -> Result<rustls::Se
             builder.with_client_cert_verifier(verifier)
         }
         other => {
-            return Err(config_error(format!(
-                "Invalid value {other} for configuration ssl.client.auth: one of none, requested, required"
-            )));
+            return Err(ConfigError::invalid(
+                "ssl.client.auth",
+                other,
+                "one of none, requested, required",
+            )
+            .into());
         }
     };
     let identity = key_store(ssl)?;
@@ -95,14 +95,17 @@ fn protocol_versions(
             // Older protocols are listed by many configs; rustls never speaks them.
             "TLSv1.1" | "TLSv1" | "SSLv3" => {}
             other => {
-                return Err(config_error(format!(
-                    "Invalid value {other} for configuration ssl.enabled.protocols: TLSv1.2 or TLSv1.3"
-                )));
+                return Err(ConfigError::invalid(
+                    "ssl.enabled.protocols",
+                    other,
+                    "TLSv1.2 or TLSv1.3",
+                )
+                .into());
             }
         }
     }
     if versions.is_empty() {
-        return Err(config_error(
+        return Err(Error::config(
             "ssl.enabled.protocols enables neither TLSv1.2 nor TLSv1.3",
         ));
     }
@@ -150,7 +153,7 @@ fn open_pkcs12(
 }
 
 fn jks_error(key: &str, path: &str, store_type_key: &str) -> Error {
-    config_error(format!(
+    Error::config(format!(
         "{key} {path} is a Java KeyStore (JKS), which Sluice does not read; convert it to PKCS12 and set {store_type_key}=PKCS12: \
          keytool -importkeystore -srckeystore {path} -srcstoretype JKS -destkeystore {path}.p12 -deststoretype PKCS12"
     ))
@@ -166,7 +169,7 @@ fn key_store(ssl: &BTreeMap<String, String>) -> Result<Identity> {
         return pem_identity(chain.as_bytes(), key.as_bytes(), "ssl.keystore.key");
     }
     let location = get("ssl.keystore.location").ok_or_else(|| {
-        config_error(
+        Error::config(
             "an https listener needs ssl.keystore.location (or ssl.keystore.key and ssl.keystore.certificate.chain)",
         )
     })?;
@@ -187,10 +190,10 @@ fn key_store(ssl: &BTreeMap<String, String>) -> Result<Identity> {
                 p12_keystore::Pkcs12ImportPolicy::Relaxed,
             )?;
             let (_, chain) = store.private_key_chain().ok_or_else(|| {
-                config_error(format!("the keystore {location} holds no private key"))
+                Error::config(format!("the keystore {location} holds no private key"))
             })?;
             if chain.certs().is_empty() {
-                return Err(config_error(format!(
+                return Err(Error::config(format!(
                     "the keystore {location} holds a key without its certificate"
                 )));
             }
@@ -209,10 +212,10 @@ fn key_store(ssl: &BTreeMap<String, String>) -> Result<Identity> {
 fn pem_identity(chain: &[u8], key: &[u8], key_name: &str) -> Result<Identity> {
     let chain = pem_certificates(chain, key_name)?;
     if chain.is_empty() {
-        return Err(config_error(format!("{key_name}: no certificate found")));
+        return Err(Error::config(format!("{key_name}: no certificate found")));
     }
     if String::from_utf8_lossy(key).contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        return Err(config_error(format!(
+        return Err(Error::config(format!(
             "{key_name}: the private key is encrypted; Sluice reads unencrypted PEM keys (PKCS#8, PKCS#1 or SEC1): openssl pkcs8 -topk8 -nocrypt -in key.pem -out key-plain.pem"
         )));
     }
@@ -292,7 +295,7 @@ fn trust_store(ssl: &BTreeMap<String, String>) -> Result<Option<RootCertStore>> 
         })?;
     }
     if roots.is_empty() {
-        return Err(config_error("the truststore holds no certificate"));
+        return Err(Error::config("the truststore holds no certificate"));
     }
     Ok(Some(roots))
 }
