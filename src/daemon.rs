@@ -28,22 +28,19 @@ use crate::runtime::worker::Worker;
 /// the REST listener actually bound (for `listeners=…:0`).
 fn worker_id_at(config: &WorkerConfig, bound_port: Option<u16>) -> String {
     let listener = config.rest_listener();
-    let host = config
-        .originals
-        .get("rest.advertised.host.name")
-        .cloned()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| match listener.host.as_str() {
-            "" | "0.0.0.0" | "::" => std::env::var("HOSTNAME")
-                .ok()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "localhost".into()),
-            host => host.to_string(),
-        });
+    let host =
+        config
+            .rest_advertised_host_name
+            .clone()
+            .unwrap_or_else(|| match listener.host.as_str() {
+                "" | "0.0.0.0" | "::" => std::env::var("HOSTNAME")
+                    .ok()
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".into()),
+                host => host.to_string(),
+            });
     let port = config
-        .originals
-        .get("rest.advertised.port")
-        .and_then(|p| p.parse().ok())
+        .rest_advertised_port
         .unwrap_or(match (listener.port, bound_port) {
             (0, Some(bound)) => bound,
             (port, _) => port,

@@ -120,11 +120,11 @@ fn main() -> ExitCode {
         Command::Topics(args) => sluice::tools::topics::run(args),
         Command::ConsoleConsumer(args) => sluice::tools::console_consumer::run(args),
         Command::ConsoleProducer(args) => sluice::tools::console_producer::run(args),
-        Command::Worker { worker } => run(
-            "worker",
-            sluice::config::WorkerConfig::from_file(&worker),
-            |worker| sluice::daemon::run(worker, plugins),
-        ),
+        Command::Worker { worker } => {
+            run("worker", sluice::runtime::load_worker(&worker), |worker| {
+                sluice::daemon::run(worker, plugins)
+            })
+        }
         // Synchronous bootstrap: a bad file fails before any runtime or connection exists.
         Command::Standalone { worker, connectors } => run(
             "standalone worker",

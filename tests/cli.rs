@@ -84,6 +84,39 @@ fn bad_worker_and_connector_files_fail_clearly() {
     assert!(!err.contains("hunter2"), "{err}");
 }
 
+/// The worker's converters and their keys are checked by the converter's own definition before
+/// the worker starts (exit 2, naming the file and the key), in both modes; so are the worker
+/// group's timeouts.
+#[test]
+fn bad_worker_converters_and_group_timeouts_fail_before_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let connector = "config/my-source-connect.json";
+    for (text, message) in [
+        (
+            "value.converter=com.example.NoSuchConverter\n",
+            "w.properties: Invalid value com.example.NoSuchConverter for configuration value.converter: Class com.example.NoSuchConverter could not be found.",
+        ),
+        (
+            "key.converter.decimal.format=HEX\n",
+            "w.properties: Invalid value HEX for configuration key.converter.decimal.format",
+        ),
+        (
+            "rebalance.timeout.ms=soon\n",
+            "w.properties: Invalid value soon for configuration rebalance.timeout.ms: Not a number of type INT",
+        ),
+    ] {
+        let worker = write(&dir, "w.properties", text);
+        for args in [
+            vec!["worker", &worker],
+            vec!["standalone", &worker, connector],
+        ] {
+            let (code, _, err) = sluice(&args);
+            assert_eq!(code, 2, "{args:?} {text}: {err}");
+            assert!(err.contains(message), "{args:?}: {err}");
+        }
+    }
+}
+
 /// `sluice worker` as a process: serves the REST API, runs a POSTed connector, and on SIGTERM
 /// drains it, stores its offset and exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

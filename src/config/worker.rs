@@ -13,7 +13,7 @@ use super::properties;
 use super::provider::ConfigProviders;
 use crate::error::Result;
 
-/// Kafka Connect's JSON converter, the only converter Sluice implements.
+/// Kafka Connect's JSON converter: the worker's key and value converter when its file names none.
 pub(crate) const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 /// Connect's default `header.converter`.
 pub(crate) const SIMPLE_HEADER_CONVERTER: &str =
@@ -52,24 +52,6 @@ pub(crate) static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::with_default("header.converter", Class, SIMPLE_HEADER_CONVERTER)
                 .doc("Converter class for record headers."),
-        )
-        .define(ConfigKey::with_default(
-            "key.converter.schemas.enable",
-            Boolean,
-            "true",
-        ))
-        .define(ConfigKey::with_default(
-            "value.converter.schemas.enable",
-            Boolean,
-            "true",
-        ))
-        .define(
-            ConfigKey::with_default("key.converter.decimal.format", String, "BASE64")
-                .validator(Validator::OneOf(&["BASE64", "NUMERIC"])),
-        )
-        .define(
-            ConfigKey::with_default("value.converter.decimal.format", String, "BASE64")
-                .validator(Validator::OneOf(&["BASE64", "NUMERIC"])),
         )
         .define(
             ConfigKey::with_default("offset.storage.topic", String, "connect-offsets")
@@ -117,6 +99,22 @@ pub(crate) static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::with_default("task.shutdown.graceful.timeout.ms", Long, "5000")
                 .validator(Validator::AtLeast(0)),
+        )
+        .define(ConfigKey::with_default("session.timeout.ms", Int, "10000").doc(
+            "How long the worker group waits for a worker's heartbeat before it hands the \
+             worker's connectors and tasks to the others.",
+        ))
+        .define(
+            ConfigKey::with_default("heartbeat.interval.ms", Int, "3000")
+                .doc("How often a worker heartbeats to its group."),
+        )
+        .define(
+            ConfigKey::with_default("rebalance.timeout.ms", Int, "60000")
+                .validator(Validator::AtLeast(1))
+                .doc(
+                    "How long the worker group waits for a worker to stop the tasks it gives up \
+                     and rejoin.",
+                ),
         )
         .define(
             ConfigKey::with_default(MEMORY_BUDGET_BYTES, Long, DEFAULT_MEMORY_BUDGET_BYTES)
@@ -208,6 +206,17 @@ impl Listener {
     }
 }
 
+/// The worker group's timing, as Connect's `DistributedConfig` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupTiming {
+    /// `session.timeout.ms`.
+    pub(crate) session_timeout_ms: i32,
+    /// `heartbeat.interval.ms`.
+    pub(crate) heartbeat_interval_ms: i32,
+    /// `rebalance.timeout.ms`.
+    pub(crate) rebalance_timeout_ms: i32,
+}
+
 /// The parsed worker configuration.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -243,10 +252,23 @@ pub struct WorkerConfig {
     pub(crate) offset_flush_timeout_ms: u64,
     /// `task.shutdown.graceful.timeout.ms`.
     pub(crate) task_shutdown_graceful_timeout_ms: u64,
+    /// `session.timeout.ms`, `heartbeat.interval.ms` and `rebalance.timeout.ms`: the worker
+    /// group's timing (distributed mode).
+    pub(crate) group_timing: GroupTiming,
     /// `sluice.memory.budget.bytes`.
     pub(crate) memory_budget_bytes: u64,
     /// `listeners` (or `rest.host.name` / `rest.port`), in order.
     pub(crate) listeners: Vec<Listener>,
+    /// `rest.advertised.host.name`, when set.
+    pub(crate) rest_advertised_host_name: Option<String>,
+    /// `rest.advertised.port`, when set.
+    pub(crate) rest_advertised_port: Option<u16>,
+    /// `rest.extension.classes`.
+    pub(crate) rest_extension_classes: Vec<String>,
+    /// `access.control.allow.origin`, when set: CORS is off otherwise.
+    pub(crate) cors_allow_origin: Option<String>,
+    /// `access.control.allow.methods`, when set.
+    pub(crate) cors_allow_methods: Option<String>,
     /// Properties for every Kafka client: top-level security keys plus `bootstrap.servers`.
     pub(crate) client: BTreeMap<String, String>,
     /// `producer.*` overrides, prefix removed.
@@ -327,6 +349,11 @@ impl WorkerConfig {
             offset_flush_interval_ms: ms("offset.flush.interval.ms"),
             offset_flush_timeout_ms: ms("offset.flush.timeout.ms"),
             task_shutdown_graceful_timeout_ms: ms("task.shutdown.graceful.timeout.ms"),
+            group_timing: GroupTiming {
+                session_timeout_ms: int("session.timeout.ms"),
+                heartbeat_interval_ms: int("heartbeat.interval.ms"),
+                rebalance_timeout_ms: int("rebalance.timeout.ms"),
+            },
             memory_budget_bytes: config.long(MEMORY_BUDGET_BYTES).unwrap_or_default().max(1) as u64,
             producer: config.originals_with_prefix("producer."),
             consumer: config.originals_with_prefix("consumer."),
@@ -336,6 +363,22 @@ impl WorkerConfig {
             value_converter,
             header_converter,
             listeners,
+            rest_advertised_host_name: config
+                .non_empty("rest.advertised.host.name")
+                .map(str::to_string),
+            rest_advertised_port: config.long("rest.advertised.port").map(|port| port as u16),
+            rest_extension_classes: config
+                .list("rest.extension.classes")
+                .iter()
+                .filter(|class| !class.is_empty())
+                .cloned()
+                .collect(),
+            cors_allow_origin: config
+                .non_empty("access.control.allow.origin")
+                .map(str::to_string),
+            cors_allow_methods: config
+                .non_empty("access.control.allow.methods")
+                .map(str::to_string),
             client,
             originals: raw,
             config_providers,
@@ -468,6 +511,72 @@ mod tests {
         assert_eq!(config.client["security.protocol"], "SASL_SSL");
         assert_eq!(config.client["bootstrap.servers"], "k1:9092,k2:9092");
         assert_eq!(config.originals["some.unknown"], "kept");
+    }
+
+    /// The worker group's timing and the REST keys are read once, here, with Connect's
+    /// defaults; a bad value fails the worker's start naming its key.
+    #[test]
+    fn group_timing_and_rest_keys_are_parsed_with_the_worker() {
+        let config = parse("").unwrap();
+        assert_eq!(
+            config.group_timing,
+            GroupTiming {
+                session_timeout_ms: 10_000,
+                heartbeat_interval_ms: 3_000,
+                rebalance_timeout_ms: 60_000,
+            }
+        );
+        assert_eq!(config.rest_advertised_host_name, None);
+        assert_eq!(config.rest_advertised_port, None);
+        assert!(config.rest_extension_classes.is_empty());
+        assert_eq!(config.cors_allow_origin, None);
+        assert_eq!(config.cors_allow_methods, None);
+
+        let config = parse(
+            "session.timeout.ms=30000\nheartbeat.interval.ms=1000\nrebalance.timeout.ms=20000\n\
+             rest.advertised.host.name= w1.example \nrest.advertised.port=9083\n\
+             rest.extension.classes=a.B, c.D\naccess.control.allow.origin=*\n\
+             access.control.allow.methods=GET,PUT\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.group_timing,
+            GroupTiming {
+                session_timeout_ms: 30_000,
+                heartbeat_interval_ms: 1_000,
+                rebalance_timeout_ms: 20_000,
+            }
+        );
+        assert_eq!(
+            config.rest_advertised_host_name.as_deref(),
+            Some("w1.example")
+        );
+        assert_eq!(config.rest_advertised_port, Some(9083));
+        assert_eq!(config.rest_extension_classes, ["a.B", "c.D"]);
+        assert_eq!(config.cors_allow_origin.as_deref(), Some("*"));
+        assert_eq!(config.cors_allow_methods.as_deref(), Some("GET,PUT"));
+
+        for (text, key, message) in [
+            (
+                "rebalance.timeout.ms=soon",
+                "rebalance.timeout.ms",
+                "Invalid value soon for configuration rebalance.timeout.ms: Not a number of type INT",
+            ),
+            (
+                "session.timeout.ms=10s",
+                "session.timeout.ms",
+                "Invalid value 10s for configuration session.timeout.ms: Not a number of type INT",
+            ),
+            (
+                "rest.advertised.port=70000",
+                "rest.advertised.port",
+                "Invalid value 70000 for configuration rest.advertised.port: Value must be in range [0,...,65535]",
+            ),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.key, key, "{text}");
+            assert_eq!(error.to_string(), message, "{text}");
+        }
     }
 
     #[test]

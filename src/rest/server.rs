@@ -48,18 +48,9 @@ impl RestServer {
         } else {
             None
         };
-        let extensions: Vec<String> = config
-            .originals
-            .get("rest.extension.classes")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
         let kafka_opts = std::env::var("KAFKA_OPTS").ok();
-        let credentials = Credentials::from_extensions(&extensions, kafka_opts.as_deref())?;
+        let credentials =
+            Credentials::from_extensions(&config.rest_extension_classes, kafka_opts.as_deref())?;
         let cors = cors(config)?;
         let mut listeners = Vec::with_capacity(config.listeners.len());
         for listener in &config.listeners {
@@ -160,14 +151,7 @@ impl RestServer {
 /// `access.control.allow.methods` (default `GET,POST,HEAD`), with the headers Jetty's
 /// `CrossOriginFilter` allows by default, as Connect configures it.
 fn cors(config: &WorkerConfig) -> Result<Option<CorsLayer>> {
-    let get = |key: &str| {
-        config
-            .originals
-            .get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-    };
-    let Some(origins) = get("access.control.allow.origin") else {
+    let Some(origins) = config.cors_allow_origin.as_deref() else {
         return Ok(None);
     };
     let origin = if origins == "*" {
@@ -187,7 +171,10 @@ fn cors(config: &WorkerConfig) -> Result<Option<CorsLayer>> {
             .collect::<Result<Vec<_>>>()?;
         AllowOrigin::list(list)
     };
-    let methods = get("access.control.allow.methods").unwrap_or("GET,POST,HEAD");
+    let methods = config
+        .cors_allow_methods
+        .as_deref()
+        .unwrap_or("GET,POST,HEAD");
     let methods = methods
         .split(',')
         .map(|m| {

@@ -34,11 +34,6 @@ use crate::model::hash::fnv1a;
 /// 10, 12, 15, 20 and 30 workers. An existing topic's partition count is used as it is.
 pub(crate) const SLOTS: i32 = 60;
 
-/// Connect's defaults for the worker group (`DistributedConfig`).
-const SESSION_TIMEOUT_MS: &str = "10000";
-const HEARTBEAT_INTERVAL_MS: &str = "3000";
-const REBALANCE_TIMEOUT_MS: &str = "60000";
-
 /// The coordination topic of a cluster.
 pub(crate) fn assignment_topic(worker: &WorkerConfig) -> String {
     format!("{}-assignments", worker.config_storage_topic)
@@ -196,19 +191,10 @@ impl Membership {
             },
         )
         .await?;
-        let setting = |key: &str, default: &str| {
-            worker
-                .originals
-                .get(key)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
-        };
-        let rebalance_timeout = setting("rebalance.timeout.ms", REBALANCE_TIMEOUT_MS);
+        let timing = worker.group_timing;
         let revoke_timeout = Duration::from_millis(
-            rebalance_timeout
-                .parse::<u64>()
-                .unwrap_or(60_000)
+            u64::try_from(timing.rebalance_timeout_ms)
+                .unwrap_or_default()
                 .saturating_sub(5_000)
                 .max(1_000),
         );
@@ -217,17 +203,17 @@ impl Membership {
                 .set("group.id", &worker.group_id)
                 .set("client.id", format!("sluice-worker-{worker_id}"))
                 .set("partition.assignment.strategy", "cooperative-sticky")
-                .set(
-                    "session.timeout.ms",
-                    setting("session.timeout.ms", SESSION_TIMEOUT_MS),
-                )
+                .set("session.timeout.ms", timing.session_timeout_ms.to_string())
                 .set(
                     "heartbeat.interval.ms",
-                    setting("heartbeat.interval.ms", HEARTBEAT_INTERVAL_MS),
+                    timing.heartbeat_interval_ms.to_string(),
                 )
                 // librdkafka's rebalance timeout: how long the group waits for a member to
                 // release its slots (drain its tasks) and rejoin.
-                .set("max.poll.interval.ms", rebalance_timeout)
+                .set(
+                    "max.poll.interval.ms",
+                    timing.rebalance_timeout_ms.to_string(),
+                )
                 .set("enable.auto.commit", "false")
                 .set("enable.auto.offset.store", "false")
                 .set("enable.partition.eof", "false")

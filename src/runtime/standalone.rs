@@ -21,7 +21,7 @@ pub fn load(
     connector_files: &[PathBuf],
     plugins: &Plugins,
 ) -> Result<(WorkerConfig, Vec<LoadedConnector>)> {
-    let worker = WorkerConfig::from_file(worker_file)?;
+    let worker = super::load_worker(worker_file)?;
     let mut connectors = Vec::with_capacity(connector_files.len());
     for path in connector_files {
         let config = ConnectorConfig::from_file(path)?;
