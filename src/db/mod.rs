@@ -43,7 +43,7 @@ pub(crate) fn connection_config_def(group: &'static str) -> ConfigDef {
 
 /// `db.timezone` (source and sink), recording an invalid zone in `errors` (then UTC).
 pub(crate) fn db_timezone(parsed: &crate::config::Config, errors: &mut Vec<ConfigError>) -> DbZone {
-    let text = parsed.string("db.timezone").unwrap_or("UTC");
+    let text = parsed.string("db.timezone").unwrap_or_default();
     text.parse::<DbZone>().unwrap_or_else(|message| {
         errors.push(ConfigError::invalid("db.timezone", text, message));
         DbZone::UTC
@@ -191,7 +191,7 @@ impl DbSettings {
                 .long("connection.attempts")
                 .unwrap_or_default()
                 .max(1) as u32,
-            Duration::from_millis(parsed.long("connection.backoff.ms").unwrap_or(0).max(0) as u64),
+            Duration::from_millis(parsed.long("connection.backoff.ms").unwrap_or_default().max(0) as u64),
         )
     }
 

@@ -717,7 +717,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     let granularity = TimestampGranularity::parse(
         parsed
             .string("timestamp.granularity")
-            .unwrap_or("connect_logical"),
+            .unwrap_or_default(),
     )
     .unwrap_or_default();
     let topic_prefix = parsed
@@ -744,7 +744,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or(0).max(0) as u64);
+    let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or_default().max(0) as u64);
     Ok(JdbcSourceConfig {
         database: DbSettings::from_connection_config(parsed, url),
         mode,

@@ -556,7 +556,7 @@ fn build(
         skip_updates: skip.1,
         skip_deletes: skip.2,
         skip_truncates: skip.3,
-        heartbeat: match parsed.long("heartbeat.interval.ms").unwrap_or(0) {
+        heartbeat: match parsed.long("heartbeat.interval.ms").unwrap_or_default() {
             0 => None,
             ms => Some((
                 Duration::from_millis(ms.max(0) as u64),
@@ -564,7 +564,7 @@ fn build(
                     "{}.{}",
                     parsed
                         .string("heartbeat.topics.prefix")
-                        .unwrap_or("__debezium-heartbeat"),
+                        .unwrap_or_default(),
                     parsed.string("topic.prefix").unwrap_or_default()
                 ),
             )),
@@ -588,12 +588,12 @@ fn build(
         transaction_topic: format!(
             "{}.{}",
             parsed.string("topic.prefix").unwrap_or_default(),
-            parsed.string("topic.transaction").unwrap_or("transaction")
+            parsed.string("topic.transaction").unwrap_or_default()
         ),
         signal_table,
         chunk_size: parsed
             .long("incremental.snapshot.chunk.size")
-            .unwrap_or(1024)
+            .unwrap_or_default()
             .max(1) as usize,
         schema_changes: parsed.bool("include.schema.changes"),
         history: parsed
@@ -614,7 +614,7 @@ fn build(
             .string("database.hostname")
             .unwrap_or_default()
             .to_string(),
-        port: parsed.long("database.port").unwrap_or(3306) as u16,
+        port: parsed.long("database.port").unwrap_or_default() as u16,
         database: Some(database),
         params: Default::default(),
     };
@@ -645,9 +645,9 @@ fn build(
         },
         table_types: vec!["TABLE".into()],
         topic_prefix: String::new(),
-        poll_interval: Duration::from_millis(parsed.long("poll.interval.ms").unwrap_or(500) as u64),
+        poll_interval: Duration::from_millis(parsed.long("poll.interval.ms").unwrap_or_default() as u64),
         table_poll_interval: Duration::from_secs(60),
-        batch_max_rows: parsed.long("max.batch.size").unwrap_or(2048).max(1) as usize,
+        batch_max_rows: parsed.long("max.batch.size").unwrap_or_default().max(1) as usize,
         validate_non_null: false,
         // Debezium writes DATETIME as if it were UTC, and TIMESTAMP in UTC.
         zone: DbZone::UTC,

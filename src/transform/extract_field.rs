@@ -58,7 +58,7 @@ pub(crate) struct FieldPath {
 
 /// `field.syntax.version`, validated as Kafka's `CaseInsensitiveValidString` does.
 pub(crate) fn syntax_is_v2(config: &Config) -> Result<bool, ConfigError> {
-    let version = config.string("field.syntax.version").unwrap_or("V1");
+    let version = config.string("field.syntax.version").unwrap_or_default();
     match version.to_ascii_uppercase().as_str() {
         "V1" => Ok(false),
         "V2" => Ok(true),

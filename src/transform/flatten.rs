@@ -50,7 +50,7 @@ impl Flatten {
     pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         Ok(Flatten {
             side,
-            delimiter: config.string(DELIMITER).unwrap_or(".").to_string(),
+            delimiter: config.string(DELIMITER).unwrap_or_default().to_string(),
             schemas: SchemaCache::new(),
         })
     }

@@ -190,7 +190,7 @@ pub(crate) struct TimestampRouter {
 /// `TimestampRouter`. An unusable `timestamp.format` is refused here, where Kafka fails on the
 /// first record.
 pub(crate) fn timestamp_router(config: &Config) -> Result<TimestampRouter, ConfigError> {
-    let pattern = config.string(TIMESTAMP_FORMAT).unwrap_or("yyyyMMdd");
+    let pattern = config.string(TIMESTAMP_FORMAT).unwrap_or_default();
     let timestamp_format = DatePattern::new(pattern).map_err(|e| match e {
         PatternError::Java(message) => ConfigError::invalid(TIMESTAMP_FORMAT, pattern, message),
         PatternError::Unsupported(letter) => {
@@ -200,7 +200,7 @@ pub(crate) fn timestamp_router(config: &Config) -> Result<TimestampRouter, Confi
     Ok(TimestampRouter {
         topic_format: config
             .string(TOPIC_FORMAT)
-            .unwrap_or("${topic}-${timestamp}")
+            .unwrap_or_default()
             .to_string(),
         timestamp_format,
     })

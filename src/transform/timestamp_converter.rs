@@ -179,7 +179,7 @@ impl TimestampConverter {
             "Time" => Kind::Time,
             _ => Kind::Timestamp,
         };
-        let precision = config.string(UNIX_PRECISION).unwrap_or("milliseconds");
+        let precision = config.string(UNIX_PRECISION).unwrap_or_default();
         util::one_of_exact(UNIX_PRECISION, precision, &PRECISIONS)?;
         let precision = match precision {
             "seconds" => Precision::Seconds,

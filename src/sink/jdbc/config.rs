@@ -206,7 +206,7 @@ fn build(parsed: &Config) -> Result<JdbcSinkConfig, Vec<ConfigError>> {
     let zone = crate::db::db_timezone(parsed, &mut errors);
     let table_name_format = parsed
         .string("table.name.format")
-        .unwrap_or("${topic}")
+        .unwrap_or_default()
         .to_string();
     if table_name_format.is_empty() {
         errors.push(ConfigError::invalid(
