@@ -67,6 +67,9 @@ pub(crate) enum Validator {
     Between(i64, i64),
     /// String (case-insensitive) equal to one of the values.
     OneOf(&'static [&'static str]),
+    /// The same check, with the message of Kafka's `CaseInsensitiveValidString`, for the keys
+    /// Kafka declares with it (`decimal.format`, `field.syntax.version`).
+    OneOfCaseInsensitive(&'static [&'static str]),
     /// Non-empty after trimming.
     NonEmpty,
 }
@@ -399,6 +402,15 @@ fn validate(key: &ConfigKey, text: &str, value: &ConfigValue) -> Result<(), Conf
         Validator::Between(min, max) => match number {
             Some(n) if n < min || n > max => {
                 Err(invalid(format!("Value must be in range [{min},...,{max}]")))
+            }
+            _ => Ok(()),
+        },
+        Validator::OneOfCaseInsensitive(allowed) => match value {
+            ConfigValue::String(s) if !allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) => {
+                Err(invalid(format!(
+                    "String must be one of (case insensitive): {}",
+                    allowed.join(", ")
+                )))
             }
             _ => Ok(()),
         },

@@ -197,31 +197,7 @@ fn json_def() -> &'static ConfigDef {
     static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         ConfigDef::new()
             .define(converter_type())
-            .define(
-                ConfigKey::with_default("schemas.enable", ConfigType::Boolean, "true")
-                    .group("Schemas")
-                    .display("Enable Schemas")
-                    .doc("Include schemas within each of the serialized values and keys."),
-            )
-            .define(
-                ConfigKey::with_default("schemas.cache.size", ConfigType::Int, "1000")
-                    .group("Schemas")
-                    .display("Schema Cache Size")
-                    .doc("The maximum number of schemas that can be cached in this converter instance."),
-            )
-            .define(
-                ConfigKey::with_default("decimal.format", ConfigType::String, "BASE64")
-                    .validator(Validator::OneOf(&["BASE64", "NUMERIC"]))
-                    .group("Serialization")
-                    .display("Decimal Format")
-                    .doc("Controls which format this converter will serialize decimals in. This value is case insensitive and can be either 'BASE64' (default) or 'NUMERIC'"),
-            )
-            .define(
-                ConfigKey::with_default("replace.null.with.default", ConfigType::Boolean, "true")
-                    .group("Serialization")
-                    .display("Replace null with default")
-                    .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."),
-            )
+            .merge(json::config_keys())
     });
     &DEF
 }

@@ -191,7 +191,12 @@ impl DbSettings {
                 .long("connection.attempts")
                 .unwrap_or_default()
                 .max(1) as u32,
-            Duration::from_millis(parsed.long("connection.backoff.ms").unwrap_or_default().max(0) as u64),
+            Duration::from_millis(
+                parsed
+                    .long("connection.backoff.ms")
+                    .unwrap_or_default()
+                    .max(0) as u64,
+            ),
         )
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::config::{ConfigError, WorkerConfig};
-use crate::convert::json::{JsonConverter, JsonSettings, encode};
+use crate::convert::json::{JsonSettings, encode};
 use crate::convert::{Converter, ConverterSpec, Converters, Role};
 use crate::error::{Error, ErrorKind, Result};
 use crate::kafka::producer::ProducerRecord;
@@ -72,9 +72,7 @@ impl RecordStageConfig {
         };
         match spec.is_json() {
             // The spec was built once when checked, so its keys parse.
-            true => {
-                JsonConverter::new(&spec.config).map_or(JsonSettings::default(), |c| c.settings())
-            }
+            true => JsonSettings::parse(&spec.config).unwrap_or_default(),
             false => JsonSettings::default(),
         }
     }

@@ -714,12 +714,9 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
             "no query with sluice.capture=binlog (the binlog carries tables, not query results)",
         ));
     }
-    let granularity = TimestampGranularity::parse(
-        parsed
-            .string("timestamp.granularity")
-            .unwrap_or_default(),
-    )
-    .unwrap_or_default();
+    let granularity =
+        TimestampGranularity::parse(parsed.string("timestamp.granularity").unwrap_or_default())
+            .unwrap_or_default();
     let topic_prefix = parsed
         .string("topic.prefix")
         .unwrap_or_default()

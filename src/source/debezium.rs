@@ -562,9 +562,7 @@ fn build(
                 Duration::from_millis(ms.max(0) as u64),
                 format!(
                     "{}.{}",
-                    parsed
-                        .string("heartbeat.topics.prefix")
-                        .unwrap_or_default(),
+                    parsed.string("heartbeat.topics.prefix").unwrap_or_default(),
                     parsed.string("topic.prefix").unwrap_or_default()
                 ),
             )),
@@ -645,7 +643,9 @@ fn build(
         },
         table_types: vec!["TABLE".into()],
         topic_prefix: String::new(),
-        poll_interval: Duration::from_millis(parsed.long("poll.interval.ms").unwrap_or_default() as u64),
+        poll_interval: Duration::from_millis(
+            parsed.long("poll.interval.ms").unwrap_or_default() as u64
+        ),
         table_poll_interval: Duration::from_secs(60),
         batch_max_rows: parsed.long("max.batch.size").unwrap_or_default().max(1) as usize,
         validate_non_null: false,

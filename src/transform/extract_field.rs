@@ -14,7 +14,7 @@ use super::Transformation;
 use super::util::{
     REPLACE_NULL_WITH_DEFAULT, SchemaCache, data_error, require_map_or_null, require_struct_or_null,
 };
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance};
+use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
 use crate::error::Result;
 use crate::model::record::{Record, Side};
 use crate::model::{Schema, SchemaType, Value};
@@ -41,6 +41,7 @@ static CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(REPLACE_NULL_WITH_DEFAULT)
         .define(
             ConfigKey::with_default("field.syntax.version", ConfigType::String, "V1")
+                .validator(Validator::OneOfCaseInsensitive(&["V1", "V2"]))
                 .importance(Importance::High)
                 .doc(FIELD_SYNTAX_VERSION_DOC),
         )
@@ -56,18 +57,11 @@ pub(crate) struct FieldPath {
     steps: Vec<String>,
 }
 
-/// `field.syntax.version`, validated as Kafka's `CaseInsensitiveValidString` does.
-pub(crate) fn syntax_is_v2(config: &Config) -> Result<bool, ConfigError> {
-    let version = config.string("field.syntax.version").unwrap_or_default();
-    match version.to_ascii_uppercase().as_str() {
-        "V1" => Ok(false),
-        "V2" => Ok(true),
-        _ => Err(ConfigError::invalid(
-            "field.syntax.version",
-            version,
-            "String must be one of (case insensitive): V1, V2",
-        )),
-    }
+/// Whether `field.syntax.version` (checked by its definition) is V2.
+fn syntax_is_v2(config: &Config) -> bool {
+    config
+        .string("field.syntax.version")
+        .is_some_and(|version| version.eq_ignore_ascii_case("V2"))
 }
 
 impl FieldPath {
@@ -271,7 +265,7 @@ impl ExtractField {
     /// `ExtractField$Key` or `ExtractField$Value`.
     pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let original = config.string("field").unwrap_or_default().to_string();
-        let path = FieldPath::parse(&original, syntax_is_v2(config)?)?;
+        let path = FieldPath::parse(&original, syntax_is_v2(config))?;
         Ok(ExtractField {
             side,
             original,
@@ -603,11 +597,12 @@ mod tests {
         );
     }
 
-    /// The error building `ExtractField$Value` from `pairs`, which parse.
+    /// The error configuring `ExtractField$Value` from `pairs`: the definition's or the
+    /// transformation's.
     fn build_error(pairs: &[(&str, &str)]) -> ConfigError {
-        ExtractField::new(&parse_pairs(config_def(), pairs).unwrap(), Side::Value)
-            .err()
-            .unwrap()
+        parse_pairs(config_def(), pairs)
+            .and_then(|config| ExtractField::new(&config, Side::Value).map(drop))
+            .unwrap_err()
     }
 
     #[test]

@@ -198,10 +198,7 @@ pub(crate) fn timestamp_router(config: &Config) -> Result<TimestampRouter, Confi
         }
     })?;
     Ok(TimestampRouter {
-        topic_format: config
-            .string(TOPIC_FORMAT)
-            .unwrap_or_default()
-            .to_string(),
+        topic_format: config.string(TOPIC_FORMAT).unwrap_or_default().to_string(),
         timestamp_format,
     })
 }

@@ -12,7 +12,7 @@ pub mod encode;
 mod payload;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
 use serde_json::Value as Json;
@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use self::decode::JsonDecoder;
 use self::encode::JsonEncoder;
 use super::Converter;
-use crate::config::ConfigError;
+use crate::config::{ConfigDef, ConfigError, ConfigKey, ConfigType, Validator};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::arena::ValueArena;
 use crate::model::record::Part;
@@ -32,9 +32,7 @@ const ENVELOPE_ERROR: &str = "JsonConverter with schemas.enable requires \"schem
 
 /// The general JsonConverter.
 pub struct JsonConverter {
-    schemas_enable: bool,
-    decimal_numeric: bool,
-    replace_null_with_default: bool,
+    settings: JsonSettings,
     scratch: encode::Scratch,
     /// Schema JSON by schema address (each entry keeps its `Arc`), bounded.
     schema_json: Vec<(Arc<Schema>, Box<[u8]>)>,
@@ -73,16 +71,60 @@ pub(crate) struct JsonSettings {
 }
 
 impl Default for JsonSettings {
+    /// JsonConverter's defaults, from its key definitions.
     fn default() -> Self {
-        JsonSettings {
-            schemas_enable: true,
-            decimal_numeric: false,
-            replace_null_with_default: true,
-        }
+        JsonSettings::parse(&BTreeMap::new()).expect("JsonConverter's defaults are valid")
     }
 }
 
+/// JsonConverter's keys (`JsonConverterConfig`): the converter reads its settings with them and
+/// the REST API validates them with them.
+pub(crate) fn config_keys() -> &'static ConfigDef {
+    static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+        ConfigDef::new()
+            .define(
+                ConfigKey::with_default("schemas.enable", ConfigType::Boolean, "true")
+                    .group("Schemas")
+                    .display("Enable Schemas")
+                    .doc("Include schemas within each of the serialized values and keys."),
+            )
+            .define(
+                ConfigKey::with_default("schemas.cache.size", ConfigType::Int, "1000")
+                    .group("Schemas")
+                    .display("Schema Cache Size")
+                    .doc("The maximum number of schemas that can be cached in this converter instance."),
+            )
+            .define(
+                ConfigKey::with_default("decimal.format", ConfigType::String, "BASE64")
+                    .validator(Validator::OneOfCaseInsensitive(&["BASE64", "NUMERIC"]))
+                    .group("Serialization")
+                    .display("Decimal Format")
+                    .doc("Controls which format this converter will serialize decimals in. This value is case insensitive and can be either 'BASE64' (default) or 'NUMERIC'"),
+            )
+            .define(
+                ConfigKey::with_default("replace.null.with.default", ConfigType::Boolean, "true")
+                    .group("Serialization")
+                    .display("Replace null with default")
+                    .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."),
+            )
+    });
+    &DEF
+}
+
 impl JsonSettings {
+    /// The settings in a JsonConverter's sub-keys (`schemas.enable`, …); errors name the
+    /// sub-key.
+    pub(crate) fn parse(config: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let parsed = config_keys().parse(config)?;
+        Ok(JsonSettings {
+            schemas_enable: parsed.bool("schemas.enable"),
+            decimal_numeric: parsed
+                .string("decimal.format")
+                .is_some_and(|format| format.eq_ignore_ascii_case("NUMERIC")),
+            replace_null_with_default: parsed.bool("replace.null.with.default"),
+        })
+    }
+
     /// The fast encoder with these settings.
     pub(crate) fn encoder(self) -> JsonEncoder {
         JsonEncoder::new(self.schemas_enable, self.decimal_numeric)
@@ -99,55 +141,17 @@ impl JsonSettings {
 /// Cached schemas per direction.
 const SCHEMA_CACHE: usize = 64;
 
-fn flag(config: &BTreeMap<String, String>, key: &str, default: bool) -> Result<bool, ConfigError> {
-    config
-        .get(key)
-        .map_or(Ok(default), |v| crate::config::def::parse_bool(key, v))
-}
-
 impl JsonConverter {
     /// Configured from its sub-keys; errors name the sub-key.
     pub fn new(config: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let decimal_numeric = match config.get("decimal.format").map(|s| s.trim()) {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("BASE64") => false,
-            Some(v) if v.eq_ignore_ascii_case("NUMERIC") => true,
-            Some(v) => {
-                return Err(ConfigError::invalid(
-                    "decimal.format",
-                    v,
-                    "String must be one of (case insensitive): BASE64, NUMERIC",
-                ));
-            }
-        };
-        if let Some(size) = config.get("schemas.cache.size")
-            && size.trim().parse::<i32>().is_err()
-        {
-            return Err(ConfigError::invalid(
-                "schemas.cache.size",
-                size.trim(),
-                "Not a number of type INT",
-            ));
-        }
         Ok(JsonConverter {
-            schemas_enable: flag(config, "schemas.enable", true)?,
-            decimal_numeric,
-            replace_null_with_default: flag(config, "replace.null.with.default", true)?,
+            settings: JsonSettings::parse(config)?,
             scratch: encode::Scratch::default(),
             schema_json: Vec::new(),
             schemas: HashMap::new(),
             recent: Vec::new(),
             arena: ValueArena::default(),
         })
-    }
-
-    /// The settings the fast paths honour.
-    pub(crate) fn settings(&self) -> JsonSettings {
-        JsonSettings {
-            schemas_enable: self.schemas_enable,
-            decimal_numeric: self.decimal_numeric,
-            replace_null_with_default: self.replace_null_with_default,
-        }
     }
 
     /// The record's schema and payload text when it is written as the last few records were:
@@ -200,7 +204,7 @@ impl Converter for JsonConverter {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(256);
-        if self.schemas_enable {
+        if self.settings.schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
             match &part.schema {
                 Some(schema) => self.write_schema(&mut out, schema),
@@ -213,13 +217,13 @@ impl Converter for JsonConverter {
                 &mut out,
                 schema,
                 &part.value,
-                self.decimal_numeric,
-                self.replace_null_with_default,
+                self.settings.decimal_numeric,
+                self.settings.replace_null_with_default,
                 &mut self.scratch,
             )?,
             None => encode::write_schemaless(&mut out, &part.value)?,
         }
-        if self.schemas_enable {
+        if self.settings.schemas_enable {
             out.push(b'}');
         }
         Ok(Some(out))
@@ -238,7 +242,7 @@ impl Converter for JsonConverter {
         let Some(bytes) = bytes else {
             return Ok(Part::NULL);
         };
-        if !self.schemas_enable && bytes.is_empty() {
+        if !self.settings.schemas_enable && bytes.is_empty() {
             return Ok(Part::NULL);
         }
         let serialization = |e: serde_json::Error| {
@@ -248,7 +252,7 @@ impl Converter for JsonConverter {
                 e,
             )
         };
-        if !self.schemas_enable {
+        if !self.settings.schemas_enable {
             let json: Json = serde_json::from_slice(bytes).map_err(serialization)?;
             return Ok(Part::new(None, schemaless(&json)));
         }
@@ -257,7 +261,7 @@ impl Converter for JsonConverter {
                 &schema,
                 payload,
                 fields_read(&schema).as_deref(),
-                self.replace_null_with_default,
+                self.settings.replace_null_with_default,
                 &mut self.arena,
             )
         {
@@ -294,13 +298,13 @@ impl Converter for JsonConverter {
             &schema,
             payload.as_bytes(),
             fields_read(&schema).as_deref(),
-            self.replace_null_with_default,
+            self.settings.replace_null_with_default,
             &mut self.arena,
         ) {
             return Ok(Part::new(Some(schema), value));
         }
         let payload: Json = serde_json::from_str(payload).map_err(serialization)?;
-        let value = to_value(&schema, &payload, self.replace_null_with_default)?;
+        let value = to_value(&schema, &payload, self.settings.replace_null_with_default)?;
         Ok(Part::new(Some(schema), value))
     }
 }
@@ -743,6 +747,52 @@ mod tests {
             .to_connect("t", Some(br#"{"schema":{"type":"int32"},"payload":null}"#))
             .unwrap_err();
         assert_eq!(err.context(), "Invalid null value for required INT32 field");
+    }
+
+    /// The settings come from JsonConverterConfig's definitions: its defaults, case-insensitive
+    /// `decimal.format`, and its messages.
+    #[test]
+    fn settings_parse_with_the_key_definitions() {
+        let settings = |pairs: &[(&str, &str)]| JsonSettings::parse(&crate::config::props(pairs));
+        assert_eq!(
+            JsonSettings::default(),
+            JsonSettings {
+                schemas_enable: true,
+                decimal_numeric: false,
+                replace_null_with_default: true,
+            }
+        );
+        assert_eq!(settings(&[]).unwrap(), JsonSettings::default());
+        assert_eq!(
+            settings(&[
+                ("schemas.enable", "FALSE"),
+                ("decimal.format", "numeric"),
+                ("replace.null.with.default", "false"),
+                ("converter.type", "value"),
+            ])
+            .unwrap(),
+            JsonSettings {
+                schemas_enable: false,
+                decimal_numeric: true,
+                replace_null_with_default: false,
+            }
+        );
+        for (key, value, message) in [
+            (
+                "decimal.format",
+                "HEX",
+                "Invalid value HEX for configuration decimal.format: String must be one of (case insensitive): BASE64, NUMERIC",
+            ),
+            (
+                "schemas.cache.size",
+                "many",
+                "Invalid value many for configuration schemas.cache.size: Not a number of type INT",
+            ),
+        ] {
+            let error = settings(&[(key, value)]).unwrap_err();
+            assert_eq!(error.key, key);
+            assert_eq!(error.to_string(), message);
+        }
     }
 
     #[test]
