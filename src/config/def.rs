@@ -70,6 +70,9 @@ pub(crate) enum Validator {
     /// The same check, with the message of Kafka's `CaseInsensitiveValidString`, for the keys
     /// Kafka declares with it (`decimal.format`, `field.syntax.version`).
     OneOfCaseInsensitive(&'static [&'static str]),
+    /// String exactly equal to one of the values: Kafka's `ValidString`, for the keys whose
+    /// readers compare exactly (the transformations').
+    OneOfExact(&'static [&'static str]),
     /// Non-empty after trimming.
     NonEmpty,
 }
@@ -403,6 +406,13 @@ fn validate(key: &ConfigKey, text: &str, value: &ConfigValue) -> Result<(), Conf
             Some(n) if n < min || n > max => {
                 Err(invalid(format!("Value must be in range [{min},...,{max}]")))
             }
+            _ => Ok(()),
+        },
+        Validator::OneOfExact(allowed) => match value {
+            ConfigValue::String(s) if !allowed.contains(&s.as_str()) => Err(invalid(format!(
+                "String must be one of: {}",
+                allowed.join(", ")
+            ))),
             _ => Ok(()),
         },
         Validator::OneOfCaseInsensitive(allowed) => match value {

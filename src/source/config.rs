@@ -692,11 +692,16 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     let include = regexes("table.include.list", &include_raw, false, &mut errors);
     let exclude = regexes("table.exclude.list", &exclude_raw, false, &mut errors);
     let zone = crate::db::db_timezone(parsed, &mut errors);
-    let binlog = (parsed.string("sluice.capture") == Some("binlog")).then(|| BinlogSettings {
+    let is = |key: &str, value: &str| {
+        parsed
+            .string(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case(value))
+    };
+    let binlog = is("sluice.capture", "binlog").then(|| BinlogSettings {
         updates: parsed.bool("sluice.binlog.updates"),
         deletes: parsed.bool("sluice.binlog.deletes"),
-        snapshot: parsed.string("sluice.binlog.snapshot") != Some("never"),
-        snapshot_lock: parsed.string("sluice.binlog.snapshot.locking") == Some("global"),
+        snapshot: !is("sluice.binlog.snapshot", "never"),
+        snapshot_lock: is("sluice.binlog.snapshot.locking", "global"),
         server_id: parsed.long("sluice.binlog.server.id").map(|id| id as u32),
         debezium: None,
     });
@@ -808,6 +813,33 @@ mod tests {
         assert_eq!(parsed.batch_max_rows, 100);
         assert_eq!(parsed.database.url.database.as_deref(), Some("mydb"));
         assert_eq!(parsed.database.user.as_deref(), Some("root"));
+    }
+
+    /// The `sluice.*` choices are checked case-insensitively, so they are read that way too:
+    /// `BINLOG` is the binlog reader, not polling.
+    #[test]
+    fn sluice_choices_read_in_any_case() {
+        let parsed = JdbcSourceConfig::parse(&config(&[
+            ("sluice.capture", "BINLOG"),
+            ("sluice.binlog.snapshot", "Never"),
+            ("sluice.binlog.snapshot.locking", "GLOBAL"),
+        ]))
+        .unwrap();
+        let binlog = parsed.binlog.expect("the binlog reader");
+        assert!(!binlog.snapshot);
+        assert!(binlog.snapshot_lock);
+        let binlog = JdbcSourceConfig::parse(&config(&[("sluice.capture", "binlog")]))
+            .unwrap()
+            .binlog
+            .unwrap();
+        assert!(binlog.snapshot);
+        assert!(!binlog.snapshot_lock);
+        assert!(
+            JdbcSourceConfig::parse(&config(&[]))
+                .unwrap()
+                .binlog
+                .is_none()
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::{Arc, LazyLock};
 use super::Transformation;
 use super::util::{self, SchemaCache};
 use super::values::parse_string;
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType};
+use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Validator};
 use crate::error::Result;
 use crate::model::record::{Header, Part, Record, Side};
 use crate::model::{Schema, Value};
@@ -42,9 +42,8 @@ static DROP_HEADERS: LazyLock<ConfigDef> = LazyLock::new(|| {
     )
 });
 
-static HEADER_FROM: LazyLock<ConfigDef> =
-    LazyLock::new(|| {
-        ConfigDef::new()
+static HEADER_FROM: LazyLock<ConfigDef> = LazyLock::new(|| {
+    ConfigDef::new()
         .define(ConfigKey::required(FIELDS, ConfigType::List).doc(
             "Field names in the record whose values are to be copied or moved to headers.",
         ))
@@ -52,13 +51,13 @@ static HEADER_FROM: LazyLock<ConfigDef> =
             "Header names, in the same order as the field names listed in the fields \
              configuration property.",
         ))
-        .define(ConfigKey::required(OPERATION, ConfigType::String).doc(
+        .define(ConfigKey::required(OPERATION, ConfigType::String).validator(Validator::OneOfExact(&["move", "copy"])).doc(
             "Either <code>move</code> if the fields are to be moved to the headers (removed from \
              the key/value), or <code>copy</code> if the fields are to be copied to the headers \
              (retained in the key/value).",
         ))
         .define(util::REPLACE_NULL_WITH_DEFAULT)
-    });
+});
 
 pub(crate) fn insert_header_def() -> &'static ConfigDef {
     &INSERT_HEADER
@@ -156,7 +155,6 @@ impl HeaderFrom {
         let fields = util::non_empty_list(config, FIELDS)?;
         let headers = util::non_empty_list(config, HEADERS)?;
         let operation = config.string(OPERATION).unwrap_or_default();
-        util::one_of_exact(OPERATION, operation, &["move", "copy"])?;
         if fields.len() != headers.len() {
             return Err(ConfigError::rule(
                 FIELDS,
@@ -603,9 +601,9 @@ mod tests {
     #[test]
     fn header_from_config_errors() {
         let build = |pairs: &[(&str, &str)]| {
-            header_from_value(&parse(&HEADER_FROM, pairs).unwrap())
-                .err()
-                .unwrap()
+            parse(&HEADER_FROM, pairs)
+                .and_then(|config| header_from_value(&config).map(drop))
+                .unwrap_err()
         };
         let e = build(&[(FIELDS, "foo,bar"), (HEADERS, "foo"), (OPERATION, "copy")]);
         assert_eq!(

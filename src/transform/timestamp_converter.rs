@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock};
 use super::Transformation;
 use super::java_date::{DatePattern, PatternError, unsupported_letter};
 use super::util::{self, SchemaCache};
-use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance};
+use crate::config::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
 use crate::error::Result;
 use crate::model::record::{Part, Record, Side};
 use crate::model::{Schema, SchemaType, Value, logical};
@@ -45,6 +45,7 @@ static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         )
         .define(
             ConfigKey::required(TARGET_TYPE, ConfigType::String)
+                .validator(Validator::OneOfExact(&TYPES))
                 .doc("The desired timestamp representation: string, unix, Date, Time, or Timestamp"),
         )
         .define(ConfigKey::with_default(FORMAT, ConfigType::String, "").doc(
@@ -53,6 +54,7 @@ static DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         ))
         .define(
             ConfigKey::with_default(UNIX_PRECISION, ConfigType::String, "milliseconds")
+                .validator(Validator::OneOfExact(&PRECISIONS))
                 .importance(Importance::Low)
                 .doc(
                     "The desired Unix precision for the timestamp: seconds, milliseconds, \
@@ -171,7 +173,6 @@ impl TimestampConverter {
     /// `TimestampConverter$Key` or `TimestampConverter$Value`.
     pub(crate) fn new(config: &Config, side: Side) -> Result<Self, ConfigError> {
         let target = config.string(TARGET_TYPE).unwrap_or_default();
-        util::one_of_exact(TARGET_TYPE, target, &TYPES)?;
         let target = match target {
             "string" => Kind::String,
             "unix" => Kind::Unix,
@@ -180,7 +181,6 @@ impl TimestampConverter {
             _ => Kind::Timestamp,
         };
         let precision = config.string(UNIX_PRECISION).unwrap_or_default();
-        util::one_of_exact(UNIX_PRECISION, precision, &PRECISIONS)?;
         let precision = match precision {
             "seconds" => Precision::Seconds,
             "microseconds" => Precision::Microseconds,

@@ -147,24 +147,6 @@ pub(crate) fn schema_string(schema: Option<&Schema>) -> String {
     }
 }
 
-/// A STRING setting that must equal one of `allowed` exactly: Kafka's `ValidString.in`, which
-/// is case-sensitive (the shared `Validator::OneOf` is not).
-pub(crate) fn one_of_exact(
-    key: &str,
-    value: &str,
-    allowed: &[&str],
-) -> std::result::Result<(), ConfigError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(invalid(
-            key,
-            value,
-            format!("String must be one of: {}", allowed.join(", ")),
-        ))
-    }
-}
-
 /// `SchemaUtil.copySchemaBasics(source, new SchemaBuilder(ty))`: `source`'s name, version, doc
 /// and parameters on a required schema of type `ty`.
 pub(crate) fn copy_schema_basics_as(source: &Schema, ty: SchemaType) -> Schema {
