@@ -1,7 +1,7 @@
 //! Connector configurations as users already write them: the Connect REST JSON
 //! (`{"name":…,"config":{…}}`), the same JSON flattened (`{"name":…,"connector.class":…}`), or a
 //! `.properties` file, as `connect-standalone` accepts. The keys common to every connector
-//! (Kafka's `ConnectorConfig`, `SinkConnectorConfig`) are defined here; each plugin adds its own.
+//! (Kafka's `ConnectorConfig`, `SourceConnectorConfig`, `SinkConnectorConfig`) are defined here; each plugin adds its own.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +105,54 @@ pub(crate) static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new
             .group("Error Handling"),
         )
 });
+
+/// Keys every source connector accepts (Kafka's `SourceConnectorConfig`): how the worker
+/// creates the topics the connector writes to. Their defaults live here only.
+pub(crate) static SOURCE_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    use ConfigType::*;
+    ConfigDef::new()
+        .define(
+            ConfigKey::optional("topic.creation.default.partitions", Int)
+                .group("Topic Creation")
+                .doc(
+                    "Partitions of the topics the connector creates; unset: the broker's default.",
+                ),
+        )
+        .define(
+            ConfigKey::optional("topic.creation.default.replication.factor", Short)
+                .group("Topic Creation")
+                .doc(
+                    "Replication factor of the topics the connector creates; unset: the broker's \
+                     default.",
+                ),
+        )
+});
+
+/// The settings every source connector shares, parsed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceConnectorConfig {
+    /// `topic.creation.default.partitions`; -1: the broker's default.
+    pub(crate) topic_partitions: i32,
+    /// `topic.creation.default.replication.factor`; -1: the broker's default.
+    pub(crate) topic_replication_factor: i16,
+}
+
+impl SourceConnectorConfig {
+    /// Parses the source keys of `config`.
+    pub(crate) fn parse(
+        config: &BTreeMap<String, String>,
+    ) -> std::result::Result<Self, ConfigError> {
+        let parsed = SOURCE_CONNECTOR_CONFIG_DEF.parse(config)?;
+        Ok(SourceConnectorConfig {
+            topic_partitions: parsed
+                .long("topic.creation.default.partitions")
+                .map_or(-1, |n| n as i32),
+            topic_replication_factor: parsed
+                .long("topic.creation.default.replication.factor")
+                .map_or(-1, |n| n as i16),
+        })
+    }
+}
 
 /// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,6 +427,37 @@ mod tests {
         "tasks.max" : "1"
     }
 }"#;
+
+    /// Topic creation (`SourceConnectorConfig`): the broker's defaults unless set; a bad value
+    /// names its key.
+    #[test]
+    fn source_topic_creation_keys() {
+        let parse =
+            |pairs: &[(&str, &str)]| SourceConnectorConfig::parse(&crate::config::props(pairs));
+        assert_eq!(
+            parse(&[]).unwrap(),
+            SourceConnectorConfig {
+                topic_partitions: -1,
+                topic_replication_factor: -1,
+            }
+        );
+        assert_eq!(
+            parse(&[
+                ("topic.creation.default.partitions", "6"),
+                ("topic.creation.default.replication.factor", "3"),
+            ])
+            .unwrap(),
+            SourceConnectorConfig {
+                topic_partitions: 6,
+                topic_replication_factor: 3,
+            }
+        );
+        let error = parse(&[("topic.creation.default.replication.factor", "99999")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Invalid value 99999 for configuration topic.creation.default.replication.factor: Not a number of type SHORT"
+        );
+    }
 
     #[test]
     fn reads_the_seed_rest_json() {

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::state::State;
 use crate::budget::{MemoryBudget, Share};
 use crate::config::CommonConfig;
-use crate::config::connector::SinkConnectorConfig;
+use crate::config::connector::{SinkConnectorConfig, SourceConnectorConfig};
 use crate::config::def::with_prefix;
 use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
@@ -162,14 +162,6 @@ impl Worker {
         let record_stage = RecordStageConfig::new(&connector.config, &self.config)?;
         for (id, config) in task_configs {
             let config = self.config.config_providers.resolve(&config)?;
-            let partitions = config
-                .get("topic.creation.default.partitions")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(-1);
-            let replication = config
-                .get("topic.creation.default.replication.factor")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(-1);
             let task = plugin.create_task(TaskContext {
                 connector: name.clone(),
                 config,
@@ -178,14 +170,15 @@ impl Worker {
             let state = Arc::new(Mutex::new(TaskState::Running));
             let run = match task {
                 Task::Source(task) => {
+                    let topic_creation = SourceConnectorConfig::parse(&connector.config)?;
                     let pipeline = SourcePipeline {
                         connector: name.clone(),
                         task_id: id,
                         worker: self.config.clone(),
                         offsets: self.offsets.clone(),
                         producer_overrides: producer_overrides.clone(),
-                        topic_partitions: partitions,
-                        topic_replication: replication,
+                        topic_partitions: topic_creation.topic_partitions,
+                        topic_replication: i32::from(topic_creation.topic_replication_factor),
                         record_stage: record_stage.clone(),
                         tolerate_errors: common.tolerate_errors,
                         share: self.budget.share(&name, id),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use crate::config::connector::SOURCE_CONNECTOR_CONFIG_DEF;
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
 };
@@ -147,13 +148,7 @@ pub(crate) static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                 .group("Sluice")
                 .doc("The replica server id; unique among the server's replicas. Default: derived from the connector name."),
         )
-        .define(
-            ConfigKey::optional("topic.creation.default.partitions", Int).group("Topic Creation"),
-        )
-        .define(
-            ConfigKey::optional("topic.creation.default.replication.factor", Short)
-                .group("Topic Creation"),
-        )
+        .merge(&SOURCE_CONNECTOR_CONFIG_DEF)
 });
 
 /// The capture mode.

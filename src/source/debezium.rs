@@ -16,6 +16,7 @@ use super::config::{
     HashAlgorithm, HistoryTopic, JdbcSourceConfig, Mode, Pattern, SnapshotMode, TableFilter,
     TimeMode, TimestampGranularity, regexes,
 };
+use crate::config::connector::SOURCE_CONNECTOR_CONFIG_DEF;
 use crate::config::{
     Config, ConfigDef, ConfigError, ConfigKey, ConfigType, ConnectorConfig, Importance, Validator,
 };
@@ -163,7 +164,7 @@ pub(crate) static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
             ConfigKey::with_default("connect.timeout.ms", Long, "30000")
                 .validator(Validator::AtLeast(0))
                 .group(g),
-        )
+        )        .merge(&SOURCE_CONNECTOR_CONFIG_DEF)
 });
 
 /// Keys Debezium documents whose default Sluice reproduces, but no other value: any other value
@@ -811,6 +812,30 @@ mod tests {
         )
         .1;
         assert_eq!(errors[0].key, "database.include.list");
+    }
+
+    /// Debezium's connector takes the worker's topic-creation keys (Connect's
+    /// `SourceConnectorConfig`), checked by their types like every source's.
+    #[test]
+    fn topic_creation_keys_are_checked() {
+        assert!(
+            parse_all(
+                &tutorial(&[
+                    ("topic.creation.default.partitions", "3"),
+                    ("topic.creation.default.replication.factor", "1"),
+                ]),
+                Flavor::MySql,
+            )
+            .1
+            .is_empty()
+        );
+        for key in [
+            "topic.creation.default.partitions",
+            "topic.creation.default.replication.factor",
+        ] {
+            let errors = parse_all(&tutorial(&[(key, "many")]), Flavor::MySql).1;
+            assert!(errors.iter().any(|e| e.key == key), "{key}: {errors:?}");
+        }
     }
 
     #[test]
