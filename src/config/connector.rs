@@ -154,6 +154,9 @@ impl SourceConnectorConfig {
     }
 }
 
+/// The consumer override that bounds a sink batch.
+const MAX_POLL_RECORDS: &str = "consumer.override.max.poll.records";
+
 /// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Subscription {
@@ -175,6 +178,8 @@ pub(crate) struct SinkConnectorConfig {
     pub(crate) subscription: Subscription,
     /// `errors.deadletterqueue.topic.name` and its settings, when a topic is named.
     pub(crate) dead_letter: Option<DeadLetterQueue>,
+    /// `consumer.override.max.poll.records`, when set: the most records in one batch.
+    pub(crate) max_poll_records: Option<usize>,
 }
 
 impl SinkConnectorConfig {
@@ -223,9 +228,30 @@ impl SinkConnectorConfig {
                     .unwrap_or_default() as i16,
                 context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
             });
+        let max_poll_records = match parsed.originals().get(MAX_POLL_RECORDS) {
+            None => None,
+            Some(text) => match text.trim().parse::<i32>() {
+                Ok(n) if n >= 1 => Some(n as usize),
+                Ok(_) => {
+                    return Err(ConfigError::invalid(
+                        MAX_POLL_RECORDS,
+                        text,
+                        "Value must be at least 1",
+                    ));
+                }
+                Err(_) => {
+                    return Err(ConfigError::invalid(
+                        MAX_POLL_RECORDS,
+                        text,
+                        "Not a number of type INT",
+                    ));
+                }
+            },
+        };
         Ok(SinkConnectorConfig {
             subscription,
             dead_letter,
+            max_poll_records,
         })
     }
 }

@@ -315,9 +315,8 @@ fn sink_pipeline(
 ) -> Result<SinkPipeline> {
     let sink = SinkConnectorConfig::parse(connector)?;
     let consumer_overrides = with_prefix(&connector.config, "consumer.override.");
-    let batch_size = consumer_overrides
-        .get("max.poll.records")
-        .and_then(|v| v.trim().parse::<usize>().ok())
+    let batch_size = sink
+        .max_poll_records
         .or(task_batch_records)
         .unwrap_or(DEFAULT_SINK_BATCH_RECORDS)
         .max(1);

@@ -301,6 +301,35 @@ mod tests {
         assert!(matches!(sink.target, Target::MySql(_)));
     }
 
+    /// `consumer.override.max.poll.records` bounds a batch; a bad one is refused when the
+    /// connector is configured, not ignored.
+    #[test]
+    fn max_poll_records_override() {
+        let sink = |pairs: &[(&str, &str)]| SinkConnectorConfig::parse(&config(pairs));
+        assert_eq!(sink(&[]).unwrap().max_poll_records, None);
+        assert_eq!(
+            sink(&[("consumer.override.max.poll.records", " 250 ")])
+                .unwrap()
+                .max_poll_records,
+            Some(250)
+        );
+        for (value, message) in [
+            (
+                "lots",
+                "Invalid value lots for configuration consumer.override.max.poll.records: Not a number of type INT",
+            ),
+            (
+                "0",
+                "Invalid value 0 for configuration consumer.override.max.poll.records: Value must be at least 1",
+            ),
+        ] {
+            let pairs = [("consumer.override.max.poll.records", value)];
+            assert_eq!(sink(&pairs).unwrap_err().to_string(), message);
+            let error = JdbcSinkConfig::parse(&config(&pairs)).unwrap_err();
+            assert_eq!(error.key, "consumer.override.max.poll.records");
+        }
+    }
+
     #[test]
     fn rules_name_the_key() {
         let error = JdbcSinkConfig::parse(&config(&[("insert.mode", "upsert")])).unwrap_err();
