@@ -41,33 +41,28 @@ mod tests {
     /// checks them at start: JsonConverter's keys for JsonConverter, none for StringConverter.
     #[test]
     fn worker_converters_are_checked_by_their_own_definitions() {
-        let error = load("value.converter.decimal.format=HEX\n").err().unwrap();
-        let text = error.to_string();
-        assert!(
-            text.contains(
-                "w.properties: Invalid value HEX for configuration value.converter.decimal.format"
+        for (text, message) in [
+            (
+                "value.converter.decimal.format=HEX",
+                "w.properties: Invalid value HEX for configuration value.converter.decimal.format",
             ),
-            "{text}"
-        );
-        let error = load("key.converter.schemas.enable=maybe\n").err().unwrap();
-        let text = error.to_string();
-        assert!(
-            text.contains("Invalid value maybe for configuration key.converter.schemas.enable"),
-            "{text}"
-        );
-        let error = load("key.converter.replace.null.with.default=nope\n")
-            .err()
-            .unwrap();
-        let text = error.to_string();
-        assert!(
-            text.contains("key.converter.replace.null.with.default"),
-            "{text}"
-        );
-        let error = load("value.converter=com.example.NoSuchConverter\n")
-            .err()
-            .unwrap();
-        let text = error.to_string();
-        assert!(text.contains("Invalid value com.example.NoSuchConverter for configuration value.converter: Class com.example.NoSuchConverter could not be found."), "{text}");
+            (
+                "key.converter.schemas.enable=maybe",
+                "Invalid value maybe for configuration key.converter.schemas.enable",
+            ),
+            (
+                "key.converter.replace.null.with.default=nope",
+                "Invalid value nope for configuration key.converter.replace.null.with.default",
+            ),
+            (
+                "value.converter=com.example.NoSuchConverter",
+                "Invalid value com.example.NoSuchConverter for configuration value.converter: \
+                 Class com.example.NoSuchConverter could not be found.",
+            ),
+        ] {
+            let error = load(text).err().unwrap().to_string();
+            assert!(error.contains(message), "{text}: {error}");
+        }
 
         // StringConverter has no `schemas.enable`: Connect ignores the key, and so does Sluice.
         let worker = load(
