@@ -42,7 +42,13 @@ pub(crate) static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                     "best_fit",
                     "best_fit_eager_double",
                 ]))
-                .group("Database"),
+                .group("Database")
+                .doc(
+                    "Accepted as Confluent's. Its mappings apply to columns the JDBC driver reports \
+                     as NUMERIC; MySQL's and MariaDB's drivers report DECIMAL and NUMERIC columns \
+                     as DECIMAL, which stays a Connect Decimal under every mapping \
+                     (kafka-connect-jdbc#563), and so does Sluice.",
+                ),
         )
         .define(ConfigKey::with_default("dialect.name", String, "").group("Database"))
         .define(
@@ -60,7 +66,11 @@ pub(crate) static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
         .define(
             ConfigKey::with_default("quote.sql.identifiers", String, "always")
                 .validator(Validator::OneOf(&["always", "never"]))
-                .group("Mode"),
+                .group("Mode")
+                .doc(
+                    "Accepted as Confluent's; Sluice always quotes identifiers (a name that \
+                     needs no quotes reads the same either way in MySQL and MariaDB).",
+                ),
         )
         .define(
             ConfigKey::with_default("transaction.isolation.mode", String, "DEFAULT")
