@@ -166,6 +166,9 @@ pub(crate) struct DbSettings {
     pub(crate) password: Option<Password>,
     pub(crate) attempts: u32,
     pub(crate) backoff: Duration,
+    /// How long one connection attempt may take (Debezium's `connect.timeout.ms`); `None`:
+    /// as long as the network takes, as Confluent's JDBC connectors wait.
+    pub(crate) connect_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for DbSettings {
@@ -220,6 +223,15 @@ impl DbSettings {
             password,
             attempts: attempts.max(1),
             backoff,
+            connect_timeout: None,
+        }
+    }
+
+    /// The same settings, each connection attempt bounded by `timeout` (none when zero).
+    pub(crate) fn with_connect_timeout(self, timeout: Duration) -> Self {
+        DbSettings {
+            connect_timeout: (!timeout.is_zero()).then_some(timeout),
+            ..self
         }
     }
 
@@ -256,13 +268,33 @@ impl DbSettings {
     /// transient.
     pub(crate) async fn connect(&self) -> Result<mysql_async::Conn> {
         self.retrying(|| async {
-            let mut conn = mysql_async::Conn::new(self.opts())
-                .await
-                .map_err(|e| self.error(e))?;
-            conn.query_drop("SELECT 1")
-                .await
-                .map_err(|e| self.error(e))?;
-            Ok(conn)
+            let attempt = async {
+                let mut conn = mysql_async::Conn::new(self.opts())
+                    .await
+                    .map_err(|e| self.error(e))?;
+                conn.query_drop("SELECT 1")
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(conn)
+            };
+            match self.connect_timeout {
+                None => attempt.await,
+                Some(timeout) => {
+                    tokio::time::timeout(timeout, attempt)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Error::new(
+                                ErrorKind::Database,
+                                format!(
+                                    "database {}: no connection within connect.timeout.ms ({} ms)",
+                                    self.describe(),
+                                    timeout.as_millis()
+                                ),
+                            )
+                            .transient())
+                        })
+                }
+            }
         })
         .await
     }
@@ -403,6 +435,43 @@ mod tests {
             mysql_code(&Error::new(ErrorKind::Io, "1236 in the text")),
             None
         );
+    }
+
+    /// A server that accepts the TCP connection and never greets: with a connect timeout the
+    /// attempt ends with a transient error naming the setting, instead of waiting forever.
+    #[tokio::test]
+    async fn a_connection_attempt_is_bounded_by_the_connect_timeout() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let url = JdbcUrl::parse(
+            "connection.url",
+            &format!("jdbc:mysql://127.0.0.1:{port}/db"),
+        )
+        .unwrap();
+        let settings = DbSettings::new(url, None, None, 1, Duration::ZERO)
+            .with_connect_timeout(Duration::from_millis(200));
+        let error = tokio::time::timeout(Duration::from_secs(30), settings.connect())
+            .await
+            .expect("the attempt ends on its own")
+            .err()
+            .unwrap();
+        assert!(error.is_transient());
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "database 127.0.0.1:{port}/db: no connection within connect.timeout.ms (200 ms)"
+            )
+        );
+        let url = JdbcUrl::parse("connection.url", "jdbc:mysql://h/db").unwrap();
+        let settings = DbSettings::new(url, None, None, 1, Duration::ZERO);
+        assert_eq!(settings.connect_timeout, None);
+        assert_eq!(
+            settings
+                .with_connect_timeout(Duration::ZERO)
+                .connect_timeout,
+            None
+        );
+        drop(silent);
     }
 
     #[test]

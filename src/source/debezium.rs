@@ -628,7 +628,10 @@ fn build(
             parsed.password("database.password").cloned(),
             3,
             Duration::from_secs(10),
-        ),
+        )
+        .with_connect_timeout(Duration::from_millis(
+            parsed.long("connect.timeout.ms").unwrap_or_default().max(0) as u64,
+        )),
         mode: Mode::Incrementing,
         incrementing_column: None,
         timestamp_columns: Vec::new(),
@@ -780,6 +783,13 @@ mod tests {
         assert_eq!(settings.flavor, Flavor::MySql);
         assert!(settings.tombstones);
         assert_eq!(settings.decimal, DecimalMode::Precise);
+        // `connect.timeout.ms` (30 s by default) bounds each connection attempt.
+        assert_eq!(
+            config.database.connect_timeout,
+            Some(Duration::from_secs(30))
+        );
+        let config = parse(&tutorial(&[("connect.timeout.ms", "0")]), Flavor::MySql).unwrap();
+        assert_eq!(config.database.connect_timeout, None);
     }
 
     #[test]
