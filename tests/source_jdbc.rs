@@ -399,6 +399,60 @@ async fn bulk_mode_rereads_the_table_every_poll() {
     finish(worker, db).await;
 }
 
+/// `transaction.isolation.mode` sets the source's sessions' isolation level, as Confluent's
+/// connector does: under `READ_UNCOMMITTED` a row another session has inserted and not yet
+/// committed is read (a dirty read), under the default it is not.
+#[tokio::test]
+async fn transaction_isolation_mode_sets_the_sessions_level() {
+    use mysql_async::prelude::Queryable;
+    let db = TestDb::new("src_iso").await;
+    db.exec("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))")
+        .await;
+    db.exec("INSERT INTO t (v) VALUES ('committed')").await;
+    let mut open = db.conn().await;
+    open.query_drop("START TRANSACTION").await.unwrap();
+    open.query_drop("INSERT INTO t (v) VALUES ('dirty')")
+        .await
+        .unwrap();
+    let dirty_prefix = format!("{}_", unique("iso_ru"));
+    let default_prefix = format!("{}_", unique("iso_def"));
+    let dirty = source_config(
+        &unique("iso-ru"),
+        &db,
+        &dirty_prefix,
+        &[
+            ("table.whitelist", "t"),
+            ("transaction.isolation.mode", "READ_UNCOMMITTED"),
+        ],
+    );
+    let default = source_config(
+        &unique("iso-def"),
+        &db,
+        &default_prefix,
+        &[("table.whitelist", "t")],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[dirty, default])
+        .await
+        .unwrap();
+    let values = |records: &[crate::support::Record]| -> Vec<String> {
+        payloads(records)
+            .iter()
+            .map(|p| p["v"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let read = read_exactly(&format!("{dirty_prefix}t"), 2, Duration::from_secs(30)).await;
+    assert_eq!(values(&read), ["committed", "dirty"]);
+    // The default connector reads the committed row, and in the polls that follow (every
+    // 200 ms) never the uncommitted one.
+    let topic = format!("{default_prefix}t");
+    read_exactly(&topic, 1, Duration::from_secs(30)).await;
+    let read = read_topic(&topic, 2, Duration::from_secs(3)).await;
+    assert_eq!(values(&read), ["committed"]);
+    open.query_drop("ROLLBACK").await.unwrap();
+    drop(open);
+    finish(worker, db).await;
+}
+
 #[tokio::test]
 async fn query_mode_writes_to_the_prefix_topic_with_an_unnamed_struct() {
     let db = TestDb::new("src_query").await;

@@ -169,6 +169,9 @@ pub(crate) struct DbSettings {
     /// How long one connection attempt may take (Debezium's `connect.timeout.ms`); `None`:
     /// as long as the network takes, as Confluent's JDBC connectors wait.
     pub(crate) connect_timeout: Option<Duration>,
+    /// The sessions' transaction isolation level (`READ COMMITTED`, …); `None`: the server's
+    /// default.
+    pub(crate) isolation: Option<&'static str>,
 }
 
 impl std::fmt::Debug for DbSettings {
@@ -224,7 +227,23 @@ impl DbSettings {
             attempts: attempts.max(1),
             backoff,
             connect_timeout: None,
+            isolation: None,
         }
+    }
+
+    /// The same settings, every session at the isolation level Connect's JDBC source names
+    /// `mode` (`transaction.isolation.mode`): `READ_COMMITTED` is `READ COMMITTED`, …; `DEFAULT`
+    /// keeps the server's, and so does `SQL_SERVER_SNAPSHOT`, which MySQL and MariaDB do not
+    /// have (Confluent's connector then also keeps the default, with a warning).
+    pub(crate) fn with_isolation_mode(self, mode: &str) -> Self {
+        let isolation = match mode.to_ascii_uppercase().as_str() {
+            "READ_UNCOMMITTED" => Some("READ UNCOMMITTED"),
+            "READ_COMMITTED" => Some("READ COMMITTED"),
+            "REPEATABLE_READ" => Some("REPEATABLE READ"),
+            "SERIALIZABLE" => Some("SERIALIZABLE"),
+            _ => None,
+        };
+        DbSettings { isolation, ..self }
     }
 
     /// The same settings, each connection attempt bounded by `timeout` (none when zero).
@@ -260,7 +279,15 @@ impl DbSettings {
             .stmt_cache_size(STATEMENT_CACHE)
             // Every session works in UTC: TIMESTAMP columns and CURRENT_TIMESTAMP come back in
             // UTC, matching Connect's default db.timezone.
-            .setup(vec!["SET time_zone = '+00:00'".to_string()])
+            .setup(
+                std::iter::once("SET time_zone = '+00:00'".to_string())
+                    .chain(
+                        self.isolation.map(|level| {
+                            format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+                        }),
+                    )
+                    .collect(),
+            )
             .into()
     }
 
@@ -472,6 +499,31 @@ mod tests {
             None
         );
         drop(silent);
+    }
+
+    #[test]
+    fn isolation_modes_name_the_session_level() {
+        let url = JdbcUrl::parse("connection.url", "jdbc:mysql://h/db").unwrap();
+        let settings = DbSettings::new(url, None, None, 1, Duration::ZERO);
+        for (mode, level) in [
+            ("DEFAULT", None),
+            ("READ_UNCOMMITTED", Some("READ UNCOMMITTED")),
+            ("read_committed", Some("READ COMMITTED")),
+            ("REPEATABLE_READ", Some("REPEATABLE READ")),
+            ("SERIALIZABLE", Some("SERIALIZABLE")),
+            ("SQL_SERVER_SNAPSHOT", None),
+        ] {
+            let settings = settings.clone().with_isolation_mode(mode);
+            assert_eq!(settings.isolation, level, "{mode}");
+            let setup = settings.opts().setup().to_vec();
+            assert_eq!(
+                setup.last().unwrap(),
+                &level.map_or("SET time_zone = '+00:00'".to_string(), |level| {
+                    format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+                }),
+                "{mode}"
+            );
+        }
     }
 
     #[test]

@@ -82,7 +82,11 @@ pub(crate) static SOURCE_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                     "SERIALIZABLE",
                     "SQL_SERVER_SNAPSHOT",
                 ]))
-                .group("Mode"),
+                .group("Mode")
+                .doc(
+                    "The isolation level of the source's sessions; DEFAULT (and \
+                     SQL_SERVER_SNAPSHOT, which MySQL and MariaDB lack) keeps the server's.",
+                ),
         )
         .define(
             ConfigKey::with_default("timestamp.granularity", String, "connect_logical")
@@ -753,7 +757,11 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
     }
     let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or_default().max(0) as u64);
     Ok(JdbcSourceConfig {
-        database: DbSettings::from_connection_config(parsed, url),
+        database: DbSettings::from_connection_config(parsed, url).with_isolation_mode(
+            parsed
+                .string("transaction.isolation.mode")
+                .unwrap_or_default(),
+        ),
         mode,
         incrementing_column,
         timestamp_columns,
