@@ -157,6 +157,14 @@ impl SourceConnectorConfig {
 /// The consumer override that bounds a sink batch.
 const MAX_POLL_RECORDS: &str = "consumer.override.max.poll.records";
 
+/// [`MAX_POLL_RECORDS`] as the consumer's `ConfigDef` checks `max.poll.records`. A client
+/// override, not a connector key: kept out of the sink definitions the REST API lists.
+static MAX_POLL_RECORDS_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    ConfigDef::new().define(
+        ConfigKey::optional(MAX_POLL_RECORDS, ConfigType::Int).validator(Validator::AtLeast(1)),
+    )
+});
+
 /// What a sink connector consumes: `topics` or `topics.regex` (exactly one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Subscription {
@@ -228,26 +236,10 @@ impl SinkConnectorConfig {
                     .unwrap_or_default() as i16,
                 context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
             });
-        let max_poll_records = match parsed.originals().get(MAX_POLL_RECORDS) {
-            None => None,
-            Some(text) => match text.trim().parse::<i32>() {
-                Ok(n) if n >= 1 => Some(n as usize),
-                Ok(_) => {
-                    return Err(ConfigError::invalid(
-                        MAX_POLL_RECORDS,
-                        text,
-                        "Value must be at least 1",
-                    ));
-                }
-                Err(_) => {
-                    return Err(ConfigError::invalid(
-                        MAX_POLL_RECORDS,
-                        text,
-                        "Not a number of type INT",
-                    ));
-                }
-            },
-        };
+        let max_poll_records = MAX_POLL_RECORDS_DEF
+            .parse(parsed.originals())?
+            .long(MAX_POLL_RECORDS)
+            .map(|n| n as usize);
         Ok(SinkConnectorConfig {
             subscription,
             dead_letter,
