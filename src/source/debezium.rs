@@ -164,7 +164,8 @@ pub(crate) static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
             ConfigKey::with_default("connect.timeout.ms", Long, "30000")
                 .validator(Validator::AtLeast(0))
                 .group(g),
-        )        .merge(&SOURCE_CONNECTOR_CONFIG_DEF)
+        )
+        .merge(&SOURCE_CONNECTOR_CONFIG_DEF)
 });
 
 /// Keys Debezium documents whose default Sluice reproduces, but no other value: any other value
