@@ -108,11 +108,19 @@ impl JdbcUrl {
             Some((h, d)) => (h, Some(d.trim_end_matches('/'))),
             None => (rest, None),
         };
-        let (user_info, hosts) = match hosts.rsplit_once('@') {
-            Some((info, hosts)) => (Some(info), hosts),
-            None => (None, hosts),
+        // Connector/J: `user:pw@[h1,h2]` gives every host of the list the same credentials,
+        // `user:pw@h1,user2:pw2@h2` each host its own. The first host is the one used.
+        let (shared_info, hosts) = match hosts.split_once("@[") {
+            Some((info, list)) if !info.contains(',') => {
+                (Some(info), list.strip_suffix(']').unwrap_or(list))
+            }
+            _ => (None, hosts),
         };
-        let host_port = hosts.split(',').next().unwrap_or_default();
+        let first = hosts.split(',').next().unwrap_or_default().trim();
+        let (user_info, host_port) = match first.rsplit_once('@') {
+            Some((info, host_port)) => (Some(info), host_port),
+            None => (shared_info, first),
+        };
         let (host, port) = match host_port.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
                 h.trim_start_matches('[').trim_end_matches(']'),
@@ -127,8 +135,8 @@ impl JdbcUrl {
             .split(['&', ';'])
             .filter(|p| !p.is_empty())
             .map(|p| match p.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (p.to_string(), String::new()),
+                Some((k, v)) => (decode(k), decode(v)),
+                None => (decode(p), String::new()),
             })
             .collect();
         if let Some(info) = user_info {
@@ -137,24 +145,30 @@ impl JdbcUrl {
                 None => (info, None),
             };
             if !user.is_empty() {
-                params
-                    .entry("user".into())
-                    .or_insert_with(|| user.to_string());
+                params.entry("user".into()).or_insert_with(|| decode(user));
             }
             if let Some(password) = password {
                 params
                     .entry("password".into())
-                    .or_insert_with(|| password.to_string());
+                    .or_insert_with(|| decode(password));
             }
         }
         Ok(JdbcUrl {
             dialect,
             host: host.to_string(),
             port,
-            database: database.filter(|d| !d.is_empty()).map(str::to_string),
+            database: database.filter(|d| !d.is_empty()).map(decode),
             params,
         })
     }
+}
+
+/// A URL part as Connector/J reads it: percent-escapes decoded (a `+` stays a `+`), a malformed
+/// escape kept as written.
+fn decode(part: &str) -> String {
+    percent_encoding::percent_decode_str(part)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Everything needed to open connections to the database a JDBC URL names (MySQL, MariaDB or,
@@ -246,10 +260,10 @@ impl DbSettings {
         DbSettings { isolation, ..self }
     }
 
-    /// The same settings, each connection attempt bounded by `timeout` (none when zero).
+    /// The same settings, each connection attempt bounded by `timeout`.
     pub(crate) fn with_connect_timeout(self, timeout: Duration) -> Self {
         DbSettings {
-            connect_timeout: (!timeout.is_zero()).then_some(timeout),
+            connect_timeout: Some(timeout),
             ..self
         }
     }
@@ -492,12 +506,6 @@ mod tests {
         let url = JdbcUrl::parse("connection.url", "jdbc:mysql://h/db").unwrap();
         let settings = DbSettings::new(url, None, None, 1, Duration::ZERO);
         assert_eq!(settings.connect_timeout, None);
-        assert_eq!(
-            settings
-                .with_connect_timeout(Duration::ZERO)
-                .connect_timeout,
-            None
-        );
         drop(silent);
     }
 
@@ -569,6 +577,47 @@ mod tests {
         let error =
             JdbcUrl::parse("connection.url", "jdbc:mysql://app:s3cret@db:x/shop").unwrap_err();
         assert!(!error.to_string().contains("s3cret"), "{error}");
+
+        // Connector/J's multi-host forms (its manual's examples): credentials shared by a
+        // bracketed list, or each host's own; the first host is used, with its credentials.
+        let url = JdbcUrl::parse(
+            "connection.url",
+            "jdbc:mysql://sandy:secret@[myhost1:1111,myhost2:2222]/db",
+        )
+        .unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("myhost1", 1111));
+        assert_eq!(
+            (url.params["user"].as_str(), url.params["password"].as_str()),
+            ("sandy", "secret")
+        );
+        let url = JdbcUrl::parse(
+            "connection.url",
+            "jdbc:mysql://sandy:secret@myhost1:1111,juan:niño@myhost2:2222/db",
+        )
+        .unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("myhost1", 1111));
+        assert_eq!(
+            (url.params["user"].as_str(), url.params["password"].as_str()),
+            ("sandy", "secret")
+        );
+        let url = JdbcUrl::parse("connection.url", "jdbc:mysql://h1,juan:pw@h2:2222/db").unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("h1", 3306));
+        assert!(!url.params.contains_key("user"));
+
+        // Reserved characters are percent-encoded in every part, and read decoded.
+        let url = JdbcUrl::parse(
+            "connection.url",
+            "jdbc:mysql://app%40corp:p%40ss%3Aw%2Bd@db/my%20db?serverTimezone=Europe%2FParis&x=a+b",
+        )
+        .unwrap();
+        assert_eq!(url.params["user"], "app@corp");
+        assert_eq!(url.params["password"], "p@ss:w+d");
+        assert_eq!(url.database.as_deref(), Some("my db"));
+        assert_eq!(url.params["serverTimezone"], "Europe/Paris");
+        assert_eq!(url.params["x"], "a+b");
+        let url =
+            JdbcUrl::parse("connection.url", "jdbc:mysql://db/shop?password=100%sure").unwrap();
+        assert_eq!(url.params["password"], "100%sure");
     }
 
     #[test]

@@ -714,7 +714,7 @@ fn build(parsed: &Config) -> Result<JdbcSourceConfig, Vec<ConfigError>> {
         server_id: parsed.long("sluice.binlog.server.id").map(|id| id as u32),
         debezium: None,
     });
-    if binlog.is_some() && parsed.string("mode") != Some("incrementing") {
+    if binlog.is_some() && mode != Mode::Incrementing {
         errors.push(ConfigError::invalid(
             "mode",
             parsed.string("mode").unwrap_or_default(),
@@ -853,6 +853,14 @@ mod tests {
                 .binlog
                 .is_none()
         );
+        // `mode` is read in any case too, and the binlog reader's check reads the parsed mode.
+        let parsed = JdbcSourceConfig::parse(&config(&[
+            ("sluice.capture", "binlog"),
+            ("mode", "INCREMENTING"),
+        ]))
+        .unwrap();
+        assert_eq!(parsed.mode, Mode::Incrementing);
+        assert!(parsed.binlog.is_some());
     }
 
     #[test]

@@ -161,8 +161,8 @@ pub(crate) static DEBEZIUM_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                 .group(g),
         )
         .define(
-            ConfigKey::with_default("connect.timeout.ms", Long, "30000")
-                .validator(Validator::AtLeast(0))
+            ConfigKey::with_default("connect.timeout.ms", Int, "30000")
+                .validator(Validator::AtLeast(1))
                 .group(g),
         )
         .merge(&SOURCE_CONNECTOR_CONFIG_DEF)
@@ -631,7 +631,7 @@ fn build(
             Duration::from_secs(10),
         )
         .with_connect_timeout(Duration::from_millis(
-            parsed.long("connect.timeout.ms").unwrap_or_default().max(0) as u64,
+            parsed.long("connect.timeout.ms").unwrap_or_default().max(1) as u64,
         )),
         mode: Mode::Incrementing,
         incrementing_column: None,
@@ -789,8 +789,18 @@ mod tests {
             config.database.connect_timeout,
             Some(Duration::from_secs(30))
         );
-        let config = parse(&tutorial(&[("connect.timeout.ms", "0")]), Flavor::MySql).unwrap();
-        assert_eq!(config.database.connect_timeout, None);
+        // A positive INT, as Debezium's `Field::isPositiveInteger`: 0 would wait forever.
+        for bad in ["0", "-5", "2147483648"] {
+            let error = parse(&tutorial(&[("connect.timeout.ms", bad)]), Flavor::MySql)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(&format!(
+                    "Invalid value {bad} for configuration connect.timeout.ms"
+                )),
+                "{error}"
+            );
+        }
     }
 
     #[test]
