@@ -246,6 +246,7 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
                 "table.include.list": format!("{}.{}", burst.database, burst.table),
                 "include.schema.changes": "false",
                 "topic.creation.default.partitions": TOPIC_PARTITIONS.to_string(),
+                "topic.creation.default.replication.factor": "1",
             }
         })
     } else {
@@ -261,6 +262,7 @@ fn run_sluice(burst: &Burst) -> Result<SluiceRun> {
                 "table.whitelist": burst.table,
                 "topic.prefix": prefix,
                 "topic.creation.default.partitions": TOPIC_PARTITIONS.to_string(),
+                "topic.creation.default.replication.factor": "1",
                 "sluice.capture": "binlog",
             }
         })

@@ -381,6 +381,7 @@ impl SluiceProcess {
             // One partition: the sink writes in commit order, so MAX(id) in users_copy says
             // which rows are visible.
             "topic.creation.default.partitions": "1",
+            "topic.creation.default.replication.factor": "1",
         });
         match capture {
             Capture::Binlog => {

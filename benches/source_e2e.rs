@@ -165,6 +165,7 @@ fn run_sluice(
             "topic.prefix": prefix,
             "batch.max.rows": batch_max_rows.to_string(),
             "topic.creation.default.partitions": TOPIC_PARTITIONS.to_string(),
+            "topic.creation.default.replication.factor": "1",
         }
     });
     for (k, v) in extra {

@@ -33,6 +33,7 @@ fn connector(name: &str, server: &PrivateMariaDb, db: &str, prefix: &str, tables
             "tasks.max": "1",
             "poll.interval.ms": "200",
             "topic.creation.default.partitions": "1",
+            "topic.creation.default.replication.factor": "1",
             "sluice.capture": "binlog",
         }
     })

@@ -39,6 +39,7 @@ fn connector(name: &str, db: &TestDb, prefix: &str, extra: &[(&str, &str)]) -> J
         "schema.history.internal.kafka.topic": format!("schema-changes.{}", db.name),
         // One partition: the events of a topic are read back in the order they were written.
         "topic.creation.default.partitions": "1",
+        "topic.creation.default.replication.factor": "1",
     });
     for (k, v) in extra {
         config[*k] = json!(v);
@@ -1832,6 +1833,7 @@ async fn snapshot_mode_never_reads_the_whole_binlog() {
         "snapshot.mode": "never",
         "schema.history.internal.kafka.topic": unique("history-never"),
         "topic.creation.default.partitions": "1",
+        "topic.creation.default.replication.factor": "1",
     }});
     let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[config])
         .await

@@ -553,6 +553,35 @@ async fn bad_requests_get_clear_errors_and_the_worker_keeps_serving() {
         !message.contains(&services().mariadb_password) || services().mariadb_password.len() < 3
     );
 
+    // Topic creation keys are checked as Connect's `TopicCreationConfig` checks them.
+    let mut config = json_of(&source_json("x", &db, "p_"));
+    config["config"]["topic.creation.default.partitions"] = json!("0");
+    config["config"]["topic.creation.default.replication.factor"] = json!("1");
+    let (status, body) = post(&config.to_string());
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "Invalid value 0 for configuration topic.creation.default.partitions: Number of \
+             partitions must be positive, or -1 to use the broker's default"
+        ),
+        "{message}"
+    );
+    config["config"]["topic.creation.default.partitions"] = json!("3");
+    config["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("topic.creation.default.replication.factor");
+    let (status, body) = post(&config.to_string());
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains(
+            "Missing required configuration \"topic.creation.default.replication.factor\" \
+             which has no default value."
+        ),
+        "{body}"
+    );
+
     for bad_name in ["a/b", "has space", ""] {
         let config = json_of(&source_json(bad_name, &db, "p_"));
         let (status, body) = post(&config.to_string());

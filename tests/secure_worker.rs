@@ -178,7 +178,8 @@ async fn secrets_from_config_providers_run_the_seed_and_never_show() {
         "table.whitelist": "users",
         "topic.prefix": prefix,
         "tasks.max": "1",
-        "topic.creation.default.partitions": "1"
+        "topic.creation.default.partitions": "1",
+        "topic.creation.default.replication.factor": "1"
     });
     let (status, body) = request(
         "POST",

@@ -39,6 +39,7 @@ pub(crate) fn source_config(name: &str, db: &TestDb, prefix: &str, extra: &[(&st
         "poll.interval.ms": "200",
         // One partition: records of a topic are read back in the order they were produced.
         "topic.creation.default.partitions": "1",
+        "topic.creation.default.replication.factor": "1",
     });
     for (k, v) in extra {
         if v.is_empty() {
@@ -451,6 +452,63 @@ async fn transaction_isolation_mode_sets_the_sessions_level() {
     open.query_drop("ROLLBACK").await.unwrap();
     drop(open);
     finish(worker, db).await;
+}
+
+/// Connect's topic creation (KIP-158): each topic is created before its first record with the
+/// settings of the first `topic.creation.groups` group whose `include` matches its name, else
+/// the default group's. (The topic configs, `cleanup.policy` here, are sent with the creation;
+/// the tansu broker reports a topic's creation configs as defaults, so only the partition counts
+/// can be read back: the configs each topic gets are unit-tested in `config::topic_creation`.)
+#[tokio::test]
+async fn topic_creation_groups_set_each_topics_partitions() {
+    let db = TestDb::new("src_tc").await;
+    for table in ["users", "orders"] {
+        db.exec(&format!(
+            "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(16))"
+        ))
+        .await;
+        db.exec(&format!("INSERT INTO {table} (v) VALUES ('{table}')"))
+            .await;
+    }
+    let prefix = format!("{}_", unique("tc"));
+    let connector = source_config(
+        &unique("tc"),
+        &db,
+        &prefix,
+        &[
+            ("table.whitelist", "users,orders"),
+            ("topic.creation.default.partitions", "3"),
+            ("topic.creation.default.cleanup.policy", "compact"),
+            ("topic.creation.groups", "orders"),
+            ("topic.creation.orders.include", ".*_orders"),
+            ("topic.creation.orders.partitions", "2"),
+        ],
+    );
+    let worker = RunningWorker::start(&worker_config(&unique("offsets")), &[connector])
+        .await
+        .unwrap();
+    for (table, partitions) in [("users", 3), ("orders", 2)] {
+        let topic = format!("{prefix}{table}");
+        let read = read_exactly(&topic, 1, Duration::from_secs(30)).await;
+        assert_eq!(payloads(&read)[0]["v"], table);
+        assert_eq!(partition_count(&topic).await, partitions, "{topic}");
+    }
+    finish(worker, db).await;
+}
+
+/// The number of partitions of `topic`, from the broker's metadata.
+async fn partition_count(topic: &str) -> usize {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = crate::support::services().kafka_config().create().unwrap();
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .unwrap();
+        metadata.topics()[0].partitions().len()
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

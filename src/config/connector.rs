@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use super::def::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
 use super::properties;
+use super::topic_creation::{TOPIC_CREATION_CONFIG_DEF, TopicCreation};
 use crate::error::{Error, Result};
 
 /// Keys every connector accepts (Kafka's `ConnectorConfig`).
@@ -107,50 +108,38 @@ pub(crate) static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new
 });
 
 /// Keys every source connector accepts (Kafka's `SourceConnectorConfig`): how the worker
-/// creates the topics the connector writes to. Their defaults live here only.
-pub(crate) static SOURCE_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
-    use ConfigType::*;
-    ConfigDef::new()
-        .define(
-            ConfigKey::optional("topic.creation.default.partitions", Int)
-                .group("Topic Creation")
-                .doc(
-                    "Partitions of the topics the connector creates; unset: the broker's default.",
-                ),
-        )
-        .define(
-            ConfigKey::optional("topic.creation.default.replication.factor", Short)
-                .group("Topic Creation")
-                .doc(
-                    "Replication factor of the topics the connector creates; unset: the broker's \
-                     default.",
-                ),
-        )
-});
+/// creates the topics the connector writes to.
+pub(crate) static SOURCE_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> =
+    LazyLock::new(|| ConfigDef::new().merge(&TOPIC_CREATION_CONFIG_DEF));
 
 /// The settings every source connector shares, parsed once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct SourceConnectorConfig {
-    /// `topic.creation.default.partitions`; -1: the broker's default.
-    pub(crate) topic_partitions: i32,
-    /// `topic.creation.default.replication.factor`; -1: the broker's default.
-    pub(crate) topic_replication_factor: i16,
+    /// How the connector's topics are created; `None`: left to the broker.
+    pub(crate) topic_creation: Option<TopicCreation>,
 }
 
 impl SourceConnectorConfig {
-    /// Parses the source keys of `config`.
+    /// Parses the source keys of `config`; `topic_creation_enabled` is the worker's
+    /// `topic.creation.enable`.
     pub(crate) fn parse(
         config: &BTreeMap<String, String>,
+        topic_creation_enabled: bool,
     ) -> std::result::Result<Self, ConfigError> {
-        let parsed = SOURCE_CONNECTOR_CONFIG_DEF.parse(config)?;
-        Ok(SourceConnectorConfig {
-            topic_partitions: parsed
-                .long("topic.creation.default.partitions")
-                .map_or(-1, |n| n as i32),
-            topic_replication_factor: parsed
-                .long("topic.creation.default.replication.factor")
-                .map_or(-1, |n| n as i16),
-        })
+        match TopicCreation::parse_all(config, topic_creation_enabled) {
+            (topic_creation, errors) if errors.is_empty() => {
+                Ok(SourceConnectorConfig { topic_creation })
+            }
+            (_, mut errors) => Err(errors.swap_remove(0)),
+        }
+    }
+
+    /// Every error in the source keys of `config`.
+    pub(crate) fn errors(
+        config: &BTreeMap<String, String>,
+        topic_creation_enabled: bool,
+    ) -> Vec<ConfigError> {
+        TopicCreation::parse_all(config, topic_creation_enabled).1
     }
 }
 
@@ -446,34 +435,37 @@ mod tests {
     }
 }"#;
 
-    /// Topic creation (`SourceConnectorConfig`): the broker's defaults unless set; a bad value
-    /// names its key.
+    /// Topic creation (`SourceConnectorConfig`): none unless a `topic.creation.*` key is set
+    /// and the worker allows it; a bad value names its key.
     #[test]
     fn source_topic_creation_keys() {
-        let parse =
-            |pairs: &[(&str, &str)]| SourceConnectorConfig::parse(&crate::config::props(pairs));
-        assert_eq!(
-            parse(&[]).unwrap(),
-            SourceConnectorConfig {
-                topic_partitions: -1,
-                topic_replication_factor: -1,
-            }
-        );
-        assert_eq!(
-            parse(&[
+        let parse = |pairs: &[(&str, &str)], enabled| {
+            SourceConnectorConfig::parse(&crate::config::props(pairs), enabled)
+        };
+        assert!(parse(&[], true).unwrap().topic_creation.is_none());
+        let both = [
+            ("topic.creation.default.partitions", "6"),
+            ("topic.creation.default.replication.factor", "3"),
+        ];
+        let creation = parse(&both, true).unwrap().topic_creation.unwrap();
+        let settings = creation.settings_for("t");
+        assert_eq!((settings.partitions, settings.replication_factor), (6, 3));
+        assert!(parse(&both, false).unwrap().topic_creation.is_none());
+        let error = parse(
+            &[
                 ("topic.creation.default.partitions", "6"),
-                ("topic.creation.default.replication.factor", "3"),
-            ])
-            .unwrap(),
-            SourceConnectorConfig {
-                topic_partitions: 6,
-                topic_replication_factor: 3,
-            }
-        );
-        let error = parse(&[("topic.creation.default.replication.factor", "99999")]).unwrap_err();
+                ("topic.creation.default.replication.factor", "99999"),
+            ],
+            true,
+        )
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "Invalid value 99999 for configuration topic.creation.default.replication.factor: Not a number of type SHORT"
+        );
+        assert_eq!(
+            SourceConnectorConfig::errors(&crate::config::props(&both[..1]), true)[0].key,
+            "topic.creation.default.replication.factor"
         );
     }
 

@@ -65,6 +65,9 @@ pub(crate) enum Validator {
     AtLeast(i64),
     /// Numeric value in `[min, max]`.
     Between(i64, i64),
+    /// Numeric value `>= 1` or the one value standing for a default (Connect's topic creation:
+    /// -1, the broker's), with the given message.
+    PositiveOr(i64, &'static str),
     /// String (case-insensitive) equal to one of the values.
     OneOf(&'static [&'static str]),
     /// The same check, with the message of Kafka's `CaseInsensitiveValidString`, for the keys
@@ -400,6 +403,10 @@ fn validate(key: &ConfigKey, text: &str, value: &ConfigValue) -> Result<(), Conf
         Validator::None => Ok(()),
         Validator::AtLeast(min) => match number {
             Some(n) if n < min => Err(invalid(format!("Value must be at least {min}"))),
+            _ => Ok(()),
+        },
+        Validator::PositiveOr(default, message) => match number {
+            Some(n) if n < 1 && n != default => Err(invalid(message.to_string())),
             _ => Ok(()),
         },
         Validator::Between(min, max) => match number {

@@ -7,6 +7,7 @@ pub(crate) mod jaas;
 pub(crate) mod properties;
 pub(crate) mod provider;
 pub(crate) mod secret;
+pub(crate) mod topic_creation;
 pub(crate) mod worker;
 
 pub use connector::{CommonConfig, ConnectorConfig};

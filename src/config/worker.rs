@@ -124,6 +124,20 @@ pub(crate) static WORKER_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
                  shared evenly by the running tasks; reading pauses when a task's share is spent.",
             ),
         )
+        .define(
+            ConfigKey::with_default("topic.creation.enable", Boolean, "true").doc(
+                "Whether source connectors may create their topics with the settings of their \
+                 topic.creation.* keys.",
+            ),
+        )
+        .define(
+            ConfigKey::optional("consumer.max.poll.records", Int)
+                .validator(Validator::AtLeast(1))
+                .doc(
+                    "The most records a sink task's batch holds, for every sink connector that \
+                     does not override it (consumer.override.max.poll.records).",
+                ),
+        )
         .define(ConfigKey::optional("listeners", List))
         .define(ConfigKey::optional("rest.port", Int).validator(Validator::Between(0, 65535)))
         .define(ConfigKey::optional("rest.host.name", String))
@@ -275,6 +289,11 @@ pub struct WorkerConfig {
     pub(crate) producer: BTreeMap<String, String>,
     /// `consumer.*` overrides, prefix removed.
     pub(crate) consumer: BTreeMap<String, String>,
+    /// `topic.creation.enable`: whether source connectors' `topic.creation.*` keys apply.
+    pub(crate) topic_creation_enable: bool,
+    /// `consumer.max.poll.records`: the most records of a sink batch, unless the connector
+    /// overrides it.
+    pub(crate) consumer_max_poll_records: Option<usize>,
     /// `admin.*` overrides, prefix removed.
     pub(crate) admin: BTreeMap<String, String>,
     /// Every key as given (config provider references resolved), including ones Sluice does
@@ -357,6 +376,8 @@ impl WorkerConfig {
             memory_budget_bytes: config.long(MEMORY_BUDGET_BYTES).unwrap_or_default().max(1) as u64,
             producer: config.originals_with_prefix("producer."),
             consumer: config.originals_with_prefix("consumer."),
+            topic_creation_enable: config.bool("topic.creation.enable"),
+            consumer_max_poll_records: config.long("consumer.max.poll.records").map(|n| n as usize),
             admin: config.originals_with_prefix("admin."),
             bootstrap_servers,
             key_converter,
@@ -531,12 +552,15 @@ mod tests {
         assert!(config.rest_extension_classes.is_empty());
         assert_eq!(config.cors_allow_origin, None);
         assert_eq!(config.cors_allow_methods, None);
+        assert_eq!(config.consumer_max_poll_records, None);
+        assert!(config.topic_creation_enable);
 
         let config = parse(
             "session.timeout.ms=30000\nheartbeat.interval.ms=1000\nrebalance.timeout.ms=20000\n\
              rest.advertised.host.name= w1.example \nrest.advertised.port=9083\n\
              rest.extension.classes=a.B, c.D\naccess.control.allow.origin=*\n\
-             access.control.allow.methods=GET,PUT\n",
+             access.control.allow.methods=GET,PUT\nconsumer.max.poll.records=250\n\
+             topic.creation.enable=false\n",
         )
         .unwrap();
         assert_eq!(
@@ -555,6 +579,9 @@ mod tests {
         assert_eq!(config.rest_extension_classes, ["a.B", "c.D"]);
         assert_eq!(config.cors_allow_origin.as_deref(), Some("*"));
         assert_eq!(config.cors_allow_methods.as_deref(), Some("GET,PUT"));
+        assert_eq!(config.consumer_max_poll_records, Some(250));
+        assert!(!config.topic_creation_enable);
+        assert_eq!(config.consumer["max.poll.records"], "250");
 
         for (text, key, message) in [
             (
@@ -571,6 +598,11 @@ mod tests {
                 "rest.advertised.port=70000",
                 "rest.advertised.port",
                 "Invalid value 70000 for configuration rest.advertised.port: Value must be in range [0,...,65535]",
+            ),
+            (
+                "consumer.max.poll.records=0",
+                "consumer.max.poll.records",
+                "Invalid value 0 for configuration consumer.max.poll.records: Value must be at least 1",
             ),
         ] {
             let error = parse(text).unwrap_err();

@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 use super::admin::{TopicSpec, ensure_topic};
 use super::{ClientRole, client_config, kafka_error};
 use crate::config::WorkerConfig;
-use crate::error::{Error, Result};
+use crate::config::topic_creation::{NewTopicSettings, TopicCreation};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::SourcePosition;
 
 /// A record ready for the producer.
@@ -174,21 +175,15 @@ fn complete(acks: &mpsc::UnboundedSender<Acked>, ack: &BatchAck) {
     });
 }
 
-/// Partitions and replication factor of the topics the producer creates (-1: the broker's
-/// default).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NewTopics {
-    pub(crate) partitions: i32,
-    pub(crate) replication_factor: i32,
-}
-
 /// librdkafka's producer: idempotent, `acks=all`, batching for throughput. A topic is created
-/// (when missing) before its first record.
+/// (when missing) before its first record: with the connector's topic creation settings when it
+/// has them (a failure fails the task, as in Connect), else with the broker's defaults (a
+/// failure leaves the topic to the broker's auto-creation).
 pub(crate) struct KafkaProducer {
     producer: ThreadedProducer<AckContext>,
     admin: Option<AdminClient<DefaultClientContext>>,
     runtime: tokio::runtime::Handle,
-    new_topics: NewTopics,
+    topic_creation: Option<TopicCreation>,
     created: HashSet<Arc<str>>,
     queue_full: metrics::Counter,
 }
@@ -203,7 +198,7 @@ impl KafkaProducer {
         overrides: &std::collections::BTreeMap<String, String>,
         queue_bytes: usize,
         acks: mpsc::UnboundedSender<Acked>,
-        new_topics: NewTopics,
+        topic_creation: Option<TopicCreation>,
         queue_full: metrics::Counter,
         runtime: tokio::runtime::Handle,
     ) -> Result<KafkaProducer> {
@@ -246,28 +241,57 @@ impl KafkaProducer {
             producer,
             admin,
             runtime,
-            new_topics,
+            topic_creation,
             created: HashSet::new(),
             queue_full,
         })
     }
 
-    fn ensure_topic(&mut self, topic: &Arc<str>) {
+    fn ensure_topic(&mut self, topic: &Arc<str>) -> Result<()> {
         if self.created.contains(topic) {
-            return;
+            return Ok(());
         }
         if let Some(admin) = &self.admin {
+            let broker_defaults = NewTopicSettings {
+                partitions: -1,
+                replication_factor: -1,
+                configs: Vec::new(),
+            };
+            let settings = match &self.topic_creation {
+                Some(creation) => creation.settings_for(topic),
+                None => &broker_defaults,
+            };
+            let configs: Vec<(&str, &str)> = settings
+                .configs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let spec = TopicSpec {
                 name: topic,
-                partitions: self.new_topics.partitions,
-                replication_factor: self.new_topics.replication_factor,
-                configs: &[],
+                partitions: settings.partitions,
+                replication_factor: i32::from(settings.replication_factor),
+                configs: &configs,
             };
-            if let Err(error) = self.runtime.block_on(ensure_topic(admin, &spec)) {
-                tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %topic, %error);
+            match self.runtime.block_on(ensure_topic(admin, &spec)) {
+                Ok(_) => {}
+                Err(error) if self.topic_creation.is_some() => {
+                    return Err(Error::new(
+                        ErrorKind::Kafka,
+                        format!(
+                            "Task failed to create new topic {topic} (partitions {}, replication \
+                             factor {}): {error}. Ensure that the task is authorized to create \
+                             topics or that the topic exists and restart the task",
+                            settings.partitions, settings.replication_factor
+                        ),
+                    ));
+                }
+                Err(error) => {
+                    tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %topic, %error);
+                }
             }
         }
         self.created.insert(topic.clone());
+        Ok(())
     }
 
     /// Queues one record, waiting while the queue is full.
@@ -317,7 +341,7 @@ impl BatchProducer for KafkaProducer {
                 keys,
                 nulls,
             } => {
-                self.ensure_topic(topic);
+                self.ensure_topic(topic)?;
                 let mut start = 0;
                 let mut key_start = 0;
                 for (i, &end) in ends.iter().enumerate() {
@@ -338,7 +362,7 @@ impl BatchProducer for KafkaProducer {
             }
             Payload::Records(records) => {
                 for record in records {
-                    self.ensure_topic(&record.topic);
+                    self.ensure_topic(&record.topic)?;
                 }
                 for out in records {
                     let mut record: BaseRecord<'_, [u8], [u8], Arc<BatchAck>> =

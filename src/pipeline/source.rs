@@ -26,10 +26,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::{Reservation, Share, Spares};
 use crate::config::WorkerConfig;
+use crate::config::topic_creation::TopicCreation;
 use crate::connector::{SourceTask, SourceTaskContext};
 use crate::convert::Role;
 use crate::error::{Error, ErrorKind, Result};
-use crate::kafka::producer::{Acked, BatchProducer, KafkaProducer, NewTopics, Payload};
+use crate::kafka::producer::{Acked, BatchProducer, KafkaProducer, Payload};
 use crate::metrics as m;
 use crate::model::{SourceBatch, SourcePosition, Value};
 use crate::offsets::OffsetStore;
@@ -57,9 +58,9 @@ pub(crate) struct SourcePipeline {
     pub(crate) offsets: Arc<dyn OffsetStore>,
     /// Connector-level `producer.override.*` settings.
     pub(crate) producer_overrides: BTreeMap<String, String>,
-    /// Partitions and replication factor for topics the pipeline creates (-1: broker default).
-    pub(crate) topic_partitions: i32,
-    pub(crate) topic_replication: i32,
+    /// How the connector's topics are created (`topic.creation.*`); `None`: with the broker's
+    /// defaults.
+    pub(crate) topic_creation: Option<TopicCreation>,
     /// The connector's transformations and converters.
     pub(crate) record_stage: RecordStageConfig,
     /// `errors.tolerance=all`: a record the record stage fails on is logged and skipped.
@@ -121,10 +122,7 @@ impl SourcePipeline {
             &self.producer_overrides,
             self.share.limit() / PRODUCER_SHARE_FRACTION,
             acks_tx,
-            NewTopics {
-                partitions: self.topic_partitions,
-                replication_factor: self.topic_replication,
-            },
+            self.topic_creation.clone(),
             metrics::counter!(m::PRODUCER_QUEUE_FULL_TOTAL, &labels),
             tokio::runtime::Handle::current(),
         )?;
@@ -785,8 +783,7 @@ mod tests {
             worker,
             offsets: store.clone(),
             producer_overrides: BTreeMap::new(),
-            topic_partitions: -1,
-            topic_replication: -1,
+            topic_creation: None,
             tolerate_errors: false,
             share: crate::budget::MemoryBudget::new(1 << 30).share("c", 0),
         }

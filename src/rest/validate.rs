@@ -115,16 +115,18 @@ pub(super) fn validate(
     let name_errors = config
         .get("name")
         .and_then(|name| validate_name(name).err());
-    let plugin_errors = plugin.validate(&crate::config::ConnectorConfig {
-        name: config.get("name").cloned().unwrap_or_default(),
-        config: resolved.clone(),
-    });
-    let record_stage_errors = crate::pipeline::record::config_errors(&resolved, worker);
+    let connector_errors = crate::pipeline::config_errors(
+        plugin,
+        &crate::config::ConnectorConfig {
+            name: config.get("name").cloned().unwrap_or_default(),
+            config: resolved.clone(),
+        },
+        worker,
+    );
     for error in unresolved
         .chain(common)
         .chain(name_errors)
-        .chain(plugin_errors)
-        .chain(record_stage_errors)
+        .chain(connector_errors)
         .map(|e| unresolve_error(&config, e))
     {
         let messages = errors.entry(error.key.clone()).or_default();

@@ -49,13 +49,8 @@ pub fn load(
             .map_err(bad)?;
         let common = resolved.common().map_err(bad)?;
         let plugin = plugins.find(&common.class).map_err(bad)?;
-        if let Some(error) = plugin
-            .validate(&resolved)
+        if let Some(error) = crate::pipeline::config_errors(&*plugin, &resolved, &worker)
             .into_iter()
-            .chain(crate::pipeline::record::config_errors(
-                &resolved.config,
-                &worker,
-            ))
             .next()
         {
             return Err(bad(crate::config::provider::unresolve_error(

@@ -17,7 +17,7 @@ use crate::config::{ConfigProviders, ConnectorConfig, WorkerConfig};
 use crate::connector::{Plugins, Task, TaskConfig, TaskContext};
 use crate::error::Result;
 use crate::offsets::OffsetStore;
-use crate::pipeline::record::{self, RecordStageConfig};
+use crate::pipeline::record::RecordStageConfig;
 use crate::pipeline::sink::SinkPipeline;
 use crate::pipeline::source::SourcePipeline;
 
@@ -133,10 +133,8 @@ impl Worker {
         let resolved = self.resolve(connector)?;
         let common = resolved.common()?;
         let plugin = self.plugins.find(&common.class)?;
-        if let Some(error) = plugin
-            .validate(&resolved)
+        if let Some(error) = crate::pipeline::config_errors(&*plugin, &resolved, &self.config)
             .into_iter()
-            .chain(record::config_errors(&resolved.config, &self.config))
             .next()
         {
             return Err(error.into());
@@ -170,15 +168,17 @@ impl Worker {
             let state = Arc::new(Mutex::new(TaskState::Running));
             let run = match task {
                 Task::Source(task) => {
-                    let topic_creation = SourceConnectorConfig::parse(&connector.config)?;
+                    let source = SourceConnectorConfig::parse(
+                        &connector.config,
+                        self.config.topic_creation_enable,
+                    )?;
                     let pipeline = SourcePipeline {
                         connector: name.clone(),
                         task_id: id,
                         worker: self.config.clone(),
                         offsets: self.offsets.clone(),
                         producer_overrides: producer_overrides.clone(),
-                        topic_partitions: topic_creation.topic_partitions,
-                        topic_replication: i32::from(topic_creation.topic_replication_factor),
+                        topic_creation: source.topic_creation,
                         record_stage: record_stage.clone(),
                         tolerate_errors: common.tolerate_errors,
                         share: self.budget.share(&name, id),
@@ -303,7 +303,8 @@ impl Worker {
 /// The runtime side of a sink task: Connect's sink keys ([`SinkConnectorConfig`]: topics or
 /// topics.regex, the dead-letter queue), `errors.tolerance`, `consumer.override.*`, the
 /// converters' `schemas.enable`. A batch holds up to `consumer.override.max.poll.records`, else
-/// what the task asks for, else [`DEFAULT_SINK_BATCH_RECORDS`].
+/// the worker's `consumer.max.poll.records` (as in Connect, the override wins over the worker's
+/// consumer keys), else what the task asks for, else [`DEFAULT_SINK_BATCH_RECORDS`].
 fn sink_pipeline(
     connector: &ConnectorConfig,
     common: &CommonConfig,
@@ -317,6 +318,7 @@ fn sink_pipeline(
     let consumer_overrides = with_prefix(&connector.config, "consumer.override.");
     let batch_size = sink
         .max_poll_records
+        .or(worker.consumer_max_poll_records)
         .or(task_batch_records)
         .unwrap_or(DEFAULT_SINK_BATCH_RECORDS)
         .max(1);

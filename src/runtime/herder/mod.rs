@@ -604,11 +604,7 @@ impl Herder {
             .plugins()
             .find(&common.class)
             .map_err(|e| invalid(vec![e]))?;
-        let mut errors = plugin.validate(config);
-        errors.extend(crate::pipeline::record::config_errors(
-            &config.config,
-            self.worker.config(),
-        ));
+        let errors = crate::pipeline::config_errors(&*plugin, config, self.worker.config());
         if !errors.is_empty() {
             return Err(invalid(errors));
         }
