@@ -561,9 +561,10 @@ async fn bad_requests_get_clear_errors_and_the_worker_keeps_serving() {
     assert_eq!(status, 400, "{body}");
     let message = body["message"].as_str().unwrap();
     assert!(
-        message.contains(
-            "Invalid value 0 for configuration topic.creation.default.partitions: Number of \
-             partitions must be positive, or -1 to use the broker's default"
+        message.starts_with(
+            "Connector configuration is invalid and contains the following 1 error(s):\n\
+             Invalid value 0 for configuration topic.creation.default.partitions: Number of \
+             partitions must be positive, or -1 to use the broker's default\n"
         ),
         "{message}"
     );

@@ -580,26 +580,17 @@ mod tests {
 
         // Connector/J's multi-host forms (its manual's examples): credentials shared by a
         // bracketed list, or each host's own; the first host is used, with its credentials.
-        let url = JdbcUrl::parse(
-            "connection.url",
+        for url in [
             "jdbc:mysql://sandy:secret@[myhost1:1111,myhost2:2222]/db",
-        )
-        .unwrap();
-        assert_eq!((url.host.as_str(), url.port), ("myhost1", 1111));
-        assert_eq!(
-            (url.params["user"].as_str(), url.params["password"].as_str()),
-            ("sandy", "secret")
-        );
-        let url = JdbcUrl::parse(
-            "connection.url",
             "jdbc:mysql://sandy:secret@myhost1:1111,juan:niño@myhost2:2222/db",
-        )
-        .unwrap();
-        assert_eq!((url.host.as_str(), url.port), ("myhost1", 1111));
-        assert_eq!(
-            (url.params["user"].as_str(), url.params["password"].as_str()),
-            ("sandy", "secret")
-        );
+        ] {
+            let url = JdbcUrl::parse("connection.url", url).unwrap();
+            assert_eq!((url.host.as_str(), url.port), ("myhost1", 1111));
+            assert_eq!(
+                (url.params["user"].as_str(), url.params["password"].as_str()),
+                ("sandy", "secret")
+            );
+        }
         let url = JdbcUrl::parse("connection.url", "jdbc:mysql://h1,juan:pw@h2:2222/db").unwrap();
         assert_eq!((url.host.as_str(), url.port), ("h1", 3306));
         assert!(!url.params.contains_key("user"));

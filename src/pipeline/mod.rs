@@ -27,6 +27,9 @@ pub(crate) fn config_errors(
             worker.topic_creation_enable,
         ));
     }
+    // The source plugins' definitions include the topic creation keys: one error once.
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|error| seen.insert(error.to_string()));
     errors
 }
 
