@@ -553,7 +553,8 @@ async fn bad_requests_get_clear_errors_and_the_worker_keeps_serving() {
         !message.contains(&services().mariadb_password) || services().mariadb_password.len() < 3
     );
 
-    // Topic creation keys are checked as Connect's `TopicCreationConfig` checks them.
+    // Topic creation keys are checked with Connect's `TopicCreationConfig` messages (Connect
+    // finds these when the task starts; Sluice refuses the configuration).
     let mut config = json_of(&source_json("x", &db, "p_"));
     config["config"]["topic.creation.default.partitions"] = json!("0");
     config["config"]["topic.creation.default.replication.factor"] = json!("1");

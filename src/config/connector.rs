@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use super::def::{Config, ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Validator};
 use super::properties;
-use super::topic_creation::{TOPIC_CREATION_CONFIG_DEF, TopicCreation};
+use super::topic_creation::{TOPIC_CREATION_GROUPS_DEF, TopicCreation};
 use crate::error::{Error, Result};
 
 /// Keys every connector accepts (Kafka's `ConnectorConfig`).
@@ -107,10 +107,11 @@ pub(crate) static SINK_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new
         )
 });
 
-/// Keys every source connector accepts (Kafka's `SourceConnectorConfig`): how the worker
-/// creates the topics the connector writes to.
+/// Keys every source connector's definition lists (Kafka's `SourceConnectorConfig`): the topic
+/// creation groups. The groups' keys are checked with the connector's config
+/// ([`SourceConnectorConfig`]).
 pub(crate) static SOURCE_CONNECTOR_CONFIG_DEF: LazyLock<ConfigDef> =
-    LazyLock::new(|| ConfigDef::new().merge(&TOPIC_CREATION_CONFIG_DEF));
+    LazyLock::new(|| ConfigDef::new().merge(&TOPIC_CREATION_GROUPS_DEF));
 
 /// The settings every source connector shares, parsed once.
 #[derive(Debug, Clone)]

@@ -6,8 +6,9 @@
 //! - the groups named in `topic.creation.groups`, in that order, each matching the topics its
 //!   `include` regexes match and its `exclude` regexes do not (exclusion wins), with its own
 //!   `partitions` and `replication.factor` (the default group's when unset);
-//! - else the `default` group, which matches every topic and whose `partitions` and
-//!   `replication.factor` are then required.
+//! - else the `default` group, which matches every topic (its `include` and `exclude` are
+//!   ignored, as Connect ignores them) and whose `partitions` and `replication.factor` are then
+//!   required.
 //!
 //! Any other `topic.creation.<group>.<key>` is a topic config of the group's topics
 //! (`cleanup.policy`, `compression.type`, …). -1 stands for the broker's default.
@@ -28,26 +29,27 @@ const PARTITIONS: &str = "topic.creation.default.partitions";
 /// The default group's keys without their prefix: the keys every group has.
 const GROUP_KEYS: [&str; 4] = ["include", "exclude", "replication.factor", "partitions"];
 
-/// The keys, as Connect defines them for the default group; a named group's are checked by the
-/// same definitions. Merged into every source connector's definition.
-pub(crate) static TOPIC_CREATION_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+/// The key every source connector's definition lists (Kafka's `SourceConnectorConfig`): the
+/// group keys depend on the groups named, and are checked when the connector's config is.
+pub(crate) static TOPIC_CREATION_GROUPS_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
+    ConfigDef::new().define(
+        ConfigKey::with_default(GROUPS, ConfigType::List, "")
+            .group("Topic Creation")
+            .doc(
+                "Groups of configurations for topics created by source connectors, besides the \
+                 default group.",
+            ),
+    )
+});
+
+/// A group's keys, as Connect defines them for the default group; a named group's are checked
+/// by the same definitions.
+static GROUP_DEF: LazyLock<ConfigDef> = LazyLock::new(|| {
     use ConfigType::*;
     let group = "Topic Creation";
     ConfigDef::new()
-        .define(ConfigKey::with_default(GROUPS, List, "").group(group).doc(
-            "Groups of configurations for topics created by source connectors, besides the \
-             default group.",
-        ))
-        .define(
-            ConfigKey::with_default(INCLUDE, List, ".*")
-                .group(group)
-                .doc("Regexes of the topic names this group creates (the default group: all)."),
-        )
-        .define(
-            ConfigKey::with_default(EXCLUDE, List, "")
-                .group(group)
-                .doc("Regexes of the topic names this group does not create; exclusion wins."),
-        )
+        .define(ConfigKey::with_default(INCLUDE, List, ".*").group(group))
+        .define(ConfigKey::with_default(EXCLUDE, List, "").group(group))
         .define(
             ConfigKey::optional(REPLICATION_FACTOR, Short)
                 .validator(Validator::PositiveOr(
@@ -55,11 +57,7 @@ pub(crate) static TOPIC_CREATION_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new
                     "Replication factor must be positive and not larger than the number of \
                      brokers in the Kafka cluster, or -1 to use the broker's default",
                 ))
-                .group(group)
-                .doc(
-                    "Replication factor of the topics the group creates; -1: the broker's \
-                     default. Required for the default group when topic creation is used.",
-                ),
+                .group(group),
         )
         .define(
             ConfigKey::optional(PARTITIONS, Int)
@@ -67,11 +65,7 @@ pub(crate) static TOPIC_CREATION_CONFIG_DEF: LazyLock<ConfigDef> = LazyLock::new
                     -1,
                     "Number of partitions must be positive, or -1 to use the broker's default",
                 ))
-                .group(group)
-                .doc(
-                    "Partitions of the topics the group creates; -1: the broker's default. \
-                     Required for the default group when topic creation is used.",
-                ),
+                .group(group),
         )
 });
 
@@ -119,10 +113,29 @@ impl TopicCreation {
         config: &BTreeMap<String, String>,
         enabled: bool,
     ) -> (Option<TopicCreation>, Vec<ConfigError>) {
-        let (parsed, mut errors) = TOPIC_CREATION_CONFIG_DEF.parse_all(config);
+        let (parsed, mut errors) = TOPIC_CREATION_GROUPS_DEF.parse_all(config);
+        let names: Vec<&str> = parsed.list(GROUPS).iter().map(|n| n.trim()).collect();
+        if names
+            .iter()
+            .enumerate()
+            .any(|(i, n)| names[..i].contains(n))
+        {
+            errors.push(ConfigError::invalid(
+                GROUPS,
+                config.get(GROUPS).cloned().unwrap_or_default(),
+                "Duplicate alias provided.",
+            ));
+        }
         if !enabled || !config.keys().any(|key| key.starts_with(PREFIX)) {
             return (None, errors);
         }
+        // The default group's include and exclude are ignored: it takes every topic no named
+        // group takes.
+        let mut own: BTreeMap<String, String> = config.clone();
+        own.remove(INCLUDE);
+        own.remove(EXCLUDE);
+        let (parsed, default_errors) = GROUP_DEF.parse_all(&own);
+        errors.extend(default_errors);
         for key in [REPLICATION_FACTOR, PARTITIONS] {
             if !config.contains_key(key) {
                 errors.push(ConfigError::missing(key));
@@ -130,8 +143,7 @@ impl TopicCreation {
         }
         let default = group(DEFAULT_GROUP, &parsed, None, config, &mut errors);
         let mut groups: Vec<Group> = Vec::new();
-        for name in parsed.list(GROUPS) {
-            let name = name.trim();
+        for name in names {
             if name.is_empty() || name == DEFAULT_GROUP || groups.iter().any(|g| g.name == name) {
                 continue;
             }
@@ -144,7 +156,7 @@ impl TopicCreation {
                         .map(|v| (format!("{PREFIX}{DEFAULT_GROUP}.{key}"), v.clone()))
                 })
                 .collect();
-            let (named, named_errors) = TOPIC_CREATION_CONFIG_DEF.parse_all(&renamed);
+            let (named, named_errors) = GROUP_DEF.parse_all(&renamed);
             errors.extend(named_errors.into_iter().map(|mut error| {
                 error.key = error.key.replacen(
                     &format!("{PREFIX}{DEFAULT_GROUP}."),
@@ -176,7 +188,8 @@ impl TopicCreation {
 
 /// A group from its keys as `parsed` holds them under the default group's names. `default`:
 /// the default group, for a named group (its unset partitions and replication factor are the
-/// default group's, and its include list is empty unless set).
+/// default group's, and its include list is empty unless set); the default group itself
+/// matches every topic.
 fn group(
     name: &str,
     parsed: &Config,
@@ -187,7 +200,7 @@ fn group(
     let prefix = format!("{PREFIX}{name}.");
     let set = |key: &str| config.contains_key(&format!("{prefix}{key}"));
     let mut regexes = |key: &str| -> Vec<regex::Regex> {
-        if default.is_some() && !set(key) {
+        if !set(key) {
             return Vec::new();
         }
         parsed
@@ -207,8 +220,13 @@ fn group(
             })
             .collect()
     };
-    let include = regexes("include");
-    let exclude = regexes("exclude");
+    let (include, exclude) = match default {
+        Some(_) => (regexes("include"), regexes("exclude")),
+        None => (
+            vec![super::whole_regex(".*", false).expect("a valid regex")],
+            Vec::new(),
+        ),
+    };
     let partitions = parsed
         .long(PARTITIONS)
         .map(|n| n as i32)
@@ -255,6 +273,53 @@ mod tests {
         let config = props(&[(PARTITIONS, "3"), (REPLICATION_FACTOR, "1"), ("name", "x")]);
         let (creation, errors) = TopicCreation::parse_all(&config, false);
         assert!(creation.is_none() && errors.is_empty());
+        // Disabled, the groups' keys are not read at all, as in Connect.
+        let config = props(&[(PARTITIONS, "0"), (REPLICATION_FACTOR, "x")]);
+        let (creation, errors) = TopicCreation::parse_all(&config, false);
+        assert!(creation.is_none() && errors.is_empty(), "{errors:?}");
+    }
+
+    /// `topic.creation.groups` names each group once (Connect's "Duplicate alias provided.");
+    /// listing `default` is allowed.
+    #[test]
+    fn group_names_are_unique() {
+        assert_eq!(
+            parse(&[
+                (GROUPS, "a,b,a"),
+                (PARTITIONS, "1"),
+                (REPLICATION_FACTOR, "1")
+            ])
+            .unwrap_err(),
+            [
+                "Invalid value a,b,a for configuration topic.creation.groups: Duplicate alias \
+              provided."
+            ]
+        );
+        assert!(
+            parse(&[
+                (GROUPS, "default,a"),
+                (PARTITIONS, "1"),
+                (REPLICATION_FACTOR, "1")
+            ])
+            .unwrap()
+            .is_some()
+        );
+    }
+
+    /// The default group's `include` and `exclude` are ignored, as Connect removes them: it
+    /// takes every topic no named group takes, and a bad regex there is no error.
+    #[test]
+    fn the_default_groups_regexes_are_ignored() {
+        let creation = parse(&[
+            (PARTITIONS, "4"),
+            (REPLICATION_FACTOR, "1"),
+            (INCLUDE, "only_this"),
+            (EXCLUDE, "(unclosed"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(creation.settings_for("any.topic").partitions, 4);
+        assert!(creation.settings_for("any.topic").configs.is_empty());
     }
 
     /// `shouldNotAllowZeroPartitionsOrReplicationFactor`,

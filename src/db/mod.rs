@@ -109,11 +109,15 @@ impl JdbcUrl {
             None => (rest, None),
         };
         // Connector/J: `user:pw@[h1,h2]` gives every host of the list the same credentials,
-        // `user:pw@h1,user2:pw2@h2` each host its own. The first host is the one used.
+        // `user:pw@h1,user2:pw2@h2` each host its own. The first host is the one used. (A
+        // bracketed IPv6 address, `user:pw@[::1]`, is a host, not a list.)
         let (shared_info, hosts) = match hosts.split_once("@[") {
-            Some((info, list)) if !info.contains(',') => {
-                (Some(info), list.strip_suffix(']').unwrap_or(list))
-            }
+            Some((info, rest)) if !info.contains(',') => match rest.strip_suffix(']') {
+                Some(list) if list.contains(',') || list.parse::<std::net::Ipv6Addr>().is_err() => {
+                    (Some(info), list)
+                }
+                _ => (None, hosts),
+            },
             _ => (None, hosts),
         };
         let first = hosts.split(',').next().unwrap_or_default().trim();
@@ -121,12 +125,21 @@ impl JdbcUrl {
             Some((info, host_port)) => (Some(info), host_port),
             None => (shared_info, first),
         };
-        let (host, port) = match host_port.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
-                h.trim_start_matches('[').trim_end_matches(']'),
-                p.parse::<u16>().map_err(|_| bad("a numeric port"))?,
+        let port = |p: &str| p.parse::<u16>().map_err(|_| bad("a numeric port"));
+        let (host, port) = match host_port.strip_prefix('[').and_then(|h| h.split_once(']')) {
+            // `[IPv6]` or `[IPv6]:port`.
+            Some((host, "")) => (host, default_port),
+            Some((host, rest)) => (
+                host,
+                port(
+                    rest.strip_prefix(':')
+                        .ok_or_else(|| bad("a numeric port"))?,
+                )?,
             ),
-            _ => (host_port, default_port),
+            None => match host_port.rsplit_once(':') {
+                Some((host, p)) => (host, port(p)?),
+                None => (host_port, default_port),
+            },
         };
         if host.is_empty() {
             return Err(bad("a host name"));
@@ -591,6 +604,23 @@ mod tests {
                 ("sandy", "secret")
             );
         }
+        // IPv6 hosts, bracketed, with or without a port and credentials.
+        for (url, port) in [
+            ("jdbc:mysql://[::1]/db", 3306),
+            ("jdbc:mysql://[::1]:3307/db", 3307),
+            ("jdbc:mysql://u:p@[::1]/db", 3306),
+            ("jdbc:mysql://u:p@[::1]:3307/db", 3307),
+            ("jdbc:mysql://u:p@[[::1]:3307,h2]/db", 3307),
+        ] {
+            let parsed = JdbcUrl::parse("connection.url", url).unwrap();
+            assert_eq!((parsed.host.as_str(), parsed.port), ("::1", port), "{url}");
+            assert_eq!(
+                parsed.params.get("user").map(String::as_str),
+                url.contains("u:p").then_some("u"),
+                "{url}"
+            );
+        }
+        assert!(JdbcUrl::parse("connection.url", "jdbc:mysql://[::1]x/db").is_err());
         let url = JdbcUrl::parse("connection.url", "jdbc:mysql://h1,juan:pw@h2:2222/db").unwrap();
         assert_eq!((url.host.as_str(), url.port), ("h1", 3306));
         assert!(!url.params.contains_key("user"));

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use super::admin::{TopicSpec, ensure_topic};
 use super::{ClientRole, client_config, kafka_error};
 use crate::config::WorkerConfig;
-use crate::config::topic_creation::{NewTopicSettings, TopicCreation};
+use crate::config::topic_creation::TopicCreation;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::SourcePosition;
 
@@ -175,10 +175,9 @@ fn complete(acks: &mpsc::UnboundedSender<Acked>, ack: &BatchAck) {
     });
 }
 
-/// librdkafka's producer: idempotent, `acks=all`, batching for throughput. A topic is created
-/// (when missing) before its first record: with the connector's topic creation settings when it
-/// has them (a failure fails the task, as in Connect), else with the broker's defaults (a
-/// failure leaves the topic to the broker's auto-creation).
+/// librdkafka's producer: idempotent, `acks=all`, batching for throughput. With the connector's
+/// topic creation settings, a missing topic is created before its first record (a failure fails
+/// the task, as in Connect).
 pub(crate) struct KafkaProducer {
     producer: ThreadedProducer<AckContext>,
     admin: Option<AdminClient<DefaultClientContext>>,
@@ -234,9 +233,20 @@ impl KafkaProducer {
         )
         .create_with_context(context)
         .map_err(|e| kafka_error(e, "cannot create the Kafka producer"))?;
-        let admin = client_config(worker, ClientRole::Admin, &[], &Default::default())
-            .create()
-            .ok();
+        // Only to describe and create topics: its metadata requests must not auto-create one.
+        let admin = match topic_creation {
+            Some(_) => Some(
+                client_config(
+                    worker,
+                    ClientRole::Admin,
+                    &[("allow.auto.create.topics", "false")],
+                    &Default::default(),
+                )
+                .create()
+                .map_err(|e| kafka_error(e, "cannot create the Kafka admin client"))?,
+            ),
+            None => None,
+        };
         Ok(KafkaProducer {
             producer,
             admin,
@@ -247,20 +257,28 @@ impl KafkaProducer {
         })
     }
 
+    /// Creates `topic` with the connector's topic creation settings unless it exists (Connect's
+    /// `maybeCreateTopic`: described first, so an existing topic needs no CREATE permission).
+    /// Without topic creation the broker's auto-creation makes the topic, as with Connect.
     fn ensure_topic(&mut self, topic: &Arc<str>) -> Result<()> {
         if self.created.contains(topic) {
             return Ok(());
         }
-        if let Some(admin) = &self.admin {
-            let broker_defaults = NewTopicSettings {
-                partitions: -1,
-                replication_factor: -1,
-                configs: Vec::new(),
-            };
-            let settings = match &self.topic_creation {
-                Some(creation) => creation.settings_for(topic),
-                None => &broker_defaults,
-            };
+        let (Some(creation), Some(admin)) = (&self.topic_creation, &self.admin) else {
+            return Ok(());
+        };
+        let exists = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(30))
+            .map(|metadata| {
+                metadata
+                    .topics()
+                    .iter()
+                    .any(|t| t.name() == &**topic && t.error().is_none())
+            })
+            .unwrap_or(false);
+        if !exists {
+            let settings = creation.settings_for(topic);
             let configs: Vec<(&str, &str)> = settings
                 .configs
                 .iter()
@@ -272,22 +290,16 @@ impl KafkaProducer {
                 replication_factor: i32::from(settings.replication_factor),
                 configs: &configs,
             };
-            match self.runtime.block_on(ensure_topic(admin, &spec)) {
-                Ok(_) => {}
-                Err(error) if self.topic_creation.is_some() => {
-                    return Err(Error::new(
-                        ErrorKind::Kafka,
-                        format!(
-                            "Task failed to create new topic {topic} (partitions {}, replication \
-                             factor {}): {error}. Ensure that the task is authorized to create \
-                             topics or that the topic exists and restart the task",
-                            settings.partitions, settings.replication_factor
-                        ),
-                    ));
-                }
-                Err(error) => {
-                    tracing::warn!(message = "could not create topic; relying on broker auto-creation", topic = %topic, %error);
-                }
+            if let Err(error) = self.runtime.block_on(ensure_topic(admin, &spec)) {
+                return Err(Error::new(
+                    ErrorKind::Kafka,
+                    format!(
+                        "Task failed to create new topic {topic} (partitions {}, replication \
+                         factor {}): {error}. Ensure that the task is authorized to create topics \
+                         or that the topic exists and restart the task",
+                        settings.partitions, settings.replication_factor
+                    ),
+                ));
             }
         }
         self.created.insert(topic.clone());

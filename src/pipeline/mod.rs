@@ -27,10 +27,67 @@ pub(crate) fn config_errors(
             worker.topic_creation_enable,
         ));
     }
-    // The source plugins' definitions include the topic creation keys: one error once.
-    let mut seen = std::collections::HashSet::new();
-    errors.retain(|error| seen.insert(error.to_string()));
     errors
+}
+
+/// Topic creation is checked for every source connector when the worker allows it, and for no
+/// sink.
+#[cfg(test)]
+#[test]
+fn topic_creation_is_checked_for_sources() {
+    use crate::config::props;
+    let bad = [
+        ("topic.creation.default.partitions", "0"),
+        ("topic.creation.default.replication.factor", "1"),
+    ];
+    let errors = |plugin: &dyn ConnectorPlugin, base: &[(&str, &str)], worker: &[(&str, &str)]| {
+        let mut worker_props = props(&[("bootstrap.servers", "127.0.0.1:1")]);
+        worker_props.extend(props(worker));
+        let worker = WorkerConfig::from_map(worker_props).unwrap();
+        let mut config = props(base);
+        config.extend(props(&bad));
+        let config = ConnectorConfig::from_map(Some("c".into()), config).unwrap();
+        config_errors(plugin, &config, &worker)
+            .into_iter()
+            .filter(|e| e.key.starts_with("topic.creation."))
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    };
+    let message = "Invalid value 0 for configuration topic.creation.default.partitions: Number \
+                   of partitions must be positive, or -1 to use the broker's default";
+    let jdbc = [
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSourceConnector",
+        ),
+        ("connection.url", "jdbc:mysql://h/db"),
+        ("mode", "incrementing"),
+        ("topic.prefix", "p_"),
+    ];
+    let debezium = [
+        (
+            "connector.class",
+            "io.debezium.connector.mysql.MySqlConnector",
+        ),
+        ("database.hostname", "h"),
+        ("database.server.id", "1"),
+        ("topic.prefix", "p"),
+    ];
+    let source = crate::source::connector::JdbcSourceConnector;
+    assert_eq!(errors(&source, &jdbc, &[]), [message]);
+    let dbz = crate::source::debezium::DebeziumConnector::MYSQL;
+    assert_eq!(errors(&dbz, &debezium, &[]), [message]);
+    assert!(errors(&source, &jdbc, &[("topic.creation.enable", "false")]).is_empty());
+    let sink = crate::sink::jdbc::JdbcSinkConnector;
+    let sink_config = [
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSinkConnector",
+        ),
+        ("connection.url", "jdbc:mysql://h/db"),
+        ("topics", "t"),
+    ];
+    assert!(errors(&sink, &sink_config, &[]).is_empty());
 }
 
 /// For the pipelines' unit tests: a worker that never reaches a broker, and the record stage of

@@ -341,3 +341,49 @@ fn sink_pipeline(
 
 /// Records in a sink batch when neither the connector nor its task says.
 const DEFAULT_SINK_BATCH_RECORDS: usize = 3000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::props;
+
+    /// A sink batch holds up to the connector's `consumer.override.max.poll.records`, else the
+    /// worker's `consumer.max.poll.records`, else the task's `batch.size`, else the default.
+    #[test]
+    fn sink_batch_size_precedence() {
+        let batch = |worker: &[(&str, &str)], connector: &[(&str, &str)], task: Option<usize>| {
+            let mut worker_props = props(&[("bootstrap.servers", "127.0.0.1:1")]);
+            worker_props.extend(props(worker));
+            let worker = Arc::new(WorkerConfig::from_map(worker_props).unwrap());
+            let mut connector_props = props(&[
+                ("name", "s"),
+                (
+                    "connector.class",
+                    "io.confluent.connect.jdbc.JdbcSinkConnector",
+                ),
+                ("topics", "t"),
+            ]);
+            connector_props.extend(props(connector));
+            let connector = ConnectorConfig::from_map(None, connector_props).unwrap();
+            let record_stage = RecordStageConfig::new(&connector.config, &worker).unwrap();
+            let share = crate::budget::MemoryBudget::new(1 << 20).share("s", 0);
+            sink_pipeline(
+                &connector,
+                &connector.common().unwrap(),
+                0,
+                worker,
+                task,
+                record_stage,
+                share,
+            )
+            .unwrap()
+            .batch_size
+        };
+        let over = [("consumer.override.max.poll.records", "50")];
+        let worker = [("consumer.max.poll.records", "200")];
+        assert_eq!(batch(&worker, &over, Some(1000)), 50);
+        assert_eq!(batch(&worker, &[], Some(1000)), 200);
+        assert_eq!(batch(&[], &[], Some(1000)), 1000);
+        assert_eq!(batch(&[], &[], None), DEFAULT_SINK_BATCH_RECORDS);
+    }
+}
