@@ -80,7 +80,7 @@ pub(crate) struct NewTopicSettings {
     pub(crate) configs: Vec<(String, String)>,
 }
 
-/// One group of `topic.creation.groups`, or the default group.
+/// One group of `topic.creation.groups`.
 #[derive(Debug, Clone)]
 struct Group {
     name: String,
@@ -101,7 +101,8 @@ impl Group {
 pub(crate) struct TopicCreation {
     /// The named groups in `topic.creation.groups` order.
     groups: Vec<Group>,
-    default: Group,
+    /// The default group's settings, for every topic no named group takes.
+    default: NewTopicSettings,
 }
 
 impl TopicCreation {
@@ -141,7 +142,7 @@ impl TopicCreation {
                 errors.push(ConfigError::missing(key));
             }
         }
-        let default = group(DEFAULT_GROUP, &parsed, None, config, &mut errors);
+        let default = group(DEFAULT_GROUP, &parsed, None, config, &mut errors).settings;
         let mut groups: Vec<Group> = Vec::new();
         for name in names {
             if name.is_empty() || name == DEFAULT_GROUP || groups.iter().any(|g| g.name == name) {
@@ -177,23 +178,21 @@ impl TopicCreation {
     /// The settings `topic` is created with: those of the first named group that matches it,
     /// else the default group's.
     pub(crate) fn settings_for(&self, topic: &str) -> &NewTopicSettings {
-        &self
-            .groups
+        self.groups
             .iter()
             .find(|group| group.matches(topic))
-            .unwrap_or(&self.default)
-            .settings
+            .map_or(&self.default, |group| &group.settings)
     }
 }
 
 /// A group from its keys as `parsed` holds them under the default group's names. `default`:
-/// the default group, for a named group (its unset partitions and replication factor are the
-/// default group's, and its include list is empty unless set); the default group itself
-/// matches every topic.
+/// the default group's settings, for a named group (its unset partitions and replication factor
+/// are the default group's, and its include list is empty unless set). The default group's own
+/// regexes are not read: it takes every topic no named group takes.
 fn group(
     name: &str,
     parsed: &Config,
-    default: Option<&Group>,
+    default: Option<&NewTopicSettings>,
     config: &BTreeMap<String, String>,
     errors: &mut Vec<ConfigError>,
 ) -> Group {
@@ -222,20 +221,17 @@ fn group(
     };
     let (include, exclude) = match default {
         Some(_) => (regexes("include"), regexes("exclude")),
-        None => (
-            vec![super::whole_regex(".*", false).expect("a valid regex")],
-            Vec::new(),
-        ),
+        None => (Vec::new(), Vec::new()),
     };
     let partitions = parsed
         .long(PARTITIONS)
         .map(|n| n as i32)
-        .or(default.map(|d| d.settings.partitions))
+        .or(default.map(|d| d.partitions))
         .unwrap_or(-1);
     let replication_factor = parsed
         .long(REPLICATION_FACTOR)
         .map(|n| n as i16)
-        .or(default.map(|d| d.settings.replication_factor))
+        .or(default.map(|d| d.replication_factor))
         .unwrap_or(-1);
     let configs = with_prefix(config, &prefix)
         .into_iter()
