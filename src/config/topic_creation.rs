@@ -83,7 +83,6 @@ pub(crate) struct NewTopicSettings {
 /// One group of `topic.creation.groups`.
 #[derive(Debug, Clone)]
 struct Group {
-    name: String,
     include: Vec<regex::Regex>,
     exclude: Vec<regex::Regex>,
     settings: NewTopicSettings,
@@ -130,12 +129,9 @@ impl TopicCreation {
         if !enabled || !config.keys().any(|key| key.starts_with(PREFIX)) {
             return (None, errors);
         }
-        // The default group's include and exclude are ignored: it takes every topic no named
-        // group takes.
-        let mut own: BTreeMap<String, String> = config.clone();
-        own.remove(INCLUDE);
-        own.remove(EXCLUDE);
-        let (parsed, default_errors) = GROUP_DEF.parse_all(&own);
+        // The default group's include and exclude are not read (`group`): it takes every topic
+        // no named group takes.
+        let (parsed, default_errors) = GROUP_DEF.parse_all(config);
         errors.extend(default_errors);
         for key in [REPLICATION_FACTOR, PARTITIONS] {
             if !config.contains_key(key) {
@@ -145,7 +141,7 @@ impl TopicCreation {
         let default = group(DEFAULT_GROUP, &parsed, None, config, &mut errors).settings;
         let mut groups: Vec<Group> = Vec::new();
         for name in names {
-            if name.is_empty() || name == DEFAULT_GROUP || groups.iter().any(|g| g.name == name) {
+            if name.is_empty() || name == DEFAULT_GROUP {
                 continue;
             }
             // The named group's keys, checked by the default group's definitions.
@@ -238,7 +234,6 @@ fn group(
         .filter(|(key, _)| !GROUP_KEYS.contains(&key.as_str()))
         .collect();
     Group {
-        name: name.to_string(),
         include,
         exclude,
         settings: NewTopicSettings {

@@ -58,8 +58,8 @@ pub(crate) struct SourcePipeline {
     pub(crate) offsets: Arc<dyn OffsetStore>,
     /// Connector-level `producer.override.*` settings.
     pub(crate) producer_overrides: BTreeMap<String, String>,
-    /// How the connector's topics are created (`topic.creation.*`); `None`: with the broker's
-    /// defaults.
+    /// How the connector's topics are created (`topic.creation.*`); `None`: not by the task
+    /// (the broker's auto-creation makes them).
     pub(crate) topic_creation: Option<TopicCreation>,
     /// The connector's transformations and converters.
     pub(crate) record_stage: RecordStageConfig,
